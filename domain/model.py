@@ -1,0 +1,234 @@
+"""Plain domain objects: users, availability, offerings and bookings.
+
+Everything here is pure: frozen dataclasses, ``Decimal`` money, timezone-aware ``datetime``s in UTC.
+Wall-clock times (availability) are minutes after local midnight in the mentor's IANA zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+ALLOWED_DURATIONS: tuple[int, ...] = (15, 30, 45, 60, 90)
+MINUTES_PER_DAY = 24 * 60
+
+TITLE_MAX = 100
+DESCRIPTION_MAX = 1000
+NOTES_MAX = 1000
+REASON_MAX = 500
+LINK_MAX = 500
+PRICE_MAX = Decimal("1000000")
+
+
+class Category(StrEnum):
+    RESUME_REVIEW = "resume_review"
+    MOCK_INTERVIEW = "mock_interview"
+    CAREER_GUIDANCE = "career_guidance"
+    PORTFOLIO_REVIEW = "portfolio_review"
+    CODE_REVIEW = "code_review"
+    SYSTEM_DESIGN = "system_design"
+    OTHER = "other"
+
+
+class OfferingStatus(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    ARCHIVED = "archived"
+
+
+class BookingStatus(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+
+    @property
+    def is_active(self) -> bool:
+        """Active bookings hold their time: they block slots and count against daily limits."""
+        return self in (BookingStatus.PENDING, BookingStatus.CONFIRMED)
+
+
+class PaymentStatus(StrEnum):
+    NOT_REQUIRED = "not_required"  # free offering
+    PENDING = "pending"
+    PAID = "paid"
+    REFUNDED = "refunded"
+
+
+class Actor(StrEnum):
+    MENTOR = "mentor"
+    MENTEE = "mentee"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class TimeRange:
+    """A wall-clock range on one local day, in minutes after midnight: ``start`` inclusive, ``end`` exclusive."""
+
+    start: int
+    end: int
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.start < self.end <= MINUTES_PER_DAY):
+            raise ValueError(f"invalid time range {self.start}-{self.end}")
+
+    def overlaps(self, other: TimeRange) -> bool:
+        return self.start < other.end and other.start < self.end
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyRule:
+    """Available every ``weekday`` (0 = Monday) during ``range``, mentor's local wall-clock time."""
+
+    weekday: int
+    range: TimeRange
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.weekday <= 6:
+            raise ValueError(f"invalid weekday {self.weekday}")
+
+
+@dataclass(frozen=True, slots=True)
+class DateOverride:
+    """Replaces the weekly rules on one local date; no ranges means a day off."""
+
+    day: date
+    ranges: tuple[TimeRange, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    timezone: str
+    weekly: tuple[WeeklyRule, ...] = ()
+    overrides: tuple[DateOverride, ...] = ()
+
+    def ranges_on(self, day: date) -> tuple[TimeRange, ...]:
+        """The local wall-clock ranges open on ``day``, sorted; an override wins over the weekly rules."""
+        for override in self.overrides:
+            if override.day == day:
+                return tuple(sorted(override.ranges, key=lambda r: r.start))
+        weekday = day.weekday()
+        return tuple(sorted((r.range for r in self.weekly if r.weekday == weekday), key=lambda r: r.start))
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.weekly and not any(o.ranges for o in self.overrides)
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int  # Telegram user id
+    first_name: str
+    last_name: str | None = None
+    username: str | None = None
+    locale: str = "en"
+    timezone: str | None = None  # None until the user picks one
+    is_mentor: bool = False
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p) or (self.username or str(self.id))
+
+
+@dataclass(frozen=True, slots=True)
+class Offering:
+    mentor_id: int
+    title: str
+    price: Decimal
+    duration_minutes: int
+    id: int | None = None
+    description: str = ""
+    category: Category = Category.OTHER
+    use_profile_availability: bool = True
+    weekly_rules: tuple[WeeklyRule, ...] = ()  # used when use_profile_availability is False
+    buffer_before_minutes: int = 5
+    buffer_after_minutes: int = 5
+    max_bookings_per_day: int = 5
+    advance_booking_days: int = 30
+    min_notice_hours: int = 24
+    cancellation_policy: str = ""
+    preparation_notes: str = ""
+    status: OfferingStatus = OfferingStatus.DRAFT
+    total_bookings: int = 0
+    total_completed: int = 0
+    rating_sum: int = 0
+    rating_count: int = 0
+
+    @property
+    def is_free(self) -> bool:
+        return self.price == 0
+
+    @property
+    def average_rating(self) -> Decimal | None:
+        if not self.rating_count:
+            return None
+        return (Decimal(self.rating_sum) / Decimal(self.rating_count)).quantize(Decimal("0.01"))
+
+    def with_changes(self, **changes: object) -> Offering:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    offering_id: int
+    mentor_id: int
+    mentee_id: int
+    scheduled_at: datetime  # UTC, aware
+    duration_minutes: int
+    buffer_before_minutes: int
+    buffer_after_minutes: int
+    timezone: str  # the mentee's zone when booking
+    amount: Decimal
+    payment_status: PaymentStatus
+    status: BookingStatus
+    created_at: datetime
+    id: int | None = None
+    meeting_link: str | None = None
+    meeting_notes: str | None = None  # the mentee's notes
+    cancelled_by: Actor | None = None
+    cancellation_reason: str | None = None  # decline or cancel reason
+    mentee_rating: int | None = None
+    mentee_feedback: str | None = None
+    mentor_notes: str | None = None  # private to the mentor
+    updated_at: datetime | None = None
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.scheduled_at + timedelta(minutes=self.duration_minutes)
+
+    @property
+    def blocked_from(self) -> datetime:
+        """Start of the time this booking keeps free on the mentor's calendar (session plus buffer before)."""
+        return self.scheduled_at - timedelta(minutes=self.buffer_before_minutes)
+
+    @property
+    def blocked_until(self) -> datetime:
+        return self.ends_at + timedelta(minutes=self.buffer_after_minutes)
+
+    def with_changes(self, **changes: object) -> Booking:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class StatsDelta:
+    """How one change moves an offering's counters; applied in the same transaction as the change."""
+
+    bookings: int = 0
+    completed: int = 0
+    rating_sum: int = 0
+    rating_count: int = 0
+
+    def __bool__(self) -> bool:
+        return any((self.bookings, self.completed, self.rating_sum, self.rating_count))
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: tuple = field(default_factory=tuple)
+    has_more: bool = False

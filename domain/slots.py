@@ -1,0 +1,284 @@
+"""The slot engine: which start times a mentee may book for an offering.
+
+A *slot* is a UTC start instant ``s`` for a session of the offering's duration ``d``. ``s`` is offered when all of
+these hold:
+
+1. **Grid.** On the mentor's wall clock, ``s`` is a multiple of the step after local midnight: every 15 minutes for
+   15-minute sessions, every 30 minutes (:00 and :30) for every other duration (``slot_step_minutes``).
+   Nonexistent local times (DST gap) are never slots; an ambiguous local time (DST overlap) is offered once, at
+   its first occurrence.
+2. **Availability.** The wall-clock start lies in one availability range of that local date (the offering's
+   effective availability: see ``domain.availability.effective_availability``), and the whole session
+   ``[s, s + d)``, measured in absolute time, lies inside that range's UTC interval. A session never straddles
+   two ranges.
+3. **Booking window.** ``now + min_notice_hours <= s <= now + advance_booking_days`` (``booking_window``).
+4. **No conflict.** For every active (pending or confirmed) booking ``B`` of the mentor, of *any* offering:
+   the new session does not overlap ``B``'s blocked time ``[B.blocked_from, B.blocked_until)``, and ``B``'s
+   session does not overlap the new session widened by this offering's buffers ``[s - before, s + d + after)``.
+   So two sessions are separated by at least the larger of the two buffers that face each other; buffers may
+   share the same free time.
+5. **Daily limit.** Fewer than ``max_bookings_per_day`` active bookings *of this offering* start on the same
+   mentor-local date as ``s``. Slots are independent options, so they are not counted against each other.
+
+Inactive bookings in ``busy`` are ignored, and so is the offering's status (the use case checks that).
+
+Implementation: busy bookings are turned once into sorted, merged open intervals of forbidden start instants
+(rule 4 for one booking forbids exactly ``B.scheduled_at - d - max(B.before, after) < s < B.ends_at +
+max(B.after, before)``), so each candidate costs one binary search.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from domain.availability import UTC, DayClock, effective_availability, local_dates, minutes
+from domain.model import Availability, Booking, Offering
+
+_ONE_DAY = timedelta(days=1)
+
+
+def slot_step_minutes(duration: int) -> int:
+    """Spacing of the start-time grid: 15 minutes for 15-minute sessions, 30 minutes otherwise."""
+    return 15 if duration == 15 else 30
+
+
+def booking_window(offering: Offering, now: datetime) -> tuple[datetime, datetime]:
+    """``(earliest, latest)`` start instants, both inclusive: minimum notice and how far ahead one may book."""
+    now = now.astimezone(UTC)
+    earliest = now + timedelta(hours=offering.min_notice_hours)
+    latest = now + timedelta(days=offering.advance_booking_days)
+    return earliest, latest
+
+
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    """The offering's slot rules in the form the engine checks them, computed once per call."""
+
+    offering_id: int | None
+    availability: Availability  # the effective availability
+    tz: ZoneInfo
+    duration: timedelta
+    duration_minutes: int
+    buffer_before_minutes: int
+    buffer_after_minutes: int
+    step: int
+    earliest: datetime
+    latest: datetime
+    max_per_day: int
+
+    @classmethod
+    def of(cls, offering: Offering, availability: Availability | None, now: datetime) -> _Rules | None:
+        effective = effective_availability(offering, availability)
+        if effective is None:
+            return None
+        earliest, latest = booking_window(offering, now)
+        return cls(
+            offering_id=offering.id,
+            availability=effective,
+            tz=ZoneInfo(effective.timezone),
+            duration=timedelta(minutes=offering.duration_minutes),
+            duration_minutes=offering.duration_minutes,
+            buffer_before_minutes=offering.buffer_before_minutes,
+            buffer_after_minutes=offering.buffer_after_minutes,
+            step=slot_step_minutes(offering.duration_minutes),
+            earliest=earliest,
+            latest=latest,
+            max_per_day=offering.max_bookings_per_day,
+        )
+
+    def in_window(self, start: datetime) -> bool:
+        """Rule 3."""
+        return self.earliest <= start <= self.latest
+
+    def fits(self, start: datetime, interval: tuple[datetime, datetime]) -> bool:
+        """Rule 2: the whole session starting at ``start`` lies inside the range's ``interval``."""
+        return interval[0] <= start and start + self.duration <= interval[1]
+
+    def forbidden_offsets(self, booking: Booking) -> tuple[tuple[int, int], ...]:
+        """Rule 4 for one active booking: open intervals of forbidden starts, in minutes from its start.
+
+        A new session starting ``s`` minutes after the booking's start, with duration ``d``, overlaps the
+        booking's blocked time when ``-before(B) - d < s < duration(B) + after(B)``, and the booking's session
+        overlaps the widened new session when ``-after - d < s < duration(B) + before``. With the usual
+        non-negative buffers the two intervals overlap and come back as one.
+        """
+        d, length = self.duration_minutes, booking.duration_minutes
+        low_1, high_1 = -booking.buffer_before_minutes - d, length + booking.buffer_after_minutes
+        low_2, high_2 = -self.buffer_after_minutes - d, length + self.buffer_before_minutes
+        if max(low_1, low_2) < min(high_1, high_2):
+            return ((min(low_1, low_2), max(high_1, high_2)),)
+        return tuple(piece for piece in ((low_1, high_1), (low_2, high_2)) if piece[0] < piece[1])
+
+    def conflicts(self, booking: Booking, start: datetime) -> bool:
+        """Whether active ``booking`` forbids a session starting at ``start`` (rule 4, one booking)."""
+        offset = start - booking.scheduled_at
+        return any(minutes(low) < offset < minutes(high) for low, high in self.forbidden_offsets(booking))
+
+    def counts_per_day(self, booking: Booking) -> bool:
+        """Whether ``booking`` counts against this offering's daily limit (rule 5)."""
+        return booking.status.is_active and booking.offering_id == self.offering_id
+
+    def local_date(self, instant: datetime) -> date:
+        return instant.astimezone(self.tz).date()
+
+
+class _Calendar:
+    """The mentor's busy bookings prepared for many questions: forbidden starts sorted and merged, daily counts.
+
+    Forbidden starts are kept as disjoint open intervals sorted by their low end, so "is this start blocked?" is
+    one binary search instead of a pass over every booking.
+    """
+
+    __slots__ = ("_highs", "_lows", "_max_per_day", "_per_day")
+
+    def __init__(self, rules: _Rules, busy: Sequence[Booking]) -> None:
+        active = [booking for booking in busy if booking.status.is_active]
+        intervals = sorted(
+            (anchor + minutes(low), anchor + minutes(high))
+            for booking in active
+            for anchor in (booking.scheduled_at.astimezone(UTC),)
+            for low, high in rules.forbidden_offsets(booking)
+        )
+        self._lows: list[datetime] = []
+        self._highs: list[datetime] = []
+        for low, high in intervals:
+            if self._highs and low < self._highs[-1]:  # open intervals that merely touch stay apart
+                self._highs[-1] = max(self._highs[-1], high)
+            else:
+                self._lows.append(low)
+                self._highs.append(high)
+        self._per_day = Counter(rules.local_date(b.scheduled_at) for b in active if rules.counts_per_day(b))
+        self._max_per_day = rules.max_per_day
+
+    def is_blocked(self, start: datetime) -> bool:
+        index = bisect_left(self._lows, start) - 1  # the last interval whose low end is before ``start``
+        return index >= 0 and start < self._highs[index]
+
+    def is_full(self, day: date) -> bool:
+        return self._per_day[day] >= self._max_per_day
+
+
+def _starts_on_local_day(
+    rules: _Rules, calendar: _Calendar, day: date, low: datetime, high: datetime
+) -> Iterator[datetime]:
+    """Starts in ``[low, high]`` on mentor-local ``day`` passing rules 1, 2, 4 and 5, in order; may repeat."""
+    if calendar.is_full(day):
+        return
+    clock = DayClock(day, rules.tz)
+    duration = rules.duration
+    for time_range in rules.availability.ranges_on(day):
+        interval = clock.range_to_utc(time_range)
+        if interval is None:
+            continue
+        first = max(interval[0], low)
+        last = min(interval[1] - duration, high)  # the last start whose session still fits (rule 2)
+        for start in clock.grid(time_range, rules.step):
+            if start < first:
+                continue
+            if start > last:
+                break  # starts only grow with the wall clock (first occurrences of existing times)
+            if not calendar.is_blocked(start):
+                yield start
+
+
+def generate_slots(
+    offering: Offering,
+    availability: Availability | None,
+    busy: Sequence[Booking],
+    now: datetime,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[datetime]:
+    """Every bookable start instant for ``offering``, sorted, unique, timezone-aware UTC.
+
+    ``availability`` is the mentor's profile availability (the offering's effective availability is derived from
+    it; passing an already effective one is equivalent). ``busy`` are the mentor's bookings around the window, of
+    every offering; inactive ones are ignored. ``start`` (inclusive) and ``end`` (exclusive) narrow the booking
+    window; they never widen it. Returns ``[]`` when ``availability`` is None.
+    """
+    rules = _Rules.of(offering, availability, now)
+    if rules is None:
+        return []
+    end = None if end is None else end.astimezone(UTC)
+    low = rules.earliest if start is None else max(rules.earliest, start.astimezone(UTC))
+    high = rules.latest if end is None else min(rules.latest, end)
+    if low > high:
+        return []
+    calendar = _Calendar(rules, busy)
+    found = {
+        slot
+        for day in local_dates(low, high, rules.tz)
+        for slot in _starts_on_local_day(rules, calendar, day, low, high)
+        if end is None or slot < end
+    }
+    return sorted(found)
+
+
+def is_bookable(
+    offering: Offering, availability: Availability | None, busy: Sequence[Booking], now: datetime, start: datetime
+) -> bool:
+    """Exactly ``start in generate_slots(offering, availability, busy, now)``, but only looks at that local day.
+
+    Meant for re-checking a chosen slot at booking time, inside the write transaction. Costs one pass over
+    ``busy`` (no sorting) and the availability ranges of one date.
+    """
+    rules = _Rules.of(offering, availability, now)
+    if rules is None or start.utcoffset() is None:
+        return False
+    start = start.astimezone(UTC)  # an ambiguous local time in another zone only compares reliably once in UTC
+    if not rules.in_window(start):
+        return False
+    local = start.astimezone(rules.tz)
+    if local.second or local.microsecond:
+        return False
+    day, minute = local.date(), local.hour * 60 + local.minute
+    clock = DayClock(day, rules.tz)
+    if minute % rules.step or clock.to_utc(minute) != start:
+        return False  # off the grid, or the second occurrence of an ambiguous time
+    in_a_range = any(
+        time_range.start <= minute < time_range.end
+        and (interval := clock.range_to_utc(time_range)) is not None
+        and rules.fits(start, interval)
+        for time_range in rules.availability.ranges_on(day)
+    )
+    if not in_a_range:
+        return False
+    active = [booking for booking in busy if booking.status.is_active]
+    same_day = sum(1 for b in active if rules.counts_per_day(b) and rules.local_date(b.scheduled_at) == day)
+    if same_day >= rules.max_per_day:
+        return False
+    return not any(rules.conflicts(booking, start) for booking in active)
+
+
+def free_dates(
+    offering: Offering, availability: Availability | None, busy: Sequence[Booking], now: datetime, tz: ZoneInfo
+) -> list[date]:
+    """The dates, in the viewer's zone ``tz``, that have at least one slot; sorted."""
+    slots = generate_slots(offering, availability, busy, now)
+    return sorted({slot.astimezone(tz).date() for slot in slots})
+
+
+def slots_on(
+    offering: Offering,
+    availability: Availability | None,
+    busy: Sequence[Booking],
+    now: datetime,
+    day: date,
+    tz: ZoneInfo,
+) -> list[datetime]:
+    """The slots whose start falls on ``day`` in the viewer's zone ``tz``; sorted UTC instants."""
+    # A day's worth of margin on each side covers any UTC offset and any clock jump; the filter is exact.
+    around_start = _near_midnight(day, tz) - _ONE_DAY
+    around_end = _near_midnight(day + _ONE_DAY, tz) + _ONE_DAY
+    slots = generate_slots(offering, availability, busy, now, start=around_start, end=around_end)
+    return [slot for slot in slots if slot.astimezone(tz).date() == day]
+
+
+def _near_midnight(day: date, tz: ZoneInfo) -> datetime:
+    """An instant within a few hours of local midnight starting ``day`` in ``tz`` (only used with margins)."""
+    return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
