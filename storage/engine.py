@@ -1,0 +1,106 @@
+"""Engines and session factories for SQLite (aiosqlite) and PostgreSQL (asyncpg).
+
+SQLite is configured for a bot that books time slots from several tasks (or processes) at once:
+
+* PRAGMAs on every new connection: ``journal_mode=WAL`` (readers do not block the writer),
+  ``foreign_keys=ON``, ``busy_timeout=30000`` (wait up to 30 s for the write lock instead of failing with
+  "database is locked"), ``synchronous=NORMAL`` (safe with WAL, much faster than FULL).
+* The driver's own transaction handling is switched off (``isolation_level = None``) and SQLAlchemy's "begin"
+  event emits ``BEGIN IMMEDIATE`` instead - the recipe from the SQLAlchemy SQLite docs ("Serializable isolation /
+  Savepoints / Transactional DDL"), with IMMEDIATE so that each transaction takes the database write lock when it
+  starts. Two transactions that both read-then-write (check a slot, then insert a booking) therefore run one
+  after the other instead of both reading the same "free" state. Side effect: on SQLite every transaction,
+  reads included, serializes with writers; keep transactions short, and never open a second unit of work
+  while one is open in the same task (it would wait for the first one forever, i.e. until the timeout).
+* A file database gets a pool of one connection (see ``create_engine``).
+
+PostgreSQL gets a modest pool with pre-ping; serialization there comes from ``UnitOfWork.lock_users`` (row
+locks), not from the engine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+}
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Parse ``url`` and pick the async driver when none is given (``sqlite://`` -> ``sqlite+aiosqlite://``)."""
+    parsed = make_url(url)
+    if parsed.drivername in _ASYNC_DRIVERS:
+        parsed = parsed.set(drivername=_ASYNC_DRIVERS[parsed.drivername])
+    return parsed
+
+
+def is_sqlite_memory(url: URL) -> bool:
+    database = url.database or ""
+    return database in ("", ":memory:") or "mode=memory" in database or url.query.get("mode") == "memory"
+
+
+def create_engine(url: str | URL, *, echo: bool = False, foreign_keys: bool = True, **kwargs: Any) -> AsyncEngine:
+    """An ``AsyncEngine`` for ``url`` (``sqlite+aiosqlite:///path.db`` or ``postgresql+asyncpg://...``).
+
+    ``foreign_keys=False`` turns SQLite's foreign key enforcement off; only migrations want that (batch
+    operations copy and drop tables). Extra keyword arguments go to ``create_async_engine``.
+    """
+    parsed = normalize_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if not is_sqlite_memory(parsed) and not (parsed.database or "").startswith("file:"):
+            Path(parsed.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
+        kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+        if not is_sqlite_memory(parsed) and "poolclass" not in kwargs:
+            # Every transaction holds the write lock, so a second connection in this process could only wait
+            # for it - polling in the busy handler. One pooled connection makes local waiters queue on the
+            # pool instead (in order, woken at once); other processes still wait through busy_timeout.
+            kwargs.setdefault("pool_size", 1)
+            kwargs.setdefault("max_overflow", 0)
+            kwargs.setdefault("pool_timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+        engine = create_async_engine(parsed, echo=echo, **kwargs)
+        _configure_sqlite(engine.sync_engine, foreign_keys=foreign_keys, wal=not is_sqlite_memory(parsed))
+        return engine
+    if backend == "postgresql":
+        if "poolclass" not in kwargs:  # e.g. NullPool takes none of these
+            kwargs.setdefault("pool_size", 10)
+            kwargs.setdefault("max_overflow", 10)
+            kwargs.setdefault("pool_timeout", 30)
+            kwargs.setdefault("pool_recycle", 1800)
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_async_engine(parsed, echo=echo, **kwargs)
+    raise ValueError(f"unsupported database {parsed.drivername!r}: use sqlite+aiosqlite or postgresql+asyncpg")
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def _configure_sqlite(engine: Engine, *, foreign_keys: bool, wal: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        # Stop the driver from emitting BEGIN (and COMMIT before DDL) by itself; "begin" below does it.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")  # first: the next ones may wait
+            if wal:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,319 @@
+"""SQLAlchemy tables for Mentor Desk.
+
+Rows here are storage details: repositories (``storage.repositories``) turn them into the frozen domain objects of
+``domain.model`` and back. Nothing outside ``storage/`` should import these classes.
+
+Two column types paper over SQLite:
+
+* ``UTCDateTime`` - aware UTC ``datetime`` in and out. PostgreSQL stores ``timestamptz``; SQLite (which has no
+  time zones) stores naive UTC text and gets ``tzinfo=UTC`` back on read. Naive datetimes are rejected on write.
+* ``ExactDecimal`` - ``Decimal`` in and out, exact. PostgreSQL stores ``numeric(p, s)``; SQLite stores an integer
+  count of the smallest unit (``12.34`` -> ``1234`` for scale 2), because SQLite's NUMERIC affinity would turn a
+  decimal into a binary float. A value with more fractional digits than ``scale`` is rejected, never rounded.
+
+Enum-like columns (statuses, category, ...) are plain strings holding the ``StrEnum`` values; the ones the brief
+names carry CHECK constraints. Their allowed values are copied from ``domain.model`` here and frozen into the
+migrations (a test checks the two agree).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    false,
+    func,
+    text,
+    true,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from domain.model import ALLOWED_DURATIONS, Actor, BookingStatus, OfferingStatus, PaymentStatus
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Column types
+# --------------------------------------------------------------------------------------------------------------
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend; naive datetimes are refused on write."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(timezone=True)
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(DateTime(timezone=False))
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}")
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: storage only accepts timezone-aware datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:  # SQLite: stored as naive UTC
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """Exact ``Decimal`` with ``scale`` decimals: ``numeric(p, s)`` on PostgreSQL, integer units on SQLite."""
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int, scale: int) -> None:
+        super().__init__(precision=precision, scale=scale, asdecimal=True)
+        # Same names as the __init__ arguments: SQLAlchemy builds the statement-cache key from them.
+        self.precision = precision
+        self.scale = scale
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | int | None, dialect: Dialect) -> Decimal | int | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
+            raise TypeError(f"expected a Decimal, got {type(value).__name__}")
+        value = Decimal(value)
+        if not value.is_finite():
+            raise ValueError(f"{value} cannot be stored")
+        units = value.scaleb(self.scale)
+        if units != units.to_integral_value():
+            raise ValueError(f"{value} has more than {self.scale} decimal places")
+        if abs(units) >= 10**self.precision:
+            raise ValueError(f"{value} does not fit numeric({self.precision}, {self.scale})")
+        if dialect.name == "sqlite":
+            return int(units)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return Decimal(int(value)).scaleb(-self.scale)
+        return Decimal(value).quantize(Decimal(1).scaleb(-self.scale))
+
+
+def _in(column: str, values: object) -> str:
+    """SQL text ``column IN ('a', 'b')`` for a CHECK constraint over fixed values."""
+    return f"{column} IN ({', '.join(repr(str(v)) if isinstance(v, str) else str(v) for v in values)})"
+
+
+OFFERING_STATUSES = tuple(s.value for s in OfferingStatus)
+BOOKING_STATUSES = tuple(s.value for s in BookingStatus)
+PAYMENT_STATUSES = tuple(s.value for s in PaymentStatus)
+ACTORS = tuple(a.value for a in Actor)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------------------------------------------
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _created_at() -> Mapped[datetime]:
+    return mapped_column(UTCDateTime(), nullable=False, server_default=func.now())
+
+
+def _updated_at() -> Mapped[datetime]:
+    return mapped_column(UTCDateTime(), nullable=False, server_default=func.now(), onupdate=func.now())
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # Telegram user id
+    first_name: Mapped[str] = mapped_column(Text, nullable=False)
+    last_name: Mapped[str | None] = mapped_column(Text)
+    username: Mapped[str | None] = mapped_column(Text)
+    locale: Mapped[str] = mapped_column(String(16), nullable=False, default="en", server_default="en")
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    is_mentor: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    # The bot could not reach the user (blocked it); set by the notifier, not part of the domain User.
+    unreachable: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _updated_at()
+
+
+class MentorProfileRow(Base):
+    """Public mentor profile texts; not used by the domain yet."""
+
+    __tablename__ = "mentor_profiles"
+
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    display_name: Mapped[str | None] = mapped_column(Text)
+    headline: Mapped[str | None] = mapped_column(Text)
+    bio: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created_at()
+
+
+class AvailabilityRuleRow(Base):
+    """One weekly range: the mentor's profile rules (``offering_id`` NULL) or an offering's own rules."""
+
+    __tablename__ = "availability_rules"
+    __table_args__ = (
+        Index(None, "mentor_id", "offering_id"),
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+        CheckConstraint("start_minute >= 0 AND start_minute < end_minute AND end_minute <= 1440", name="range"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mentor_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    offering_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("offerings.id", ondelete="CASCADE"))
+    weekday: Mapped[int] = mapped_column(SmallInteger, nullable=False)  # 0 = Monday
+    start_minute: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    end_minute: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+
+
+class AvailabilityOverrideRow(Base):
+    """One range on one local date; a row with NULL minutes marks the whole day off."""
+
+    __tablename__ = "availability_overrides"
+    __table_args__ = (
+        Index(None, "mentor_id", "day"),
+        CheckConstraint(
+            "(start_minute IS NULL AND end_minute IS NULL) OR "
+            "(start_minute >= 0 AND start_minute < end_minute AND end_minute <= 1440)",
+            name="range",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mentor_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    day: Mapped[date] = mapped_column(Date, nullable=False)
+    start_minute: Mapped[int | None] = mapped_column(SmallInteger)
+    end_minute: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+class OfferingRow(Base):
+    __tablename__ = "offerings"
+    __table_args__ = (
+        Index(None, "status"),
+        Index(None, "mentor_id"),
+        CheckConstraint(_in("status", OFFERING_STATUSES), name="status"),
+        CheckConstraint(_in("duration_minutes", ALLOWED_DURATIONS), name="duration_minutes"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mentor_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), nullable=False)
+    title: Mapped[str] = mapped_column(Text, nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+    category: Mapped[str] = mapped_column(String(32), nullable=False, default="other", server_default="other")
+    price: Mapped[Decimal] = mapped_column(ExactDecimal(10, 2), nullable=False)
+    duration_minutes: Mapped[int] = mapped_column(Integer, nullable=False)
+    use_profile_availability: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=True, server_default=true()
+    )
+    buffer_before_minutes: Mapped[int] = mapped_column(Integer, nullable=False)
+    buffer_after_minutes: Mapped[int] = mapped_column(Integer, nullable=False)
+    max_bookings_per_day: Mapped[int] = mapped_column(Integer, nullable=False)
+    advance_booking_days: Mapped[int] = mapped_column(Integer, nullable=False)
+    min_notice_hours: Mapped[int] = mapped_column(Integer, nullable=False)
+    cancellation_policy: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+    preparation_notes: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="draft", server_default="draft")
+    total_bookings: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default=text("0"))
+    total_completed: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default=text("0"))
+    rating_sum: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default=text("0"))
+    rating_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default=text("0"))
+    # rating_sum / rating_count rounded half-even to 0.01, NULL without ratings; kept in sync by apply_stats.
+    average_rating: Mapped[Decimal | None] = mapped_column(ExactDecimal(3, 2))
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _updated_at()
+
+
+class BookingRow(Base):
+    __tablename__ = "bookings"
+    __table_args__ = (
+        Index(None, "mentor_id", "status", "scheduled_at"),
+        Index(None, "mentee_id", "status", "scheduled_at"),
+        Index(None, "offering_id"),
+        CheckConstraint(_in("status", BOOKING_STATUSES), name="status"),
+        CheckConstraint(_in("payment_status", PAYMENT_STATUSES), name="payment_status"),
+        CheckConstraint(f"cancelled_by IS NULL OR {_in('cancelled_by', ACTORS)}", name="cancelled_by"),
+        CheckConstraint("mentee_rating IS NULL OR mentee_rating BETWEEN 1 AND 5", name="mentee_rating"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    offering_id: Mapped[int] = mapped_column(Integer, ForeignKey("offerings.id"), nullable=False)
+    mentor_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), nullable=False)
+    mentee_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), nullable=False)
+    scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    # Derived from the fields above and stored so that range queries can use plain comparisons.
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    blocked_from: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    blocked_until: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    duration_minutes: Mapped[int] = mapped_column(Integer, nullable=False)
+    buffer_before_minutes: Mapped[int] = mapped_column(Integer, nullable=False)
+    buffer_after_minutes: Mapped[int] = mapped_column(Integer, nullable=False)
+    timezone: Mapped[str] = mapped_column(String(64), nullable=False)
+    meeting_link: Mapped[str | None] = mapped_column(Text)
+    meeting_notes: Mapped[str | None] = mapped_column(Text)
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal(10, 2), nullable=False)
+    payment_status: Mapped[str] = mapped_column(String(16), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    cancelled_by: Mapped[str | None] = mapped_column(String(16))
+    cancellation_reason: Mapped[str | None] = mapped_column(Text)
+    mentee_rating: Mapped[int | None] = mapped_column(SmallInteger)
+    mentee_feedback: Mapped[str | None] = mapped_column(Text)
+    mentor_notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DialogRow(Base):
+    """A user's conversation progress. No foreign key: a dialog may start before the user row exists."""
+
+    __tablename__ = "dialogs"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    state: Mapped[str] = mapped_column(String(64), nullable=False)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    updated_at: Mapped[datetime] = _updated_at()

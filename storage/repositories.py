@@ -1,0 +1,586 @@
+"""Repositories: the ports of ``domain.ports`` over one ``AsyncSession``.
+
+Every method takes and returns domain objects (never ORM rows), and none of them commits: the unit of work
+(``storage.uow.SqlUnitOfWork``) owns the transaction. ``flush`` is used where a new id is needed. Reads use
+``populate_existing`` so that a row changed by a bulk UPDATE (``apply_stats``) is never served stale from the
+session's identity map.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, delete, func, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.errors import NotFound
+from domain.model import (
+    Actor,
+    Availability,
+    Booking,
+    BookingStatus,
+    Category,
+    DateOverride,
+    Offering,
+    OfferingStatus,
+    PaymentStatus,
+    StatsDelta,
+    TimeRange,
+    User,
+    WeeklyRule,
+)
+from storage.models import (
+    AvailabilityOverrideRow,
+    AvailabilityRuleRow,
+    BookingRow,
+    DialogRow,
+    OfferingRow,
+    UserRow,
+)
+
+FALLBACK_TIMEZONE = "UTC"
+_ACTIVE_STATUSES = tuple(s.value for s in BookingStatus if s.is_active)
+
+
+def _dialect(session: AsyncSession) -> str:
+    bind = session.bind
+    if bind is None:
+        raise RuntimeError("the session is not bound to an engine")
+    return bind.dialect.name
+
+
+async def _upsert(
+    session: AsyncSession,
+    model: type[Any],
+    values: dict[str, Any],
+    key: Sequence[str],
+    extra_updates: dict[str, Any] | None = None,
+) -> None:
+    """Insert ``values``; on a ``key`` conflict overwrite the other columns of ``values`` (and ``extra_updates``).
+
+    ``INSERT ... ON CONFLICT (key) DO UPDATE SET col = excluded.col``: both dialects spell it the same way.
+    """
+    dialect = _dialect(session)
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(model)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(model)
+    else:  # pragma: no cover - engine.create_engine refuses other databases
+        raise RuntimeError(f"no upsert for {dialect}")
+    stmt = stmt.values(**values)
+    updates = {name: stmt.excluded[name] for name in values if name not in key} | (extra_updates or {})
+    await session.execute(stmt.on_conflict_do_update(index_elements=list(key), set_=updates))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Users
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _user_from_row(row: UserRow) -> User:
+    return User(
+        id=row.id,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        username=row.username,
+        locale=row.locale,
+        timezone=row.timezone,
+        is_mentor=row.is_mentor,
+    )
+
+
+def _copy_user(user: User, row: UserRow) -> None:
+    row.first_name = user.first_name
+    row.last_name = user.last_name
+    row.username = user.username
+    row.locale = user.locale
+    row.timezone = user.timezone
+    row.is_mentor = user.is_mentor
+
+
+class SqlUserRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, user_id: int) -> User | None:
+        row = await self._session.get(UserRow, user_id, populate_existing=True)
+        return _user_from_row(row) if row is not None else None
+
+    async def add(self, user: User) -> User:
+        row = UserRow(id=user.id)
+        _copy_user(user, row)
+        self._session.add(row)
+        await self._session.flush()
+        return _user_from_row(row)
+
+    async def update(self, user: User) -> User:
+        row = await self._session.get(UserRow, user.id, populate_existing=True)
+        if row is None:
+            raise NotFound(f"user {user.id}")
+        _copy_user(user, row)
+        await self._session.flush()
+        return _user_from_row(row)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Availability
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _rule_from_row(row: AvailabilityRuleRow) -> WeeklyRule:
+    return WeeklyRule(row.weekday, TimeRange(row.start_minute, row.end_minute))
+
+
+def _rule_rows(mentor_id: int, offering_id: int | None, rules: Iterable[WeeklyRule]) -> list[AvailabilityRuleRow]:
+    return [
+        AvailabilityRuleRow(
+            mentor_id=mentor_id,
+            offering_id=offering_id,
+            weekday=rule.weekday,
+            start_minute=rule.range.start,
+            end_minute=rule.range.end,
+        )
+        for rule in rules
+    ]
+
+
+def _rules_query() -> Select[tuple[AvailabilityRuleRow]]:
+    return select(AvailabilityRuleRow).order_by(
+        AvailabilityRuleRow.weekday, AvailabilityRuleRow.start_minute, AvailabilityRuleRow.id
+    )
+
+
+class SqlAvailabilityRepository:
+    """Profile availability: weekly rules with ``offering_id IS NULL`` plus date overrides, in the mentor's zone.
+
+    ``get`` returns None when the mentor does not exist, or has neither a time zone nor any rule or override
+    (availability never set). A mentor with a time zone but no rules gets an empty ``Availability`` in that zone
+    (an offering with its own weekly rules still needs the zone and the overrides). Rules or overrides without a
+    time zone - which the bot's flows never produce - are read in ``FALLBACK_TIMEZONE`` (UTC).
+
+    ``set_override`` / ``clear_override`` go beyond the ``AvailabilityRepository`` port: the port has no way to
+    write overrides yet.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, mentor_id: int) -> Availability | None:
+        user = (await self._session.execute(select(UserRow.timezone).where(UserRow.id == mentor_id))).first()
+        if user is None:
+            return None
+        rules = (
+            await self._session.scalars(
+                _rules_query().where(
+                    AvailabilityRuleRow.mentor_id == mentor_id, AvailabilityRuleRow.offering_id.is_(None)
+                )
+            )
+        ).all()
+        override_rows = (
+            await self._session.scalars(
+                select(AvailabilityOverrideRow)
+                .where(AvailabilityOverrideRow.mentor_id == mentor_id)
+                .order_by(
+                    AvailabilityOverrideRow.day, AvailabilityOverrideRow.start_minute, AvailabilityOverrideRow.id
+                )
+            )
+        ).all()
+        timezone = user.timezone
+        if timezone is None and not rules and not override_rows:
+            return None
+        by_day: dict[date, list[TimeRange]] = defaultdict(list)
+        for row in override_rows:
+            ranges = by_day[row.day]  # creates the day even for a day-off row
+            if row.start_minute is not None and row.end_minute is not None:
+                ranges.append(TimeRange(row.start_minute, row.end_minute))
+        return Availability(
+            timezone=timezone or FALLBACK_TIMEZONE,
+            weekly=tuple(_rule_from_row(r) for r in rules),
+            overrides=tuple(DateOverride(day, tuple(ranges)) for day, ranges in by_day.items()),
+        )
+
+    async def replace_weekly(self, mentor_id: int, rules: Sequence[WeeklyRule]) -> None:
+        await self._session.execute(
+            delete(AvailabilityRuleRow).where(
+                AvailabilityRuleRow.mentor_id == mentor_id, AvailabilityRuleRow.offering_id.is_(None)
+            )
+        )
+        self._session.add_all(_rule_rows(mentor_id, None, rules))
+        await self._session.flush()
+
+    async def set_override(self, mentor_id: int, override: DateOverride) -> None:
+        """Replace whatever ``override.day`` had; an override without ranges stores a day off."""
+        await self.clear_override(mentor_id, override.day)
+        ranges: Sequence[TimeRange | None] = override.ranges or (None,)
+        self._session.add_all(
+            AvailabilityOverrideRow(
+                mentor_id=mentor_id,
+                day=override.day,
+                start_minute=r.start if r else None,
+                end_minute=r.end if r else None,
+            )
+            for r in ranges
+        )
+        await self._session.flush()
+
+    async def clear_override(self, mentor_id: int, day: date) -> None:
+        await self._session.execute(
+            delete(AvailabilityOverrideRow).where(
+                AvailabilityOverrideRow.mentor_id == mentor_id, AvailabilityOverrideRow.day == day
+            )
+        )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Offerings
+# --------------------------------------------------------------------------------------------------------------
+
+_OFFERING_EDITABLE = (
+    "title",
+    "description",
+    "price",
+    "duration_minutes",
+    "use_profile_availability",
+    "buffer_before_minutes",
+    "buffer_after_minutes",
+    "max_bookings_per_day",
+    "advance_booking_days",
+    "min_notice_hours",
+    "cancellation_policy",
+    "preparation_notes",
+)
+
+
+def _offering_from_row(row: OfferingRow, rules: Sequence[WeeklyRule]) -> Offering:
+    return Offering(
+        id=row.id,
+        mentor_id=row.mentor_id,
+        title=row.title,
+        description=row.description,
+        category=Category(row.category),
+        price=row.price,
+        duration_minutes=row.duration_minutes,
+        use_profile_availability=row.use_profile_availability,
+        weekly_rules=tuple(rules),
+        buffer_before_minutes=row.buffer_before_minutes,
+        buffer_after_minutes=row.buffer_after_minutes,
+        max_bookings_per_day=row.max_bookings_per_day,
+        advance_booking_days=row.advance_booking_days,
+        min_notice_hours=row.min_notice_hours,
+        cancellation_policy=row.cancellation_policy,
+        preparation_notes=row.preparation_notes,
+        status=OfferingStatus(row.status),
+        total_bookings=row.total_bookings,
+        total_completed=row.total_completed,
+        rating_sum=row.rating_sum,
+        rating_count=row.rating_count,
+    )
+
+
+def _copy_offering(offering: Offering, row: OfferingRow) -> None:
+    for name in _OFFERING_EDITABLE:
+        setattr(row, name, getattr(offering, name))
+    row.category = offering.category.value
+    row.status = offering.status.value
+
+
+def _average_rating_sql(dialect: str, rating_sum: ColumnElement[int], rating_count: ColumnElement[int]) -> Any:
+    """SQL for ``rating_sum / rating_count`` rounded half-even to 0.01 (``Offering.average_rating``); NULL at 0.
+
+    Integer arithmetic on both databases: ``hundredths = round_half_even(100 * sum / count)``. On SQLite that
+    integer *is* the stored form of ``ExactDecimal(3, 2)``; PostgreSQL divides it by 100 into ``numeric``.
+    """
+    numerator = rating_sum * 100
+    quotient = numerator // rating_count  # integer division (operands are never negative)
+    remainder = numerator - quotient * rating_count
+    hundredths = case(
+        (remainder * 2 > rating_count, quotient + 1),
+        (and_(remainder * 2 == rating_count, quotient % 2 == 1), quotient + 1),
+        else_=quotient,
+    )
+    value: Any = hundredths if dialect == "sqlite" else hundredths / literal(100, postgresql.NUMERIC)
+    return case((rating_count > 0, value), else_=None)
+
+
+class SqlOfferingRepository:
+    """Offerings, with their own weekly rules (``availability_rules.offering_id``) in ``Offering.weekly_rules``."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def _rules_for(self, offering_ids: Sequence[int]) -> dict[int, list[WeeklyRule]]:
+        rules: dict[int, list[WeeklyRule]] = defaultdict(list)
+        if offering_ids:
+            stmt = _rules_query().where(AvailabilityRuleRow.offering_id.in_(offering_ids))
+            rows = await self._session.scalars(stmt)
+            for row in rows:
+                assert row.offering_id is not None
+                rules[row.offering_id].append(_rule_from_row(row))
+        return rules
+
+    async def _load(self, stmt: Select[tuple[OfferingRow]]) -> list[Offering]:
+        rows = (await self._session.scalars(stmt.execution_options(populate_existing=True))).all()
+        rules = await self._rules_for([row.id for row in rows])
+        return [_offering_from_row(row, rules.get(row.id, ())) for row in rows]
+
+    async def get(self, offering_id: int) -> Offering | None:
+        found = await self._load(select(OfferingRow).where(OfferingRow.id == offering_id))
+        return found[0] if found else None
+
+    async def add(self, offering: Offering) -> Offering:
+        row = OfferingRow(
+            mentor_id=offering.mentor_id,
+            total_bookings=offering.total_bookings,
+            total_completed=offering.total_completed,
+            rating_sum=offering.rating_sum,
+            rating_count=offering.rating_count,
+            average_rating=offering.average_rating,
+        )
+        _copy_offering(offering, row)
+        self._session.add(row)
+        await self._session.flush()
+        self._session.add_all(_rule_rows(offering.mentor_id, row.id, offering.weekly_rules))
+        await self._session.flush()
+        return offering.with_changes(id=row.id)
+
+    async def update(self, offering: Offering) -> Offering:
+        """Save the editable fields, category and status, and replace the offering's own weekly rules.
+
+        The counters are left alone (they change through ``apply_stats`` only); the returned offering carries the
+        stored counters. ``mentor_id`` never changes.
+        """
+        if offering.id is None:
+            raise ValueError("cannot update an offering without an id")
+        row = await self._session.get(OfferingRow, offering.id, populate_existing=True)
+        if row is None:
+            raise NotFound(f"offering {offering.id}")
+        _copy_offering(offering, row)
+        await self._session.execute(delete(AvailabilityRuleRow).where(AvailabilityRuleRow.offering_id == row.id))
+        self._session.add_all(_rule_rows(row.mentor_id, row.id, offering.weekly_rules))
+        await self._session.flush()
+        updated = await self.get(row.id)
+        assert updated is not None
+        return updated
+
+    async def list_by_mentor(self, mentor_id: int) -> list[Offering]:
+        """All of the mentor's offerings (every status), oldest first."""
+        return await self._load(
+            select(OfferingRow).where(OfferingRow.mentor_id == mentor_id).order_by(OfferingRow.id)
+        )
+
+    async def list_active(self, limit: int, offset: int = 0) -> list[Offering]:
+        """Active offerings: best average rating first (unrated last), then most booked, then oldest."""
+        return await self._load(
+            select(OfferingRow)
+            .where(OfferingRow.status == OfferingStatus.ACTIVE.value)
+            .order_by(
+                OfferingRow.average_rating.desc().nulls_last(),
+                OfferingRow.total_bookings.desc(),
+                OfferingRow.id,
+            )
+            .limit(limit)
+            .offset(offset)
+        )
+
+    async def apply_stats(self, offering_id: int, delta: StatsDelta) -> None:
+        """One ``UPDATE``: every counter ``x = x + :d`` and ``average_rating`` recomputed from the new values."""
+        if not delta:
+            return
+        new_sum = OfferingRow.rating_sum + delta.rating_sum
+        new_count = OfferingRow.rating_count + delta.rating_count
+        stmt = (
+            update(OfferingRow)
+            .where(OfferingRow.id == offering_id)
+            .values(
+                total_bookings=OfferingRow.total_bookings + delta.bookings,
+                total_completed=OfferingRow.total_completed + delta.completed,
+                rating_sum=new_sum,
+                rating_count=new_count,
+                average_rating=_average_rating_sql(_dialect(self._session), new_sum, new_count),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        result = await self._session.execute(stmt)
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise NotFound(f"offering {offering_id}")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Bookings
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _booking_from_row(row: BookingRow) -> Booking:
+    return Booking(
+        id=row.id,
+        offering_id=row.offering_id,
+        mentor_id=row.mentor_id,
+        mentee_id=row.mentee_id,
+        scheduled_at=row.scheduled_at,
+        duration_minutes=row.duration_minutes,
+        buffer_before_minutes=row.buffer_before_minutes,
+        buffer_after_minutes=row.buffer_after_minutes,
+        timezone=row.timezone,
+        amount=row.amount,
+        payment_status=PaymentStatus(row.payment_status),
+        status=BookingStatus(row.status),
+        created_at=row.created_at,
+        meeting_link=row.meeting_link,
+        meeting_notes=row.meeting_notes,
+        cancelled_by=Actor(row.cancelled_by) if row.cancelled_by is not None else None,
+        cancellation_reason=row.cancellation_reason,
+        mentee_rating=row.mentee_rating,
+        mentee_feedback=row.mentee_feedback,
+        mentor_notes=row.mentor_notes,
+        updated_at=row.updated_at,
+    )
+
+
+def _copy_booking(booking: Booking, row: BookingRow) -> None:
+    row.offering_id = booking.offering_id
+    row.mentor_id = booking.mentor_id
+    row.mentee_id = booking.mentee_id
+    row.scheduled_at = booking.scheduled_at
+    row.ends_at = booking.ends_at
+    row.blocked_from = booking.blocked_from
+    row.blocked_until = booking.blocked_until
+    row.duration_minutes = booking.duration_minutes
+    row.buffer_before_minutes = booking.buffer_before_minutes
+    row.buffer_after_minutes = booking.buffer_after_minutes
+    row.timezone = booking.timezone
+    row.meeting_link = booking.meeting_link
+    row.meeting_notes = booking.meeting_notes
+    row.amount = booking.amount
+    row.payment_status = booking.payment_status.value
+    row.status = booking.status.value
+    row.cancelled_by = booking.cancelled_by.value if booking.cancelled_by is not None else None
+    row.cancellation_reason = booking.cancellation_reason
+    row.mentee_rating = booking.mentee_rating
+    row.mentee_feedback = booking.mentee_feedback
+    row.mentor_notes = booking.mentor_notes
+    row.created_at = booking.created_at
+    row.updated_at = booking.updated_at
+
+
+class SqlBookingRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def _load(self, stmt: Select[tuple[BookingRow]]) -> list[Booking]:
+        rows = await self._session.scalars(stmt.execution_options(populate_existing=True))
+        return [_booking_from_row(row) for row in rows]
+
+    async def get(self, booking_id: int) -> Booking | None:
+        row = await self._session.get(BookingRow, booking_id, populate_existing=True)
+        return _booking_from_row(row) if row is not None else None
+
+    async def add(self, booking: Booking) -> Booking:
+        row = BookingRow()
+        _copy_booking(booking, row)
+        self._session.add(row)
+        await self._session.flush()
+        return booking.with_changes(id=row.id)
+
+    async def update(self, booking: Booking) -> Booking:
+        """Save every field of ``booking`` (looked up by id), including the derived range columns."""
+        if booking.id is None:
+            raise ValueError("cannot update a booking without an id")
+        row = await self._session.get(BookingRow, booking.id, populate_existing=True)
+        if row is None:
+            raise NotFound(f"booking {booking.id}")
+        _copy_booking(booking, row)
+        await self._session.flush()
+        return booking
+
+    async def active_for_mentor(self, mentor_id: int, start: datetime, end: datetime) -> list[Booking]:
+        """Pending/confirmed bookings (any offering) whose ``[blocked_from, blocked_until)`` overlaps ``[start, end)``.
+
+        Half-open on both sides: a booking whose buffer ends exactly at ``start`` does not touch the range.
+        Sorted by start time.
+        """
+        return await self._load(
+            select(BookingRow)
+            .where(
+                BookingRow.mentor_id == mentor_id,
+                BookingRow.status.in_(_ACTIVE_STATUSES),
+                BookingRow.blocked_from < end,
+                BookingRow.blocked_until > start,
+            )
+            .order_by(BookingRow.scheduled_at, BookingRow.id)
+        )
+
+    async def active_for_mentee(self, mentee_id: int, start: datetime, end: datetime) -> list[Booking]:
+        """The mentee's pending/confirmed bookings whose ``[scheduled_at, ends_at)`` overlaps ``[start, end)``.
+
+        Buffers do not matter here: they protect the mentor's calendar, not the mentee's. Sorted by start time.
+        """
+        return await self._load(
+            select(BookingRow)
+            .where(
+                BookingRow.mentee_id == mentee_id,
+                BookingRow.status.in_(_ACTIVE_STATUSES),
+                BookingRow.scheduled_at < end,
+                BookingRow.ends_at > start,
+            )
+            .order_by(BookingRow.scheduled_at, BookingRow.id)
+        )
+
+    async def list_for_mentor(
+        self, mentor_id: int, statuses: Sequence[BookingStatus], limit: int, offset: int = 0
+    ) -> list[Booking]:
+        """The mentor's bookings in ``statuses``, earliest session first."""
+        return await self._list(BookingRow.mentor_id == mentor_id, statuses, limit, offset)
+
+    async def list_for_mentee(
+        self, mentee_id: int, statuses: Sequence[BookingStatus], limit: int, offset: int = 0
+    ) -> list[Booking]:
+        """The mentee's bookings in ``statuses``, earliest session first."""
+        return await self._list(BookingRow.mentee_id == mentee_id, statuses, limit, offset)
+
+    async def _list(
+        self, who: ColumnElement[bool], statuses: Sequence[BookingStatus], limit: int, offset: int
+    ) -> list[Booking]:
+        return await self._load(
+            select(BookingRow)
+            .where(who, BookingRow.status.in_([BookingStatus(s).value for s in statuses]))
+            .order_by(BookingRow.scheduled_at, BookingRow.id)
+            .limit(limit)
+            .offset(offset)
+        )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Dialogs
+# --------------------------------------------------------------------------------------------------------------
+
+
+class SqlDialogRepository:
+    """Conversation state per user: ``(state, data)``; ``data`` must be JSON-serializable (str keys, no Decimal or
+    datetime - store their ``str``/``isoformat()``)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, user_id: int) -> tuple[str, dict[str, Any]] | None:
+        found = (
+            await self._session.execute(
+                select(DialogRow.state, DialogRow.data).where(DialogRow.user_id == user_id)
+            )
+        ).first()
+        return (found.state, dict(found.data)) if found is not None else None
+
+    async def set(self, user_id: int, state: str, data: dict[str, Any]) -> None:
+        await _upsert(
+            self._session,
+            DialogRow,
+            {"user_id": user_id, "state": state, "data": data},
+            key=("user_id",),
+            extra_updates={"updated_at": func.now()},
+        )
+
+    async def clear(self, user_id: int) -> None:
+        await self._session.execute(delete(DialogRow).where(DialogRow.user_id == user_id))

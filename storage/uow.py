@@ -1,0 +1,95 @@
+"""The SQL unit of work: one ``AsyncSession`` and one transaction per ``async with`` block."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.models import UserRow
+from storage.repositories import (
+    SqlAvailabilityRepository,
+    SqlBookingRepository,
+    SqlDialogRepository,
+    SqlOfferingRepository,
+    SqlUserRepository,
+)
+
+
+class SqlUnitOfWork:
+    """Implements ``domain.ports.UnitOfWork``::
+
+        uow = SqlUnitOfWork(session_factory)
+        async with uow:
+            user = await uow.users.get(42)
+            ...
+            await uow.commit()
+
+    Entering opens a new session and transaction and binds the repositories (``users``, ``availability``,
+    ``offerings``, ``bookings``, ``dialogs``) to it; leaving rolls back whatever was not committed and closes the
+    session. Work done after a ``commit()`` inside the same block runs in a new transaction and is rolled back on
+    exit unless committed again.
+
+    One object may be used for any number of *sequential* ``async with`` blocks, but it holds one session at a
+    time: never share it between concurrent tasks (give each task - each Telegram update - its own
+    ``SqlUnitOfWork``; they are cheap). Entering it while already inside raises ``RuntimeError``.
+    """
+
+    users: SqlUserRepository
+    availability: SqlAvailabilityRepository
+    offerings: SqlOfferingRepository
+    bookings: SqlBookingRepository
+    dialogs: SqlDialogRepository
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._session_factory = session_factory
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("the unit of work is not active: use it inside 'async with'")
+        return self._session
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        if self._session is not None:
+            raise RuntimeError("this unit of work is already active (it must not be shared between tasks)")
+        session = self._session_factory()
+        self._session = session
+        self.users = SqlUserRepository(session)
+        self.availability = SqlAvailabilityRepository(session)
+        self.offerings = SqlOfferingRepository(session)
+        self.bookings = SqlBookingRepository(session)
+        self.dialogs = SqlDialogRepository(session)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        session = self.session
+        try:
+            await session.rollback()  # no-op when nothing is pending since the last commit
+        finally:
+            self._session = None
+            await session.close()
+
+    async def lock_users(self, *user_ids: int) -> None:
+        """Serialize with every other transaction that locks any of these users, until this transaction ends.
+
+        PostgreSQL: ``SELECT id FROM users WHERE id IN (...) ORDER BY id FOR UPDATE`` (sorted, so two transactions
+        locking overlapping sets cannot deadlock). Ids without a user row lock nothing. SQLite: every transaction
+        is ``BEGIN IMMEDIATE`` (see ``storage.engine``), so this only makes sure the transaction - and with it the
+        database write lock - has started.
+        """
+        session = self.session
+        if session.bind is not None and session.bind.dialect.name == "postgresql":
+            if user_ids:
+                ids = sorted(set(user_ids))
+                await session.execute(
+                    select(UserRow.id).where(UserRow.id.in_(ids)).order_by(UserRow.id).with_for_update()
+                )
+        else:
+            await session.connection()  # starts the transaction: BEGIN IMMEDIATE
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()

@@ -1,0 +1,230 @@
+"""Fifty people press "Book" for the same time at once: exactly one gets it, on SQLite and on PostgreSQL.
+
+Every attempt runs on its own engine (its own connection, as if from its own process). All engines connect
+first, then a barrier releases every attempt together.
+
+``attempt_booking`` below is the storage contract the domain's ``book_slot`` relies on, spelled out: lock both
+people, read the mentor's active bookings around the slot, refuse on overlap, insert, commit. The last two tests
+drive the real ``domain.usecases.book_slot`` the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from types import ModuleType
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from domain.clock import FixedClock
+from domain.errors import SlotTaken
+from domain.model import Booking, Offering, TimeRange, WeeklyRule
+from storage.engine import create_engine, create_session_factory
+from storage.uow import SqlUnitOfWork
+from tests.storage.builders import MENTOR_ID, T0, booking, offering, seed, user
+
+ATTEMPTS = 50
+MENTEES = [3000 + i for i in range(ATTEMPTS)]
+DAY = timedelta(days=1)
+
+
+def _blocks_overlap(a: Booking, b: Booking) -> bool:
+    return a.blocked_from < b.blocked_until and b.blocked_from < a.blocked_until
+
+
+async def attempt_booking(
+    session_factory: async_sessionmaker[AsyncSession], offering_: Offering, mentee_id: int, start: datetime
+) -> Booking:
+    """What ``book_slot`` does with storage, minus the domain rules that do not matter for the race."""
+    candidate = booking(offering_, mentee_id=mentee_id, start=start)
+    async with SqlUnitOfWork(session_factory) as uow:
+        await uow.lock_users(*sorted({offering_.mentor_id, mentee_id}))
+        busy = await uow.bookings.active_for_mentor(offering_.mentor_id, start - DAY, candidate.ends_at + DAY)
+        if any(_blocks_overlap(candidate, b) for b in busy):
+            raise SlotTaken()
+        added = await uow.bookings.add(candidate)
+        await uow.commit()
+        return added
+
+
+@dataclass
+class RaceResult:
+    won: list[object]
+    lost: list[SlotTaken]
+    failed: list[BaseException]
+    seconds: float
+
+    @classmethod
+    def of(cls, outcomes: Sequence[object], seconds: float) -> RaceResult:
+        return cls(
+            won=[o for o in outcomes if not isinstance(o, BaseException)],
+            lost=[o for o in outcomes if isinstance(o, SlotTaken)],
+            failed=[o for o in outcomes if isinstance(o, BaseException) and not isinstance(o, SlotTaken)],
+            seconds=seconds,
+        )
+
+
+Attempt = Callable[[async_sessionmaker[AsyncSession]], Awaitable[object]]
+
+
+async def race(db_url: str, attempts: Sequence[Attempt]) -> RaceResult:
+    """Run every attempt at once, each on a separate, already connected engine."""
+    engines = [create_engine(db_url) for _ in attempts]
+    try:
+
+        async def connect(engine: AsyncEngine) -> None:
+            async with engine.connect() as connection:
+                await connection.exec_driver_sql("SELECT 1")
+
+        await asyncio.gather(*(connect(e) for e in engines))
+        go = asyncio.Event()
+
+        async def run(engine_index: int, attempt: Attempt) -> object:
+            await go.wait()
+            return await attempt(create_session_factory(engines[engine_index]))
+
+        tasks = [asyncio.create_task(run(i, a)) for i, a in enumerate(attempts)]
+        await asyncio.sleep(0.05)  # every task is parked on the barrier
+        started = time.perf_counter()
+        go.set()
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        seconds = time.perf_counter() - started
+    finally:
+        await asyncio.gather(*(e.dispose() for e in engines))
+    return RaceResult.of(outcomes, seconds)
+
+
+def report(request: pytest.FixtureRequest, result: RaceResult) -> None:
+    request.node.user_properties.append(("race_seconds", round(result.seconds, 3)))
+    print(f"\nRACE {request.node.name}: {ATTEMPTS} attempts in {result.seconds:.3f}s")  # noqa: T201
+
+
+async def stored_bookings(uow: SqlUnitOfWork) -> list[Booking]:
+    async with uow:
+        return await uow.bookings.active_for_mentor(MENTOR_ID, T0 - 7 * DAY, T0 + 7 * DAY)
+
+
+def assert_one_winner(result: RaceResult) -> None:
+    assert result.failed == [], [repr(e) for e in result.failed[:3]]  # no "database is locked", no deadlocks
+    assert (len(result.won), len(result.lost)) == (1, ATTEMPTS - 1)
+
+
+async def test_fifty_mentees_one_slot(
+    db_url: str, uow: SqlUnitOfWork, request: pytest.FixtureRequest
+) -> None:
+    [o] = await seed(uow, user(MENTOR_ID, is_mentor=True), *map(user, MENTEES), offerings=(offering(),))
+    result = await race(db_url, [lambda f, m=m: attempt_booking(f, o, m, T0) for m in MENTEES])
+    report(request, result)
+    assert_one_winner(result)
+    assert await stored_bookings(uow) == result.won
+
+
+async def test_fifty_mentees_one_slot_one_engine(
+    session_factory: async_sessionmaker[AsyncSession], uow: SqlUnitOfWork, request: pytest.FixtureRequest
+) -> None:
+    """The single-process bot: fifty tasks sharing one engine (on SQLite they queue on its one connection)."""
+    [o] = await seed(uow, user(MENTOR_ID, is_mentor=True), *map(user, MENTEES), offerings=(offering(),))
+    started = time.perf_counter()
+    outcomes = await asyncio.gather(
+        *(attempt_booking(session_factory, o, m, T0) for m in MENTEES), return_exceptions=True
+    )
+    result = RaceResult.of(outcomes, time.perf_counter() - started)
+    report(request, result)
+    assert_one_winner(result)
+    assert await stored_bookings(uow) == result.won
+
+
+async def test_fifty_mentees_overlapping_slots_of_two_offerings(
+    db_url: str, uow: SqlUnitOfWork, request: pytest.FixtureRequest
+) -> None:
+    """Half ask for a 60-minute offering at 10:00, half for the same mentor's 30-minute one at 10:30."""
+    long, short = await seed(
+        uow,
+        user(MENTOR_ID, is_mentor=True),
+        *map(user, MENTEES),
+        offerings=(offering(duration_minutes=60), offering(title="short", duration_minutes=30)),
+    )
+    attempts: list[Attempt] = [
+        (lambda f, m=m: attempt_booking(f, long, m, T0))
+        if i % 2
+        else (lambda f, m=m: attempt_booking(f, short, m, T0 + timedelta(minutes=30)))
+        for i, m in enumerate(MENTEES)
+    ]
+    result = await race(db_url, attempts)
+    report(request, result)
+    assert_one_winner(result)
+    assert await stored_bookings(uow) == result.won
+
+
+# --- the real use case --------------------------------------------------------------------------------------
+
+
+def _use_cases() -> ModuleType:
+    """``domain.usecases`` once it has ``book_slot`` (the lead is writing it); skip until then."""
+    try:
+        module = importlib.import_module("domain.usecases")
+    except ImportError as exc:
+        pytest.skip(f"domain.usecases cannot be imported yet: {exc}")
+    if not hasattr(module, "book_slot"):
+        pytest.skip("domain.usecases.book_slot does not exist yet")
+    return module
+
+
+def _book_with_use_case(usecases: ModuleType, offering_: Offering, mentee_id: int, start: datetime) -> Attempt:
+    async def attempt(session_factory: async_sessionmaker[AsyncSession]) -> object:
+        clock = FixedClock(T0 - 3 * DAY)
+        async with SqlUnitOfWork(session_factory) as uow:
+            view = await usecases.book_slot(uow, clock, usecases.BookingRequest(offering_.id, mentee_id, start))
+            await uow.commit()
+            return view.booking
+
+    return attempt
+
+
+async def _seed_bookable(uow: SqlUnitOfWork, *offerings: Offering) -> list[Offering]:
+    added = await seed(
+        uow, user(MENTOR_ID, is_mentor=True, timezone="UTC"), *map(user, MENTEES), offerings=offerings
+    )
+    async with uow:
+        # Monday 09:00-17:00 UTC; T0 is Monday 10:00 UTC, three days after the fixed clock.
+        await uow.availability.replace_weekly(MENTOR_ID, [WeeklyRule(0, TimeRange(9 * 60, 17 * 60))])
+        await uow.commit()
+    return added
+
+
+async def test_book_slot_use_case_one_slot(
+    db_url: str, uow: SqlUnitOfWork, request: pytest.FixtureRequest
+) -> None:
+    usecases = _use_cases()
+    [o] = await _seed_bookable(uow, offering())
+    result = await race(db_url, [_book_with_use_case(usecases, o, m, T0) for m in MENTEES])
+    report(request, result)
+    assert_one_winner(result)
+    assert await stored_bookings(uow) == result.won
+    async with uow:
+        stored = await uow.offerings.get(o.id or 0)
+        assert stored is not None and stored.total_bookings == 1
+
+
+async def test_book_slot_use_case_overlapping_offerings(
+    db_url: str, uow: SqlUnitOfWork, request: pytest.FixtureRequest
+) -> None:
+    usecases = _use_cases()
+    long, short = await _seed_bookable(
+        uow, offering(duration_minutes=60), offering(title="short", duration_minutes=30)
+    )
+    attempts: list[Attempt] = [
+        _book_with_use_case(usecases, long, m, T0)
+        if i % 2
+        else _book_with_use_case(usecases, short, m, T0 + timedelta(minutes=30))
+        for i, m in enumerate(MENTEES)
+    ]
+    result = await race(db_url, attempts)
+    report(request, result)
+    assert_one_winner(result)
+    assert await stored_bookings(uow) == result.won

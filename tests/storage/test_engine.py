@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import OperationalError
+
+from storage.engine import create_engine, normalize_url
+
+
+def test_normalize_url_picks_async_drivers() -> None:
+    assert normalize_url("sqlite:///x.db").drivername == "sqlite+aiosqlite"
+    assert normalize_url("postgresql://u@h/db").drivername == "postgresql+asyncpg"
+    assert normalize_url("postgres://u@h/db").drivername == "postgresql+asyncpg"
+    assert normalize_url("sqlite+aiosqlite:///x.db").drivername == "sqlite+aiosqlite"
+
+
+def test_unsupported_database() -> None:
+    with pytest.raises(ValueError, match="unsupported"):
+        create_engine("mysql+aiomysql://u@h/db")
+
+
+async def test_sqlite_creates_the_directory_and_sets_pragmas(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "er" / "bot.db"
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        async with engine.connect() as connection:
+            pragmas = {
+                name: (await connection.exec_driver_sql(f"PRAGMA {name}")).scalar_one()
+                for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
+            }
+    finally:
+        await engine.dispose()
+    assert path.exists()
+    assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 30000, "synchronous": 1}
+
+
+async def test_sqlite_transactions_begin_immediate(tmp_path: Path) -> None:
+    """A transaction that has only *read* already holds the write lock, so a second one cannot even begin."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    first = create_engine(url)
+    impatient = create_engine(url)
+
+    @event.listens_for(impatient.sync_engine, "connect")
+    def short_busy_timeout(dbapi_connection: Any, connection_record: Any) -> None:  # runs after the engine's own
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=100")
+        cursor.close()
+
+    try:
+        async with first.begin() as connection:
+            await connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        async with first.connect() as holder:
+            await holder.execute(text("SELECT count(*) FROM t"))  # BEGIN IMMEDIATE + a read
+            assert holder.in_transaction()
+            async with impatient.connect() as other:
+                with pytest.raises(OperationalError, match="database is locked"):
+                    await other.execute(text("SELECT 1"))
+            await holder.rollback()
+        async with impatient.connect() as other:
+            assert (await other.execute(text("SELECT count(*) FROM t"))).scalar_one() == 0
+    finally:
+        await first.dispose()
+        await impatient.dispose()
+
+
+async def test_sqlite_writers_wait_instead_of_failing(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    engines = [create_engine(url) for _ in range(10)]
+    try:
+        async with engines[0].begin() as connection:
+            await connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+
+        async def write(i: int) -> None:
+            async with engines[i].begin() as connection:
+                await connection.exec_driver_sql(f"INSERT INTO t VALUES ({i})")
+                await asyncio.sleep(0.05)  # hold the lock a little
+
+        await asyncio.gather(*(write(i) for i in range(10)))
+        async with engines[0].connect() as connection:
+            assert (await connection.exec_driver_sql("SELECT count(*) FROM t")).scalar_one() == 10
+    finally:
+        for engine in engines:
+            await engine.dispose()

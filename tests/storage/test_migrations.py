@@ -1,0 +1,163 @@
+"""The migrations produce exactly the schema the models describe, on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, inspect
+
+from storage.engine import create_engine
+from storage.migrate import downgrade, upgrade_to_head
+from storage.models import Base
+from tests.dbutil import create_empty_database, drop_database
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _strip(default: str | None) -> str | None:
+    """SQLite reflects ``DEFAULT ('')`` / ``'draft'`` / ``(CURRENT_TIMESTAMP)``; compare the bare value."""
+    if default is None:
+        return None
+    value = default.strip()
+    while value.startswith("(") and value.endswith(")"):
+        value = value[1:-1].strip()
+    return value.strip("'")
+
+
+def _compare_default(
+    context: Any,
+    inspected_column: Any,
+    metadata_column: Any,
+    inspected_default: str | None,
+    metadata_default: Any,
+    rendered_metadata_default: str | None,
+) -> bool | None:
+    if context.dialect.name == "sqlite":
+        return _strip(inspected_default) != _strip(rendered_metadata_default)
+    return None  # Alembic's own comparison
+
+
+def _diff(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "compare_server_default": _compare_default}
+    )
+    return compare_metadata(context, Base.metadata)
+
+
+def _snapshot(connection: Connection) -> dict[str, Any]:
+    """Every table's index, foreign key and primary key names and CHECK constraints (name and SQL)."""
+    inspector = inspect(connection)
+    return {
+        table: {
+            "indexes": sorted(i["name"] for i in inspector.get_indexes(table)),
+            "fks": sorted(fk["name"] for fk in inspector.get_foreign_keys(table)),
+            "checks": sorted((c["name"], c["sqltext"]) for c in inspector.get_check_constraints(table)),
+            "pk": inspector.get_pk_constraint(table)["name"],
+        }
+        for table in sorted(inspector.get_table_names())
+        if table != "alembic_version"
+    }
+
+
+async def test_migrated_schema_matches_the_models(db_url: str) -> None:
+    engine = create_engine(db_url)
+    try:
+        async with engine.connect() as connection:
+            assert await connection.run_sync(_diff) == []
+            migrated = await connection.run_sync(_snapshot)
+    finally:
+        await engine.dispose()
+
+    # Constraint names and CHECKs are invisible to compare_metadata: build the models' schema and compare those.
+    # (The CHECK bodies come back as the database normalized them - the same way for both schemas.)
+    kind = "postgres" if db_url.startswith("postgresql") else "sqlite"
+    scratch = await create_empty_database(kind)
+    engine = create_engine(scratch)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(Base.metadata.create_all)
+        async with engine.connect() as connection:
+            from_models = await connection.run_sync(_snapshot)
+    finally:
+        await engine.dispose()
+        await drop_database(scratch)
+    assert migrated == from_models
+    assert set(migrated) == {t.name for t in Base.metadata.sorted_tables}
+    if kind == "postgres":  # SQLite does not report primary key names
+        assert migrated["bookings"]["pk"] == "pk_bookings"
+    assert [name for name, _sql in migrated["bookings"]["checks"]] == [
+        "ck_bookings_cancelled_by", "ck_bookings_mentee_rating", "ck_bookings_payment_status", "ck_bookings_status"
+    ]
+
+
+async def test_downgrade_to_base_and_back(db_url: str) -> None:
+    await downgrade(db_url, "base")
+    engine = create_engine(db_url)
+    try:
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(lambda c: inspect(c).get_table_names())
+        assert tables == ["alembic_version"]
+        await upgrade_to_head(db_url)
+        await upgrade_to_head(db_url)  # idempotent
+        async with engine.connect() as connection:
+            assert await connection.run_sync(_diff) == []
+    finally:
+        await engine.dispose()
+
+
+async def test_concurrent_upgrades_take_turns(db_kind: str, tmp_path: Path) -> None:
+    """Several bot processes starting at once on an empty database: one migrates, the others find it done."""
+    url = await create_empty_database(db_kind, tmp_path)
+    try:
+        await asyncio.gather(*(upgrade_to_head(url) for _ in range(5)))
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as connection:
+                assert await connection.run_sync(_diff) == []
+                version = await connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+                assert version.scalars().all() == ["0001"]
+        finally:
+            await engine.dispose()
+    finally:
+        await drop_database(url)
+
+
+def _frozen_values(flat_source: str, constraint: str) -> set[str]:
+    """The quoted values of the ``... IN (...)`` CHECK named ``constraint`` in the migration's source."""
+    match = re.search(r"IN \(([^)]*)\)\", name=op\.f\(\"" + constraint + '"', flat_source)
+    assert match, f"no CHECK {constraint} in the migration"
+    return set(re.findall(r"'([a-z_]+)'", match[1]))
+
+
+def test_frozen_check_values_match_the_domain() -> None:
+    """The initial migration copied the enum values: fail when the domain grows a value without a migration."""
+    from domain.model import Actor, BookingStatus, OfferingStatus, PaymentStatus
+
+    flat = " ".join((ROOT / "storage/migrations/versions/0001_initial.py").read_text().split())
+    assert _frozen_values(flat, "ck_offerings_status") == set(OfferingStatus)
+    assert _frozen_values(flat, "ck_bookings_status") == set(BookingStatus)
+    assert _frozen_values(flat, "ck_bookings_payment_status") == set(PaymentStatus)
+    assert _frozen_values(flat, "ck_bookings_cancelled_by") == set(Actor)
+
+
+def test_alembic_command_line(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    alembic = Path(sys.executable).with_name("alembic")
+    run = subprocess.run(
+        [str(alembic), "-c", str(ROOT / "storage/alembic.ini"), "-x", f"url={url}", "upgrade", "head"],
+        cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    current = subprocess.run(
+        [str(alembic), "-c", str(ROOT / "storage/alembic.ini"), "-x", f"url={url}", "current"],
+        cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120,
+    )
+    assert "0001 (head)" in current.stdout, current.stdout + current.stderr

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.uow import SqlUnitOfWork
+from tests.storage.builders import user
+
+
+async def test_nothing_is_saved_without_commit(uow: SqlUnitOfWork) -> None:
+    async with uow:
+        await uow.users.add(user(1))
+        await uow.dialogs.set(1, "s", {})
+        assert await uow.users.get(1) == user(1)  # visible inside the transaction
+    async with uow:
+        assert await uow.users.get(1) is None
+        assert await uow.dialogs.get(1) is None
+
+
+async def test_explicit_rollback_and_commit(uow: SqlUnitOfWork) -> None:
+    async with uow:
+        await uow.users.add(user(1))
+        await uow.rollback()
+        await uow.users.add(user(2))
+        await uow.commit()
+        await uow.users.add(user(3))  # after the commit: a new transaction, rolled back on exit
+    async with uow:
+        assert [await uow.users.get(i) for i in (1, 2, 3)] == [None, user(2), None]
+
+
+async def test_an_exception_rolls_back_and_propagates(uow: SqlUnitOfWork) -> None:
+    with pytest.raises(LookupError):
+        async with uow:
+            await uow.users.add(user(1))
+            raise LookupError
+    async with uow:
+        assert await uow.users.get(1) is None
+
+
+async def test_sequential_reuse_but_no_nesting(uow: SqlUnitOfWork) -> None:
+    for i in range(3):
+        async with uow:
+            await uow.users.add(user(i))
+            await uow.commit()
+    async with uow:
+        with pytest.raises(RuntimeError, match="already active"):
+            async with uow:
+                pass
+        assert await uow.users.get(2) == user(2)
+    with pytest.raises(RuntimeError, match="not active"):
+        uow.session  # noqa: B018
+
+
+async def test_lock_users_serializes_transactions(session_factory: async_sessionmaker[AsyncSession]) -> None:
+    async with SqlUnitOfWork(session_factory) as setup:
+        await setup.users.add(user(1))
+        await setup.users.add(user(2))
+        await setup.commit()
+
+    events: list[str] = []
+    first_has_lock = asyncio.Event()
+    release_first = asyncio.Event()
+
+    async def first() -> None:
+        async with SqlUnitOfWork(session_factory) as uow:
+            await uow.lock_users(2, 1)
+            events.append("first locked")
+            first_has_lock.set()
+            await release_first.wait()
+            await uow.users.update(user(1, first_name="first"))
+            events.append("first commits")
+            await uow.commit()
+
+    async def second() -> None:
+        await first_has_lock.wait()
+        async with SqlUnitOfWork(session_factory) as uow:
+            await uow.lock_users(1)
+            events.append("second locked")
+            got = await uow.users.get(1)
+            assert got is not None and got.first_name == "first"  # sees the first one's committed write
+
+    tasks = [asyncio.create_task(first()), asyncio.create_task(second())]
+    await first_has_lock.wait()
+    await asyncio.sleep(0.5)
+    assert events == ["first locked"]  # the second is waiting for the lock
+    release_first.set()
+    await asyncio.gather(*tasks)
+    assert events == ["first locked", "first commits", "second locked"]
+
+
+async def test_lock_users_with_unknown_or_no_ids(uow: SqlUnitOfWork) -> None:
+    async with uow:
+        await uow.lock_users()
+        await uow.lock_users(404)
+        await uow.users.add(user(1))
+        await uow.commit()
