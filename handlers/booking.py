@@ -1,0 +1,317 @@
+"""Mentees book: offerings → date → time → notes (or Skip) → summary → Confirm.
+
+Dates and times are in the mentee's zone (the mentor's clock alongside when it differs). Every step re-reads
+the offering and re-checks the slot, so a paused offering or a time taken meanwhile is explained, not booked.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.ext import BaseHandler, CommandHandler
+
+from bot.i18n import _, format_clock, format_day, format_money, use_locale
+from domain import usecases
+from domain.errors import NotFound, OfferingUnavailable, SlotTaken
+from domain.model import NOTES_MAX, BookingStatus
+from domain.usecases import BookingView, SlotContext
+from domain.validation import clean_text
+from handlers import dialog
+from handlers.callbacks import BookDate, BookOffering, BookTime, Browse, ConfirmBooking, SkipNotes
+from handlers.common import AppContext, ButtonCallback, C, on_button, show
+from handlers.errors import explain
+from handlers.dialog import DialogState, text_step
+from handlers.keyboards import button, rows
+from handlers.render import booking_card_for_mentee, booking_card_for_mentor, esc, offering_summary, session_time
+
+log = logging.getLogger(__name__)
+PAGE_SIZE = 5
+
+
+# --- browsing -----------------------------------------------------------------------------------------------
+
+
+async def browse(update: Update, context: AppContext, page: int = 0, lead: str = "") -> None:
+    """The open offerings, a page at a time; ``lead`` explains why the list is shown instead of something else."""
+    page = max(page, 0)
+    async with context.uow() as uow:
+        views = await usecases.browse_offerings(uow, PAGE_SIZE + 1, page * PAGE_SIZE)
+    has_more, views = len(views) > PAGE_SIZE, views[:PAGE_SIZE]
+    if not views:
+        await show(update, lead + _("No offerings are open for booking yet. Please check back soon."))
+        return
+    blocks = [lead + _("<b>Open offerings</b>")]
+    keyboard = []
+    for number, view in enumerate(views, start=page * PAGE_SIZE + 1):
+        blocks.append(f"{number}. {offering_summary(view.offering, view.mentor)}")
+        if view.offering.mentor_id != context.user.id:
+            keyboard.append([button(_("📅 Book {number}").format(number=number), BookOffering(view.offering.id))])
+    nav = []
+    if page > 0:
+        nav.append(button(_("◀ Back"), Browse(page - 1)))
+    if has_more:
+        nav.append(button(_("More ▶"), Browse(page + 1)))
+    await show(update, "\n\n".join(blocks), InlineKeyboardMarkup([*keyboard, nav]))
+
+
+async def book_command(update: Update, context: AppContext) -> None:
+    await browse(update, context)
+
+
+@on_button(Browse)
+async def browse_page(update: Update, context: AppContext, data: Browse) -> str | None:
+    await browse(update, context, data.page)
+    return None
+
+
+def offering_may_be_gone(fn: ButtonCallback[C]) -> ButtonCallback[C]:
+    """A paused, archived or deleted offering mid-booking: say so and show what is open now."""
+
+    @functools.wraps(fn)
+    async def guarded(update: Update, context: AppContext, data: C) -> str | None:
+        try:
+            return await fn(update, context, data)
+        except (OfferingUnavailable, NotFound) as error:
+            await browse(update, context, lead="⚠️ " + explain(error) + "\n\n")
+            return explain(error)
+
+    return guarded
+
+
+# --- date and time ------------------------------------------------------------------------------------------
+
+
+def _zones_note(ctx: SlotContext, zone: str) -> str:
+    mentor_zone = ctx.mentor.timezone
+    if mentor_zone and mentor_zone != zone:
+        return _("Times are in your zone ({mine}); the mentor's time ({theirs}) is in brackets.").format(
+            mine=esc(zone), theirs=esc(mentor_zone)
+        )
+    return _("Times are in your zone ({mine}).").format(mine=esc(zone))
+
+
+def dates_view(ctx: SlotContext, days: list[date], zone: str) -> tuple[str, InlineKeyboardMarkup]:
+    offering = ctx.offering
+    assert offering.id is not None
+    back = [button(_("◀ All offerings"), Browse(0))]
+    if not days:
+        text = _("{summary}\n\nNo free times in the next {days} days. Please check again later.").format(
+            summary=offering_summary(offering, ctx.mentor), days=offering.advance_booking_days
+        )
+        return text, InlineKeyboardMarkup([back])
+    text = _("{summary}\n\n<b>Choose a date.</b> {zones}").format(
+        summary=offering_summary(offering, ctx.mentor), zones=_zones_note(ctx, zone)
+    )
+    markup = rows([(format_day(day), BookDate(offering.id, day)) for day in days], width=3)
+    return text, InlineKeyboardMarkup([*markup.inline_keyboard, back])
+
+
+def times_view(
+    ctx: SlotContext, day: date, times: list[datetime], zone: str, lead: str = ""
+) -> tuple[str, InlineKeyboardMarkup]:
+    offering = ctx.offering
+    assert offering.id is not None
+    mentor_zone = ctx.mentor.timezone
+    dual = bool(mentor_zone and mentor_zone != zone)
+
+    def label(moment: datetime) -> str:
+        mine = format_clock(moment, zone)
+        return f"{mine} ({format_clock(moment, mentor_zone)})" if dual and mentor_zone else mine
+
+    back = [button(_("◀ Dates"), BookOffering(offering.id))]
+    if not times:
+        text = lead + _("{day} has no free times left. Please pick another date.").format(day=format_day(day))
+        return text, InlineKeyboardMarkup([back])
+    text = lead + _("<b>{title}</b> on {day}. <b>Choose a time.</b> {zones}").format(
+        title=esc(offering.title), day=format_day(day), zones=_zones_note(ctx, zone)
+    )
+    markup = rows([(label(t), BookTime(offering.id, t)) for t in times], width=2 if dual else 3)
+    return text, InlineKeyboardMarkup([*markup.inline_keyboard, back])
+
+
+@on_button(BookOffering)
+@offering_may_be_gone
+async def choose_offering(update: Update, context: AppContext, data: BookOffering) -> str | None:
+    async with context.uow() as uow:
+        ctx, days = await usecases.free_dates(uow, context.clock, data.offering_id, context.user.id, context.zone)
+    await show(update, *dates_view(ctx, days, context.zone))
+    return None
+
+
+@on_button(BookDate)
+@offering_may_be_gone
+async def choose_date(update: Update, context: AppContext, data: BookDate) -> str | None:
+    async with context.uow() as uow:
+        ctx, times = await usecases.free_times(
+            uow, context.clock, data.offering_id, context.user.id, data.day, context.zone
+        )
+    await show(update, *times_view(ctx, data.day, times, context.zone))
+    return None
+
+
+async def _show_fresh_times(update: Update, context: AppContext, offering_id: int, start: datetime) -> None:
+    """After a slot was lost: explain, and show what is free on that day now."""
+    day = start.astimezone(_zone(context)).date()
+    async with context.uow() as uow:
+        ctx, times = await usecases.free_times(uow, context.clock, offering_id, context.user.id, day, context.zone)
+    lead = _("⚠️ This time was just taken. Here are the free times now.") + "\n\n"
+    await show(update, *times_view(ctx, day, times, context.zone, lead))
+
+
+def _zone(context: AppContext) -> ZoneInfo:
+    return ZoneInfo(context.zone)
+
+
+@on_button(BookTime)
+@offering_may_be_gone
+async def choose_time(update: Update, context: AppContext, data: BookTime) -> str | None:
+    try:
+        async with context.uow() as uow:
+            await usecases.check_slot(uow, context.clock, data.offering_id, context.user.id, data.start)
+            await uow.dialogs.set(
+                context.user.id,
+                DialogState.BOOKING_NOTES,
+                {"offering_id": data.offering_id, "start": data.start.isoformat()},
+            )
+            await uow.commit()
+    except SlotTaken:
+        await _show_fresh_times(update, context, data.offering_id, data.start)
+        return _("This time was just taken. Please choose another time.")
+    text = _(
+        "Anything the mentor should know before the session? Type a short note (up to {limit} characters), "
+        "or tap Skip."
+    ).format(limit=NOTES_MAX)
+    markup = InlineKeyboardMarkup(
+        [
+            [button(_("Skip ▶"), SkipNotes(data.offering_id, data.start))],
+            [button(_("◀ Times"), BookDate(data.offering_id, data.start.astimezone(_zone(context)).date()))],
+        ]
+    )
+    await show(update, text, markup)
+    return None
+
+
+# --- notes and summary --------------------------------------------------------------------------------------
+
+
+async def _summary(update: Update, context: AppContext, offering_id: int, start: datetime, notes: str | None) -> None:
+    async with context.uow() as uow:
+        ctx = await usecases.check_slot(uow, context.clock, offering_id, context.user.id, start)
+    offering = ctx.offering
+    assert offering.id is not None
+    lines = [
+        _("<b>Please check your booking</b>"),
+        offering_summary(offering, ctx.mentor),
+        _("When: {time}").format(time=session_time(start, context.zone, ctx.mentor.timezone, _("mentor"))),
+        _("Price: {price}").format(price=format_money(offering.price)),
+        _("Your notes: {notes}").format(notes=esc(notes)) if notes else _("No notes."),
+        _("Free session: it is confirmed as soon as you confirm.")
+        if offering.is_free
+        else _("Paid session: the mentor confirms it; you will get a message."),
+    ]
+    markup = InlineKeyboardMarkup(
+        [
+            [button(_("✅ Confirm booking"), ConfirmBooking(offering.id, start))],
+            [button(_("◀ Change time"), BookDate(offering.id, start.astimezone(_zone(context)).date()))],
+        ]
+    )
+    await show(update, "\n".join(lines), markup)
+
+
+@text_step(DialogState.BOOKING_NOTES)
+async def type_notes(update: Update, context: AppContext, text: str, data: dict[str, Any]) -> None:
+    notes = clean_text(text, NOTES_MAX, field="notes")
+    start = datetime.fromisoformat(data["start"])
+    await dialog.save(context, DialogState.BOOKING_NOTES, {**data, "notes": notes})
+    try:
+        await _summary(update, context, int(data["offering_id"]), start, notes or None)
+    except SlotTaken:
+        await _show_fresh_times(update, context, int(data["offering_id"]), start)
+    except (OfferingUnavailable, NotFound) as error:
+        await browse(update, context, lead="⚠️ " + explain(error) + "\n\n")
+
+
+@on_button(SkipNotes)
+@offering_may_be_gone
+async def skip_notes(update: Update, context: AppContext, data: SkipNotes) -> str | None:
+    await dialog.save(
+        context, DialogState.BOOKING_NOTES, {"offering_id": data.offering_id, "start": data.start.isoformat()}
+    )
+    try:
+        await _summary(update, context, data.offering_id, data.start, None)
+    except SlotTaken:
+        await _show_fresh_times(update, context, data.offering_id, data.start)
+        return _("This time was just taken. Please choose another time.")
+    return None
+
+
+async def _notes_for(context: AppContext, offering_id: int, start: datetime) -> str | None:
+    """The notes typed in this booking conversation, if it is still the one being confirmed."""
+    found = await dialog.load(context)
+    if found is None or found[0] != DialogState.BOOKING_NOTES:
+        return None
+    data = found[1]
+    if data.get("offering_id") == offering_id and data.get("start") == start.isoformat():
+        return data.get("notes") or None
+    return None
+
+
+@on_button(ConfirmBooking)
+@offering_may_be_gone
+async def confirm_booking(update: Update, context: AppContext, data: ConfirmBooking) -> str | None:
+    notes = await _notes_for(context, data.offering_id, data.start)
+    request = usecases.BookingRequest(data.offering_id, context.user.id, data.start, notes)
+    try:
+        async with context.uow() as uow:
+            view = await usecases.book_slot(uow, context.clock, request)
+            await uow.dialogs.clear(context.user.id)
+            await uow.commit()
+    except SlotTaken:
+        await _show_fresh_times(update, context, data.offering_id, data.start)
+        return _("This time was just taken. Please choose another time.")
+    card, markup = booking_card_for_mentee(view.booking, view.offering, view.mentor, context.zone)
+    if view.booking.status == BookingStatus.CONFIRMED:
+        head = _("🎉 Booked! Your session is confirmed.")
+    else:
+        head = _("📨 Request sent. The mentor will confirm it; I will message you.")
+    await show(update, f"{head}\n\n{card}", markup)
+    await notify_mentor_of_booking(context, view)
+    return None
+
+
+async def notify_mentor_of_booking(context: AppContext, view: BookingView) -> None:
+    """The mentor gets each new booking, in their language and zone, with the actions open to them."""
+    mentor = view.mentor
+    with use_locale(mentor.locale):
+        card, markup = booking_card_for_mentor(
+            view.booking, view.offering, view.mentee, mentor.timezone or context.services.default_timezone
+        )
+        head = _("🔔 New booking request") if view.booking.status == BookingStatus.PENDING else _("🔔 New booking")
+        await send_quietly(context, mentor.id, f"{head}\n\n{card}", markup)
+
+
+async def send_quietly(context: AppContext, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Tell the other party; a failure (they blocked the bot) is logged and does not undo the change."""
+    try:
+        await context.bot.send_message(chat_id, text, reply_markup=markup)
+    except TelegramError:
+        log.warning("could not notify chat %s", chat_id, exc_info=True)
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("book", book_command),
+        browse_page,
+        choose_offering,
+        choose_date,
+        choose_time,
+        skip_notes,
+        confirm_booking,
+    ]
+

@@ -1,0 +1,251 @@
+"""Typed, compact ``callback_data``: one frozen dataclass per kind of button.
+
+``pack()`` gives ``prefix:field:field`` (at most 64 bytes, Telegram's limit); ``unpack()`` parses it back and
+raises ``BadCallback`` for anything malformed. Decoded data is only a request: handlers re-check who is pressing
+and what they may do. Field types: ``int``, ``str`` (no ``:``), ``date`` (YYYYMMDD), ``datetime`` (UTC minutes
+since the epoch, base 36) and ``StrEnum`` members.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any, ClassVar, Self
+
+from domain.model import OfferingStatus
+
+MAX_BYTES = 64
+_SEP = ":"
+_REGISTRY: dict[str, type[CallbackData]] = {}
+
+
+class BadCallback(ValueError):
+    """The button's data does not decode; the press is answered with a refusal and nothing changes."""
+
+
+def _encode(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime in callback data")
+        minutes, rest = divmod(int(value.timestamp()), 60)
+        if rest:
+            raise ValueError("callback datetimes are whole minutes")
+        return _base36(minutes)
+    if isinstance(value, date):
+        return value.strftime("%Y%m%d")
+    text = str(value.value if isinstance(value, StrEnum) else value)
+    if _SEP in text:
+        raise ValueError(f"{_SEP!r} in callback field {text!r}")
+    return text
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+        if not number:
+            return out
+
+
+def _decode(kind: Any, text: str) -> Any:
+    try:
+        if kind is bool:
+            if text not in ("0", "1"):
+                raise ValueError(text)
+            return text == "1"
+        if kind is int:
+            if not re.fullmatch(r"-?\d{1,19}", text):
+                raise ValueError(text)
+            return int(text)
+        if kind is datetime:
+            return datetime.fromtimestamp(int(text, 36) * 60, tz=UTC)
+        if kind is date:
+            if not re.fullmatch(r"\d{8}", text):
+                raise ValueError(text)
+            return datetime.strptime(text, "%Y%m%d").date()
+        if isinstance(kind, type) and issubclass(kind, StrEnum):
+            return kind(text)
+        if kind is str:
+            return text
+    except (ValueError, OverflowError) as error:
+        raise BadCallback(f"bad field {text!r}") from error
+    raise TypeError(f"unsupported callback field type {kind!r}")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CallbackData:
+    prefix: ClassVar[str] = ""
+
+    def pack(self) -> str:
+        values = [_encode(getattr(self, f.name)) for f in dataclasses.fields(self)]
+        data = _SEP.join([self.prefix, *values])
+        if len(data.encode()) > MAX_BYTES:
+            raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
+        return data
+
+    @classmethod
+    def unpack(cls, data: str) -> Self:
+        parts = data.split(_SEP)
+        fields = dataclasses.fields(cls)
+        if parts[0] != cls.prefix or len(parts) != len(fields) + 1:
+            raise BadCallback(f"not a {cls.__name__}: {data!r}")
+        hints = typing.get_type_hints(cls)
+        return cls(**{f.name: _decode(hints[f.name], raw) for f, raw in zip(fields, parts[1:])})
+
+    @classmethod
+    def pattern(cls) -> re.Pattern[str]:
+        """For ``CallbackQueryHandler(pattern=...)``: matches this kind's prefix only."""
+        return re.compile(rf"^{re.escape(cls.prefix)}(:|$)")
+
+
+def callback(prefix: str):
+    """Class decorator: a frozen dataclass button kind with a unique ``prefix``."""
+
+    def wrap(cls: type) -> type:
+        if prefix in _REGISTRY or _SEP in prefix:
+            raise ValueError(f"duplicate or invalid callback prefix {prefix!r}")
+        cls = dataclasses.dataclass(frozen=True, slots=True)(cls)
+        cls.prefix = prefix
+        _REGISTRY[prefix] = cls
+        return cls
+
+    return wrap
+
+
+def decode(data: str | None) -> CallbackData:
+    """Decode any registered kind (used by the catch-all handler to say an unknown button is stale)."""
+    if not data:
+        raise BadCallback("empty")
+    kind = _REGISTRY.get(data.split(_SEP, 1)[0])
+    if kind is None:
+        raise BadCallback(f"unknown prefix in {data!r}")
+    return kind.unpack(data)
+
+
+# --- the buttons --------------------------------------------------------------------------------------------
+
+
+class MenuItem(StrEnum):
+    BECOME_MENTOR = "mentor"
+    AVAILABILITY = "avail"
+    NEW_OFFERING = "new"
+    MY_OFFERINGS = "offers"
+    BOOK = "book"
+    SETTINGS = "set"
+    LANGUAGE = "lang"
+    HELP = "help"
+
+
+class BookingAction(StrEnum):
+    CONFIRM = "c"
+    DECLINE = "d"
+    LINK = "l"
+    REFRESH = "r"
+
+
+@callback("m")
+class Menu(CallbackData):
+    item: MenuItem
+
+
+@callback("tz")
+class PickZone(CallbackData):
+    zone: str
+
+
+@callback("tzr")
+class BrowseZones(CallbackData):
+    region: str
+    page: int
+
+
+@callback("lg")
+class PickLanguage(CallbackData):
+    locale: str
+
+
+@callback("avd")
+class ToggleDay(CallbackData):
+    weekday: int
+
+
+@callback("avh")
+class ToggleHour(CallbackData):
+    hour: int
+
+
+class AvailabilityStep(StrEnum):
+    DAYS = "days"
+    HOURS = "hours"
+    SAVE = "save"
+    TYPE = "type"
+
+
+@callback("avs")
+class AvailabilityGo(CallbackData):
+    step: AvailabilityStep
+
+
+@callback("nd")
+class NewDuration(CallbackData):
+    minutes: int
+
+
+@callback("nf")
+class NewFree(CallbackData):
+    pass
+
+
+@callback("os")
+class SetOfferingStatus(CallbackData):
+    offering_id: int
+    status: OfferingStatus
+
+
+@callback("br")
+class Browse(CallbackData):
+    page: int
+
+
+@callback("bo")
+class BookOffering(CallbackData):
+    offering_id: int
+
+
+@callback("bd")
+class BookDate(CallbackData):
+    offering_id: int
+    day: date
+
+
+@callback("bt")
+class BookTime(CallbackData):
+    offering_id: int
+    start: datetime
+
+
+@callback("bn")
+class SkipNotes(CallbackData):
+    offering_id: int
+    start: datetime
+
+
+@callback("bc")
+class ConfirmBooking(CallbackData):
+    offering_id: int
+    start: datetime
+
+
+@callback("ba")
+class ActOnBooking(CallbackData):
+    booking_id: int
+    action: BookingAction

@@ -1,0 +1,155 @@
+"""Plumbing every flow shares: who is asking, one unit of work per update, answering buttons, showing screens.
+
+Handlers read: decode → ``async with ctx.uow() as uow`` → one use case → commit → render → show.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackContext, CallbackQueryHandler, ExtBot
+
+from bot.i18n import _, pick_locale, set_locale
+from domain import usecases
+from domain.errors import DomainError
+from domain.model import User
+from domain.ports import Clock, UnitOfWork
+from handlers.callbacks import BadCallback, CallbackData
+from handlers.errors import explain
+
+log = logging.getLogger(__name__)
+
+C = TypeVar("C", bound=CallbackData)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What the handlers need from the outside world, put in ``bot_data`` by the wiring."""
+
+    uow_factory: Callable[[], UnitOfWork]
+    clock: Clock
+    default_timezone: str
+    default_locale: str
+
+
+class AppContext(CallbackContext[ExtBot, dict, dict, dict]):
+    """The per-update context, carrying the registered user once ``remember_user`` has run."""
+
+    def __init__(self, application: Application, chat_id: int | None = None, user_id: int | None = None) -> None:
+        super().__init__(application, chat_id=chat_id, user_id=user_id)
+        self.me: User | None = None
+
+    @property
+    def services(self) -> Services:
+        return self.bot_data["services"]
+
+    def uow(self) -> UnitOfWork:
+        return self.services.uow_factory()
+
+    @property
+    def clock(self) -> Clock:
+        return self.services.clock
+
+    @property
+    def user(self) -> User:
+        if self.me is None:
+            raise RuntimeError("remember_user did not run for this update")
+        return self.me
+
+    @property
+    def zone(self) -> str:
+        """The asker's time zone, or the default until they pick one."""
+        return self.user.timezone or self.services.default_timezone
+
+
+async def remember_user(update: Update, context: AppContext) -> None:
+    """Group -1: register or refresh the sender and switch ``_()`` to their language."""
+    tg = update.effective_user
+    if tg is None or tg.is_bot:
+        return
+    services = context.services
+    async with context.uow() as uow:
+        profile = usecases.Profile(tg.id, tg.first_name, tg.last_name, tg.username)
+        user, _created = await usecases.register_user(
+            uow, profile, pick_locale(tg.language_code, services.default_locale)
+        )
+        await uow.commit()
+    context.me = user
+    set_locale(user.locale)
+
+
+async def show(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Edit the pressed message in place, or send a new message when the update is not a button press."""
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        try:
+            await query.edit_message_text(text, reply_markup=markup)
+        except BadRequest as error:
+            if "not modified" not in str(error).lower():
+                raise
+        return
+    chat = update.effective_chat
+    if chat is not None:
+        await chat.send_message(text, reply_markup=markup)
+
+
+async def say(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Always send a new message in the asker's chat."""
+    chat = update.effective_chat
+    if chat is not None:
+        await chat.send_message(text, reply_markup=markup)
+
+
+ButtonCallback = Callable[[Update, AppContext, C], Awaitable[str | None]]
+
+
+def on_button(kind: type[C]) -> Callable[[ButtonCallback[C]], CallbackQueryHandler]:
+    """Turn ``async def f(update, context, data) -> toast | None`` into a handler that answers every press once.
+
+    Bad data and rule violations are answered with a clear alert and change nothing.
+    """
+
+    def wrap(fn: ButtonCallback[C]) -> CallbackQueryHandler:
+        async def handle(update: Update, context: AppContext) -> None:
+            query = update.callback_query
+            assert query is not None
+            try:
+                data = kind.unpack(query.data or "")
+            except BadCallback:
+                await query.answer(_("This button is no longer valid."), show_alert=True)
+                return
+            try:
+                toast = await fn(update, context, data)
+            except DomainError as error:
+                await query.answer(explain(error), show_alert=True)
+                return
+            except Exception:
+                await query.answer(_("Something went wrong. Please try again."), show_alert=True)
+                raise
+            await query.answer(toast)
+
+        handle.__name__ = fn.__name__
+        return CallbackQueryHandler(handle, pattern=kind.pattern())
+
+    return wrap
+
+
+async def answer_stale_button(update: Update, context: AppContext) -> None:
+    """Catch-all for presses no handler claimed (old or forged data)."""
+    query = update.callback_query
+    if query is not None:
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+
+
+async def report_error(update: Any, context: AppContext) -> None:
+    log.error("error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None and update.callback_query is None:
+        try:
+            await update.effective_chat.send_message(_("Something went wrong. Please try again."))
+        except Exception:  # the error handler must never raise
+            log.exception("could not tell the user about an error")

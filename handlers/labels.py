@@ -1,0 +1,52 @@
+"""Human names for enum values, translated at the moment they are shown."""
+
+from __future__ import annotations
+
+from babel.dates import get_day_names
+
+from bot.i18n import N_, _, get_locale
+from domain.model import BookingStatus, Category, OfferingStatus
+
+_BOOKING_STATUS = {
+    BookingStatus.PENDING: N_("waiting for the mentor"),
+    BookingStatus.CONFIRMED: N_("confirmed"),
+    BookingStatus.DECLINED: N_("declined"),
+    BookingStatus.CANCELLED: N_("cancelled"),
+    BookingStatus.EXPIRED: N_("expired"),
+    BookingStatus.COMPLETED: N_("completed"),
+    BookingStatus.NO_SHOW: N_("marked as no-show"),
+}
+
+_OFFERING_STATUS = {
+    OfferingStatus.DRAFT: N_("draft"),
+    OfferingStatus.ACTIVE: N_("live"),
+    OfferingStatus.PAUSED: N_("paused"),
+    OfferingStatus.ARCHIVED: N_("archived"),
+}
+
+_CATEGORY = {
+    Category.RESUME_REVIEW: N_("Resume review"),
+    Category.MOCK_INTERVIEW: N_("Mock interview"),
+    Category.CAREER_GUIDANCE: N_("Career guidance"),
+    Category.PORTFOLIO_REVIEW: N_("Portfolio review"),
+    Category.CODE_REVIEW: N_("Code review"),
+    Category.SYSTEM_DESIGN: N_("System design"),
+    Category.OTHER: N_("Other"),
+}
+
+
+def booking_status_label(status: BookingStatus) -> str:
+    return _(_BOOKING_STATUS[status])
+
+
+def offering_status_label(status: OfferingStatus) -> str:
+    return _(_OFFERING_STATUS[status])
+
+
+def category_label(category: Category) -> str:
+    return _(_CATEGORY[category])
+
+
+def weekday_name(weekday: int, width: str = "abbreviated") -> str:
+    """Monday is 0, as in ``date.weekday()``; the name comes from Babel's locale data."""
+    return get_day_names(width, locale=get_locale())[weekday]

@@ -1,0 +1,273 @@
+"""First contact and personal settings: /start, time zone, language, /help, /settings, /cancel."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CommandHandler
+
+from bot.i18n import LOCALE_NAMES, SUPPORTED_LOCALES, _, format_clock, set_locale
+from domain import usecases
+from domain.errors import InvalidInput
+from domain.model import User
+from handlers import dialog
+from handlers.callbacks import BrowseZones, Menu, MenuItem, PickLanguage, PickZone
+from handlers.common import AppContext, on_button, say, show
+from handlers.dialog import DialogState, text_step
+from handlers.keyboards import rows
+
+# Likely zones first, by language; everything else is one "Other" press (regions) or a typed city away.
+_SUGGESTED = {
+    "hi": ("Asia/Kolkata",),
+    "en": (
+        "Asia/Kolkata",
+        "Europe/London",
+        "America/New_York",
+        "America/Los_Angeles",
+        "Asia/Dubai",
+        "Asia/Singapore",
+        "Europe/Berlin",
+        "Australia/Sydney",
+    ),
+}
+ZONES_PER_PAGE = 24
+
+# Cities people type that are not IANA zone names (India has one zone, named after Kolkata).
+_CITY_ALIASES = {
+    **dict.fromkeys(
+        ("mumbai", "bombay", "delhi", "new delhi", "bangalore", "bengaluru", "chennai", "madras", "hyderabad",
+         "pune", "ahmedabad", "jaipur", "lucknow", "kochi", "calcutta", "india", "ist",
+         "मुंबई", "दिल्ली", "नई दिल्ली", "बेंगलुरु", "बैंगलोर", "चेन्नई", "हैदराबाद", "पुणे", "कोलकाता",
+         "अहमदाबाद", "जयपुर", "लखनऊ", "भारत"),
+        "Asia/Kolkata",
+    ),
+    "san francisco": "America/Los_Angeles",
+    "washington": "America/New_York",
+    "boston": "America/New_York",
+    "seattle": "America/Los_Angeles",
+    "bay area": "America/Los_Angeles",
+    "dubai": "Asia/Dubai",
+    "uk": "Europe/London",
+    "utc": "UTC",
+}
+
+
+@cache
+def _zones() -> tuple[str, ...]:
+    """Canonical-looking IANA zones: ``Region/City`` names, without the legacy aliases."""
+    legacy = ("Etc/", "SystemV/", "US/", "Canada/", "Brazil/", "Chile/", "Mexico/")
+    return tuple(sorted(z for z in available_timezones() if "/" in z and not z.startswith(legacy)))
+
+
+@cache
+def _regions() -> tuple[str, ...]:
+    return tuple(sorted({z.split("/", 1)[0] for z in _zones()}))
+
+
+def zone_label(zone: str, now: datetime) -> str:
+    offset = now.astimezone(ZoneInfo(zone)).strftime("%z")
+    sign, hours, minutes = offset[0], int(offset[1:3]), offset[3:5]
+    city = zone.rsplit("/", 1)[-1].replace("_", " ")
+    short = f"{sign}{hours}" if minutes == "00" else f"{sign}{hours}:{minutes}"
+    return _("{city} (UTC{offset})").format(city=city, offset=short)
+
+
+def find_zones(query: str) -> list[str]:
+    """Zones whose full name or city part matches what the user typed (case and spaces ignored)."""
+    typed = " ".join(query.split()).lower()
+    if typed in _CITY_ALIASES:
+        return [_CITY_ALIASES[typed]]
+    wanted = typed.replace(" ", "_")
+    if not wanted:
+        return []
+    exact = [z for z in _zones() if z.lower() == wanted or z.rsplit("/", 1)[-1].lower() == wanted]
+    if exact:
+        return exact
+    return [z for z in _zones() if wanted in z.lower()][:8]
+
+
+def main_menu(user: User) -> InlineKeyboardMarkup:
+    if user.is_mentor:
+        buttons = [
+            (_("🗓 Availability"), Menu(MenuItem.AVAILABILITY)),
+            (_("➕ New offering"), Menu(MenuItem.NEW_OFFERING)),
+            (_("📋 My offerings"), Menu(MenuItem.MY_OFFERINGS)),
+            (_("🔎 Book a session"), Menu(MenuItem.BOOK)),
+        ]
+    else:
+        buttons = [
+            (_("🔎 Book a session"), Menu(MenuItem.BOOK)),
+            (_("🎓 Become a mentor"), Menu(MenuItem.BECOME_MENTOR)),
+        ]
+    buttons.append((_("⚙️ Settings"), Menu(MenuItem.SETTINGS)))
+    return rows(buttons, width=2)
+
+
+def zone_picker(locale: str, now: datetime) -> InlineKeyboardMarkup:
+    suggested = _SUGGESTED.get(locale, _SUGGESTED["en"])
+    buttons = [(zone_label(z, now), PickZone(z)) for z in suggested]
+    buttons.append((_("🌍 Other time zone…"), BrowseZones("", 0)))
+    return rows(buttons, width=2)
+
+
+def zone_prompt() -> str:
+    return _(
+        "Which time zone are you in? I show every time in your own zone.\n"
+        "Pick one below, or type your city (for example <i>Mumbai</i> or <i>London</i>)."
+    )
+
+
+async def ask_zone(update: Update, context: AppContext) -> None:
+    await dialog.save(context, DialogState.ZONE_SEARCH)
+    await show(update, zone_prompt(), zone_picker(context.user.locale, context.clock.now()))
+
+
+def welcome_text(user: User) -> str:
+    return _(
+        "Hi {name}! I am Mentor Desk: I book 1:1 mentorship sessions right here in Telegram.\n\n"
+        "• Mentees: browse offerings and book a time with /book.\n"
+        "• Mentors: set your weekly hours and publish an offering in under a minute."
+    ).format(name=html.escape(user.first_name))
+
+
+async def start(update: Update, context: AppContext) -> None:
+    user = context.user
+    await say(update, welcome_text(user))
+    if user.timezone is None:
+        await ask_zone(update, context)
+    else:
+        await say(update, _("What would you like to do?"), main_menu(user))
+
+
+async def help_command(update: Update, context: AppContext) -> None:
+    await say(
+        update,
+        _(
+            "<b>Mentor Desk</b>\n"
+            "/book – browse offerings and book a session\n"
+            "/settings – language and time zone\n"
+            "/cancel – stop what you are doing\n\n"
+            "<b>Mentors</b>\n"
+            "/availability – your weekly hours\n"
+            "/newoffering – create an offering\n"
+            "/offerings – your offerings\n\n"
+            "Every time is shown in your own time zone."
+        ),
+        main_menu(context.user),
+    )
+
+
+def settings_view(user: User, zone: str, now: datetime) -> tuple[str, InlineKeyboardMarkup]:
+    text = _("<b>Settings</b>\nLanguage: {language}\nTime zone: {zone} (now {time})").format(
+        language=LOCALE_NAMES[user.locale], zone=html.escape(zone), time=format_clock(now, zone)
+    )
+    markup = rows(
+        [(_("🌐 Language"), Menu(MenuItem.LANGUAGE)), (_("🕒 Time zone"), BrowseZones("*", 0))],
+        width=2,
+    )
+    return text, markup
+
+
+async def settings(update: Update, context: AppContext) -> None:
+    text, markup = settings_view(context.user, context.zone, context.clock.now())
+    await show(update, text, markup)
+
+
+async def cancel(update: Update, context: AppContext) -> None:
+    had = await dialog.load(context)
+    await dialog.clear(context)
+    text = _("Cancelled. Nothing was changed.") if had else _("There was nothing to cancel.")
+    await say(update, text, main_menu(context.user))
+
+
+@on_button(PickZone)
+async def pick_zone(update: Update, context: AppContext, data: PickZone) -> str | None:
+    await _set_zone(update, context, data.zone)
+    return None
+
+
+async def _set_zone(update: Update, context: AppContext, zone: str) -> None:
+    async with context.uow() as uow:
+        context.me = await usecases.set_timezone(uow, context.user.id, zone)
+        await uow.dialogs.clear(context.user.id)
+        await uow.commit()
+    now = context.clock.now()
+    await show(
+        update,
+        _("Time zone set to {zone}. It is {time} there now.").format(
+            zone=html.escape(zone), time=format_clock(now, zone)
+        ),
+    )
+    await say(update, _("What would you like to do?"), main_menu(context.user))
+
+
+@on_button(BrowseZones)
+async def browse_zones(update: Update, context: AppContext, data: BrowseZones) -> str | None:
+    now = context.clock.now()
+    if data.region == "*":  # from /settings: the suggestions first, like on first contact
+        await ask_zone(update, context)
+        return None
+    if not data.region:
+        buttons = [(region, BrowseZones(region, 0)) for region in _regions()]
+        await show(update, _("Choose a region, or type your city."), rows(buttons, width=3))
+        return None
+    zones = [z for z in _zones() if z.startswith(data.region + "/")]
+    if not zones:
+        await show(update, _("Choose a region, or type your city."), rows([], width=1))
+        return None
+    page = max(0, min(data.page, (len(zones) - 1) // ZONES_PER_PAGE))
+    chunk = zones[page * ZONES_PER_PAGE : (page + 1) * ZONES_PER_PAGE]
+    buttons = [(zone_label(z, now), PickZone(z)) for z in chunk]
+    markup = rows(buttons, width=2)
+    nav = []
+    if page > 0:
+        nav.append(InlineKeyboardButton(_("◀ Back"), callback_data=BrowseZones(data.region, page - 1).pack()))
+    nav.append(InlineKeyboardButton(_("Regions"), callback_data=BrowseZones("", 0).pack()))
+    if (page + 1) * ZONES_PER_PAGE < len(zones):
+        nav.append(InlineKeyboardButton(_("More ▶"), callback_data=BrowseZones(data.region, page + 1).pack()))
+    markup = InlineKeyboardMarkup([*markup.inline_keyboard, nav])
+    await show(update, _("Time zones in {region}:").format(region=html.escape(data.region)), markup)
+    return None
+
+
+@text_step(DialogState.ZONE_SEARCH)
+async def type_zone(update: Update, context: AppContext, text: str, data: dict) -> None:
+    matches = find_zones(text)
+    if len(matches) == 1:
+        await _set_zone(update, context, matches[0])
+        return
+    if not matches:
+        raise InvalidInput("timezone", "unknown")
+    now = context.clock.now()
+    await say(update, _("Which one do you mean?"), rows([(zone_label(z, now), PickZone(z)) for z in matches], 2))
+
+
+@on_button(PickLanguage)
+async def pick_language(update: Update, context: AppContext, data: PickLanguage) -> str | None:
+    async with context.uow() as uow:
+        context.me = await usecases.set_locale(uow, context.user.id, data.locale, SUPPORTED_LOCALES)
+        await uow.commit()
+    set_locale(context.user.locale)
+    text, markup = settings_view(context.user, context.zone, context.clock.now())
+    await show(update, text, markup)
+    return _("Language changed.")
+
+
+def language_picker() -> InlineKeyboardMarkup:
+    return rows([(LOCALE_NAMES[code], PickLanguage(code)) for code in SUPPORTED_LOCALES], width=2)
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("start", start),
+        CommandHandler("help", help_command),
+        CommandHandler("settings", settings),
+        CommandHandler("cancel", cancel),
+        pick_zone,
+        browse_zones,
+        pick_language,
+    ]

@@ -1,0 +1,137 @@
+"""Pure rendering of the cards several flows show: text and keyboards, no Telegram calls, no database.
+
+Every piece of text a user typed is escaped here before it reaches HTML.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.i18n import _, format_clock, format_money, format_moment, ngettext
+from domain.model import Booking, BookingStatus, Offering, OfferingStatus, User
+from handlers.callbacks import ActOnBooking, BookingAction, SetOfferingStatus
+from handlers.keyboards import button
+from handlers.labels import booking_status_label, category_label, offering_status_label
+
+
+def esc(text: str | None) -> str:
+    return html.escape(text or "", quote=False)
+
+
+def rating_line(offering: Offering) -> str:
+    if offering.average_rating is None:
+        return _("no ratings yet")
+    return ngettext("★ {rating} ({count} rating)", "★ {rating} ({count} ratings)", offering.rating_count).format(
+        rating=f"{offering.average_rating:.1f}", count=offering.rating_count
+    )
+
+
+def offering_summary(offering: Offering, mentor: User | None = None) -> str:
+    """Title, mentor, price, duration, rating and bookings: the line a mentee compares offerings by."""
+    lines = [f"<b>{esc(offering.title)}</b>"]
+    if mentor is not None:
+        lines.append(_("with {mentor}").format(mentor=esc(mentor.display_name)))
+    lines.append(
+        _("{price} · {minutes} min · {category}").format(
+            price=format_money(offering.price),
+            minutes=offering.duration_minutes,
+            category=category_label(offering.category),
+        )
+    )
+    bookings = ngettext("{count} booking", "{count} bookings", offering.total_bookings).format(
+        count=offering.total_bookings
+    )
+    lines.append(f"{rating_line(offering)} · {bookings}")
+    return "\n".join(lines)
+
+
+def offering_details(offering: Offering) -> str:
+    """The mentor's view of one offering: every setting, defaults included."""
+    lines = [
+        offering_summary(offering),
+        _("Status: {status}").format(status=offering_status_label(offering.status)),
+        _("Buffers: {before} min before, {after} min after").format(
+            before=offering.buffer_before_minutes, after=offering.buffer_after_minutes
+        ),
+        _("At most {count} per day · book up to {days} days ahead · at least {hours} h notice").format(
+            count=offering.max_bookings_per_day, days=offering.advance_booking_days, hours=offering.min_notice_hours
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def offering_status_buttons(offering: Offering, prefix: str = "") -> list[InlineKeyboardButton]:
+    """Publish (draft), Resume (paused) or Pause (live); ``prefix`` tells apart several offerings' buttons."""
+    assert offering.id is not None
+    if offering.status in (OfferingStatus.DRAFT, OfferingStatus.PAUSED):
+        label = _("🚀 Publish & Go Live") if offering.status == OfferingStatus.DRAFT else _("▶️ Resume")
+        return [button(prefix + label, SetOfferingStatus(offering.id, OfferingStatus.ACTIVE))]
+    if offering.status == OfferingStatus.ACTIVE:
+        return [button(prefix + _("⏸ Pause"), SetOfferingStatus(offering.id, OfferingStatus.PAUSED))]
+    return []
+
+
+def session_time(moment: datetime, reader_zone: str, other_zone: str | None = None, other_label: str = "") -> str:
+    """``Mon, 30 Nov, 14:30`` in the reader's zone, plus the other person's clock when their zone differs."""
+    text = format_moment(moment, reader_zone)
+    if other_zone and other_zone != reader_zone:
+        text += " " + _("({time} for {who})").format(time=format_clock(moment, other_zone), who=other_label)
+    return text
+
+
+def booking_card_for_mentor(
+    booking: Booking, offering: Offering, mentee: User, mentor_zone: str
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """What the mentor sees of a booking, with the actions open to them now."""
+    lines = [
+        _("<b>Booking #{id}</b> · {status}").format(id=booking.id, status=booking_status_label(booking.status)),
+        f"<b>{esc(offering.title)}</b>",
+        _("Mentee: {name}").format(name=esc(mentee.display_name))
+        + (f" (@{esc(mentee.username)})" if mentee.username else ""),
+        _("When: {time}").format(time=session_time(booking.scheduled_at, mentor_zone, booking.timezone, _("mentee"))),
+        _("Price: {price}").format(price=format_money(booking.amount)),
+    ]
+    if booking.meeting_notes:
+        lines.append(_("Notes from the mentee: {notes}").format(notes=esc(booking.meeting_notes)))
+    if booking.meeting_link:
+        lines.append(_("Meeting link: {link}").format(link=esc(booking.meeting_link)))
+    if booking.cancellation_reason and booking.status in (BookingStatus.DECLINED, BookingStatus.CANCELLED):
+        lines.append(_("Reason: {reason}").format(reason=esc(booking.cancellation_reason)))
+    return "\n".join(lines), mentor_booking_buttons(booking)
+
+
+def mentor_booking_buttons(booking: Booking) -> InlineKeyboardMarkup | None:
+    assert booking.id is not None
+    rows: list[list[InlineKeyboardButton]] = []
+    if booking.status == BookingStatus.PENDING:
+        rows.append(
+            [
+                button(_("✅ Confirm"), ActOnBooking(booking.id, BookingAction.CONFIRM)),
+                button(_("❌ Decline"), ActOnBooking(booking.id, BookingAction.DECLINE)),
+            ]
+        )
+    if booking.status.is_active:
+        label = _("🔗 Change meeting link") if booking.meeting_link else _("🔗 Add meeting link")
+        rows.append([button(label, ActOnBooking(booking.id, BookingAction.LINK))])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def booking_card_for_mentee(
+    booking: Booking, offering: Offering, mentor: User, mentee_zone: str
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    mentor_zone = mentor.timezone
+    lines = [
+        _("<b>{title}</b> with {mentor}").format(title=esc(offering.title), mentor=esc(mentor.display_name)),
+        _("When: {time}").format(time=session_time(booking.scheduled_at, mentee_zone, mentor_zone, _("mentor"))),
+        _("Status: {status}").format(status=booking_status_label(booking.status)),
+        _("Price: {price}").format(price=format_money(booking.amount)),
+    ]
+    markup = None
+    if booking.meeting_link:
+        lines.append(_("Meeting link: {link}").format(link=esc(booking.meeting_link)))
+        if booking.status == BookingStatus.CONFIRMED:
+            markup = InlineKeyboardMarkup([[InlineKeyboardButton(_("🎥 Join"), url=booking.meeting_link)]])
+    return "\n".join(lines), markup
