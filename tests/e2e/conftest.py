@@ -1,0 +1,84 @@
+"""End-to-end fixtures: the real bot (``bot.app.build_application``) over HTTP against the fake Bot API server.
+
+``bot_runner`` starts and stops bot processes (several at once, or one after another for restart tests) on one
+database, with a fixed clock so that the times offered are predictable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from telegram.ext import Application
+
+from bot.app import build_application
+from bot.config import Settings
+from domain.clock import FixedClock
+from tests.dbutil import create_empty_database, drop_database
+from tests.harness.fake_bot_api import FakeBotApi
+
+# A Tuesday morning: Wednesday 25 Nov is the first day outside the default 24-hour notice.
+NOW = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
+
+
+class BotRunner:
+    def __init__(self, api: FakeBotApi, database_url: str, clock: FixedClock) -> None:
+        self.api = api
+        self.database_url = database_url
+        self.clock = clock
+
+    def settings(self) -> Settings:
+        return Settings(bot_token=self.api.token, database_url=self.database_url, telegram_api_url=self.api.url)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Application]:
+        """One bot process: start-up (migrations, command menu), long polling, clean shutdown."""
+        application = build_application(self.settings(), clock=self.clock, rate_limit=False)
+        async with self.api.running(application) as app:
+            await app.post_init(app)
+            try:
+                yield app
+            finally:
+                await self.api.wait_idle()
+        await application.post_shutdown(application)
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    async with FakeBotApi() as server:
+        yield server
+        server.assert_callbacks_answered_once()
+        server.assert_no_errors()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture(params=["sqlite"])
+def db_kind(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+async def database_url(db_kind: str, tmp_path: Path) -> AsyncIterator[str]:
+    url = await create_empty_database(db_kind, tmp_path)
+    try:
+        yield url
+    finally:
+        await drop_database(url)
+
+
+@pytest.fixture
+def runner(api: FakeBotApi, database_url: str, clock: FixedClock) -> BotRunner:
+    return BotRunner(api, database_url, clock)
+
+
+@pytest.fixture
+async def bot(runner: BotRunner) -> AsyncIterator[Application]:
+    async with runner.running() as app:
+        yield app

@@ -1,0 +1,68 @@
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from bot.config import DEFAULT_DATABASE_URL, ConfigError, load_settings
+from bot.i18n import SUPPORTED_LOCALES, _, format_clock, format_money, pick_locale, translations, use_locale
+
+TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ"
+
+
+def test_defaults():
+    settings = load_settings({"BOT_TOKEN": TOKEN})
+    assert settings.database_url == DEFAULT_DATABASE_URL
+    assert settings.base_url == "https://api.telegram.org/bot"
+    assert settings.base_file_url == "https://api.telegram.org/file/bot"
+    assert (settings.default_timezone, settings.default_locale) == ("Asia/Kolkata", "en")
+
+
+def test_local_api_server_and_postgres_spelling():
+    settings = load_settings(
+        {"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": "http://127.0.0.1:8081/", "DATABASE_URL": "postgres://u@h/db"}
+    )
+    assert settings.base_url == "http://127.0.0.1:8081/bot"
+    assert settings.database_url == "postgresql+asyncpg://u@h/db"
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({}, "BOT_TOKEN"),
+        ({"BOT_TOKEN": "nope"}, "BOT_TOKEN"),
+        ({"BOT_TOKEN": TOKEN, "DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+        ({"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": "ftp://x"}, "TELEGRAM_API_URL"),
+        ({"BOT_TOKEN": TOKEN, "DEFAULT_TIMEZONE": "Mars/Olympus"}, "DEFAULT_TIMEZONE"),
+        ({"BOT_TOKEN": TOKEN, "DEFAULT_LOCALE": "fr"}, "DEFAULT_LOCALE"),
+    ],
+)
+def test_a_bad_setting_is_named_in_one_line(env, named):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env)
+    assert named in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_locale_from_telegram_language_code():
+    assert [pick_locale(c) for c in ("hi", "hi-IN", "en-GB", "fr", None)] == ["hi", "hi", "en", "en", "en"]
+
+
+def test_hindi_readers_get_hindi():
+    with use_locale("hi"):
+        assert _("Free") == "मुफ़्त"
+    with use_locale("en"):
+        assert _("Free") == "Free"
+    assert all(translations(locale) is not None for locale in SUPPORTED_LOCALES)
+
+
+def test_money_and_time_follow_the_reader():
+    with use_locale("en"):
+        assert format_money(Decimal("500")) == "₹500"
+        assert format_money(Decimal("0")) == "Free"
+        assert format_money(Decimal("499.50")) == "₹499.50"
+    with use_locale("hi"):
+        assert format_money(Decimal("100000")) == "₹1,00,000"
+    moment = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    assert format_clock(moment, "Asia/Kolkata") == "2:30\u202fPM"  # CLDR's narrow no-break space
+    assert format_clock(moment, "Australia/Lord_Howe") == "8:00\u202fPM"
+    with use_locale("hi"):
+        assert format_clock(moment, "Asia/Kolkata") == "2:30 pm"
