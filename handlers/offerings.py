@@ -101,7 +101,7 @@ async def choose_duration(update: Update, context: AppContext, data: NewDuration
     keyboard = [offering_status_buttons(offering)]
     if availability is None or not availability.weekly:
         text += "\n\n" + _("Set your weekly hours before going live.")
-        keyboard.insert(0, [button(_("🗓 Set weekly hours"), Menu(MenuItem.AVAILABILITY))])
+        keyboard = [[button(_("🗓 Set weekly hours"), Menu(MenuItem.AVAILABILITY))], *keyboard]
     await show(update, text, InlineKeyboardMarkup(keyboard))
     return None
 
