@@ -20,7 +20,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date as _babel_date
 from babel.dates import format_skeleton, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -128,6 +127,3 @@ def format_wall(minute: int) -> str:
     minute %= 24 * 60
     return format_time(time(minute // 60, minute % 60), "short", locale=get_locale())
 
-
-def format_long_day(value: date) -> str:
-    return _babel_date(value, "full", locale=get_locale())

@@ -6,7 +6,7 @@ Wall-clock times (availability) are minutes after local midnight in the mentor's
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -227,8 +227,3 @@ class StatsDelta:
     def __bool__(self) -> bool:
         return any((self.bookings, self.completed, self.rating_sum, self.rating_count))
 
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    items: tuple = field(default_factory=tuple)
-    has_more: bool = False

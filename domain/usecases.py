@@ -235,26 +235,22 @@ async def _bookable_offering(uow: UnitOfWork, offering_id: int, viewer_id: int) 
 
 
 async def _slot_context(
-    uow: UnitOfWork, offering_id: int, viewer_id: int, start: datetime, end: datetime
+    uow: UnitOfWork, offering_id: int, viewer_id: int, now: datetime, at: datetime | None = None
 ) -> SlotContext:
+    """The offering, its mentor, their availability and the bookings that can affect the slot ``at``, or, without
+    ``at``, any slot of the offering's booking window from ``now``. Loads each of them once."""
     offering, mentor = await _bookable_offering(uow, offering_id, viewer_id)
+    start, end = (at, at) if at is not None else slots.booking_window(offering, now)
     availability = effective_availability(offering, await uow.availability.get(mentor.id))
     busy = await uow.bookings.active_for_mentor(mentor.id, start - _NEIGHBOURHOOD, end + _NEIGHBOURHOOD)
     return SlotContext(offering, mentor, availability, busy)
-
-
-async def _window_context(uow: UnitOfWork, clock: Clock, offering_id: int, viewer_id: int) -> SlotContext:
-    now = clock.now()
-    offering, _mentor_user = await _bookable_offering(uow, offering_id, viewer_id)
-    earliest, latest = slots.booking_window(offering, now)
-    return await _slot_context(uow, offering_id, viewer_id, earliest, latest)
 
 
 async def free_dates(
     uow: UnitOfWork, clock: Clock, offering_id: int, viewer_id: int, viewer_tz: str
 ) -> tuple[SlotContext, list[date]]:
     """Dates (in the viewer's zone) on which the offering has at least one free start time."""
-    ctx = await _window_context(uow, clock, offering_id, viewer_id)
+    ctx = await _slot_context(uow, offering_id, viewer_id, clock.now())
     if ctx.availability is None:
         return ctx, []
     days = slots.free_dates(ctx.offering, ctx.availability, ctx.busy, clock.now(), ZoneInfo(viewer_tz))
@@ -265,7 +261,7 @@ async def free_times(
     uow: UnitOfWork, clock: Clock, offering_id: int, viewer_id: int, day: date, viewer_tz: str
 ) -> tuple[SlotContext, list[datetime]]:
     """Free start times on ``day`` in the viewer's zone."""
-    ctx = await _window_context(uow, clock, offering_id, viewer_id)
+    ctx = await _slot_context(uow, offering_id, viewer_id, clock.now())
     if ctx.availability is None:
         return ctx, []
     times = slots.slots_on(ctx.offering, ctx.availability, ctx.busy, clock.now(), day, ZoneInfo(viewer_tz))
@@ -274,7 +270,7 @@ async def free_times(
 
 async def check_slot(uow: UnitOfWork, clock: Clock, offering_id: int, viewer_id: int, start: datetime) -> SlotContext:
     """Raise ``SlotTaken`` unless ``start`` is bookable now (used before asking for notes and at confirmation)."""
-    ctx = await _slot_context(uow, offering_id, viewer_id, start, start)
+    ctx = await _slot_context(uow, offering_id, viewer_id, clock.now(), at=start)
     if ctx.availability is None or not slots.is_bookable(ctx.offering, ctx.availability, ctx.busy, clock.now(), start):
         raise SlotTaken()
     return ctx

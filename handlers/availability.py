@@ -13,6 +13,7 @@ from bot.i18n import _, format_wall
 from domain import usecases
 from domain.errors import InvalidInput
 from domain.model import Availability, TimeRange, WeeklyRule
+from domain.ports import UnitOfWork
 from domain.validation import merge_hours, parse_time_ranges
 from handlers import dialog
 from handlers.callbacks import AvailabilityGo, AvailabilityStep, Menu, MenuItem, ToggleDay, ToggleHour
@@ -84,12 +85,23 @@ def hours_view(draft: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
     return text, markup
 
 
-async def _draft(context: AppContext) -> dict[str, Any]:
-    found = await dialog.load(context)
+async def _draft_in(uow: UnitOfWork, user_id: int) -> tuple[dict[str, Any], Availability | None]:
+    """The editor's draft (the stored one, or one made from the saved hours) and the saved hours."""
+    saved = await usecases.get_availability(uow, user_id)
+    found = await uow.dialogs.get(user_id)
     if found and found[0] == DialogState.AVAILABILITY:
-        return {"days": list(found[1].get("days", [])), "hours": list(found[1].get("hours", []))}
+        return {"days": list(found[1].get("days", [])), "hours": list(found[1].get("hours", []))}, saved
+    return draft_from(saved), saved
+
+
+async def _toggle(context: AppContext, key: str, value: int) -> tuple[dict[str, Any], Availability | None]:
+    """Flip one day or hour in the draft, in one transaction."""
     async with context.uow() as uow:
-        return draft_from(await usecases.get_availability(uow, context.user.id))
+        draft, saved = await _draft_in(uow, context.user.id)
+        draft[key] = sorted(set(draft[key]) ^ {value})
+        await uow.dialogs.set(context.user.id, DialogState.AVAILABILITY, draft)
+        await uow.commit()
+    return draft, saved
 
 
 async def _ensure_mentor(context: AppContext) -> None:
@@ -117,12 +129,7 @@ async def availability_command(update: Update, context: AppContext) -> None:
 async def toggle_day(update: Update, context: AppContext, data: ToggleDay) -> str | None:
     if not 0 <= data.weekday <= 6:
         raise InvalidInput("days")
-    draft = await _draft(context)
-    days = set(draft["days"]) ^ {data.weekday}
-    draft["days"] = sorted(days)
-    await dialog.save(context, DialogState.AVAILABILITY, draft)
-    async with context.uow() as uow:
-        saved = await usecases.get_availability(uow, context.user.id)
+    draft, saved = await _toggle(context, "days", data.weekday)
     text, markup = days_view(draft, describe_weekly(saved.weekly if saved else ()), context.zone)
     await show(update, text, markup)
     return None
@@ -132,9 +139,7 @@ async def toggle_day(update: Update, context: AppContext, data: ToggleDay) -> st
 async def toggle_hour(update: Update, context: AppContext, data: ToggleHour) -> str | None:
     if not FIRST_HOUR <= data.hour <= LAST_HOUR:
         raise InvalidInput("hours")
-    draft = await _draft(context)
-    draft["hours"] = sorted(set(draft["hours"]) ^ {data.hour})
-    await dialog.save(context, DialogState.AVAILABILITY, draft)
+    draft, _saved = await _toggle(context, "hours", data.hour)
     text, markup = hours_view(draft)
     await show(update, text, markup)
     return None
@@ -163,10 +168,9 @@ async def _save(update: Update, context: AppContext, days: list[int], ranges: li
 
 @on_button(AvailabilityGo)
 async def availability_step(update: Update, context: AppContext, data: AvailabilityGo) -> str | None:
-    draft = await _draft(context)
+    async with context.uow() as uow:
+        draft, saved = await _draft_in(uow, context.user.id)
     if data.step == AvailabilityStep.DAYS:
-        async with context.uow() as uow:
-            saved = await usecases.get_availability(uow, context.user.id)
         text, markup = days_view(draft, describe_weekly(saved.weekly if saved else ()), context.zone)
     elif data.step == AvailabilityStep.HOURS:
         if not draft["days"]:

@@ -57,10 +57,7 @@ async def _ask_duration(update: Update, context: AppContext, title: str, price: 
     await dialog.save(context, DialogState.OFFER_DURATION, {"title": title, "price": price})
     text = _("<b>Step 3 of 3.</b> How long is one session?")
     markup = rows([(_("{minutes} min").format(minutes=m), NewDuration(m)) for m in ALLOWED_DURATIONS], width=5)
-    if update.callback_query:
-        await show(update, text, markup)
-    else:
-        await say(update, text, markup)
+    await show(update, text, markup)
 
 
 @text_step(DialogState.OFFER_PRICE)

@@ -211,13 +211,10 @@ async def browse_zones(update: Update, context: AppContext, data: BrowseZones) -
     if data.region == "*":  # from /settings: the suggestions first, like on first contact
         await ask_zone(update, context)
         return None
-    if not data.region:
+    zones = [z for z in _zones() if z.startswith(data.region + "/")] if data.region else []
+    if not zones:  # no region chosen (or a forged one): the list of regions
         buttons = [(region, BrowseZones(region, 0)) for region in _regions()]
         await show(update, _("Choose a region, or type your city."), rows(buttons, width=3))
-        return None
-    zones = [z for z in _zones() if z.startswith(data.region + "/")]
-    if not zones:
-        await show(update, _("Choose a region, or type your city."), rows([], width=1))
         return None
     page = max(0, min(data.page, (len(zones) - 1) // ZONES_PER_PAGE))
     chunk = zones[page * ZONES_PER_PAGE : (page + 1) * ZONES_PER_PAGE]
