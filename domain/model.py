@@ -137,6 +137,21 @@ class User:
 
 
 @dataclass(frozen=True, slots=True)
+class MentorProfile:
+    """What mentees see about a mentor besides their offerings; empty until the mentor fills it in."""
+
+    user_id: int
+    display_name: str | None = None  # None: the Telegram name
+    headline: str = ""
+    bio: str = ""
+    expertise: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+
+    def with_changes(self, **changes: object) -> MentorProfile:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
 class Offering:
     mentor_id: int
     title: str
@@ -153,6 +168,7 @@ class Offering:
     advance_booking_days: int = 30
     min_notice_hours: int = 24
     cancellation_policy: str = ""
+    cancellation_cutoff_hours: int = 24  # a mentee may cancel until this many hours before the start
     preparation_notes: str = ""
     status: OfferingStatus = OfferingStatus.DRAFT
     total_bookings: int = 0

@@ -249,3 +249,10 @@ class ConfirmBooking(CallbackData):
 class ActOnBooking(CallbackData):
     booking_id: int
     action: BookingAction
+
+
+@callback("eh")
+class EditHours(CallbackData):
+    """Open the weekly-hours editor: ``offering_id`` 0 for the mentor's profile hours, else that offering's own."""
+
+    offering_id: int

@@ -181,7 +181,7 @@ class UserRow(Base):
 
 
 class MentorProfileRow(Base):
-    """Public mentor profile texts; not used by the domain yet."""
+    """Public mentor profile texts (``domain.model.MentorProfile``)."""
 
     __tablename__ = "mentor_profiles"
 
@@ -191,6 +191,9 @@ class MentorProfileRow(Base):
     display_name: Mapped[str | None] = mapped_column(Text)
     headline: Mapped[str | None] = mapped_column(Text)
     bio: Mapped[str | None] = mapped_column(Text)
+    # JSON lists of short strings; NULL reads as empty (no server default: PostgreSQL cannot compare json values).
+    expertise: Mapped[list[str] | None] = mapped_column(JSON)
+    languages: Mapped[list[str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = _created_at()
 
 
@@ -257,6 +260,9 @@ class OfferingRow(Base):
     advance_booking_days: Mapped[int] = mapped_column(Integer, nullable=False)
     min_notice_hours: Mapped[int] = mapped_column(Integer, nullable=False)
     cancellation_policy: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+    cancellation_cutoff_hours: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=24, server_default=text("24")
+    )
     preparation_notes: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="draft", server_default="draft")
     total_bookings: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default=text("0"))

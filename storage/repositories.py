@@ -251,6 +251,7 @@ _OFFERING_EDITABLE = (
     "advance_booking_days",
     "min_notice_hours",
     "cancellation_policy",
+    "cancellation_cutoff_hours",
     "preparation_notes",
 )
 
@@ -272,6 +273,7 @@ def _offering_from_row(row: OfferingRow, rules: Sequence[WeeklyRule]) -> Offerin
         advance_booking_days=row.advance_booking_days,
         min_notice_hours=row.min_notice_hours,
         cancellation_policy=row.cancellation_policy,
+        cancellation_cutoff_hours=row.cancellation_cutoff_hours,
         preparation_notes=row.preparation_notes,
         status=OfferingStatus(row.status),
         total_bookings=row.total_bookings,

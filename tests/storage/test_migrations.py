@@ -15,11 +15,19 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect
 
 from storage.engine import create_engine
-from storage.migrate import downgrade, upgrade_to_head
+from alembic.script import ScriptDirectory
+
+from storage.migrate import alembic_config, downgrade, upgrade_to_head
 from storage.models import Base
 from tests.dbutil import create_empty_database, drop_database
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _head() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
 
 
 def _strip(default: str | None) -> str | None:
@@ -123,7 +131,7 @@ async def test_concurrent_upgrades_take_turns(db_kind: str, tmp_path: Path) -> N
             async with engine.connect() as connection:
                 assert await connection.run_sync(_diff) == []
                 version = await connection.exec_driver_sql("SELECT version_num FROM alembic_version")
-                assert version.scalars().all() == ["0001"]
+                assert version.scalars().all() == [_head()]
         finally:
             await engine.dispose()
     finally:
@@ -160,4 +168,4 @@ def test_alembic_command_line(tmp_path: Path) -> None:
         [str(alembic), "-c", str(ROOT / "storage/alembic.ini"), "-x", f"url={url}", "current"],
         cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120,
     )
-    assert "0001 (head)" in current.stdout, current.stdout + current.stderr
+    assert f"{_head()} (head)" in current.stdout, current.stdout + current.stderr
