@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+from functools import partial
+from datetime import timedelta
 
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
@@ -18,9 +21,22 @@ from telegram.ext import (
 
 from bot.clock import SystemClock
 from bot.config import Settings
-from bot.i18n import SUPPORTED_LOCALES, _, use_locale
+from bot.dispatcher import Dispatcher, Prepare, wake_with_job_queue
+from domain.notifications import NotificationPolicy
 from domain.ports import Clock
-from handlers import availability, booking, mentor_inbox, menu, offerings, onboarding
+from handlers import (
+    aftercare,
+    availability,
+    booking,
+    mentor_inbox,
+    menu,
+    notify,
+    offering_edit,
+    offerings,
+    onboarding,
+    profile,
+)
+from handlers.commands import follow_role_changes, publish_default_menus
 from handlers.common import AppContext, Services, answer_stale_button, remember_user, report_error
 from handlers.dialog import text_handler
 from storage.engine import create_engine, create_session_factory
@@ -30,31 +46,31 @@ from storage.uow import SqlUnitOfWork
 log = logging.getLogger(__name__)
 
 
-def command_menu() -> list[BotCommand]:
-    return [
-        BotCommand("book", _("Browse offerings and book a session")),
-        BotCommand("availability", _("Mentors: set your weekly hours")),
-        BotCommand("newoffering", _("Mentors: create an offering")),
-        BotCommand("offerings", _("Mentors: your offerings")),
-        BotCommand("settings", _("Language and time zone")),
-        BotCommand("help", _("What I can do")),
-        BotCommand("cancel", _("Stop what you are doing")),
-    ]
-
-
 def build_application(
     settings: Settings,
     *,
     clock: Clock | None = None,
     migrate: bool = True,
     rate_limit: bool = True,
+    prepare: Prepare | None = None,
 ) -> Application:
-    """The bot, ready for ``run_polling`` (or ``initialize``/``start`` in tests)."""
+    """The bot, ready for ``run_polling`` (or ``initialize``/``start`` in tests).
+
+    ``prepare`` turns due notifications into messages (``bot.dispatcher``); tests and benchmarks pass their own.
+    """
     engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
+    policy = NotificationPolicy(
+        reminder_leads=settings.reminder_leads, expire_after=timedelta(hours=settings.expire_after_hours)
+    )
+    clock = clock or SystemClock()
+
+    def wake_dispatcher() -> None:  # a commit wrote notifications: send what is due now, re-plan the next wake
+        dispatcher.wake()
+
     services = Services(
-        uow_factory=lambda: SqlUnitOfWork(session_factory),
-        clock=clock or SystemClock(),
+        uow_factory=lambda: SqlUnitOfWork(session_factory, policy, wake_dispatcher),
+        clock=clock,
         default_timezone=settings.default_timezone,
         default_locale=settings.default_locale,
     )
@@ -62,12 +78,17 @@ def build_application(
     async def post_init(application: Application) -> None:
         if migrate:
             await upgrade_to_head(settings.database_url)
-        for locale in SUPPORTED_LOCALES:
-            with use_locale(locale):
-                code = None if locale == settings.default_locale else locale
-                await application.bot.set_my_commands(command_menu(), language_code=code)
+        await publish_default_menus(application.bot, settings.default_locale)
+        # Only now, with the tables in place: the JobQueue wakes the dispatcher (at once, then every interval).
+        if application.job_queue is None:  # pragma: no cover - a dependency of the project
+            raise RuntimeError('the JobQueue is missing: install "python-telegram-bot[job-queue]"')
+        wake_with_job_queue(application.job_queue, dispatcher, settings.dispatch_interval_seconds)
+
+    async def post_stop(application: Application) -> None:
+        await dispatcher.stop()  # finish the messages being sent, give back the rest of the claimed rows
 
     async def post_shutdown(application: Application) -> None:
+        await dispatcher.stop()  # already stopped by post_stop under run_polling
         await engine.dispose()
 
     builder = (
@@ -78,18 +99,37 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .context_types(ContextTypes(context=AppContext))
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
     )
     if rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        # Telegram: about 30 messages per second overall; RetryAfter is waited out and retried here first.
+        limiter = AIORateLimiter(overall_max_rate=settings.send_rate_per_second, max_retries=3)
+        builder = builder.rate_limiter(limiter)
     application = builder.build()
+
+    # The scheduler: due notifications are outbox rows; the JobQueue only wakes the dispatcher that sends them
+    # (from post_init on).
+    dispatcher = Dispatcher(
+        services.uow_factory,
+        application.bot,
+        services.clock,
+        prepare or partial(notify.prepare, clock=clock, default_zone=settings.default_timezone),
+        batch=settings.dispatch_batch,
+        concurrency=settings.dispatch_concurrency,
+        max_attempts=settings.dispatch_max_attempts,
+        lease=timedelta(seconds=settings.dispatch_lease_seconds),
+    )
+    services = replace(services, dispatcher=dispatcher)
+    application.bot_data["dispatcher"] = dispatcher
     application.bot_data["services"] = services
 
     application.add_handler(TypeHandler(Update, remember_user), group=-1)
-    for module in (onboarding, availability, offerings, booking, mentor_inbox):
+    for module in (onboarding, availability, offerings, offering_edit, booking, mentor_inbox, profile, aftercare):
         application.add_handlers(module.handlers())
     application.add_handler(menu.open_menu_item)
     application.add_handler(text_handler())
     application.add_handler(CallbackQueryHandler(answer_stale_button))
+    application.add_handler(TypeHandler(Update, follow_role_changes), group=1)
     application.add_error_handler(report_error)
     return application

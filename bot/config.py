@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,6 +28,17 @@ class Settings:
     telegram_api_url: str = DEFAULT_API_URL
     default_timezone: str = "Asia/Kolkata"
     default_locale: str = "en"
+    # Scheduler (``bot.dispatcher``): how often the outbox is checked even when nothing woke it, the overall
+    # Telegram send rate (messages per second, all chats together), and the dispatcher's tuning.
+    dispatch_interval_seconds: float = 5.0
+    send_rate_per_second: float = 30.0
+    dispatch_batch: int = 100
+    dispatch_concurrency: int = 10
+    dispatch_max_attempts: int = 5
+    dispatch_lease_seconds: float = 300.0
+    # Reminders before each confirmed session, and how long a request may wait for the mentor (or until the start).
+    reminder_leads: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1))
+    expire_after_hours: float = 48.0
 
     @property
     def base_url(self) -> str:
@@ -76,4 +88,52 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
     locale = environ.get("DEFAULT_LOCALE", "").strip() or "en"
     if locale not in SUPPORTED_LOCALES:
         raise ConfigError(f"DEFAULT_LOCALE must be one of {', '.join(SUPPORTED_LOCALES)} (got {locale!r})")
-    return Settings(token, database_url, api_url, zone, locale)
+    interval = _positive_number(environ, "DISPATCH_INTERVAL_SECONDS", 5.0)
+    rate = _positive_number(environ, "SEND_RATE_PER_SECOND", 30.0)
+    leads = parse_leads(environ.get("REMINDERS", "").strip() or "24h,1h")
+    expire = _positive_number(environ, "EXPIRE_AFTER_HOURS", 48.0)
+    return Settings(
+        token,
+        database_url,
+        api_url,
+        zone,
+        locale,
+        dispatch_interval_seconds=interval,
+        send_rate_per_second=rate,
+        reminder_leads=leads,
+        expire_after_hours=expire,
+    )
+
+
+_LEAD = re.compile(r"^(\d{1,4})\s*(h|m)$")
+
+
+def parse_leads(raw: str) -> tuple[timedelta, ...]:
+    """``REMINDERS``: how long before a session reminders go out, e.g. ``24h,1h`` or ``2h,15m``; ``none`` for no
+    reminders. Each between 1 minute and 30 days; duplicates dropped; longest first."""
+    if raw.lower() == "none":
+        return ()
+    leads: set[timedelta] = set()
+    for part in raw.split(","):
+        found = _LEAD.match(part.strip().lower())
+        lead = None
+        if found:
+            number, unit = int(found.group(1)), found.group(2)
+            lead = timedelta(hours=number) if unit == "h" else timedelta(minutes=number)
+        if lead is None or not timedelta(minutes=1) <= lead <= timedelta(days=30):
+            raise ConfigError(f"REMINDERS must be a list such as 24h,1h or 2h,15m, or none (got {raw!r})")
+        leads.add(lead)
+    return tuple(sorted(leads, reverse=True))
+
+
+def _positive_number(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise ConfigError(f"{name} must be a positive number (got {raw!r})")
+    return value

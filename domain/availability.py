@@ -16,11 +16,11 @@ Nothing here reads the clock or does I/O; ``zoneinfo`` is the only source of zon
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from domain.model import Availability, Offering, TimeRange
+from domain.model import Availability, Offering, TimeRange, WeeklyRule
 
 __all__ = [
     "UTC",
@@ -32,6 +32,7 @@ __all__ = [
     "minutes",
     "open_intervals",
     "range_to_utc",
+    "replace_days",
 ]
 
 _ONE_DAY = timedelta(days=1)
@@ -218,3 +219,17 @@ def open_intervals(availability: Availability, start: datetime, end: datetime) -
         else:
             merged.append((low, high))
     return merged
+
+
+def replace_days(
+    weekly: Iterable[WeeklyRule], days: Iterable[int], rules: Iterable[WeeklyRule]
+) -> tuple[WeeklyRule, ...]:
+    """The week with every rule of ``days`` replaced by ``rules``; the other days keep theirs.
+
+    ``rules`` may only name weekdays in ``days`` (no rules for a day clears it). Sorted by weekday, then start.
+    """
+    chosen, rules = set(days), tuple(rules)
+    if any(rule.weekday not in chosen for rule in rules):
+        raise ValueError("a replacement rule names a day that is not being replaced")
+    kept = [rule for rule in weekly if rule.weekday not in chosen]
+    return tuple(sorted([*kept, *rules], key=lambda r: (r.weekday, r.range.start, r.range.end)))

@@ -130,6 +130,7 @@ class User:
     locale: str = "en"
     timezone: str | None = None  # None until the user picks one
     is_mentor: bool = False
+    daily_agenda: bool = True  # mentors: the morning agenda on days with sessions (off in /settings)
 
     @property
     def display_name(self) -> str:

@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any, Protocol
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
 
-from domain.model import Availability, Booking, BookingStatus, Offering, StatsDelta, User, WeeklyRule
+from domain.model import (
+    Availability,
+    Booking,
+    BookingStatus,
+    DateOverride,
+    MentorProfile,
+    Offering,
+    StatsDelta,
+    User,
+    WeeklyRule,
+)
+from domain.notifications import Claimed, Notification, NotificationPolicy
+
+if TYPE_CHECKING:  # the inbox's use cases import this module: only for type checking, to avoid a cycle
+    from domain.inbox import InboxTab, MentorStats
 
 
 class Clock(Protocol):
@@ -22,6 +36,24 @@ class UserRepository(Protocol):
 
     async def update(self, user: User) -> User: ...
 
+    async def mark_unreachable(self, user_id: int) -> None:
+        """Telegram refused to deliver to the user (they blocked the bot): skip their notifications."""
+        ...
+
+    async def mark_reachable(self, user_id: int) -> None:
+        """The user wrote to the bot again: deliver their notifications."""
+        ...
+
+    async def is_unreachable(self, user_id: int) -> bool: ...
+
+
+class ProfileRepository(Protocol):
+    async def get(self, user_id: int) -> MentorProfile | None: ...
+
+    async def save(self, profile: MentorProfile) -> None:
+        """Insert or replace the mentor's profile."""
+        ...
+
 
 class AvailabilityRepository(Protocol):
     async def get(self, mentor_id: int) -> Availability | None:
@@ -29,6 +61,16 @@ class AvailabilityRepository(Protocol):
         ...
 
     async def replace_weekly(self, mentor_id: int, rules: Sequence[WeeklyRule]) -> None: ...
+
+    async def set_override(self, mentor_id: int, override: DateOverride) -> None:
+        """Replace whatever ``override.day`` had; an override without ranges is a day off."""
+        ...
+
+    async def clear_override(self, mentor_id: int, day: date) -> None: ...
+
+    async def list_overrides(self, mentor_id: int, first: date, last: date) -> list[DateOverride]:
+        """The mentor's overrides on the local dates ``first`` to ``last`` (both included), by date."""
+        ...
 
 
 class OfferingRepository(Protocol):
@@ -50,6 +92,16 @@ class OfferingRepository(Protocol):
 
     async def apply_stats(self, offering_id: int, delta: StatsDelta) -> None:
         """Atomically add ``delta`` to the offering's counters (an SQL ``UPDATE ... SET x = x + :d``)."""
+        ...
+
+    # -- offerings workspace (``domain.offerings``) --
+
+    async def has_bookings(self, offering_id: int) -> bool:
+        """Whether any booking, of any status, refers to the offering."""
+        ...
+
+    async def delete(self, offering_id: int) -> None:
+        """Remove the offering and its own weekly rules (only ever called for an offering never booked)."""
         ...
 
 
@@ -78,6 +130,22 @@ class BookingRepository(Protocol):
         self, mentee_id: int, statuses: Sequence[BookingStatus], limit: int, offset: int = 0
     ) -> list[Booking]: ...
 
+    # -- the mentor's bookings inbox (``domain.inbox``) --
+
+    async def count_inbox_tabs(self, mentor_id: int, now: datetime) -> dict[InboxTab, int]:
+        """How many of the mentor's bookings each inbox tab holds at ``now`` (one aggregate query)."""
+        ...
+
+    async def list_inbox_tab(
+        self, mentor_id: int, tab: InboxTab, now: datetime, limit: int, offset: int = 0
+    ) -> list[Booking]:
+        """One page of a tab: pending and upcoming soonest first, past and cancelled latest first."""
+        ...
+
+    async def mentor_stats(self, mentor_id: int, week_start: datetime, week_end: datetime) -> MentorStats:
+        """Pending, sessions starting in ``[week_start, week_end)``, completed, and the ratings (aggregates)."""
+        ...
+
 
 class DialogRepository(Protocol):
     """Where a user's conversation progress lives, so it survives restarts and is shared by processes."""
@@ -89,14 +157,53 @@ class DialogRepository(Protocol):
     async def clear(self, user_id: int) -> None: ...
 
 
+class OutboxRepository(Protocol):
+    """Notifications due at a time (``domain.notifications``), written in the transaction of the change that causes
+    them and sent by the dispatcher. A key is stored once: adding it again changes nothing."""
+
+    policy: NotificationPolicy  # when timed notifications fall due in this deployment
+
+    async def add(self, notifications: Sequence[Notification]) -> None:
+        """Store the notifications whose key is new (events without a key get a unique one)."""
+        ...
+
+    async def replace_timed(self, booking_id: int, notifications: Sequence[Notification]) -> None:
+        """Make the booking's pending timed notifications exactly ``notifications`` (never touching sent ones)."""
+        ...
+
+    async def claim(self, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
+        """Take up to ``limit`` due notifications (and ones whose claim expired) until ``now + lease``."""
+        ...
+
+    async def mark_sent(self, claim: Claimed, at: datetime) -> bool: ...
+
+    async def retry_at(
+        self, claim: Claimed, when: datetime, error: str, *, count_attempt: bool = True
+    ) -> bool: ...
+
+    async def give_up(self, claim: Claimed, error: str) -> bool: ...
+
+    async def skip(self, claim: Claimed, why: str) -> bool: ...
+
+    async def release(self, claims: Sequence[Claimed]) -> None:
+        """Give claims back unused (a dispatcher stopping): pending again, the attempt not counted."""
+        ...
+
+    async def next_due(self) -> datetime | None:
+        """When the next notification falls due (or a claim expires), for sleeping until then."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction. Rolls back on exit unless ``commit()`` was called; repositories never commit."""
 
     users: UserRepository
+    profiles: ProfileRepository
     availability: AvailabilityRepository
     offerings: OfferingRepository
     bookings: BookingRepository
     dialogs: DialogRepository
+    outbox: OutboxRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 

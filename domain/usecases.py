@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain import booking as rules
 from domain import slots
-from domain.availability import effective_availability
+from domain.availability import effective_availability, replace_days
 from domain.errors import (
     InvalidInput,
     MenteeOverlap,
@@ -24,6 +24,7 @@ from domain.errors import (
     SelfBooking,
     SlotTaken,
 )
+from domain.notifications import record_change
 from domain.model import (
     Actor,
     Availability,
@@ -139,10 +140,12 @@ def weekly_rules(days: Sequence[int], ranges: Sequence[TimeRange]) -> list[Weekl
 async def set_weekly_availability(
     uow: UnitOfWork, mentor_id: int, days: Sequence[int], ranges: Sequence[TimeRange]
 ) -> list[WeeklyRule]:
+    """Give each of ``days`` exactly ``ranges``; the other days keep their hours. Returns the whole week."""
     await _mentor(uow, mentor_id)
-    rules_ = weekly_rules(days, ranges)
-    await uow.availability.replace_weekly(mentor_id, rules_)
-    return rules_
+    saved = await uow.availability.get(mentor_id)
+    week = replace_days(saved.weekly if saved else (), days, weekly_rules(days, ranges))
+    await uow.availability.replace_weekly(mentor_id, week)
+    return list(week)
 
 
 async def get_availability(uow: UnitOfWork, mentor_id: int) -> Availability | None:
@@ -315,6 +318,7 @@ async def book_slot(uow: UnitOfWork, clock: Clock, request: BookingRequest) -> B
     )
     booking = await uow.bookings.add(booking)
     await uow.offerings.apply_stats(ctx.offering.id, delta)  # type: ignore[arg-type]
+    await record_change(uow, None, booking, Actor.MENTEE, ctx.mentor.timezone or "UTC", clock.now())
     return BookingView(booking, ctx.offering, ctx.mentor, mentee)
 
 
@@ -348,6 +352,7 @@ async def change_status(
     view, actor = await booking_for(uow, booking_id, user_id)
     updated, delta = rules.transition(view.booking, target, actor, clock.now(), reason)
     updated = await uow.bookings.update(updated)
+    await record_change(uow, view.booking, updated, actor, view.mentor.timezone or "UTC", clock.now())
     if delta:
         await uow.offerings.apply_stats(view.offering.id, delta)  # type: ignore[arg-type]
     return BookingView(updated, view.offering, view.mentor, view.mentee)
@@ -356,4 +361,5 @@ async def change_status(
 async def add_meeting_link(uow: UnitOfWork, clock: Clock, user_id: int, booking_id: int, link: str) -> BookingView:
     view, actor = await booking_for(uow, booking_id, user_id)
     updated = await uow.bookings.update(rules.set_meeting_link(view.booking, actor, link, clock.now()))
+    await record_change(uow, view.booking, updated, actor, view.mentor.timezone or "UTC", clock.now())
     return BookingView(updated, view.offering, view.mentor, view.mentee)

@@ -13,14 +13,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot.i18n import _, format_clock, format_day, format_money, use_locale
+from bot.i18n import _, format_clock, format_day, format_money
 from domain import usecases
 from domain.errors import NotFound, OfferingUnavailable, SlotTaken
 from domain.model import NOTES_MAX, BookingStatus
-from domain.usecases import BookingView, SlotContext
+from domain.usecases import SlotContext
 from domain.validation import clean_text
 from handlers import dialog
 from handlers.callbacks import BookDate, BookOffering, BookTime, Browse, ConfirmBooking, SkipNotes
@@ -28,7 +27,7 @@ from handlers.common import AppContext, ButtonCallback, C, on_button, show
 from handlers.errors import explain
 from handlers.dialog import DialogState, text_step
 from handlers.keyboards import button, rows
-from handlers.render import booking_card_for_mentee, booking_card_for_mentor, esc, offering_summary, session_time
+from handlers.render import booking_card_for_mentee, esc, offering_summary, session_time
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 5
@@ -281,27 +280,7 @@ async def confirm_booking(update: Update, context: AppContext, data: ConfirmBook
     else:
         head = _("📨 Request sent. The mentor will confirm it; I will message you.")
     await show(update, f"{head}\n\n{card}", markup)
-    await notify_mentor_of_booking(context, view)
     return None
-
-
-async def notify_mentor_of_booking(context: AppContext, view: BookingView) -> None:
-    """The mentor gets each new booking, in their language and zone, with the actions open to them."""
-    mentor = view.mentor
-    with use_locale(mentor.locale):
-        card, markup = booking_card_for_mentor(
-            view.booking, view.offering, view.mentee, mentor.timezone or context.services.default_timezone
-        )
-        head = _("🔔 New booking request") if view.booking.status == BookingStatus.PENDING else _("🔔 New booking")
-        await send_quietly(context, mentor.id, f"{head}\n\n{card}", markup)
-
-
-async def send_quietly(context: AppContext, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    """Tell the other party; a failure (they blocked the bot) is logged and does not undo the change."""
-    try:
-        await context.bot.send_message(chat_id, text, reply_markup=markup)
-    except TelegramError:
-        log.warning("could not notify chat %s", chat_id, exc_info=True)
 
 
 def handlers() -> list[BaseHandler]:

@@ -15,7 +15,10 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Self
 
+from domain.inbox import InboxTab
 from domain.model import OfferingStatus
+from domain.offerings import OfferingField
+from domain.profiles import ProfileField
 
 MAX_BYTES = 64
 _SEP = ":"
@@ -143,6 +146,8 @@ class MenuItem(StrEnum):
     SETTINGS = "set"
     LANGUAGE = "lang"
     HELP = "help"
+    PROFILE = "prof"
+    BOOKINGS = "inbox"
 
 
 class BookingAction(StrEnum):
@@ -150,6 +155,10 @@ class BookingAction(StrEnum):
     DECLINE = "d"
     LINK = "l"
     REFRESH = "r"
+    COMPLETE = "k"
+    NO_SHOW = "n"
+    CANCEL = "x"
+    NOTE = "p"
 
 
 @callback("m")
@@ -256,3 +265,178 @@ class EditHours(CallbackData):
     """Open the weekly-hours editor: ``offering_id`` 0 for the mentor's profile hours, else that offering's own."""
 
     offering_id: int
+
+
+@callback("pf")
+class EditProfile(CallbackData):
+    field: ProfileField
+
+
+@callback("pp")
+class PreviewProfile(CallbackData):
+    pass
+
+
+@callback("rt")
+class RateSession(CallbackData):
+    booking_id: int
+    stars: int
+
+
+@callback("rs")
+class SkipFeedback(CallbackData):
+    booking_id: int
+
+
+@callback("at")
+class Attendance(CallbackData):
+    """The mentee's answer to a reminder: coming, or can't make it (which starts a cancellation)."""
+
+    booking_id: int
+    coming: bool
+
+
+@callback("cx")
+class CancelMine(CallbackData):
+    """The mentee cancels their booking (asks for a reason first)."""
+
+    booking_id: int
+
+
+# --- availability workspace: the week day by day, date exceptions, free time ahead ---------------------------
+# ``scope`` is 0 for the mentor's own weekly hours, otherwise the id of the offering whose own hours are edited.
+
+
+class SchedulePage(StrEnum):
+    DAYS = "days"  # the "Step 1 of 2" editor of several days at once
+    WEEK = "week"  # pick one day to edit
+    EXCEPTIONS = "exc"
+    PREVIEW = "free"
+    DAY_OFF = "off"  # the first step of adding an exception
+    DATE_HOURS = "hrs"
+    VACATION = "vac"
+
+
+class DayAction(StrEnum):
+    GRID = "g"
+    TYPE = "t"
+    CLEAR = "c"
+
+
+class DateStep(StrEnum):
+    DAY_OFF = "off"
+    DATE_HOURS = "hrs"
+    VACATION_FROM = "from"
+    VACATION_TO = "to"
+
+
+@callback("awg")
+class OpenSchedule(CallbackData):
+    scope: int
+    page: SchedulePage
+
+
+@callback("awd")
+class EditDay(CallbackData):
+    scope: int
+    weekday: int
+
+
+@callback("awa")
+class ActOnDay(CallbackData):
+    scope: int
+    weekday: int
+    action: DayAction
+
+
+@callback("awc")
+class CopyDay(CallbackData):
+    """The copy screen of ``source`` with the target days in the bit mask ``targets`` (bit 0 = Monday) ticked."""
+
+    scope: int
+    source: int
+    targets: int
+
+
+@callback("awx")
+class ApplyCopy(CallbackData):
+    scope: int
+    source: int
+    targets: int
+
+
+@callback("awt")
+class PickDate(CallbackData):
+    """A date button of an exception step; ``first`` is the vacation's first day (else the same as ``day``)."""
+
+    step: DateStep
+    day: date
+    first: date
+
+
+@callback("awr")
+class RemoveException(CallbackData):
+    first: date
+    last: date
+
+
+# --- the mentor's bookings inbox (``handlers.mentor_inbox``) ---------------------------------------------------
+
+
+@callback("ib")
+class OpenInbox(CallbackData):
+    """One page (0-based) of one tab of the mentor's bookings inbox."""
+
+    tab: InboxTab
+    page: int
+
+
+@callback("ic")
+class OpenBookingCard(CallbackData):
+    """A booking's card opened from the inbox; ``tab`` and ``page`` are where "Back to list" returns."""
+
+    booking_id: int
+    tab: InboxTab
+    page: int
+
+
+# --- the offerings workspace (``handlers.offerings``, ``handlers.offering_edit``) ---------------------------
+
+
+class OfferingAction(StrEnum):
+    EDIT = "e"  # the edit menu (every field)
+    ARCHIVE = "a"  # asks first: archiving is final
+    DELETE = "d"  # asks first, or explains why it cannot be deleted
+    DELETE_YES = "dy"
+    DUPLICATE = "c"
+    SHARE = "s"
+
+
+@callback("ofm")
+class ManageOffering(CallbackData):
+    """The manage screen of one offering: every field and what can be done with it."""
+
+    offering_id: int
+
+
+@callback("ofa")
+class ActOnOffering(CallbackData):
+    offering_id: int
+    action: OfferingAction
+
+
+@callback("ofe")
+class EditOfferingField(CallbackData):
+    """Ask for a new value of one field (typed, or one of the buttons that come with the question)."""
+
+    offering_id: int
+    field: OfferingField
+
+
+@callback("ofv")
+class SetOfferingField(CallbackData):
+    """A value chosen on a button; ``value`` is what the mentor could also have typed (e.g. ``30``, ``0``)."""
+
+    offering_id: int
+    field: OfferingField
+    value: str

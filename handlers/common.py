@@ -8,9 +8,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import ChatMember, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, CallbackQueryHandler, ExtBot
 
@@ -21,6 +21,9 @@ from domain.model import User
 from domain.ports import Clock, UnitOfWork
 from handlers.callbacks import BadCallback, CallbackData
 from handlers.errors import explain
+
+if TYPE_CHECKING:
+    from bot.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,8 @@ class Services:
     clock: Clock
     default_timezone: str
     default_locale: str
+    # Sends the outbox; call ``dispatcher.wake()`` after committing notifications that are due now.
+    dispatcher: Dispatcher | None = None
 
 
 class AppContext(CallbackContext[ExtBot, dict, dict, dict]):
@@ -43,6 +48,7 @@ class AppContext(CallbackContext[ExtBot, dict, dict, dict]):
     def __init__(self, application: Application, chat_id: int | None = None, user_id: int | None = None) -> None:
         super().__init__(application, chat_id=chat_id, user_id=user_id)
         self.me: User | None = None
+        self.user_at_start: User | None = None  # as ``remember_user`` found them, before this update's changes
 
     @property
     def services(self) -> Services:
@@ -78,8 +84,13 @@ async def remember_user(update: Update, context: AppContext) -> None:
         user, _created = await usecases.register_user(
             uow, profile, pick_locale(tg.language_code, services.default_locale)
         )
+        member = update.my_chat_member
+        if member is not None and member.new_chat_member.status == ChatMember.BANNED:
+            await uow.users.mark_unreachable(tg.id)  # they blocked the bot: hold their notifications
+        else:
+            await uow.users.mark_reachable(tg.id)  # they wrote to us: notifications reach them again
         await uow.commit()
-    context.me = user
+    context.me = context.user_at_start = user
     set_locale(user.locale)
 
 

@@ -32,6 +32,14 @@ class DialogState(StrEnum):
     BOOKING_NOTES = "booking_notes"
     DECLINE_REASON = "decline_reason"
     MEETING_LINK = "meeting_link"
+    PROFILE_FIELD = "profile_field"
+    RATING_FEEDBACK = "rating_feedback"
+    MENTEE_CANCEL_REASON = "mentee_cancel_reason"
+    EXCEPTION_DATE = "exception_date"  # availability: the date (or vacation day) of a date exception
+    EXCEPTION_HOURS = "exception_hours"  # availability: other hours on that date
+    MENTOR_CANCEL_REASON = "mentor_cancel_reason"  # bookings inbox: why the mentor cancels
+    PRIVATE_NOTE = "private_note"  # bookings inbox: the mentor's private note on a booking
+    OFFER_EDIT = "offer_edit"  # offerings: a new value for one field of an offering
 
 
 TextStep = Callable[[Update, AppContext, str, dict[str, Any]], Awaitable[None]]

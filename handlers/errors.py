@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from bot.i18n import _
-from domain import errors, validation
+from bot.i18n import _, ngettext
+from domain import errors, inbox, offerings, profiles, schedule, sessions, validation
 from domain.model import LINK_MAX, NOTES_MAX, REASON_MAX, TITLE_MAX, BookingStatus
 from handlers.labels import booking_status_label
+
+
+_PROFILE_LIMITS = {
+    "display_name": profiles.NAME_MAX,
+    "headline": profiles.HEADLINE_MAX,
+    "bio": profiles.BIO_MAX,
+    "expertise": profiles.TAGS_MAX,
+    "languages": profiles.LANGUAGES_MAX,
+}
 
 
 def explain_input(error: errors.InvalidInput) -> str:
@@ -46,6 +55,38 @@ def explain_input(error: errors.InvalidInput) -> str:
         return _("Choose at least one hour first.")
     if field == "availability":
         return _("Set your weekly availability first, so mentees have times to book.")
+    if field in _PROFILE_LIMITS:
+        if detail == validation.EMPTY:
+            return _("The name cannot be empty. Send - to use your Telegram name.")
+        if detail == profiles.TOO_MANY:
+            return _("That is too many: at most {count}, separated by commas.").format(count=_PROFILE_LIMITS[field])
+        if field in ("expertise", "languages"):
+            return _("Each one can be at most {limit} characters.").format(limit=profiles.TAG_MAX)
+        return _("That is too long: at most {limit} characters.").format(limit=_PROFILE_LIMITS[field])
+    if field == "date":  # availability: date exceptions
+        if detail == schedule.PAST:
+            return _("That date has already passed. Choose today or a later date.")
+        if detail == schedule.TOO_FAR:
+            return _("That date is more than a year ahead. Choose a date within the next 12 months.")
+        return _("I could not read that date. Type it like 2026-12-25, 25.12.2026 or 25 Dec, or tap a date.")
+    if field == "vacation":
+        if detail == schedule.ORDER:
+            return _("The last day must be on or after the first day.")
+        return _("A vacation can be at most {days} days. Add a longer break in parts.").format(
+            days=schedule.VACATION_MAX_DAYS
+        )
+    if field == "copy":
+        if detail == schedule.EMPTY:
+            return _("This day has no hours to copy. Set its hours first, or use “Clear” on the other days.")
+        return _("Tick at least one day to copy to.")
+    if field == "private_note":  # bookings inbox
+        if detail == validation.EMPTY:
+            return _("The note is empty. Type some text, or - to delete the note.")
+        return _("The private note is too long: at most {limit} characters in all.").format(
+            limit=inbox.PRIVATE_NOTE_MAX
+        )
+    if field in _OFFERING_FIELDS:
+        return explain_offering_input(error)
     if field == "status":
         return _("An archived offering cannot be changed.")
     return _("That value is not accepted.")
@@ -64,13 +105,60 @@ def explain(error: errors.DomainError) -> str:
         return _("This offering is not taking bookings right now.")
     if isinstance(error, errors.ReasonRequired):
         return _("Please type a reason.")
+    if isinstance(error, inbox.SessionNotStarted):
+        return _("This session has not started yet. Mark it completed or no-show once it has started.")
+    if isinstance(error, inbox.NotAMentor):
+        return _("The bookings inbox is for mentors. Tap “Become a mentor” in /start to offer sessions.")
     if isinstance(error, errors.InvalidTransition):
         return _("This booking is already {status}; nothing was changed.").format(
             status=booking_status_label(BookingStatus(error.current))
         )
+    if isinstance(error, sessions.CancellationClosed):
+        return ngettext(
+            "It is too late to cancel: this offering can be cancelled until {hours} hour before the start. "
+            "Please message your mentor.",
+            "It is too late to cancel: this offering can be cancelled until {hours} hours before the start. "
+            "Please message your mentor.",
+            error.hours,
+        ).format(hours=error.hours)
+    if isinstance(error, sessions.AlreadyRated):
+        return _("You have already rated this session. Thank you!")
+    if isinstance(error, sessions.NotRateable):
+        return _("You can rate a session once the mentor marks it completed.")
+    if isinstance(error, offerings.HasBookings):
+        return _("This offering has bookings, so it cannot be deleted: archive it instead.")
     if isinstance(error, errors.NotAllowed):
         return _("You are not allowed to do that.")
     if isinstance(error, errors.NotFound):
         return _("That is no longer available.")
     return _("That did not work; nothing was changed.")
 
+
+# --- the offerings workspace (``domain.offerings``) -----------------------------------------------------------
+
+_OFFERING_BOUNDS = {bounds.error: bounds for _attribute, bounds in offerings.NUMBERS.values()}
+_OFFERING_TEXTS = {error: limit for _attribute, limit, error in offerings.TEXTS.values()}
+_OFFERING_FIELDS = frozenset({*_OFFERING_BOUNDS, *_OFFERING_TEXTS, "category", "profile_hours"})
+
+
+def explain_offering_input(error: errors.InvalidInput) -> str:
+    field = error.field
+    if field in _OFFERING_BOUNDS:
+        low, high = _OFFERING_BOUNDS[field].low, _OFFERING_BOUNDS[field].high
+        if field == "buffer":
+            return _("Type a whole number of minutes from {low} to {high}, e.g. 10.").format(low=low, high=high)
+        if field == "daily_limit":
+            return _("Type a whole number of sessions per day from {low} to {high}.").format(low=low, high=high)
+        if field == "advance_days":
+            return _("Type a whole number of days from {low} to {high}.").format(low=low, high=high)
+        return _("Type a whole number of hours from {low} to {high}.").format(low=low, high=high)
+    if field in _OFFERING_TEXTS:
+        limit = _OFFERING_TEXTS[field]
+        if field == "description":
+            return _("The description is too long: at most {limit} characters.").format(limit=limit)
+        if field == "policy":
+            return _("The cancellation policy is too long: at most {limit} characters.").format(limit=limit)
+        return _("The preparation notes are too long: at most {limit} characters.").format(limit=limit)
+    if field == "category":
+        return _("Choose a category on the buttons.")
+    return _("That value is not accepted.")

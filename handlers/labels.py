@@ -5,7 +5,7 @@ from __future__ import annotations
 from babel.dates import get_day_names
 
 from bot.i18n import N_, _, get_locale
-from domain.model import BookingStatus, Category, OfferingStatus
+from domain.model import BookingStatus, Category, OfferingStatus, PaymentStatus
 
 _BOOKING_STATUS = {
     BookingStatus.PENDING: N_("waiting for the mentor"),
@@ -50,3 +50,15 @@ def category_label(category: Category) -> str:
 def weekday_name(weekday: int, width: str = "abbreviated") -> str:
     """Monday is 0, as in ``date.weekday()``; the name comes from Babel's locale data."""
     return get_day_names(width, locale=get_locale())[weekday]
+
+
+_PAYMENT_STATUS = {
+    PaymentStatus.NOT_REQUIRED: N_("no payment needed"),
+    PaymentStatus.PENDING: N_("not paid yet"),
+    PaymentStatus.PAID: N_("paid"),
+    PaymentStatus.REFUNDED: N_("refunded"),
+}
+
+
+def payment_status_label(status: PaymentStatus) -> str:
+    return _(_PAYMENT_STATUS[status])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.i18n import _
-from handlers import availability, booking, offerings, onboarding
+from handlers import availability, booking, mentor_inbox, offerings, onboarding, profile
 from handlers.callbacks import Menu, MenuItem
 from handlers.common import AppContext, on_button, show
 
@@ -29,4 +29,8 @@ async def open_menu_item(update: Update, context: AppContext, data: Menu) -> str
             await show(update, _("Choose your language:"), onboarding.language_picker())
         case MenuItem.HELP:
             await onboarding.help_command(update, context)
+        case MenuItem.PROFILE:
+            await profile.open_profile(update, context)
+        case MenuItem.BOOKINGS:
+            await mentor_inbox.show_inbox(update, context)
     return None

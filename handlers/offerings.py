@@ -1,23 +1,45 @@
-"""Mentors: become a mentor, create an offering in three answers, list offerings, publish or pause."""
+"""Mentors: become a mentor, create an offering in three answers, and the offerings workspace: the list with stats,
+one offering's manage screen (publish, pause, resume, archive, delete, duplicate, share link, hours).
+
+Editing one field at a time lives in ``handlers.offering_edit``; it returns here, to the manage screen.
+"""
 
 from __future__ import annotations
 
+from itertools import groupby
 from typing import Any
+from urllib.parse import quote
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot.i18n import _, format_money
+from bot.i18n import N_, _, format_money, ngettext
+from domain import offerings as rules
 from domain import usecases
-from domain.model import ALLOWED_DURATIONS, OfferingStatus
+from domain.model import ALLOWED_DURATIONS, Offering, OfferingStatus, WeeklyRule
+from domain.offerings import HasBookings, OfferingField, OfferingScreen
+from domain.ports import UnitOfWork
 from domain.validation import parse_price, validate_duration, validate_title
 from handlers import dialog
-from handlers.callbacks import Menu, MenuItem, NewDuration, NewFree, SetOfferingStatus
+from handlers.callbacks import (
+    ActOnOffering,
+    EditHours,
+    EditOfferingField,
+    ManageOffering,
+    Menu,
+    MenuItem,
+    NewDuration,
+    NewFree,
+    OfferingAction,
+    SetOfferingField,
+    SetOfferingStatus,
+)
 from handlers.common import AppContext, on_button, say, show
+from handlers.deeplinks import mentor_link, offering_link
 from handlers.dialog import DialogState, text_step
 from handlers.keyboards import button, rows, stack
-from handlers.render import esc, offering_details, offering_status_buttons
-from handlers.labels import offering_status_label
+from handlers.labels import offering_status_label, weekday_name
+from handlers.render import describe_ranges, esc, offering_details, offering_status_buttons, rating_line
 
 
 async def become_mentor(update: Update, context: AppContext) -> None:
@@ -29,6 +51,9 @@ async def become_mentor(update: Update, context: AppContext) -> None:
     first = (_("🗓 Set weekly hours"), Menu(MenuItem.AVAILABILITY))
     second = (_("➕ New offering"), Menu(MenuItem.NEW_OFFERING))
     await show(update, text, stack([first] if availability is None or not availability.weekly else [], [second]))
+
+
+# --- create: the under-a-minute path ------------------------------------------------------------------------
 
 
 async def new_offering(update: Update, context: AppContext) -> None:
@@ -92,10 +117,12 @@ async def choose_duration(update: Update, context: AppContext, data: NewDuration
         availability = await usecases.get_availability(uow, context.user.id)
         await uow.dialogs.clear(context.user.id)
         await uow.commit()
+    assert offering.id is not None
     text = _("Created as a draft:\n\n{details}\n\nEverything else has sensible defaults you can change later.").format(
         details=offering_details(offering)
     )
-    keyboard = [offering_status_buttons(offering)]
+    advanced = button(_("⚙️ Advanced"), ActOnOffering(offering.id, OfferingAction.EDIT))
+    keyboard = [offering_status_buttons(offering), [advanced]]
     if availability is None or not availability.weekly:
         text += "\n\n" + _("Set your weekly hours before going live.")
         keyboard = [[button(_("🗓 Set weekly hours"), Menu(MenuItem.AVAILABILITY))], *keyboard]
@@ -103,37 +130,26 @@ async def choose_duration(update: Update, context: AppContext, data: NewDuration
     return None
 
 
-@on_button(SetOfferingStatus)
-async def set_status(update: Update, context: AppContext, data: SetOfferingStatus) -> str | None:
-    async with context.uow() as uow:
-        offering = await usecases.set_offering_status(uow, context.user.id, data.offering_id, data.status)
-        await uow.commit()
-    if offering.status == OfferingStatus.ACTIVE:
-        text = _("🎉 <b>{title}</b> is live! Mentees can find it with /book.").format(title=esc(offering.title))
-    else:
-        text = _("<b>{title}</b> is now {status}.").format(
-            title=esc(offering.title), status=offering_status_label(offering.status)
-        )
-    markup = InlineKeyboardMarkup([offering_status_buttons(offering)])
-    await show(update, text + "\n\n" + offering_details(offering), markup)
-    return None
+# --- the list -----------------------------------------------------------------------------------------------
 
 
-async def my_offerings(update: Update, context: AppContext) -> None:
-    async with context.uow() as uow:
-        context.me = await usecases.become_mentor(uow, context.user.id)
-        offerings = await usecases.list_my_offerings(uow, context.user.id)
-        await uow.commit()
+def stats_line(offering: Offering) -> str:
+    """Bookings, completed sessions and the average rating of one offering."""
+    bookings = ngettext("{count} booking", "{count} bookings", offering.total_bookings).format(
+        count=offering.total_bookings
+    )
+    completed = _("{count} completed").format(count=offering.total_completed)
+    return f"{bookings} · {completed} · {rating_line(offering)}"
+
+
+def list_view(offerings: list[Offering], mentor_url: str, lead: str = "") -> tuple[str, InlineKeyboardMarkup]:
+    new = [button(_("➕ New offering"), Menu(MenuItem.NEW_OFFERING))]
     if not offerings:
-        await show(
-            update,
-            _("You have no offerings yet."),
-            rows([(_("➕ New offering"), Menu(MenuItem.NEW_OFFERING))], width=1),
-        )
-        return
-    lines = [_("<b>Your offerings</b>")]
-    keyboard = []
+        return lead + _("You have no offerings yet."), InlineKeyboardMarkup([new])
+    lines = [lead + _("<b>Your offerings</b>")]
+    keyboard: list[list[InlineKeyboardButton]] = []
     for number, offering in enumerate(offerings, start=1):
+        assert offering.id is not None
         lines.append(
             _("{number}. {title} — {price}, {minutes} min — {status}").format(
                 number=number,
@@ -143,17 +159,269 @@ async def my_offerings(update: Update, context: AppContext) -> None:
                 status=offering_status_label(offering.status),
             )
         )
-        keyboard.append(offering_status_buttons(offering, prefix=f"{number}. "))
-    await show(update, "\n".join(lines), InlineKeyboardMarkup([row for row in keyboard if row]))
+        lines.append("    " + stats_line(offering))
+        manage = button(_("{number}. ⚙️ Manage").format(number=number), ManageOffering(offering.id))
+        keyboard.append([manage, *offering_status_buttons(offering, prefix=f"{number}. ")])
+    lines += ["", _("Your mentor link (all your live offerings): {link}").format(link=esc(mentor_url))]
+    return "\n".join(lines), InlineKeyboardMarkup([*keyboard, new])
+
+
+async def my_offerings(update: Update, context: AppContext, lead: str = "") -> None:
+    async with context.uow() as uow:
+        context.me = await usecases.become_mentor(uow, context.user.id)
+        offerings = await usecases.list_my_offerings(uow, context.user.id)
+        await uow.commit()
+    await show(update, *list_view(offerings, mentor_link(context, context.user.id), lead))
+
+
+async def offerings_command(update: Update, context: AppContext) -> None:
+    await my_offerings(update, context)
+
+
+# --- one offering: the manage screen ------------------------------------------------------------------------
+
+
+def _text_or_dash(text: str) -> str:
+    return esc(text) if text else "—"
+
+
+def describe_week(weekly: tuple[WeeklyRule, ...]) -> str:
+    """``Mon 9:00 AM–12:00 PM; Sat 10:00 AM–1:30 PM`` (the reader's clock), or a dash."""
+    days = groupby(sorted(weekly, key=lambda r: (r.weekday, r.range.start)), key=lambda r: r.weekday)
+    parts = [f"{weekday_name(day)} {describe_ranges(r.range for r in day_rules)}" for day, day_rules in days]
+    return "; ".join(parts) or "—"
+
+
+def hours_line(screen: OfferingScreen) -> str:
+    if screen.offering.use_profile_availability:
+        return _("Hours: your weekly hours from /availability")
+    return _("Hours: its own weekly hours — {hours}").format(hours=describe_week(screen.offering.weekly_rules))
+
+
+def hours_warning(screen: OfferingScreen) -> str | None:
+    """Tell the mentor when mentees could find nothing to book (or could not, once it is published)."""
+    if not screen.hours_missing or screen.offering.status == OfferingStatus.ARCHIVED:
+        return None
+    if screen.offering.use_profile_availability:
+        fix = _("Set your weekly hours with /availability.")
+    else:
+        fix = _("Tap “🗓 Hours” to set this offering's own hours.")
+    if screen.offering.status == OfferingStatus.ACTIVE:
+        return "⚠️ " + _("It is live, but it has no weekly hours, so mentees see no free times.") + " " + fix
+    return "⚠️ " + _("It has no weekly hours yet, so it cannot go live.") + " " + fix
+
+
+def manage_text(screen: OfferingScreen) -> str:
+    """Every field of the offering, as its mentor sees it."""
+    offering = screen.offering
+    lines = [
+        offering_details(offering),
+        _("Completed sessions: {count}").format(count=offering.total_completed),
+        "",
+        _("Description: {text}").format(text=_text_or_dash(offering.description)),
+        ngettext(
+            "Mentees may cancel until {hours} hour before the start.",
+            "Mentees may cancel until {hours} hours before the start.",
+            offering.cancellation_cutoff_hours,
+        ).format(hours=offering.cancellation_cutoff_hours),
+        _("Cancellation policy: {text}").format(text=_text_or_dash(offering.cancellation_policy)),
+        _("Preparation notes: {text}").format(text=_text_or_dash(offering.preparation_notes)),
+        hours_line(screen),
+    ]
+    warning = hours_warning(screen)
+    if warning:
+        lines += ["", warning]
+    return "\n".join(lines)
+
+
+def manage_view(screen: OfferingScreen, lead: str = "") -> tuple[str, InlineKeyboardMarkup]:
+    offering = screen.offering
+    assert offering.id is not None
+    oid = offering.id
+    keyboard: list[list[InlineKeyboardButton]] = []
+    if offering.status != OfferingStatus.ARCHIVED:
+        edit = button(_("✏️ Edit"), ActOnOffering(oid, OfferingAction.EDIT))
+        keyboard.append([edit, *offering_status_buttons(offering)])
+        if not offering.use_profile_availability:
+            keyboard.append([button(_("🗓 Hours"), EditHours(oid))])
+    keyboard.append(
+        [
+            button(_("🔗 Share link"), ActOnOffering(oid, OfferingAction.SHARE)),
+            button(_("📄 Duplicate"), ActOnOffering(oid, OfferingAction.DUPLICATE)),
+        ]
+    )
+    archive = [button(_("🗂 Archive"), ActOnOffering(oid, OfferingAction.ARCHIVE))]
+    delete = [button(_("🗑 Delete"), ActOnOffering(oid, OfferingAction.DELETE))]
+    keyboard.append(delete if offering.status == OfferingStatus.ARCHIVED else archive + delete)
+    keyboard.append([button(_("◀ My offerings"), Menu(MenuItem.MY_OFFERINGS))])
+    return lead + manage_text(screen), InlineKeyboardMarkup(keyboard)
+
+
+async def leave_edit_step(uow: UnitOfWork, user_id: int) -> None:
+    """Forget a half-answered "type the new value" step once the mentor has moved on with a button."""
+    found = await uow.dialogs.get(user_id)
+    if found is not None and found[0] == DialogState.OFFER_EDIT:
+        await uow.dialogs.clear(user_id)
+
+
+@on_button(ManageOffering)
+async def open_offering(update: Update, context: AppContext, data: ManageOffering) -> str | None:
+    async with context.uow() as uow:
+        screen = await rules.manage(uow, context.user.id, data.offering_id)
+        await leave_edit_step(uow, context.user.id)
+        await uow.commit()
+    await show(update, *manage_view(screen))
+    return None
+
+
+@on_button(SetOfferingStatus)
+async def set_status(update: Update, context: AppContext, data: SetOfferingStatus) -> str | None:
+    async with context.uow() as uow:
+        screen = await rules.change_status(uow, context.user.id, data.offering_id, data.status)
+        await uow.commit()
+    offering = screen.offering
+    if offering.status == OfferingStatus.ACTIVE:
+        text = _("🎉 <b>{title}</b> is live! Mentees can find it with /book.").format(title=esc(offering.title))
+        text += "\n" + _("Share it: {link}").format(link=esc(offering_link(context, data.offering_id)))
+    else:
+        text = _("<b>{title}</b> is now {status}.").format(
+            title=esc(offering.title), status=offering_status_label(offering.status)
+        )
+    await show(update, *manage_view(screen, text + "\n\n"))
+    return None
+
+
+# --- the edit menu (the fields themselves: ``handlers.offering_edit``) --------------------------------------
+
+FIELD_LABELS: dict[OfferingField, str] = {
+    OfferingField.TITLE: N_("Title"),
+    OfferingField.DESCRIPTION: N_("Description"),
+    OfferingField.CATEGORY: N_("Category"),
+    OfferingField.PRICE: N_("Price"),
+    OfferingField.DURATION: N_("Duration"),
+    OfferingField.BUFFER_BEFORE: N_("Buffer before"),
+    OfferingField.BUFFER_AFTER: N_("Buffer after"),
+    OfferingField.DAILY_LIMIT: N_("Daily limit"),
+    OfferingField.ADVANCE_DAYS: N_("Booking window"),
+    OfferingField.MIN_NOTICE: N_("Minimum notice"),
+    OfferingField.CANCELLATION_POLICY: N_("Cancellation policy"),
+    OfferingField.CANCELLATION_CUTOFF: N_("Cancellation cut-off"),
+    OfferingField.PREPARATION_NOTES: N_("Preparation notes"),
+}
+
+
+_HOURS_LABEL = N_("Weekly hours")  # the "use profile availability" switch
+
+
+def field_label(field: OfferingField) -> str:
+    return _(FIELD_LABELS.get(field, _HOURS_LABEL))
+
+
+def edit_menu_view(screen: OfferingScreen) -> tuple[str, InlineKeyboardMarkup]:
+    offering = screen.offering
+    assert offering.id is not None
+    buttons = [("✏️ " + field_label(f), EditOfferingField(offering.id, f)) for f in FIELD_LABELS]
+    markup = rows(buttons, width=2)
+    if offering.use_profile_availability:
+        label, value = _("🔀 Use its own hours"), "0"
+    else:
+        label, value = _("🔀 Use my profile hours"), "1"
+    switch = button(label, SetOfferingField(offering.id, OfferingField.PROFILE_HOURS, value))
+    back = button(_("◀ Back"), ManageOffering(offering.id))
+    text = _("<b>Edit</b> — tap what you want to change.") + "\n\n" + manage_text(screen)
+    return text, InlineKeyboardMarkup([*markup.inline_keyboard, [switch], [back]])
+
+
+# --- archive, delete, duplicate, share ----------------------------------------------------------------------
+
+
+def _confirm(question: str, yes: InlineKeyboardButton, offering_id: int) -> tuple[str, InlineKeyboardMarkup]:
+    return question, InlineKeyboardMarkup([[yes], [button(_("◀ Back"), ManageOffering(offering_id))]])
+
+
+def share_view(context: AppContext, offering: Offering) -> tuple[str, InlineKeyboardMarkup]:
+    assert offering.id is not None
+    link = offering_link(context, offering.id)
+    lines = [
+        _("<b>Share “{title}”</b>").format(title=esc(offering.title)),
+        _("Whoever opens this link goes straight to booking it:"),
+        esc(link),
+        "",
+        _("Your mentor link, with all your live offerings:"),
+        esc(mentor_link(context, offering.mentor_id)),
+    ]
+    if offering.status != OfferingStatus.ACTIVE:
+        warning = _("It is not live, so the link tells people it is not taking bookings. Publish it first.")
+        lines += ["", "⚠️ " + warning]
+    send = InlineKeyboardButton(_("📤 Send to a chat"), url="https://t.me/share/url?url=" + quote(link, safe=""))
+    return "\n".join(lines), InlineKeyboardMarkup([[send], [button(_("◀ Back"), ManageOffering(offering.id))]])
+
+
+@on_button(ActOnOffering)
+async def act_on_offering(update: Update, context: AppContext, data: ActOnOffering) -> str | None:
+    oid, action = data.offering_id, data.action
+    if action == OfferingAction.DELETE_YES:
+        async with context.uow() as uow:
+            deleted = await rules.delete_offering(uow, context.user.id, oid)
+            await uow.commit()
+        await my_offerings(update, context, _("🗑 Deleted “{title}”.").format(title=esc(deleted.title)) + "\n\n")
+        return None
+    if action == OfferingAction.DUPLICATE:
+        async with context.uow() as uow:
+            screen = await rules.duplicate_offering(uow, context.user.id, oid, _("(copy)"))
+            await uow.commit()
+        lead = _("📄 Duplicated as a draft. Change what you need, then publish it.") + "\n\n"
+        await show(update, *manage_view(screen, lead))
+        return None
+    if action == OfferingAction.DELETE:
+        return await _ask_delete(update, context, oid)
+    async with context.uow() as uow:
+        screen = await rules.manage(uow, context.user.id, oid)
+        if action == OfferingAction.EDIT:
+            rules.check_editable(screen.offering)
+            await leave_edit_step(uow, context.user.id)
+        await uow.commit()
+    offering = screen.offering
+    match action:
+        case OfferingAction.EDIT:
+            await show(update, *edit_menu_view(screen))
+        case OfferingAction.ARCHIVE:
+            question = _(
+                "Archive “{title}”? Mentees can no longer book it and it cannot be published again. "
+                "Its bookings and stats stay."
+            ).format(title=esc(offering.title))
+            yes = button(_("🗂 Yes, archive"), SetOfferingStatus(oid, OfferingStatus.ARCHIVED))
+            await show(update, *_confirm(question, yes, oid))
+        case OfferingAction.SHARE:
+            await show(update, *share_view(context, offering))
+    return None
+
+
+async def _ask_delete(update: Update, context: AppContext, offering_id: int) -> str | None:
+    try:
+        async with context.uow() as uow:
+            offering = await rules.check_deletable(uow, context.user.id, offering_id)
+    except HasBookings:
+        text = _("This offering has bookings, so it cannot be deleted: archive it instead.")
+        archive = button(_("🗂 Archive"), ActOnOffering(offering_id, OfferingAction.ARCHIVE))
+        await show(update, *_confirm(text, archive, offering_id))
+        return None
+    question = _("Delete “{title}” for good? It has never been booked, so nothing else changes.").format(
+        title=esc(offering.title)
+    )
+    yes = button(_("🗑 Yes, delete"), ActOnOffering(offering_id, OfferingAction.DELETE_YES))
+    await show(update, *_confirm(question, yes, offering_id))
+    return None
 
 
 def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("newoffering", new_offering),
-        CommandHandler("offerings", my_offerings),
+        CommandHandler("offerings", offerings_command),
         CommandHandler("becomementor", become_mentor),
         choose_free,
         choose_duration,
         set_status,
+        open_offering,
+        act_on_offering,
     ]
-

@@ -14,7 +14,7 @@ from bot.i18n import LOCALE_NAMES, SUPPORTED_LOCALES, _, format_clock, set_local
 from domain import usecases
 from domain.errors import InvalidInput
 from domain.model import User
-from handlers import dialog
+from handlers import deeplinks, dialog
 from handlers.callbacks import BrowseZones, Menu, MenuItem, PickLanguage, PickZone
 from handlers.common import AppContext, on_button, say, show
 from handlers.dialog import DialogState, text_step
@@ -93,9 +93,11 @@ def find_zones(query: str) -> list[str]:
 def main_menu(user: User) -> InlineKeyboardMarkup:
     if user.is_mentor:
         buttons = [
+            (_("📥 Bookings"), Menu(MenuItem.BOOKINGS)),
             (_("🗓 Availability"), Menu(MenuItem.AVAILABILITY)),
             (_("➕ New offering"), Menu(MenuItem.NEW_OFFERING)),
             (_("📋 My offerings"), Menu(MenuItem.MY_OFFERINGS)),
+            (_("👤 Profile"), Menu(MenuItem.PROFILE)),
             (_("🔎 Book a session"), Menu(MenuItem.BOOK)),
         ]
     else:
@@ -121,8 +123,10 @@ def zone_prompt() -> str:
     )
 
 
-async def ask_zone(update: Update, context: AppContext) -> None:
-    await dialog.save(context, DialogState.ZONE_SEARCH)
+async def ask_zone(update: Update, context: AppContext, pending_link: str = "") -> None:
+    """The zone question; ``pending_link`` is a deep link (``/start <payload>``) to open once it is answered."""
+    pending = {deeplinks.PENDING: pending_link} if pending_link else None
+    await dialog.save(context, DialogState.ZONE_SEARCH, pending)
     await show(update, zone_prompt(), zone_picker(context.user.locale, context.clock.now()))
 
 
@@ -136,9 +140,12 @@ def welcome_text(user: User) -> str:
 
 async def start(update: Update, context: AppContext) -> None:
     user = context.user
+    payload = context.args[0] if context.args else ""  # a shared link: t.me/<bot>?start=<payload>
+    if payload and user.timezone is not None and await deeplinks.open_link(update, context, payload):
+        return
     await say(update, welcome_text(user))
     if user.timezone is None:
-        await ask_zone(update, context)
+        await ask_zone(update, context, payload)
     else:
         await say(update, _("What would you like to do?"), main_menu(user))
 
@@ -152,9 +159,11 @@ async def help_command(update: Update, context: AppContext) -> None:
             "/settings – language and time zone\n"
             "/cancel – stop what you are doing\n\n"
             "<b>Mentors</b>\n"
-            "/availability – your weekly hours\n"
+            "/bookings – your bookings inbox\n"
+            "/offerings – your offerings\n"
             "/newoffering – create an offering\n"
-            "/offerings – your offerings\n\n"
+            "/availability – your weekly hours and days off\n"
+            "/profile – what mentees see about you\n\n"
             "Every time is shown in your own time zone."
         ),
         main_menu(context.user),
@@ -193,6 +202,7 @@ async def pick_zone(update: Update, context: AppContext, data: PickZone) -> str 
 async def _set_zone(update: Update, context: AppContext, zone: str) -> None:
     async with context.uow() as uow:
         context.me = await usecases.set_timezone(uow, context.user.id, zone)
+        pending = deeplinks.pending_link(await uow.dialogs.get(context.user.id))
         await uow.dialogs.clear(context.user.id)
         await uow.commit()
     now = context.clock.now()
@@ -202,6 +212,8 @@ async def _set_zone(update: Update, context: AppContext, zone: str) -> None:
             zone=html.escape(zone), time=format_clock(now, zone)
         ),
     )
+    if pending and await deeplinks.open_link(update, context, pending):
+        return
     await say(update, _("What would you like to do?"), main_menu(context.user))
 
 

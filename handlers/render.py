@@ -6,19 +6,26 @@ Every piece of text a user typed is escaped here before it reaches HTML.
 from __future__ import annotations
 
 import html
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import _, format_clock, format_money, format_moment, ngettext
-from domain.model import Booking, BookingStatus, Offering, OfferingStatus, User
-from handlers.callbacks import ActOnBooking, BookingAction, SetOfferingStatus
+from bot.i18n import _, format_clock, format_money, format_moment, format_wall, ngettext
+from domain.booking import allowed_moves
+from domain.model import Actor, Booking, BookingStatus, Offering, OfferingStatus, TimeRange, User
+from handlers.callbacks import ActOnBooking, BookingAction, CallbackData, SetOfferingStatus
 from handlers.keyboards import button
-from handlers.labels import booking_status_label, category_label, offering_status_label
+from handlers.labels import booking_status_label, category_label, offering_status_label, payment_status_label
 
 
 def esc(text: str | None) -> str:
     return html.escape(text or "", quote=False)
+
+
+def describe_ranges(ranges: Iterable[TimeRange]) -> str:
+    """Wall-clock ranges as the reader's clock writes them: ``09:00–12:00, 14:00–18:00``."""
+    return ", ".join(f"{format_wall(r.start)}–{format_wall(r.end)}" for r in ranges)
 
 
 def rating_line(offering: Offering) -> str:
@@ -83,16 +90,26 @@ def session_time(moment: datetime, reader_zone: str, other_zone: str | None = No
 
 
 def booking_card_for_mentor(
-    booking: Booking, offering: Offering, mentee: User, mentor_zone: str
+    booking: Booking,
+    offering: Offering,
+    mentee: User,
+    mentor_zone: str,
+    now: datetime | None = None,
+    back: CallbackData | None = None,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """What the mentor sees of a booking, with the actions open to them now."""
+    """What the mentor sees of a booking, private note included, with the actions open to them now.
+
+    Without ``now`` the buttons that depend on the time (mark completed or no-show) are left out; ``back`` adds a
+    "Back to list" button. The mentee's card (``booking_card_for_mentee``) never shows the private note."""
     lines = [
         _("<b>Booking #{id}</b> · {status}").format(id=booking.id, status=booking_status_label(booking.status)),
         f"<b>{esc(offering.title)}</b>",
         _("Mentee: {name}").format(name=esc(mentee.display_name))
         + (f" (@{esc(mentee.username)})" if mentee.username else ""),
         _("When: {time}").format(time=session_time(booking.scheduled_at, mentor_zone, booking.timezone, _("mentee"))),
-        _("Price: {price}").format(price=format_money(booking.amount)),
+        _("Price: {price}").format(price=format_money(booking.amount))
+        + " · "
+        + _("Payment: {status}").format(status=payment_status_label(booking.payment_status)),
     ]
     if booking.meeting_notes:
         lines.append(_("Notes from the mentee: {notes}").format(notes=esc(booking.meeting_notes)))
@@ -100,23 +117,44 @@ def booking_card_for_mentor(
         lines.append(_("Meeting link: {link}").format(link=esc(booking.meeting_link)))
     if booking.cancellation_reason and booking.status in (BookingStatus.DECLINED, BookingStatus.CANCELLED):
         lines.append(_("Reason: {reason}").format(reason=esc(booking.cancellation_reason)))
-    return "\n".join(lines), mentor_booking_buttons(booking)
+    if booking.mentor_notes:
+        lines.append(_("🔒 Your private note: {note}").format(note=esc(booking.mentor_notes)))
+    if now is not None and booking.status == BookingStatus.CONFIRMED and booking.ends_at <= now:
+        lines.append(_("This session has ended: mark it completed or no-show."))
+    return "\n".join(lines), mentor_booking_buttons(booking, now, back)
 
 
-def mentor_booking_buttons(booking: Booking) -> InlineKeyboardMarkup | None:
+# Before any booking starts: without a "now", the moves that wait for the start are not offered.
+_BEFORE_ALL = datetime.min.replace(tzinfo=UTC)
+
+
+def mentor_booking_buttons(
+    booking: Booking, now: datetime | None = None, back: CallbackData | None = None
+) -> InlineKeyboardMarkup | None:
+    """Only the moves ``allowed_moves`` opens now; a pending request is declined (not cancelled)."""
     assert booking.id is not None
+    moves = allowed_moves(booking, Actor.MENTOR, now or _BEFORE_ALL)
+
+    def act(label: str, action: BookingAction) -> InlineKeyboardButton:
+        return button(label, ActOnBooking(booking.id, action))  # type: ignore[arg-type]
+
     rows: list[list[InlineKeyboardButton]] = []
-    if booking.status == BookingStatus.PENDING:
-        rows.append(
-            [
-                button(_("✅ Confirm"), ActOnBooking(booking.id, BookingAction.CONFIRM)),
-                button(_("❌ Decline"), ActOnBooking(booking.id, BookingAction.DECLINE)),
-            ]
-        )
+    if BookingStatus.CONFIRMED in moves:
+        rows.append([act(_("✅ Confirm"), BookingAction.CONFIRM), act(_("❌ Decline"), BookingAction.DECLINE)])
     if booking.status.is_active:
         label = _("🔗 Change meeting link") if booking.meeting_link else _("🔗 Add meeting link")
-        rows.append([button(label, ActOnBooking(booking.id, BookingAction.LINK))])
-    return InlineKeyboardMarkup(rows) if rows else None
+        rows.append([act(label, BookingAction.LINK)])
+    if BookingStatus.COMPLETED in moves:
+        rows.append(
+            [act(_("✔️ Mark completed"), BookingAction.COMPLETE), act(_("🙈 Mark no-show"), BookingAction.NO_SHOW)]
+        )
+    if BookingStatus.CANCELLED in moves and booking.status == BookingStatus.CONFIRMED:
+        rows.append([act(_("🚫 Cancel booking"), BookingAction.CANCEL)])
+    note = _("📝 Edit private note") if booking.mentor_notes else _("📝 Private note")
+    rows.append([act(note, BookingAction.NOTE)])
+    if back is not None:
+        rows.append([button(_("⬅ Back to list"), back)])
+    return InlineKeyboardMarkup(rows)
 
 
 def booking_card_for_mentee(

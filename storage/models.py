@@ -176,6 +176,8 @@ class UserRow(Base):
     is_mentor: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     # The bot could not reach the user (blocked it); set by the notifier, not part of the domain User.
     unreachable: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    # Mentors: send the daily agenda (``domain.model.User.daily_agenda``).
+    daily_agenda: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=true())
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _updated_at()
 
@@ -323,3 +325,40 @@ class DialogRow(Base):
     state: Mapped[str] = mapped_column(String(64), nullable=False)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     updated_at: Mapped[datetime] = _updated_at()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Outbox (``storage.outbox``)
+# --------------------------------------------------------------------------------------------------------------
+
+NOTIFICATION_STATUSES = ("pending", "sending", "sent", "skipped", "failed")
+
+
+class NotificationRow(Base):
+    """One message the bot sends on its own (or an action it takes, e.g. expiring a request), due at ``due_at``.
+
+    ``pending`` -> claimed by a dispatcher: ``sending`` until ``locked_until`` (after that another dispatcher may
+    claim it again: the first one crashed) -> ``sent`` / ``skipped`` (nothing to say any more, or the recipient
+    blocked the bot) / ``failed`` (gave up), or back to ``pending`` with a later ``due_at`` to retry.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index(None, "status", "due_at"),
+        Index(None, "booking_id"),
+        CheckConstraint(_in("status", NOTIFICATION_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    recipient_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), nullable=False)
+    booking_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("bookings.id", ondelete="CASCADE"))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    lead_minutes: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default=text("0"))
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default=text("0"))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = _created_at()

@@ -13,11 +13,12 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, delete, func, literal, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, delete, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import NotFound
+from domain.inbox import CANCELLED_STATUSES, PAST_STATUSES, WEEK_STATUSES, InboxTab, MentorStats
 from domain.model import (
     Actor,
     Availability,
@@ -25,6 +26,7 @@ from domain.model import (
     BookingStatus,
     Category,
     DateOverride,
+    MentorProfile,
     Offering,
     OfferingStatus,
     PaymentStatus,
@@ -38,6 +40,7 @@ from storage.models import (
     AvailabilityRuleRow,
     BookingRow,
     DialogRow,
+    MentorProfileRow,
     OfferingRow,
     UserRow,
 )
@@ -90,6 +93,7 @@ def _user_from_row(row: UserRow) -> User:
         locale=row.locale,
         timezone=row.timezone,
         is_mentor=row.is_mentor,
+        daily_agenda=row.daily_agenda,
     )
 
 
@@ -100,6 +104,7 @@ def _copy_user(user: User, row: UserRow) -> None:
     row.locale = user.locale
     row.timezone = user.timezone
     row.is_mentor = user.is_mentor
+    row.daily_agenda = user.daily_agenda
 
 
 class SqlUserRepository:
@@ -124,6 +129,56 @@ class SqlUserRepository:
         _copy_user(user, row)
         await self._session.flush()
         return _user_from_row(row)
+
+    # -- reachability (``storage.outbox`` / ``bot.dispatcher``): not part of the domain ``User`` --------------
+
+    async def mark_unreachable(self, user_id: int) -> None:
+        """The user blocked the bot (Telegram said 403): skip their notifications until they write again."""
+        await self._session.execute(update(UserRow).where(UserRow.id == user_id).values(unreachable=True))
+
+    async def mark_reachable(self, user_id: int) -> None:
+        """The user wrote to the bot: deliver their notifications again (no write when nothing changes)."""
+        await self._session.execute(
+            update(UserRow).where(UserRow.id == user_id, UserRow.unreachable.is_(True)).values(unreachable=False)
+        )
+
+    async def is_unreachable(self, user_id: int) -> bool:
+        found = await self._session.scalar(select(UserRow.unreachable).where(UserRow.id == user_id))
+        return bool(found)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Mentor profiles
+# --------------------------------------------------------------------------------------------------------------
+
+
+class SqlProfileRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, user_id: int) -> MentorProfile | None:
+        row = await self._session.get(MentorProfileRow, user_id, populate_existing=True)
+        if row is None:
+            return None
+        return MentorProfile(
+            user_id=row.user_id,
+            display_name=row.display_name,
+            headline=row.headline or "",
+            bio=row.bio or "",
+            expertise=tuple(row.expertise or ()),
+            languages=tuple(row.languages or ()),
+        )
+
+    async def save(self, profile: MentorProfile) -> None:
+        values = {
+            "user_id": profile.user_id,
+            "display_name": profile.display_name,
+            "headline": profile.headline,
+            "bio": profile.bio,
+            "expertise": list(profile.expertise),
+            "languages": list(profile.languages),
+        }
+        await _upsert(self._session, MentorProfileRow, values, key=("user_id",))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -154,6 +209,16 @@ def _rules_query() -> Select[tuple[AvailabilityRuleRow]]:
     )
 
 
+def _overrides_from_rows(rows: Iterable[AvailabilityOverrideRow]) -> list[DateOverride]:
+    """Rows sorted by day into one override per day; a row without minutes marks the day off."""
+    by_day: dict[date, list[TimeRange]] = defaultdict(list)
+    for row in rows:
+        ranges = by_day[row.day]  # creates the day even for a day-off row
+        if row.start_minute is not None and row.end_minute is not None:
+            ranges.append(TimeRange(row.start_minute, row.end_minute))
+    return [DateOverride(day, tuple(ranges)) for day, ranges in by_day.items()]
+
+
 class SqlAvailabilityRepository:
     """Profile availability: weekly rules with ``offering_id IS NULL`` plus date overrides, in the mentor's zone.
 
@@ -162,8 +227,7 @@ class SqlAvailabilityRepository:
     (an offering with its own weekly rules still needs the zone and the overrides). Rules or overrides without a
     time zone - which the bot's flows never produce - are read in ``FALLBACK_TIMEZONE`` (UTC).
 
-    ``set_override`` / ``clear_override`` go beyond the ``AvailabilityRepository`` port: the port has no way to
-    write overrides yet.
+    Overrides are written one date at a time (``set_override`` / ``clear_override``).
     """
 
     def __init__(self, session: AsyncSession) -> None:
@@ -192,15 +256,10 @@ class SqlAvailabilityRepository:
         timezone = user.timezone
         if timezone is None and not rules and not override_rows:
             return None
-        by_day: dict[date, list[TimeRange]] = defaultdict(list)
-        for row in override_rows:
-            ranges = by_day[row.day]  # creates the day even for a day-off row
-            if row.start_minute is not None and row.end_minute is not None:
-                ranges.append(TimeRange(row.start_minute, row.end_minute))
         return Availability(
             timezone=timezone or FALLBACK_TIMEZONE,
             weekly=tuple(_rule_from_row(r) for r in rules),
-            overrides=tuple(DateOverride(day, tuple(ranges)) for day, ranges in by_day.items()),
+            overrides=tuple(_overrides_from_rows(override_rows)),
         )
 
     async def replace_weekly(self, mentor_id: int, rules: Sequence[WeeklyRule]) -> None:
@@ -233,6 +292,22 @@ class SqlAvailabilityRepository:
                 AvailabilityOverrideRow.mentor_id == mentor_id, AvailabilityOverrideRow.day == day
             )
         )
+
+    async def list_overrides(self, mentor_id: int, first: date, last: date) -> list[DateOverride]:
+        rows = (
+            await self._session.scalars(
+                select(AvailabilityOverrideRow)
+                .where(
+                    AvailabilityOverrideRow.mentor_id == mentor_id,
+                    AvailabilityOverrideRow.day >= first,
+                    AvailabilityOverrideRow.day <= last,
+                )
+                .order_by(
+                    AvailabilityOverrideRow.day, AvailabilityOverrideRow.start_minute, AvailabilityOverrideRow.id
+                )
+            )
+        ).all()
+        return _overrides_from_rows(rows)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -410,6 +485,28 @@ class SqlOfferingRepository:
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise NotFound(f"offering {offering_id}")
 
+    # -- offerings workspace: delete only what was never booked ----------------------------------------------
+
+    async def has_bookings(self, offering_id: int) -> bool:
+        """Whether any booking row, of any status, refers to the offering."""
+        found = await self._session.scalar(
+            select(BookingRow.id).where(BookingRow.offering_id == offering_id).limit(1)
+        )
+        return found is not None
+
+    async def delete(self, offering_id: int) -> None:
+        """Remove the offering and its own weekly rules; ``NotFound`` if it is not there. A booking that refers to
+        it makes the database refuse (foreign key): the caller checks ``has_bookings`` first."""
+        await self._session.execute(
+            delete(AvailabilityRuleRow).where(AvailabilityRuleRow.offering_id == offering_id)
+        )
+        result = await self._session.execute(
+            delete(OfferingRow).where(OfferingRow.id == offering_id).execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise NotFound(f"offering {offering_id}")
+        await self._session.flush()
+
 
 # --------------------------------------------------------------------------------------------------------------
 # Bookings
@@ -553,6 +650,68 @@ class SqlBookingRepository:
             .limit(limit)
             .offset(offset)
         )
+
+    # -- the mentor's bookings inbox (``domain.inbox``: ``tab_of`` defines the tabs these conditions express) --
+
+    async def count_inbox_tabs(self, mentor_id: int, now: datetime) -> dict[InboxTab, int]:
+        columns = [func.coalesce(func.sum(case((_inbox_tab(tab, now), 1), else_=0)), 0) for tab in InboxTab]
+        found = (await self._session.execute(select(*columns).where(BookingRow.mentor_id == mentor_id))).one()
+        return {tab: int(count) for tab, count in zip(InboxTab, found)}
+
+    async def list_inbox_tab(
+        self, mentor_id: int, tab: InboxTab, now: datetime, limit: int, offset: int = 0
+    ) -> list[Booking]:
+        soonest_first = tab in (InboxTab.PENDING, InboxTab.UPCOMING)
+        order = (
+            (BookingRow.scheduled_at, BookingRow.id)
+            if soonest_first
+            else (BookingRow.scheduled_at.desc(), BookingRow.id.desc())
+        )
+        return await self._load(
+            select(BookingRow)
+            .where(BookingRow.mentor_id == mentor_id, _inbox_tab(tab, now))
+            .order_by(*order)
+            .limit(limit)
+            .offset(offset)
+        )
+
+    async def mentor_stats(self, mentor_id: int, week_start: datetime, week_end: datetime) -> MentorStats:
+        def count(condition: ColumnElement[bool]) -> Any:
+            return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+        this_week = and_(
+            _status_in(WEEK_STATUSES), BookingRow.scheduled_at >= week_start, BookingRow.scheduled_at < week_end
+        )
+        found = (
+            await self._session.execute(
+                select(
+                    count(BookingRow.status == BookingStatus.PENDING.value),
+                    count(this_week),
+                    count(BookingRow.status == BookingStatus.COMPLETED.value),
+                    func.coalesce(func.sum(BookingRow.mentee_rating), 0),
+                    func.count(BookingRow.mentee_rating),
+                ).where(BookingRow.mentor_id == mentor_id)
+            )
+        ).one()
+        return MentorStats(*(int(value) for value in found))
+
+
+def _status_in(statuses: Iterable[BookingStatus]) -> ColumnElement[bool]:
+    return BookingRow.status.in_([s.value for s in statuses])
+
+
+def _inbox_tab(tab: InboxTab, now: datetime) -> ColumnElement[bool]:
+    """The SQL form of ``domain.inbox.tab_of(booking, now) == tab``."""
+    confirmed = BookingRow.status == BookingStatus.CONFIRMED.value
+    match tab:
+        case InboxTab.PENDING:
+            return BookingRow.status == BookingStatus.PENDING.value
+        case InboxTab.UPCOMING:
+            return and_(confirmed, BookingRow.ends_at > now)
+        case InboxTab.PAST:
+            return or_(_status_in(PAST_STATUSES), and_(confirmed, BookingRow.ends_at <= now))
+        case InboxTab.CANCELLED:
+            return _status_in(CANCELLED_STATUSES)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from domain.notifications import NotificationPolicy
 from storage.models import UserRow
+from storage.outbox import SqlOutboxRepository
 from storage.repositories import (
     SqlAvailabilityRepository,
     SqlBookingRepository,
     SqlDialogRepository,
     SqlOfferingRepository,
+    SqlProfileRepository,
     SqlUserRepository,
 )
 
@@ -24,10 +29,10 @@ class SqlUnitOfWork:
             ...
             await uow.commit()
 
-    Entering opens a new session and transaction and binds the repositories (``users``, ``availability``,
-    ``offerings``, ``bookings``, ``dialogs``) to it; leaving rolls back whatever was not committed and closes the
-    session. Work done after a ``commit()`` inside the same block runs in a new transaction and is rolled back on
-    exit unless committed again.
+    Entering opens a new session and transaction and binds the repositories (``users``, ``profiles``,
+    ``availability``, ``offerings``, ``bookings``, ``dialogs``, ``outbox``) to it; leaving rolls back whatever was
+    not committed and closes the session. Work done after a ``commit()`` inside the same block runs in a new
+    transaction and is rolled back on exit unless committed again.
 
     One object may be used for any number of *sequential* ``async with`` blocks, but it holds one session at a
     time: never share it between concurrent tasks (give each task - each Telegram update - its own
@@ -35,13 +40,22 @@ class SqlUnitOfWork:
     """
 
     users: SqlUserRepository
+    profiles: SqlProfileRepository
     availability: SqlAvailabilityRepository
     offerings: SqlOfferingRepository
     bookings: SqlBookingRepository
     dialogs: SqlDialogRepository
+    outbox: SqlOutboxRepository
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        notification_policy: NotificationPolicy = NotificationPolicy(),
+        after_outbox_commit: Callable[[], None] | None = None,
+    ) -> None:
         self._session_factory = session_factory
+        self._policy = notification_policy
+        self._after_outbox_commit = after_outbox_commit
         self._session: AsyncSession | None = None
 
     @property
@@ -56,10 +70,12 @@ class SqlUnitOfWork:
         session = self._session_factory()
         self._session = session
         self.users = SqlUserRepository(session)
+        self.profiles = SqlProfileRepository(session)
         self.availability = SqlAvailabilityRepository(session)
         self.offerings = SqlOfferingRepository(session)
         self.bookings = SqlBookingRepository(session)
         self.dialogs = SqlDialogRepository(session)
+        self.outbox = SqlOutboxRepository(session, self._policy)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -89,7 +105,12 @@ class SqlUnitOfWork:
             await session.connection()  # starts the transaction: BEGIN IMMEDIATE
 
     async def commit(self) -> None:
+        """Commit; if notifications were written, tell ``after_outbox_commit`` (the dispatcher's wake-up)."""
         await self.session.commit()
+        if self.outbox.wrote:
+            self.outbox.wrote = False
+            if self._after_outbox_commit is not None:
+                self._after_outbox_commit()
 
     async def rollback(self) -> None:
         await self.session.rollback()

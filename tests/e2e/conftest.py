@@ -43,6 +43,8 @@ class BotRunner:
                 yield app
             finally:
                 await self.api.wait_idle()
+                if app.post_stop is not None:  # as run_polling does: the dispatcher finishes its sends
+                    await app.post_stop(app)
         await application.post_shutdown(application)
 
 

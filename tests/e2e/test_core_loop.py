@@ -50,12 +50,12 @@ async def test_mentor_publishes_mentee_books_mentor_confirms_and_adds_link(api: 
     assert "Ravi (@ravi)" in request.text
     assert clock("Wed, Nov 25, 11:30 AM (6:00 AM for mentee)") in request.text
     assert "Please look at my CV <b>not bold</b> & thanks" in request.text
-    assert request.buttons == ["✅ Confirm", "❌ Decline", "🔗 Add meeting link"]
+    assert request.buttons == ["✅ Confirm", "❌ Decline", "🔗 Add meeting link", "📝 Private note"]
     booking_id = int(re.search(r"Booking #(\d+)", request.text).group(1))
 
     await mentor.press("✅ Confirm", message=request)
     confirmed = await mentor.wait_for(lambda m: m.message_id == request.message_id and "· confirmed" in m.text)
-    assert confirmed.buttons == ["🔗 Add meeting link"]
+    assert confirmed.buttons == ["🔗 Add meeting link", "🚫 Cancel booking", "📝 Private note", "⬅ Back to list"]
     told = await mentee.wait_for("Your booking is confirmed")
     assert clock("Wed, Nov 25, 6:00 AM") in told.text
 
@@ -107,7 +107,7 @@ async def test_mentor_declines_with_a_reason(api: FakeBotApi, bot) -> None:
     await mentor.wait_for("Why are you declining")
     await mentor.send("Travelling <that> week")
     declined = await mentor.wait_for("Declined. The mentee has been told.")
-    assert declined.buttons == []
+    assert declined.buttons == ["📝 Private note", "⬅ Back to list"]
     told = await mentee.wait_for("declined your booking")
     assert "Reason: Travelling <that> week" in told.text
 

@@ -1,0 +1,223 @@
+"""The mentor's bookings inbox: four tabs, paged, with quick stats on top; the mentor's own moves on a booking.
+
+Tabs (``tab_of`` is the definition; storage's queries must agree with it, a storage test checks)::
+
+    pending   - status pending
+    upcoming  - confirmed and not yet ended
+    past      - completed, no-show, expired, and confirmed whose end has passed (waiting to be marked)
+    cancelled - cancelled and declined
+
+Quick stats: pending requests, sessions this week (the mentor's local Monday to Sunday; pending, confirmed and
+completed), completed sessions, and the average over every rating the mentor has received.
+
+Everything here takes the mentor's id from the asker (never from a button) and re-checks that the booking is
+theirs; a mentee never gets a view of the private note through these functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from domain.booking import allowed_moves
+from domain.errors import DomainError, InvalidInput, InvalidTransition, NotAllowed
+from domain.model import NOTES_MAX, Actor, Booking, BookingStatus, User
+from domain.ports import Clock, UnitOfWork
+from domain.usecases import BookingView, booking_for, change_status
+from domain.validation import EMPTY, TOO_LONG, clean_text
+
+S = BookingStatus
+
+PAGE_SIZE = 5
+PRIVATE_NOTE_MAX = NOTES_MAX
+CLEAR_NOTE = "-"  # typed alone: delete the private note
+APPEND_NOTE = "+"  # typed first: add to the private note instead of replacing it
+
+
+class InboxTab(StrEnum):
+    """Values travel in button data: never rename them."""
+
+    PENDING = "pending"
+    UPCOMING = "upcoming"
+    PAST = "past"
+    CANCELLED = "cancelled"
+
+
+PAST_STATUSES = (S.COMPLETED, S.NO_SHOW, S.EXPIRED)
+CANCELLED_STATUSES = (S.CANCELLED, S.DECLINED)
+WEEK_STATUSES = (S.PENDING, S.CONFIRMED, S.COMPLETED)  # what counts as a session this week
+
+
+def tab_of(booking: Booking, now: datetime) -> InboxTab:
+    """The tab ``booking`` is listed under at ``now``."""
+    if booking.status == S.PENDING:
+        return InboxTab.PENDING
+    if booking.status == S.CONFIRMED:
+        return InboxTab.UPCOMING if booking.ends_at > now else InboxTab.PAST
+    if booking.status in CANCELLED_STATUSES:
+        return InboxTab.CANCELLED
+    return InboxTab.PAST
+
+
+def week_bounds(now: datetime, zone: str) -> tuple[datetime, datetime]:
+    """Monday 00:00 to the next Monday 00:00 of the week containing ``now`` in ``zone``, as UTC instants."""
+    tz = ZoneInfo(zone)
+    local_day = now.astimezone(tz).date()
+    monday = local_day - timedelta(days=local_day.weekday())
+    start = datetime.combine(monday, time(0), tzinfo=tz)
+    end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class MentorStats:
+    pending: int = 0
+    this_week: int = 0
+    completed: int = 0
+    rating_sum: int = 0
+    rating_count: int = 0
+
+    @property
+    def average_rating(self) -> Decimal | None:
+        if not self.rating_count:
+            return None
+        return (Decimal(self.rating_sum) / Decimal(self.rating_count)).quantize(Decimal("0.01"))
+
+
+@dataclass(frozen=True, slots=True)
+class Inbox:
+    mentor: User
+    tab: InboxTab
+    page: int  # 0-based, within range
+    pages: int  # at least 1
+    counts: dict[InboxTab, int]
+    stats: MentorStats
+    entries: list[BookingView]
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 0
+
+    @property
+    def has_next(self) -> bool:
+        return self.page + 1 < self.pages
+
+
+class NotAMentor(NotAllowed):
+    """The inbox is a mentor's page."""
+
+
+class SessionNotStarted(DomainError):
+    """Completed and no-show are marked only once the session has started."""
+
+    def __init__(self, starts_at: datetime) -> None:
+        super().__init__(f"the session starts at {starts_at.isoformat()}")
+        self.starts_at = starts_at
+
+
+async def _mentor(uow: UnitOfWork, user_id: int) -> User:
+    user = await uow.users.get(user_id)
+    if user is None or not user.is_mentor:
+        raise NotAMentor("not a mentor")
+    return user
+
+
+async def open_inbox(
+    uow: UnitOfWork, clock: Clock, mentor_id: int, tab: InboxTab, page: int, zone: str
+) -> Inbox:
+    """One page of one tab, the count of every tab and the quick stats; ``zone`` is the mentor's (for the week).
+
+    A page past the end (the list shrank since the button was drawn) shows the last page instead."""
+    mentor = await _mentor(uow, mentor_id)
+    now = clock.now()
+    counts = await uow.bookings.count_inbox_tabs(mentor_id, now)
+    pages = max(1, -(-counts[tab] // PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    bookings = await uow.bookings.list_inbox_tab(mentor_id, tab, now, PAGE_SIZE, page * PAGE_SIZE)
+    week_start, week_end = week_bounds(now, zone)
+    stats = await uow.bookings.mentor_stats(mentor_id, week_start, week_end)
+    entries: list[BookingView] = []
+    people: dict[int, User] = {mentor.id: mentor}
+    offerings = {}
+    for booking in bookings:
+        if booking.mentee_id not in people:
+            mentee = await uow.users.get(booking.mentee_id)
+            if mentee is None:
+                continue
+            people[booking.mentee_id] = mentee
+        if booking.offering_id not in offerings:
+            offering = await uow.offerings.get(booking.offering_id)
+            if offering is None:
+                continue
+            offerings[booking.offering_id] = offering
+        entries.append(BookingView(booking, offerings[booking.offering_id], mentor, people[booking.mentee_id]))
+    return Inbox(mentor, tab, page, pages, counts, stats, entries)
+
+
+async def mentor_booking(uow: UnitOfWork, mentor_id: int, booking_id: int) -> BookingView:
+    """The booking as its mentor sees it (private note included); ``NotAllowed`` for anyone else (the mentee
+    too)."""
+    view, actor = await booking_for(uow, booking_id, mentor_id)
+    if actor != Actor.MENTOR:
+        raise NotAllowed("only the mentor")
+    return view
+
+
+async def start_mentor_move(
+    uow: UnitOfWork, clock: Clock, mentor_id: int, booking_id: int, target: BookingStatus
+) -> BookingView:
+    """Check that the mentor may move the booking to ``target`` now (before asking for a reason)."""
+    view = await mentor_booking(uow, mentor_id, booking_id)
+    if target not in allowed_moves(view.booking, Actor.MENTOR, clock.now()):
+        raise InvalidTransition(view.booking.status, target, Actor.MENTOR)
+    return view
+
+
+async def cancel_as_mentor(
+    uow: UnitOfWork, clock: Clock, mentor_id: int, booking_id: int, reason: str
+) -> BookingView:
+    """The mentor cancels a pending or confirmed booking, with a reason the mentee is told."""
+    await mentor_booking(uow, mentor_id, booking_id)
+    return await change_status(uow, clock, mentor_id, booking_id, S.CANCELLED, reason)
+
+
+async def mark_session(
+    uow: UnitOfWork, clock: Clock, mentor_id: int, booking_id: int, target: BookingStatus
+) -> BookingView:
+    """Completed or no-show, by the mentor, once the session has started."""
+    if target not in (S.COMPLETED, S.NO_SHOW):
+        raise InvalidInput("status", "not a session outcome")
+    view = await mentor_booking(uow, mentor_id, booking_id)
+    if view.booking.status == S.CONFIRMED and clock.now() < view.booking.scheduled_at:
+        raise SessionNotStarted(view.booking.scheduled_at)
+    return await change_status(uow, clock, mentor_id, booking_id, target)
+
+
+def edit_private_note(current: str | None, typed: str) -> str | None:
+    """The note after the mentor typed ``typed``: ``-`` deletes it, ``+ text`` adds a line, anything else replaces
+    it. At most ``PRIVATE_NOTE_MAX`` characters in all."""
+    text = clean_text(typed, PRIVATE_NOTE_MAX * 2, field="private_note")
+    if text == CLEAR_NOTE:
+        return None
+    if text.startswith(APPEND_NOTE):
+        addition = text[len(APPEND_NOTE) :].strip()
+        text = f"{current}\n{addition}" if current and addition else (current or addition)
+    if not text:
+        raise InvalidInput("private_note", EMPTY)
+    if len(text) > PRIVATE_NOTE_MAX:
+        raise InvalidInput("private_note", TOO_LONG)
+    return text
+
+
+async def set_private_note(uow: UnitOfWork, mentor_id: int, booking_id: int, typed: str) -> BookingView:
+    """Only the booking's mentor writes (and ever reads) its private note.
+
+    ``updated_at`` is left alone: it times the after-session follow-ups, which a note must not move."""
+    view = await mentor_booking(uow, mentor_id, booking_id)
+    updated = await uow.bookings.update(
+        view.booking.with_changes(mentor_notes=edit_private_note(view.booking.mentor_notes, typed))
+    )
+    return BookingView(updated, view.offering, view.mentor, view.mentee)

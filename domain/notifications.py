@@ -1,0 +1,212 @@
+"""What the bot tells people, and when: pure planning of the outbox.
+
+Every message the bot sends on its own is a ``Notification`` row, written in the same transaction as the booking
+change that causes it (or withdrawn in it). Two families:
+
+* **events** - "you have a new request", "your booking is confirmed", ... - due at once;
+* **timed** - reminders, the after-session question, the rating follow-up, the daily agenda, and the expiry of
+  an unanswered request (an action, not a message) - due at a computed moment.
+
+``timed_for`` says which timed notifications a booking should have *in its current state*; storage replaces the
+pending ones with that set on every change, so a cancelled or moved booking never gets a stale reminder. The
+dispatcher re-checks the booking when it sends (``still_relevant``), so nothing stale goes out even if a change
+races the send. ``key`` identifies a notification for de-duplication: the same key is never stored twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from typing import TYPE_CHECKING
+
+from domain.model import Actor, Booking, BookingStatus
+
+if TYPE_CHECKING:  # ports refer to Notification: import only for type checking, to avoid a cycle
+    from domain.ports import UnitOfWork
+
+
+class NotificationKind(StrEnum):
+    # events
+    NEW_BOOKING = "new_booking"  # to the mentor: a request to answer, or a free booking confirmed at once
+    CONFIRMED = "confirmed"  # to the mentee
+    DECLINED = "declined"  # to the mentee
+    CANCELLED = "cancelled"  # to the other person
+    EXPIRED = "expired"  # to both
+    LINK = "link"  # to the mentee: the meeting link was added or changed
+    RATE = "rate"  # to the mentee: the session is marked completed, please rate it
+    # timed
+    REMINDER = "reminder"  # to both, ``lead_minutes`` before the start
+    AFTER_SESSION = "after_session"  # to the mentor at the end: completed or no-show?
+    RATE_AGAIN = "rate_again"  # to the mentee, once, if the rating is still missing
+    AGENDA = "agenda"  # to the mentor at the agenda hour on a day with sessions
+    EXPIRE = "expire"  # not a message: expire an unanswered request
+
+    @property
+    def is_timed(self) -> bool:
+        return self in _TIMED
+
+
+_TIMED = frozenset(
+    {
+        NotificationKind.REMINDER,
+        NotificationKind.AFTER_SESSION,
+        NotificationKind.RATE_AGAIN,
+        NotificationKind.AGENDA,
+        NotificationKind.EXPIRE,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationPolicy:
+    reminder_leads: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1))
+    expire_after: timedelta = timedelta(hours=48)  # or at the session start, whichever is earlier
+    rate_again_after: timedelta = timedelta(hours=24)
+    agenda_at: time = time(8, 0)  # mentor's local time
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    kind: NotificationKind
+    recipient_id: int  # the mentor for EXPIRE (the action's owner)
+    due_at: datetime  # UTC
+    booking_id: int | None = None  # None only for AGENDA
+    lead_minutes: int = 0  # REMINDER: how long before the start
+    key: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", _key(self))
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A notification a dispatcher has taken from the outbox until ``locked_until`` (its lease)."""
+
+    outbox_id: int
+    notification: Notification
+    attempts: int  # including this one
+    locked_until: datetime
+
+
+def _key(n: Notification) -> str:
+    """Unique per thing said: the kind, who, which booking (and which start time, so a moved booking is reminded
+    again), or for the agenda which local day."""
+    if n.kind == NotificationKind.AGENDA:
+        return f"agenda:{n.recipient_id}:{n.due_at:%Y%m%d%H%M}"
+    if n.kind == NotificationKind.REMINDER:
+        return f"reminder:{n.recipient_id}:{n.booking_id}:{n.lead_minutes}:{n.due_at:%Y%m%d%H%M}"
+    if n.kind.is_timed:
+        return f"{n.kind.value}:{n.recipient_id}:{n.booking_id}"
+    # Events need no de-duplication: each is written once, in the transaction of the change it reports (a
+    # repeated change - a link edited twice - is a second message). Storage gives each a unique key.
+    return ""
+
+
+def expiry_time(booking: Booking, policy: NotificationPolicy) -> datetime:
+    return min(booking.created_at + policy.expire_after, booking.scheduled_at)
+
+
+def agenda_time(day: date, mentor_zone: str, policy: NotificationPolicy) -> datetime:
+    """The agenda hour on ``day`` in the mentor's zone, as UTC (a DST gap moves it forward, fold 0 in overlaps)."""
+    zone = ZoneInfo(mentor_zone)
+    local = datetime.combine(day, policy.agenda_at, tzinfo=zone)
+    # a wall time in a DST gap does not exist; round-tripping through UTC moves it past the gap
+    return local.astimezone(ZoneInfo("UTC")).astimezone(zone).astimezone(ZoneInfo("UTC"))
+
+
+def timed_for(
+    booking: Booking, mentor_zone: str, now: datetime, policy: NotificationPolicy = NotificationPolicy()
+) -> list[Notification]:
+    """The timed notifications ``booking`` should have in its current state, only those still in the future
+    (the expiry and after-session ones also when already due: they must still happen)."""
+    assert booking.id is not None
+    out: list[Notification] = []
+    if booking.status == BookingStatus.PENDING:
+        expires = expiry_time(booking, policy)
+        out.append(Notification(NotificationKind.EXPIRE, booking.mentor_id, expires, booking.id))
+    elif booking.status == BookingStatus.CONFIRMED:
+        for lead in policy.reminder_leads:
+            due = booking.scheduled_at - lead
+            if due > now:
+                minutes = int(lead.total_seconds() // 60)
+                for person in (booking.mentee_id, booking.mentor_id):
+                    out.append(Notification(NotificationKind.REMINDER, person, due, booking.id, minutes))
+        out.append(Notification(NotificationKind.AFTER_SESSION, booking.mentor_id, booking.ends_at, booking.id))
+        local_day = booking.scheduled_at.astimezone(ZoneInfo(mentor_zone)).date()
+        agenda = agenda_time(local_day, mentor_zone, policy)
+        if now < agenda <= booking.scheduled_at:
+            out.append(Notification(NotificationKind.AGENDA, booking.mentor_id, agenda))
+    elif booking.status == BookingStatus.COMPLETED and booking.mentee_rating is None:
+        completed_at = booking.updated_at or now
+        due = completed_at + policy.rate_again_after
+        out.append(Notification(NotificationKind.RATE_AGAIN, booking.mentee_id, due, booking.id))
+    return out
+
+
+def events_for(before: Booking | None, after: Booking, actor: Actor, now: datetime) -> list[Notification]:
+    """The messages a change of ``before`` into ``after`` (made by ``actor``) sends at once."""
+    assert after.id is not None
+    kind: NotificationKind | None = None
+    to: list[int] = []
+    if before is None:
+        kind, to = NotificationKind.NEW_BOOKING, [after.mentor_id]
+    elif before.status != after.status:
+        match after.status:
+            case BookingStatus.CONFIRMED:
+                kind, to = NotificationKind.CONFIRMED, [after.mentee_id]
+            case BookingStatus.DECLINED:
+                kind, to = NotificationKind.DECLINED, [after.mentee_id]
+            case BookingStatus.CANCELLED:
+                kind = NotificationKind.CANCELLED
+                if actor == Actor.MENTOR:
+                    to = [after.mentee_id]
+                elif actor == Actor.MENTEE:
+                    to = [after.mentor_id]
+                else:
+                    to = [after.mentee_id, after.mentor_id]
+            case BookingStatus.EXPIRED:
+                kind, to = NotificationKind.EXPIRED, [after.mentee_id, after.mentor_id]
+            case BookingStatus.COMPLETED:
+                kind, to = NotificationKind.RATE, [after.mentee_id]
+    elif before.meeting_link != after.meeting_link and after.meeting_link:
+        kind, to = NotificationKind.LINK, [after.mentee_id]
+    if kind is None:
+        return []
+    return [Notification(kind, person, now, after.id) for person in to]
+
+
+def still_relevant(n: Notification, booking: Booking | None) -> bool:
+    """Checked at send time: does this notification still describe the booking as it is now?"""
+    if n.kind == NotificationKind.AGENDA:
+        return True  # the agenda is built from the day's bookings when sent (and skipped if there are none)
+    if booking is None:
+        return False
+    match n.kind:
+        case NotificationKind.REMINDER:
+            starts = n.due_at + timedelta(minutes=n.lead_minutes)
+            return booking.status == BookingStatus.CONFIRMED and starts == booking.scheduled_at
+        case NotificationKind.AFTER_SESSION:
+            return booking.status == BookingStatus.CONFIRMED
+        case NotificationKind.RATE | NotificationKind.RATE_AGAIN:
+            return booking.status == BookingStatus.COMPLETED and booking.mentee_rating is None
+        case NotificationKind.EXPIRE:
+            return booking.status == BookingStatus.PENDING
+        case NotificationKind.CONFIRMED:
+            return booking.status in (BookingStatus.CONFIRMED, BookingStatus.COMPLETED)
+        case NotificationKind.LINK:
+            return booking.status.is_active and bool(booking.meeting_link)
+    return True  # a new booking, declined, cancelled, expired: always worth telling, whatever happened since
+
+
+async def record_change(
+    uow: UnitOfWork, before: Booking | None, after: Booking, actor: Actor, mentor_zone: str, now: datetime
+) -> None:
+    """Write the messages ``before → after`` causes and re-plan the booking's timed ones (by the outbox's
+    policy), in the caller's transaction: the change and what it tells people commit or roll back together."""
+    assert after.id is not None
+    await uow.outbox.add(events_for(before, after, actor, now))
+    await uow.outbox.replace_timed(after.id, timed_for(after, mentor_zone, now, uow.outbox.policy))

@@ -1,0 +1,271 @@
+"""A mentor's offerings workspace: edit any field, duplicate, delete only what was never booked.
+
+Pure rules first (reading what the mentor typed or tapped for one field, the limits, a copy's title), then the use
+cases over ``UnitOfWork``. Every use case reloads the offering and checks that it belongs to the asker: the ids
+come from buttons and are not trusted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from domain.errors import DomainError, InvalidInput
+from domain.model import (
+    DESCRIPTION_MAX,
+    TITLE_MAX,
+    Availability,
+    Category,
+    Offering,
+    OfferingStatus,
+    WeeklyRule,
+)
+from domain.ports import UnitOfWork
+from domain.usecases import _mentor, _own_offering, set_offering_status
+from domain.validation import NOT_A_NUMBER, clean_text, parse_price, validate_duration, validate_title
+
+POLICY_MAX = 1000
+PREPARATION_MAX = 1000
+CLEAR = "-"  # typed instead of a text: empty the field
+
+OUT_OF_RANGE = "out_of_range"
+ARCHIVED = "archived"
+
+
+class OfferingField(StrEnum):
+    """What one edit changes; the values travel in ``callback_data`` and the dialog, so they never change."""
+
+    TITLE = "t"
+    DESCRIPTION = "d"
+    CATEGORY = "c"
+    PRICE = "p"
+    DURATION = "m"
+    BUFFER_BEFORE = "bb"
+    BUFFER_AFTER = "ba"
+    DAILY_LIMIT = "dl"
+    ADVANCE_DAYS = "ad"
+    MIN_NOTICE = "mn"
+    CANCELLATION_POLICY = "cp"
+    CANCELLATION_CUTOFF = "cc"
+    PREPARATION_NOTES = "pn"
+    PROFILE_HOURS = "ph"  # "1": the mentor's profile hours, "0": the offering's own weekly rules
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """A whole number the mentor types: ``low``..``high`` inclusive; ``error`` is the ``InvalidInput`` field."""
+
+    low: int
+    high: int
+    error: str
+
+
+# The whole-number fields: the attribute of ``Offering`` and its bounds (stated in the error message).
+NUMBERS: dict[OfferingField, tuple[str, Bounds]] = {
+    OfferingField.BUFFER_BEFORE: ("buffer_before_minutes", Bounds(0, 120, "buffer")),
+    OfferingField.BUFFER_AFTER: ("buffer_after_minutes", Bounds(0, 120, "buffer")),
+    OfferingField.DAILY_LIMIT: ("max_bookings_per_day", Bounds(1, 50, "daily_limit")),
+    OfferingField.ADVANCE_DAYS: ("advance_booking_days", Bounds(1, 365, "advance_days")),
+    OfferingField.MIN_NOTICE: ("min_notice_hours", Bounds(0, 720, "min_notice")),
+    OfferingField.CANCELLATION_CUTOFF: ("cancellation_cutoff_hours", Bounds(0, 720, "cutoff_hours")),
+}
+
+# The free-text fields: the attribute, the limit in characters, the ``InvalidInput`` field.
+TEXTS: dict[OfferingField, tuple[str, int, str]] = {
+    OfferingField.DESCRIPTION: ("description", DESCRIPTION_MAX, "description"),
+    OfferingField.CANCELLATION_POLICY: ("cancellation_policy", POLICY_MAX, "policy"),
+    OfferingField.PREPARATION_NOTES: ("preparation_notes", PREPARATION_MAX, "preparation"),
+}
+
+
+class HasBookings(DomainError):
+    """An offering that was ever booked keeps its history: it can be archived, not deleted."""
+
+
+# --- pure rules ---------------------------------------------------------------------------------------------
+
+
+def parse_whole(text: str, bounds: Bounds) -> int:
+    """A whole number within ``bounds`` (``15`` or ``15 min`` style units are not guessed: digits only)."""
+    typed = text.strip()
+    if not re.fullmatch(r"\d{1,7}", typed):
+        raise InvalidInput(bounds.error, NOT_A_NUMBER)
+    number = int(typed)
+    if not bounds.low <= number <= bounds.high:
+        raise InvalidInput(bounds.error, OUT_OF_RANGE)
+    return number
+
+
+def parse_category(text: str) -> Category:
+    try:
+        return Category(text.strip())
+    except ValueError:
+        raise InvalidInput("category", "unknown") from None
+
+
+def parse_duration(text: str) -> int:
+    typed = text.strip()
+    if not re.fullmatch(r"\d{1,3}", typed):
+        raise InvalidInput("duration", "not_allowed")
+    return validate_duration(int(typed))
+
+
+def parse_text(text: str, limit: int, field: str) -> str:
+    """Free text up to ``limit`` characters; ``-`` alone clears it. Shown escaped, so any markup stays literal."""
+    if text.strip() == CLEAR:
+        return ""
+    return clean_text(text, limit, field=field)
+
+
+def parse_switch(text: str) -> bool:
+    if text not in ("0", "1"):
+        raise InvalidInput("profile_hours", "unknown")
+    return text == "1"
+
+
+def check_editable(offering: Offering) -> None:
+    if offering.status == OfferingStatus.ARCHIVED:
+        raise InvalidInput("status", ARCHIVED)
+
+
+def edit(
+    offering: Offering, field: OfferingField, value: str, profile_weekly: tuple[WeeklyRule, ...] = ()
+) -> Offering:
+    """``offering`` with ``field`` set from ``value`` (typed, or a button's value); ``InvalidInput`` when it is not
+    acceptable. Switching to the offering's own hours while it has none starts them as a copy of the mentor's
+    ``profile_weekly``, so a live offering is never left with nothing bookable by the switch itself."""
+    check_editable(offering)
+    if field in NUMBERS:
+        attribute, bounds = NUMBERS[field]
+        return offering.with_changes(**{attribute: parse_whole(value, bounds)})
+    if field in TEXTS:
+        attribute, limit, error = TEXTS[field]
+        return offering.with_changes(**{attribute: parse_text(value, limit, error)})
+    match field:
+        case OfferingField.TITLE:
+            return offering.with_changes(title=validate_title(value))
+        case OfferingField.PRICE:
+            return offering.with_changes(price=parse_price(value))
+        case OfferingField.DURATION:
+            return offering.with_changes(duration_minutes=parse_duration(value))
+        case OfferingField.CATEGORY:
+            return offering.with_changes(category=parse_category(value))
+        case OfferingField.PROFILE_HOURS:
+            use_profile = parse_switch(value)
+            rules = offering.weekly_rules
+            if not use_profile and not rules:
+                rules = profile_weekly
+            return offering.with_changes(use_profile_availability=use_profile, weekly_rules=rules)
+    raise InvalidInput("field", "unknown")  # pragma: no cover - every field is handled above
+
+
+def copy_title(title: str, mark: str) -> str:
+    """``title`` followed by `` (copy)`` (``mark`` in the mentor's language), shortened to fit ``TITLE_MAX``."""
+    suffix = " " + mark
+    room = TITLE_MAX - len(suffix)
+    return title[:room].rstrip() + suffix if len(title) > room else title + suffix
+
+
+def duplicate(offering: Offering, mark: str) -> Offering:
+    """A new draft with every setting (own weekly rules included) and no history: counters start at zero."""
+    return Offering(
+        mentor_id=offering.mentor_id,
+        title=copy_title(offering.title, mark),
+        price=offering.price,
+        duration_minutes=offering.duration_minutes,
+        description=offering.description,
+        category=offering.category,
+        use_profile_availability=offering.use_profile_availability,
+        weekly_rules=offering.weekly_rules,
+        buffer_before_minutes=offering.buffer_before_minutes,
+        buffer_after_minutes=offering.buffer_after_minutes,
+        max_bookings_per_day=offering.max_bookings_per_day,
+        advance_booking_days=offering.advance_booking_days,
+        min_notice_hours=offering.min_notice_hours,
+        cancellation_policy=offering.cancellation_policy,
+        cancellation_cutoff_hours=offering.cancellation_cutoff_hours,
+        preparation_notes=offering.preparation_notes,
+        status=OfferingStatus.DRAFT,
+    )
+
+
+def start_payload(kind: str, number: int) -> str:
+    """The ``/start`` parameter of a shareable link: ``o<id>`` for an offering, ``m<id>`` for a mentor."""
+    return f"{kind}{number}"
+
+
+def read_payload(payload: str) -> tuple[str, int] | None:
+    """``o12`` → ``("o", 12)``, ``m101`` → ``("m", 101)``; anything else → None."""
+    match = re.fullmatch(r"([om])([1-9]\d{0,18})", payload.strip())
+    return (match.group(1), int(match.group(2))) if match else None
+
+
+# --- use cases ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OfferingScreen:
+    """One offering as its mentor manages it, with the profile hours it may fall back on."""
+
+    offering: Offering
+    profile: Availability | None
+
+    @property
+    def weekly(self) -> tuple[WeeklyRule, ...]:
+        """The weekly hours mentees can book against."""
+        if self.offering.use_profile_availability:
+            return self.profile.weekly if self.profile else ()
+        return self.offering.weekly_rules
+
+    @property
+    def hours_missing(self) -> bool:
+        """True when nothing could be booked: no weekly hours where this offering takes them from."""
+        return not self.weekly
+
+
+async def _screen(uow: UnitOfWork, offering: Offering) -> OfferingScreen:
+    return OfferingScreen(offering, await uow.availability.get(offering.mentor_id))
+
+
+async def manage(uow: UnitOfWork, mentor_id: int, offering_id: int) -> OfferingScreen:
+    return await _screen(uow, await _own_offering(uow, mentor_id, offering_id))
+
+
+async def edit_offering(
+    uow: UnitOfWork, mentor_id: int, offering_id: int, field: OfferingField, value: str
+) -> OfferingScreen:
+    offering = await _own_offering(uow, mentor_id, offering_id)
+    profile = await uow.availability.get(mentor_id)
+    changed = edit(offering, field, value, profile.weekly if profile else ())
+    return OfferingScreen(await uow.offerings.update(changed), profile)
+
+
+async def change_status(
+    uow: UnitOfWork, mentor_id: int, offering_id: int, status: OfferingStatus
+) -> OfferingScreen:
+    return await _screen(uow, await set_offering_status(uow, mentor_id, offering_id, status))
+
+
+async def duplicate_offering(uow: UnitOfWork, mentor_id: int, offering_id: int, mark: str) -> OfferingScreen:
+    await _mentor(uow, mentor_id)
+    original = await _own_offering(uow, mentor_id, offering_id)
+    return await _screen(uow, await uow.offerings.add(duplicate(original, mark)))
+
+
+async def check_deletable(uow: UnitOfWork, mentor_id: int, offering_id: int) -> Offering:
+    """The offering, if it may be deleted; ``HasBookings`` once any booking (of any status) refers to it."""
+    offering = await _own_offering(uow, mentor_id, offering_id)
+    if await uow.offerings.has_bookings(offering_id):
+        raise HasBookings()
+    return offering
+
+
+async def delete_offering(uow: UnitOfWork, mentor_id: int, offering_id: int) -> Offering:
+    """Delete a never-booked offering. The mentor's row is locked first, as booking does, so a booking being made
+    at the same moment either lands first (and the delete is refused) or finds the offering gone."""
+    offering = await _own_offering(uow, mentor_id, offering_id)
+    await uow.lock_users(offering.mentor_id)
+    offering = await check_deletable(uow, mentor_id, offering_id)
+    await uow.offerings.delete(offering_id)
+    return offering

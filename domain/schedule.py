@@ -1,0 +1,413 @@
+"""The mentor's schedule workspace: a week edited day by day, date exceptions, and the free time ahead.
+
+Pure rules first (reading a typed date, which dates may carry an exception, grouping exceptions for a list, the
+free time of the coming days), then the use cases over ``UnitOfWork``. A *scope* names which weekly hours are
+edited: ``PROFILE`` (0) for the mentor's own hours, otherwise the id of one of their offerings whose own rules
+apply when it does not use the profile's hours. Date exceptions always belong to the mentor (they apply to every
+offering), and are dates on the mentor's wall clock.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from domain.availability import UTC, DayClock, open_intervals, replace_days
+from domain.errors import InvalidInput
+from domain.model import Availability, Booking, DateOverride, Offering, TimeRange, WeeklyRule
+from domain.ports import Clock, UnitOfWork
+from domain.usecases import _mentor, _own_offering, weekly_rules
+
+PROFILE = 0  # the scope of the mentor's own weekly hours
+FALLBACK_ZONE = "UTC"  # the zone of a mentor who never picked one (storage reads their rules in UTC too)
+
+VACATION_MAX_DAYS = 60
+OVERRIDE_HORIZON_DAYS = 365  # how far ahead an exception may be set
+PREVIEW_DAYS = 7
+
+# ``InvalidInput`` details for the field ``date`` (and ``vacation``, ``copy``)
+UNREADABLE = "unreadable"
+PAST = "past"
+TOO_FAR = "too_far"
+ORDER = "order"
+TOO_LONG = "too_long"
+EMPTY = "empty"
+NO_TARGETS = "no_targets"
+
+_ONE_DAY = timedelta(days=1)
+_MONTHS = (
+    "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december",
+)  # fmt: skip
+_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_DAY_FIRST = re.compile(r"(\d{1,2})[./](\d{1,2})[./](\d{4})")
+_DAY_MONTH = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]{3,9})\.?(?:,?\s+(\d{4}))?")
+_MONTH_DAY = re.compile(r"([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?")
+
+
+# --- reading and checking dates -----------------------------------------------------------------------------
+
+
+def local_today(now: datetime, zone: str) -> date:
+    """The date on the wall clock of ``zone`` at the instant ``now``."""
+    return now.astimezone(ZoneInfo(zone)).date()
+
+
+def _month(word: str) -> int | None:
+    """``Dec``, ``dec.`` or ``December`` → 12; a word that is not an English month name → None."""
+    word = word.lower()
+    for number, name in enumerate(_MONTHS, start=1):
+        if len(word) >= 3 and name.startswith(word):
+            return number
+    return None
+
+
+def parse_date(text: str, today: date) -> date:
+    """A typed date: ``2026-12-25``, ``25.12.2026`` (or ``25/12/2026``), ``25 Dec``, ``Dec 25``, ``25 December
+    2026``, ``today``, ``tomorrow``. Without a year it is the next such date from ``today`` on. Anything else, or
+    a date that does not exist (``2026-02-30``), is ``InvalidInput("date", UNREADABLE)``."""
+    typed = " ".join(text.strip().lower().split())
+    if typed == "today":
+        return today
+    if typed == "tomorrow":
+        return today + _ONE_DAY
+    year: int | None
+    if match := _ISO.fullmatch(typed):
+        year, month, day = (int(g) for g in match.groups())
+    elif match := _DAY_FIRST.fullmatch(typed):
+        day, month, year = (int(g) for g in match.groups())
+    elif (match := _DAY_MONTH.fullmatch(typed)) and (found := _month(match[2])):
+        day, month, year = int(match[1]), found, int(match[3]) if match[3] else None
+    elif (match := _MONTH_DAY.fullmatch(typed)) and (found := _month(match[1])):
+        day, month, year = int(match[2]), found, int(match[3]) if match[3] else None
+    else:
+        raise InvalidInput("date", UNREADABLE)
+    try:
+        if year is not None:
+            return date(year, month, day)
+        this_year = date(today.year, month, day) if (month, day) != (2, 29) else None
+        if this_year is not None and this_year >= today:
+            return this_year
+        for ahead in range(1, 9):  # the next year that has this date (29 Feb needs a leap year)
+            try:
+                return date(today.year + ahead, month, day)
+            except ValueError:
+                continue
+    except ValueError:
+        pass
+    raise InvalidInput("date", UNREADABLE)
+
+
+def check_override_date(day: date, today: date) -> date:
+    """An exception may be set from ``today`` (the mentor's) up to a year ahead."""
+    if day < today:
+        raise InvalidInput("date", PAST)
+    if day > today + timedelta(days=OVERRIDE_HORIZON_DAYS):
+        raise InvalidInput("date", TOO_FAR)
+    return day
+
+
+def vacation_dates(first: date, last: date, today: date) -> list[date]:
+    """Every date from ``first`` to ``last``: not in the past, ending on or after it starts, at most 60 days."""
+    check_override_date(first, today)
+    if last < first:
+        raise InvalidInput("vacation", ORDER)
+    count = (last - first).days + 1
+    if count > VACATION_MAX_DAYS:
+        raise InvalidInput("vacation", TOO_LONG)
+    check_override_date(last, today)
+    return [first + timedelta(days=n) for n in range(count)]
+
+
+def date_ranges(ranges: Sequence[TimeRange]) -> tuple[TimeRange, ...]:
+    """Other hours on a date: at least one range, none overlapping; touching ranges join. Sorted."""
+    if not ranges:
+        raise InvalidInput("ranges", EMPTY)
+    return tuple(rule.range for rule in weekly_rules([0], ranges))
+
+
+# --- the week, day by day -----------------------------------------------------------------------------------
+
+
+def ranges_of_day(weekly: Iterable[WeeklyRule], weekday: int) -> tuple[TimeRange, ...]:
+    return tuple(sorted((rule.range for rule in weekly if rule.weekday == weekday), key=lambda r: r.start))
+
+
+def copy_day(weekly: Sequence[WeeklyRule], source: int, targets: Iterable[int]) -> tuple[WeeklyRule, ...]:
+    """The week with each target day given exactly ``source``'s ranges; the other days are kept."""
+    days = sorted(set(targets) - {source})
+    if any(not 0 <= day <= 6 for day in [source, *days]):
+        raise InvalidInput("days")
+    if not days:
+        raise InvalidInput("copy", NO_TARGETS)
+    ranges = ranges_of_day(weekly, source)
+    if not ranges:
+        raise InvalidInput("copy", EMPTY)
+    return replace_days(weekly, days, weekly_rules(days, ranges))
+
+
+# --- listing exceptions -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideSpan:
+    """Consecutive dates with the same exception (a vacation reads as one line): ``first`` to ``last``."""
+
+    first: date
+    last: date
+    ranges: tuple[TimeRange, ...]
+
+    @property
+    def is_day_off(self) -> bool:
+        return not self.ranges
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+
+def group_overrides(overrides: Iterable[DateOverride]) -> list[OverrideSpan]:
+    """Sorted spans; days off on consecutive dates join, dates with other hours stay one per line."""
+    spans: list[OverrideSpan] = []
+    for override in sorted(overrides, key=lambda o: o.day):
+        ranges = tuple(sorted(override.ranges, key=lambda r: r.start))
+        previous = spans[-1] if spans else None
+        if previous and not ranges and previous.is_day_off and previous.last + _ONE_DAY == override.day:
+            spans[-1] = OverrideSpan(previous.first, override.day, ())
+        else:
+            spans.append(OverrideSpan(override.day, override.day, ranges))
+    return spans
+
+
+# --- free time ahead ----------------------------------------------------------------------------------------
+
+
+Interval = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class FreeDay:
+    """One local date of the preview: its open hours (after exceptions) and what is left of them (UTC)."""
+
+    day: date
+    open: tuple[Interval, ...]
+    free: tuple[Interval, ...]
+    is_exception: bool
+
+
+def _subtract(intervals: Iterable[Interval], holes: Sequence[Interval]) -> list[Interval]:
+    """``intervals`` minus every hole; all half-open, holes in any order."""
+    result: list[Interval] = []
+    for low, high in intervals:
+        pieces = [(low, high)]
+        for hole_low, hole_high in holes:
+            pieces = [
+                piece
+                for start, end in pieces
+                for piece in ((start, min(end, hole_low)), (max(start, hole_high), end))
+                if piece[0] < piece[1]
+            ]
+        result.extend(pieces)
+    return result
+
+
+def free_time(
+    availability: Availability, busy: Sequence[Booking], now: datetime, days: int = PREVIEW_DAYS
+) -> list[FreeDay]:
+    """Per local date in the availability's zone, from today for ``days`` dates: the open hours after exceptions,
+    and those hours minus the time active bookings hold (session plus buffers) and minus what is already past."""
+    tz = ZoneInfo(availability.timezone)
+    now = now.astimezone(UTC)
+    today = now.astimezone(tz).date()
+    holes = sorted(
+        (booking.blocked_from.astimezone(UTC), booking.blocked_until.astimezone(UTC))
+        for booking in busy
+        if booking.status.is_active
+    )
+    overridden = {override.day for override in availability.overrides}
+    preview = []
+    for offset in range(days):
+        day = today + timedelta(days=offset)
+        start, end = DayClock(day, tz).boundary(0), DayClock(day + _ONE_DAY, tz).boundary(0)
+        opened = open_intervals(availability, start, end)
+        free = _subtract(((max(low, now), high) for low, high in opened if high > now), holes)
+        preview.append(FreeDay(day, tuple(opened), tuple(free), day in overridden))
+    return preview
+
+
+def preview_window(availability: Availability, now: datetime, days: int = PREVIEW_DAYS) -> Interval:
+    """The UTC instants the preview covers (bookings touching it are the ones to load)."""
+    tz = ZoneInfo(availability.timezone)
+    today = now.astimezone(tz).date()
+    return DayClock(today, tz).boundary(0), DayClock(today + timedelta(days=days), tz).boundary(0)
+
+
+# --- use cases: the week ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Week:
+    """The weekly hours being edited: the profile's (``offering`` None) or one offering's own."""
+
+    scope: int
+    timezone: str
+    weekly: tuple[WeeklyRule, ...]
+    offering: Offering | None = None
+
+
+async def load_week(uow: UnitOfWork, mentor_id: int, scope: int) -> Week:
+    """The hours of ``scope``; another mentor's offering is ``NotAllowed``, a missing one ``NotFound``."""
+    await _mentor(uow, mentor_id)
+    saved = await uow.availability.get(mentor_id)
+    zone = saved.timezone if saved else FALLBACK_ZONE
+    if scope == PROFILE:
+        return Week(PROFILE, zone, saved.weekly if saved else ())
+    offering = await _own_offering(uow, mentor_id, scope)
+    return Week(scope, zone, offering.weekly_rules, offering)
+
+
+async def _save_week(uow: UnitOfWork, mentor_id: int, week: Week, rules: tuple[WeeklyRule, ...]) -> Week:
+    if week.offering is None:
+        await uow.availability.replace_weekly(mentor_id, rules)
+        return Week(PROFILE, week.timezone, rules)
+    offering = await uow.offerings.update(week.offering.with_changes(weekly_rules=rules))
+    return Week(week.scope, week.timezone, offering.weekly_rules, offering)
+
+
+async def set_days(
+    uow: UnitOfWork, mentor_id: int, scope: int, days: Sequence[int], ranges: Sequence[TimeRange]
+) -> Week:
+    """Give each of ``days`` exactly ``ranges`` (at least one day and one range); other days keep theirs."""
+    if not days:
+        raise InvalidInput("days")
+    if not ranges:
+        raise InvalidInput("hours")
+    week = await load_week(uow, mentor_id, scope)
+    return await _save_week(uow, mentor_id, week, replace_days(week.weekly, days, weekly_rules(days, ranges)))
+
+
+async def clear_day(uow: UnitOfWork, mentor_id: int, scope: int, weekday: int) -> Week:
+    if not 0 <= weekday <= 6:
+        raise InvalidInput("days")
+    week = await load_week(uow, mentor_id, scope)
+    return await _save_week(uow, mentor_id, week, replace_days(week.weekly, [weekday], ()))
+
+
+async def copy_day_to(
+    uow: UnitOfWork, mentor_id: int, scope: int, source: int, targets: Iterable[int]
+) -> Week:
+    week = await load_week(uow, mentor_id, scope)
+    return await _save_week(uow, mentor_id, week, copy_day(week.weekly, source, targets))
+
+
+# --- use cases: date exceptions -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Exceptions:
+    """The mentor's exceptions from today on, and the active bookings on the dates just changed (kept as they
+    are: a day off does not cancel anyone's session)."""
+
+    timezone: str
+    today: date
+    spans: list[OverrideSpan]
+    bookings_kept: int = 0
+
+
+async def _zone_and_today(uow: UnitOfWork, clock: Clock, mentor_id: int) -> tuple[str, date]:
+    await _mentor(uow, mentor_id)
+    saved = await uow.availability.get(mentor_id)
+    zone = saved.timezone if saved else FALLBACK_ZONE
+    return zone, local_today(clock.now(), zone)
+
+
+async def list_exceptions(
+    uow: UnitOfWork, clock: Clock, mentor_id: int, bookings_kept: int = 0
+) -> Exceptions:
+    zone, today = await _zone_and_today(uow, clock, mentor_id)
+    horizon = today + timedelta(days=OVERRIDE_HORIZON_DAYS)
+    overrides = await uow.availability.list_overrides(mentor_id, today, horizon)
+    return Exceptions(zone, today, group_overrides(overrides), bookings_kept)
+
+
+async def check_exception_date(uow: UnitOfWork, clock: Clock, mentor_id: int, day: date) -> date:
+    """Before asking for more (the hours, the last day): ``day`` may carry an exception."""
+    _zone, today = await _zone_and_today(uow, clock, mentor_id)
+    return check_override_date(day, today)
+
+
+async def read_exception_date(uow: UnitOfWork, clock: Clock, mentor_id: int, typed: str) -> date:
+    """A date the mentor typed, read on their clock (``25 Dec`` is the next one), and allowed an exception."""
+    _zone, today = await _zone_and_today(uow, clock, mentor_id)
+    return check_override_date(parse_date(typed, today), today)
+
+
+async def _bookings_on(uow: UnitOfWork, mentor_id: int, zone: str, days: Sequence[date]) -> int:
+    tz = ZoneInfo(zone)
+    first, last = min(days), max(days)
+    start, end = DayClock(first, tz).boundary(0), DayClock(last + _ONE_DAY, tz).boundary(0)
+    chosen = set(days)
+    found = await uow.bookings.active_for_mentor(mentor_id, start, end)
+    return sum(1 for booking in found if booking.scheduled_at.astimezone(tz).date() in chosen)
+
+
+async def _set_overrides(
+    uow: UnitOfWork, clock: Clock, mentor_id: int, days: Sequence[date], ranges: tuple[TimeRange, ...]
+) -> Exceptions:
+    zone, _today = await _zone_and_today(uow, clock, mentor_id)
+    for day in days:
+        await uow.availability.set_override(mentor_id, DateOverride(day, ranges))
+    return await list_exceptions(uow, clock, mentor_id, await _bookings_on(uow, mentor_id, zone, days))
+
+
+async def set_day_off(uow: UnitOfWork, clock: Clock, mentor_id: int, day: date) -> Exceptions:
+    await check_exception_date(uow, clock, mentor_id, day)
+    return await _set_overrides(uow, clock, mentor_id, [day], ())
+
+
+async def set_date_hours(
+    uow: UnitOfWork, clock: Clock, mentor_id: int, day: date, ranges: Sequence[TimeRange]
+) -> Exceptions:
+    """Other hours on ``day`` instead of that weekday's."""
+    await check_exception_date(uow, clock, mentor_id, day)
+    return await _set_overrides(uow, clock, mentor_id, [day], date_ranges(ranges))
+
+
+async def set_vacation(uow: UnitOfWork, clock: Clock, mentor_id: int, first: date, last: date) -> Exceptions:
+    """Every date from ``first`` to ``last`` a day off (replacing other exceptions on them)."""
+    _zone, today = await _zone_and_today(uow, clock, mentor_id)
+    return await _set_overrides(uow, clock, mentor_id, vacation_dates(first, last, today), ())
+
+
+async def remove_exceptions(uow: UnitOfWork, clock: Clock, mentor_id: int, first: date, last: date) -> Exceptions:
+    """Back to the weekly hours on ``first`` to ``last`` (one listed span; at most the longest vacation)."""
+    await _mentor(uow, mentor_id)
+    if last < first or (last - first).days >= VACATION_MAX_DAYS:
+        raise InvalidInput("vacation", ORDER if last < first else TOO_LONG)
+    day = first
+    while day <= last:
+        await uow.availability.clear_override(mentor_id, day)
+        day += _ONE_DAY
+    return await list_exceptions(uow, clock, mentor_id)
+
+
+# --- use case: the preview ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    timezone: str
+    days: list[FreeDay]
+
+
+async def preview_free_time(uow: UnitOfWork, clock: Clock, mentor_id: int) -> Preview:
+    """The mentor's free time for the next 7 days (profile hours, after exceptions, minus bookings)."""
+    await _mentor(uow, mentor_id)
+    saved = await uow.availability.get(mentor_id) or Availability(FALLBACK_ZONE)
+    now = clock.now()
+    start, end = preview_window(saved, now)
+    busy = await uow.bookings.active_for_mentor(mentor_id, start, end)
+    return Preview(saved.timezone, free_time(saved, busy, now))

@@ -1,0 +1,245 @@
+"""The dispatcher in the real application (``bot.app``: JobQueue, rate limiter, PTB ``Bot`` over HTTP) against the
+fake Bot API server: delivered once each, Telegram's errors handled, a stop mid-burst loses and repeats nothing.
+
+Messages are rendered by ``tests.e2e.dispatcher_worker.say_key`` (the notification's key), so the server side can
+count every message per chat. The clock is the real one: retries are due after real seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import build_application
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.dispatcher import Backoff, Dispatcher
+from tests.dbutil import drop_database, fresh_database
+from tests.e2e.dispatcher_worker import events, key_of, outbox_rows, say_key, seed_outbox
+from tests.harness.fake_bot_api import FakeBotApi, FakeUser
+
+
+@pytest.fixture
+async def url(tmp_path: Path) -> AsyncIterator[str]:
+    database = await fresh_database("sqlite", tmp_path)
+    try:
+        yield database
+    finally:
+        await drop_database(database)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@asynccontextmanager
+async def dispatching(
+    api: FakeBotApi, url: str, *, rate_limit: bool = False, backoff: Backoff | None = None, **settings: Any
+) -> AsyncIterator[Dispatcher]:
+    """The real bot (polling, JobQueue waking the dispatcher every second) until the block ends; then it stops the
+    way ``run_polling`` stops it."""
+    settings.setdefault("dispatch_interval_seconds", 1.0)
+    application = build_application(
+        Settings(bot_token=api.token, database_url=url, telegram_api_url=api.url, **settings),
+        clock=SystemClock(),
+        migrate=False,
+        rate_limit=rate_limit,
+        prepare=say_key,
+    )
+    dispatcher: Dispatcher = application.bot_data["dispatcher"]
+    assert application.bot_data["services"].dispatcher is dispatcher
+    if backoff is not None:
+        dispatcher.backoff = backoff
+    async with api.running(application):
+        assert application.post_init is not None
+        await application.post_init(application)  # as BotRunner does: from here on the JobQueue wakes it
+        try:
+            yield dispatcher
+        finally:
+            assert application.post_stop is not None
+            await application.post_stop(application)
+    assert application.post_shutdown is not None
+    await application.post_shutdown(application)
+
+
+async def until(condition: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def users(api: FakeBotApi, ids: range | list[int]) -> list[FakeUser]:
+    return [api.user(i, started=True) for i in ids]
+
+
+def delivered(api: FakeBotApi) -> Counter[str]:
+    """How many times each notification key reached a chat."""
+    return Counter(key_of(m.text or "") for m in api.sent_messages())
+
+
+def calls_for(api: FakeBotApi, chat_id: int) -> int:
+    return sum(1 for c in api.calls_to("sendMessage") if c.chat_id == chat_id)
+
+
+async def statuses(url: str) -> dict[int, list[tuple[str, int]]]:
+    """Per recipient: (status, attempts) of each row."""
+    found: dict[int, list[tuple[str, int]]] = {}
+    for r in await outbox_rows(url):
+        found.setdefault(r.recipient_id, []).append((r.status, r.attempts))
+    return found
+
+
+# -- the happy path ----------------------------------------------------------------------------------------------
+
+
+async def test_due_notifications_go_out_once_each_and_later_ones_wait(api: FakeBotApi, url: str) -> None:
+    users(api, range(1, 11))
+    await seed_outbox(url, range(1, 11), events(range(1, 11), now() - timedelta(minutes=5), per_user=2))
+    await seed_outbox(url, [], events([1], now() + timedelta(hours=1)))
+    async with dispatching(api, url) as dispatcher:
+        await until(lambda: len(api.sent_messages()) == 20, what="20 messages")
+        await asyncio.sleep(0.3)
+        assert dispatcher.stats.sent == 20
+    counts = delivered(api)
+    assert len(counts) == 20 and set(counts.values()) == {1}
+    assert sorted(Counter(m.chat_id for m in api.sent_messages()).values()) == [2] * 10
+    rows = await outbox_rows(url)
+    assert Counter(r.status for r in rows) == {"sent": 20, "pending": 1}
+    assert all(r.sent_at is not None for r in rows if r.status == "sent")
+    # two messages to one chat are spaced about a second apart (Telegram: 1 message per second per chat)
+    times = [c.time for c in api.calls_to("sendMessage") if c.chat_id == 1]
+    assert len(times) == 2 and times[1] - times[0] >= 0.9
+
+
+async def test_wake_sends_new_notifications_at_once(api: FakeBotApi, url: str) -> None:
+    users(api, [1])
+    async with dispatching(api, url, dispatch_interval_seconds=3600) as dispatcher:
+        await asyncio.sleep(0.2)  # the start-up pass found nothing
+        await seed_outbox(url, [1], events([1], now()))
+        began = time.monotonic()
+        dispatcher.wake()  # what a use case's handler does after committing
+        await until(lambda: len(api.sent_messages()) == 1, timeout=5, what="the woken send")
+        assert time.monotonic() - began < 2
+
+
+# -- Telegram's errors ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rate_limit", [False, True], ids=["dispatcher", "rate-limiter"])
+async def test_too_many_requests_is_waited_out_and_delivered_once(
+    api: FakeBotApi, url: str, rate_limit: bool
+) -> None:
+    """429 with retry_after=1: the message goes out once, after the wait; the wait is not a failed attempt. With
+    the rate limiter (production) the limiter waits and retries; without it the dispatcher reschedules the row."""
+    users(api, [1, 2])
+    api.fail_next("sendMessage", 429, retry_after=1, chat_id=1)
+    await seed_outbox(url, [1, 2], events([1, 2], now()))
+    async with dispatching(api, url, rate_limit=rate_limit):
+        await until(lambda: len(api.sent_messages()) == 2, what="both messages")
+    first, second = [c for c in api.calls_to("sendMessage") if c.chat_id == 1]
+    assert first.status == 429 and second.ok
+    assert second.time - first.time >= 1.0
+    assert len(api.sent_messages(1)) == 1 and len(api.sent_messages(2)) == 1
+    assert await statuses(url) == {1: [("sent", 1)], 2: [("sent", 1)]}
+
+
+async def test_server_errors_are_retried_with_backoff(api: FakeBotApi, url: str) -> None:
+    users(api, [1])
+    api.fail_next("sendMessage", 502, chat_id=1, times=2)
+    await seed_outbox(url, [1], events([1], now()))
+    async with dispatching(api, url, backoff=Backoff(base=0.3, cap=2, jitter=0)):
+        await until(lambda: len(api.sent_messages()) == 1, what="the message after two 502s")
+    calls = [c for c in api.calls_to("sendMessage") if c.chat_id == 1]
+    assert [c.status for c in calls] == [502, 502, 200]
+    assert calls[1].time - calls[0].time >= 0.3 and calls[2].time - calls[1].time >= 0.6  # doubling
+    assert await statuses(url) == {1: [("sent", 3)]}
+
+
+async def test_a_user_who_blocked_the_bot_is_skipped_while_the_others_get_theirs(
+    api: FakeBotApi, url: str
+) -> None:
+    alice, bob, carol = users(api, [1, 2, 3])
+    await bob.block(notify=False)  # Telegram has not told the bot yet: it learns from the 403
+    await seed_outbox(url, [1, 2, 3], events([1, 2, 3], now()))
+    await seed_outbox(url, [], events([2], now() + timedelta(seconds=2)))  # bob's next one, after the 403
+    async with dispatching(api, url):
+        await until(lambda: len(api.sent_messages()) == 2, what="alice's and carol's")
+        await asyncio.sleep(3)  # bob's second notification falls due and is skipped without a call
+        assert calls_for(api, 2) == 1
+        rows = await statuses(url)
+        assert rows[1] == [("sent", 1)] and rows[3] == [("sent", 1)]
+        assert sorted(rows[2]) == [("skipped", 1), ("skipped", 1)]
+        assert sorted(r.last_error or "" for r in await outbox_rows(url) if r.recipient_id == 2) == [
+            "Forbidden: bot was blocked by the user",
+            "unreachable: the user blocked the bot",
+        ]
+
+        # bob unblocks the bot (Telegram sends a chat member update): he is reachable again
+        await bob.unblock()
+        await api.wait_idle()
+        await seed_outbox(url, [], events([2], now()))
+        await until(lambda: len(api.sent_messages(2)) == 1, what="bob's message after unblocking")
+
+        # blocking with Telegram's update marks him unreachable before any 403
+        await bob.block()
+        await api.wait_idle()
+        await seed_outbox(url, [], events([2], now()))
+        await asyncio.sleep(1.5)
+        assert calls_for(api, 2) == 2
+    assert len(alice.bot_messages()) == len(carol.bot_messages()) == 1
+
+
+async def test_a_message_that_keeps_failing_is_given_up_and_never_blocks_the_queue(
+    api: FakeBotApi, url: str
+) -> None:
+    users(api, range(1, 6))
+    api.fail_next("sendMessage", 500, chat_id=1, times=100)  # a broken chat
+    api.fail_next("sendMessage", 400, "Bad Request: message text is empty", chat_id=2)  # a bad message
+    await seed_outbox(url, range(1, 6), events(range(1, 6), now()))
+    async with dispatching(api, url, dispatch_max_attempts=3, backoff=Backoff(base=0.2, cap=1, jitter=0)):
+        await until(lambda: len(api.sent_messages()) == 3, what="the three good messages")
+        assert {m.chat_id for m in api.sent_messages()} == {3, 4, 5}
+        await until(lambda: calls_for(api, 1) == 3, what="three attempts for the broken chat")
+        await asyncio.sleep(1.5)
+    assert calls_for(api, 1) == 3  # given up after max_attempts
+    assert calls_for(api, 2) == 1  # BadRequest: given up at once
+    rows = await statuses(url)
+    assert rows[1] == [("failed", 3)] and rows[2] == [("failed", 1)]
+    assert all(rows[u] == [("sent", 1)] for u in (3, 4, 5))
+
+
+# -- stopping mid-burst ---------------------------------------------------------------------------------------
+
+
+async def test_a_stop_mid_burst_then_a_restart_delivers_everything_exactly_once(api: FakeBotApi, url: str) -> None:
+    count = 300
+    users(api, range(1, count + 1))
+    api.latency = lambda method: 0.02 if method == "sendMessage" else 0.0
+    await seed_outbox(url, range(1, count + 1), events(range(1, count + 1), now() - timedelta(seconds=1)))
+    async with dispatching(api, url, dispatch_batch=25, dispatch_concurrency=8):
+        await until(lambda: len(api.sent_messages()) >= 60, what="the burst to start")
+    # stopped cleanly: the sends in flight finished and were recorded, the other claims were given back
+    after_stop = delivered(api)
+    assert 60 <= len(after_stop) < count
+    rows = await outbox_rows(url)
+    assert Counter(r.status for r in rows) == {"sent": len(after_stop), "pending": count - len(after_stop)}
+    assert {r.key for r in rows if r.status == "sent"} == set(after_stop)
+    assert all(r.attempts == 0 for r in rows if r.status == "pending")  # released: no attempt counted
+
+    async with dispatching(api, url, dispatch_batch=25, dispatch_concurrency=8):
+        await until(lambda: len(api.sent_messages()) >= count, timeout=60, what="all messages")
+        await asyncio.sleep(0.3)
+    counts = delivered(api)
+    assert len(counts) == count and set(counts.values()) == {1}
+    assert Counter(m.chat_id for m in api.sent_messages()) == {i: 1 for i in range(1, count + 1)}
+    assert Counter(r.status for r in await outbox_rows(url)) == {"sent": count}

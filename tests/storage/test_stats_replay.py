@@ -1,0 +1,161 @@
+"""Stats stay exact: random sequences of bookings and transitions, through the real use cases and repositories,
+leave every offering's counters equal to a recount from the bookings table - after every single step.
+
+Each step runs in its own unit of work, like a Telegram update: refused moves (wrong person, wrong status, too
+early, slot taken) change nothing, and some successful steps are rolled back instead of committed (a crash after
+the change): the counters must roll back with the booking.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from domain import inbox, sessions, usecases
+from domain.clock import FixedClock
+from domain.errors import DomainError
+from domain.inbox import week_bounds
+from domain.model import BookingStatus, OfferingStatus, TimeRange, User
+from storage.models import BookingRow, OfferingRow
+from storage.uow import SqlUnitOfWork
+
+S = BookingStatus
+START = datetime(2030, 3, 4, 0, 0, tzinfo=UTC)  # a Monday, midnight UTC (and 05:30 in Kolkata: on the grid)
+HALF_HOUR = timedelta(minutes=30)
+MENTORS = {11: "Asia/Kolkata", 12: "UTC"}
+MENTEES = (21, 22, 23)
+STEPS = 300
+_SOURCE = {  # the statuses each move starts from
+    "confirm": (S.PENDING,),
+    "decline": (S.PENDING,),
+    "cancel_mentor": (S.PENDING, S.CONFIRMED),
+    "cancel_mentee": (S.PENDING, S.CONFIRMED),
+    "expire": (S.PENDING,),
+    "complete": (S.CONFIRMED,),
+    "no_show": (S.CONFIRMED,),
+    "rate": (S.COMPLETED,),
+}
+
+
+async def _setup(uow: SqlUnitOfWork) -> list[int]:
+    """Two mentors open all day every day; three offerings (paid and free) with room for many bookings a day."""
+    offering_ids = []
+    async with uow:
+        for mentor_id, zone in MENTORS.items():
+            await uow.users.add(User(mentor_id, f"Mentor {mentor_id}", timezone=zone, is_mentor=True))
+            await usecases.set_weekly_availability(uow, mentor_id, range(7), [TimeRange(0, 24 * 60)])
+        for mentee_id in MENTEES:
+            await uow.users.add(User(mentee_id, f"Mentee {mentee_id}", timezone="Europe/London"))
+        for mentor_id, price, minutes in ((11, "500", 30), (11, "0", 60), (12, "1200", 45)):
+            created = await usecases.create_offering(uow, mentor_id, f"Session {minutes}", price, minutes)
+            await uow.offerings.update(created.with_changes(max_bookings_per_day=48, cancellation_cutoff_hours=2))
+            assert created.id is not None
+            await usecases.set_offering_status(uow, mentor_id, created.id, OfferingStatus.ACTIVE)
+            offering_ids.append(created.id)
+        await uow.commit()
+    return offering_ids
+
+
+async def _check_counters(uow: SqlUnitOfWork, clock: FixedClock, step: str) -> Counter[str]:
+    """Compare every offering's counters with a recount of its bookings; returns how many bookings are in each
+    status (so the test can see that the walk went everywhere)."""
+    async with uow:
+        bookings = (await uow.session.execute(select(BookingRow))).scalars().all()
+        offerings = (await uow.session.execute(select(OfferingRow))).scalars().all()
+        for row in offerings:
+            mine = [b for b in bookings if b.offering_id == row.id]
+            ratings = [b.mentee_rating for b in mine if b.mentee_rating is not None]
+            recount = (len(mine), sum(b.status == S.COMPLETED for b in mine), sum(ratings), len(ratings))
+            stored = (row.total_bookings, row.total_completed, row.rating_sum, row.rating_count)
+            assert stored == recount, f"offering {row.id} after {step}: stored {stored}, recount {recount}"
+            offering = await uow.offerings.get(row.id)
+            assert offering is not None and offering.average_rating == row.average_rating, step
+            if ratings:
+                exact = Decimal(sum(ratings)) / Decimal(len(ratings))
+                assert abs(offering.average_rating - exact) <= Decimal("0.005"), step  # type: ignore[operator]
+        # the inbox's quick stats agree with the counters, mentor by mentor
+        for mentor_id, zone in MENTORS.items():
+            stats = await uow.bookings.mentor_stats(mentor_id, *week_bounds(clock.now(), zone))
+            own = [o for o in offerings if o.mentor_id == mentor_id]
+            assert stats.completed == sum(o.total_completed for o in own), step
+            assert (stats.rating_sum, stats.rating_count) == (
+                sum(o.rating_sum for o in own),
+                sum(o.rating_count for o in own),
+            ), step
+        return Counter(b.status for b in bookings)
+
+
+async def _step(uow: SqlUnitOfWork, clock: FixedClock, rng: random.Random, offering_ids: list[int]) -> str:
+    """One random action by a random person; returns what was tried (for failure messages)."""
+    async with uow:
+        rows = await uow.session.execute(select(BookingRow.id, BookingRow.status).order_by(BookingRow.id))
+        statuses = dict(rows.tuples().all())
+    booking_ids = list(statuses)
+    op = rng.choices(
+        ["book", "confirm", "decline", "cancel_mentor", "cancel_mentee", "expire", "complete", "no_show", "rate",
+         "wait"],
+        weights=[6, 4, 1, 1, 1, 2, 3, 2, 3, 3],
+    )[0]
+    if op == "wait":
+        clock.advance(HALF_HOUR * rng.randint(1, 80))
+        return f"wait to {clock.now():%Y-%m-%d %H:%M}"
+    if op == "book" or not booking_ids:
+        offering_id, mentee_id = rng.choice(offering_ids), rng.choice(MENTEES)
+        start = clock.now() + timedelta(hours=24) + HALF_HOUR * rng.randint(0, 200)
+        action = usecases.book_slot(uow, clock, usecases.BookingRequest(offering_id, mentee_id, start))
+        label = f"book {offering_id} at {start:%m-%d %H:%M} by {mentee_id}"
+    else:
+        # mostly a booking the move can apply to, sometimes any (which must be refused or change nothing)
+        wanted = _SOURCE.get(op, ())
+        candidates = [i for i, status in statuses.items() if status in wanted]
+        booking_id = rng.choice(candidates if candidates and rng.random() < 0.8 else booking_ids)
+        async with uow:
+            found = await uow.bookings.get(booking_id)
+        assert found is not None
+        # mostly the right person, sometimes someone else (who must be refused)
+        mentor = found.mentor_id if rng.random() < 0.85 else rng.choice([*MENTORS, *MENTEES])
+        mentee = found.mentee_id if rng.random() < 0.85 else rng.choice([*MENTORS, *MENTEES])
+        actions = {
+            "confirm": lambda: usecases.change_status(uow, clock, mentor, booking_id, S.CONFIRMED),
+            "decline": lambda: usecases.change_status(uow, clock, mentor, booking_id, S.DECLINED, "busy"),
+            "cancel_mentor": lambda: inbox.cancel_as_mentor(uow, clock, mentor, booking_id, "sorry"),
+            "cancel_mentee": lambda: sessions.cancel_as_mentee(uow, clock, mentee, booking_id, "cannot come"),
+            "expire": lambda: sessions.expire_request(uow, clock, booking_id),
+            "complete": lambda: inbox.mark_session(uow, clock, mentor, booking_id, S.COMPLETED),
+            "no_show": lambda: inbox.mark_session(uow, clock, mentor, booking_id, S.NO_SHOW),
+            "rate": lambda: sessions.rate_session(uow, clock, mentee, booking_id, rng.randint(1, 5)),
+        }
+        action = None
+        label = f"{op} #{booking_id} ({found.status})"
+    async with uow:
+        try:
+            if action is not None:
+                await action
+            else:
+                await actions[op]()
+        except DomainError as error:
+            return f"{label}: refused ({type(error).__name__})"
+        if rng.random() < 0.1:
+            return f"{label}: rolled back"  # leaving the block without commit
+        await uow.commit()
+    return label
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_random_transitions_keep_every_counter_exact(uow: SqlUnitOfWork, seed: int) -> None:
+    rng = random.Random(seed)
+    clock = FixedClock(START)
+    offering_ids = await _setup(uow)
+    seen: Counter[str] = Counter()
+    history: list[str] = []
+    for _ in range(STEPS):
+        history.append(await _step(uow, clock, rng, offering_ids))
+        seen = await _check_counters(uow, clock, " | ".join(history[-5:]))
+    # the walk reached every status, and ratings happened, so every counter was exercised
+    assert set(seen) == {s.value for s in S}, seen
+    assert any("rate" in h and "refused" not in h and "rolled" not in h for h in history)
