@@ -28,8 +28,10 @@ from handlers import (
     aftercare,
     availability,
     booking,
+    discover,
     mentor_inbox,
     menu,
+    my_bookings,
     notify,
     offering_edit,
     offerings,
@@ -73,6 +75,7 @@ def build_application(
         clock=clock,
         default_timezone=settings.default_timezone,
         default_locale=settings.default_locale,
+        max_active_per_mentor=settings.max_active_bookings_per_mentor,
     )
 
     async def post_init(application: Application) -> None:
@@ -125,8 +128,10 @@ def build_application(
     application.bot_data["services"] = services
 
     application.add_handler(TypeHandler(Update, remember_user), group=-1)
-    for module in (onboarding, availability, offerings, offering_edit, booking, mentor_inbox, profile, aftercare):
+    flows = (onboarding, availability, offerings, offering_edit, booking, discover, mentor_inbox, profile)
+    for module in (*flows, aftercare):
         application.add_handlers(module.handlers())
+    application.add_handlers(my_bookings.handlers())
     application.add_handler(menu.open_menu_item)
     application.add_handler(text_handler())
     application.add_handler(CallbackQueryHandler(answer_stale_button))

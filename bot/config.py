@@ -39,6 +39,8 @@ class Settings:
     # Reminders before each confirmed session, and how long a request may wait for the mentor (or until the start).
     reminder_leads: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1))
     expire_after_hours: float = 48.0
+    # At most this many pending or upcoming bookings per mentee with one mentor (MAX_ACTIVE_BOOKINGS_PER_MENTOR).
+    max_active_bookings_per_mentor: int = 3
 
     @property
     def base_url(self) -> str:
@@ -92,6 +94,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
     rate = _positive_number(environ, "SEND_RATE_PER_SECOND", 30.0)
     leads = parse_leads(environ.get("REMINDERS", "").strip() or "24h,1h")
     expire = _positive_number(environ, "EXPIRE_AFTER_HOURS", 48.0)
+    max_active = _positive_whole_number(environ, "MAX_ACTIVE_BOOKINGS_PER_MENTOR", 3)
     return Settings(
         token,
         database_url,
@@ -102,6 +105,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         send_rate_per_second=rate,
         reminder_leads=leads,
         expire_after_hours=expire,
+        max_active_bookings_per_mentor=max_active,
     )
 
 
@@ -137,3 +141,12 @@ def _positive_number(environ: Mapping[str, str], name: str, default: float) -> f
     if not 0 < value < float("inf"):
         raise ConfigError(f"{name} must be a positive number (got {raw!r})")
     return value
+
+
+def _positive_whole_number(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not re.fullmatch(r"\d{1,6}", raw) or int(raw) < 1:
+        raise ConfigError(f"{name} must be a whole number of at least 1 (got {raw!r})")
+    return int(raw)

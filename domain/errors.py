@@ -52,3 +52,11 @@ class InvalidInput(DomainError):
         super().__init__(f"{field}: {detail}" if detail else field)
         self.field = field
         self.detail = detail
+
+
+class TooManyBookings(DomainError):
+    """The mentee already holds ``limit`` pending or upcoming bookings with this mentor (``usecases.book_slot``)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"at most {limit} open bookings with one mentor")
+        self.limit = limit

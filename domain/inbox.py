@@ -26,7 +26,7 @@ from domain.booking import allowed_moves
 from domain.errors import DomainError, InvalidInput, InvalidTransition, NotAllowed
 from domain.model import NOTES_MAX, Actor, Booking, BookingStatus, User
 from domain.ports import Clock, UnitOfWork
-from domain.usecases import BookingView, booking_for, change_status
+from domain.usecases import BookingView, booking_for, booking_views, change_status
 from domain.validation import EMPTY, TOO_LONG, clean_text
 
 S = BookingStatus
@@ -139,21 +139,7 @@ async def open_inbox(
     bookings = await uow.bookings.list_inbox_tab(mentor_id, tab, now, PAGE_SIZE, page * PAGE_SIZE)
     week_start, week_end = week_bounds(now, zone)
     stats = await uow.bookings.mentor_stats(mentor_id, week_start, week_end)
-    entries: list[BookingView] = []
-    people: dict[int, User] = {mentor.id: mentor}
-    offerings = {}
-    for booking in bookings:
-        if booking.mentee_id not in people:
-            mentee = await uow.users.get(booking.mentee_id)
-            if mentee is None:
-                continue
-            people[booking.mentee_id] = mentee
-        if booking.offering_id not in offerings:
-            offering = await uow.offerings.get(booking.offering_id)
-            if offering is None:
-                continue
-            offerings[booking.offering_id] = offering
-        entries.append(BookingView(booking, offerings[booking.offering_id], mentor, people[booking.mentee_id]))
+    entries = await booking_views(uow, bookings, known=[mentor])
     return Inbox(mentor, tab, page, pages, counts, stats, entries)
 
 

@@ -10,6 +10,7 @@ from domain.model import (
     Availability,
     Booking,
     BookingStatus,
+    Category,
     DateOverride,
     MentorProfile,
     Offering,
@@ -21,6 +22,8 @@ from domain.notifications import Claimed, Notification, NotificationPolicy
 
 if TYPE_CHECKING:  # the inbox's use cases import this module: only for type checking, to avoid a cycle
     from domain.inbox import InboxTab, MentorStats
+    from domain.mentee import MyTab
+    from domain.discovery import Filters, Match, Review
 
 
 class Clock(Protocol):
@@ -86,10 +89,6 @@ class OfferingRepository(Protocol):
 
     async def list_by_mentor(self, mentor_id: int) -> list[Offering]: ...
 
-    async def list_active(self, limit: int, offset: int = 0) -> list[Offering]:
-        """Active offerings for browsing, best rated and most booked first."""
-        ...
-
     async def apply_stats(self, offering_id: int, delta: StatsDelta) -> None:
         """Atomically add ``delta`` to the offering's counters (an SQL ``UPDATE ... SET x = x + :d``)."""
         ...
@@ -146,6 +145,22 @@ class BookingRepository(Protocol):
         """Pending, sessions starting in ``[week_start, week_end)``, completed, and the ratings (aggregates)."""
         ...
 
+    # -- the mentee's "My bookings" and the limit per mentor (``domain.mentee``) --
+
+    async def count_mentee_tabs(self, mentee_id: int, now: datetime) -> dict[MyTab, int]:
+        """How many of the mentee's bookings each tab of "My bookings" holds at ``now`` (one aggregate query)."""
+        ...
+
+    async def list_mentee_tab(
+        self, mentee_id: int, tab: MyTab, now: datetime, limit: int, offset: int = 0
+    ) -> list[Booking]:
+        """One page of a tab: upcoming soonest first, past and cancelled latest first."""
+        ...
+
+    async def count_open_with_mentor(self, mentee_id: int, mentor_id: int, now: datetime) -> int:
+        """The mentee's pending and confirmed bookings with the mentor that have not ended at ``now``."""
+        ...
+
 
 class DialogRepository(Protocol):
     """Where a user's conversation progress lives, so it survives restarts and is shared by processes."""
@@ -194,6 +209,30 @@ class OutboxRepository(Protocol):
         ...
 
 
+# --- discover (``domain.discovery``) ---------------------------------------------------------------------------
+
+
+class DiscoveryRepository(Protocol):
+    """Finding open offerings for mentees: everything SQL can filter and sort, with limit and offset."""
+
+    async def search(self, filters: Filters, limit: int, offset: int = 0) -> list[Match]:
+        """Active offerings matching ``filters`` (all but the 7-day slot filter), in ``filters.sort`` order
+        (best rated first for the slot-based sort), with their mentors."""
+        ...
+
+    async def count(self, filters: Filters) -> int:
+        """How many active offerings ``search`` would find without limit."""
+        ...
+
+    async def category_counts(self, filters: Filters) -> dict[Category, int]:
+        """Active offerings per category under ``filters`` except its category (and the 7-day slot filter)."""
+        ...
+
+    async def latest_reviews(self, mentor_id: int, limit: int) -> list[Review]:
+        """The newest written reviews (stars and text) of the mentor's completed, rated sessions."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction. Rolls back on exit unless ``commit()`` was called; repositories never commit."""
 
@@ -204,6 +243,7 @@ class UnitOfWork(Protocol):
     bookings: BookingRepository
     dialogs: DialogRepository
     outbox: OutboxRepository
+    discovery: DiscoveryRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from domain.discovery import REVIEWS_SHOWN, Review
 from domain.errors import InvalidInput, NotAllowed, NotFound
 from domain.model import MentorProfile, Offering, OfferingStatus, User
 from domain.ports import UnitOfWork
@@ -126,6 +127,7 @@ class MentorCard:
     profile: MentorProfile
     offerings: list[Offering]  # active ones only
     stats: MentorStats
+    reviews: tuple[Review, ...] = ()  # the newest written reviews (``REVIEWS_SHOWN``), newest first
 
     @property
     def name(self) -> str:
@@ -154,7 +156,8 @@ async def _card(uow: UnitOfWork, mentor: User) -> MentorCard:
     profile = await uow.profiles.get(mentor.id) or MentorProfile(mentor.id)
     offerings = await uow.offerings.list_by_mentor(mentor.id)
     live = [o for o in offerings if o.status == OfferingStatus.ACTIVE]
-    return MentorCard(mentor, profile, live, mentor_stats(offerings))
+    reviews = tuple(await uow.discovery.latest_reviews(mentor.id, REVIEWS_SHOWN))
+    return MentorCard(mentor, profile, live, mentor_stats(offerings), reviews)
 
 
 async def update_profile(uow: UnitOfWork, mentor_id: int, field: ProfileField, value: str) -> MentorCard:

@@ -23,6 +23,7 @@ from domain.errors import (
     OfferingUnavailable,
     SelfBooking,
     SlotTaken,
+    TooManyBookings,
 )
 from domain.notifications import record_change
 from domain.model import (
@@ -102,6 +103,12 @@ async def set_locale(uow: UnitOfWork, user_id: int, locale: str, supported: Sequ
         raise InvalidInput("locale", "unknown")
     user = await _user(uow, user_id)
     return await uow.users.update(replace(user, locale=locale))
+
+
+async def set_daily_agenda(uow: UnitOfWork, user_id: int, on: bool) -> User:
+    """Mentors: whether the daily agenda is sent (it is checked when it falls due)."""
+    user = await _mentor(uow, user_id)
+    return await uow.users.update(replace(user, daily_agenda=on))
 
 
 async def become_mentor(uow: UnitOfWork, user_id: int) -> User:
@@ -197,21 +204,6 @@ async def list_my_offerings(uow: UnitOfWork, mentor_id: int) -> list[Offering]:
     return await uow.offerings.list_by_mentor(mentor_id)
 
 
-@dataclass(frozen=True, slots=True)
-class OfferingView:
-    offering: Offering
-    mentor: User
-
-
-async def browse_offerings(uow: UnitOfWork, limit: int, offset: int = 0) -> list[OfferingView]:
-    views = []
-    for offering in await uow.offerings.list_active(limit, offset):
-        mentor = await uow.users.get(offering.mentor_id)
-        if mentor is not None:
-            views.append(OfferingView(offering, mentor))
-    return views
-
-
 # --- choosing a time ----------------------------------------------------------------------------------------
 
 
@@ -298,11 +290,21 @@ class BookingView:
     mentee: User
 
 
-async def book_slot(uow: UnitOfWork, clock: Clock, request: BookingRequest) -> BookingView:
+# At most this many pending or upcoming bookings per mentee with one mentor (``MAX_ACTIVE_BOOKINGS_PER_MENTOR``).
+DEFAULT_MAX_ACTIVE_PER_MENTOR = 3
+
+
+async def book_slot(
+    uow: UnitOfWork,
+    clock: Clock,
+    request: BookingRequest,
+    max_active_per_mentor: int = DEFAULT_MAX_ACTIVE_PER_MENTOR,
+) -> BookingView:
     """Book ``request.start`` for the mentee, re-checking everything inside the write transaction.
 
     Both people's rows are locked first (PostgreSQL; SQLite transactions are immediate), so two requests for
-    the same mentor or by the same mentee run one after the other and the second sees the first's booking.
+    the same mentor or by the same mentee run one after the other and the second sees the first's booking
+    (the limit of ``max_active_per_mentor`` pending or upcoming bookings with one mentor included).
     """
     offering = await uow.offerings.get(request.offering_id)
     if offering is None:
@@ -313,6 +315,8 @@ async def book_slot(uow: UnitOfWork, clock: Clock, request: BookingRequest) -> B
     end = request.start + timedelta(minutes=ctx.offering.duration_minutes)
     if await uow.bookings.active_for_mentee(mentee.id, request.start, end):
         raise MenteeOverlap()
+    if await uow.bookings.count_open_with_mentor(mentee.id, ctx.mentor.id, clock.now()) >= max_active_per_mentor:
+        raise TooManyBookings(max_active_per_mentor)
     booking, delta = rules.new_booking(
         ctx.offering, mentee.id, request.start, mentee.timezone or "UTC", clock.now(), request.notes
     )
@@ -320,6 +324,30 @@ async def book_slot(uow: UnitOfWork, clock: Clock, request: BookingRequest) -> B
     await uow.offerings.apply_stats(ctx.offering.id, delta)  # type: ignore[arg-type]
     await record_change(uow, None, booking, Actor.MENTEE, ctx.mentor.timezone or "UTC", clock.now())
     return BookingView(booking, ctx.offering, ctx.mentor, mentee)
+
+
+async def booking_views(
+    uow: UnitOfWork, bookings: Sequence[Booking], known: Sequence[User] = ()
+) -> list[BookingView]:
+    """Each booking with its offering and both people, each row loaded once for the whole list (``known`` people
+    are not loaded again); a booking whose offering or person is gone is left out."""
+    people = {user.id: user for user in known}
+    offerings: dict[int, Offering | None] = {}
+    views = []
+    for booking in bookings:
+        for person_id in (booking.mentor_id, booking.mentee_id):
+            if person_id not in people:
+                found = await uow.users.get(person_id)
+                if found is not None:
+                    people[person_id] = found
+        if booking.offering_id not in offerings:
+            offerings[booking.offering_id] = await uow.offerings.get(booking.offering_id)
+        offering, mentor, mentee = (
+            offerings[booking.offering_id], people.get(booking.mentor_id), people.get(booking.mentee_id)
+        )
+        if offering is not None and mentor is not None and mentee is not None:
+            views.append(BookingView(booking, offering, mentor, mentee))
+    return views
 
 
 async def booking_for(uow: UnitOfWork, booking_id: int, user_id: int) -> tuple[BookingView, Actor]:

@@ -22,11 +22,12 @@ def stars_keyboard(booking_id: int) -> InlineKeyboardMarkup:
     return rows([("⭐" * stars, RateSession(booking_id, stars)) for stars in range(1, 6)], width=5)
 
 
-def attendance_buttons(booking_id: int) -> list[InlineKeyboardButton]:
-    return [
-        button(_("👍 I'll be there"), Attendance(booking_id, True)),
-        button(_("🙁 Can't make it"), Attendance(booking_id, False)),
-    ]
+def attendance_buttons(booking_id: int, may_cancel: bool = True) -> list[InlineKeyboardButton]:
+    """The day-before reminder's question; "Can't make it" only while the mentee may still cancel."""
+    buttons = [button(_("👍 I'll be there"), Attendance(booking_id, True))]
+    if may_cancel:
+        buttons.append(button(_("🙁 Can't make it"), Attendance(booking_id, False)))
+    return buttons
 
 
 def join_row(view: BookingView) -> list[list[InlineKeyboardButton]]:

@@ -8,65 +8,51 @@ from __future__ import annotations
 
 import functools
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot.i18n import _, format_clock, format_day, format_money
+from bot.i18n import N_, _, format_clock, format_day, format_money
 from domain import usecases
-from domain.errors import NotFound, OfferingUnavailable, SlotTaken
-from domain.model import NOTES_MAX, BookingStatus
+from domain.errors import NotFound, OfferingUnavailable, SlotTaken, TooManyBookings
+from domain.mentee import DayPart, MyTab, WeekPage, group_times, monday_of, week_page, window_days
+from domain.model import NOTES_MAX, BookingStatus, Offering
 from domain.usecases import SlotContext
 from domain.validation import clean_text
-from handlers import dialog
-from handlers.callbacks import BookDate, BookOffering, BookTime, Browse, ConfirmBooking, SkipNotes
+from handlers import dialog, discover
+from handlers.callbacks import (
+    BookDate,
+    BookOffering,
+    BookTime,
+    BookWeek,
+    Browse,
+    ConfirmBooking,
+    OpenMyBookings,
+    SkipNotes,
+)
 from handlers.common import AppContext, ButtonCallback, C, on_button, show
 from handlers.errors import explain
 from handlers.dialog import DialogState, text_step
 from handlers.keyboards import button, rows
-from handlers.render import booking_card_for_mentee, esc, offering_summary, session_time
+from handlers.render import booking_card_for_mentee, cancellation_terms, esc, offering_summary, session_time
 
 log = logging.getLogger(__name__)
-PAGE_SIZE = 5
 
 
 # --- browsing -----------------------------------------------------------------------------------------------
 
 
 async def browse(update: Update, context: AppContext, page: int = 0, lead: str = "") -> None:
-    """The open offerings, a page at a time; ``lead`` explains why the list is shown instead of something else."""
-    page = max(page, 0)
-    async with context.uow() as uow:
-        views = await usecases.browse_offerings(uow, PAGE_SIZE + 1, page * PAGE_SIZE)
-    has_more, views = len(views) > PAGE_SIZE, views[:PAGE_SIZE]
-    if not views:
-        await show(update, lead + _("No offerings are open for booking yet. Please check back soon."))
-        return
-    blocks = [lead + _("<b>Open offerings</b>")]
-    keyboard = []
-    for number, view in enumerate(views, start=page * PAGE_SIZE + 1):
-        blocks.append(f"{number}. {offering_summary(view.offering, view.mentor)}")
-        if view.offering.mentor_id != context.user.id:
-            keyboard.append([button(_("📅 Book {number}").format(number=number), BookOffering(view.offering.id))])
-    nav = []
-    if page > 0:
-        nav.append(button(_("◀ Back"), Browse(page - 1)))
-    if has_more:
-        nav.append(button(_("More ▶"), Browse(page + 1)))
-    await show(update, "\n\n".join(blocks), InlineKeyboardMarkup([*keyboard, nav]))
+    """The open offerings (``handlers.discover``); ``lead`` explains why the list is shown instead of something
+    else."""
+    await discover.open_discover(update, context, page, lead)
 
 
-async def book_command(update: Update, context: AppContext) -> None:
-    await browse(update, context)
-
-
-@on_button(Browse)
-async def browse_page(update: Update, context: AppContext, data: Browse) -> str | None:
-    await browse(update, context, data.page)
-    return None
+book_command = discover.book_command  # ``/book``, ``/book <words>``: the Discover list (``handlers.discover``)
+browse_page = discover.browse_page  # ``Browse``: the unfiltered list, e.g. the date picker's "◀ All offerings"
 
 
 def offering_may_be_gone(fn: ButtonCallback[C]) -> ButtonCallback[C]:
@@ -95,7 +81,16 @@ def _zones_note(ctx: SlotContext, zone: str) -> str:
     return _("Times are in your zone ({mine}).").format(mine=esc(zone))
 
 
-def dates_view(ctx: SlotContext, days: list[date], zone: str) -> tuple[str, InlineKeyboardMarkup]:
+def _week_heading(page: WeekPage) -> str:
+    return _("Week of {first} – {last}").format(first=format_day(page.monday), last=format_day(page.sunday))
+
+
+def dates_view(
+    ctx: SlotContext, days: list[date], zone: str, now: datetime | None = None, monday: date | None = None
+) -> tuple[str, InlineKeyboardMarkup]:
+    """One week (Monday to Sunday, the mentee's zone) of the dates with free times, ◀ ▶ to the other weeks of the
+    booking window; without ``monday``, the week of the first free date. Without ``now`` only the weeks holding
+    free dates are reachable."""
     offering = ctx.offering
     assert offering.id is not None
     back = [button(_("◀ All offerings"), Browse(0))]
@@ -104,16 +99,35 @@ def dates_view(ctx: SlotContext, days: list[date], zone: str) -> tuple[str, Inli
             summary=offering_summary(offering, ctx.mentor), days=offering.advance_booking_days
         )
         return text, InlineKeyboardMarkup([back])
+    window = window_days(offering, now, zone) if now is not None else (days[0], days[-1])
+    page = week_page(days, window, monday)
     text = _("{summary}\n\n<b>Choose a date.</b> {zones}").format(
         summary=offering_summary(offering, ctx.mentor), zones=_zones_note(ctx, zone)
     )
-    markup = rows([(format_day(day), BookDate(offering.id, day)) for day in days], width=3)
-    return text, InlineKeyboardMarkup([*markup.inline_keyboard, back])
+    text += "\n\n<b>" + _week_heading(page) + "</b>"
+    if not page.days:
+        text += "\n" + _("No free times this week. Try another week.")
+    markup = rows([(format_day(day), BookDate(offering.id, day)) for day in page.days], width=3)
+    nav = []
+    if page.has_previous:
+        nav.append(button(_("◀ Earlier week"), BookWeek(offering.id, page.monday - timedelta(days=7))))
+    if page.has_next:
+        nav.append(button(_("Later week ▶"), BookWeek(offering.id, page.monday + timedelta(days=7))))
+    return text, InlineKeyboardMarkup([*markup.inline_keyboard, *([nav] if nav else []), back])
+
+
+_DAY_PARTS = {
+    DayPart.MORNING: N_("🌅 Morning"),
+    DayPart.AFTERNOON: N_("☀️ Afternoon"),
+    DayPart.EVENING: N_("🌙 Evening"),
+}
 
 
 def times_view(
     ctx: SlotContext, day: date, times: list[datetime], zone: str, lead: str = ""
 ) -> tuple[str, InlineKeyboardMarkup]:
+    """The free times of ``day`` grouped by part of the day on the mentee's clock: each group named in the text
+    (with its first and last time) and starting a new row of buttons, in the same order."""
     offering = ctx.offering
     assert offering.id is not None
     mentor_zone = ctx.mentor.timezone
@@ -123,15 +137,25 @@ def times_view(
         mine = format_clock(moment, zone)
         return f"{mine} ({format_clock(moment, mentor_zone)})" if dual and mentor_zone else mine
 
-    back = [button(_("◀ Dates"), BookOffering(offering.id))]
+    back = [button(_("◀ Dates"), BookWeek(offering.id, monday_of(day)))]
     if not times:
         text = lead + _("{day} has no free times left. Please pick another date.").format(day=format_day(day))
         return text, InlineKeyboardMarkup([back])
-    text = lead + _("<b>{title}</b> on {day}. <b>Choose a time.</b> {zones}").format(
-        title=esc(offering.title), day=format_day(day), zones=_zones_note(ctx, zone)
-    )
-    markup = rows([(label(t), BookTime(offering.id, t)) for t in times], width=2 if dual else 3)
-    return text, InlineKeyboardMarkup([*markup.inline_keyboard, back])
+    lines = [
+        lead
+        + _("<b>{title}</b> on {day}. <b>Choose a time.</b> {zones}").format(
+            title=esc(offering.title), day=format_day(day), zones=_zones_note(ctx, zone)
+        )
+    ]
+    keyboard = []
+    for part, moments in group_times(times, zone):
+        span = format_clock(moments[0], zone)
+        if len(moments) > 1:
+            span += " – " + format_clock(moments[-1], zone)
+        lines.append(_("{part}: {times}").format(part=_(_DAY_PARTS[part]), times=span))
+        markup = rows([(label(t), BookTime(offering.id, t)) for t in moments], width=2 if dual else 3)
+        keyboard += markup.inline_keyboard
+    return "\n".join(lines), InlineKeyboardMarkup([*keyboard, back])
 
 
 @on_button(BookOffering)
@@ -139,7 +163,16 @@ def times_view(
 async def choose_offering(update: Update, context: AppContext, data: BookOffering) -> str | None:
     async with context.uow() as uow:
         ctx, days = await usecases.free_dates(uow, context.clock, data.offering_id, context.user.id, context.zone)
-    await show(update, *dates_view(ctx, days, context.zone))
+    await show(update, *dates_view(ctx, days, context.zone, context.clock.now()))
+    return None
+
+
+@on_button(BookWeek)
+@offering_may_be_gone
+async def choose_week(update: Update, context: AppContext, data: BookWeek) -> str | None:
+    async with context.uow() as uow:
+        ctx, days = await usecases.free_dates(uow, context.clock, data.offering_id, context.user.id, context.zone)
+    await show(update, *dates_view(ctx, days, context.zone, context.clock.now(), data.monday))
     return None
 
 
@@ -199,6 +232,15 @@ async def choose_time(update: Update, context: AppContext, data: BookTime) -> st
 # --- notes and summary --------------------------------------------------------------------------------------
 
 
+def _policy_lines(offering: Offering) -> list[str]:
+    """What to prepare and when cancelling closes, said before the mentee confirms."""
+    lines = []
+    if offering.preparation_notes:
+        lines.append(_("📝 How to prepare: {notes}").format(notes=esc(offering.preparation_notes)))
+    lines.append(cancellation_terms(offering))
+    return lines
+
+
 async def _summary(update: Update, context: AppContext, offering_id: int, start: datetime, notes: str | None) -> None:
     async with context.uow() as uow:
         ctx = await usecases.check_slot(uow, context.clock, offering_id, context.user.id, start)
@@ -210,9 +252,11 @@ async def _summary(update: Update, context: AppContext, offering_id: int, start:
         _("When: {time}").format(time=session_time(start, context.zone, ctx.mentor.timezone, _("mentor"))),
         _("Price: {price}").format(price=format_money(offering.price)),
         _("Your notes: {notes}").format(notes=esc(notes)) if notes else _("No notes."),
-        _("Free session: it is confirmed as soon as you confirm.")
+        *_policy_lines(offering),
+        "",
+        _("⚡ Free session: confirmed instantly when you tap Confirm.")
         if offering.is_free
-        else _("Paid session: the mentor confirms it; you will get a message."),
+        else _("⏳ Paid session: needs the mentor's approval. I will message you when they answer."),
     ]
     markup = InlineKeyboardMarkup(
         [
@@ -266,14 +310,19 @@ async def _notes_for(context: AppContext, offering_id: int, start: datetime) -> 
 async def confirm_booking(update: Update, context: AppContext, data: ConfirmBooking) -> str | None:
     notes = await _notes_for(context, data.offering_id, data.start)
     request = usecases.BookingRequest(data.offering_id, context.user.id, data.start, notes)
+    limit = context.services.max_active_per_mentor
     try:
         async with context.uow() as uow:
-            view = await usecases.book_slot(uow, context.clock, request)
+            view = await usecases.book_slot(uow, context.clock, request, max_active_per_mentor=limit)
             await uow.dialogs.clear(context.user.id)
             await uow.commit()
     except SlotTaken:
         await _show_fresh_times(update, context, data.offering_id, data.start)
         return _("This time was just taken. Please choose another time.")
+    except TooManyBookings as error:
+        markup = InlineKeyboardMarkup([[button(_("🎟 My bookings"), OpenMyBookings(MyTab.UPCOMING, 0))]])
+        await show(update, "⚠️ " + explain(error), markup)
+        return explain(error)
     card, markup = booking_card_for_mentee(view.booking, view.offering, view.mentor, context.zone)
     if view.booking.status == BookingStatus.CONFIRMED:
         head = _("🎉 Booked! Your session is confirmed.")
@@ -288,6 +337,7 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("book", book_command),
         browse_page,
         choose_offering,
+        choose_week,
         choose_date,
         choose_time,
         skip_notes,

@@ -15,7 +15,9 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Self
 
+from domain.discovery import PriceBand, SortOrder
 from domain.inbox import InboxTab
+from domain.mentee import MyTab
 from domain.model import OfferingStatus
 from domain.offerings import OfferingField
 from domain.profiles import ProfileField
@@ -148,6 +150,7 @@ class MenuItem(StrEnum):
     HELP = "help"
     PROFILE = "prof"
     BOOKINGS = "inbox"
+    MY_BOOKINGS = "mine"
 
 
 class BookingAction(StrEnum):
@@ -440,3 +443,107 @@ class SetOfferingField(CallbackData):
     offering_id: int
     field: OfferingField
     value: str
+
+
+@callback("ag")
+class ToggleAgenda(CallbackData):
+    """Mentors: the 08:00 message listing the day's sessions, on or off."""
+
+    on: bool
+
+
+# --- the mentee's "My bookings" (``handlers.my_bookings``) and the booking flow's week pages --------------------
+
+
+@callback("myl")
+class OpenMyBookings(CallbackData):
+    """One page (0-based) of one tab of the mentee's "My bookings"."""
+
+    tab: MyTab
+    page: int
+
+
+@callback("myc")
+class OpenMyBooking(CallbackData):
+    """A booking's card opened from "My bookings"; ``tab`` and ``page`` are where "Back" returns."""
+
+    booking_id: int
+    tab: MyTab
+    page: int
+
+
+@callback("myi")
+class AddToCalendar(CallbackData):
+    """Send the booking as an ``.ics`` file."""
+
+    booking_id: int
+
+
+@callback("myr")
+class AskRating(CallbackData):
+    """Show the 1-5 stars for a completed, unrated session."""
+
+    booking_id: int
+
+
+@callback("bkw")
+class BookWeek(CallbackData):
+    """The booking flow's date picker, the week starting on ``monday`` (in the mentee's zone)."""
+
+    offering_id: int
+    monday: date
+
+
+# --- discover (``handlers.discover``): the filtered list, its panels, the offering card, the mentor page -------
+# The list's whole state travels in the data: ``category`` is 0 for all, else ``domain.discovery.CATEGORIES``
+# position + 1; ``minutes`` 0 for any duration; ``text`` the normalized search ("" for none, at most 40 bytes).
+
+
+class DiscoverPanel(StrEnum):
+    FILTERS = "f"
+    SORT = "s"
+
+
+@callback("dsl")
+class DiscoverList(CallbackData):
+    category: int
+    price: PriceBand
+    minutes: int
+    soon: bool
+    sort: SortOrder
+    page: int
+    text: str
+
+
+@callback("dsp")
+class DiscoverOptions(CallbackData):
+    """A panel of choices (filters, sort, categories) for the list described by the other fields."""
+
+    panel: DiscoverPanel
+    category: int
+    price: PriceBand
+    minutes: int
+    soon: bool
+    sort: SortOrder
+    text: str
+
+
+@callback("dsq")
+class DiscoverSearch(CallbackData):
+    """Ask for words to search, keeping the list's category, filters and sort."""
+
+    category: int
+    price: PriceBand
+    minutes: int
+    soon: bool
+    sort: SortOrder
+
+
+@callback("dsc")
+class ShowOffering(CallbackData):
+    offering_id: int
+
+
+@callback("dsm")
+class ShowMentor(CallbackData):
+    mentor_id: int

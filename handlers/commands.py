@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 def mentee_commands() -> list[BotCommand]:
     return [
         BotCommand("book", _("Browse offerings and book a session")),
+        BotCommand("mybookings", _("Sessions you booked")),
         BotCommand("settings", _("Language and time zone")),
         BotCommand("help", _("What I can do")),
         BotCommand("cancel", _("Stop what you are doing")),
@@ -37,6 +38,7 @@ def mentor_commands() -> list[BotCommand]:
         BotCommand("profile", _("Your mentor profile")),
         BotCommand("newoffering", _("Create an offering")),
         BotCommand("book", _("Browse offerings and book a session")),
+        BotCommand("mybookings", _("Sessions you booked")),
         BotCommand("settings", _("Language and time zone")),
         BotCommand("help", _("What I can do")),
         BotCommand("cancel", _("Stop what you are doing")),

@@ -38,6 +38,8 @@ class Services:
     clock: Clock
     default_timezone: str
     default_locale: str
+    # At most this many pending or upcoming bookings per mentee with one mentor (``usecases.book_slot``).
+    max_active_per_mentor: int = 3
     # Sends the outbox; call ``dispatcher.wake()`` after committing notifications that are due now.
     dispatcher: Dispatcher | None = None
 

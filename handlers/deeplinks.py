@@ -76,7 +76,7 @@ async def _open_offering(update: Update, context: AppContext, offering_id: int) 
     except OfferingUnavailable as error:
         await say(update, explain(error))
         return False
-    await say(update, *dates_view(ctx, days, context.zone))
+    await say(update, *dates_view(ctx, days, context.zone, context.clock.now()))
     return True
 
 

@@ -40,6 +40,7 @@ class DialogState(StrEnum):
     MENTOR_CANCEL_REASON = "mentor_cancel_reason"  # bookings inbox: why the mentor cancels
     PRIVATE_NOTE = "private_note"  # bookings inbox: the mentor's private note on a booking
     OFFER_EDIT = "offer_edit"  # offerings: a new value for one field of an offering
+    DISCOVER_SEARCH = "discover_search"  # discover: the words to search offerings for
 
 
 TextStep = Callable[[Update, AppContext, str, dict[str, Any]], Awaitable[None]]

@@ -85,6 +85,10 @@ def explain_input(error: errors.InvalidInput) -> str:
         return _("The private note is too long: at most {limit} characters in all.").format(
             limit=inbox.PRIVATE_NOTE_MAX
         )
+    if field == "search":  # discover: a search with nothing to look for
+        return _("Type a word or two to search for, e.g. resume or Python.")
+    if field == "discover_filter":  # discover: a filter value no button offers (old or forged data)
+        return _("That filter is not available. Here are all open offerings.")
     if field in _OFFERING_FIELDS:
         return explain_offering_input(error)
     if field == "status":
@@ -127,6 +131,14 @@ def explain(error: errors.DomainError) -> str:
         return _("You can rate a session once the mentor marks it completed.")
     if isinstance(error, offerings.HasBookings):
         return _("This offering has bookings, so it cannot be deleted: archive it instead.")
+    if isinstance(error, errors.TooManyBookings):
+        return ngettext(
+            "You already have {limit} pending or upcoming booking with this mentor, the most allowed. "
+            "You can book again once it has taken place, or cancel it in /mybookings.",
+            "You already have {limit} pending or upcoming bookings with this mentor, the most allowed. "
+            "You can book again once one has taken place, or cancel one in /mybookings.",
+            error.limit,
+        ).format(limit=error.limit)
     if isinstance(error, errors.NotAllowed):
         return _("You are not allowed to do that.")
     if isinstance(error, errors.NotFound):

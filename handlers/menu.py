@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.i18n import _
-from handlers import availability, booking, mentor_inbox, offerings, onboarding, profile
+from handlers import availability, booking, mentor_inbox, my_bookings, offerings, onboarding, profile
 from handlers.callbacks import Menu, MenuItem
 from handlers.common import AppContext, on_button, show
 
@@ -33,4 +33,6 @@ async def open_menu_item(update: Update, context: AppContext, data: Menu) -> str
             await profile.open_profile(update, context)
         case MenuItem.BOOKINGS:
             await mentor_inbox.show_inbox(update, context)
+        case MenuItem.MY_BOOKINGS:
+            await my_bookings.show_my_bookings(update, context)
     return None

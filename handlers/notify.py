@@ -47,7 +47,7 @@ def _zone(user: User, default_zone: str) -> str:
     return user.timezone or default_zone
 
 
-def to_mentee(n: Notification, view: BookingView, default_zone: str) -> Outgoing | None:
+def to_mentee(n: Notification, view: BookingView, default_zone: str, now: datetime) -> Outgoing | None:
     booking, offering, mentor = view.booking, view.offering, view.mentor
     card, markup = booking_card_for_mentee(booking, offering, mentor, _zone(view.mentee, default_zone))
     title, name = esc(offering.title), esc(mentor.display_name)
@@ -72,7 +72,10 @@ def to_mentee(n: Notification, view: BookingView, default_zone: str) -> Outgoing
                 title=title, mentor=name, lead=lead_text(n.lead_minutes)
             )
             if timedelta(minutes=n.lead_minutes) >= ASK_ATTENDANCE_FROM:
-                extra.append(attendance_buttons(booking.id))  # type: ignore[arg-type]
+                may_cancel = now <= sessions.cancellation_deadline(booking, offering)
+                extra.append(attendance_buttons(booking.id, may_cancel))  # type: ignore[arg-type]
+                if not may_cancel:
+                    head += "\n" + _("The cancellation cut-off has passed: if you cannot come, please message your mentor.")
         case K.RATE | K.RATE_AGAIN:
             head = _("⭐ How was <b>{title}</b> with {mentor}? Tap the stars to rate it.").format(
                 title=title, mentor=name
@@ -147,7 +150,7 @@ async def prepare(uow: UnitOfWork, n: Notification, clock: Clock, default_zone: 
         return None
     if n.recipient_id == view.mentee.id:
         with use_locale(view.mentee.locale):
-            return to_mentee(n, view, default_zone)
+            return to_mentee(n, view, default_zone, clock.now())
     if n.recipient_id == view.mentor.id:
         with use_locale(view.mentor.locale):
             return to_mentor(n, view, default_zone, clock.now())

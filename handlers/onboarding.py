@@ -15,7 +15,7 @@ from domain import usecases
 from domain.errors import InvalidInput
 from domain.model import User
 from handlers import deeplinks, dialog
-from handlers.callbacks import BrowseZones, Menu, MenuItem, PickLanguage, PickZone
+from handlers.callbacks import BrowseZones, Menu, MenuItem, PickLanguage, PickZone, ToggleAgenda
 from handlers.common import AppContext, on_button, say, show
 from handlers.dialog import DialogState, text_step
 from handlers.keyboards import rows
@@ -99,10 +99,12 @@ def main_menu(user: User) -> InlineKeyboardMarkup:
             (_("📋 My offerings"), Menu(MenuItem.MY_OFFERINGS)),
             (_("👤 Profile"), Menu(MenuItem.PROFILE)),
             (_("🔎 Book a session"), Menu(MenuItem.BOOK)),
+            (_("🎟 My bookings"), Menu(MenuItem.MY_BOOKINGS)),
         ]
     else:
         buttons = [
             (_("🔎 Book a session"), Menu(MenuItem.BOOK)),
+            (_("🎟 My bookings"), Menu(MenuItem.MY_BOOKINGS)),
             (_("🎓 Become a mentor"), Menu(MenuItem.BECOME_MENTOR)),
         ]
     buttons.append((_("⚙️ Settings"), Menu(MenuItem.SETTINGS)))
@@ -156,6 +158,7 @@ async def help_command(update: Update, context: AppContext) -> None:
         _(
             "<b>Mentor Desk</b>\n"
             "/book – browse offerings and book a session\n"
+            "/mybookings – sessions you booked: join, add to calendar, cancel, rate\n"
             "/settings – language and time zone\n"
             "/cancel – stop what you are doing\n\n"
             "<b>Mentors</b>\n"
@@ -174,11 +177,12 @@ def settings_view(user: User, zone: str, now: datetime) -> tuple[str, InlineKeyb
     text = _("<b>Settings</b>\nLanguage: {language}\nTime zone: {zone} (now {time})").format(
         language=LOCALE_NAMES[user.locale], zone=html.escape(zone), time=format_clock(now, zone)
     )
-    markup = rows(
-        [(_("🌐 Language"), Menu(MenuItem.LANGUAGE)), (_("🕒 Time zone"), BrowseZones("*", 0))],
-        width=2,
-    )
-    return text, markup
+    buttons = [(_("🌐 Language"), Menu(MenuItem.LANGUAGE)), (_("🕒 Time zone"), BrowseZones("*", 0))]
+    if user.is_mentor:
+        text += "\n" + (_("Daily agenda at 08:00: on") if user.daily_agenda else _("Daily agenda at 08:00: off"))
+        label = _("🔕 Turn the daily agenda off") if user.daily_agenda else _("🔔 Turn the daily agenda on")
+        buttons.append((label, ToggleAgenda(not user.daily_agenda)))
+    return text, rows(buttons, width=2)
 
 
 async def settings(update: Update, context: AppContext) -> None:
@@ -255,6 +259,16 @@ async def type_zone(update: Update, context: AppContext, text: str, data: dict) 
     await say(update, _("Which one do you mean?"), rows([(zone_label(z, now), PickZone(z)) for z in matches], 2))
 
 
+@on_button(ToggleAgenda)
+async def toggle_agenda(update: Update, context: AppContext, data: ToggleAgenda) -> str | None:
+    async with context.uow() as uow:
+        context.me = await usecases.set_daily_agenda(uow, context.user.id, data.on)
+        await uow.commit()
+    text, markup = settings_view(context.user, context.zone, context.clock.now())
+    await show(update, text, markup)
+    return _("Daily agenda on.") if data.on else _("Daily agenda off.")
+
+
 @on_button(PickLanguage)
 async def pick_language(update: Update, context: AppContext, data: PickLanguage) -> str | None:
     async with context.uow() as uow:
@@ -279,4 +293,5 @@ def handlers() -> list[BaseHandler]:
         pick_zone,
         browse_zones,
         pick_language,
+        toggle_agenda,
     ]

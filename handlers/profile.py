@@ -9,6 +9,7 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from bot.i18n import _, format_money, ngettext
 from domain import profiles
+from domain.discovery import stars
 from domain.profiles import (
     BIO_MAX,
     HEADLINE_MAX,
@@ -36,6 +37,20 @@ def stats_line(stats: MentorStats) -> str:
     return f"{rating} · {sessions}"
 
 
+REVIEW_SHOWN_CHARS = 300  # a long review is cut (with …) so three of them and the bio fit one message
+
+
+def review_lines(card: MentorCard) -> list[str]:
+    """The newest written reviews: stars and the mentee's words (escaped), no names."""
+    if not card.reviews:
+        return []
+    lines = ["", _("<b>Latest reviews</b>")]
+    for review in card.reviews:
+        text = review.text if len(review.text) <= REVIEW_SHOWN_CHARS else review.text[:REVIEW_SHOWN_CHARS] + "…"
+        lines.append(f"{stars(review.stars)} “{esc(text)}”")
+    return lines
+
+
 def public_card(card: MentorCard) -> tuple[str, InlineKeyboardMarkup | None]:
     """The mentor as a mentee sees them: who they are, their rating, and every live offering with a Book button."""
     profile = card.profile
@@ -49,6 +64,7 @@ def public_card(card: MentorCard) -> tuple[str, InlineKeyboardMarkup | None]:
         lines.append(_("Expertise: {tags}").format(tags=esc(", ".join(profile.expertise))))
     if profile.languages:
         lines.append(_("Speaks: {languages}").format(languages=esc(", ".join(profile.languages))))
+    lines += review_lines(card)
     lines.append("")
     if not card.offerings:
         lines.append(_("No offerings are open for booking right now."))

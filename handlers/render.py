@@ -173,3 +173,15 @@ def booking_card_for_mentee(
         if booking.status == BookingStatus.CONFIRMED:
             markup = InlineKeyboardMarkup([[InlineKeyboardButton(_("🎥 Join"), url=booking.meeting_link)]])
     return "\n".join(lines), markup
+
+
+def cancellation_terms(offering: Offering) -> str:
+    """Until when a mentee may cancel, plus the mentor's policy text (shown before booking and on the card)."""
+    cutoff = ngettext(
+        "You can cancel until {hours} hour before the start.",
+        "You can cancel until {hours} hours before the start.",
+        offering.cancellation_cutoff_hours,
+    ).format(hours=offering.cancellation_cutoff_hours)
+    if offering.cancellation_policy:
+        cutoff += " " + esc(offering.cancellation_policy)
+    return _("↩️ Cancellation: {policy}").format(policy=cutoff)

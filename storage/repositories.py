@@ -19,6 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import NotFound
 from domain.inbox import CANCELLED_STATUSES, PAST_STATUSES, WEEK_STATUSES, InboxTab, MentorStats
+from domain import mentee as mentee_rules
+from domain.mentee import MyTab
+from domain.discovery import PRICE_BOUNDS, Filters, Match, Review, SortOrder
 from domain.model import (
     Actor,
     Availability,
@@ -449,20 +452,6 @@ class SqlOfferingRepository:
             select(OfferingRow).where(OfferingRow.mentor_id == mentor_id).order_by(OfferingRow.id)
         )
 
-    async def list_active(self, limit: int, offset: int = 0) -> list[Offering]:
-        """Active offerings: best average rating first (unrated last), then most booked, then oldest."""
-        return await self._load(
-            select(OfferingRow)
-            .where(OfferingRow.status == OfferingStatus.ACTIVE.value)
-            .order_by(
-                OfferingRow.average_rating.desc().nulls_last(),
-                OfferingRow.total_bookings.desc(),
-                OfferingRow.id,
-            )
-            .limit(limit)
-            .offset(offset)
-        )
-
     async def apply_stats(self, offering_id: int, delta: StatsDelta) -> None:
         """One ``UPDATE``: every counter ``x = x + :d`` and ``average_rating`` recomputed from the new values."""
         if not delta:
@@ -695,6 +684,53 @@ class SqlBookingRepository:
         ).one()
         return MentorStats(*(int(value) for value in found))
 
+    # -- the mentee's "My bookings" (``domain.mentee``: ``my_tab_of`` defines the tabs these conditions express) --
+
+    async def count_mentee_tabs(self, mentee_id: int, now: datetime) -> dict[MyTab, int]:
+        columns = [func.coalesce(func.sum(case((_mentee_tab(tab, now), 1), else_=0)), 0) for tab in MyTab]
+        found = (await self._session.execute(select(*columns).where(BookingRow.mentee_id == mentee_id))).one()
+        return {tab: int(count) for tab, count in zip(MyTab, found)}
+
+    async def list_mentee_tab(
+        self, mentee_id: int, tab: MyTab, now: datetime, limit: int, offset: int = 0
+    ) -> list[Booking]:
+        order = (
+            (BookingRow.scheduled_at, BookingRow.id)
+            if tab == MyTab.UPCOMING
+            else (BookingRow.scheduled_at.desc(), BookingRow.id.desc())
+        )
+        return await self._load(
+            select(BookingRow)
+            .where(BookingRow.mentee_id == mentee_id, _mentee_tab(tab, now))
+            .order_by(*order)
+            .limit(limit)
+            .offset(offset)
+        )
+
+    async def count_open_with_mentor(self, mentee_id: int, mentor_id: int, now: datetime) -> int:
+        """``domain.mentee.counts_towards_limit``: pending or confirmed, not yet ended."""
+        found = await self._session.scalar(
+            select(func.count()).where(
+                BookingRow.mentee_id == mentee_id,
+                BookingRow.mentor_id == mentor_id,
+                BookingRow.status.in_(_ACTIVE_STATUSES),
+                BookingRow.ends_at > now,
+            )
+        )
+        return int(found or 0)
+
+
+def _mentee_tab(tab: MyTab, now: datetime) -> ColumnElement[bool]:
+    """The SQL form of ``domain.mentee.my_tab_of(booking, now) == tab``."""
+    confirmed = BookingRow.status == BookingStatus.CONFIRMED.value
+    match tab:
+        case MyTab.UPCOMING:
+            return or_(BookingRow.status == BookingStatus.PENDING.value, and_(confirmed, BookingRow.ends_at > now))
+        case MyTab.PAST:
+            return or_(_status_in(mentee_rules.PAST_STATUSES), and_(confirmed, BookingRow.ends_at <= now))
+        case MyTab.CANCELLED:
+            return _status_in(mentee_rules.CANCELLED_STATUSES)
+
 
 def _status_in(statuses: Iterable[BookingStatus]) -> ColumnElement[bool]:
     return BookingRow.status.in_([s.value for s in statuses])
@@ -745,3 +781,109 @@ class SqlDialogRepository:
 
     async def clear(self, user_id: int) -> None:
         await self._session.execute(delete(DialogRow).where(DialogRow.user_id == user_id))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Discover (``domain.discovery``): open offerings for mentees, filtered, searched and sorted in SQL
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _like_pattern(term: str) -> str:
+    """``%term%`` for ``LIKE ... ESCAPE '\\'``, with the term's own wildcards taken literally."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _discovery_conditions(filters: Filters, *, with_category: bool = True) -> list[ColumnElement[bool]]:
+    """``WHERE`` clauses over offerings joined with their mentor (``UserRow``) and profile (outer join)."""
+    conditions: list[ColumnElement[bool]] = [OfferingRow.status == OfferingStatus.ACTIVE.value]
+    if with_category and filters.category is not None:
+        conditions.append(OfferingRow.category == filters.category.value)
+    low, high = PRICE_BOUNDS[filters.price]
+    if low is not None:
+        conditions.append(OfferingRow.price >= low)
+    if high is not None:
+        conditions.append(OfferingRow.price <= high)
+    if filters.minutes:
+        conditions.append(OfferingRow.duration_minutes == filters.minutes)
+    searched = (
+        OfferingRow.title,
+        OfferingRow.description,
+        UserRow.first_name,
+        func.coalesce(UserRow.last_name, ""),
+        func.coalesce(UserRow.username, ""),
+        func.coalesce(MentorProfileRow.display_name, ""),
+    )
+    for term in filters.terms:  # every word somewhere
+        pattern = _like_pattern(term)
+        conditions.append(or_(*(func.lower(column).like(pattern, escape="\\") for column in searched)))
+    return conditions
+
+
+def _discovery_order(sort: SortOrder) -> list[Any]:
+    rating = OfferingRow.average_rating.desc().nulls_last()
+    if sort == SortOrder.BOOKINGS:
+        return [OfferingRow.total_bookings.desc(), rating, OfferingRow.id]
+    if sort == SortOrder.PRICE:
+        return [OfferingRow.price, rating, OfferingRow.total_bookings.desc(), OfferingRow.id]
+    return [rating, OfferingRow.total_bookings.desc(), OfferingRow.id]  # rating; the base of "soonest"
+
+
+class SqlDiscoveryRepository:
+    """Implements ``domain.ports.DiscoveryRepository``."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    @staticmethod
+    def _joined(stmt: Select[Any]) -> Select[Any]:
+        return stmt.join(UserRow, UserRow.id == OfferingRow.mentor_id).outerjoin(
+            MentorProfileRow, MentorProfileRow.user_id == OfferingRow.mentor_id
+        )
+
+    async def search(self, filters: Filters, limit: int, offset: int = 0) -> list[Match]:
+        stmt = (
+            self._joined(select(OfferingRow, UserRow, MentorProfileRow.display_name, MentorProfileRow.headline))
+            .where(*_discovery_conditions(filters))
+            .order_by(*_discovery_order(filters.sort))
+            .limit(limit)
+            .offset(offset)
+            .execution_options(populate_existing=True)
+        )
+        rows = (await self._session.execute(stmt)).all()
+        rules = await SqlOfferingRepository(self._session)._rules_for([row[0].id for row in rows])
+        return [
+            Match(_offering_from_row(row, rules.get(row.id, ())), _user_from_row(mentor), name, headline or "")
+            for row, mentor, name, headline in rows
+        ]
+
+    async def count(self, filters: Filters) -> int:
+        stmt = self._joined(select(func.count(OfferingRow.id))).where(*_discovery_conditions(filters))
+        return int(await self._session.scalar(stmt) or 0)
+
+    async def category_counts(self, filters: Filters) -> dict[Category, int]:
+        stmt = (
+            self._joined(select(OfferingRow.category, func.count(OfferingRow.id)))
+            .where(*_discovery_conditions(filters, with_category=False))
+            .group_by(OfferingRow.category)
+        )
+        return {Category(category): int(count) for category, count in (await self._session.execute(stmt)).all()}
+
+    async def latest_reviews(self, mentor_id: int, limit: int) -> list[Review]:
+        """Completed, rated sessions with feedback text, the most recently rated first."""
+        stmt = (
+            select(BookingRow.mentee_rating, BookingRow.mentee_feedback, BookingRow.updated_at)
+            .where(
+                BookingRow.mentor_id == mentor_id,
+                BookingRow.status == BookingStatus.COMPLETED.value,
+                BookingRow.mentee_rating.is_not(None),
+                BookingRow.mentee_feedback.is_not(None),
+                func.trim(BookingRow.mentee_feedback) != "",
+            )
+            .order_by(
+                func.coalesce(BookingRow.updated_at, BookingRow.scheduled_at).desc(),
+                BookingRow.id.desc(),
+            )
+            .limit(limit)
+        )
+        return [Review(int(stars), text, at) for stars, text, at in (await self._session.execute(stmt)).all()]

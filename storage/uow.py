@@ -14,6 +14,7 @@ from storage.repositories import (
     SqlAvailabilityRepository,
     SqlBookingRepository,
     SqlDialogRepository,
+    SqlDiscoveryRepository,
     SqlOfferingRepository,
     SqlProfileRepository,
     SqlUserRepository,
@@ -46,6 +47,7 @@ class SqlUnitOfWork:
     bookings: SqlBookingRepository
     dialogs: SqlDialogRepository
     outbox: SqlOutboxRepository
+    discovery: SqlDiscoveryRepository
 
     def __init__(
         self,
@@ -76,6 +78,7 @@ class SqlUnitOfWork:
         self.bookings = SqlBookingRepository(session)
         self.dialogs = SqlDialogRepository(session)
         self.outbox = SqlOutboxRepository(session, self._policy)
+        self.discovery = SqlDiscoveryRepository(session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

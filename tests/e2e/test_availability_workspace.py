@@ -225,7 +225,10 @@ async def test_date_exceptions_and_what_mentees_see(api: FakeBotApi, bot) -> Non
     await mentee.wait_for("Open offerings")
     await mentee.press("📅 Book 1")
     dates = await mentee.wait_for("Choose a date.")
-    assert "Fri, Nov 27" in dates.buttons and "Mon, Nov 30" not in dates.buttons
+    assert "Fri, Nov 27" in dates.buttons and "Tue, Dec 1" not in dates.buttons  # dates come a week at a time
+    await mentee.press("Later week ▶")
+    next_week = await mentee.wait_for(lambda m: m.message_id == dates.message_id and "Tue, Dec 1" in m.buttons)
+    assert "Mon, Nov 30" not in next_week.buttons
     await mentee.press("Tue, Dec 1")
     times = await mentee.wait_for("Choose a time.")
     evening = [clock(t) for t in ("5:00 PM", "5:30 PM", "6:00 PM", "6:30 PM")]

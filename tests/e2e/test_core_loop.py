@@ -41,7 +41,7 @@ async def test_mentor_publishes_mentee_books_mentor_confirms_and_adds_link(api: 
     await mentee.send("Please look at my CV <b>not bold</b> & thanks")
     summary = await mentee.wait_for("Please check your booking")
     assert "Please look at my CV <b>not bold</b> & thanks" in summary.text  # shown literally, not as HTML
-    assert "the mentor confirms it" in summary.text
+    assert "needs the mentor's approval" in summary.text
     await mentee.press("✅ Confirm booking")
     done = await mentee.wait_for("Request sent")
     assert "waiting for the mentor" in done.text
@@ -86,7 +86,7 @@ async def test_free_offering_is_confirmed_instantly(api: FakeBotApi, bot) -> Non
     await mentee.wait_for("Anything the mentor should know")
     await mentee.press("Skip ▶")
     summary = await mentee.wait_for("Please check your booking")
-    assert "Free ·" in summary.text and "confirmed as soon as you confirm" in summary.text
+    assert "Free ·" in summary.text and "confirmed instantly" in summary.text
     await mentee.press("✅ Confirm booking")
     await mentee.wait_for("Booked! Your session is confirmed.")
     note = await mentor.wait_for("🔔 New booking")

@@ -102,28 +102,6 @@ async def test_list_by_mentor_returns_every_status_oldest_first(uow: SqlUnitOfWo
         assert await uow.offerings.list_by_mentor(404) == []
 
 
-async def test_list_active_best_rated_then_most_booked(uow: SqlUnitOfWork) -> None:
-    specs = {
-        "unrated_popular": dict(total_bookings=50),
-        "rated_4": dict(rating_sum=8, rating_count=2, total_bookings=1),
-        "rated_5_few": dict(rating_sum=5, rating_count=1, total_bookings=1),
-        "rated_5_many": dict(rating_sum=10, rating_count=2, total_bookings=9),
-        "unrated_quiet": dict(total_bookings=0),
-        "paused_5": dict(rating_sum=5, rating_count=1, status=OfferingStatus.PAUSED),
-        "draft": dict(status=OfferingStatus.DRAFT),
-    }
-    added = await seed(
-        uow, user(MENTOR_ID), offerings=tuple(offering(title=t, **fields) for t, fields in specs.items())
-    )
-    by_title = {o.title: o for o in added}
-    expected = ["rated_5_many", "rated_5_few", "rated_4", "unrated_popular", "unrated_quiet"]
-    async with uow:
-        assert [o.title for o in await uow.offerings.list_active(limit=10)] == expected
-        assert [o.title for o in await uow.offerings.list_active(limit=2, offset=1)] == expected[1:3]
-        assert await uow.offerings.list_active(limit=10, offset=5) == []
-        assert (await uow.offerings.list_active(limit=1))[0] == by_title["rated_5_many"]
-
-
 async def test_apply_stats_adds_and_recomputes_average(uow: SqlUnitOfWork) -> None:
     [added] = await seed(uow, user(MENTOR_ID), offerings=(offering(),))
     oid = added.id or 0

@@ -1,4 +1,4 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -15,6 +15,18 @@ def test_defaults():
     assert settings.base_url == "https://api.telegram.org/bot"
     assert settings.base_file_url == "https://api.telegram.org/file/bot"
     assert (settings.default_timezone, settings.default_locale) == ("Asia/Kolkata", "en")
+
+
+def test_scheduler_settings():
+    default = load_settings({"BOT_TOKEN": TOKEN})
+    assert default.reminder_leads == (timedelta(hours=24), timedelta(hours=1))
+    assert (default.expire_after_hours, default.send_rate_per_second) == (48.0, 30.0)
+    custom = load_settings(
+        {"BOT_TOKEN": TOKEN, "REMINDERS": "15m, 2h,2H", "EXPIRE_AFTER_HOURS": "12", "SEND_RATE_PER_SECOND": "20"}
+    )
+    assert custom.reminder_leads == (timedelta(hours=2), timedelta(minutes=15))  # longest first, once each
+    assert (custom.expire_after_hours, custom.send_rate_per_second) == (12.0, 20.0)
+    assert load_settings({"BOT_TOKEN": TOKEN, "REMINDERS": "none"}).reminder_leads == ()
 
 
 def test_local_api_server_and_postgres_spelling():
@@ -34,6 +46,12 @@ def test_local_api_server_and_postgres_spelling():
         ({"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": "ftp://x"}, "TELEGRAM_API_URL"),
         ({"BOT_TOKEN": TOKEN, "DEFAULT_TIMEZONE": "Mars/Olympus"}, "DEFAULT_TIMEZONE"),
         ({"BOT_TOKEN": TOKEN, "DEFAULT_LOCALE": "fr"}, "DEFAULT_LOCALE"),
+        ({"BOT_TOKEN": TOKEN, "REMINDERS": "1d"}, "REMINDERS"),
+        ({"BOT_TOKEN": TOKEN, "REMINDERS": "24h,0m"}, "REMINDERS"),
+        ({"BOT_TOKEN": TOKEN, "REMINDERS": "999h"}, "REMINDERS"),
+        ({"BOT_TOKEN": TOKEN, "EXPIRE_AFTER_HOURS": "-1"}, "EXPIRE_AFTER_HOURS"),
+        ({"BOT_TOKEN": TOKEN, "SEND_RATE_PER_SECOND": "fast"}, "SEND_RATE_PER_SECOND"),
+        ({"BOT_TOKEN": TOKEN, "DISPATCH_INTERVAL_SECONDS": "0"}, "DISPATCH_INTERVAL_SECONDS"),
     ],
 )
 def test_a_bad_setting_is_named_in_one_line(env, named):

@@ -1,0 +1,196 @@
+"""The mentee's side of bookings: "My bookings" (tabs, pages, what each booking card offers), the calendar file,
+the per-mentor limit on open bookings, and the booking flow's week pages and time groups.
+
+Tabs (``my_tab_of`` is the definition; storage's queries must agree with it, a storage test checks)::
+
+    upcoming  - pending, and confirmed not yet ended
+    past      - completed, no-show, and confirmed whose end has passed
+    cancelled - cancelled, declined and expired (the session did not happen)
+
+Everything takes the mentee's id from the asker (never from a button) and re-checks that the booking is theirs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from domain.model import Booking, BookingStatus, Offering
+from domain.ports import Clock, UnitOfWork
+from domain.sessions import AlreadyRated, NotRateable, mentee_booking
+from domain.slots import booking_window
+from domain.usecases import BookingView, booking_views
+
+S = BookingStatus
+
+PAGE_SIZE = 5
+
+
+class MyTab(StrEnum):
+    """Values travel in button data: never rename them."""
+
+    UPCOMING = "up"
+    PAST = "past"
+    CANCELLED = "cx"
+
+
+PAST_STATUSES = (S.COMPLETED, S.NO_SHOW)
+CANCELLED_STATUSES = (S.CANCELLED, S.DECLINED, S.EXPIRED)
+
+
+def my_tab_of(booking: Booking, now: datetime) -> MyTab:
+    """The tab ``booking`` is listed under in its mentee's "My bookings" at ``now``."""
+    if booking.status == S.PENDING:
+        return MyTab.UPCOMING
+    if booking.status == S.CONFIRMED:
+        return MyTab.UPCOMING if booking.ends_at > now else MyTab.PAST
+    if booking.status in CANCELLED_STATUSES:
+        return MyTab.CANCELLED
+    return MyTab.PAST
+
+
+def counts_towards_limit(booking: Booking, now: datetime) -> bool:
+    """Pending or upcoming: what ``usecases.book_slot``'s limit per mentor counts
+    (``MAX_ACTIVE_BOOKINGS_PER_MENTOR``; a session that has ended does not count)."""
+    return booking.status.is_active and booking.ends_at > now
+
+
+# --- the list -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MyBookings:
+    tab: MyTab
+    page: int  # 0-based, within range
+    pages: int  # at least 1
+    counts: dict[MyTab, int]
+    entries: list[BookingView]
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 0
+
+    @property
+    def has_next(self) -> bool:
+        return self.page + 1 < self.pages
+
+
+async def open_my_bookings(uow: UnitOfWork, clock: Clock, mentee_id: int, tab: MyTab, page: int) -> MyBookings:
+    """One page of one tab of the asker's bookings (as a mentee), with every tab's count. A page past the end
+    (the list shrank since the button was drawn) shows the last page instead."""
+    me = await uow.users.get(mentee_id)
+    now = clock.now()
+    counts = await uow.bookings.count_mentee_tabs(mentee_id, now)
+    pages = max(1, -(-counts[tab] // PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    bookings = await uow.bookings.list_mentee_tab(mentee_id, tab, now, PAGE_SIZE, page * PAGE_SIZE)
+    entries = await booking_views(uow, bookings, known=[me] if me is not None else [])
+    return MyBookings(tab, page, pages, counts, entries)
+
+
+# --- one booking ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MenteeActions:
+    """What the mentee's card offers right now."""
+
+    join: bool  # confirmed, with a link, not yet ended
+    calendar: bool  # pending or confirmed and not yet ended
+    cancel: bool  # pending or confirmed and not yet started (the cut-off is checked when pressed)
+    rate: bool  # completed and not yet rated
+
+
+def mentee_actions(booking: Booking, now: datetime) -> MenteeActions:
+    upcoming = booking.status.is_active and booking.ends_at > now
+    return MenteeActions(
+        join=bool(booking.meeting_link) and booking.status == S.CONFIRMED and booking.ends_at > now,
+        calendar=upcoming,
+        cancel=booking.status.is_active and booking.scheduled_at > now,
+        rate=booking.status == S.COMPLETED and booking.mentee_rating is None,
+    )
+
+
+async def my_booking(uow: UnitOfWork, mentee_id: int, booking_id: int) -> BookingView:
+    """The booking as its mentee sees it; ``NotAllowed`` for anyone else (its mentor too)."""
+    return await mentee_booking(uow, mentee_id, booking_id)
+
+
+async def booking_to_rate(uow: UnitOfWork, mentee_id: int, booking_id: int) -> BookingView:
+    """The booking, if the asker (its mentee) may rate it now: completed and not rated yet."""
+    view = await mentee_booking(uow, mentee_id, booking_id)
+    if view.booking.mentee_rating is not None:
+        raise AlreadyRated()
+    if view.booking.status != S.COMPLETED:
+        raise NotRateable()
+    return view
+
+
+def calendar_sequence(booking: Booking) -> int:
+    """The iCalendar ``SEQUENCE``: whole minutes from booking to the last change, so it grows with every change."""
+    if booking.updated_at is None:
+        return 0
+    return max(0, int((booking.updated_at - booking.created_at).total_seconds() // 60))
+
+
+# --- the booking flow: dates a week at a time, times by part of the day ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WeekPage:
+    monday: date
+    days: list[date]  # the free dates of this week, sorted
+    has_previous: bool
+    has_next: bool
+
+    @property
+    def sunday(self) -> date:
+        return self.monday + timedelta(days=6)
+
+
+def monday_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def window_days(offering: Offering, now: datetime, zone: str) -> tuple[date, date]:
+    """The first and last dates (in ``zone``) of the offering's booking window."""
+    earliest, latest = booking_window(offering, now)
+    tz = ZoneInfo(zone)
+    return earliest.astimezone(tz).date(), latest.astimezone(tz).date()
+
+
+def week_page(free: Sequence[date], window: tuple[date, date], monday: date | None = None) -> WeekPage:
+    """The Monday-to-Sunday week starting ``monday`` (clamped to the weeks of ``window``, the first and last dates
+    one may book), or, without one, the week of the first free date (the window's first week when none is free)."""
+    lowest, highest = monday_of(window[0]), monday_of(window[1])
+    if monday is None:
+        monday = monday_of(free[0]) if free else lowest
+    monday = min(max(monday_of(monday), lowest), highest)
+    days = sorted(day for day in free if monday <= day <= monday + timedelta(days=6))
+    return WeekPage(monday, days, monday > lowest, monday < highest)
+
+
+class DayPart(StrEnum):
+    MORNING = "morning"  # before 12:00
+    AFTERNOON = "afternoon"  # 12:00 to 17:00
+    EVENING = "evening"  # from 17:00
+
+
+def day_part(moment: datetime, zone: str) -> DayPart:
+    hour = moment.astimezone(ZoneInfo(zone)).hour
+    if hour < 12:
+        return DayPart.MORNING
+    if hour < 17:
+        return DayPart.AFTERNOON
+    return DayPart.EVENING
+
+
+def group_times(times: Sequence[datetime], zone: str) -> list[tuple[DayPart, list[datetime]]]:
+    """The times by part of the day on the reader's clock, in order; empty parts left out."""
+    groups: dict[DayPart, list[datetime]] = {}
+    for moment in sorted(times):
+        groups.setdefault(day_part(moment, zone), []).append(moment)
+    return [(part, groups[part]) for part in DayPart if part in groups]
