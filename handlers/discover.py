@@ -237,10 +237,9 @@ def listing_view(
         offering = item.match.offering
         assert offering.id is not None
         blocks.append(_listed_block(number, item, zone))
-        row = [button(_("ℹ️ Details {number}").format(number=number), ShowOffering(offering.id))]
-        if offering.mentor_id != viewer_id:
-            row.insert(0, button(_("📅 Book {number}").format(number=number), BookOffering(offering.id)))
-        keyboard.append(row)
+        book = button(_("📅 Book {number}").format(number=number), BookOffering(offering.id))
+        details = button(_("ℹ️ Details {number}").format(number=number), ShowOffering(offering.id))
+        keyboard.append([book, details] if offering.mentor_id != viewer_id else [details])
     if not listing.items:
         blocks.append(_("Nothing matches. Try fewer filters or other words."))
     nav = []
@@ -336,9 +335,8 @@ def offering_card_view(card: OfferingCard, zone: str) -> tuple[str, InlineKeyboa
     lines.append(cancellation_terms(offering))
     if card.own:
         lines += ["", _("This is your own offering, so it has no Book button.")]
-    row = [button(_("👤 Mentor"), ShowMentor(offering.mentor_id))]
-    if not card.own:
-        row.insert(0, button(_("📅 Book"), BookOffering(offering.id)))
+    mentor = button(_("👤 Mentor"), ShowMentor(offering.mentor_id))
+    row = [mentor] if card.own else [button(_("📅 Book"), BookOffering(offering.id)), mentor]
     keyboard = [row, [button(_("◀ All offerings"), Browse(0))]]
     return "\n".join(lines), InlineKeyboardMarkup(keyboard)
 
