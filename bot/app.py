@@ -22,6 +22,7 @@ from telegram.ext import (
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.dispatcher import Dispatcher, Prepare, wake_with_job_queue
+from bot.updates import PerUserUpdateProcessor
 from domain.notifications import NotificationPolicy
 from domain.ports import Clock
 from handlers import (
@@ -104,6 +105,8 @@ def build_application(
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
+        # different people's updates at once, one person's in order (conversation state is per person)
+        .concurrent_updates(PerUserUpdateProcessor(256))
     )
     if rate_limit:
         # Telegram: about 30 messages per second overall; RetryAfter is waited out and retried here first.

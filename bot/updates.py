@@ -1,0 +1,66 @@
+"""Concurrent updates, in order per person.
+
+PTB's ``concurrent_updates`` runs updates as independent tasks; a conversation, though, is per person: a typed
+reason must not overtake the button press that asked for it. ``PerUserUpdateProcessor`` runs updates of
+different users (or chats) at the same time and updates of one user strictly one after the other, in the order
+Telegram delivered them. The per-user turn is taken *before* a slot of the overall limit, so one busy user can
+never occupy every slot while waiting for their own turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseUpdateProcessor
+
+
+def ordering_key(update: object) -> int | str | None:
+    """Whose turn an update waits for: the sender, else the chat; None (no ordering) for anything else."""
+    if isinstance(update, Update):
+        if update.effective_user is not None:
+            return update.effective_user.id
+        if update.effective_chat is not None:
+            return f"chat:{update.effective_chat.id}"
+    return None
+
+
+class PerUserUpdateProcessor(BaseUpdateProcessor):
+    """At most ``max_concurrent_updates`` at once; one at a time, in arrival order, per user."""
+
+    def __init__(self, max_concurrent_updates: int = 256) -> None:
+        super().__init__(max_concurrent_updates)
+        self._turns: dict[int | str, tuple[asyncio.Lock, int]] = {}  # key -> (lock, updates holding or waiting)
+
+    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = ordering_key(update)
+        if key is None:
+            await super().process_update(update, coroutine)
+            return
+        lock, users = self._turns.get(key, (asyncio.Lock(), 0))
+        self._turns[key] = (lock, users + 1)
+        try:
+            async with lock:  # asyncio.Lock wakes waiters first come, first served
+                await super().process_update(update, coroutine)
+        finally:
+            lock, users = self._turns[key]
+            if users == 1:
+                del self._turns[key]
+            else:
+                self._turns[key] = (lock, users - 1)
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        await coroutine
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    @property
+    def users_in_flight(self) -> int:
+        """How many users have an update running or waiting (for tests: the map empties when idle)."""
+        return len(self._turns)
