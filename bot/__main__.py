@@ -1,7 +1,14 @@
-"""``python -m bot``: check the settings, apply migrations, then long-poll Telegram."""
+"""``python -m bot``: check the settings, apply migrations, then take updates from Telegram.
+
+Long polling when ``WEBHOOK_URL`` is unset (one process: the ``worker`` of the Procfile). With ``WEBHOOK_URL``
+set, webhook mode (``bot.web``): an HTTP server on ``WEBHOOK_LISTEN:PORT`` takes Telegram's updates and answers
+``GET /healthz`` - the ``web`` process, which may run as several workers behind one URL. Run one or the other,
+never both: polling deletes the webhook.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 
@@ -9,18 +16,23 @@ from telegram import Update
 
 from bot.app import build_application
 from bot.config import ConfigError, load_settings
+from bot.web import run_webhook
 
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # the outbox wake-up job runs every few seconds
     try:
         settings = load_settings()
     except ConfigError as error:
         print(f"mentor-desk: {error}", file=sys.stderr)
         return 2
     application = build_application(settings)
-    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    if settings.webhook_url:
+        asyncio.run(run_webhook(application, settings))
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0
 
 

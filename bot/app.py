@@ -22,6 +22,8 @@ from telegram.ext import (
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.dispatcher import Dispatcher, Prepare, wake_with_job_queue
+from bot.http import telegram_requests
+from bot.leader import AlwaysLeader, Leadership, leadership_for
 from bot.updates import PerUserUpdateProcessor
 from domain.notifications import NotificationPolicy
 from domain.ports import Clock
@@ -56,10 +58,13 @@ def build_application(
     migrate: bool = True,
     rate_limit: bool = True,
     prepare: Prepare | None = None,
+    elect: bool = True,
 ) -> Application:
     """The bot, ready for ``run_polling`` (or ``initialize``/``start`` in tests).
 
     ``prepare`` turns due notifications into messages (``bot.dispatcher``); tests and benchmarks pass their own.
+    ``elect``: several processes on one database send the outbox through one elected leader (``bot.leader``);
+    False makes this process send regardless (tests of the outbox's own guarantees).
     """
     engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
@@ -82,6 +87,7 @@ def build_application(
     async def post_init(application: Application) -> None:
         if migrate:
             await upgrade_to_head(settings.database_url)
+        await leadership.start()  # the leader's dispatcher sends; the others' stay idle until they take over
         await publish_default_menus(application.bot, settings.default_locale)
         # Only now, with the tables in place: the JobQueue wakes the dispatcher (at once, then every interval).
         if application.job_queue is None:  # pragma: no cover - a dependency of the project
@@ -90,14 +96,21 @@ def build_application(
 
     async def post_stop(application: Application) -> None:
         await dispatcher.stop()  # finish the messages being sent, give back the rest of the claimed rows
+        await leadership.stop()  # another process may take over now
 
     async def post_shutdown(application: Application) -> None:
         await dispatcher.stop()  # already stopped by post_stop under run_polling
+        await leadership.stop()
         await engine.dispose()
 
+    # aiohttp instead of PTB's default httpx: under many concurrent calls httpx's pool slows down sharply
+    # (benchmarks/bench_http.py); one pool of 256 connections for calls, one connection for the long poll
+    request, get_updates_request = telegram_requests(pool_size=256)
     builder = (
         ApplicationBuilder()
         .token(settings.bot_token)
+        .request(request)
+        .get_updates_request(get_updates_request)
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML))
@@ -109,9 +122,10 @@ def build_application(
         .concurrent_updates(PerUserUpdateProcessor(256))
     )
     if rate_limit:
-        # Telegram: about 30 messages per second overall; RetryAfter is waited out and retried here first.
-        limiter = AIORateLimiter(overall_max_rate=settings.send_rate_per_second, max_retries=3)
-        builder = builder.rate_limiter(limiter)
+        # Answers to people are not capped overall (Telegram's ~30 messages/s is for bulk messages - the
+        # scheduler's, capped in the dispatcher below); a RetryAfter is waited out, holding every request, and
+        # retried here first.
+        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
     application = builder.build()
 
     # The scheduler: due notifications are outbox rows; the JobQueue only wakes the dispatcher that sends them
@@ -125,10 +139,28 @@ def build_application(
         concurrency=settings.dispatch_concurrency,
         max_attempts=settings.dispatch_max_attempts,
         lease=timedelta(seconds=settings.dispatch_lease_seconds),
+        rate=settings.send_rate_per_second if rate_limit else None,
     )
+    def on_leadership(leader: bool) -> None:
+        if leader:
+            dispatcher.wake()  # send whatever is due, then keep the usual wake-ups
+
+    leadership: Leadership = (
+        leadership_for(
+            settings.database_url,
+            retry=settings.dispatch_interval_seconds,
+            on_change=on_leadership,
+            on_notify=dispatcher.wake,
+        )
+        if elect
+        else AlwaysLeader(on_leadership)
+    )
+    dispatcher.may_send = lambda: leadership.is_leader
     services = replace(services, dispatcher=dispatcher)
     application.bot_data["dispatcher"] = dispatcher
+    application.bot_data["leadership"] = leadership
     application.bot_data["services"] = services
+    application.bot_data["engine"] = engine  # the health check (bot.web) pings the database through it
 
     application.add_handler(TypeHandler(Update, remember_user), group=-1)
     flows = (onboarding, availability, offerings, offering_edit, booking, discover, mentor_inbox, profile)

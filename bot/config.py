@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.i18n import SUPPORTED_LOCALES
@@ -15,6 +19,13 @@ from bot.i18n import SUPPORTED_LOCALES
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/mentor_desk.sqlite3"
 DEFAULT_API_URL = "https://api.telegram.org"
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
+# Telegram's setWebhook: the secret_token is 1-256 characters of A-Z, a-z, 0-9, _ and -; a webhook URL is
+# https on port 443, 80, 88 or 8443.
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+WEBHOOK_PORTS = (443, 80, 88, 8443)
+DEFAULT_PORT = 8080
+DEFAULT_WEBHOOK_LISTEN = "0.0.0.0"
+_HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 
 
 class ConfigError(Exception):
@@ -41,6 +52,22 @@ class Settings:
     expire_after_hours: float = 48.0
     # At most this many pending or upcoming bookings per mentee with one mentor (MAX_ACTIVE_BOOKINGS_PER_MENTOR).
     max_active_bookings_per_mentor: int = 3
+    # Webhook mode (``bot.web``) when ``webhook_url`` is set, long polling otherwise. An empty secret means
+    # "derived from the token" (``webhook_secret_token``).
+    webhook_url: str | None = None
+    webhook_secret: str = ""
+    port: int = DEFAULT_PORT
+    webhook_listen: str = DEFAULT_WEBHOOK_LISTEN
+
+    @property
+    def webhook_secret_token(self) -> str:
+        """What Telegram must send in ``X-Telegram-Bot-Api-Secret-Token``: WEBHOOK_SECRET, else derived."""
+        return self.webhook_secret or derive_webhook_secret(self.bot_token)
+
+    @property
+    def webhook_path(self) -> str:
+        """The path the webhook is served on: the path of ``webhook_url`` (``/`` when it has none)."""
+        return urlsplit(self.webhook_url or "").path or "/"
 
     @property
     def base_url(self) -> str:
@@ -49,6 +76,15 @@ class Settings:
     @property
     def base_file_url(self) -> str:
         return f"{self.telegram_api_url}/file/bot"
+
+
+def derive_webhook_secret(token: str) -> str:
+    """A webhook secret that every worker computes alike from the bot token, so none needs extra config.
+
+    HMAC-SHA256 keyed with the token over a fixed label: it reveals nothing about the token, and whoever
+    knows the token could re-register the webhook anyway, so it is as strong as the token itself.
+    """
+    return hmac.new(token.encode(), b"mentor-desk webhook secret", hashlib.sha256).hexdigest()
 
 
 def normalize_database_url(url: str) -> str:
@@ -95,6 +131,12 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
     leads = parse_leads(environ.get("REMINDERS", "").strip() or "24h,1h")
     expire = _positive_number(environ, "EXPIRE_AFTER_HOURS", 48.0)
     max_active = _positive_whole_number(environ, "MAX_ACTIVE_BOOKINGS_PER_MENTOR", 3)
+    webhook_url = parse_webhook_url(environ.get("WEBHOOK_URL", "").strip())
+    secret = environ.get("WEBHOOK_SECRET", "").strip()
+    if secret and not _WEBHOOK_SECRET.match(secret):
+        raise ConfigError("WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+    port = _port(environ.get("PORT", "").strip())
+    listen = parse_listen(environ.get("WEBHOOK_LISTEN", "").strip() or DEFAULT_WEBHOOK_LISTEN)
     return Settings(
         token,
         database_url,
@@ -106,7 +148,50 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         reminder_leads=leads,
         expire_after_hours=expire,
         max_active_bookings_per_mentor=max_active,
+        webhook_url=webhook_url,
+        webhook_secret=secret,
+        port=port,
+        webhook_listen=listen,
     )
+
+
+def parse_webhook_url(raw: str) -> str | None:
+    """``WEBHOOK_URL``: None (long polling) when empty, else an https URL Telegram accepts for a webhook."""
+    if not raw:
+        return None
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    if parts is None or parts.scheme != "https" or not parts.hostname:
+        raise ConfigError(f"WEBHOOK_URL must be an https:// URL (Telegram requires https), got {raw!r}")
+    if port is not None and port not in WEBHOOK_PORTS:
+        ports = ", ".join(map(str, WEBHOOK_PORTS))
+        raise ConfigError(f"WEBHOOK_URL may only use port {ports} (Telegram's rule), got {raw!r}")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigError(f"WEBHOOK_URL must be https://host/path without user, query or fragment, got {raw!r}")
+    if parts.path.rstrip("/") == "/healthz":
+        raise ConfigError("WEBHOOK_URL must not use the path /healthz (the health check is served there)")
+    return raw
+
+
+def parse_listen(raw: str) -> str:
+    """``WEBHOOK_LISTEN``: the address the webhook server binds (an IP address or a host name)."""
+    try:
+        ipaddress.ip_address(raw)
+    except ValueError:
+        if not _HOSTNAME.match(raw):
+            raise ConfigError(f"WEBHOOK_LISTEN must be an IP address or host name, e.g. 0.0.0.0 (got {raw!r})")
+    return raw
+
+
+def _port(raw: str) -> int:
+    if not raw:
+        return DEFAULT_PORT
+    if not re.fullmatch(r"\d{1,5}", raw) or not 1 <= int(raw) <= 65535:
+        raise ConfigError(f"PORT must be a whole number from 1 to 65535 (got {raw!r})")
+    return int(raw)
 
 
 _LEAD = re.compile(r"^(\d{1,4})\s*(h|m)$")

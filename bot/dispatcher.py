@@ -6,7 +6,7 @@ One *pass*::
       -> per notification, ``concurrency`` at a time:
            prepare it in its own unit of work (render the text in the recipient's language, or perform an action
            such as expiring a request - ``prepare`` returns None then), commit
-           -> send it (the bot's rate limiter keeps the overall rate; this class spaces messages to one chat)
+           -> send it (at most ``rate`` messages per second overall, and one chat's messages spaced apart)
            -> record the outcome in one short transaction
       -> claim the next batch while the last one is still being sent, until nothing is due.
 
@@ -34,6 +34,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from aiolimiter import AsyncLimiter  # installed with python-telegram-bot[rate-limiter], which uses it too
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.ext import JobQueue
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter
@@ -118,6 +119,7 @@ class Dispatcher:
         lease: timedelta = timedelta(minutes=5),
         chat_interval: float = 1.0,
         waker: Waker | None = None,
+        rate: float | None = None,
     ) -> None:
         if batch < 1 or concurrency < 1 or max_attempts < 1:
             raise ValueError("batch, concurrency and max_attempts must be at least 1")
@@ -132,6 +134,10 @@ class Dispatcher:
         self.lease = lease
         self.chat_interval = chat_interval  # seconds between two messages to one chat
         self.waker = waker
+        # Telegram: about 30 bulk messages per second per bot (``SEND_RATE_PER_SECOND``); None: no cap (tests)
+        self._limiter = AsyncLimiter(rate, 1) if rate else None
+        # Several processes: only the elected one sends (``bot.leader``), the others' passes do nothing.
+        self.may_send: Callable[[], bool] = lambda: True
         self.stats = DispatchStats()
         self._task: asyncio.Task[None] | None = None
         self._again = False
@@ -161,7 +167,7 @@ class Dispatcher:
 
     def kick(self) -> None:
         """Start a pass now, or - if one is running - make it go round once more when it ends."""
-        if self._stopping:
+        if self._stopping or not self.may_send():
             return
         if self._task is not None and not self._task.done():
             self._again = True
@@ -215,7 +221,7 @@ class Dispatcher:
             for i in range(self.concurrency)
         ]
         try:
-            while not self._stopping:
+            while not self._stopping and self.may_send():
                 async with self.uow_factory() as uow:
                     claimed = await uow.outbox.claim(self.clock.now(), self.batch, self.lease)
                     await uow.commit()
@@ -297,6 +303,8 @@ class Dispatcher:
             self.stats.lost_claims += 1
             return
         await self._chat_turn(outgoing.chat_id)
+        if self._limiter is not None:
+            await self._limiter.acquire()
         try:
             await self.bot.send_message(outgoing.chat_id, outgoing.text, reply_markup=outgoing.reply_markup)
         except RetryAfter as error:

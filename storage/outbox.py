@@ -31,6 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.notifications import Claimed, Notification, NotificationKind, NotificationPolicy
 from storage.models import NotificationRow
 
+# PostgreSQL: a commit that wrote notifications NOTIFYs this channel (``storage.uow``); the process that sends the
+# outbox (``bot.leader``) LISTENs, so a notification committed by any process goes out at once.
+OUTBOX_CHANNEL = "mentor_desk_outbox"
+
 _T: Table = NotificationRow.__table__  # type: ignore[assignment]
 _TIMED_KINDS = tuple(k.value for k in NotificationKind if k.is_timed)
 _ERROR_LENGTH = 1000

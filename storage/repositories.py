@@ -113,10 +113,17 @@ def _copy_user(user: User, row: UserRow) -> None:
 class SqlUserRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        self._reachable: set[int] = set()  # loaded in this transaction and not blocked (see mark_reachable)
 
     async def get(self, user_id: int) -> User | None:
         row = await self._session.get(UserRow, user_id, populate_existing=True)
-        return _user_from_row(row) if row is not None else None
+        if row is None:
+            return None
+        if row.unreachable:
+            self._reachable.discard(user_id)
+        else:
+            self._reachable.add(user_id)
+        return _user_from_row(row)
 
     async def add(self, user: User) -> User:
         row = UserRow(id=user.id)
@@ -137,10 +144,16 @@ class SqlUserRepository:
 
     async def mark_unreachable(self, user_id: int) -> None:
         """The user blocked the bot (Telegram said 403): skip their notifications until they write again."""
+        self._reachable.discard(user_id)
         await self._session.execute(update(UserRow).where(UserRow.id == user_id).values(unreachable=True))
 
     async def mark_reachable(self, user_id: int) -> None:
-        """The user wrote to the bot: deliver their notifications again (no write when nothing changes)."""
+        """The user wrote to the bot: deliver their notifications again (no write when nothing changes).
+
+        Runs on every update (``handlers.common.remember_user``, right after ``get``): when the row this session
+        already loaded says the user is reachable, there is nothing to do and no statement is sent."""
+        if user_id in self._reachable:
+            return
         await self._session.execute(
             update(UserRow).where(UserRow.id == user_id, UserRow.unreachable.is_(True)).values(unreachable=False)
         )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.notifications import NotificationPolicy
 from storage.models import UserRow
-from storage.outbox import SqlOutboxRepository
+from storage.outbox import OUTBOX_CHANNEL, SqlOutboxRepository
 from storage.repositories import (
     SqlAvailabilityRepository,
     SqlBookingRepository,
@@ -108,8 +108,12 @@ class SqlUnitOfWork:
             await session.connection()  # starts the transaction: BEGIN IMMEDIATE
 
     async def commit(self) -> None:
-        """Commit; if notifications were written, tell ``after_outbox_commit`` (the dispatcher's wake-up)."""
-        await self.session.commit()
+        """Commit; if notifications were written, tell ``after_outbox_commit`` (this process's dispatcher) and, on
+        PostgreSQL, every process listening on ``OUTBOX_CHANNEL`` (NOTIFY is delivered when the commit succeeds)."""
+        session = self.session
+        if self.outbox.wrote and session.bind is not None and session.bind.dialect.name == "postgresql":
+            await session.execute(select(func.pg_notify(OUTBOX_CHANNEL, "")))
+        await session.commit()
         if self.outbox.wrote:
             self.outbox.wrote = False
             if self._after_outbox_commit is not None:

@@ -6,13 +6,15 @@ As a process (crash and two-process tests)::
 
 builds the real application (``bot.app.build_application``: rate limiter, JobQueue, dispatcher) with
 ``say_key`` as the message renderer, starts it without polling, prints ``ready`` and dispatches until SIGTERM or
-SIGINT; then it stops like ``run_polling`` does and prints its counters (``sent=... released=...``).
+SIGINT (printing ``leader`` when it is elected to send, ``bot.leader``); then it stops like ``run_polling`` does and
+prints its counters (``sent=... released=...``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -82,6 +84,7 @@ async def _main(argv: Sequence[str]) -> int:
     parser.add_argument("--concurrency", type=int, default=5)
     parser.add_argument("--lease", type=float, default=300.0)
     parser.add_argument("--interval", type=float, default=1.0)
+    parser.add_argument("--no-election", action="store_true", help="send even when another process leads")
     args = parser.parse_args(argv)
     settings = Settings(
         bot_token=args.token,
@@ -93,7 +96,7 @@ async def _main(argv: Sequence[str]) -> int:
         dispatch_concurrency=args.concurrency,
         dispatch_lease_seconds=args.lease,
     )
-    application = build_application(settings, migrate=False, prepare=say_key)
+    application = build_application(settings, migrate=False, prepare=say_key, elect=not args.no_election)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -103,6 +106,13 @@ async def _main(argv: Sequence[str]) -> int:
     assert application.post_init is not None
     await application.post_init(application)  # schedules the dispatcher's wake-ups (migrate=False: no migrations)
     print("ready", flush=True)
+    leadership = application.bot_data["leadership"]
+    while not stop.is_set():  # tell the test when this process becomes the one that sends
+        if leadership.is_leader:
+            print("leader", flush=True)
+            break
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.05)
     await stop.wait()
     await application.stop()  # the order of run_polling
     assert application.post_stop is not None and application.post_shutdown is not None

@@ -124,13 +124,14 @@ async def test_a_killed_process_loses_and_repeats_nothing(api: FakeBotApi, url: 
     assert Counter(r.status for r in await outbox_rows(url)) == {"sent": count}
 
 
-async def test_two_processes_drain_one_outbox_and_send_each_message_once(api: FakeBotApi, url: str) -> None:
+async def test_two_processes_without_election_still_send_each_message_once(api: FakeBotApi, url: str) -> None:
+    """The outbox's claims alone keep two sending processes apart (election off in both)."""
     count = 400
     for i in range(1, count + 1):
         api.user(i, started=True)
     api.latency = lambda method: 0.01 if method == "sendMessage" else 0.0
     await seed_outbox(url, range(1, count + 1), events(range(1, count + 1), a_second_ago()))
-    options = ("--concurrency", "6", "--batch", "15", "--rate", "60")
+    options = ("--concurrency", "6", "--batch", "15", "--rate", "60", "--no-election")
     workers = [await start_worker(api, url, *options) for _ in range(2)]
     try:
         await until(lambda: len(api.sent_messages()) >= count, 90, "every message")
@@ -141,4 +142,50 @@ async def test_two_processes_drain_one_outbox_and_send_each_message_once(api: Fa
     assert sum(s["sent"] for s in stats) == count
     assert all(s["sent"] > 0 for s in stats), stats  # both really took part
     assert all(s["lost"] == 0 for s in stats), stats
+    assert Counter(r.status for r in await outbox_rows(url)) == {"sent": count}
+
+
+async def next_line(process: asyncio.subprocess.Process, timeout: float) -> str:
+    assert process.stdout is not None
+    return (await asyncio.wait_for(process.stdout.readline(), timeout)).decode().strip()
+
+
+async def test_two_processes_elect_one_sender_at_the_shared_cap_and_hand_over(api: FakeBotApi, url: str) -> None:
+    """Two processes, one outbox: only the elected leader sends, so the overall cap (60/s here) holds for both
+    together; when the leader stops, the other takes over and every message still goes out exactly once."""
+    count, rate = 400, 60.0
+    for i in range(1, count + 1):
+        api.user(i, started=True)
+    await seed_outbox(url, range(1, count + 1), events(range(1, count + 1), a_second_ago()))
+    options = ("--concurrency", "6", "--batch", "15", "--rate", str(rate), "--interval", "0.3")
+    workers = [await start_worker(api, url, *options) for _ in range(2)]
+    stats: list[dict[str, int]] = []
+    try:
+        assert [await next_line(w, 30) for w in workers] == ["ready", "ready"]
+        waits = {asyncio.ensure_future(next_line(w, 30)): w for w in workers}
+        done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        [first] = done
+        assert first.result() == "leader"
+        leader = waits[first]
+        [follower] = [w for w in workers if w is not leader]
+        await until(lambda: len(api.sent_messages()) >= 150, 60, "the leader's burst")
+        sent_before_stop = len(api.sent_messages())
+        leader_stats = await stop_worker(leader)  # a clean stop gives its claims back
+        [follower_line] = pending
+        assert await follower_line == "leader"  # the follower takes over
+        await until(lambda: len(api.sent_messages()) >= count, 60, "every message")
+        await asyncio.sleep(0.5)
+        stats = [leader_stats, await stop_worker(follower)]
+    finally:
+        for w in workers:
+            if w.returncode is None:
+                w.kill()
+                await w.wait()
+    assert_each_delivered_once(api, count)
+    assert stats[0]["sent"] >= sent_before_stop  # while both ran, only the leader sent
+    assert stats[0]["sent"] + stats[1]["sent"] == count and stats[1]["sent"] > 0
+    sends = sorted(c.time for c in api.calls_to("sendMessage") if c.ok)[:sent_before_stop]
+    # one limiter for both processes: after the limiter's first second (a burst of up to ``rate``) at most
+    # ``rate`` per second - two senders each at the cap would have needed half the time
+    assert sends[-1] - sends[0] >= (sent_before_stop - 2 * rate) / rate
     assert Counter(r.status for r in await outbox_rows(url)) == {"sent": count}

@@ -6,17 +6,23 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from bot.config import derive_webhook_secret
+from tests.e2e.test_webhook import free_port, wait_until_healthy
 from tests.harness.fake_bot_api import FakeBotApi
 
 ROOT = Path(__file__).resolve().parents[2]
+# settings of the bot: a developer's own environment must not leak into these runs
+_OURS = ("BOT_TOKEN", "DATABASE_URL", "TELEGRAM_API_URL", "WEBHOOK_URL", "WEBHOOK_SECRET",
+         "WEBHOOK_LISTEN", "PORT")
 
 
 def bot_env(**overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL", "TELEGRAM_API_URL")}
+    env = {k: v for k, v in os.environ.items() if k not in _OURS}
     env.update(overrides)
     return env
 
@@ -58,3 +64,36 @@ async def test_python_m_bot_migrates_a_new_sqlite_file_and_answers(tmp_path: Pat
             output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
         assert process.returncode == 0, output.decode()[-2000:]
         assert b"Traceback" not in output, output.decode()[-2000:]
+
+
+async def test_python_m_bot_in_webhook_mode_serves_health_and_updates_and_stops_on_sigterm(tmp_path: Path) -> None:
+    async with FakeBotApi() as api:
+        port = free_port()
+        env = bot_env(
+            PYTHONPATH=str(ROOT), BOT_TOKEN=api.token, TELEGRAM_API_URL=api.url,
+            WEBHOOK_URL="https://bot.example.test/tg", PORT=str(port), WEBHOOK_LISTEN="127.0.0.1",
+        )  # fmt: skip
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            assert await wait_until_healthy(base, timeout=60) == {"status": "ok", "database": "ok", "dispatcher": "leader"}
+            await api._wait_until(lambda: api.webhook, 10, lambda: "setWebhook was never called")
+            assert api.webhook["url"] == "https://bot.example.test/tg"
+            assert api.webhook["secret_token"] == derive_webhook_secret(api.token)  # no WEBHOOK_SECRET: derived
+            api.webhook_target = base
+            user = api.user(7, "Kiran")
+            await user.send("/start")
+            await user.wait_for("Which time zone are you in?", timeout=60)
+            await api._wait_until(lambda: api.webhook_deliveries, 10, lambda: "the delivery was never answered")
+            assert api.get_updates_count == 0 and [s for _, s in api.webhook_deliveries] == [200]
+        finally:
+            process.send_signal(signal.SIGTERM)
+            stopping = time.monotonic()
+            output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+        assert process.returncode == 0, output.decode()[-2000:]
+        assert time.monotonic() - stopping < 10, output.decode()[-2000:]
+        assert b"Traceback" not in output, output.decode()[-2000:]
+        assert api.webhook is not None  # still registered: other workers serve it

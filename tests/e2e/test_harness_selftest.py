@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from aiohttp import web
 from telegram import Bot, BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram import MenuButtonCommands, Update
 from telegram.constants import ParseMode
@@ -25,7 +26,7 @@ from telegram.error import (
 )
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from tests.harness.fake_bot_api import FakeBotApi, HarnessTimeout, parse_html
+from tests.harness.fake_bot_api import WEBHOOK_SECRET_HEADER, FakeBotApi, HarnessTimeout, parse_html
 
 KEYBOARD = InlineKeyboardMarkup(
     [
@@ -647,3 +648,170 @@ async def test_running_can_call_lifecycle_hooks(api: FakeBotApi) -> None:
         assert calls == ["post_init"]
         assert api.commands() == [{"command": "start", "description": "Start"}]
     assert calls == ["post_init", "post_stop", "post_shutdown"]
+
+
+# ---------------------------------------------------------------------------------------------
+# webhook delivery
+# ---------------------------------------------------------------------------------------------
+
+
+class Receiver:
+    """A stand-in webhook server: records what arrives; ``answers`` are the statuses to give, then 200."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, str | None, dict]] = []  # (path, secret header, update)
+        self.answers: list[int] = []
+        self.gate: asyncio.Event | None = None  # when set up: each request waits for it
+        self.in_flight: dict[int, int] = {}  # chat id -> requests of that chat being answered
+        self.peak_total = 0
+        self.peak_per_chat = 0
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/{tail:.*}", self.handle)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+
+    async def stop(self) -> None:
+        if self.gate is not None:
+            self.gate.set()  # a failed test may leave requests held; let them finish
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        update = await request.json()
+        chat = update["message"]["chat"]["id"]
+        self.in_flight[chat] = self.in_flight.get(chat, 0) + 1
+        self.peak_per_chat = max(self.peak_per_chat, self.in_flight[chat])
+        self.peak_total = max(self.peak_total, sum(self.in_flight.values()))
+        try:
+            if self.gate is not None:
+                await self.gate.wait()
+            self.received.append((request.path, request.headers.get(WEBHOOK_SECRET_HEADER), update))
+            return web.Response(status=self.answers.pop(0) if self.answers else 200)
+        finally:
+            self.in_flight[chat] -= 1
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    server = Receiver()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def texts(receiver: Receiver) -> list[str]:
+    return [update["message"]["text"] for _, _, update in receiver.received]
+
+
+async def test_webhook_delivers_with_secret_and_path(api: FakeBotApi, bot: Bot, receiver: Receiver) -> None:
+    alice = api.user(101)
+    await alice.send("before the webhook")  # pending updates are delivered too, oldest first
+    await bot.set_webhook("https://bot.example.test/tg/hook", secret_token="s3cret")
+    await alice.send("hello")
+    await asyncio.sleep(0.05)
+    assert receiver.received == []  # no target yet: nothing delivered, nothing lost
+    with pytest.raises(HarnessTimeout, match="no webhook_target"):
+        await api.wait_idle(timeout=0.2)
+
+    api.webhook_target = receiver.url
+    await api.wait_idle()
+    assert [(path, secret) for path, secret, _ in receiver.received] == [("/tg/hook", "s3cret")] * 2
+    assert texts(receiver) == ["before the webhook", "hello"]
+    assert [status for _, status in api.webhook_deliveries] == [200, 200]
+    assert (await bot.get_webhook_info()).pending_update_count == 0
+
+
+async def test_webhook_without_secret_sends_no_header(api: FakeBotApi, bot: Bot, receiver: Receiver) -> None:
+    await bot.set_webhook("https://bot.example.test/")
+    api.webhook_target = receiver.url
+    await api.user(101).send("hi")
+    await api.wait_idle()
+    assert [(path, secret) for path, secret, _ in receiver.received] == [("/", None)]
+
+
+async def test_webhook_retries_until_2xx_and_reports_errors(
+    api: FakeBotApi, bot: Bot, receiver: Receiver
+) -> None:
+    await bot.set_webhook("https://bot.example.test/hook", secret_token="s3cret")
+    receiver.answers = [403, 500]
+    api.webhook_target = receiver.url
+    update_id = api.enqueue_update({"message": (await api.user(101).send("x")).to_api()})
+    await api.wait_idle()
+    first = update_id - 1  # send() enqueued one update itself
+    assert api.webhook_deliveries[:3] == [(first, 403), (first, 500), (first, 200)]
+    assert api.webhook_deliveries[3:] == [(update_id, 200)]
+    info = await bot.get_webhook_info()
+    assert info.last_error_message == "Wrong response from the webhook: 500 Internal Server Error"
+    assert info.pending_update_count == 0
+
+
+async def test_webhook_connection_errors_are_retried(api: FakeBotApi, bot: Bot, receiver: Receiver) -> None:
+    await bot.set_webhook("https://bot.example.test/hook")
+    closed = Receiver()
+    await closed.start()
+    api.webhook_target = closed.url
+    await closed.stop()  # nothing listens there any more
+    await api.user(101).send("x")
+    await api._wait_until(lambda: len(api.webhook_deliveries) >= 2, 5, lambda: "no retries")
+    assert {status for _, status in api.webhook_deliveries} == {None}
+    assert (await bot.get_webhook_info()).last_error_message.startswith("Connection failed")
+    api.webhook_target = receiver.url  # the bot is back: the update arrives, once
+    await api.wait_idle()
+    assert texts(receiver) == ["x"]
+
+
+async def wait_in_flight(receiver: Receiver, count: int) -> None:
+    """Until ``count`` requests are held at the receiver's gate, then a moment more for any extra to arrive."""
+    async with asyncio.timeout(5):
+        while sum(receiver.in_flight.values()) < count:
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+
+
+async def test_webhook_sends_one_update_per_chat_at_a_time(api: FakeBotApi, bot: Bot, receiver: Receiver) -> None:
+    await bot.set_webhook("https://bot.example.test/hook")
+    receiver.gate = asyncio.Event()
+    api.webhook_target = receiver.url
+    alice, bob = api.user(101), api.user(102)
+    for number in range(4):
+        await alice.send(f"{alice.id}:{number}")
+    await bob.send(f"{bob.id}:0")
+    await wait_in_flight(receiver, 2)
+    assert receiver.in_flight == {101: 1, 102: 1}  # alice's later messages wait for her first one
+    receiver.gate.set()
+    await api.wait_idle()
+    assert receiver.peak_per_chat == 1
+    assert [t for t in texts(receiver) if t.startswith("101:")] == [f"101:{n}" for n in range(4)]
+
+
+async def test_webhook_respects_max_connections(api: FakeBotApi, bot: Bot, receiver: Receiver) -> None:
+    await bot.set_webhook("https://bot.example.test/hook", max_connections=2)
+    receiver.gate = asyncio.Event()
+    api.webhook_target = receiver.url
+    for user_id in (101, 102, 103):
+        await api.user(user_id).send("hi")
+    await wait_in_flight(receiver, 2)
+    assert sum(receiver.in_flight.values()) == 2  # though three chats wait
+    receiver.gate.set()
+    await api.wait_idle()
+    assert receiver.peak_total == 2 and len(receiver.received) == 3
+
+
+async def test_deleting_the_webhook_stops_delivery_and_polling_resumes(
+    api: FakeBotApi, bot: Bot, receiver: Receiver
+) -> None:
+    await bot.set_webhook("https://bot.example.test/hook")
+    receiver.answers = [500] * 1000
+    api.webhook_target = receiver.url
+    await api.user(101).send("kept")
+    await api._wait_until(lambda: api.webhook_deliveries, 5, lambda: "never delivered")
+    await bot.delete_webhook()
+    updates = await bot.get_updates(timeout=0)
+    assert [u.message.text for u in updates] == ["kept"]  # a failed delivery loses nothing

@@ -50,6 +50,15 @@ Behaviour worth knowing:
   with a transcript of the relevant state, so a broken test fails fast instead of hanging.
 * ``getUpdates`` calls are not recorded in :attr:`FakeBotApi.calls` (they would drown everything
   else); see :attr:`FakeBotApi.get_updates_count` and :attr:`FakeBotApi.last_get_updates_params`.
+* Webhooks: after ``setWebhook`` (https only), updates are *delivered* once the test says where the
+  https URL is reachable locally: ``api.webhook_target = "http://127.0.0.1:<port>"`` replaces the
+  scheme and host of the registered URL (the path is kept).  Each update is POSTed as JSON with
+  ``X-Telegram-Bot-Api-Secret-Token`` (when a secret was set) and removed only after a 2xx answer;
+  other answers and connection errors are recorded in :attr:`FakeBotApi.webhook_deliveries` as
+  ``(update_id, status)`` (``status`` None: no HTTP answer), shown in ``getWebhookInfo`` as
+  ``last_error_message``, and retried with a short backoff.  At most ``max_connections`` (default 40)
+  requests are in flight, one per chat at a time, so one chat's updates arrive in order.  Pending
+  updates keep :meth:`FakeBotApi.wait_idle` waiting, as with polling.
 """
 
 from __future__ import annotations
@@ -65,9 +74,11 @@ import logging
 import mimetypes
 import re
 import time
+import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 __all__ = [
@@ -94,6 +105,9 @@ MAX_MESSAGE_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_LONG_POLL = 50.0
+WEBHOOK_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+WEBHOOK_MAX_CONNECTIONS = 40  # Telegram's default for setWebhook
+WEBHOOK_RETRY_BASE = 0.05  # seconds before the first retry of a failed delivery; doubles up to 1 s
 
 # ---------------------------------------------------------------------------------------------
 # Errors
@@ -707,6 +721,17 @@ def _as_bool(value: Any) -> bool:
     return bool(value)
 
 
+def _update_lane(update: _Update) -> object:
+    """Which webhook lane an update waits for: its chat (one delivery at a time per chat), else only itself."""
+    for key, body in update.payload.items():
+        if key == "update_id" or not isinstance(body, dict):
+            continue
+        chat = body.get("chat") or (body.get("message") or {}).get("chat") or body.get("from")
+        if isinstance(chat, dict) and "id" in chat:
+            return ("chat", chat["id"])
+    return ("update", update.update_id)
+
+
 # ---------------------------------------------------------------------------------------------
 # Users
 # ---------------------------------------------------------------------------------------------
@@ -1019,6 +1044,8 @@ class FakeBotApi:
         self.callback_queries: dict[str, CallbackQueryRecord] = {}
         self.chat_actions: list[tuple[int | str, str]] = []
         self.webhook: dict[str, Any] | None = None
+        #: Every webhook delivery attempt as ``(update_id, HTTP status)``; status None: no HTTP answer.
+        self.webhook_deliveries: list[tuple[int, int | None]] = []
         self.menu_buttons: dict[int | None, dict[str, Any]] = {}
         self.bot_settings: dict[str, dict[str, str]] = {}  # method -> {language_code: value}
         self.logged_out = False
@@ -1026,6 +1053,9 @@ class FakeBotApi:
         self.get_updates_count = 0
         self.last_get_updates_params: dict[str, Any] | None = None
         self.faults: list[FaultRule] = []
+        #: Called with ``(chat_id, kind, message)`` for every chat event ("user", "sent", "edited", "deleted"):
+        #: load generators wait per chat with it instead of waking every waiter on every event.
+        self.on_event: Callable[[int, str, ChatMessage], None] | None = None
 
         # state
         self._users: dict[int, FakeUser] = {}
@@ -1048,6 +1078,11 @@ class FakeBotApi:
         self._changed = asyncio.Event()
         self._closing = False
         self._apps: list[Any] = []
+        self._webhook_target: str | None = None
+        self._webhook_lanes: set[object] = set()  # chats (or lone updates) with a delivery in flight
+        self._webhook_tasks: set[asyncio.Task[None]] = set()
+        self._webhook_loop: asyncio.Task[None] | None = None
+        self._client: aiohttp.ClientSession | None = None
 
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
@@ -1106,6 +1141,8 @@ class FakeBotApi:
         await site.start()
         self._runner = runner
         self._port = runner.addresses[0][1]
+        self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.default_timeout))
+        self._webhook_loop = asyncio.create_task(self._deliver_webhooks(), name="FakeBotApi:webhook")
 
     async def stop(self) -> None:
         """Stop the server; pending long polls are released at once (they return no updates)."""
@@ -1113,6 +1150,14 @@ class FakeBotApi:
             return
         self._closing = True
         self._notify(activity=False)
+        tasks = [*self._webhook_tasks, *([self._webhook_loop] if self._webhook_loop else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._webhook_loop = None
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.close()
         runner, self._runner = self._runner, None
         await runner.cleanup()
 
@@ -1132,6 +1177,19 @@ class FakeBotApi:
     def base_file_url(self) -> str:
         """Value for ``ApplicationBuilder().base_file_url(...)``."""
         return f"{self.url}/file/bot"
+
+    @property
+    def webhook_target(self) -> str | None:
+        """Where the registered https webhook is reachable locally, e.g. ``http://127.0.0.1:8443``.
+
+        Replaces scheme and host of the webhook URL (its path is kept); None (default) delivers nothing.
+        """
+        return self._webhook_target
+
+    @webhook_target.setter
+    def webhook_target(self, target: str | None) -> None:
+        self._webhook_target = target.rstrip("/") if target else None
+        self._notify(activity=False)  # wakes the delivery loop
 
     def configure(self, builder: Any) -> Any:
         """Point a PTB ``ApplicationBuilder`` at this server (token, base_url, base_file_url)."""
@@ -1409,6 +1467,8 @@ class FakeBotApi:
         if self._updates:
             ids = [u.update_id for u in self._updates]
             hint = "" if self._polls_waiting or self._in_flight else " (is the Updater polling?)"
+            if self.webhook is not None:
+                hint = " (webhook set, no webhook_target)" if self._webhook_target is None else " (webhook)"
             problems.append(f"{len(ids)} update(s) not yet confirmed by the bot {ids}{hint}")
         if self._in_flight:
             problems.append("bot requests in flight: " + ", ".join(c.method for c in self._in_flight))
@@ -1463,6 +1523,8 @@ class FakeBotApi:
             _ChatEvent(self._seq, kind, message, message.snapshot())
         )
         self._notify()
+        if self.on_event is not None:
+            self.on_event(message.chat_id, kind, message)
         return self._seq
 
     def _enqueue(self, update: dict[str, Any]) -> int:
@@ -1514,6 +1576,77 @@ class FakeBotApi:
         self._messages[(chat_id, message_id)] = message
         self._message_log.append(message)
         return message
+
+    # =========================================================================================
+    # internals: webhook delivery
+    # =========================================================================================
+    async def _deliver_webhooks(self) -> None:
+        """While a webhook is set and its target known, start deliveries; event-driven like every wait here."""
+        while not self._closing:
+            changed = self._changed
+            if self.webhook is not None and self._webhook_target is not None:
+                self._start_deliveries()
+            await changed.wait()
+
+    def _start_deliveries(self) -> None:
+        limit = _as_int(self.webhook.get("max_connections") or WEBHOOK_MAX_CONNECTIONS, "max_connections")
+        for update in self._updates:  # oldest first: a chat's next update waits for its lane
+            if len(self._webhook_lanes) >= limit:
+                return
+            lane = _update_lane(update)
+            if lane in self._webhook_lanes:
+                continue
+            self._webhook_lanes.add(lane)
+            task = asyncio.create_task(self._deliver_update(update, lane), name=f"FakeBotApi:deliver:{lane}")
+            self._webhook_tasks.add(task)
+            task.add_done_callback(self._webhook_tasks.discard)
+
+    async def _deliver_update(self, update: _Update, lane: object) -> None:
+        """POST ``update`` until a 2xx answer (then it is gone) or until the webhook/target goes away."""
+        attempt = 0
+        try:
+            while self._delivery_wanted(update):
+                status = await self._post_update(update)
+                self.webhook_deliveries.append((update.update_id, status))
+                if status is not None and 200 <= status < 300:
+                    self._updates = [u for u in self._updates if u is not update]
+                    return
+                self._notify()  # wakes tests waiting on webhook_deliveries
+                await asyncio.sleep(min(WEBHOOK_RETRY_BASE * 2**attempt, 1.0))
+                attempt += 1
+        except Exception as exc:  # a harness bug: report loudly
+            _LOGGER.exception("FakeBotApi failed delivering update %s", update.update_id)
+            self.internal_errors.append(f"webhook delivery of {update.update_id}: {exc!r}")
+        finally:
+            self._webhook_lanes.discard(lane)
+            self._notify()
+
+    def _delivery_wanted(self, update: _Update) -> bool:
+        return (
+            not self._closing
+            and self.webhook is not None
+            and self._webhook_target is not None
+            and any(u is update for u in self._updates)
+        )
+
+    async def _post_update(self, update: _Update) -> int | None:
+        """One delivery attempt: the HTTP status, or None without an answer (recorded as Telegram would)."""
+        assert self.webhook is not None and self._webhook_target is not None and self._client is not None
+        webhook = self.webhook
+        registered = urllib.parse.urlsplit(webhook["url"])
+        url = self._webhook_target + urllib.parse.urlunsplit(("", "", registered.path or "/", registered.query, ""))
+        headers = {WEBHOOK_SECRET_HEADER: webhook["secret_token"]} if webhook.get("secret_token") else {}
+        update.fetched += 1
+        try:
+            async with self._client.post(url, json=update.payload, headers=headers) as response:
+                await response.read()
+                status: int | None = response.status
+                error = f"Wrong response from the webhook: {response.status} {response.reason}"
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            status, error = None, f"Connection failed: {type(exc).__name__}"
+        if status is None or not 200 <= status < 300:
+            webhook["last_error_date"], webhook["last_error_message"] = self._now(), error
+        return status
 
     # =========================================================================================
     # internals: HTTP
@@ -1838,7 +1971,10 @@ class FakeBotApi:
             "pending_update_count": len(self._updates),
         }
         if self.webhook:
-            info["max_connections"] = self.webhook.get("max_connections") or 40
+            info["max_connections"] = self.webhook.get("max_connections") or WEBHOOK_MAX_CONNECTIONS
+            if self.webhook.get("last_error_date"):
+                info["last_error_date"] = self.webhook["last_error_date"]
+                info["last_error_message"] = self.webhook["last_error_message"]
             if self.webhook.get("allowed_updates"):
                 info["allowed_updates"] = self.webhook["allowed_updates"]
         return info

@@ -263,6 +263,26 @@ async def test_unreachable_users(uow: SqlUnitOfWork, booking_id: int) -> None:
         assert not await uow.users.is_unreachable(MENTEE_ID)
 
 
+async def test_mark_reachable_after_get_as_every_update_does(uow: SqlUnitOfWork, booking_id: int) -> None:
+    """``remember_user``: get, then mark_reachable - a reachable user costs no write, a blocked one is
+    reachable again, also when the block happened earlier in the same session."""
+    async with uow:
+        await uow.users.mark_unreachable(MENTEE_ID)
+        await uow.commit()
+    async with uow:
+        assert await uow.users.get(MENTEE_ID) is not None  # loads the row: unreachable
+        await uow.users.mark_reachable(MENTEE_ID)
+        await uow.commit()
+    async with uow:
+        assert not await uow.users.is_unreachable(MENTEE_ID)
+        assert await uow.users.get(MENTEE_ID) is not None  # loaded as reachable ...
+        await uow.users.mark_unreachable(MENTEE_ID)  # ... then blocked in the same session
+        await uow.users.mark_reachable(MENTEE_ID)
+        await uow.commit()
+    async with uow:
+        assert not await uow.users.is_unreachable(MENTEE_ID)
+
+
 async def test_daily_agenda_switch_round_trips(uow: SqlUnitOfWork, booking_id: int) -> None:
     async with uow:
         mentor = await uow.users.get(MENTOR_ID)

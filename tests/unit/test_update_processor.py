@@ -72,3 +72,12 @@ async def test_a_busy_user_cannot_take_every_slot() -> None:
 def test_updates_without_a_user_use_the_chat_or_nothing() -> None:
     assert ordering_key(update(1, 42)) == 42
     assert ordering_key(object()) is None
+
+
+def test_the_dispatcher_lock_is_not_the_migration_lock() -> None:
+    """The leader holds its advisory lock for its whole life: with the migrations' key, every other process would
+    wait at start-up until the leader exits (this happened once)."""
+    from bot.leader import DISPATCHER_LOCK_KEY
+    from storage.migrate import MIGRATION_LOCK_KEY
+
+    assert DISPATCHER_LOCK_KEY != MIGRATION_LOCK_KEY

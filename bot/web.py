@@ -1,0 +1,202 @@
+"""Webhook mode: an ``aiohttp.web`` server that takes Telegram's updates and answers a health check.
+
+PTB's own ``run_webhook`` serves with tornado and only the webhook path, so a platform's health check has
+nowhere to go; this module serves both on one port:
+
+* ``POST <path of WEBHOOK_URL>``: Telegram delivers an update. Only a request carrying our secret in
+  ``X-Telegram-Bot-Api-Secret-Token`` is processed (403 otherwise). The update is handled - through the
+  application's update processor (``PerUserUpdateProcessor``: bounded, one person's updates in order) - and only
+  then answered 200.
+* ``GET /healthz``: ``SELECT 1`` against the bot's database with a short timeout; 200 or 503 with a small JSON.
+
+``run_webhook`` is the webhook twin of ``Application.run_polling``: the same lifecycle hooks in the same order,
+SIGTERM/SIGINT for a clean stop. Several workers may serve one URL behind a load balancer: each registers the
+webhook only when Telegram has a different URL, and none deletes it on shutdown (the others still serve it).
+Telegram sends a chat's next update only after the previous one was answered (grammY's documentation describes
+this; the Bot API's is silent), and the answer comes after the handling, so one person's updates are handled one
+after the other even when they reach different workers; conversation state lives in the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import signal
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Update
+from telegram.ext import Application
+
+from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+HEALTH_PATH = "/healthz"
+# A Telegram update is a few kilobytes (a message is at most 4096 characters); 1 MiB leaves a wide margin.
+MAX_UPDATE_BYTES = 1024 * 1024
+HEALTH_TIMEOUT_SECONDS = 2.0
+# After SIGTERM: how long requests already being answered may take (platforms kill after ~30 s).
+SHUTDOWN_TIMEOUT_SECONDS = 10.0
+
+_APPLICATION = web.AppKey("application", Application)
+_SECRET = web.AppKey("secret", str)
+
+
+def create_web_app(application: Application, settings: Settings) -> web.Application:
+    """The aiohttp application: the webhook on ``settings.webhook_path`` and ``/healthz``."""
+    if settings.webhook_path == HEALTH_PATH:
+        raise ValueError(f"WEBHOOK_URL must not use the path {HEALTH_PATH} (the health check lives there)")
+    app = web.Application(client_max_size=MAX_UPDATE_BYTES)
+    app[_APPLICATION] = application
+    app[_SECRET] = settings.webhook_secret_token
+    app.router.add_post(settings.webhook_path, receive_update)
+    app.router.add_get(HEALTH_PATH, health)
+    return app
+
+
+async def receive_update(request: web.Request) -> web.Response:
+    """Telegram delivers one update: check the secret, then size, then JSON; queue it and answer 200."""
+    if not _secret_matches(request.headers.get(SECRET_HEADER, ""), request.app[_SECRET]):
+        log.warning("webhook: rejected a request without the right secret token from %s", request.remote)
+        return _plain(403, "forbidden")
+    if request.content_length is not None and request.content_length > MAX_UPDATE_BYTES:
+        return _plain(413, "update too large")
+    try:
+        data = json.loads(await request.read())
+    except web.HTTPRequestEntityTooLarge:
+        return _plain(413, "update too large")
+    except ValueError:  # includes UnicodeDecodeError
+        return _plain(400, "body is not JSON")
+    application = request.app[_APPLICATION]
+    update = _parse_update(data, application)
+    if update is None:
+        return _plain(400, "body is not a Telegram update")
+    if not application.running:  # stopping: a non-2xx answer makes Telegram deliver it again later
+        return _plain(503, "stopping")
+    # handled before the answer: Telegram holds the chat's next update until then (errors go to the error handler)
+    await application.update_processor.process_update(update, application.process_update(update))
+    return _plain(200, "ok")
+
+
+def _secret_matches(given: str, expected: str) -> bool:
+    # compare_digest on bytes: a str argument must be ASCII, and a forged header need not be
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _parse_update(data: Any, application: Application) -> Update | None:
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        return None
+    try:
+        return Update.de_json(data, application.bot)
+    except (KeyError, TypeError, ValueError):
+        log.warning("webhook: could not read an update", exc_info=True)
+        return None
+
+
+def _plain(status: int, reason: str) -> web.Response:
+    return web.Response(status=status, text=reason)
+
+
+async def health(request: web.Request) -> web.Response:
+    """200 when the database answers ``SELECT 1`` within the timeout, else 503 with a short reason; either way
+    ``dispatcher`` says whether this process is the one sending scheduled messages (``leader``) or ``standby``."""
+    bot_data = request.app[_APPLICATION].bot_data
+    leadership = bot_data.get("leadership")
+    role = {"dispatcher": "leader" if leadership.is_leader else "standby"} if leadership is not None else {}
+    problem = await database_problem(bot_data["engine"])
+    if problem is None:
+        return web.json_response({"status": "ok", "database": "ok", **role})
+    return web.json_response({"status": "unavailable", "database": problem, **role}, status=503)
+
+
+async def database_problem(engine: AsyncEngine, timeout: float = HEALTH_TIMEOUT_SECONDS) -> str | None:
+    """None if the database answers; otherwise a short reason that names no host, user or password."""
+    try:
+        async with asyncio.timeout(timeout):
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+    except TimeoutError:
+        log.warning("health check: the database gave no answer within %g s", timeout)
+        return f"no answer within {timeout:g} s"
+    except Exception as error:  # noqa: BLE001 - any failure means "unavailable"; the class name is enough
+        log.warning("health check: the database is unavailable: %r", error)  # one line: checks come often
+        return f"unavailable ({type(error).__name__})"
+    return None
+
+
+async def ensure_webhook(application: Application, settings: Settings) -> bool:
+    """Register the webhook unless Telegram already has this URL; True if it was (re)registered.
+
+    Workers that start together all ask ``getWebhookInfo`` and only those seeing another URL call
+    ``setWebhook``, so a restart of many workers does not hammer Telegram. The secret cannot be read back:
+    changing it needs a changed URL (or one ``deleteWebhook``) for the workers to register again.
+    """
+    url = settings.webhook_url
+    if not url:
+        raise ValueError("webhook mode needs settings.webhook_url")
+    info = await application.bot.get_webhook_info()
+    if info.url == url:
+        log.info("webhook: Telegram already delivers to %s", url)
+        return False
+    await application.bot.set_webhook(
+        url, secret_token=settings.webhook_secret_token, allowed_updates=Update.ALL_TYPES
+    )
+    log.info("webhook: registered %s", url)
+    return True
+
+
+async def run_webhook(application: Application, settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Serve Telegram's webhook and ``/healthz`` on ``WEBHOOK_LISTEN:PORT`` until ``stop`` is set.
+
+    Without ``stop``, SIGTERM and SIGINT set it (what ``python -m bot`` uses). Start-up and shutdown follow
+    ``run_polling``: initialize, ``post_init`` (migrations), start; on the way out the server stops accepting
+    first, then the updates already queued are handled (``Application.stop``), ``post_stop``, shutdown,
+    ``post_shutdown``. The webhook stays registered.
+    """
+    stop = stop or _stop_on_signals()
+    runner = web.AppRunner(
+        create_web_app(application, settings), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS
+    )
+    try:
+        await application.initialize()
+        if application.post_init:
+            await application.post_init(application)
+        await application.start()
+        await runner.setup()
+        await web.TCPSite(runner, settings.webhook_listen, settings.port).start()
+        address = f"{settings.webhook_listen}:{settings.port}"
+        log.info("webhook: serving %s and %s on %s", settings.webhook_path, HEALTH_PATH, address)
+        await ensure_webhook(application, settings)
+        await stop.wait()
+        log.info("webhook: stopping")
+    finally:
+        await runner.cleanup()  # stop accepting; requests in flight finish (their updates are handled)
+        await _stop_application(application)
+
+
+async def _stop_application(application: Application) -> None:
+    try:
+        if application.running:
+            await application.stop()  # handles every update already on the queue first
+            if application.post_stop:
+                await application.post_stop(application)
+    finally:
+        await application.shutdown()
+        if application.post_shutdown:
+            await application.post_shutdown(application)
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):  # e.g. Windows: Ctrl+C still raises KeyboardInterrupt
+            loop.add_signal_handler(number, stop.set)
+    return stop

@@ -1,0 +1,240 @@
+"""Webhook mode end to end: the real bot behind ``bot.web`` gets its updates POSTed by the fake Bot API.
+
+The fake API delivers to the bot's server like Telegram does (secret header, one update per chat at a time,
+retry until 2xx); the test also plays an attacker who found the URL, and a load balancer asking ``/healthz``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+
+import aiohttp
+import pytest
+from aiohttp import web
+from telegram.ext import ApplicationBuilder
+
+from bot.app import build_application
+from bot.config import Settings, derive_webhook_secret
+from bot.web import (
+    MAX_UPDATE_BYTES,
+    SECRET_HEADER,
+    create_web_app,
+    database_problem,
+    ensure_webhook,
+    run_webhook,
+)
+from storage.engine import create_engine
+from tests.e2e.conftest import BotRunner
+from tests.e2e.flows import become_mentor_with_offering, onboard, open_first_date, pick_time_and_skip_notes
+from tests.harness.fake_bot_api import FakeBotApi
+
+WEBHOOK_URL = "https://bot.example.test/tg/hook"
+SECRET = "test-secret_0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class WebhookBot:
+    url: str  # http://127.0.0.1:<port>, where the webhook server listens
+    settings: Settings
+
+    @property
+    def hook(self) -> str:
+        return self.url + self.settings.webhook_path
+
+
+async def wait_until_healthy(url: str, timeout: float = 30.0) -> dict:
+    """GET /healthz until it answers 200 (the server starts after migrations); returns its JSON."""
+    async with aiohttp.ClientSession() as http, asyncio.timeout(timeout):
+        while True:
+            try:
+                async with http.get(f"{url}/healthz") as response:
+                    if response.status == 200:
+                        return await response.json()
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def webhook_bot(runner: BotRunner) -> AsyncIterator[WebhookBot]:
+    """The bot in webhook mode (``run_webhook``, as ``python -m bot`` runs it), stopped cleanly on exit."""
+    api, port = runner.api, free_port()
+    settings = replace(
+        runner.settings(), webhook_url=WEBHOOK_URL, webhook_secret=SECRET, port=port, webhook_listen="127.0.0.1"
+    )
+    application = build_application(settings, clock=runner.clock, rate_limit=False)
+    api.attach(application)  # wait_idle also waits for the updates the server put on the queue
+    stop = asyncio.Event()
+    serving = asyncio.create_task(run_webhook(application, settings, stop))
+    try:
+        bot = WebhookBot(f"http://127.0.0.1:{port}", settings)
+        await wait_until_healthy(bot.url)
+        await api._wait_until(lambda: api.webhook is not None, 5, lambda: "setWebhook was never called")
+        api.webhook_target = bot.url
+        yield bot
+        await api.wait_idle()
+    finally:
+        stop.set()
+        await asyncio.wait_for(serving, 30)
+        api.detach(application)
+    assert not application.running
+
+
+@pytest.fixture
+async def webhook(runner: BotRunner) -> AsyncIterator[WebhookBot]:
+    async with webhook_bot(runner) as bot:
+        yield bot
+
+
+async def test_a_mentee_books_through_webhook_deliveries(api: FakeBotApi, webhook: WebhookBot) -> None:
+    assert api.webhook == {
+        "url": WEBHOOK_URL, "secret_token": SECRET, "allowed_updates": api.webhook["allowed_updates"],
+        "max_connections": None,
+    }  # fmt: skip
+    assert "callback_query" in api.webhook["allowed_updates"]
+    mentor = api.user(101, "Asha", username="asha")
+    mentee = api.user(202, "Ravi", username="ravi")
+    await become_mentor_with_offering(api, mentor)
+    await onboard(api, mentee)
+    await open_first_date(api, mentee)
+    await pick_time_and_skip_notes(api, mentee)
+    await mentee.press("✅ Confirm booking")
+    await mentee.wait_for("Request sent")
+    await mentor.wait_for("New booking request")
+    await api.wait_idle()
+
+    assert api.get_updates_count == 0  # every update came by webhook, none by polling
+    delivered = [update_id for update_id, status in api.webhook_deliveries if status == 200]
+    assert len(delivered) == len(set(delivered)) > 10 and len(delivered) == len(api.webhook_deliveries)
+    assert api.callback_queries and not api.unanswered_callbacks()
+
+
+async def post_update(url: str, update: dict, headers: dict[str, str]) -> int:
+    async with aiohttp.ClientSession() as http, http.post(url, json=update, headers=headers) as response:
+        return response.status
+
+
+def start_update(api: FakeBotApi, user_id: int, update_id: int) -> dict:
+    """A /start message from a new user, as Telegram would POST it (not enqueued in the fake API)."""
+    user = api.user(user_id, "Mallory")
+    user.started = True
+    sender = user.to_api()
+    message = {
+        "message_id": 1, "from": sender, "chat": user.chat_json(), "date": int(time.time()), "text": "/start",
+        "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+    }  # fmt: skip
+    return {"update_id": update_id, "message": message}
+
+
+async def test_requests_without_the_secret_are_refused_and_do_nothing(
+    api: FakeBotApi, webhook: WebhookBot
+) -> None:
+    update = start_update(api, 666, 900_001)
+    for headers in ({}, {SECRET_HEADER: "wrong"}, {SECRET_HEADER: SECRET + "x"}, {SECRET_HEADER: "ünïcode"}):
+        assert await post_update(webhook.hook, update, headers) == 403
+    oversized = {**update, "padding": "x" * MAX_UPDATE_BYTES}
+    assert await post_update(webhook.hook, oversized, {}) == 403  # the secret is checked before the body is read
+    await api.wait_idle()
+    assert api.chat(666) == [] and api.calls_to("sendMessage") == []  # the bot did nothing
+
+    # the same update with the secret: handled, so the refusals above were real
+    assert await post_update(webhook.hook, update, {SECRET_HEADER: SECRET}) == 200
+    answer = await api.user(666).wait_for("Which time zone are you in?", since=0)
+    assert answer.chat_id == 666
+
+
+async def test_bad_bodies_are_rejected_before_the_queue(api: FakeBotApi, webhook: WebhookBot) -> None:
+    headers = {SECRET_HEADER: SECRET, "Content-Type": "application/json"}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(webhook.hook, data=b"{not json", headers=headers) as response:
+            assert response.status == 400
+        async with http.post(webhook.hook, data=b"[1, 2]", headers=headers) as response:
+            assert response.status == 400
+        body = json.dumps({"update_id": 5, "padding": "x" * MAX_UPDATE_BYTES}).encode()
+        async with http.post(webhook.hook, data=body, headers=headers) as response:
+            assert response.status == 413
+        async with http.get(webhook.hook) as response:
+            assert response.status == 405  # only POST on the webhook path
+    await api.wait_idle()
+    assert api.calls_to("sendMessage") == []
+
+
+async def test_healthz_is_ok_while_the_database_answers(webhook: WebhookBot) -> None:
+    async with aiohttp.ClientSession() as http, http.get(f"{webhook.url}/healthz") as response:
+        assert response.status == 200
+        assert await response.json() == {"status": "ok", "database": "ok", "dispatcher": "leader"}
+
+
+@asynccontextmanager
+async def health_server(api: FakeBotApi, database_url: str) -> AsyncIterator[str]:
+    """Only the web app (no bot running) with an engine for ``database_url``; yields its base URL."""
+    application = api.configure(ApplicationBuilder()).build()
+    engine = create_engine(database_url)
+    application.bot_data["engine"] = engine
+    settings = Settings(bot_token=api.token, webhook_url=WEBHOOK_URL)
+    runner = web.AppRunner(create_web_app(application, settings), access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+        await engine.dispose()
+
+
+async def test_healthz_is_503_when_the_database_cannot_be_reached(api: FakeBotApi) -> None:
+    closed = free_port()  # nothing listens there
+    async with health_server(api, f"postgresql+asyncpg://md:secret-pw@127.0.0.1:{closed}/md") as url:
+        started = time.monotonic()
+        async with aiohttp.ClientSession() as http, http.get(f"{url}/healthz") as response:
+            body = await response.json()
+        assert response.status == 503 and time.monotonic() - started < 3
+    assert body["status"] == "unavailable" and body["database"].startswith("unavailable (")
+    assert "secret-pw" not in json.dumps(body) and str(closed) not in json.dumps(body)
+
+
+async def test_a_database_that_never_answers_times_out() -> None:
+    async def accept_and_stay_silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # until the client gives up
+
+    server = await asyncio.start_server(accept_and_stay_silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    engine = create_engine(f"postgresql+asyncpg://md@127.0.0.1:{port}/md")
+    try:
+        started = time.monotonic()
+        assert await database_problem(engine, timeout=0.3) == "no answer within 0.3 s"
+        assert time.monotonic() - started < 2
+    finally:
+        await engine.dispose()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_workers_sharing_a_url_register_the_webhook_once(api: FakeBotApi) -> None:
+    settings = Settings(bot_token=api.token, webhook_url=WEBHOOK_URL)
+    workers = [api.configure(ApplicationBuilder()).build() for _ in range(3)]
+    for worker in workers:
+        await worker.initialize()
+    try:
+        assert [await ensure_webhook(worker, settings) for worker in workers] == [True, False, False]
+        assert len(api.calls_to("setWebhook")) == 1
+        assert api.webhook["secret_token"] == derive_webhook_secret(api.token)
+        moved = replace(settings, webhook_url=WEBHOOK_URL + "/v2")  # e.g. to roll out a new secret
+        assert await ensure_webhook(workers[0], moved) is True
+        assert api.webhook["url"] == WEBHOOK_URL + "/v2" and len(api.calls_to("setWebhook")) == 2
+    finally:
+        for worker in workers:
+            await worker.shutdown()
