@@ -205,6 +205,7 @@ class AvailabilityRuleRow(Base):
     __tablename__ = "availability_rules"
     __table_args__ = (
         Index(None, "mentor_id", "offering_id"),
+        Index(None, "offering_id"),  # an offering's own rules (every offering read); 0004
         CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
         CheckConstraint("start_minute >= 0 AND start_minute < end_minute AND end_minute <= 1440", name="range"),
     )
