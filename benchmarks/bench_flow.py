@@ -1,0 +1,493 @@
+"""Benchmark the real booking flow against a bare python-telegram-bot echo bot, in one run.
+
+Run with ``.venv/bin/python -m benchmarks.bench_flow`` (about four minutes); options: ``--latency 0,0.05``
+(seconds the server adds to every Bot API call, standing in for Telegram's round trip), ``--users 1000``,
+``--seconds 15`` (measured window per run, after ``--warmup 3``), ``--rate 300`` (the paced run), ``--db postgres``
+(a throw-away database on ``TEST_POSTGRES_URL`` instead of a SQLite file), ``--database URL`` (an existing,
+migrated database, e.g. one filled by ``benchmarks.seed``), ``--only ours``.
+
+Method. This process runs the Bot API-compatible server from ``tests.harness.fake_bot_api`` and the simulated
+users; the bot runs as a separate OS process, exactly as deployed: ``python -m bot`` (long polling, the project's
+request backend, per-user update processing, SQLite or PostgreSQL), so the two share the machine's cores like a
+bot and Telegram's edge would not - the numbers are a floor. Users act as people do: a mentee sends the offering's
+deep link ``/start o<id>``, then presses a date, a time, "Skip", "Confirm booking" on the keyboards the bot sent
+(a slot taken meanwhile shows fresh times, and the mentee picks again); each mentor presses "Confirm" on the
+new-booking message the scheduler delivers. Every user has one update in flight at a time.
+
+An update's latency runs from the moment the server makes it available to the bot until the server records the
+bot's visible answer: the new message (``/start``) or the edit of the pressed message (buttons). Runs:
+
+* **capacity**: all users act as fast as the bot answers (throughput is the bot's limit; latency there is mostly
+  queueing - with 1,000 users waiting, Little's law sets it);
+* **paced**: the users together start at most ``--rate`` updates per second (latency at a sustained load);
+* **baseline**: the echo bot (``benchmarks.echo_bot``: ``concurrent_updates(256)``, otherwise PTB's defaults),
+  1,000 users each sending a text and waiting for the echo, capacity as above.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+from domain.model import Availability, Offering, OfferingStatus, TimeRange, User, WeeklyRule
+from handlers.callbacks import ActOnBooking, BookDate, BookingAction, BookTime, ConfirmBooking, SkipNotes
+from storage.engine import create_engine, create_session_factory
+from storage.migrate import upgrade_to_head
+from storage.uow import SqlUnitOfWork
+from tests.dbutil import drop_database, fresh_database
+from tests.harness.fake_bot_api import ChatMessage, FakeBotApi, FakeUser
+
+ZONE = "Asia/Kolkata"
+FIRST_MENTOR = 7_000_000_000  # far above the ids ``benchmarks.seed`` uses
+FIRST_MENTEE = 7_100_000_000
+MENTORS_SHARE = 10  # one user in ten is a mentor
+REPLY_TIMEOUT = 15.0
+
+
+# --- measuring ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    kind: str  # "start" | "date" | "time" | "skip" | "confirm" | "mentor" | "echo"
+    started: float
+    finished: float
+
+    @property
+    def latency(self) -> float:
+        return self.finished - self.started
+
+
+@dataclass
+class Run:
+    """One measured run: samples, the measured window and what went wrong."""
+
+    name: str
+    window: tuple[float, float] = (0.0, 0.0)
+    samples: list[Sample] = field(default_factory=list)
+    timeouts: int = 0
+    bookings: int = 0
+    confirmed: int = 0
+    refused: int = 0  # flows that ended without a booking (limit reached, day full, ...)
+
+    def measured(self) -> list[Sample]:
+        begin, end = self.window
+        return [s for s in self.samples if begin <= s.started and s.finished <= end]
+
+    def throughput(self) -> float:
+        begin, end = self.window
+        done = sum(1 for s in self.samples if begin <= s.finished <= end)
+        return done / (end - begin)
+
+    def percentile(self, q: float) -> float:
+        latencies = sorted(s.latency for s in self.measured())
+        if not latencies:
+            return float("nan")
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+
+
+class Pacer:
+    """Hands out start times at most ``rate`` per second over all users (None: no pacing)."""
+
+    def __init__(self, rate: float | None) -> None:
+        self.rate = rate
+        self._next = 0.0
+
+    async def turn(self) -> None:
+        if self.rate is None:
+            return
+        now = time.perf_counter()
+        at = max(now, self._next)
+        self._next = at + 1 / self.rate
+        if at > now:
+            await asyncio.sleep(at - now)
+
+
+Match = Callable[[str, ChatMessage], bool]
+
+
+class Replies:
+    """Per-chat waiting on the server's events (``FakeBotApi.on_event``): an action waits for its own answer."""
+
+    def __init__(self, api: FakeBotApi) -> None:
+        self._waiting: dict[int, list[tuple[Match, asyncio.Future[tuple[float, ChatMessage]]]]] = {}
+        self.arrivals: Callable[[int, str, ChatMessage], None] | None = None
+        api.on_event = self._on_event
+
+    def _on_event(self, chat_id: int, kind: str, message: ChatMessage) -> None:
+        now = time.perf_counter()
+        if self.arrivals is not None:
+            self.arrivals(chat_id, kind, message)
+        waiting = self._waiting.get(chat_id)
+        if not waiting:
+            return
+        for entry in list(waiting):
+            match, future = entry
+            if not future.done() and match(kind, message):
+                future.set_result((now, message))
+                waiting.remove(entry)
+
+    async def act(self, user: FakeUser, action: Callable[[], object], match: Match) -> tuple[float, ChatMessage]:
+        """Do ``action`` (enqueue an update) and wait for the answer; returns (latency seconds, message)."""
+        future: asyncio.Future[tuple[float, ChatMessage]] = asyncio.get_running_loop().create_future()
+        entry = (match, future)
+        self._waiting.setdefault(user.id, []).append(entry)
+        started = time.perf_counter()
+        try:
+            result = action()
+            if asyncio.iscoroutine(result):
+                await result
+            finished, message = await asyncio.wait_for(future, REPLY_TIMEOUT)
+        finally:
+            waiting = self._waiting.get(user.id)
+            if waiting and entry in waiting:
+                waiting.remove(entry)
+        return finished - started, message
+
+
+def _datas(message: ChatMessage) -> list[str]:
+    return [b.callback_data for row in message.keyboard for b in row if b.callback_data]
+
+
+def _of_kind(message: ChatMessage, kind: type) -> list[str]:
+    pattern = kind.pattern()  # type: ignore[attr-defined]
+    return [d for d in _datas(message) if pattern.match(d)]
+
+
+def _edit_of(message_id: int) -> Match:
+    return lambda kind, m: kind == "edited" and m.message_id == message_id
+
+
+def _date_picker(kind: str, m: ChatMessage) -> bool:
+    return kind == "sent" and bool(_of_kind(m, BookDate))
+
+
+def _mentor_confirm(message: ChatMessage) -> str | None:
+    for data in _of_kind(message, ActOnBooking):
+        if ActOnBooking.unpack(data).action == BookingAction.CONFIRM:
+            return data
+    return None
+
+
+# --- the users ----------------------------------------------------------------------------------------------
+
+FLOW_STEPS: tuple[tuple[type, str], ...] = (
+    (ConfirmBooking, "confirm"),
+    (SkipNotes, "skip"),
+    (BookTime, "time"),
+    (BookDate, "date"),
+)
+
+
+async def mentee(
+    run: Run, replies: Replies, user: FakeUser, offerings: list[int], pacer: Pacer, stop: asyncio.Event,
+    rng: random.Random,
+) -> None:
+    while not stop.is_set():
+        await pacer.turn()
+        if stop.is_set():
+            return
+        offering = rng.choice(offerings)
+        try:
+            latency, message = await replies.act(user, lambda: user.send(f"/start o{offering}"), _date_picker)
+        except TimeoutError:
+            run.timeouts += 1
+            continue
+        run.samples.append(Sample("start", time.perf_counter() - latency, time.perf_counter()))
+        booked = False
+        for _step in range(12):
+            step = next(((kind, name) for kind, name in FLOW_STEPS if _of_kind(message, kind)), None)
+            if step is None:
+                break
+            kind, name = step
+            data = rng.choice(_of_kind(message, kind))
+            await pacer.turn()
+            if stop.is_set():
+                return
+            target = message
+            try:
+                latency, message = await replies.act(
+                    user, lambda: user.press_data(target, data), _edit_of(target.message_id)
+                )
+            except TimeoutError:
+                run.timeouts += 1
+                break
+            now = time.perf_counter()
+            run.samples.append(Sample(name, now - latency, now))
+            if name == "confirm" and not _of_kind(message, ConfirmBooking):
+                booked = True
+                break
+        if booked:
+            run.bookings += 1
+        else:
+            run.refused += 1
+
+
+async def mentor(
+    run: Run, replies: Replies, user: FakeUser, inbox: asyncio.Queue[ChatMessage], pacer: Pacer,
+    stop: asyncio.Event,
+) -> None:
+    while not stop.is_set():
+        message = await inbox.get()
+        data = _mentor_confirm(message)
+        if data is None:
+            continue
+        await pacer.turn()
+        if stop.is_set():
+            return
+        try:
+            latency, _answer = await replies.act(
+                user, lambda: user.press_data(message, data), _edit_of(message.message_id)
+            )
+        except TimeoutError:
+            run.timeouts += 1
+            continue
+        now = time.perf_counter()
+        run.samples.append(Sample("mentor", now - latency, now))
+        run.confirmed += 1
+
+
+async def echo_user(run: Run, replies: Replies, user: FakeUser, pacer: Pacer, stop: asyncio.Event) -> None:
+    count = 0
+    while not stop.is_set():
+        await pacer.turn()
+        count += 1
+        text = f"hello {count}"
+        try:
+            latency, _answer = await replies.act(
+                user, lambda: user.send(text), lambda kind, m: kind == "sent" and m.text == text
+            )
+        except TimeoutError:
+            run.timeouts += 1
+            continue
+        now = time.perf_counter()
+        run.samples.append(Sample("echo", now - latency, now))
+
+
+# --- the bot process ----------------------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def bot_process(api: FakeBotApi, command: list[str], env: dict[str, str]):
+    """Start the bot as its own OS process; wait until it long-polls; SIGINT and wait on the way out."""
+    polls = api.get_updates_count
+    profile = os.environ.get("BENCH_PYSPY")  # a file: record the bot with py-spy (collapsed stacks)
+    if profile:
+        command = ["py-spy", "record", "--nonblocking", "-r", "200", "-f", "raw", "-o", profile, "--", *command]
+    process = subprocess.Popen(
+        command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while api.get_updates_count <= polls + 1:  # the second poll: start-up (post_init) is over
+            if process.poll() is not None:
+                raise RuntimeError(f"the bot exited at start-up:\n{process.stderr.read() if process.stderr else ''}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the bot did not start polling within 60 s")
+            await asyncio.sleep(0.05)
+        yield process
+    finally:
+        process.send_signal(2)
+        try:
+            await asyncio.to_thread(process.wait, 30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        errors = process.stderr.read() if process.stderr else ""
+        problems = [line for line in errors.splitlines() if " ERROR " in line or "Traceback" in line]
+        if problems:
+            print(f"  ! the bot logged {len(problems)} error line(s), first: {problems[0][:200]}")
+
+
+async def seed_cast(url: str, mentors: int, mentees: int) -> list[int]:
+    """Mentors (daily 06:00-22:00 in Asia/Kolkata, one paid 30-minute offering each) and mentees who picked a
+    time zone already - the deep link then opens the date picker at once. Returns the offering ids."""
+    engine = create_engine(url)
+    weekly = tuple(WeeklyRule(day, TimeRange(6 * 60, 22 * 60)) for day in range(7))
+    offerings: list[int] = []
+    try:
+        async with SqlUnitOfWork(create_session_factory(engine)) as uow:
+            for n in range(mentors):
+                mentor_id = FIRST_MENTOR + n
+                await uow.users.add(User(mentor_id, f"User{mentor_id}", is_mentor=True, timezone=ZONE))
+                await uow.availability.replace_weekly(mentor_id, weekly)
+                added = await uow.offerings.add(
+                    Offering(
+                        mentor_id,
+                        f"Mock interview {n}",
+                        Decimal("500"),
+                        30,
+                        status=OfferingStatus.ACTIVE,
+                        max_bookings_per_day=20,
+                    )
+                )
+                assert added.id is not None
+                offerings.append(added.id)
+            for n in range(mentees):
+                mentee_id = FIRST_MENTEE + n
+                await uow.users.add(User(mentee_id, f"User{mentee_id}", timezone=ZONE))
+            await uow.commit()
+    finally:
+        await engine.dispose()
+    assert Availability  # the mentors' hours are weekly rules above
+    return offerings
+
+
+# --- runs ---------------------------------------------------------------------------------------------------
+
+
+async def measure(
+    name: str, api: FakeBotApi, users: list[tuple[FakeUser, Callable[[Run, Pacer, asyncio.Event], object]]],
+    rate: float | None, warmup: float, seconds: float,
+) -> Run:
+    run = Run(name)
+    pacer = Pacer(rate)
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(start(run, pacer, stop)) for _user, start in users]  # type: ignore[arg-type]
+    began = time.perf_counter()
+    run.window = (began + warmup, began + warmup + seconds)
+    await asyncio.sleep(warmup + seconds)
+    stop.set()
+    await asyncio.sleep(1.0)  # answers in flight arrive; the users stop starting new updates
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.sleep(0.5)
+    return run
+
+
+async def run_echo(api: FakeBotApi, replies: Replies, count: int, args: argparse.Namespace) -> Run:
+    users = [api.user(FIRST_MENTEE + 500_000 + n, started=True) for n in range(count)]
+    command = [sys.executable, "-m", "benchmarks.echo_bot", api.url, api.token]
+    async with bot_process(api, command, {}):
+        return await measure(
+            "baseline: bare PTB echo bot, concurrent_updates(256)",
+            api,
+            [(u, lambda run, pacer, stop, u=u: echo_user(run, replies, u, pacer, stop)) for u in users],
+            None,
+            args.warmup,
+            args.seconds,
+        )
+
+
+async def run_ours(
+    api: FakeBotApi, replies: Replies, url: str, offerings: list[int], mentor_ids: list[int],
+    mentee_ids: list[int], rate: float | None, args: argparse.Namespace, label: str,
+) -> Run:
+    rng = random.Random(7)
+    inboxes: dict[int, asyncio.Queue[ChatMessage]] = {m: asyncio.Queue() for m in mentor_ids}
+
+    def arrivals(chat_id: int, kind: str, message: ChatMessage) -> None:
+        inbox = inboxes.get(chat_id)
+        if inbox is not None and kind == "sent" and _mentor_confirm(message):
+            inbox.put_nowait(message)
+
+    replies.arrivals = arrivals
+    actors: list[tuple[FakeUser, Callable[[Run, Pacer, asyncio.Event], object]]] = []
+    for mentee_id in mentee_ids:
+        u = api.user(mentee_id, f"User{mentee_id}", started=True)
+        actors.append(
+            (u, lambda run, pacer, stop, u=u: mentee(run, replies, u, offerings, pacer, stop, rng))
+        )
+    for mentor_id in mentor_ids:
+        u = api.user(mentor_id, f"User{mentor_id}", started=True)
+        actors.append((u, lambda run, pacer, stop, u=u: mentor(run, replies, u, inboxes[u.id], pacer, stop)))
+    env = {"BOT_TOKEN": api.token, "DATABASE_URL": url, "TELEGRAM_API_URL": api.url, "DEFAULT_TIMEZONE": ZONE}
+    async with bot_process(api, [sys.executable, "-m", "bot"], env):
+        run = await measure(label, api, actors, rate, args.warmup, args.seconds)
+    replies.arrivals = None
+    return run
+
+
+def report(runs: list[Run]) -> None:
+    print()
+    print("| run | updates/s | p50 ms | p99 ms | updates measured | timeouts | bookings | mentor confirms |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in runs:
+        print(
+            f"| {r.name} | {r.throughput():.0f} | {r.percentile(0.5):.0f} | {r.percentile(0.99):.0f} | "
+            f"{len(r.measured())} | {r.timeouts} | {r.bookings} | {r.confirmed} |"
+        )
+    for r in runs:
+        kinds = sorted({s.kind for s in r.measured()})
+        if len(kinds) > 1:
+            parts = []
+            for kind in kinds:
+                lat = sorted(s.latency for s in r.measured() if s.kind == kind)
+                parts.append(f"{kind} {statistics.median(lat) * 1000:.0f}/{lat[int(0.99 * (len(lat) - 1))] * 1000:.0f}")
+            print(f"  {r.name}: p50/p99 ms by step: " + ", ".join(parts))
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    latencies = [float(x) for x in args.latency.split(",")]
+    mentors = max(1, args.users // MENTORS_SHARE)
+    mentees = args.users - mentors
+    mentor_ids = [FIRST_MENTOR + n for n in range(mentors)]
+    mentee_ids = [FIRST_MENTEE + n for n in range(mentees)]
+    print(
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores; {args.users} users "
+        f"({mentees} mentees, {mentors} mentors); {args.warmup:g} s warm-up + {args.seconds:g} s measured per run"
+    )
+    runs: list[Run] = []
+    with TemporaryDirectory(prefix="bench-flow-") as tmp:
+        for latency in latencies:
+            tag = f"{latency * 1000:.0f} ms"
+            async with FakeBotApi(latency=latency) as api:
+                api.default_timeout = REPLY_TIMEOUT
+                replies = Replies(api)
+                if args.only in ("all", "baseline"):
+                    print(f"[{tag}] baseline ...", flush=True)
+                    run = await run_echo(api, replies, args.users, args)
+                    run.name = f"{tag}: {run.name}"
+                    runs.append(run)
+                if args.only in ("all", "ours"):
+                    for rate in (None, args.rate):
+                        url = args.database or await fresh_database(args.db, Path(tmp))
+                        if args.database:
+                            await upgrade_to_head(url)
+                        try:
+                            offerings = await seed_cast(url, mentors, mentees)
+                            what = "capacity" if rate is None else f"paced at {rate:g}/s"
+                            print(f"[{tag}] Mentor Desk booking flow, {what} ...", flush=True)
+                            runs.append(
+                                await run_ours(
+                                    api, replies, url, offerings, mentor_ids, mentee_ids, rate, args,
+                                    f"{tag}: Mentor Desk booking flow ({args.db}), {what}",
+                                )
+                            )
+                        finally:
+                            if not args.database:
+                                await drop_database(url)
+                        if args.database:
+                            break  # an existing database: one run (its ids would collide the second time)
+                report(runs)
+    report(runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--latency", default="0,0.05", help="comma-separated seconds per Bot API call")
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--rate", type=float, default=300.0, help="updates per second in the paced run")
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--database", help="an existing database URL (e.g. filled by benchmarks.seed)")
+    parser.add_argument("--only", choices=("all", "ours", "baseline"), default="all")
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
