@@ -34,6 +34,7 @@ import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -54,7 +55,7 @@ ZONE = "Asia/Kolkata"
 FIRST_MENTOR = 7_000_000_000  # far above the ids ``benchmarks.seed`` uses
 FIRST_MENTEE = 7_100_000_000
 MENTORS_SHARE = 10  # one user in ten is a mentor
-REPLY_TIMEOUT = 15.0
+REPLY_TIMEOUT = float(os.environ.get("BENCH_REPLY_TIMEOUT", "15"))
 
 
 # --- measuring ----------------------------------------------------------------------------------------------
@@ -82,6 +83,7 @@ class Run:
     bookings: int = 0
     confirmed: int = 0
     refused: int = 0  # flows that ended without a booking (limit reached, day full, ...)
+    bot_cpu: float = 0.0  # CPU seconds the bot process used during the run (user + system)
 
     def measured(self) -> list[Sample]:
         begin, end = self.window
@@ -151,11 +153,22 @@ class Replies:
             if asyncio.iscoroutine(result):
                 await result
             finished, message = await asyncio.wait_for(future, REPLY_TIMEOUT)
+        except TimeoutError:
+            if os.environ.get("BENCH_DEBUG"):
+                last = user.bot_messages()[-1:] 
+                print(f"  ! no answer for {user.id}; last bot message: {last[0].describe()[:300] if last else None}")
+            raise
         finally:
             waiting = self._waiting.get(user.id)
             if waiting and entry in waiting:
                 waiting.remove(entry)
         return finished - started, message
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _datas(message: ChatMessage) -> list[str]:
@@ -287,14 +300,17 @@ async def bot_process(api: FakeBotApi, command: list[str], env: dict[str, str]):
     profile = os.environ.get("BENCH_PYSPY")  # a file: record the bot with py-spy (collapsed stacks)
     if profile:
         command = ["py-spy", "record", "--nonblocking", "-r", "200", "-f", "raw", "-o", profile, "--", *command]
-    process = subprocess.Popen(
-        command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
+    cprofile = os.environ.get("BENCH_CPROFILE")  # a file: run the bot under cProfile (slower; relative costs)
+    if cprofile:
+        command = [command[0], "-m", "cProfile", "-o", cprofile, *command[1:]]
+    # the bot's log goes to a file: a pipe nobody reads during the run would fill up and stall the bot
+    log = tempfile.NamedTemporaryFile("w+", prefix="bench-flow-bot-", suffix=".log", delete=False)
+    process = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=log)
     try:
         deadline = time.monotonic() + 60
         while api.get_updates_count <= polls + 1:  # the second poll: start-up (post_init) is over
             if process.poll() is not None:
-                raise RuntimeError(f"the bot exited at start-up:\n{process.stderr.read() if process.stderr else ''}")
+                raise RuntimeError(f"the bot exited at start-up:\n{Path(log.name).read_text()[-3000:]}")
             if time.monotonic() > deadline:
                 raise RuntimeError("the bot did not start polling within 60 s")
             await asyncio.sleep(0.05)
@@ -305,7 +321,12 @@ async def bot_process(api: FakeBotApi, command: list[str], env: dict[str, str]):
             await asyncio.to_thread(process.wait, 30)
         except subprocess.TimeoutExpired:
             process.kill()
-        errors = process.stderr.read() if process.stderr else ""
+        errors = Path(log.name).read_text(errors="replace")
+        log.close()
+        if os.environ.get("BENCH_DEBUG"):
+            print(f"  bot log: {log.name}")
+        else:
+            os.unlink(log.name)
         problems = [line for line in errors.splitlines() if " ERROR " in line or "Traceback" in line]
         if problems:
             print(f"  ! the bot logged {len(problems)} error line(s), first: {problems[0][:200]}")
@@ -371,8 +392,9 @@ async def measure(
 async def run_echo(api: FakeBotApi, replies: Replies, count: int, args: argparse.Namespace) -> Run:
     users = [api.user(FIRST_MENTEE + 500_000 + n, started=True) for n in range(count)]
     command = [sys.executable, "-m", "benchmarks.echo_bot", api.url, api.token]
-    async with bot_process(api, command, {}):
-        return await measure(
+    async with bot_process(api, command, {}) as process:
+        before = cpu_seconds(process.pid)
+        run = await measure(
             "baseline: bare PTB echo bot, concurrent_updates(256)",
             api,
             [(u, lambda run, pacer, stop, u=u: echo_user(run, replies, u, pacer, stop)) for u in users],
@@ -380,6 +402,8 @@ async def run_echo(api: FakeBotApi, replies: Replies, count: int, args: argparse
             args.warmup,
             args.seconds,
         )
+        run.bot_cpu = cpu_seconds(process.pid) - before
+    return run
 
 
 async def run_ours(
@@ -395,6 +419,25 @@ async def run_ours(
             inbox.put_nowait(message)
 
     replies.arrivals = arrivals
+    if os.environ.get("BENCH_DEBUG"):  # where an update waits: before the bot fetches it, or after
+        enq: dict[int, float] = {}
+        fetched: dict[int, float] = {}
+        original_enqueue, original_get = api._enqueue, api._get_updates
+
+        def enqueue(update):  # type: ignore[no-untyped-def]
+            update_id = original_enqueue(update)
+            enq[update_id] = time.perf_counter()
+            return update_id
+
+        async def get_updates(params, files):  # type: ignore[no-untyped-def]
+            result = await original_get(params, files)
+            now = time.perf_counter()
+            for u in result:
+                fetched.setdefault(u["update_id"], now)
+            return result
+
+        api._enqueue, api._get_updates = enqueue, get_updates  # type: ignore[method-assign]
+        replies.debug = (enq, fetched)  # type: ignore[attr-defined]
     actors: list[tuple[FakeUser, Callable[[Run, Pacer, asyncio.Event], object]]] = []
     for mentee_id in mentee_ids:
         u = api.user(mentee_id, f"User{mentee_id}", started=True)
@@ -405,20 +448,40 @@ async def run_ours(
         u = api.user(mentor_id, f"User{mentor_id}", started=True)
         actors.append((u, lambda run, pacer, stop, u=u: mentor(run, replies, u, inboxes[u.id], pacer, stop)))
     env = {"BOT_TOKEN": api.token, "DATABASE_URL": url, "TELEGRAM_API_URL": api.url, "DEFAULT_TIMEZONE": ZONE}
-    async with bot_process(api, [sys.executable, "-m", "bot"], env):
+    command = os.environ.get("BENCH_BOT_COMMAND", f"{sys.executable} -m bot").split()  # e.g. a traced bot
+    async with bot_process(api, command, env) as process:
+        before = cpu_seconds(process.pid)
+        calls_before = len(api.calls)
         run = await measure(label, api, actors, rate, args.warmup, args.seconds)
+        run.bot_cpu = cpu_seconds(process.pid) - before
+        if os.environ.get("BENCH_DEBUG"):
+            from collections import Counter
+
+            calls = api.calls[calls_before:]
+            start = calls[0].time if calls else 0
+            per_second = Counter(int(c.time - start) for c in calls)
+            print("  calls per second:", [per_second[i] for i in range(max(per_second, default=0) + 1)])
+            print("  polls:", api.get_updates_count, "pending updates:", len(api._updates))
+            enq, fetched = replies.debug  # type: ignore[attr-defined]
+            waits = sorted((fetched[i] - enq[i]) * 1000 for i in fetched if i in enq)
+            if waits:
+                print(f"  enqueue->fetched ms: p50 {waits[len(waits) // 2]:.1f} p99 {waits[int(len(waits) * .99)]:.1f}")
     replies.arrivals = None
     return run
 
 
 def report(runs: list[Run]) -> None:
     print()
-    print("| run | updates/s | p50 ms | p99 ms | updates measured | timeouts | bookings | mentor confirms |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| run | updates/s | p50 ms | p99 ms | updates measured | timeouts | bookings | mentor confirms "
+        "| bot CPU ms/update |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in runs:
+        per_update = r.bot_cpu / len(r.samples) * 1000 if r.samples else float("nan")
         print(
             f"| {r.name} | {r.throughput():.0f} | {r.percentile(0.5):.0f} | {r.percentile(0.99):.0f} | "
-            f"{len(r.measured())} | {r.timeouts} | {r.bookings} | {r.confirmed} |"
+            f"{len(r.measured())} | {r.timeouts} | {r.bookings} | {r.confirmed} | {per_update:.1f} |"
         )
     for r in runs:
         kinds = sorted({s.kind for s in r.measured()})

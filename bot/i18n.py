@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, time
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -93,11 +93,26 @@ def N_(message: str) -> str:
 # --- formatting for the reader's locale ---------------------------------------------------------------------
 
 
+# Babel formatting costs tens of microseconds a call and a date picker or time list makes dozens of calls per
+# screen; the results depend only on the arguments, so they are memoized (bounded).
+_MEMO = 4096
+
+
+@cache
+def _babel_locale(code: str) -> Locale:
+    return Locale.parse(code)
+
+
 def format_money(amount: Decimal) -> str:
     """``₹500`` / ``₹499.50`` in the reader's locale; ``Free`` for zero."""
     if amount == 0:
         return _("Free")
-    locale = Locale.parse(get_locale())
+    return _money(amount, get_locale())
+
+
+@lru_cache(maxsize=_MEMO)
+def _money(amount: Decimal, code: str) -> str:
+    locale = _babel_locale(code)
     pattern = locale.currency_formats["standard"].pattern
     if amount == amount.to_integral_value():
         pattern = pattern.replace(".00", "")
@@ -109,12 +124,22 @@ def format_day(value: date | datetime, tz: str | None = None) -> str:
     if isinstance(value, datetime):
         value = value.astimezone(ZoneInfo(tz)) if tz else value
         value = value.date()
-    return format_skeleton("MMMEd", datetime(value.year, value.month, value.day), locale=get_locale())
+    return _day(value, get_locale())
+
+
+@lru_cache(maxsize=_MEMO)
+def _day(value: date, code: str) -> str:
+    return format_skeleton("MMMEd", datetime(value.year, value.month, value.day), locale=_babel_locale(code))
 
 
 def format_clock(moment: datetime, tz: str) -> str:
     """The wall-clock time of ``moment`` in zone ``tz``, short form (``14:30`` or ``2:30 PM`` by locale)."""
-    return format_time(moment, "short", tzinfo=ZoneInfo(tz), locale=get_locale())
+    return _clock(moment, tz, get_locale())
+
+
+@lru_cache(maxsize=_MEMO)
+def _clock(moment: datetime, tz: str, code: str) -> str:
+    return format_time(moment, "short", tzinfo=ZoneInfo(tz), locale=_babel_locale(code))
 
 
 def format_moment(moment: datetime, tz: str) -> str:
@@ -125,5 +150,10 @@ def format_moment(moment: datetime, tz: str) -> str:
 def format_wall(minute: int) -> str:
     """A wall-clock time given as minutes after midnight (availability); 1440 is the end of the day."""
     minute %= 24 * 60
-    return format_time(time(minute // 60, minute % 60), "short", locale=get_locale())
+    return _wall(minute, get_locale())
+
+
+@lru_cache(maxsize=_MEMO)
+def _wall(minute: int, code: str) -> str:
+    return format_time(time(minute // 60, minute % 60), "short", locale=_babel_locale(code))
 
