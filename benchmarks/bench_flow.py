@@ -55,7 +55,7 @@ ZONE = "Asia/Kolkata"
 FIRST_MENTOR = 7_000_000_000  # far above the ids ``benchmarks.seed`` uses
 FIRST_MENTEE = 7_100_000_000
 MENTORS_SHARE = 10  # one user in ten is a mentor
-REPLY_TIMEOUT = float(os.environ.get("BENCH_REPLY_TIMEOUT", "15"))
+REPLY_TIMEOUT = float(os.environ.get("BENCH_REPLY_TIMEOUT", "60"))
 
 
 # --- measuring ----------------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ from handlers import (
 from handlers.commands import follow_role_changes, publish_default_menus
 from handlers.common import AppContext, Services, answer_stale_button, remember_user, report_error
 from handlers.dialog import text_handler
-from storage.engine import create_engine, create_session_factory
+from storage.engine import create_engine, create_read_engine, create_session_factory
 from storage.migrate import upgrade_to_head
 from storage.uow import SqlUnitOfWork
 
@@ -68,6 +68,8 @@ def build_application(
     """
     engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
+    read_engine = create_read_engine(settings.database_url)  # SQLite: reads beside the single writer
+    read_sessions = create_session_factory(read_engine or engine)
     policy = NotificationPolicy(
         reminder_leads=settings.reminder_leads, expire_after=timedelta(hours=settings.expire_after_hours)
     )
@@ -78,6 +80,7 @@ def build_application(
 
     services = Services(
         uow_factory=lambda: SqlUnitOfWork(session_factory, policy, wake_dispatcher),
+        read_factory=lambda: SqlUnitOfWork(read_sessions, policy, read_only=True),
         clock=clock,
         default_timezone=settings.default_timezone,
         default_locale=settings.default_locale,
@@ -102,6 +105,8 @@ def build_application(
         await dispatcher.stop()  # already stopped by post_stop under run_polling
         await leadership.stop()
         await engine.dispose()
+        if read_engine is not None:
+            await read_engine.dispose()
 
     # aiohttp instead of PTB's default httpx: under many concurrent calls httpx's pool slows down sharply
     # (benchmarks/bench_http.py); one pool of 256 connections for calls, one connection for the long poll

@@ -73,13 +73,20 @@ class Profile:
     username: str | None = None
 
 
+def same_profile(user: User, profile: Profile) -> bool:
+    """Whether the stored names still match what Telegram says (else ``register_user`` refreshes them)."""
+    return (user.first_name, user.last_name, user.username) == (
+        profile.first_name, profile.last_name, profile.username
+    )  # fmt: skip
+
+
 async def register_user(uow: UnitOfWork, profile: Profile, locale: str) -> tuple[User, bool]:
     """Create the user on first contact, or refresh their name; returns ``(user, created)``."""
     user = await uow.users.get(profile.id)
     if user is None:
         user = User(profile.id, profile.first_name, profile.last_name, profile.username, locale=locale)
         return await uow.users.add(user), True
-    if (user.first_name, user.last_name, user.username) != (profile.first_name, profile.last_name, profile.username):
+    if not same_profile(user, profile):
         user = await uow.users.update(
             replace(user, first_name=profile.first_name, last_name=profile.last_name, username=profile.username)
         )

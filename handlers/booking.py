@@ -170,7 +170,7 @@ async def choose_offering(update: Update, context: AppContext, data: BookOfferin
 @on_button(BookWeek)
 @offering_may_be_gone
 async def choose_week(update: Update, context: AppContext, data: BookWeek) -> str | None:
-    async with context.uow() as uow:
+    async with context.reader() as uow:
         ctx, days = await usecases.free_dates(uow, context.clock, data.offering_id, context.user.id, context.zone)
     await show(update, *dates_view(ctx, days, context.zone, context.clock.now(), data.monday))
     return None
@@ -179,7 +179,7 @@ async def choose_week(update: Update, context: AppContext, data: BookWeek) -> st
 @on_button(BookDate)
 @offering_may_be_gone
 async def choose_date(update: Update, context: AppContext, data: BookDate) -> str | None:
-    async with context.uow() as uow:
+    async with context.reader() as uow:
         ctx, times = await usecases.free_times(
             uow, context.clock, data.offering_id, context.user.id, data.day, context.zone
         )
@@ -190,7 +190,7 @@ async def choose_date(update: Update, context: AppContext, data: BookDate) -> st
 async def _show_fresh_times(update: Update, context: AppContext, offering_id: int, start: datetime) -> None:
     """After a slot was lost: explain, and show what is free on that day now."""
     day = start.astimezone(_zone(context)).date()
-    async with context.uow() as uow:
+    async with context.reader() as uow:
         ctx, times = await usecases.free_times(uow, context.clock, offering_id, context.user.id, day, context.zone)
     lead = _("⚠️ This time was just taken. Here are the free times now.") + "\n\n"
     await show(update, *times_view(ctx, day, times, context.zone, lead))
@@ -242,7 +242,7 @@ def _policy_lines(offering: Offering) -> list[str]:
 
 
 async def _summary(update: Update, context: AppContext, offering_id: int, start: datetime, notes: str | None) -> None:
-    async with context.uow() as uow:
+    async with context.reader() as uow:
         ctx = await usecases.check_slot(uow, context.clock, offering_id, context.user.id, start)
     offering = ctx.offering
     assert offering.id is not None

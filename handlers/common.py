@@ -42,6 +42,8 @@ class Services:
     max_active_per_mentor: int = 3
     # Sends the outbox; call ``dispatcher.wake()`` after committing notifications that are due now.
     dispatcher: Dispatcher | None = None
+    # Units of work that only read (a screen that shows data): on SQLite they run beside the writer.
+    read_factory: Callable[[], UnitOfWork] | None = None
 
 
 class AppContext(CallbackContext[ExtBot, dict, dict, dict]):
@@ -58,6 +60,11 @@ class AppContext(CallbackContext[ExtBot, dict, dict, dict]):
 
     def uow(self) -> UnitOfWork:
         return self.services.uow_factory()
+
+    def reader(self) -> UnitOfWork:
+        """A unit of work for reading only (no commit): the screens that show data without changing any."""
+        factory = self.services.read_factory or self.services.uow_factory
+        return factory()
 
     @property
     def clock(self) -> Clock:
@@ -81,17 +88,27 @@ async def remember_user(update: Update, context: AppContext) -> None:
     if tg is None or tg.is_bot:
         return
     services = context.services
-    async with context.uow() as uow:
-        profile = usecases.Profile(tg.id, tg.first_name, tg.last_name, tg.username)
-        user, _created = await usecases.register_user(
-            uow, profile, pick_locale(tg.language_code, services.default_locale)
-        )
-        member = update.my_chat_member
-        if member is not None and member.new_chat_member.status == ChatMember.BANNED:
-            await uow.users.mark_unreachable(tg.id)  # they blocked the bot: hold their notifications
-        else:
-            await uow.users.mark_reachable(tg.id)  # they wrote to us: notifications reach them again
-        await uow.commit()
+    profile = usecases.Profile(tg.id, tg.first_name, tg.last_name, tg.username)
+    member = update.my_chat_member
+    blocked = member is not None and member.new_chat_member.status == ChatMember.BANNED
+    user: User | None = None
+    if not blocked:  # the usual case - a known user, nothing changed - needs no write transaction
+        async with context.reader() as reader:
+            user = await reader.users.get(tg.id)
+            if user is not None and (
+                not usecases.same_profile(user, profile) or await reader.users.is_unreachable(tg.id)
+            ):
+                user = None
+    if user is None:
+        async with context.uow() as uow:
+            user, _created = await usecases.register_user(
+                uow, profile, pick_locale(tg.language_code, services.default_locale)
+            )
+            if blocked:
+                await uow.users.mark_unreachable(tg.id)  # they blocked the bot: hold their notifications
+            else:
+                await uow.users.mark_reachable(tg.id)  # they wrote to us: notifications reach them again
+            await uow.commit()
     context.me = context.user_at_start = user
     set_locale(user.locale)
 

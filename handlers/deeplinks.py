@@ -59,7 +59,7 @@ async def open_link(update: Update, context: AppContext, payload: str) -> bool:
 
 async def _open_offering(update: Update, context: AppContext, offering_id: int) -> bool:
     try:
-        async with context.uow() as uow:
+        async with context.reader() as uow:
             ctx, days = await usecases.free_dates(uow, context.clock, offering_id, context.user.id, context.zone)
     except SelfBooking:
         await say(
@@ -82,7 +82,7 @@ async def _open_offering(update: Update, context: AppContext, offering_id: int) 
 
 async def _open_mentor(update: Update, context: AppContext, mentor_id: int) -> bool:
     try:
-        async with context.uow() as uow:
+        async with context.reader() as uow:
             card = await profiles.mentor_card(uow, mentor_id)
     except NotFound:
         await say(update, _("This link points to a mentor who is not on Mentor Desk."))

@@ -56,7 +56,7 @@ def text_step(state: DialogState) -> Callable[[TextStep], TextStep]:
 
 
 async def load(context: AppContext) -> tuple[DialogState, dict[str, Any]] | None:
-    async with context.uow() as uow:
+    async with context.reader() as uow:
         found = await uow.dialogs.get(context.user.id)
     if found is None:
         return None

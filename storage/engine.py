@@ -13,6 +13,9 @@ SQLite is configured for a bot that books time slots from several tasks (or proc
   reads included, serializes with writers; keep transactions short, and never open a second unit of work
   while one is open in the same task (it would wait for the first one forever, i.e. until the timeout).
 * A file database gets a pool of one connection (see ``create_engine``).
+* Reads that need no write lock can use ``create_read_engine``: a few more connections to the same file whose
+  transactions begin ``DEFERRED`` and which refuse writes (``PRAGMA query_only``). In WAL mode they read a
+  consistent snapshot without waiting for the writer, so screens that only show data do not queue behind it.
 
 PostgreSQL gets a modest pool with pre-ping; serialization there comes from ``UnitOfWork.lock_users`` (row
 locks), not from the engine.
@@ -80,6 +83,40 @@ def create_engine(url: str | URL, *, echo: bool = False, foreign_keys: bool = Tr
         kwargs.setdefault("pool_pre_ping", True)
         return create_async_engine(parsed, echo=echo, **kwargs)
     raise ValueError(f"unsupported database {parsed.drivername!r}: use sqlite+aiosqlite or postgresql+asyncpg")
+
+
+READ_POOL_SIZE = 4
+
+
+def create_read_engine(url: str | URL) -> AsyncEngine | None:
+    """For a SQLite file: an engine of read-only connections (see the module notes). None otherwise: PostgreSQL's
+    pool already runs transactions side by side, and an in-memory database has one connection."""
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() != "sqlite" or is_sqlite_memory(parsed):
+        return None
+    engine = create_async_engine(
+        parsed,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        pool_size=READ_POOL_SIZE,
+        max_overflow=0,
+        pool_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA query_only=ON")  # a write through a reader is a bug: fail loudly
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")  # deferred: a read snapshot, no write lock
+
+    return engine
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

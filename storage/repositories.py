@@ -159,6 +159,8 @@ class SqlUserRepository:
         )
 
     async def is_unreachable(self, user_id: int) -> bool:
+        if user_id in self._reachable:  # loaded as reachable in this transaction
+            return False
         found = await self._session.scalar(select(UserRow.unreachable).where(UserRow.id == user_id))
         return bool(found)
 

@@ -54,8 +54,11 @@ class SqlUnitOfWork:
         session_factory: async_sessionmaker[AsyncSession],
         notification_policy: NotificationPolicy = NotificationPolicy(),
         after_outbox_commit: Callable[[], None] | None = None,
+        *,
+        read_only: bool = False,
     ) -> None:
         self._session_factory = session_factory
+        self.read_only = read_only  # for screens that only show data: commit() is refused
         self._policy = notification_policy
         self._after_outbox_commit = after_outbox_commit
         self._session: AsyncSession | None = None
@@ -110,6 +113,8 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         """Commit; if notifications were written, tell ``after_outbox_commit`` (this process's dispatcher) and, on
         PostgreSQL, every process listening on ``OUTBOX_CHANNEL`` (NOTIFY is delivered when the commit succeeds)."""
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         session = self.session
         if self.outbox.wrote and session.bind is not None and session.bind.dialect.name == "postgresql":
             await session.execute(select(func.pg_notify(OUTBOX_CHANNEL, "")))

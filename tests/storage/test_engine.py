@@ -85,3 +85,38 @@ async def test_sqlite_writers_wait_instead_of_failing(tmp_path: Path) -> None:
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+async def test_sqlite_readers_read_beside_the_writer_and_cannot_write(tmp_path: Path) -> None:
+    """``create_read_engine``: while the writer holds the write lock (BEGIN IMMEDIATE, uncommitted insert), a
+    reader still reads the last committed state at once; a write through a reader fails."""
+    from storage.engine import create_read_engine
+    from storage.migrate import upgrade_to_head
+    from storage.uow import SqlUnitOfWork
+    from storage.engine import create_session_factory
+    from domain.model import User
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    await upgrade_to_head(url)
+    writer, reader = create_engine(url), create_read_engine(url)
+    assert reader is not None
+    assert create_read_engine("sqlite+aiosqlite:///:memory:") is None
+    assert create_read_engine("postgresql+asyncpg://u@h/db") is None
+    try:
+        async with SqlUnitOfWork(create_session_factory(writer)) as uow:
+            await uow.users.add(User(1, "Asha"))
+            await uow.commit()
+        async with SqlUnitOfWork(create_session_factory(writer)) as uow:
+            await uow.users.add(User(2, "Ravi"))  # the write lock is held, not committed yet
+            async with SqlUnitOfWork(create_session_factory(reader), read_only=True) as view:
+                found = await asyncio.wait_for(view.users.get(1), 2)  # no waiting for the writer
+                assert found is not None and await view.users.get(2) is None
+                with pytest.raises(RuntimeError, match="read-only"):
+                    await view.commit()
+            await uow.commit()
+        async with reader.connect() as connection:
+            with pytest.raises(OperationalError, match="readonly|read-only|query_only"):
+                await connection.execute(text("DELETE FROM users"))
+    finally:
+        await writer.dispose()
+        await reader.dispose()
