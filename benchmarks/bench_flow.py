@@ -22,6 +22,11 @@ bot's visible answer: the new message (``/start``) or the edit of the pressed me
 * **paced**: the users together start at most ``--rate`` updates per second (latency at a sustained load);
 * **baseline**: the echo bot (``benchmarks.echo_bot``: ``concurrent_updates(256)``, otherwise PTB's defaults),
   1,000 users each sending a text and waiting for the echo, capacity as above.
+
+For looking into the bot while it runs (environment): ``BENCH_PYSPY=file`` records it with py-spy,
+``BENCH_CPROFILE=file`` runs it under cProfile, ``BENCH_BOT_COMMAND="python script.py"`` runs another command
+(an instrumented bot), ``BENCH_DEBUG=1`` prints unanswered updates, calls per second, where updates wait, and
+keeps the bot's log; ``BENCH_REPLY_TIMEOUT`` (seconds, default 60) bounds each wait for an answer.
 """
 
 from __future__ import annotations
@@ -516,7 +521,8 @@ async def main_async(args: argparse.Namespace) -> None:
                     run.name = f"{tag}: {run.name}"
                     runs.append(run)
                 if args.only in ("all", "ours"):
-                    for rate in (None, args.rate):
+                    # an existing database gets one run (a second would add the same ids again): the paced one
+                    for rate in (args.rate,) if args.database else (None, args.rate):
                         url = args.database or await fresh_database(args.db, Path(tmp))
                         if args.database:
                             await upgrade_to_head(url)
@@ -533,8 +539,6 @@ async def main_async(args: argparse.Namespace) -> None:
                         finally:
                             if not args.database:
                                 await drop_database(url)
-                        if args.database:
-                            break  # an existing database: one run (its ids would collide the second time)
                 report(runs)
     report(runs)
 
