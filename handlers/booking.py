@@ -161,7 +161,7 @@ def times_view(
 @on_button(BookOffering)
 @offering_may_be_gone
 async def choose_offering(update: Update, context: AppContext, data: BookOffering) -> str | None:
-    async with context.uow() as uow:
+    async with context.reader() as uow:
         ctx, days = await usecases.free_dates(uow, context.clock, data.offering_id, context.user.id, context.zone)
     await show(update, *dates_view(ctx, days, context.zone, context.clock.now()))
     return None

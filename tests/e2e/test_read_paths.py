@@ -1,0 +1,65 @@
+"""Screens that only show data take no write transaction (SQLite: no ``BEGIN IMMEDIATE`` on the writer), so they
+never queue behind a booking; a step that changes something still writes, once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from telegram.ext import Application
+
+from tests.e2e.flows import become_mentor_with_offering, onboard
+from tests.harness.fake_bot_api import FakeBotApi
+
+
+class WriteCounter:
+    """Counts transactions begun on the bot's writer engine (each one takes SQLite's write lock)."""
+
+    def __init__(self, application: Application) -> None:
+        self.engine = application.bot_data["engine"].sync_engine
+        self.count = 0
+        event.listen(self.engine, "begin", self._begun)
+
+    def _begun(self, connection: Any) -> None:
+        self.count += 1
+
+    def close(self) -> None:
+        event.remove(self.engine, "begin", self._begun)
+
+
+async def test_known_users_reading_screens_do_not_write(api: FakeBotApi, bot: Application) -> None:
+    bot.bot_data["dispatcher"].may_send = lambda: False  # the scheduler's passes would write too
+    mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
+    await become_mentor_with_offering(api, mentor)
+    await onboard(api, mentee)
+    await mentee.send("/book")
+    await mentee.wait_for("Open offerings")
+    await api.wait_idle()
+
+    writes = WriteCounter(bot)
+    try:
+        await mentee.press("📅 Book 1")  # the date picker
+        await mentee.wait_for("Choose a date.")
+        await api.wait_idle()
+        await mentee.press(mentee.last_keyboard_message().keyboard[0][0].text)  # the times of a day
+        await mentee.wait_for("Choose a time.")
+        await api.wait_idle()
+        assert writes.count == 0
+
+        await mentee.press(mentee.last_keyboard_message().keyboard[0][0].text)  # a time: the step is saved
+        await mentee.wait_for("Anything the mentor should know")
+        await api.wait_idle()
+        assert writes.count == 1
+
+        await mentee.press("Skip ▶")  # the notes step is saved, then the summary is read
+        await mentee.wait_for("Please check your booking")
+        await api.wait_idle()
+        assert writes.count == 2
+
+        renamed = api.user(202, "Ravi K")  # Telegram reports a new name: the next update stores it
+        await renamed.press("◀ Change time")  # a reading screen, but the name must be written
+        await renamed.wait_for("Choose a time.")
+        await api.wait_idle()
+        assert writes.count == 3
+    finally:
+        writes.close()
