@@ -377,10 +377,15 @@ class Dispatcher:
         if self.chat_interval <= 0:
             return
         now = asyncio.get_running_loop().time()
+        if len(self._chat_free) >= _CHAT_TURNS_KEPT:  # a long pass over many chats: forget the turns gone by
+            self._chat_free = {chat: t for chat, t in self._chat_free.items() if t > now}
         turn = max(now, self._chat_free.get(chat_id, 0.0))
         self._chat_free[chat_id] = turn + self.chat_interval
         if turn > now:
             await asyncio.sleep(turn - now)
+
+
+_CHAT_TURNS_KEPT = 10_000  # per-chat spacing entries kept before the past ones are dropped (memory stays flat)
 
 
 def _describe(error: BaseException) -> str:

@@ -23,6 +23,7 @@ locks), not from the engine.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +133,7 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool, wal: bool) -> None:
         try:
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")  # first: the next ones may wait
             if wal:
-                cursor.execute("PRAGMA journal_mode=WAL")
+                _switch_to_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         finally:
@@ -141,3 +142,19 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool, wal: bool) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """``PRAGMA journal_mode=WAL``, waiting like ``busy_timeout`` would. Switching needs the database to itself,
+    and SQLite answers "database is locked" at once instead of waiting - seen when several processes open a new
+    database at the same moment (``tests/storage/test_migrations.py``). Once the file is in WAL mode the pragma
+    changes nothing and never waits."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as error:  # the driver's OperationalError, as adapted by SQLAlchemy
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)  # blocks the loop briefly; only while a brand-new database is being created
