@@ -245,8 +245,7 @@ class Dispatcher:
                     await uow.outbox.release(unused)
                     await uow.commit()
                 self.stats.released += len(unused)
-            now = asyncio.get_running_loop().time()
-            self._chat_free = {chat: t for chat, t in self._chat_free.items() if t > now}
+            self._forget_past_turns(asyncio.get_running_loop().time())
 
     async def _work(self, queue: asyncio.Queue[Claimed], taken: asyncio.Event) -> None:
         while True:
@@ -372,13 +371,17 @@ class Dispatcher:
             case _:
                 return await uow.outbox.give_up(claim, outcome.error)
 
+    def _forget_past_turns(self, now: float) -> None:
+        """Drop the per-chat turns that have passed (they no longer delay anything)."""
+        self._chat_free = {chat: t for chat, t in self._chat_free.items() if t > now}
+
     async def _chat_turn(self, chat_id: int) -> None:
         """Space messages to one chat ``chat_interval`` apart (Telegram: about one message per second per chat)."""
         if self.chat_interval <= 0:
             return
         now = asyncio.get_running_loop().time()
-        if len(self._chat_free) >= _CHAT_TURNS_KEPT:  # a long pass over many chats: forget the turns gone by
-            self._chat_free = {chat: t for chat, t in self._chat_free.items() if t > now}
+        if len(self._chat_free) >= _CHAT_TURNS_KEPT:  # a long pass over many chats
+            self._forget_past_turns(now)
         turn = max(now, self._chat_free.get(chat_id, 0.0))
         self._chat_free[chat_id] = turn + self.chat_interval
         if turn > now:

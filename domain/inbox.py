@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from domain.booking import allowed_moves
 from domain.errors import DomainError, InvalidInput, InvalidTransition, NotAllowed
-from domain.model import NOTES_MAX, Actor, Booking, BookingStatus, User
+from domain.model import NOTES_MAX, Actor, Booking, BookingStatus, User, average_rating
 from domain.ports import Clock, UnitOfWork
 from domain.usecases import BookingView, booking_for, booking_views, change_status
 from domain.validation import EMPTY, TOO_LONG, clean_text
@@ -82,9 +82,7 @@ class MentorStats:
 
     @property
     def average_rating(self) -> Decimal | None:
-        if not self.rating_count:
-            return None
-        return (Decimal(self.rating_sum) / Decimal(self.rating_count)).quantize(Decimal("0.01"))
+        return average_rating(self.rating_sum, self.rating_count)
 
 
 @dataclass(frozen=True, slots=True)

@@ -183,12 +183,18 @@ class Offering:
 
     @property
     def average_rating(self) -> Decimal | None:
-        if not self.rating_count:
-            return None
-        return (Decimal(self.rating_sum) / Decimal(self.rating_count)).quantize(Decimal("0.01"))
+        return average_rating(self.rating_sum, self.rating_count)
 
     def with_changes(self, **changes: object) -> Offering:
         return replace(self, **changes)
+
+
+def average_rating(rating_sum: int, rating_count: int) -> Decimal | None:
+    """The average of ``rating_count`` ratings adding up to ``rating_sum``, to two places; None without ratings.
+    Offerings, a mentor's totals and the inbox's stats all derive it this way from stored sums."""
+    if not rating_count:
+        return None
+    return (Decimal(rating_sum) / Decimal(rating_count)).quantize(Decimal("0.01"))
 
 
 @dataclass(frozen=True, slots=True)

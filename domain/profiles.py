@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from domain.discovery import REVIEWS_SHOWN, Review
 from domain.errors import InvalidInput, NotAllowed, NotFound
-from domain.model import MentorProfile, Offering, OfferingStatus, User
+from domain.model import MentorProfile, Offering, OfferingStatus, User, average_rating
 from domain.ports import UnitOfWork
 from domain.validation import EMPTY, TOO_LONG, clean_text
 
@@ -105,9 +105,7 @@ class MentorStats:
 
     @property
     def average_rating(self) -> Decimal | None:
-        if not self.rating_count:
-            return None
-        return (Decimal(self.rating_sum) / Decimal(self.rating_count)).quantize(Decimal("0.01"))
+        return average_rating(self.rating_sum, self.rating_count)
 
 
 def mentor_stats(offerings: list[Offering]) -> MentorStats:

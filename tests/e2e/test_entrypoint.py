@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import derive_webhook_secret
-from tests.e2e.test_webhook import free_port, wait_until_healthy
+from tests.e2e.webhooks import free_port, wait_until_healthy
 from tests.harness.fake_bot_api import FakeBotApi
 
 ROOT = Path(__file__).resolve().parents[2]

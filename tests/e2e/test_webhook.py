@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,17 +30,12 @@ from bot.web import (
 )
 from storage.engine import create_engine
 from tests.e2e.conftest import BotRunner
+from tests.e2e.webhooks import free_port, wait_until_healthy
 from tests.e2e.flows import become_mentor_with_offering, onboard, open_first_date, pick_time_and_skip_notes
 from tests.harness.fake_bot_api import FakeBotApi
 
 WEBHOOK_URL = "https://bot.example.test/tg/hook"
 SECRET = "test-secret_0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -52,19 +46,6 @@ class WebhookBot:
     @property
     def hook(self) -> str:
         return self.url + self.settings.webhook_path
-
-
-async def wait_until_healthy(url: str, timeout: float = 30.0) -> dict:
-    """GET /healthz until it answers 200 (the server starts after migrations); returns its JSON."""
-    async with aiohttp.ClientSession() as http, asyncio.timeout(timeout):
-        while True:
-            try:
-                async with http.get(f"{url}/healthz") as response:
-                    if response.status == 200:
-                        return await response.json()
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.05)
 
 
 @asynccontextmanager

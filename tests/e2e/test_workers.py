@@ -29,7 +29,7 @@ from storage.engine import create_engine, create_session_factory
 from storage.uow import SqlUnitOfWork
 from tests.dbutil import drop_database, fresh_database
 from tests.e2e.flows import become_mentor_with_offering, onboard, open_first_date, pick_time_and_skip_notes
-from tests.e2e.test_webhook import free_port, wait_until_healthy
+from tests.e2e.webhooks import free_port, wait_until_healthy
 from tests.harness.fake_bot_api import FakeBotApi, FakeUser
 
 ROOT = Path(__file__).resolve().parents[2]
