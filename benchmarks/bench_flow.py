@@ -89,6 +89,7 @@ class Run:
     confirmed: int = 0
     refused: int = 0  # flows that ended without a booking (limit reached, day full, ...)
     bot_cpu: float = 0.0  # CPU seconds the bot process used during the run (user + system)
+    server_cpu: float = 0.0  # CPU seconds this process (the Bot API server and the users) used meanwhile
 
     def measured(self) -> list[Sample]:
         begin, end = self.window
@@ -398,7 +399,7 @@ async def run_echo(api: FakeBotApi, replies: Replies, count: int, args: argparse
     users = [api.user(FIRST_MENTEE + 500_000 + n, started=True) for n in range(count)]
     command = [sys.executable, "-m", "benchmarks.echo_bot", api.url, api.token]
     async with bot_process(api, command, {}) as process:
-        before = cpu_seconds(process.pid)
+        before, own = cpu_seconds(process.pid), time.process_time()
         run = await measure(
             "baseline: bare PTB echo bot, concurrent_updates(256)",
             api,
@@ -408,6 +409,7 @@ async def run_echo(api: FakeBotApi, replies: Replies, count: int, args: argparse
             args.seconds,
         )
         run.bot_cpu = cpu_seconds(process.pid) - before
+        run.server_cpu = time.process_time() - own
     return run
 
 
@@ -455,10 +457,11 @@ async def run_ours(
     env = {"BOT_TOKEN": api.token, "DATABASE_URL": url, "TELEGRAM_API_URL": api.url, "DEFAULT_TIMEZONE": ZONE}
     command = os.environ.get("BENCH_BOT_COMMAND", f"{sys.executable} -m bot").split()  # e.g. a traced bot
     async with bot_process(api, command, env) as process:
-        before = cpu_seconds(process.pid)
+        before, own = cpu_seconds(process.pid), time.process_time()
         calls_before = len(api.calls)
         run = await measure(label, api, actors, rate, args.warmup, args.seconds)
         run.bot_cpu = cpu_seconds(process.pid) - before
+        run.server_cpu = time.process_time() - own
         if os.environ.get("BENCH_DEBUG"):
             from collections import Counter
 
@@ -479,14 +482,15 @@ def report(runs: list[Run]) -> None:
     print()
     print(
         "| run | updates/s | p50 ms | p99 ms | updates measured | timeouts | bookings | mentor confirms "
-        "| bot CPU ms/update |"
+        "| bot CPU ms/update | server CPU ms/update |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in runs:
         per_update = r.bot_cpu / len(r.samples) * 1000 if r.samples else float("nan")
+        server = r.server_cpu / len(r.samples) * 1000 if r.samples else float("nan")
         print(
             f"| {r.name} | {r.throughput():.0f} | {r.percentile(0.5):.0f} | {r.percentile(0.99):.0f} | "
-            f"{len(r.measured())} | {r.timeouts} | {r.bookings} | {r.confirmed} | {per_update:.1f} |"
+            f"{len(r.measured())} | {r.timeouts} | {r.bookings} | {r.confirmed} | {per_update:.1f} | {server:.1f} |"
         )
     for r in runs:
         kinds = sorted({s.kind for s in r.measured()})

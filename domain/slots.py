@@ -258,9 +258,27 @@ def is_bookable(
 def free_dates(
     offering: Offering, availability: Availability | None, busy: Sequence[Booking], now: datetime, tz: ZoneInfo
 ) -> list[date]:
-    """The dates, in the viewer's zone ``tz``, that have at least one slot; sorted."""
-    slots = generate_slots(offering, availability, busy, now)
-    return sorted({slot.astimezone(tz).date() for slot in slots})
+    """The dates, in the viewer's zone ``tz``, that have at least one slot; sorted.
+
+    Exactly ``{s.astimezone(tz).date() for s in generate_slots(...)}``. When the viewer's zone is the mentor's,
+    a slot's date is the mentor-local day it was generated for, so one slot per day settles that day (the date
+    picker runs this on every open; it need not build the whole 30-day window).
+    """
+    rules = _Rules.of(offering, availability, now)
+    if rules is None or rules.earliest > rules.latest:
+        return []
+    calendar = _Calendar(rules, busy)
+    low, high = rules.earliest, rules.latest
+    found: set[date] = set()
+    same_clock = tz.key == rules.tz.key
+    for day in local_dates(low, high, rules.tz):
+        starts = _starts_on_local_day(rules, calendar, day, low, high)
+        if same_clock:
+            if next(starts, None) is not None:
+                found.add(day)
+        else:
+            found.update(start.astimezone(tz).date() for start in starts)
+    return sorted(found)
 
 
 def slots_on(

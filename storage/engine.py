@@ -13,6 +13,8 @@ SQLite is configured for a bot that books time slots from several tasks (or proc
   reads included, serializes with writers; keep transactions short, and never open a second unit of work
   while one is open in the same task (it would wait for the first one forever, i.e. until the timeout).
 * A file database gets a pool of one connection (see ``create_engine``).
+* Statements go through ``storage.sqlite_driver``: one hand-off to aiosqlite's thread per statement, not four,
+  so a transaction holds the write lock for fewer turns of the event loop.
 * Reads that need no write lock can use ``create_read_engine``: a few more connections to the same file whose
   transactions begin ``DEFERRED`` and which refuse writes (``PRAGMA query_only``). In WAL mode they read a
   consistent snapshot without waiting for the writer, so screens that only show data do not queue behind it.
@@ -30,6 +32,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from storage.sqlite_driver import one_hop_dbapi
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -65,6 +69,7 @@ def create_engine(url: str | URL, *, echo: bool = False, foreign_keys: bool = Tr
         if not is_sqlite_memory(parsed) and not (parsed.database or "").startswith("file:"):
             Path(parsed.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+        kwargs.setdefault("module", one_hop_dbapi())  # one thread hand-off per statement (storage.sqlite_driver)
         if not is_sqlite_memory(parsed) and "poolclass" not in kwargs:
             # Every transaction holds the write lock, so a second connection in this process could only wait
             # for it - polling in the busy handler. One pooled connection makes local waiters queue on the
@@ -98,6 +103,7 @@ def create_read_engine(url: str | URL) -> AsyncEngine | None:
     engine = create_async_engine(
         parsed,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        module=one_hop_dbapi(),
         pool_size=READ_POOL_SIZE,
         max_overflow=0,
         pool_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,

@@ -300,6 +300,15 @@ def test_free_dates_and_slots_on_partition_the_slots(scenario: Scenario, viewer_
 
 
 @PROPERTIES
+@given(scenarios())
+def test_free_dates_in_the_mentors_own_zone(scenario: Scenario) -> None:
+    """The viewer shares the mentor's zone: ``free_dates`` settles each day by its first slot (DST days too)."""
+    slots = scenario.slots()
+    days = free_dates(scenario.offering, scenario.profile, scenario.busy, scenario.now, scenario.tz)
+    assert days == sorted({slot.astimezone(scenario.tz).date() for slot in slots})
+
+
+@PROPERTIES
 @given(scenarios(), st.integers(-48, 10 * 24), st.integers(0, 4 * 24))
 def test_start_and_end_select_a_sub_range(scenario: Scenario, start_hours: int, length_hours: int) -> None:
     start = scenario.now + timedelta(hours=start_hours, minutes=30)
