@@ -200,21 +200,22 @@ def _zone(context: AppContext) -> ZoneInfo:
     return ZoneInfo(context.zone)
 
 
+def _notes_step(offering_id: int, start: datetime) -> dict[str, Any]:
+    """What the notes step stores: which booking is being made (typed notes are added to it)."""
+    return {"offering_id": offering_id, "start": start.isoformat()}
+
+
 @on_button(BookTime)
 @offering_may_be_gone
 async def choose_time(update: Update, context: AppContext, data: BookTime) -> str | None:
     try:
-        async with context.uow() as uow:
+        # a read: confirming re-checks the slot inside its own write transaction anyway
+        async with context.reader() as uow:
             await usecases.check_slot(uow, context.clock, data.offering_id, context.user.id, data.start)
-            await uow.dialogs.set(
-                context.user.id,
-                DialogState.BOOKING_NOTES,
-                {"offering_id": data.offering_id, "start": data.start.isoformat()},
-            )
-            await uow.commit()
     except SlotTaken:
         await _show_fresh_times(update, context, data.offering_id, data.start)
         return _("This time was just taken. Please choose another time.")
+    await dialog.save(context, DialogState.BOOKING_NOTES, _notes_step(data.offering_id, data.start))
     text = _(
         "Anything the mentor should know before the session? Type a short note (up to {limit} characters), "
         "or tap Skip."
@@ -283,9 +284,9 @@ async def type_notes(update: Update, context: AppContext, text: str, data: dict[
 @on_button(SkipNotes)
 @offering_may_be_gone
 async def skip_notes(update: Update, context: AppContext, data: SkipNotes) -> str | None:
-    await dialog.save(
-        context, DialogState.BOOKING_NOTES, {"offering_id": data.offering_id, "start": data.start.isoformat()}
-    )
+    step = _notes_step(data.offering_id, data.start)
+    if await dialog.load(context) != (DialogState.BOOKING_NOTES, step):  # usually saved so by choose_time
+        await dialog.save(context, DialogState.BOOKING_NOTES, step)
     try:
         await _summary(update, context, data.offering_id, data.start, None)
     except SlotTaken:

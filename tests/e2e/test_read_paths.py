@@ -51,15 +51,30 @@ async def test_known_users_reading_screens_do_not_write(api: FakeBotApi, bot: Ap
         await api.wait_idle()
         assert writes.count == 1
 
-        await mentee.press("Skip ▶")  # the notes step is saved, then the summary is read
+        await mentee.press("Skip ▶")  # the time step stored the notes step already: the summary is only read
         await mentee.wait_for("Please check your booking")
         await api.wait_idle()
-        assert writes.count == 2
+        assert writes.count == 1
 
         renamed = api.user(202, "Ravi K")  # Telegram reports a new name: the next update stores it
         await renamed.press("◀ Change time")  # a reading screen, but the name must be written
         await renamed.wait_for("Choose a time.")
         await api.wait_idle()
+        assert writes.count == 2
+
+        await mentee.press(mentee.last_keyboard_message().keyboard[0][0].text)
+        await mentee.wait_for("Anything the mentor should know")
+        prompt = mentee.last_keyboard_message()
+        await api.wait_idle()
         assert writes.count == 3
+        await mentee.send("Please look at my CV first")  # typed notes are stored with the step
+        await mentee.wait_for("Your notes: Please look at my CV first")
+        await api.wait_idle()
+        assert writes.count == 4
+
+        await mentee.press("Skip ▶", message=prompt)  # Skip after all: the step is stored again, without notes
+        await mentee.wait_for("No notes.")
+        await api.wait_idle()
+        assert writes.count == 5
     finally:
         writes.close()
