@@ -13,8 +13,9 @@ SQLite is configured for a bot that books time slots from several tasks (or proc
   reads included, serializes with writers; keep transactions short, and never open a second unit of work
   while one is open in the same task (it would wait for the first one forever, i.e. until the timeout).
 * A file database gets a pool of one connection (see ``create_engine``).
-* Statements go through ``storage.sqlite_driver``: one hand-off to aiosqlite's thread per statement, not four,
-  so a transaction holds the write lock for fewer turns of the event loop.
+* Statements go through ``storage.sqlite_driver``: the writer hands each statement to aiosqlite's thread once,
+  not four times, so a transaction holds the write lock for fewer turns of the event loop; readers run their
+  statements on the event loop's thread (in WAL mode they never wait for the writer).
 * Reads that need no write lock can use ``create_read_engine``: a few more connections to the same file whose
   transactions begin ``DEFERRED`` and which refuse writes (``PRAGMA query_only``). In WAL mode they read a
   consistent snapshot without waiting for the writer, so screens that only show data do not queue behind it.
@@ -33,7 +34,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from storage.sqlite_driver import one_hop_dbapi
+from storage.sqlite_driver import inline_dbapi, one_hop_dbapi
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -103,7 +104,7 @@ def create_read_engine(url: str | URL) -> AsyncEngine | None:
     engine = create_async_engine(
         parsed,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-        module=one_hop_dbapi(),
+        module=inline_dbapi(),  # reads never wait for a lock: no thread (storage.sqlite_driver)
         pool_size=READ_POOL_SIZE,
         max_overflow=0,
         pool_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
