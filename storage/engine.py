@@ -13,9 +13,8 @@ SQLite is configured for a bot that books time slots from several tasks (or proc
   reads included, serializes with writers; keep transactions short, and never open a second unit of work
   while one is open in the same task (it would wait for the first one forever, i.e. until the timeout).
 * A file database gets a pool of one connection (see ``create_engine``).
-* Statements go through ``storage.sqlite_driver``: the writer hands each statement to aiosqlite's thread once,
-  not four times, so a transaction holds the write lock for fewer turns of the event loop; readers run their
-  statements on the event loop's thread (in WAL mode they never wait for the writer).
+* Statements run on the event loop's thread (``storage.sqlite_driver``), not on aiosqlite's threads; only a
+  writer waiting for another process's write lock waits on a worker thread.
 * Reads that need no write lock can use ``create_read_engine``: a few more connections to the same file whose
   transactions begin ``DEFERRED`` and which refuse writes (``PRAGMA query_only``). In WAL mode they read a
   consistent snapshot without waiting for the writer, so screens that only show data do not queue behind it.
@@ -34,7 +33,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from storage.sqlite_driver import inline_dbapi, one_hop_dbapi
+from storage.sqlite_driver import inline_dbapi, inline_writer_dbapi
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -70,7 +69,7 @@ def create_engine(url: str | URL, *, echo: bool = False, foreign_keys: bool = Tr
         if not is_sqlite_memory(parsed) and not (parsed.database or "").startswith("file:"):
             Path(parsed.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
-        kwargs.setdefault("module", one_hop_dbapi())  # one thread hand-off per statement (storage.sqlite_driver)
+        kwargs.setdefault("module", inline_writer_dbapi())  # statements on the loop's thread (storage.sqlite_driver)
         if not is_sqlite_memory(parsed) and "poolclass" not in kwargs:
             # Every transaction holds the write lock, so a second connection in this process could only wait
             # for it - polling in the busy handler. One pooled connection makes local waiters queue on the

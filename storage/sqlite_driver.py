@@ -1,32 +1,36 @@
-"""SQLite through SQLAlchemy's aiosqlite dialect, with fewer thread hand-offs: one per statement for the writer,
-none for readers.
+"""SQLite through SQLAlchemy's aiosqlite dialect, with statements run on the event loop's thread.
 
 aiosqlite runs every call on the connection's own thread and hands the result back to the event loop. SQLAlchemy's
 adapter (``sqlalchemy.dialects.sqlite.aiosqlite``) makes four such calls for one statement: open a cursor,
 execute, fetch the rows, close the cursor. Each hand-off costs a wake-up of the thread, a wake-up of the event
 loop and two changes of hands of the GIL, and on SQLite every write transaction holds the database's one write
-lock while it waits for them - so under load those turns, not SQLite, set how many updates per second the bot
-handles (``benchmarks/bench_flow.py``).
+lock while it waits for them. Under load those hand-offs, not SQLite, set how many updates per second the bot
+handles (``benchmarks/bench_flow.py``: 39 updates/s with the stock adapter, 150-166/s with this module, same
+machine and day). The statements the bot runs are small indexed reads and single-row writes of a few
+microseconds each, so they run in place:
 
-* ``one_hop_dbapi()`` (the writer): the same DB-API module with a cursor that does the four steps in one call
-  on the connection's thread. The writer keeps its thread because ``BEGIN IMMEDIATE`` may wait - up to the busy
-  timeout - for another process's write lock, and that wait must not stop the event loop.
-* ``inline_dbapi()`` (the read-only engine, ``storage.engine.create_read_engine``): no thread at all; each
-  statement runs at once on the event loop's thread. In WAL mode a reader never waits for a writer, and the
-  reads routed there are small indexed lookups (a user, an offering, a mentor's hours and bookings), so running
-  them in place costs less than handing them off. SQLite can still answer "busy" to a reader for a moment (while
+* ``inline_dbapi()`` (the read-only engine, ``storage.engine.create_read_engine``): each statement runs at once.
+  In WAL mode a reader never waits for a writer. SQLite can still answer "busy" to a reader for a moment (while
   another connection recovers or resets the WAL); the busy timeout then waits in place, briefly.
+* ``inline_writer_dbapi()`` (the writer): the same, except waiting for a lock. SQLite's own busy timeout stays 0
+  on the connection; a statement that finds the database locked by another process before its transaction
+  began (``BEGIN IMMEDIATE``) runs again on a worker thread, where SQLite's busy handler waits up to the
+  connection's patience (``PRAGMA busy_timeout``, which this driver keeps for itself). In one process the
+  writer's pool of one connection already queues the bot's own transactions, so that path is only taken when
+  several processes share the file. A commit that triggers SQLite's automatic WAL checkpoint (about every
+  1,000 written pages) does that I/O in place too: 6-8 ms measured here, once per ~1,000 small transactions.
 
-Everything else (connections, transactions, errors, server-side cursors) is SQLAlchemy's adapter unchanged.
-The modules are passed as ``module=`` to ``create_async_engine`` (SQLAlchemy's documented way to supply a
-DB-API module to a dialect), so URLs stay ``sqlite+aiosqlite://``. This relies on two private names of aiosqlite's
-``Connection`` (``_execute``: run a function on the connection's thread; ``_conn``: the ``sqlite3.Connection``),
-present from aiosqlite 0.17 through 0.22, and on SQLAlchemy 2.0's adapter classes;
-``tests/storage/test_sqlite_driver.py`` checks the behaviour this module promises.
+Everything else (connections, transactions, errors) is SQLAlchemy's adapter unchanged; rows are always fetched
+at once, so a "server-side" cursor is buffered as well. The modules are passed as ``module=`` to
+``create_async_engine`` (SQLAlchemy's documented way to supply a DB-API module to a dialect), so URLs stay
+``sqlite+aiosqlite://``. The connection object stands in for ``aiosqlite.Connection`` where SQLAlchemy's adapter
+and ``benchmarks.seed`` use it; ``tests/storage/test_sqlite_driver.py`` checks what this module promises.
 """
 
 from __future__ import annotations
 
+import asyncio
+import re
 import sqlite3
 from collections import deque
 from typing import Any
@@ -70,11 +74,14 @@ class _OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     def execute(self, operation: Any, parameters: Any = None) -> Any:
         connection = self._connection
         try:
-            description, rows, lastrowid, rowcount = self.await_(
-                connection._execute(_run, connection._conn, operation, parameters)
-            )
+            result = self.await_(connection._execute(_run, connection._conn, operation, parameters))
         except Exception as error:
             self._adapt_connection._handle_exception(error)
+        self._take(result)
+
+    def _take(self, result: tuple[Any, Any, int, int]) -> None:
+        """Record what ``_run`` returned, as SQLAlchemy's adapter does."""
+        description, rows, lastrowid, rowcount = result
         self.description = description
         self.lastrowid = lastrowid
         self.rowcount = rowcount
@@ -103,19 +110,6 @@ class _OneHopConnection(AsyncAdapt_aiosqlite_connection):
         return _OneHopCursor(self)
 
 
-class _OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
-    def connect(self, *arg: Any, **kw: Any) -> AsyncAdapt_aiosqlite_connection:
-        adapted = super().connect(*arg, **kw)
-        if type(adapted) is AsyncAdapt_aiosqlite_connection:  # not the sync "fallback" flavour
-            return _OneHopConnection(self, adapted._connection)
-        return adapted
-
-
-def one_hop_dbapi() -> AsyncAdapt_aiosqlite_dbapi:
-    """The DB-API module to pass as ``module=`` to ``create_async_engine`` for ``sqlite+aiosqlite`` URLs."""
-    return _OneHopDBAPI(aiosqlite, sqlite3)
-
-
 class _InlineConnection:
     """An ``aiosqlite.Connection`` look-alike for readers: runs each call at once on the event loop's thread.
 
@@ -124,6 +118,7 @@ class _InlineConnection:
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection
+        self.patience_ms = 0  # how long a writer waits for another process's lock (``_PatientInlineCursor``)
 
     @property
     def _conn(self) -> sqlite3.Connection:
@@ -131,6 +126,12 @@ class _InlineConnection:
 
     async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
+
+    async def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
+        return self._connection.execute(sql, parameters)
+
+    async def executemany(self, sql: str, parameters: Any) -> sqlite3.Cursor:
+        return self._connection.executemany(sql, parameters)  # benchmarks.seed: bulk inserts
 
     async def commit(self) -> None:
         self._connection.commit()
@@ -155,6 +156,9 @@ class _InlineConnection:
 class _InlineAdaptedConnection(_OneHopConnection):
     __slots__ = ()
 
+    def cursor(self, server_side: bool = False) -> AsyncAdapt_aiosqlite_cursor:
+        return _OneHopCursor(self)  # rows are fetched at once, so "server-side" ones are buffered too
+
     @property
     def isolation_level(self) -> str | None:
         return self._connection.isolation_level
@@ -173,3 +177,72 @@ class _InlineDBAPI(AsyncAdapt_aiosqlite_dbapi):
 
 def inline_dbapi() -> AsyncAdapt_aiosqlite_dbapi:
     return _InlineDBAPI(aiosqlite, sqlite3)
+
+
+_BUSY_TIMEOUT_PRAGMA = re.compile(r"\s*PRAGMA\s+busy_timeout\s*(?:=\s*(\d+))?\s*;?\s*$", re.IGNORECASE)
+
+
+def _run_waiting(connection: sqlite3.Connection, operation: str, parameters: Any, patience_ms: int) -> Any:
+    """On a worker thread: the statement with SQLite's own busy handler waiting up to ``patience_ms``."""
+    connection.execute(f"PRAGMA busy_timeout={int(patience_ms)}")
+    try:
+        return _run(connection, operation, parameters)
+    finally:
+        connection.execute("PRAGMA busy_timeout=0")
+
+
+class _PatientInlineCursor(_OneHopCursor):
+    """The writer's cursor on the loop's thread.
+
+    SQLite's busy timeout is kept at 0 on the connection, so a statement never blocks the loop waiting for
+    another process's lock; ``PRAGMA busy_timeout=N`` sets the patience this cursor applies instead (and
+    ``PRAGMA busy_timeout`` reads it). A statement
+    outside a transaction (in practice ``BEGIN IMMEDIATE``) that finds the database locked is run again on a
+    worker thread with SQLite's busy handler waiting up to that patience - exactly what a threaded driver does,
+    so waiting processes take turns as they did before. Inside a transaction the write lock is already held,
+    and SQLite's "busy" would be an error anyway.
+    """
+
+    __slots__ = ()
+
+    def execute(self, operation: Any, parameters: Any = None) -> Any:
+        inline: _InlineConnection = self._connection
+        setting = _BUSY_TIMEOUT_PRAGMA.match(operation) if isinstance(operation, str) else None
+        if setting is not None:  # the patience stands in for SQLite's busy timeout, which stays 0
+            if setting.group(1) is None:
+                return super().execute("SELECT ? AS timeout", (inline.patience_ms,))
+            inline.patience_ms = int(setting.group(1))
+            return super().execute("PRAGMA busy_timeout=0")
+        try:
+            return super().execute(operation, parameters)
+        except sqlite3.OperationalError as error:
+            if inline._conn.in_transaction or "locked" not in str(error) or inline.patience_ms <= 0:
+                raise
+        try:
+            result = self.await_(
+                asyncio.to_thread(_run_waiting, inline._conn, operation, parameters, inline.patience_ms)
+            )
+        except Exception as error:
+            self._adapt_connection._handle_exception(error)
+        self._take(result)
+
+
+class _InlineWriterAdaptedConnection(_InlineAdaptedConnection):
+    __slots__ = ()
+
+    def cursor(self, server_side: bool = False) -> AsyncAdapt_aiosqlite_cursor:
+        return _PatientInlineCursor(self)  # rows are fetched at once, so "server-side" ones are buffered too
+
+
+class _InlineWriterDBAPI(AsyncAdapt_aiosqlite_dbapi):
+    def connect(self, *arg: Any, **kw: Any) -> AsyncAdapt_aiosqlite_connection:
+        kw.pop("async_fallback", None)
+        patience = float(kw.pop("timeout", 5.0))  # sqlite3's default
+        kw["check_same_thread"] = False  # contended statements wait on a worker thread
+        connection = _InlineConnection(sqlite3.connect(*arg, timeout=0, **kw))
+        connection.patience_ms = int(patience * 1000)
+        return _InlineWriterAdaptedConnection(self, connection)
+
+
+def inline_writer_dbapi() -> AsyncAdapt_aiosqlite_dbapi:
+    return _InlineWriterDBAPI(aiosqlite, sqlite3)

@@ -1,14 +1,17 @@
-"""``storage.sqlite_driver``: one hand-off to aiosqlite's thread per statement, and DB-API behaviour unchanged."""
+"""``storage.sqlite_driver``: statements on the event loop's thread (a writer waits for another process's lock on a
+worker thread), and DB-API behaviour unchanged."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -38,16 +41,86 @@ def hand_offs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-async def test_one_hand_off_per_statement(engine: AsyncEngine, hand_offs: list[str]) -> None:
+async def test_the_writer_runs_on_the_loops_thread(engine: AsyncEngine, hand_offs: list[str]) -> None:
     async with engine.connect() as connection:
-        await connection.execute(text("SELECT 1"))  # begins the transaction first
-        hand_offs.clear()
-        await connection.execute(text("INSERT INTO t (name) VALUES ('a')"))
+        await connection.execute(text("INSERT INTO t (name) VALUES ('a')"))  # BEGIN IMMEDIATE, then the insert
         rows = (await connection.execute(text("SELECT id, name FROM t"))).all()
         await connection.commit()
-        done = list(hand_offs)
+        assert (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar_one() == 30_000
     assert rows == [(1, "a")]
-    assert done == ["_run", "_run", "commit"]  # SQLAlchemy's own adapter: cursor, execute, fetchall, close
+    assert hand_offs == []  # SQLAlchemy's own adapter: four thread hand-offs per statement
+
+
+class Ticker:
+    """Counts turns of the event loop every 10 ms: a blocked loop stops counting."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(0.01)
+            self.ticks += 1
+
+    def stop(self) -> None:
+        self._task.cancel()
+
+
+def _with_patience(engine: AsyncEngine, milliseconds: int) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def patience(dbapi_connection: Any, connection_record: Any) -> None:  # runs after the engine's own
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={milliseconds}")
+        cursor.close()
+
+
+async def test_a_writer_waits_for_another_process_without_blocking_the_loop(
+    tmp_path: Path, engine: AsyncEngine
+) -> None:
+    other = create_engine(f"sqlite:///{tmp_path / 'bot.db'}")  # as if in another process: its own connection
+    _with_patience(other, 5_000)
+    try:
+        async with engine.connect() as holder:
+            await holder.execute(text("INSERT INTO t (name) VALUES ('first')"))  # holds the write lock
+            ticker = Ticker()
+            waiting = asyncio.create_task(_insert(other, "second"))
+            await asyncio.sleep(0.3)
+            assert not waiting.done()  # BEGIN IMMEDIATE is waiting for the lock ...
+            assert ticker.ticks >= 10  # ... on a worker thread: the loop kept turning
+            await holder.commit()
+            await asyncio.wait_for(waiting, 5)
+            ticker.stop()
+        async with engine.connect() as connection:
+            names = (await connection.execute(text("SELECT name FROM t ORDER BY id"))).scalars().all()
+        assert names == ["first", "second"]
+    finally:
+        await other.dispose()
+
+
+async def test_a_writer_gives_up_after_its_patience(tmp_path: Path, engine: AsyncEngine) -> None:
+    impatient = create_engine(f"sqlite:///{tmp_path / 'bot.db'}")
+    _with_patience(impatient, 200)
+    try:
+        async with engine.connect() as holder:
+            await holder.execute(text("INSERT INTO t (name) VALUES ('first')"))
+            ticker = Ticker()
+            began = time.monotonic()
+            with pytest.raises(OperationalError, match="database is locked"):
+                await _insert(impatient, "second")
+            waited = time.monotonic() - began
+            ticker.stop()
+            assert 0.15 <= waited < 3
+            assert ticker.ticks >= 5
+            await holder.commit()
+        await _insert(impatient, "second")  # the connection is still usable once the lock is free
+    finally:
+        await impatient.dispose()
+
+
+async def _insert(engine: AsyncEngine, name: str) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(text("INSERT INTO t (name) VALUES (:name)"), {"name": name})
 
 
 async def test_results_rowcount_and_lastrowid(engine: AsyncEngine) -> None:
