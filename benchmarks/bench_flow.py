@@ -310,6 +310,7 @@ async def bot_process(api: FakeBotApi, command: list[str], env: dict[str, str]):
     if cprofile:
         command = [command[0], "-m", "cProfile", "-o", cprofile, *command[1:]]
     # the bot's log goes to a file: a pipe nobody reads during the run would fill up and stall the bot
+    api.drop_pending_updates()  # a previous run's unanswered updates must not land on this bot as a burst
     log = tempfile.NamedTemporaryFile("w+", prefix="bench-flow-bot-", suffix=".log", delete=False)
     process = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=log)
     try:

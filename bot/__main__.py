@@ -20,9 +20,9 @@ from bot.web import run_webhook
 
 
 def main() -> int:
-    # aiosqlite runs every SQLite call on a worker thread; each call's result must get the GIL back from the
-    # event loop thread, which by default keeps it up to 5 ms when busy. A short switch interval makes those
-    # hand-overs prompt (benchmarks/bench_flow.py: the booking flow's latency and throughput on SQLite).
+    # A worker thread (a SQLite writer waiting for another process's lock, storage.sqlite_driver) must get the GIL
+    # back from the busy event loop thread, which by default keeps it up to 5 ms. A short switch interval makes
+    # those hand-overs prompt; with no such thread it costs nothing.
     sys.setswitchinterval(0.0002)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)

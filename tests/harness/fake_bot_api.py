@@ -1548,6 +1548,10 @@ class FakeBotApi:
         if self._updates:
             self._confirm(self._updates[-1].update_id + 1)
 
+    def drop_pending_updates(self) -> None:
+        """Forget every update no bot has fetched yet (as ``deleteWebhook(drop_pending_updates=True)`` does)."""
+        self._drop_pending()
+
     def _new_message(
         self,
         chat_id: int,
