@@ -44,7 +44,7 @@ from handlers import (
 from handlers.commands import follow_role_changes, publish_default_menus
 from handlers.common import AppContext, Services, answer_stale_button, remember_user, report_error
 from handlers.dialog import text_handler
-from storage.engine import create_engine, create_read_engine, create_session_factory
+from storage.engine import create_engine, create_read_engine, create_session_factory, reading_engine
 from storage.migrate import upgrade_to_head
 from storage.uow import SqlUnitOfWork
 
@@ -69,7 +69,7 @@ def build_application(
     engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
     read_engine = create_read_engine(settings.database_url)  # SQLite: reads beside the single writer
-    read_sessions = create_session_factory(read_engine or engine)
+    read_sessions = create_session_factory(reading_engine(engine, read_engine))  # PostgreSQL: autocommit
     policy = NotificationPolicy(
         reminder_leads=settings.reminder_leads, expire_after=timedelta(hours=settings.expire_after_hours)
     )

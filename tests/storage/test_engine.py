@@ -120,3 +120,41 @@ async def test_sqlite_readers_read_beside_the_writer_and_cannot_write(tmp_path: 
     finally:
         await writer.dispose()
         await reader.dispose()
+
+
+async def test_read_only_units_of_work_need_no_transaction(db_url: str, engine: Any) -> None:
+    """``reading_engine``: SQLite reads on its read engine; PostgreSQL reads in autocommit on the same pool (every
+    statement its own snapshot, as READ COMMITTED gives inside a transaction anyway), and still sees commits."""
+    from domain.model import User
+    from storage.engine import create_read_engine, create_session_factory, reading_engine
+    from storage.uow import SqlUnitOfWork
+
+    read_engine = create_read_engine(db_url)
+    reads = reading_engine(engine, read_engine)
+    try:
+        if engine.dialect.name == "postgresql":
+            assert read_engine is None and reads.pool is engine.pool
+            reader_starts = await _transaction_starts(reads)
+            assert reader_starts[1] > reader_starts[0]  # each statement began its own transaction
+            writer_starts = await _transaction_starts(engine)
+            assert writer_starts[1] == writer_starts[0]  # the writer still runs one transaction
+        else:
+            assert reads is read_engine
+        async with SqlUnitOfWork(create_session_factory(engine)) as uow:
+            await uow.users.add(User(7, "Asha"))
+            await uow.commit()
+        async with SqlUnitOfWork(create_session_factory(reads), read_only=True) as view:
+            assert await view.users.get(7) == User(7, "Asha")
+            assert await view.dialogs.get(7) is None
+    finally:
+        if read_engine is not None:
+            await read_engine.dispose()
+
+
+async def _transaction_starts(engine: Any) -> list[Any]:
+    """``now()`` (the current transaction's start) in two statements 20 ms apart on one connection."""
+    async with engine.connect() as connection:
+        first = (await connection.exec_driver_sql("SELECT now()")).scalar_one()
+        await connection.exec_driver_sql("SELECT pg_sleep(0.02)")
+        second = (await connection.exec_driver_sql("SELECT now()")).scalar_one()
+    return [first, second]
