@@ -177,6 +177,8 @@ def _starts_on_local_day(
             continue
         first = max(interval[0], low)
         last = min(interval[1] - duration, high)  # the last start whose session still fits (rule 2)
+        if first > last:
+            continue  # the range lies outside [low, high] (the spare days around a window), or is too short
         for start in clock.grid(time_range, rules.step):
             if start < first:
                 continue

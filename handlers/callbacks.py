@@ -9,6 +9,7 @@ since the epoch, base 36) and ``StrEnum`` members.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import typing
 from datetime import UTC, date, datetime
@@ -76,7 +77,7 @@ def _decode(kind: Any, text: str) -> Any:
         if kind is date:
             if not re.fullmatch(r"\d{8}", text):
                 raise ValueError(text)
-            return datetime.strptime(text, "%Y%m%d").date()
+            return date(int(text[:4]), int(text[4:6]), int(text[6:]))
         if isinstance(kind, type) and issubclass(kind, StrEnum):
             return kind(text)
         if kind is str:
@@ -91,7 +92,7 @@ class CallbackData:
     prefix: ClassVar[str] = ""
 
     def pack(self) -> str:
-        values = [_encode(getattr(self, f.name)) for f in dataclasses.fields(self)]
+        values = [_encode(getattr(self, name)) for name, _kind in _layout(type(self))]
         data = _SEP.join([self.prefix, *values])
         if len(data.encode()) > MAX_BYTES:
             raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
@@ -100,16 +101,22 @@ class CallbackData:
     @classmethod
     def unpack(cls, data: str) -> Self:
         parts = data.split(_SEP)
-        fields = dataclasses.fields(cls)
-        if parts[0] != cls.prefix or len(parts) != len(fields) + 1:
+        layout = _layout(cls)
+        if parts[0] != cls.prefix or len(parts) != len(layout) + 1:
             raise BadCallback(f"not a {cls.__name__}: {data!r}")
-        hints = typing.get_type_hints(cls)
-        return cls(**{f.name: _decode(hints[f.name], raw) for f, raw in zip(fields, parts[1:])})
+        return cls(**{name: _decode(kind, raw) for (name, kind), raw in zip(layout, parts[1:])})
 
     @classmethod
     def pattern(cls) -> re.Pattern[str]:
         """For ``CallbackQueryHandler(pattern=...)``: matches this kind's prefix only."""
         return re.compile(rf"^{re.escape(cls.prefix)}(:|$)")
+
+
+@functools.cache
+def _layout(cls: type[CallbackData]) -> tuple[tuple[str, Any], ...]:
+    """The kind's fields in order with their types (resolved once: every button built or pressed needs them)."""
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls))
 
 
 def callback(prefix: str):
