@@ -9,6 +9,7 @@ never both: polling deletes the webhook.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
 
@@ -33,6 +34,11 @@ def main() -> int:
         print(f"mentor-desk: {error}", file=sys.stderr)
         return 2
     application = build_application(settings)
+    # Everything imported and built so far lives as long as the process: move it out of the collector's sight,
+    # so that full collections walk only what updates allocate (they took up to 127 ms each without this;
+    # benchmarks/bench_flow.py, p99 latency).
+    gc.collect()
+    gc.freeze()
     if settings.webhook_url:
         asyncio.run(run_webhook(application, settings))
     else:
