@@ -69,7 +69,7 @@ def create_engine(url: str | URL, *, echo: bool = False, foreign_keys: bool = Tr
         if not is_sqlite_memory(parsed) and not (parsed.database or "").startswith("file:"):
             Path(parsed.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
-        kwargs.setdefault("module", inline_writer_dbapi())  # statements on the loop's thread (storage.sqlite_driver)
+        kwargs.setdefault("module", inline_writer_dbapi())  # on the loop's thread: storage.sqlite_driver
         if not is_sqlite_memory(parsed) and "poolclass" not in kwargs:
             # Every transaction holds the write lock, so a second connection in this process could only wait
             # for it - polling in the busy handler. One pooled connection makes local waiters queue on the

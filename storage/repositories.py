@@ -13,7 +13,20 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, case, delete, func, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -615,26 +628,24 @@ def _copy_booking(booking: Booking, row: BookingRow) -> None:
     row.updated_at = booking.updated_at
 
 
-_ACTIVE_FOR_MENTOR = (
-    select(*_BOOKINGS.c)
-    .where(
-        _BOOKINGS.c.mentor_id == bindparam("person"),
-        _BOOKINGS.c.status.in_(_ACTIVE_STATUSES),
-        _BOOKINGS.c.blocked_from < bindparam("end", type_=UTCDateTime()),
-        _BOOKINGS.c.blocked_until > bindparam("start", type_=UTCDateTime()),
+def _active_overlapping(person: Any, begins: Any, ends: Any) -> Select[Any]:
+    """Pending/confirmed bookings where ``person`` is ``:person`` and ``[begins, ends)`` overlaps
+    ``[:start, :end)``, by start time."""
+    return (
+        select(*_BOOKINGS.c)
+        .where(
+            person == bindparam("person"),
+            _BOOKINGS.c.status.in_(_ACTIVE_STATUSES),
+            begins < bindparam("end", type_=UTCDateTime()),
+            ends > bindparam("start", type_=UTCDateTime()),
+        )
+        .order_by(_BOOKINGS.c.scheduled_at, _BOOKINGS.c.id)
     )
-    .order_by(_BOOKINGS.c.scheduled_at, _BOOKINGS.c.id)
-)
-_ACTIVE_FOR_MENTEE = (
-    select(*_BOOKINGS.c)
-    .where(
-        _BOOKINGS.c.mentee_id == bindparam("person"),
-        _BOOKINGS.c.status.in_(_ACTIVE_STATUSES),
-        _BOOKINGS.c.scheduled_at < bindparam("end", type_=UTCDateTime()),
-        _BOOKINGS.c.ends_at > bindparam("start", type_=UTCDateTime()),
-    )
-    .order_by(_BOOKINGS.c.scheduled_at, _BOOKINGS.c.id)
-)
+
+
+_B = _BOOKINGS.c
+_ACTIVE_FOR_MENTOR = _active_overlapping(_B.mentor_id, _B.blocked_from, _B.blocked_until)  # buffers included
+_ACTIVE_FOR_MENTEE = _active_overlapping(_B.mentee_id, _B.scheduled_at, _B.ends_at)
 
 
 class SqlBookingRepository:

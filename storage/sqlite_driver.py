@@ -44,8 +44,8 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 
 
 def _run(connection: sqlite3.Connection, operation: str, parameters: Any) -> tuple[Any, Any, int, int]:
-    """On the connection's thread: one statement, start to finish. Returns (description, rows, lastrowid,
-    rowcount) the way SQLAlchemy's adapter records them."""
+    """One statement, start to finish. Returns (description, rows, lastrowid, rowcount) the way SQLAlchemy's
+    adapter records them."""
     cursor = connection.cursor()
     try:
         if parameters is None:
@@ -68,13 +68,29 @@ def _run_many(connection: sqlite3.Connection, operation: str, seq_of_parameters:
         cursor.close()
 
 
-class _OneHopCursor(AsyncAdapt_aiosqlite_cursor):
+def _run_waiting(connection: sqlite3.Connection, operation: str, parameters: Any, patience_ms: int) -> Any:
+    """On a worker thread: ``_run`` with SQLite's own busy handler waiting up to ``patience_ms``."""
+    connection.execute(f"PRAGMA busy_timeout={int(patience_ms)}")
+    try:
+        return _run(connection, operation, parameters)
+    finally:
+        connection.execute("PRAGMA busy_timeout=0")
+
+
+async def _at_once(fn: Any, *args: Any) -> Any:
+    return fn(*args)
+
+
+class _Cursor(AsyncAdapt_aiosqlite_cursor):
+    """Runs each statement at once on the caller's (the event loop's) thread; rows are always fetched at once."""
+
     __slots__ = ()
 
     def execute(self, operation: Any, parameters: Any = None) -> Any:
-        connection = self._connection
         try:
-            result = self.await_(connection._execute(_run, connection._conn, operation, parameters))
+            # awaited, though it never suspends: SQLAlchemy's AsyncConnection insists that every execution
+            # awaits something (AwaitRequired), its guard against drivers that are not async at all
+            result = self.await_(_at_once(_run, self._connection._conn, operation, parameters))
         except Exception as error:
             self._adapt_connection._handle_exception(error)
         self._take(result)
@@ -89,118 +105,27 @@ class _OneHopCursor(AsyncAdapt_aiosqlite_cursor):
             self._rows = deque(rows)
 
     def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
-        connection = self._connection
         try:
-            lastrowid, rowcount = self.await_(
-                connection._execute(_run_many, connection._conn, operation, seq_of_parameters)
+            self.lastrowid, self.rowcount = self.await_(
+                _at_once(_run_many, self._connection._conn, operation, seq_of_parameters)
             )
         except Exception as error:
             self._adapt_connection._handle_exception(error)
         self.description = None
-        self.lastrowid = lastrowid
-        self.rowcount = rowcount
-
-
-class _OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
-
-    def cursor(self, server_side: bool = False) -> AsyncAdapt_aiosqlite_cursor:
-        if server_side:
-            return super().cursor(server_side=True)
-        return _OneHopCursor(self)
-
-
-class _InlineConnection:
-    """An ``aiosqlite.Connection`` look-alike for readers: runs each call at once on the event loop's thread.
-
-    Only what SQLAlchemy's adapter and ``_OneHopCursor`` use is provided.
-    """
-
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self._connection = connection
-        self.patience_ms = 0  # how long a writer waits for another process's lock (``_PatientInlineCursor``)
-
-    @property
-    def _conn(self) -> sqlite3.Connection:
-        return self._connection
-
-    async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        return fn(*args, **kwargs)
-
-    async def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
-        return self._connection.execute(sql, parameters)
-
-    async def executemany(self, sql: str, parameters: Any) -> sqlite3.Cursor:
-        return self._connection.executemany(sql, parameters)  # benchmarks.seed: bulk inserts
-
-    async def commit(self) -> None:
-        self._connection.commit()
-
-    async def rollback(self) -> None:
-        self._connection.rollback()
-
-    async def close(self) -> None:
-        self._connection.close()
-
-    def stop(self) -> None:
-        self._connection.close()
-
-    async def create_function(self, *args: Any, **kwargs: Any) -> None:
-        self._connection.create_function(*args, **kwargs)
-
-    @property
-    def isolation_level(self) -> str | None:
-        return self._connection.isolation_level
-
-
-class _InlineAdaptedConnection(_OneHopConnection):
-    __slots__ = ()
-
-    def cursor(self, server_side: bool = False) -> AsyncAdapt_aiosqlite_cursor:
-        return _OneHopCursor(self)  # rows are fetched at once, so "server-side" ones are buffered too
-
-    @property
-    def isolation_level(self) -> str | None:
-        return self._connection.isolation_level
-
-    @isolation_level.setter
-    def isolation_level(self, value: str | None) -> None:
-        self._connection._conn.isolation_level = value
-
-
-class _InlineDBAPI(AsyncAdapt_aiosqlite_dbapi):
-    def connect(self, *arg: Any, **kw: Any) -> AsyncAdapt_aiosqlite_connection:
-        kw.pop("async_fallback", None)
-        kw["check_same_thread"] = False
-        return _InlineAdaptedConnection(self, _InlineConnection(sqlite3.connect(*arg, **kw)))
-
-
-def inline_dbapi() -> AsyncAdapt_aiosqlite_dbapi:
-    return _InlineDBAPI(aiosqlite, sqlite3)
 
 
 _BUSY_TIMEOUT_PRAGMA = re.compile(r"\s*PRAGMA\s+busy_timeout\s*(?:=\s*(\d+))?\s*;?\s*$", re.IGNORECASE)
 
 
-def _run_waiting(connection: sqlite3.Connection, operation: str, parameters: Any, patience_ms: int) -> Any:
-    """On a worker thread: the statement with SQLite's own busy handler waiting up to ``patience_ms``."""
-    connection.execute(f"PRAGMA busy_timeout={int(patience_ms)}")
-    try:
-        return _run(connection, operation, parameters)
-    finally:
-        connection.execute("PRAGMA busy_timeout=0")
-
-
-class _PatientInlineCursor(_OneHopCursor):
-    """The writer's cursor on the loop's thread.
+class _PatientCursor(_Cursor):
+    """The writer's cursor.
 
     SQLite's busy timeout is kept at 0 on the connection, so a statement never blocks the loop waiting for
     another process's lock; ``PRAGMA busy_timeout=N`` sets the patience this cursor applies instead (and
-    ``PRAGMA busy_timeout`` reads it). A statement
-    outside a transaction (in practice ``BEGIN IMMEDIATE``) that finds the database locked is run again on a
-    worker thread with SQLite's busy handler waiting up to that patience - exactly what a threaded driver does,
-    so waiting processes take turns as they did before. Inside a transaction the write lock is already held,
-    and SQLite's "busy" would be an error anyway.
+    ``PRAGMA busy_timeout`` reads it). A statement outside a transaction (in practice ``BEGIN IMMEDIATE``) that
+    finds the database locked is run again on a worker thread with SQLite's busy handler waiting up to that
+    patience - exactly what a threaded driver does, so waiting processes take turns as they did before. Inside a
+    transaction the write lock is already held, and SQLite's "busy" would be an error anyway.
     """
 
     __slots__ = ()
@@ -227,22 +152,95 @@ class _PatientInlineCursor(_OneHopCursor):
         self._take(result)
 
 
-class _InlineWriterAdaptedConnection(_InlineAdaptedConnection):
+class _InlineConnection:
+    """Stands in for ``aiosqlite.Connection`` where SQLAlchemy's adapter (closing, terminating, creating
+    functions) and ``benchmarks.seed`` (bulk inserts) use it; every call runs at once."""
+
+    def __init__(self, connection: sqlite3.Connection, patience_ms: int = 0) -> None:
+        self._connection = connection
+        self.patience_ms = patience_ms  # how long a writer waits for another process's lock (``_PatientCursor``)
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        return self._connection
+
+    async def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
+        return self._connection.execute(sql, parameters)
+
+    async def executemany(self, sql: str, parameters: Any) -> sqlite3.Cursor:
+        return self._connection.executemany(sql, parameters)
+
+    async def commit(self) -> None:
+        self._connection.commit()
+
+    async def rollback(self) -> None:
+        self._connection.rollback()
+
+    async def close(self) -> None:
+        self._connection.close()
+
+    def stop(self) -> None:
+        self._connection.close()
+
+    async def create_function(self, *args: Any, **kwargs: Any) -> None:
+        self._connection.create_function(*args, **kwargs)
+
+
+class _AdaptedConnection(AsyncAdapt_aiosqlite_connection):
+    """SQLAlchemy's adapter over an ``_InlineConnection``: cursors, commits and rollbacks run in place."""
+
     __slots__ = ()
+    cursor_class: type[_Cursor] = _Cursor
 
     def cursor(self, server_side: bool = False) -> AsyncAdapt_aiosqlite_cursor:
-        return _PatientInlineCursor(self)  # rows are fetched at once, so "server-side" ones are buffered too
+        return self.cursor_class(self)  # rows are fetched at once, so "server-side" cursors are buffered too
+
+    def commit(self) -> None:
+        try:
+            self._connection._conn.commit()
+        except Exception as error:
+            self._handle_exception(error)
+
+    def rollback(self) -> None:
+        try:
+            self._connection._conn.rollback()
+        except Exception as error:
+            self._handle_exception(error)
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self._connection._conn.isolation_level
+
+    @isolation_level.setter
+    def isolation_level(self, value: str | None) -> None:
+        self._connection._conn.isolation_level = value
 
 
-class _InlineWriterDBAPI(AsyncAdapt_aiosqlite_dbapi):
+class _WriterConnection(_AdaptedConnection):
+    __slots__ = ()
+    cursor_class = _PatientCursor
+
+
+class _InlineDBAPI(AsyncAdapt_aiosqlite_dbapi):
+    def __init__(self, *, writer: bool) -> None:
+        super().__init__(aiosqlite, sqlite3)
+        self._writer = writer
+
     def connect(self, *arg: Any, **kw: Any) -> AsyncAdapt_aiosqlite_connection:
         kw.pop("async_fallback", None)
+        kw["check_same_thread"] = False  # a writer's contended statement waits on a worker thread
+        if not self._writer:
+            return _AdaptedConnection(self, _InlineConnection(sqlite3.connect(*arg, **kw)))
         patience = float(kw.pop("timeout", 5.0))  # sqlite3's default
-        kw["check_same_thread"] = False  # contended statements wait on a worker thread
-        connection = _InlineConnection(sqlite3.connect(*arg, timeout=0, **kw))
-        connection.patience_ms = int(patience * 1000)
-        return _InlineWriterAdaptedConnection(self, connection)
+        connection = sqlite3.connect(*arg, timeout=0, **kw)
+        return _WriterConnection(self, _InlineConnection(connection, int(patience * 1000)))
+
+
+def inline_dbapi() -> AsyncAdapt_aiosqlite_dbapi:
+    """The DB-API module for the read-only engine (``module=`` of ``create_async_engine``)."""
+    return _InlineDBAPI(writer=False)
 
 
 def inline_writer_dbapi() -> AsyncAdapt_aiosqlite_dbapi:
-    return _InlineWriterDBAPI(aiosqlite, sqlite3)
+    """The DB-API module for the writer: waits for other processes' locks on a worker thread."""
+    return _InlineDBAPI(writer=True)
