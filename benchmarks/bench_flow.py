@@ -211,6 +211,22 @@ FLOW_STEPS: tuple[tuple[type, str], ...] = (
 )
 
 
+async def press(
+    run: Run, replies: Replies, user: FakeUser, message: ChatMessage, data: str, kind: str
+) -> ChatMessage | None:
+    """Press a button of ``message`` and wait for its edit; records the sample. None when no answer came."""
+    try:
+        latency, answer = await replies.act(
+            user, lambda: user.press_data(message, data), _edit_of(message.message_id)
+        )
+    except TimeoutError:
+        run.timeouts += 1
+        return None
+    now = time.perf_counter()
+    run.samples.append(Sample(kind, now - latency, now))
+    return answer
+
+
 async def mentee(
     run: Run, replies: Replies, user: FakeUser, offerings: list[int], pacer: Pacer, stop: asyncio.Event,
     rng: random.Random,
@@ -236,16 +252,10 @@ async def mentee(
             await pacer.turn()
             if stop.is_set():
                 return
-            target = message
-            try:
-                latency, message = await replies.act(
-                    user, lambda: user.press_data(target, data), _edit_of(target.message_id)
-                )
-            except TimeoutError:
-                run.timeouts += 1
+            answer = await press(run, replies, user, message, data, name)
+            if answer is None:
                 break
-            now = time.perf_counter()
-            run.samples.append(Sample(name, now - latency, now))
+            message = answer
             if name == "confirm" and not _of_kind(message, ConfirmBooking):
                 booked = True
                 break
@@ -267,16 +277,8 @@ async def mentor(
         await pacer.turn()
         if stop.is_set():
             return
-        try:
-            latency, _answer = await replies.act(
-                user, lambda: user.press_data(message, data), _edit_of(message.message_id)
-            )
-        except TimeoutError:
-            run.timeouts += 1
-            continue
-        now = time.perf_counter()
-        run.samples.append(Sample("mentor", now - latency, now))
-        run.confirmed += 1
+        if await press(run, replies, user, message, data, "mentor") is not None:
+            run.confirmed += 1
 
 
 async def echo_user(run: Run, replies: Replies, user: FakeUser, pacer: Pacer, stop: asyncio.Event) -> None:
