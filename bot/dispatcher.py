@@ -40,6 +40,7 @@ from telegram.ext import JobQueue
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.messages import send_text
 from domain.notifications import Claimed, Notification
 from domain.ports import Clock, UnitOfWork
 
@@ -305,7 +306,7 @@ class Dispatcher:
         if self._limiter is not None:
             await self._limiter.acquire()
         try:
-            await self.bot.send_message(outgoing.chat_id, outgoing.text, reply_markup=outgoing.reply_markup)
+            await send_text(self.bot, outgoing.chat_id, outgoing.text, outgoing.reply_markup)
         except RetryAfter as error:
             outcome = _Outcome("wait", _describe(error), timedelta(seconds=_retry_after_seconds(error)))
         except Forbidden as error:

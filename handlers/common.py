@@ -15,6 +15,7 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, CallbackQueryHandler, ExtBot
 
 from bot.i18n import _, pick_locale, set_locale
+from bot.messages import edit_text, send_text
 from domain import usecases
 from domain.errors import DomainError
 from domain.model import User
@@ -118,21 +119,19 @@ async def show(update: Update, text: str, markup: InlineKeyboardMarkup | None = 
     query = update.callback_query
     if query is not None and query.message is not None:
         try:
-            await query.edit_message_text(text, reply_markup=markup)
+            await edit_text(query.get_bot(), query.message.chat.id, query.message.message_id, text, markup)
         except BadRequest as error:
             if "not modified" not in str(error).lower():
                 raise
         return
-    chat = update.effective_chat
-    if chat is not None:
-        await chat.send_message(text, reply_markup=markup)
+    await say(update, text, markup)
 
 
 async def say(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     """Always send a new message in the asker's chat."""
     chat = update.effective_chat
     if chat is not None:
-        await chat.send_message(text, reply_markup=markup)
+        await send_text(chat.get_bot(), chat.id, text, markup)
 
 
 ButtonCallback = Callable[[Update, AppContext, C], Awaitable[str | None]]
