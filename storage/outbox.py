@@ -18,13 +18,14 @@ Every outcome method takes the ``Claimed`` it reports on and changes the row onl
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,6 +56,16 @@ class OutboxRecord:
     sent_at: datetime | None
 
 
+# ``replace_timed``: a booking's pending timed rows whose key is not among ``keys`` (built once, like the
+# statements below: a statement built per call leaves its expressions' cycles to the garbage collector)
+_DELETE_OTHER_TIMED = delete(_T).where(
+    _T.c.booking_id == bindparam("booking_id"),
+    _T.c.status == "pending",
+    _T.c.kind.in_(_TIMED_KINDS),
+    _T.c.key.not_in(bindparam("keys", expanding=True)),
+)
+
+
 def event_key(n: Notification) -> str:
     """A unique key for an event (``Notification.key`` is empty for events: each is said once, when it happens)."""
     booking = n.booking_id if n.booking_id is not None else "-"
@@ -68,7 +79,12 @@ def _insert(session: AsyncSession, *, reschedule_pending: bool = False) -> Any:
     (``DO UPDATE ... WHERE status = 'pending'``): an after-session question keeps its key when the session moves.
     """
     bind = session.bind
-    dialect = bind.dialect.name if bind is not None else ""
+    return _insert_statement(bind.dialect.name if bind is not None else "", reschedule_pending)
+
+
+@functools.cache
+def _insert_statement(dialect: str, reschedule_pending: bool) -> Any:
+    """Built once: ``excluded`` is a new alias of the whole table each time, garbage with cycles once used."""
     if dialect == "postgresql":
         stmt: Any = postgresql.insert(_T)
     elif dialect == "sqlite":
@@ -130,14 +146,7 @@ class SqlOutboxRepository:
             if not n.kind.is_timed or n.booking_id not in (booking_id, None):
                 raise ValueError(f"not a timed notification of booking {booking_id}: {n}")
         keys = [n.key for n in notifications]
-        await self._session.execute(
-            delete(_T).where(
-                _T.c.booking_id == booking_id,
-                _T.c.status == "pending",
-                _T.c.kind.in_(_TIMED_KINDS),
-                _T.c.key.not_in(keys),
-            )
-        )
+        await self._session.execute(_DELETE_OTHER_TIMED, {"booking_id": booking_id, "keys": keys})
         if notifications:
             self.wrote = True
             await self._session.execute(

@@ -8,6 +8,7 @@ session's identity map.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -15,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Row,
     Select,
     and_,
@@ -95,23 +97,33 @@ async def _upsert(
     session: AsyncSession,
     model: type[Any],
     values: dict[str, Any],
-    key: Sequence[str],
-    extra_updates: dict[str, Any] | None = None,
+    key: tuple[str, ...],
+    touch: str | None = None,
 ) -> None:
-    """Insert ``values``; on a ``key`` conflict overwrite the other columns of ``values`` (and ``extra_updates``).
+    """Insert ``values``; on a ``key`` conflict overwrite the other columns of ``values`` (and set the ``touch``
+    column to ``now()``). ``INSERT ... ON CONFLICT (key) DO UPDATE SET col = excluded.col``: both dialects spell
+    it the same way."""
+    stmt = _upsert_statement(_dialect(session), model, tuple(values), key, touch)
+    await session.execute(stmt, values)
 
-    ``INSERT ... ON CONFLICT (key) DO UPDATE SET col = excluded.col``: both dialects spell it the same way.
-    """
-    dialect = _dialect(session)
+
+@functools.cache
+def _upsert_statement(
+    dialect: str, model: type[Any], columns: tuple[str, ...], key: tuple[str, ...], touch: str | None
+) -> Any:
+    """Built once per shape: each ``excluded`` is a new alias of the whole table, and a statement built per call
+    left a cycle of columns and collections for the garbage collector on every dialog step."""
     if dialect == "postgresql":
         stmt: Any = postgresql.insert(model)
     elif dialect == "sqlite":
         stmt = sqlite.insert(model)
     else:  # pragma: no cover - engine.create_engine refuses other databases
         raise RuntimeError(f"no upsert for {dialect}")
-    stmt = stmt.values(**values)
-    updates = {name: stmt.excluded[name] for name in values if name not in key} | (extra_updates or {})
-    await session.execute(stmt.on_conflict_do_update(index_elements=list(key), set_=updates))
+    stmt = stmt.values({name: bindparam(name) for name in columns})
+    updates: dict[str, Any] = {name: stmt.excluded[name] for name in columns if name not in key}
+    if touch is not None:
+        updates[touch] = func.now()
+    return stmt.on_conflict_do_update(index_elements=list(key), set_=updates)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -439,6 +451,26 @@ def _average_rating_sql(dialect: str, rating_sum: ColumnElement[int], rating_cou
     return case((rating_count > 0, value), else_=None)
 
 
+@functools.cache
+def _apply_stats_statement(dialect: str) -> Any:
+    """``OfferingRepository.apply_stats``, built once per dialect (each build leaves a tree of expressions with
+    cycles for the garbage collector)."""
+    o = _OFFERINGS.c
+    new_sum = o.rating_sum + bindparam("d_rating_sum", type_=Integer)
+    new_count = o.rating_count + bindparam("d_rating_count", type_=Integer)
+    return (
+        update(_OFFERINGS)
+        .where(o.id == bindparam("offering_id"))
+        .values(
+            total_bookings=o.total_bookings + bindparam("d_bookings", type_=Integer),
+            total_completed=o.total_completed + bindparam("d_completed", type_=Integer),
+            rating_sum=new_sum,
+            rating_count=new_count,
+            average_rating=_average_rating_sql(dialect, new_sum, new_count),
+        )
+    )
+
+
 _OFFERING_WITH_RULES = (
     select(
         *_OFFERINGS.c,
@@ -530,21 +562,16 @@ class SqlOfferingRepository:
         """One ``UPDATE``: every counter ``x = x + :d`` and ``average_rating`` recomputed from the new values."""
         if not delta:
             return
-        new_sum = OfferingRow.rating_sum + delta.rating_sum
-        new_count = OfferingRow.rating_count + delta.rating_count
-        stmt = (
-            update(OfferingRow)
-            .where(OfferingRow.id == offering_id)
-            .values(
-                total_bookings=OfferingRow.total_bookings + delta.bookings,
-                total_completed=OfferingRow.total_completed + delta.completed,
-                rating_sum=new_sum,
-                rating_count=new_count,
-                average_rating=_average_rating_sql(_dialect(self._session), new_sum, new_count),
-            )
-            .execution_options(synchronize_session=False)
+        result = await self._session.execute(
+            _apply_stats_statement(_dialect(self._session)),
+            {
+                "offering_id": offering_id,
+                "d_bookings": delta.bookings,
+                "d_completed": delta.completed,
+                "d_rating_sum": delta.rating_sum,
+                "d_rating_count": delta.rating_count,
+            },
         )
-        result = await self._session.execute(stmt)
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise NotFound(f"offering {offering_id}")
 
@@ -854,7 +881,7 @@ class SqlDialogRepository:
             DialogRow,
             {"user_id": user_id, "state": state, "data": data},
             key=("user_id",),
-            extra_updates={"updated_at": func.now()},
+            touch="updated_at",
         )
 
     async def clear(self, user_id: int) -> None:
