@@ -39,6 +39,12 @@ def main() -> int:
     # benchmarks/bench_flow.py, p99 latency).
     gc.collect()
     gc.freeze()
+    # The collector's default - a young-generation pass every 700 net new container objects - ran 100-150 times a
+    # second under load; with hundreds of updates in flight each pass, and each second-generation pass (every
+    # 10th, about 2 ms), walked what they hold: 6-8% of the bot's CPU. After every 50,000 it runs about once in
+    # two seconds, 10-20 ms each, 1-2% in all (benchmarks/bench_flow.py, 50 ms latency: 293 -> 306 updates/s).
+    # What waits for it - garbage in reference cycles - is at most that many objects.
+    gc.set_threshold(50_000, 10, 10)
     if settings.webhook_url:
         asyncio.run(run_webhook(application, settings))
     else:

@@ -159,12 +159,12 @@ class Dispatcher:
             if self._planned_wake is not None and loop.time() < self._planned_wake <= at + 0.01:
                 return  # an earlier wake is already planned
             self._planned_wake = at
-        if self.waker is not None:
-            self.waker(max(delay, 0.0))
-        elif delay > 0:
-            asyncio.get_running_loop().call_later(delay, self.kick)
+        if delay <= 0:
+            self.kick()  # only starts a task: the caller goes on at once
+        elif self.waker is not None:
+            self.waker(delay)
         else:
-            self.kick()
+            asyncio.get_running_loop().call_later(delay, self.kick)
 
     def kick(self) -> None:
         """Start a pass now, or - if one is running - make it go round once more when it ends."""
