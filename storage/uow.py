@@ -85,12 +85,8 @@ class SqlUnitOfWork:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        session = self.session
-        try:
-            await session.rollback()  # no-op when nothing is pending since the last commit
-        finally:
-            self._session = None
-            await session.close()
+        session, self._session = self.session, None
+        await session.close()  # rolls back whatever was not committed, and gives the connection back
 
     async def lock_users(self, *user_ids: int) -> None:
         """Serialize with every other transaction that locks any of these users, until this transaction ends.

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from typing import Any
 
 import pytest
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import AIORateLimiter, ApplicationBuilder, Defaults
 
 from bot.http import telegram_requests
-from bot.messages import edit_text, hide_raw_call_warnings, send_text
+from bot.messages import edit_text, hide_raw_call_warnings, markup_json, send_text
 from tests.harness.fake_bot_api import FakeBotApi
 
 KEYBOARD = InlineKeyboardMarkup(
@@ -86,3 +87,24 @@ async def test_errors_are_raised_as_by_ptbs_methods() -> None:
             await alice.block(notify=False)
             with pytest.raises(Forbidden):
                 await send_text(app.bot, 101, "three")
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        KEYBOARD,
+        InlineKeyboardMarkup([]),
+        InlineKeyboardMarkup([[InlineKeyboardButton("Ünïcode ✓ <b>", callback_data="k:1:2")]]),
+        InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton("Inline", switch_inline_query_current_chat="q")],
+                [InlineKeyboardButton("App", web_app=WebAppInfo("https://example.com/app"))],
+                [InlineKeyboardButton("Copy", copy_text=CopyTextButton("code")), InlineKeyboardButton("x", url="u")],
+                [InlineKeyboardButton("Extra", callback_data="d", api_kwargs={"future_field": 1})],
+            ]
+        ),
+    ],
+    ids=["data-and-url", "empty", "escaping", "other-kinds"],
+)
+def test_markup_json_is_what_to_dict_gives(markup: InlineKeyboardMarkup) -> None:
+    assert json.loads(markup_json(markup)) == markup.to_dict()
