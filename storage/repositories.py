@@ -81,9 +81,14 @@ _BOOKINGS = BookingRow.__table__
 async def _core_rows(session: AsyncSession, stmt: Any, params: dict[str, Any]) -> Sequence[Row[Any]]:
     """Run a Core statement in the session's transaction. The ORM flushes pending changes before its own
     queries only; this does the same, so a read after a write in one unit of work sees the write."""
+    await _flush_pending(session)
+    return (await session.execute(stmt, params)).all()
+
+
+async def _flush_pending(session: AsyncSession) -> None:
+    """What the ORM's autoflush does before its own statements, for a Core statement."""
     if session.new or session.dirty or session.deleted:
         await session.flush()
-    return (await session.execute(stmt, params)).all()
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -562,6 +567,7 @@ class SqlOfferingRepository:
         """One ``UPDATE``: every counter ``x = x + :d`` and ``average_rating`` recomputed from the new values."""
         if not delta:
             return
+        await _flush_pending(self._session)  # a Core statement: the ORM would have flushed before its UPDATE
         result = await self._session.execute(
             _apply_stats_statement(_dialect(self._session)),
             {
