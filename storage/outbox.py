@@ -26,11 +26,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.notifications import Claimed, Notification, NotificationKind, NotificationPolicy
 from storage.models import NotificationRow
+from storage.repositories import dialect_insert, session_dialect
 
 # PostgreSQL: a commit that wrote notifications NOTIFYs this channel (``storage.uow``); the process that sends the
 # outbox (``bot.leader``) LISTENs, so a notification committed by any process goes out at once.
@@ -78,19 +78,13 @@ def _insert(session: AsyncSession, *, reschedule_pending: bool = False) -> Any:
     ``reschedule_pending``: on a conflict with a row that is still pending, move it to the new due time instead
     (``DO UPDATE ... WHERE status = 'pending'``): an after-session question keeps its key when the session moves.
     """
-    bind = session.bind
-    return _insert_statement(bind.dialect.name if bind is not None else "", reschedule_pending)
+    return _insert_statement(session_dialect(session), reschedule_pending)
 
 
 @functools.cache
 def _insert_statement(dialect: str, reschedule_pending: bool) -> Any:
     """Built once: ``excluded`` is a new alias of the whole table each time, garbage with cycles once used."""
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(_T)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(_T)
-    else:  # pragma: no cover - create_engine refuses other databases
-        raise RuntimeError(f"no outbox insert for {dialect!r}")
+    stmt = dialect_insert(dialect, _T)
     if not reschedule_pending:
         return stmt.on_conflict_do_nothing(index_elements=["key"])
     return stmt.on_conflict_do_update(

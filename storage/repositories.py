@@ -91,11 +91,21 @@ async def _flush_pending(session: AsyncSession) -> None:
         await session.flush()
 
 
-def _dialect(session: AsyncSession) -> str:
+def session_dialect(session: AsyncSession) -> str:
+    """``"sqlite"`` or ``"postgresql"``: the dialect of the engine the session is bound to."""
     bind = session.bind
     if bind is None:
         raise RuntimeError("the session is not bound to an engine")
     return bind.dialect.name
+
+
+def dialect_insert(dialect: str, table: Any) -> Any:
+    """The dialect's ``INSERT`` (with ``on_conflict_do_*``, which both spell the same way)."""
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise RuntimeError(f"no INSERT ... ON CONFLICT for {dialect!r}")  # pragma: no cover - create_engine refuses
 
 
 async def _upsert(
@@ -108,7 +118,7 @@ async def _upsert(
     """Insert ``values``; on a ``key`` conflict overwrite the other columns of ``values`` (and set the ``touch``
     column to ``now()``). ``INSERT ... ON CONFLICT (key) DO UPDATE SET col = excluded.col``: both dialects spell
     it the same way."""
-    stmt = _upsert_statement(_dialect(session), model, tuple(values), key, touch)
+    stmt = _upsert_statement(session_dialect(session), model, tuple(values), key, touch)
     await session.execute(stmt, values)
 
 
@@ -118,13 +128,7 @@ def _upsert_statement(
 ) -> Any:
     """Built once per shape: each ``excluded`` is a new alias of the whole table, and a statement built per call
     left a cycle of columns and collections for the garbage collector on every dialog step."""
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(model)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(model)
-    else:  # pragma: no cover - engine.create_engine refuses other databases
-        raise RuntimeError(f"no upsert for {dialect}")
-    stmt = stmt.values({name: bindparam(name) for name in columns})
+    stmt = dialect_insert(dialect, model).values({name: bindparam(name) for name in columns})
     updates: dict[str, Any] = {name: stmt.excluded[name] for name in columns if name not in key}
     if touch is not None:
         updates[touch] = func.now()
@@ -569,7 +573,7 @@ class SqlOfferingRepository:
             return
         await _flush_pending(self._session)  # a Core statement: the ORM would have flushed before its UPDATE
         result = await self._session.execute(
-            _apply_stats_statement(_dialect(self._session)),
+            _apply_stats_statement(session_dialect(self._session)),
             {
                 "offering_id": offering_id,
                 "d_bookings": delta.bookings,
