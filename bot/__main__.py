@@ -18,9 +18,11 @@ from telegram import Update
 from bot.app import build_application
 from bot.config import ConfigError, load_settings
 from bot.web import run_webhook
+from domain.ports import Clock
 
 
-def main() -> int:
+def main(clock: Clock | None = None) -> int:
+    """``clock``: the real one unless given (tests run whole processes on a clock of their own)."""
     # A worker thread (a SQLite writer waiting for another process's lock, storage.sqlite_driver) must get the GIL
     # back from the busy event loop thread, which by default keeps it up to 5 ms. A short switch interval makes
     # those hand-overs prompt; with no such thread it costs nothing.
@@ -33,7 +35,7 @@ def main() -> int:
     except ConfigError as error:
         print(f"mentor-desk: {error}", file=sys.stderr)
         return 2
-    application = build_application(settings)
+    application = build_application(settings, clock=clock)
     # Everything imported and built so far lives as long as the process: move it out of the collector's sight,
     # so that full collections walk only what updates allocate (they took up to 127 ms each without this;
     # benchmarks/bench_flow.py, p99 latency).

@@ -6,7 +6,8 @@ updates - go to different workers. The fake Bot API delivers like Telegram: one 
 next one after the previous was answered. Checked: a conversation whose steps alternate between the workers
 (its state is in the database), two mentees confirming the same slot at the same moment on different workers
 (one booking), one dispatcher for both (``/healthz`` says which; each notification once), and the other worker
-taking over when the leader is killed.
+taking over when the leader is killed. The workers run on one clock set to ``START`` when the test begins
+(``tests.e2e.shifted_bot``), so the times they offer do not depend on the hour the test runs at.
 """
 
 from __future__ import annotations
@@ -29,11 +30,14 @@ from storage.engine import create_engine, create_session_factory
 from storage.uow import SqlUnitOfWork
 from tests.dbutil import drop_database, fresh_database
 from tests.e2e.flows import become_mentor_with_offering, onboard, open_first_date, pick_time_and_skip_notes
+from tests.e2e.shifted_bot import offset_to
 from tests.e2e.webhooks import free_port, wait_until_healthy
 from tests.harness.fake_bot_api import FakeBotApi, FakeUser
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK_URL = "https://bot.example.test/tg"
+# Monday 05:30 in Kolkata: every hour of Tuesday's (9:00-12:00) lies beyond the 24-hour notice for the whole test.
+START = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
 
 pytestmark = pytest.mark.postgres
 
@@ -82,7 +86,8 @@ async def pg_url(tmp_path: Path) -> AsyncIterator[str]:
         await drop_database(url)
 
 
-async def start_worker(api: FakeBotApi, database_url: str, logs: Path) -> Worker:
+async def start_worker(api: FakeBotApi, database_url: str, logs: Path, offset: float) -> Worker:
+    """``python -m bot`` (through ``tests.e2e.shifted_bot``: its clock ``offset`` seconds ahead) in webhook mode."""
     port = free_port()
     log = logs / f"worker-{port}.log"
     env = {
@@ -96,8 +101,9 @@ async def start_worker(api: FakeBotApi, database_url: str, logs: Path) -> Worker
     )  # fmt: skip
     with log.open("wb") as stderr:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=stderr
-        )
+            sys.executable, "-m", "tests.e2e.shifted_bot", str(offset),
+            cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=stderr,
+        )  # fmt: skip
     return Worker(f"http://127.0.0.1:{port}", process, log)
 
 
@@ -121,8 +127,7 @@ async def booked_starts(database_url: str, mentor_id: int) -> list[datetime]:
     engine = create_engine(database_url)
     try:
         async with SqlUnitOfWork(create_session_factory(engine)) as uow:
-            now = datetime.now(UTC)
-            found = await uow.bookings.active_for_mentor(mentor_id, now, now + timedelta(days=60))
+            found = await uow.bookings.active_for_mentor(mentor_id, START, START + timedelta(days=60))
     finally:
         await engine.dispose()
     return sorted(b.scheduled_at for b in found)
@@ -130,7 +135,8 @@ async def booked_starts(database_url: str, mentor_id: int) -> list[datetime]:
 
 async def test_two_workers_on_one_database_behave_as_one_bot(api: FakeBotApi, pg_url: str, tmp_path: Path) -> None:
     api.default_timeout = 20
-    workers = [await start_worker(api, pg_url, tmp_path) for _ in range(2)]
+    offset = offset_to(START)  # one clock for both workers
+    workers = [await start_worker(api, pg_url, tmp_path, offset) for _ in range(2)]
     balancer = RoundRobin(workers)
     proxy = web.Application()
     proxy.router.add_post("/{path:.*}", balancer.forward)
@@ -153,6 +159,7 @@ async def test_two_workers_on_one_database_behave_as_one_bot(api: FakeBotApi, pg
         for mentee in (first, second):
             await onboard(api, mentee)
             await open_first_date(api, mentee)
+            assert "on Tue, Nov 24." in mentee.last_keyboard_message().text  # the workers' clock, not the host's
         label = await pick_time_and_skip_notes(api, first)
         await pick_time_and_skip_notes(api, second, label)
         taken = len(balancer.routed)
