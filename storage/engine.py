@@ -14,7 +14,8 @@ SQLite is configured for a bot that books time slots from several tasks (or proc
   while one is open in the same task (it would wait for the first one forever, i.e. until the timeout).
 * A file database gets a pool of one connection (see ``create_engine``).
 * Statements run on the event loop's thread (``storage.sqlite_driver``), not on aiosqlite's threads; only a
-  writer waiting for another process's write lock waits on a worker thread.
+  writer waiting for another process's write lock waits on a worker thread. Units of work drive a synchronous
+  ``Session`` directly (``storage.inline_session``) instead of ``AsyncSession``'s greenlet per call.
 * Reads that need no write lock can use ``create_read_engine``: a few more connections to the same file whose
   transactions begin ``DEFERRED`` and which refuse writes (``PRAGMA query_only``). In WAL mode they read a
   consistent snapshot without waiting for the writer, so screens that only show data do not queue behind it.
@@ -33,7 +34,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from storage.sqlite_driver import inline_dbapi, inline_writer_dbapi
+from storage.inline_session import InlineSessionFactory
+from storage.sqlite_driver import inline_dbapi, inline_writer_dbapi, runs_inline
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -138,7 +140,11 @@ def reading_engine(engine: AsyncEngine, read_engine: AsyncEngine | None = None) 
     return engine
 
 
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession] | InlineSessionFactory:
+    """Sessions for ``storage.uow.SqlUnitOfWork``: on SQLite through this project's driver, ``InlineSession``s
+    (no greenlet per call, ``storage.inline_session``); otherwise ``AsyncSession``s."""
+    if runs_inline(engine):
+        return InlineSessionFactory(engine)
     return async_sessionmaker(engine, expire_on_commit=False)
 
 

@@ -41,6 +41,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
 )
+from sqlalchemy.util.concurrency import in_greenlet
 
 
 def _run(connection: sqlite3.Connection, operation: str, parameters: Any) -> tuple[Any, Any, int, int]:
@@ -88,9 +89,12 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
 
     def execute(self, operation: Any, parameters: Any = None) -> Any:
         try:
-            # awaited, though it never suspends: SQLAlchemy's AsyncConnection insists that every execution
-            # awaits something (AwaitRequired), its guard against drivers that are not async at all
-            result = self.await_(_at_once(_run, self._connection._conn, operation, parameters))
+            if in_greenlet():
+                # awaited, though it never suspends: SQLAlchemy's AsyncConnection insists that every execution
+                # awaits something (AwaitRequired), its guard against drivers that are not async at all
+                result = self.await_(_at_once(_run, self._connection._conn, operation, parameters))
+            else:  # a synchronous Session on the loop's thread (storage.inline_session)
+                result = _run(self._connection._conn, operation, parameters)
         except Exception as error:
             self._adapt_connection._handle_exception(error)
         self._take(result)
@@ -106,9 +110,12 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
 
     def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
         try:
-            self.lastrowid, self.rowcount = self.await_(
-                _at_once(_run_many, self._connection._conn, operation, seq_of_parameters)
-            )
+            if in_greenlet():
+                self.lastrowid, self.rowcount = self.await_(
+                    _at_once(_run_many, self._connection._conn, operation, seq_of_parameters)
+                )
+            else:
+                self.lastrowid, self.rowcount = _run_many(self._connection._conn, operation, seq_of_parameters)
         except Exception as error:
             self._adapt_connection._handle_exception(error)
         self.description = None
@@ -142,6 +149,8 @@ class _PatientCursor(_Cursor):
             return super().execute(operation, parameters)
         except sqlite3.OperationalError as error:
             if inline._conn.in_transaction or "locked" not in str(error) or inline.patience_ms <= 0:
+                raise
+            if not in_greenlet():  # nothing to wait in; storage.inline_session begins inside one
                 raise
         try:
             result = self.await_(
@@ -234,6 +243,11 @@ class _InlineDBAPI(AsyncAdapt_aiosqlite_dbapi):
         patience = float(kw.pop("timeout", 5.0))  # sqlite3's default
         connection = sqlite3.connect(*arg, timeout=0, **kw)
         return _WriterConnection(self, _InlineConnection(connection, int(patience * 1000)))
+
+
+def runs_inline(engine: Any) -> bool:
+    """Whether ``engine`` (async or not) runs its statements through this module."""
+    return isinstance(getattr(engine.dialect, "dbapi", None), _InlineDBAPI)
 
 
 def inline_dbapi() -> AsyncAdapt_aiosqlite_dbapi:

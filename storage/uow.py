@@ -1,4 +1,5 @@
-"""The SQL unit of work: one ``AsyncSession`` and one transaction per ``async with`` block."""
+"""The SQL unit of work: one session and one transaction per ``async with`` block (an ``AsyncSession``; on SQLite
+an ``InlineSession``, ``storage.inline_session``)."""
 
 from __future__ import annotations
 
