@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.notifications import Claimed, Notification, NotificationKind, NotificationPolicy
 from storage.models import NotificationRow
-from storage.repositories import dialect_insert, session_dialect
+from storage.repositories import compiled_once, dialect_insert, session_dialect
 
 # PostgreSQL: a commit that wrote notifications NOTIFYs this channel (``storage.uow``); the process that sends the
 # outbox (``bot.leader``) LISTENs, so a notification committed by any process goes out at once.
@@ -84,14 +84,20 @@ def _insert(session: AsyncSession, *, reschedule_pending: bool = False) -> Any:
 @functools.cache
 def _insert_statement(dialect: str, reschedule_pending: bool) -> Any:
     """Built once: ``excluded`` is a new alias of the whole table each time, garbage with cycles once used."""
-    stmt = dialect_insert(dialect, _T)
+    stmt = dialect_insert(dialect, _T).values({name: bindparam(name) for name in _COLUMNS})
     if not reschedule_pending:
-        return stmt.on_conflict_do_nothing(index_elements=["key"])
-    return stmt.on_conflict_do_update(
-        index_elements=["key"],
-        set_={"due_at": stmt.excluded.due_at, "lead_minutes": stmt.excluded.lead_minutes},
-        where=_T.c.status == "pending",
+        return compiled_once(stmt.on_conflict_do_nothing(index_elements=["key"]), dialect)
+    return compiled_once(
+        stmt.on_conflict_do_update(
+            index_elements=["key"],
+            set_={"due_at": stmt.excluded.due_at, "lead_minutes": stmt.excluded.lead_minutes},
+            where=_T.c.status == "pending",
+        ),
+        dialect,
     )
+
+
+_COLUMNS = ("key", "kind", "recipient_id", "booking_id", "due_at", "lead_minutes", "status", "attempts")
 
 
 def _values(n: Notification) -> dict[str, Any]:

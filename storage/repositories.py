@@ -1,4 +1,5 @@
-"""Repositories: the ports of ``domain.ports`` over one ``AsyncSession``.
+"""Repositories: the ports of ``domain.ports`` over one session (``AsyncSession``, or on SQLite its look-alike
+``storage.inline_session.InlineSession``).
 
 Every method takes and returns domain objects (never ORM rows), and none of them commits: the unit of work
 (``storage.uow.SqlUnitOfWork``) owns the transaction. ``flush`` is used where a new id is needed. Reads use
@@ -16,20 +17,30 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Insert,
     Integer,
     Row,
     Select,
+    TextClause,
     and_,
     bindparam,
     case,
     delete,
     func,
     literal,
+    literal_column,
+    null,
     or_,
     select,
+    text,
+    type_coerce,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql.base import PGDialect
+from sqlalchemy.dialects.sqlite.base import SQLiteDialect
+from sqlalchemy.engine.interfaces import BindTyping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import NotFound
@@ -100,12 +111,39 @@ def session_dialect(session: AsyncSession) -> str:
 
 
 def dialect_insert(dialect: str, table: Any) -> Any:
-    """The dialect's ``INSERT`` (with ``on_conflict_do_*``, which both spell the same way)."""
+    """The dialect's ``INSERT`` (with ``on_conflict_do_*``, which both spell the same way). Run it through
+    ``compiled_once``: SQLAlchemy does not cache these statements."""
     if dialect == "postgresql":
         return postgresql.insert(table)
     if dialect == "sqlite":
         return sqlite.insert(table)
     raise RuntimeError(f"no INSERT ... ON CONFLICT for {dialect!r}")  # pragma: no cover - create_engine refuses
+
+
+class _PlainPGDialect(PGDialect):
+    """PostgreSQL's SQL without casts on parameters (``:data::JSON``): asyncpg adds its own when it runs the text."""
+
+    bind_typing = BindTyping.NONE
+
+
+_NAMED = {"postgresql": _PlainPGDialect(paramstyle="named"), "sqlite": SQLiteDialect(paramstyle="named")}
+
+
+def compiled_once(stmt: Any, dialect: str) -> TextClause:
+    """``stmt`` as the SQL text ``dialect`` gives it, with its parameters' types: a statement SQLAlchemy caches.
+
+    The dialects' ``INSERT ... ON CONFLICT`` has no cache key (``inherit_cache = False``: the ON CONFLICT clause
+    is not part of one), so SQLAlchemy compiled it again on every execution, 110-200 us here - the dialog upsert
+    on every step of a conversation. The text is compiled here once; executing it binds and converts the
+    parameters by the same types (``tests/storage/test_compiled_once.py``)."""
+    if isinstance(stmt, Insert):
+        stmt = stmt.inline()  # no RETURNING of the generated key, which PostgreSQL's compiler would add
+    compiled = stmt.compile(dialect=_NAMED[dialect])
+    binds = [
+        bindparam(name, type_=param.type) if param.required else bindparam(name, param.value, type_=param.type)
+        for param, name in compiled.bind_names.items()  # literals in the statement keep their values
+    ]
+    return text(compiled.string).bindparams(*binds)
 
 
 async def _upsert(
@@ -132,7 +170,7 @@ def _upsert_statement(
     updates: dict[str, Any] = {name: stmt.excluded[name] for name in columns if name not in key}
     if touch is not None:
         updates[touch] = func.now()
-    return stmt.on_conflict_do_update(index_elements=list(key), set_=updates)
+    return compiled_once(stmt.on_conflict_do_update(index_elements=list(key), set_=updates), dialect)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -294,19 +332,32 @@ def _overrides_from_rows(rows: Iterable[AvailabilityOverrideRow | Row[Any]]) -> 
     return [DateOverride(day, tuple(ranges)) for day, ranges in by_day.items()]
 
 
-_ZONE_AND_PROFILE_RULES = (
-    select(_USERS.c.timezone, _RULES.c.weekday, _RULES.c.start_minute, _RULES.c.end_minute)
+# A mentor's availability in one statement: their zone with their profile rules (no rule: one row of NULLs),
+# then their date overrides. ``part`` 0 rows are the first, 1 the second.
+_AVAILABILITY_OF_MENTOR = union_all(
+    select(
+        literal_column("0").label("part"),
+        _USERS.c.timezone,
+        _RULES.c.weekday,
+        type_coerce(null(), _OVERRIDES.c.day.type).label("day"),
+        _RULES.c.start_minute,
+        _RULES.c.end_minute,
+        _RULES.c.id.label("row_id"),
+    )
     .select_from(
         _USERS.outerjoin(_RULES, and_(_RULES.c.mentor_id == _USERS.c.id, _RULES.c.offering_id.is_(None)))
     )
-    .where(_USERS.c.id == bindparam("mentor_id"))
-    .order_by(_RULES.c.weekday, _RULES.c.start_minute, _RULES.c.id)
-)
-_OVERRIDES_OF_MENTOR = (
-    select(_OVERRIDES.c.day, _OVERRIDES.c.start_minute, _OVERRIDES.c.end_minute)
-    .where(_OVERRIDES.c.mentor_id == bindparam("mentor_id"))
-    .order_by(_OVERRIDES.c.day, _OVERRIDES.c.start_minute, _OVERRIDES.c.id)
-)
+    .where(_USERS.c.id == bindparam("mentor_id")),
+    select(
+        literal_column("1"),
+        null(),
+        null(),
+        _OVERRIDES.c.day,
+        _OVERRIDES.c.start_minute,
+        _OVERRIDES.c.end_minute,
+        _OVERRIDES.c.id,
+    ).where(_OVERRIDES.c.mentor_id == bindparam("mentor_id")),
+).order_by(text("part"), text("weekday"), text("day"), text("start_minute"), text("row_id"))
 
 
 class SqlAvailabilityRepository:
@@ -324,13 +375,12 @@ class SqlAvailabilityRepository:
         self._session = session
 
     async def get(self, mentor_id: int) -> Availability | None:
-        # the mentor's zone and profile rules in one query (no rule: one row of NULLs), then the overrides
-        rows = await _core_rows(self._session, _ZONE_AND_PROFILE_RULES, {"mentor_id": mentor_id})
-        if not rows:
+        found = await _core_rows(self._session, _AVAILABILITY_OF_MENTOR, {"mentor_id": mentor_id})
+        if not found or found[0].part != 0:  # no such user
             return None
-        rules = [_rule_from_row(r) for r in rows if r.weekday is not None]
-        override_rows = await _core_rows(self._session, _OVERRIDES_OF_MENTOR, {"mentor_id": mentor_id})
-        timezone = rows[0].timezone
+        rules = [_rule_from_row(r) for r in found if r.part == 0 and r.weekday is not None]
+        override_rows = [r for r in found if r.part == 1]
+        timezone = found[0].timezone
         if timezone is None and not rules and not override_rows:
             return None
         return Availability(
