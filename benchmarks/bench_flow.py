@@ -4,7 +4,8 @@ Run with ``.venv/bin/python -m benchmarks.bench_flow`` (about four minutes); opt
 (seconds the server adds to every Bot API call, standing in for Telegram's round trip), ``--users 1000``,
 ``--seconds 15`` (measured window per run, after ``--warmup 3``), ``--rate 300`` (the paced run), ``--db postgres``
 (a throw-away database on ``TEST_POSTGRES_URL`` instead of a SQLite file), ``--database URL`` (an existing,
-migrated database, e.g. one filled by ``benchmarks.seed``), ``--only ours``.
+migrated database, e.g. one filled by ``benchmarks.seed``), ``--only ours``, ``--workers N`` (N webhook workers
+on one port, ``WEBHOOK_REUSE_PORT``, the server delivering by webhook, instead of one bot long-polling).
 
 Method. This process runs the Bot API-compatible server from ``tests.harness.fake_bot_api`` and the simulated
 users; the bot runs as a separate OS process, exactly as deployed: ``python -m bot`` (long polling, the project's
@@ -36,6 +37,7 @@ import asyncio
 import contextlib
 import os
 import random
+import socket
 import statistics
 import subprocess
 import sys
@@ -47,6 +49,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from typing import Any
 
 from domain.model import Availability, Offering, OfferingStatus, TimeRange, User, WeeklyRule
 from handlers.callbacks import ActOnBooking, BookDate, BookingAction, BookTime, ConfirmBooking, SkipNotes
@@ -316,13 +319,8 @@ async def bot_process(api: FakeBotApi, command: list[str], env: dict[str, str]):
     log = tempfile.NamedTemporaryFile("w+", prefix="bench-flow-bot-", suffix=".log", delete=False)
     process = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=log)
     try:
-        deadline = time.monotonic() + 60
-        while api.get_updates_count <= polls + 1:  # the second poll: start-up (post_init) is over
-            if process.poll() is not None:
-                raise RuntimeError(f"the bot exited at start-up:\n{Path(log.name).read_text()[-3000:]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("the bot did not start polling within 60 s")
-            await asyncio.sleep(0.05)
+        # the second poll: start-up (post_init) is over
+        await _started([process], [log], lambda: api.get_updates_count > polls + 1, "start polling")
         yield process
     finally:
         process.send_signal(2)
@@ -330,15 +328,84 @@ async def bot_process(api: FakeBotApi, command: list[str], env: dict[str, str]):
             await asyncio.to_thread(process.wait, 30)
         except subprocess.TimeoutExpired:
             process.kill()
-        errors = Path(log.name).read_text(errors="replace")
-        log.close()
-        if os.environ.get("BENCH_DEBUG"):
-            print(f"  bot log: {log.name}")
-        else:
-            os.unlink(log.name)
-        problems = [line for line in errors.splitlines() if " ERROR " in line or "Traceback" in line]
-        if problems:
-            print(f"  ! the bot logged {len(problems)} error line(s), first: {problems[0][:200]}")
+        _close_log(log, "the bot")
+
+
+async def _started(processes: list[Any], logs: list[Any], ready: Callable[[], bool], what: str) -> None:
+    """Wait up to 60 s until ``ready()``; a process that exits meanwhile fails the run with its log's tail."""
+    deadline = time.monotonic() + 60
+    while not ready():
+        for process, log in zip(processes, logs):
+            if process.poll() is not None:
+                raise RuntimeError(f"the bot exited at start-up:\n{Path(log.name).read_text()[-3000:]}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the bot did not {what} within 60 s")
+        await asyncio.sleep(0.05)
+
+
+def _close_log(log: Any, who: str) -> None:
+    """Report error lines of a bot's log; keep the file with ``BENCH_DEBUG``, else delete it."""
+    errors = Path(log.name).read_text(errors="replace")
+    log.close()
+    if os.environ.get("BENCH_DEBUG"):
+        print(f"  {who}'s log: {log.name}")
+    else:
+        os.unlink(log.name)
+    problems = [line for line in errors.splitlines() if " ERROR " in line or "Traceback" in line]
+    if problems:
+        print(f"  ! {who} logged {len(problems)} error line(s), first: {problems[0][:200]}")
+
+
+WEBHOOK_URL = "https://bench.invalid/telegram"  # never resolved: the server posts to ``webhook_target``
+
+
+@contextlib.asynccontextmanager
+async def bot_processes(api: FakeBotApi, command: list[str], env: dict[str, str], workers: int):
+    """``workers`` 0: one bot long-polling (``bot_process``). Otherwise that many webhook workers on one port
+    (``WEBHOOK_REUSE_PORT``: the kernel spreads the server's connections over them), as deployed behind one URL;
+    wait until every one serves, stop them all on the way out."""
+    if workers == 0:
+        async with bot_process(api, command, env) as process:
+            yield [process]
+        return
+    port = _free_port()
+    env = {
+        **env, "WEBHOOK_URL": WEBHOOK_URL, "PORT": str(port), "WEBHOOK_LISTEN": "127.0.0.1", "WEBHOOK_REUSE_PORT": "1"
+    }
+    api.drop_pending_updates()
+    api.webhook_target = f"http://127.0.0.1:{port}"
+    logs = [
+        tempfile.NamedTemporaryFile("w+", prefix="bench-flow-worker-", suffix=".log", delete=False)
+        for _ in range(workers)
+    ]
+    processes = []
+    try:
+        for log in logs:
+            processes.append(
+                subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=log)
+            )
+        def serving() -> bool:
+            return all("webhook: serving" in Path(log.name).read_text(errors="replace") for log in logs)
+
+        await _started(processes, logs, serving, "serve the webhook")
+        yield processes
+    finally:
+        for process in processes:
+            process.send_signal(2)
+        for process in processes:
+            try:
+                await asyncio.to_thread(process.wait, 30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        api.webhook, api.webhook_target = None, None  # the next run long-polls again
+        for log in logs:
+            _close_log(log, "a worker")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 async def seed_cast(url: str, mentors: int, mentees: int) -> list[int]:
@@ -459,11 +526,11 @@ async def run_ours(
         actors.append((u, lambda run, pacer, stop, u=u: mentor(run, replies, u, inboxes[u.id], pacer, stop)))
     env = {"BOT_TOKEN": api.token, "DATABASE_URL": url, "TELEGRAM_API_URL": api.url, "DEFAULT_TIMEZONE": ZONE}
     command = os.environ.get("BENCH_BOT_COMMAND", f"{sys.executable} -m bot").split()  # e.g. a traced bot
-    async with bot_process(api, command, env) as process:
-        before, own = cpu_seconds(process.pid), time.process_time()
+    async with bot_processes(api, command, env, args.workers) as processes:
+        before, own = sum(cpu_seconds(p.pid) for p in processes), time.process_time()
         calls_before = len(api.calls)
         run = await measure(label, api, actors, rate, args.warmup, args.seconds)
-        run.bot_cpu = cpu_seconds(process.pid) - before
+        run.bot_cpu = sum(cpu_seconds(p.pid) for p in processes) - before
         run.server_cpu = time.process_time() - own
         if os.environ.get("BENCH_DEBUG"):
             from collections import Counter
@@ -536,6 +603,8 @@ async def main_async(args: argparse.Namespace) -> None:
                         try:
                             offerings = await seed_cast(url, mentors, mentees)
                             what = "capacity" if rate is None else f"paced at {rate:g}/s"
+                            if args.workers:
+                                what += f", {args.workers} webhook worker{'s' if args.workers > 1 else ''}"
                             print(f"[{tag}] Mentor Desk booking flow, {what} ...", flush=True)
                             runs.append(
                                 await run_ours(
@@ -560,6 +629,10 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--database", help="an existing database URL (e.g. filled by benchmarks.seed)")
     parser.add_argument("--only", choices=("all", "ours", "baseline"), default="all")
+    parser.add_argument(
+        "--workers", type=int, default=0,
+        help="0: the bot long-polls (default); N: N webhook workers sharing one port (WEBHOOK_REUSE_PORT)",
+    )
     asyncio.run(main_async(parser.parse_args()))
 
 

@@ -58,6 +58,8 @@ class Settings:
     webhook_secret: str = ""
     port: int = DEFAULT_PORT
     webhook_listen: str = DEFAULT_WEBHOOK_LISTEN
+    # Several worker processes on one host serving the same port (SO_REUSEPORT: the kernel spreads connections).
+    webhook_reuse_port: bool = False
 
     @property
     def webhook_secret_token(self) -> str:
@@ -137,6 +139,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         raise ConfigError("WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
     port = _port(environ.get("PORT", "").strip())
     listen = parse_listen(environ.get("WEBHOOK_LISTEN", "").strip() or DEFAULT_WEBHOOK_LISTEN)
+    reuse_port = _flag(environ, "WEBHOOK_REUSE_PORT")
     return Settings(
         token,
         database_url,
@@ -152,6 +155,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         webhook_secret=secret,
         port=port,
         webhook_listen=listen,
+        webhook_reuse_port=reuse_port,
     )
 
 
@@ -184,6 +188,18 @@ def parse_listen(raw: str) -> str:
         if not _HOSTNAME.match(raw):
             raise ConfigError(f"WEBHOOK_LISTEN must be an IP address or host name, e.g. 0.0.0.0 (got {raw!r})")
     return raw
+
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {raw!r}")
 
 
 def _port(raw: str) -> int:

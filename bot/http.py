@@ -29,13 +29,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+from bot.updates import drop_pressed_keyboard
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +222,20 @@ def _encode_body(request_data: RequestData | None) -> tuple[_Body, dict[str, str
     return form, None
 
 
+class UpdatesRequest(AiohttpRequest):
+    """The ``getUpdates`` request: each update's pressed keyboard is left out of PTB's parse
+    (``bot.updates.drop_pressed_keyboard``)."""
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> dict[str, Any]:
+        data = BaseRequest.parse_json_payload(payload)
+        result = data.get("result")
+        if isinstance(result, list):
+            for update in result:
+                drop_pressed_keyboard(update)
+        return data
+
+
 def telegram_requests(
     pool_size: int = 256, *, proxy: str | None = None, read_timeout: float | None = 5.0
 ) -> tuple[AiohttpRequest, AiohttpRequest]:
@@ -231,5 +247,5 @@ def telegram_requests(
     ``read_timeout`` for that call itself.
     """
     request = AiohttpRequest(connection_pool_size=pool_size, proxy=proxy, read_timeout=read_timeout)
-    get_updates_request = AiohttpRequest(connection_pool_size=1, proxy=proxy, read_timeout=read_timeout)
+    get_updates_request = UpdatesRequest(connection_pool_size=1, proxy=proxy, read_timeout=read_timeout)
     return request, get_updates_request

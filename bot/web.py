@@ -34,6 +34,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.config import Settings
+from bot.updates import drop_pressed_keyboard
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ def _parse_update(data: Any, application: Application) -> Update | None:
     if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
         return None
     try:
-        return Update.de_json(data, application.bot)
+        return Update.de_json(drop_pressed_keyboard(data), application.bot)
     except (KeyError, TypeError, ValueError):
         log.warning("webhook: could not read an update", exc_info=True)
         return None
@@ -131,6 +132,11 @@ async def database_problem(engine: AsyncEngine, timeout: float = HEALTH_TIMEOUT_
     return None
 
 
+# Telegram's most: its default of 40 deliveries in flight would cap the bot at 40 updates per round trip (each
+# update is handled before it is answered, Bot API calls included)
+WEBHOOK_MAX_CONNECTIONS = 100
+
+
 async def ensure_webhook(application: Application, settings: Settings) -> bool:
     """Register the webhook unless Telegram already has this URL; True if it was (re)registered.
 
@@ -146,7 +152,10 @@ async def ensure_webhook(application: Application, settings: Settings) -> bool:
         log.info("webhook: Telegram already delivers to %s", url)
         return False
     await application.bot.set_webhook(
-        url, secret_token=settings.webhook_secret_token, allowed_updates=Update.ALL_TYPES
+        url,
+        secret_token=settings.webhook_secret_token,
+        allowed_updates=Update.ALL_TYPES,
+        max_connections=WEBHOOK_MAX_CONNECTIONS,
     )
     log.info("webhook: registered %s", url)
     return True
@@ -170,7 +179,8 @@ async def run_webhook(application: Application, settings: Settings, stop: asynci
             await application.post_init(application)
         await application.start()
         await runner.setup()
-        await web.TCPSite(runner, settings.webhook_listen, settings.port).start()
+        reuse_port = settings.webhook_reuse_port or None  # None: the platform's default (off)
+        await web.TCPSite(runner, settings.webhook_listen, settings.port, reuse_port=reuse_port).start()
         address = f"{settings.webhook_listen}:{settings.port}"
         log.info("webhook: serving %s and %s on %s", settings.webhook_path, HEALTH_PATH, address)
         await ensure_webhook(application, settings)

@@ -14,6 +14,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot.i18n import _
+from bot.updates import pressed_keyboard
 from domain import inbox, usecases
 from domain.errors import DomainError, InvalidTransition
 from domain.inbox import InboxTab, SessionNotStarted, tab_of
@@ -78,7 +79,7 @@ async def _redraw(update: Update, context: AppContext, booking_id: int) -> None:
         view = await inbox.mentor_booking(uow, context.user.id, booking_id)
     text, markup = _mentor_card(context, view)
     query = update.callback_query
-    if query is not None and query.message is not None and query.message.reply_markup == markup:
+    if query is not None and pressed_keyboard(update) == markup:
         return
     await show(update, text, markup)
 

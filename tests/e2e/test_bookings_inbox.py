@@ -269,9 +269,11 @@ async def test_marking_a_session_waits_for_its_start(api: FakeBotApi, data: Data
     assert await data.offering_counters() == (2, 1, 0, 0)
 
     # a second press of the old button: nothing changes, and the alert says why
+    edits = len(api.calls_to("editMessageText"))
     await mentor.press_data(card, ActOnBooking(second.id, BookingAction.COMPLETE).pack())  # type: ignore[arg-type]
     await api.wait_idle()
     assert api.callback_answers[-1].text == "This booking is already marked as no-show; nothing was changed."
+    assert len(api.calls_to("editMessageText")) == edits  # the card already shows the current buttons
     assert await data.offering_counters() == (2, 1, 0, 0)
 
 

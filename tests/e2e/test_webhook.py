@@ -23,6 +23,7 @@ from bot.config import Settings, derive_webhook_secret
 from bot.web import (
     MAX_UPDATE_BYTES,
     SECRET_HEADER,
+    WEBHOOK_MAX_CONNECTIONS,
     create_web_app,
     database_problem,
     ensure_webhook,
@@ -49,11 +50,18 @@ class WebhookBot:
 
 
 @asynccontextmanager
-async def webhook_bot(runner: BotRunner) -> AsyncIterator[WebhookBot]:
+async def webhook_bot(
+    runner: BotRunner, port: int | None = None, reuse_port: bool = False
+) -> AsyncIterator[WebhookBot]:
     """The bot in webhook mode (``run_webhook``, as ``python -m bot`` runs it), stopped cleanly on exit."""
-    api, port = runner.api, free_port()
+    api, port = runner.api, port or free_port()
     settings = replace(
-        runner.settings(), webhook_url=WEBHOOK_URL, webhook_secret=SECRET, port=port, webhook_listen="127.0.0.1"
+        runner.settings(),
+        webhook_url=WEBHOOK_URL,
+        webhook_secret=SECRET,
+        port=port,
+        webhook_listen="127.0.0.1",
+        webhook_reuse_port=reuse_port,
     )
     application = build_application(settings, clock=runner.clock, rate_limit=False)
     api.attach(application)  # wait_idle also waits for the updates the server put on the queue
@@ -79,12 +87,8 @@ async def webhook(runner: BotRunner) -> AsyncIterator[WebhookBot]:
         yield bot
 
 
-async def test_a_mentee_books_through_webhook_deliveries(api: FakeBotApi, webhook: WebhookBot) -> None:
-    assert api.webhook == {
-        "url": WEBHOOK_URL, "secret_token": SECRET, "allowed_updates": api.webhook["allowed_updates"],
-        "max_connections": None,
-    }  # fmt: skip
-    assert "callback_query" in api.webhook["allowed_updates"]
+async def book_one_session(api: FakeBotApi) -> None:
+    """A mentor publishes an offering; a mentee books it, and the mentor hears of it."""
     mentor = api.user(101, "Asha", username="asha")
     mentee = api.user(202, "Ravi", username="ravi")
     await become_mentor_with_offering(api, mentor)
@@ -94,6 +98,16 @@ async def test_a_mentee_books_through_webhook_deliveries(api: FakeBotApi, webhoo
     await mentee.press("✅ Confirm booking")
     await mentee.wait_for("Request sent")
     await mentor.wait_for("New booking request")
+
+
+async def test_a_mentee_books_through_webhook_deliveries(api: FakeBotApi, webhook: WebhookBot) -> None:
+    assert api.webhook == {
+        "url": WEBHOOK_URL, "secret_token": SECRET, "allowed_updates": api.webhook["allowed_updates"],
+        "max_connections": WEBHOOK_MAX_CONNECTIONS,
+    }  # fmt: skip
+    assert WEBHOOK_MAX_CONNECTIONS == 100  # Telegram's most (its default, 40, would cap throughput)
+    assert "callback_query" in api.webhook["allowed_updates"]
+    await book_one_session(api)
     await api.wait_idle()
 
     assert api.get_updates_count == 0  # every update came by webhook, none by polling
@@ -219,3 +233,23 @@ async def test_workers_sharing_a_url_register_the_webhook_once(api: FakeBotApi) 
     finally:
         for worker in workers:
             await worker.shutdown()
+
+
+async def test_two_workers_serve_one_port_with_reuse_port(api: FakeBotApi, runner: BotRunner) -> None:
+    port = free_port()
+    async with webhook_bot(runner, port, reuse_port=True) as first, webhook_bot(runner, port, reuse_port=True):
+        await book_one_session(api)
+        assert first.url == f"http://127.0.0.1:{port}"
+    assert api.webhook_deliveries and all(status == 200 for _id, status in api.webhook_deliveries)
+
+
+async def test_without_reuse_port_a_second_worker_cannot_take_the_port(runner: BotRunner) -> None:
+    port = free_port()
+    async with webhook_bot(runner, port):
+        settings = replace(
+            runner.settings(), webhook_url=WEBHOOK_URL, webhook_secret=SECRET, port=port, webhook_listen="127.0.0.1"
+        )
+        second = build_application(settings, clock=runner.clock, rate_limit=False)
+        with pytest.raises(OSError):
+            await asyncio.wait_for(run_webhook(second, settings, asyncio.Event()), 30)
+        assert not second.running

@@ -80,3 +80,17 @@ def test_listen_accepts_addresses_and_host_names(listen: str) -> None:
 
 def test_longest_secret_is_accepted() -> None:
     assert load_settings({"BOT_TOKEN": TOKEN, "WEBHOOK_SECRET": "a" * 256}).webhook_secret_token == "a" * 256
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [(None, False), ("", False), ("0", False), ("off", False), ("1", True), ("true", True), (" Yes ", True)],
+)
+def test_webhook_reuse_port(raw: str | None, expected: bool) -> None:
+    environ = {"BOT_TOKEN": TOKEN} if raw is None else {"BOT_TOKEN": TOKEN, "WEBHOOK_REUSE_PORT": raw}
+    assert load_settings(environ).webhook_reuse_port is expected
+
+
+def test_webhook_reuse_port_must_be_a_flag() -> None:
+    with pytest.raises(ConfigError, match="WEBHOOK_REUSE_PORT must be 1 or 0"):
+        load_settings({"BOT_TOKEN": TOKEN, "WEBHOOK_REUSE_PORT": "sometimes"})
