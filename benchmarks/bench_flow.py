@@ -13,7 +13,11 @@ request backend, per-user update processing, SQLite or PostgreSQL), so the two s
 bot and Telegram's edge would not - the numbers are a floor. Users act as people do: a mentee sends the offering's
 deep link ``/start o<id>``, then presses a date, a time, "Skip", "Confirm booking" on the keyboards the bot sent
 (a slot taken meanwhile shows fresh times, and the mentee picks again); each mentor presses "Confirm" on the
-new-booking message the scheduler delivers. Every user has one update in flight at a time.
+new-booking message the scheduler delivers. Every user has one update in flight at a time. Each mentee starts at
+a random moment within the warm-up: started together, the paced mentees would move in lockstep (all pressing
+"Confirm booking" in the same second, then all sending ``/start``), a wave of the costliest step no real crowd
+makes; started apart, every step is in the mix at every moment. While a run is measured, this process (the
+server and the users) does not collect garbage; it collects before each run (see ``measure``).
 
 An update's latency runs from the moment the server makes it available to the bot until the server records the
 bot's visible answer: the new message (``/start``) or the edit of the pressed message (buttons). Runs:
@@ -35,6 +39,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import random
 import socket
@@ -232,8 +237,9 @@ async def press(
 
 async def mentee(
     run: Run, replies: Replies, user: FakeUser, offerings: list[int], pacer: Pacer, stop: asyncio.Event,
-    rng: random.Random,
+    rng: random.Random, start_within: float,
 ) -> None:
+    await asyncio.sleep(rng.uniform(0, start_within))  # out of step with the others (see the module notes)
     while not stop.is_set():
         await pacer.turn()
         if stop.is_set():
@@ -452,16 +458,24 @@ async def measure(
     run = Run(name)
     pacer = Pacer(rate)
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(start(run, pacer, stop)) for _user, start in users]  # type: ignore[arg-type]
-    began = time.perf_counter()
-    run.window = (began + warmup, began + warmup + seconds)
-    await asyncio.sleep(warmup + seconds)
-    stop.set()
-    await asyncio.sleep(1.0)  # answers in flight arrive; the users stop starting new updates
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    await asyncio.sleep(0.5)
+    # This process is the stand-in for Telegram. Its collector's full passes walk every chat's history (half a
+    # million objects and more by the end of a run): 130-217 ms each, every few seconds, and every update in flight
+    # waited for them - a pause the real Bot API does not put on a bot. So it collects between runs, not during one.
+    gc.collect()
+    gc.disable()
+    try:
+        tasks = [asyncio.create_task(start(run, pacer, stop)) for _user, start in users]  # type: ignore[arg-type]
+        began = time.perf_counter()
+        run.window = (began + warmup, began + warmup + seconds)
+        await asyncio.sleep(warmup + seconds)
+        stop.set()
+        await asyncio.sleep(1.0)  # answers in flight arrive; the users stop starting new updates
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.sleep(0.5)
+    finally:
+        gc.enable()
     return run
 
 
@@ -519,7 +533,7 @@ async def run_ours(
     for mentee_id in mentee_ids:
         u = api.user(mentee_id, f"User{mentee_id}", started=True)
         actors.append(
-            (u, lambda run, pacer, stop, u=u: mentee(run, replies, u, offerings, pacer, stop, rng))
+            (u, lambda run, pacer, stop, u=u: mentee(run, replies, u, offerings, pacer, stop, rng, args.warmup))
         )
     for mentor_id in mentor_ids:
         u = api.user(mentor_id, f"User{mentor_id}", started=True)
