@@ -56,6 +56,8 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
+from sqlalchemy import make_url
+
 from domain.model import Availability, Offering, OfferingStatus, TimeRange, User, WeeklyRule
 from handlers.callbacks import ActOnBooking, BookDate, BookingAction, BookTime, ConfirmBooking, SkipNotes
 from storage.engine import create_engine, create_session_factory
@@ -623,7 +625,7 @@ async def main_async(args: argparse.Namespace) -> None:
                             runs.append(
                                 await run_ours(
                                     api, replies, url, offerings, mentor_ids, mentee_ids, rate, args,
-                                    f"{tag}: Mentor Desk booking flow ({args.db}), {what}",
+                                    f"{tag}: Mentor Desk booking flow ({make_url(url).get_backend_name()}), {what}",
                                 )
                             )
                         finally:
