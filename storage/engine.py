@@ -20,8 +20,13 @@ SQLite is configured for a bot that books time slots from several tasks (or proc
   transactions begin ``DEFERRED`` and which refuse writes (``PRAGMA query_only``). In WAL mode they read a
   consistent snapshot without waiting for the writer, so screens that only show data do not queue behind it.
 
-PostgreSQL gets a modest pool with pre-ping; serialization there comes from ``UnitOfWork.lock_users`` (row
-locks), not from the engine.
+PostgreSQL gets a modest pool; serialization there comes from ``UnitOfWork.lock_users`` (row locks), not from
+the engine. A connection is checked before use only when it sat in the pool for ``IDLE_PING_AFTER`` seconds or
+more (``_ping_if_idle``). SQLAlchemy's ``pool_pre_ping`` checks it on every checkout: a round trip and work on both
+sides for each unit of work, 9-12% of the bot's throughput on PostgreSQL (``benchmarks/bench_flow.py``), for
+connections that under load were in use milliseconds before. A server that went away is still found before a
+statement runs, on every connection that waited; one taken back within the second after the server went away
+fails its statement instead, and SQLAlchemy then replaces the pool's connections (its "optimistic" handling).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -88,9 +93,38 @@ def create_engine(url: str | URL, *, echo: bool = False, foreign_keys: bool = Tr
             kwargs.setdefault("max_overflow", 10)
             kwargs.setdefault("pool_timeout", 30)
             kwargs.setdefault("pool_recycle", 1800)
-        kwargs.setdefault("pool_pre_ping", True)
-        return create_async_engine(parsed, echo=echo, **kwargs)
+        engine = create_async_engine(parsed, echo=echo, **kwargs)
+        if not kwargs.get("pool_pre_ping"):
+            _ping_if_idle(engine.sync_engine, IDLE_PING_AFTER)
+        return engine
     raise ValueError(f"unsupported database {parsed.drivername!r}: use sqlite+aiosqlite or postgresql+asyncpg")
+
+
+IDLE_PING_AFTER = 1.0  # seconds in the pool after which a PostgreSQL connection is checked before use
+_RETURNED_AT = "mentor_desk_returned_at"  # in a connection's ``info``: when it last went back to the pool
+
+
+def _ping_if_idle(engine: Engine, idle_after: float) -> None:
+    """Ping a pooled connection on checkout if it was idle ``idle_after`` seconds or more (see the module notes).
+
+    A failed ping raises ``InvalidatePoolError``: SQLAlchemy then replaces this connection and every older one,
+    and retries the checkout, as ``pool_pre_ping`` does. A new connection is not pinged.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _returned(dbapi_connection: Any, record: Any) -> None:
+        if dbapi_connection is not None:
+            record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        returned = record.info.get(_RETURNED_AT)
+        if returned is None or time.monotonic() - returned < idle_after:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise exc.InvalidatePoolError(f"ping after {idle_after:g} s idle failed: {error!r}") from error
 
 
 READ_POOL_SIZE = 4

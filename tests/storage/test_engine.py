@@ -6,9 +6,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import NullPool
 
-from storage.engine import create_engine, normalize_url
+from storage.engine import IDLE_PING_AFTER, create_engine, normalize_url
+from tests.dbutil import temporary_database
 
 
 def test_normalize_url_picks_async_drivers() -> None:
@@ -158,3 +160,64 @@ async def _transaction_starts(engine: Any) -> list[Any]:
         await connection.exec_driver_sql("SELECT pg_sleep(0.02)")
         second = (await connection.exec_driver_sql("SELECT now()")).scalar_one()
     return [first, second]
+
+
+async def _query_ok(engine: Any) -> bool:
+    async with engine.connect() as connection:
+        return (await connection.execute(text("SELECT 1"))).scalar_one() == 1
+
+
+async def _end_server_sessions(url: str) -> None:
+    """What a server restart does to this database's connections: the server ends every session."""
+    admin = create_engine(url, poolclass=NullPool)
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+    finally:
+        await admin.dispose()
+
+
+@pytest.mark.postgres
+async def test_postgres_pings_a_connection_only_after_it_sat_idle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No round trip per checkout for a connection just used; one that waited is checked, and a dead one replaced
+    before any statement runs on it."""
+    async with temporary_database("postgres") as url:
+        engine = create_engine(url)
+        pings: list[object] = []
+        ping = engine.dialect.do_ping
+        monkeypatch.setattr(engine.dialect, "do_ping", lambda connection: pings.append(connection) or ping(connection))
+        try:
+            assert await _query_ok(engine) and await _query_ok(engine)
+            assert pings == []  # a new connection, then one back from the pool at once: no pings
+            await asyncio.sleep(IDLE_PING_AFTER + 0.1)
+            assert await _query_ok(engine)
+            assert len(pings) == 1  # it sat idle: checked first
+
+            await _end_server_sessions(url)
+            await asyncio.sleep(IDLE_PING_AFTER + 0.1)
+            assert await _query_ok(engine)  # the ping failed; a new connection ran the statement
+            assert len(pings) == 2
+        finally:
+            await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_postgres_connection_lost_within_the_idle_window_fails_once_then_recovers() -> None:
+    """The trade-off of pinging only idle connections: a connection taken back within ``IDLE_PING_AFTER`` of the
+    server going away fails its statement; SQLAlchemy then replaces the pool's connections."""
+    async with temporary_database("postgres") as url:
+        engine = create_engine(url)
+        try:
+            assert await _query_ok(engine)
+            await _end_server_sessions(url)
+            with pytest.raises(DBAPIError) as failed:
+                await _query_ok(engine)
+            assert failed.value.connection_invalidated
+            assert await _query_ok(engine)
+        finally:
+            await engine.dispose()
