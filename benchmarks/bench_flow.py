@@ -378,7 +378,11 @@ async def bot_processes(api: FakeBotApi, command: list[str], env: dict[str, str]
         return
     port = _free_port()
     env = {
-        **env, "WEBHOOK_URL": WEBHOOK_URL, "PORT": str(port), "WEBHOOK_LISTEN": "127.0.0.1", "WEBHOOK_REUSE_PORT": "1"
+        **env,
+        "WEBHOOK_URL": WEBHOOK_URL,
+        "PORT": str(port),
+        "WEBHOOK_LISTEN": "127.0.0.1",
+        "WEBHOOK_REUSE_PORT": "1",
     }
     api.drop_pending_updates()
     api.webhook_target = f"http://127.0.0.1:{port}"
@@ -460,9 +464,10 @@ async def measure(
     run = Run(name)
     pacer = Pacer(rate)
     stop = asyncio.Event()
-    # This process is the stand-in for Telegram. Its collector's full passes walk every chat's history (490,000-
-    # 630,000 objects by the end of a run): 130-217 ms each, every few seconds, and every update in flight
-    # waited for them - a pause the real Bot API does not put on a bot. So it collects between runs, not during one.
+    # This process is the stand-in for Telegram. Its collector's full passes walk every chat's history
+    # (490,000-630,000 objects by the end of a run): 130-217 ms each, every few seconds, and every update in
+    # flight waited for them - a pause the real Bot API does not put on a bot. So it collects between runs, not
+    # during one.
     gc.collect()
     gc.disable()
     try:
@@ -619,13 +624,14 @@ async def main_async(args: argparse.Namespace) -> None:
                         try:
                             offerings = await seed_cast(url, mentors, mentees)
                             what = "capacity" if rate is None else f"paced at {rate:g}/s"
+                            backend = make_url(url).get_backend_name()
                             if args.workers:
                                 what += f", {args.workers} webhook worker{'s' if args.workers > 1 else ''}"
                             print(f"[{tag}] Mentor Desk booking flow, {what} ...", flush=True)
                             runs.append(
                                 await run_ours(
                                     api, replies, url, offerings, mentor_ids, mentee_ids, rate, args,
-                                    f"{tag}: Mentor Desk booking flow ({make_url(url).get_backend_name()}), {what}",
+                                    f"{tag}: Mentor Desk booking flow ({backend}), {what}",
                                 )
                             )
                         finally:

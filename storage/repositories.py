@@ -121,7 +121,8 @@ def dialect_insert(dialect: str, table: Any) -> Any:
 
 
 class _PlainPGDialect(PGDialect):
-    """PostgreSQL's SQL without casts on parameters (``:data::JSON``): asyncpg adds its own when it runs the text."""
+    """PostgreSQL's SQL without casts on parameters (``:data::JSON``): asyncpg adds its own when it runs the
+    text."""
 
     bind_typing = BindTyping.NONE
 
@@ -766,7 +767,8 @@ class SqlBookingRepository:
         return booking
 
     async def active_for_mentor(self, mentor_id: int, start: datetime, end: datetime) -> list[Booking]:
-        """Pending/confirmed bookings (any offering) whose ``[blocked_from, blocked_until)`` overlaps ``[start, end)``.
+        """Pending/confirmed bookings (any offering) whose ``[blocked_from, blocked_until)`` overlaps
+        ``[start, end)``.
 
         Half-open on both sides: a booking whose buffer ends exactly at ``start`` does not touch the range.
         Sorted by start time.

@@ -109,7 +109,8 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         """Commit; if notifications were written, tell ``after_outbox_commit`` (this process's dispatcher) and, on
-        PostgreSQL, every process listening on ``OUTBOX_CHANNEL`` (NOTIFY is delivered when the commit succeeds)."""
+        PostgreSQL, every process listening on ``OUTBOX_CHANNEL`` (NOTIFY is delivered when the commit
+        succeeds)."""
         if self.read_only:
             raise RuntimeError("a read-only unit of work cannot commit")
         session = self.session

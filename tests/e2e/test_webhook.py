@@ -247,7 +247,11 @@ async def test_without_reuse_port_a_second_worker_cannot_take_the_port(runner: B
     port = free_port()
     async with webhook_bot(runner, port):
         settings = replace(
-            runner.settings(), webhook_url=WEBHOOK_URL, webhook_secret=SECRET, port=port, webhook_listen="127.0.0.1"
+            runner.settings(),
+            webhook_url=WEBHOOK_URL,
+            webhook_secret=SECRET,
+            port=port,
+            webhook_listen="127.0.0.1",
         )
         second = build_application(settings, clock=runner.clock, rate_limit=False)
         with pytest.raises(OSError):

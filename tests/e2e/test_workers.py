@@ -87,7 +87,8 @@ async def pg_url(tmp_path: Path) -> AsyncIterator[str]:
 
 
 async def start_worker(api: FakeBotApi, database_url: str, logs: Path, offset: float) -> Worker:
-    """``python -m bot`` (through ``tests.e2e.shifted_bot``: its clock ``offset`` seconds ahead) in webhook mode."""
+    """``python -m bot`` in webhook mode, through ``tests.e2e.shifted_bot`` (its clock ``offset`` seconds
+    ahead)."""
     port = free_port()
     log = logs / f"worker-{port}.log"
     env = {

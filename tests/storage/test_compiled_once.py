@@ -1,4 +1,5 @@
-"""``storage.repositories.compiled_once``: the dialects' ``INSERT ... ON CONFLICT`` runs from SQLAlchemy's cache."""
+"""``storage.repositories.compiled_once``: the dialects' ``INSERT ... ON CONFLICT`` runs from SQLAlchemy's
+cache."""
 
 from __future__ import annotations
 
