@@ -26,7 +26,7 @@ from domain.booking import allowed_moves
 from domain.errors import DomainError, InvalidInput, InvalidTransition, NotAllowed
 from domain.model import NOTES_MAX, Actor, Booking, BookingStatus, User, average_rating
 from domain.ports import Clock, UnitOfWork
-from domain.usecases import BookingView, booking_for, booking_views, change_status
+from domain.usecases import BookingView, booking_for, booking_views, change_status, move
 from domain.validation import EMPTY, TOO_LONG, clean_text
 
 S = BookingStatus
@@ -141,10 +141,12 @@ async def open_inbox(
     return Inbox(mentor, tab, page, pages, counts, stats, entries)
 
 
-async def mentor_booking(uow: UnitOfWork, mentor_id: int, booking_id: int) -> BookingView:
+async def mentor_booking(
+    uow: UnitOfWork, mentor_id: int, booking_id: int, *, for_update: bool = False
+) -> BookingView:
     """The booking as its mentor sees it (private note included); ``NotAllowed`` for anyone else (the mentee
-    too)."""
-    view, actor = await booking_for(uow, booking_id, mentor_id)
+    too). ``for_update``: before a change (``domain.usecases.booking_for``)."""
+    view, actor = await booking_for(uow, booking_id, mentor_id, for_update=for_update)
     if actor != Actor.MENTOR:
         raise NotAllowed("only the mentor")
     return view
@@ -164,8 +166,7 @@ async def cancel_as_mentor(
     uow: UnitOfWork, clock: Clock, mentor_id: int, booking_id: int, reason: str
 ) -> BookingView:
     """The mentor cancels a pending or confirmed booking, with a reason the mentee is told."""
-    await mentor_booking(uow, mentor_id, booking_id)
-    return await change_status(uow, clock, mentor_id, booking_id, S.CANCELLED, reason)
+    return await change_status(uow, clock, mentor_id, booking_id, S.CANCELLED, reason, only=Actor.MENTOR)
 
 
 async def mark_session(
@@ -174,10 +175,10 @@ async def mark_session(
     """Completed or no-show, by the mentor, once the session has started."""
     if target not in (S.COMPLETED, S.NO_SHOW):
         raise InvalidInput("status", "not a session outcome")
-    view = await mentor_booking(uow, mentor_id, booking_id)
+    view = await mentor_booking(uow, mentor_id, booking_id, for_update=True)
     if view.booking.status == S.CONFIRMED and clock.now() < view.booking.scheduled_at:
         raise SessionNotStarted(view.booking.scheduled_at)
-    return await change_status(uow, clock, mentor_id, booking_id, target)
+    return await move(uow, clock, view, Actor.MENTOR, target)
 
 
 def edit_private_note(current: str | None, typed: str) -> str | None:
@@ -200,7 +201,7 @@ async def set_private_note(uow: UnitOfWork, mentor_id: int, booking_id: int, typ
     """Only the booking's mentor writes (and ever reads) its private note.
 
     ``updated_at`` is left alone: it times the after-session follow-ups, which a note must not move."""
-    view = await mentor_booking(uow, mentor_id, booking_id)
+    view = await mentor_booking(uow, mentor_id, booking_id, for_update=True)
     updated = await uow.bookings.update(
         view.booking.with_changes(mentor_notes=edit_private_note(view.booking.mentor_notes, typed))
     )

@@ -105,7 +105,11 @@ class OfferingRepository(Protocol):
 
 
 class BookingRepository(Protocol):
-    async def get(self, booking_id: int) -> Booking | None: ...
+    async def get(self, booking_id: int, *, for_update: bool = False) -> Booking | None:
+        """``for_update``: the read before a change. The row stays locked until the transaction ends, so a
+        concurrent change of the same booking waits and then reads this one's result (PostgreSQL
+        ``SELECT ... FOR UPDATE``; SQLite's write transactions already run one at a time)."""
+        ...
 
     async def add(self, booking: Booking) -> Booking:
         """Insert and return the booking with its new id."""

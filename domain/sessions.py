@@ -51,8 +51,10 @@ def check_mentee_may_cancel(booking: Booking, offering: Offering, now: datetime)
         raise CancellationClosed(offering.cancellation_cutoff_hours)
 
 
-async def mentee_booking(uow: UnitOfWork, user_id: int, booking_id: int) -> BookingView:
-    view, actor = await booking_for(uow, booking_id, user_id)
+async def mentee_booking(
+    uow: UnitOfWork, user_id: int, booking_id: int, *, for_update: bool = False
+) -> BookingView:
+    view, actor = await booking_for(uow, booking_id, user_id, for_update=for_update)
     if actor != Actor.MENTEE:
         raise NotAllowed("only the mentee")
     return view
@@ -66,7 +68,7 @@ async def start_mentee_cancellation(uow: UnitOfWork, clock: Clock, user_id: int,
 
 
 async def cancel_as_mentee(uow: UnitOfWork, clock: Clock, user_id: int, booking_id: int, reason: str) -> BookingView:
-    view = await mentee_booking(uow, user_id, booking_id)
+    view = await mentee_booking(uow, user_id, booking_id, for_update=True)
     check_mentee_may_cancel(view.booking, view.offering, clock.now())
     updated, _delta = rules.transition(view.booking, BookingStatus.CANCELLED, Actor.MENTEE, clock.now(), reason)
     updated = await uow.bookings.update(updated)
@@ -76,7 +78,7 @@ async def cancel_as_mentee(uow: UnitOfWork, clock: Clock, user_id: int, booking_
 
 async def rate_session(uow: UnitOfWork, clock: Clock, user_id: int, booking_id: int, stars: int) -> BookingView:
     """The mentee's 1-5 stars for a completed session, once; the offering's average moves in the same transaction."""
-    view, actor = await booking_for(uow, booking_id, user_id)
+    view, actor = await booking_for(uow, booking_id, user_id, for_update=True)
     if actor == Actor.MENTEE and view.booking.mentee_rating is not None:
         raise AlreadyRated()
     if actor == Actor.MENTEE and view.booking.status != BookingStatus.COMPLETED:
@@ -98,7 +100,7 @@ def add_feedback(booking: Booking, actor: Actor, text: str, now: datetime) -> Bo
 
 
 async def leave_feedback(uow: UnitOfWork, clock: Clock, user_id: int, booking_id: int, text: str) -> BookingView:
-    view, actor = await booking_for(uow, booking_id, user_id)
+    view, actor = await booking_for(uow, booking_id, user_id, for_update=True)
     updated = await uow.bookings.update(add_feedback(view.booking, actor, text, clock.now()))
     return BookingView(updated, view.offering, view.mentor, view.mentee)
 
@@ -106,9 +108,10 @@ async def leave_feedback(uow: UnitOfWork, clock: Clock, user_id: int, booking_id
 # --- the system's side: what the dispatcher needs when a notification falls due ---------------------------------
 
 
-async def load_view(uow: UnitOfWork, booking_id: int) -> BookingView | None:
-    """The booking with its offering and both people, or None if any of them is gone (no asker: the system)."""
-    booking = await uow.bookings.get(booking_id)
+async def load_view(uow: UnitOfWork, booking_id: int, *, for_update: bool = False) -> BookingView | None:
+    """The booking with its offering and both people, or None if any of them is gone (no asker: the system).
+    ``for_update``: before a change (``BookingRepository.get``)."""
+    booking = await uow.bookings.get(booking_id, for_update=for_update)
     if booking is None:
         return None
     offering = await uow.offerings.get(booking.offering_id)
@@ -120,7 +123,7 @@ async def load_view(uow: UnitOfWork, booking_id: int) -> BookingView | None:
 
 async def expire_request(uow: UnitOfWork, clock: Clock, booking_id: int) -> BookingView | None:
     """Expire a request the mentor did not answer in time; both people are told. None if it was answered."""
-    view = await load_view(uow, booking_id)
+    view = await load_view(uow, booking_id, for_update=True)  # the mentor may be answering right now
     now = clock.now()
     if view is None or view.booking.status != BookingStatus.PENDING:
         return None

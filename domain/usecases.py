@@ -357,9 +357,15 @@ async def booking_views(
     return views
 
 
-async def booking_for(uow: UnitOfWork, booking_id: int, user_id: int) -> tuple[BookingView, Actor]:
-    """The booking with both people and the asker's role in it; ``NotAllowed`` for anyone else."""
-    booking = await uow.bookings.get(booking_id)
+async def booking_for(
+    uow: UnitOfWork, booking_id: int, user_id: int, *, for_update: bool = False
+) -> tuple[BookingView, Actor]:
+    """The booking with both people and the asker's role in it; ``NotAllowed`` for anyone else.
+
+    ``for_update`` when the booking is about to change: it stays locked until the unit of work ends, so two
+    people changing it at once are served one after the other and the second sees the first's change
+    (``BookingRepository.get``)."""
+    booking = await uow.bookings.get(booking_id, for_update=for_update)
     if booking is None:
         raise NotFound("booking")
     if user_id == booking.mentor_id:
@@ -382,9 +388,27 @@ async def change_status(
     booking_id: int,
     target: BookingStatus,
     reason: str | None = None,
+    *,
+    only: Actor | None = None,
 ) -> BookingView:
-    """Move a booking as the asking user (confirm, decline, cancel, complete, no-show)."""
-    view, actor = await booking_for(uow, booking_id, user_id)
+    """Move a booking as the asking user (confirm, decline, cancel, complete, no-show); ``only``: refuse
+    (``NotAllowed``) unless the asker has that role in the booking."""
+    view, actor = await booking_for(uow, booking_id, user_id, for_update=True)
+    if only is not None and actor != only:
+        raise NotAllowed(f"only the {only.value}")
+    return await move(uow, clock, view, actor, target, reason)
+
+
+async def move(
+    uow: UnitOfWork,
+    clock: Clock,
+    view: BookingView,
+    actor: Actor,
+    target: BookingStatus,
+    reason: str | None = None,
+) -> BookingView:
+    """Move the booking of ``view`` - loaded ``for_update`` in this unit of work - as ``actor``: the new status,
+    the notifications it brings and the offering's counters, all in this transaction."""
     updated, delta = rules.transition(view.booking, target, actor, clock.now(), reason)
     updated = await uow.bookings.update(updated)
     await record_change(uow, view.booking, updated, actor, view.mentor.timezone or "UTC", clock.now())
@@ -394,7 +418,7 @@ async def change_status(
 
 
 async def add_meeting_link(uow: UnitOfWork, clock: Clock, user_id: int, booking_id: int, link: str) -> BookingView:
-    view, actor = await booking_for(uow, booking_id, user_id)
+    view, actor = await booking_for(uow, booking_id, user_id, for_update=True)
     updated = await uow.bookings.update(rules.set_meeting_link(view.booking, actor, link, clock.now()))
     await record_change(uow, view.booking, updated, actor, view.mentor.timezone or "UTC", clock.now())
     return BookingView(updated, view.offering, view.mentor, view.mentee)

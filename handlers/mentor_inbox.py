@@ -109,8 +109,9 @@ async def _act(update: Update, context: AppContext, data: ActOnBooking) -> str |
     match data.action:
         case BookingAction.CONFIRM:
             async with context.uow() as uow:
-                await inbox.mentor_booking(uow, me, booking_id)
-                view = await usecases.change_status(uow, context.clock, me, booking_id, S.CONFIRMED)
+                view = await usecases.change_status(
+                    uow, context.clock, me, booking_id, S.CONFIRMED, only=Actor.MENTOR
+                )
                 await uow.commit()
             await show(update, *_mentor_card(context, view))
             return _("Confirmed. The mentee has been told.")
@@ -170,8 +171,9 @@ async def _act(update: Update, context: AppContext, data: ActOnBooking) -> str |
 async def type_decline_reason(update: Update, context: AppContext, text: str, data: dict[str, Any]) -> None:
     booking_id = int(data["booking_id"])
     async with context.uow() as uow:
-        await inbox.mentor_booking(uow, context.user.id, booking_id)
-        view = await usecases.change_status(uow, context.clock, context.user.id, booking_id, S.DECLINED, text)
+        view = await usecases.change_status(
+            uow, context.clock, context.user.id, booking_id, S.DECLINED, text, only=Actor.MENTOR
+        )
         await uow.dialogs.clear(context.user.id)
         await uow.commit()
     card, markup = _mentor_card(context, view)

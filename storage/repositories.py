@@ -690,30 +690,47 @@ def _booking_from_row(row: BookingRow | Row[Any]) -> Booking:
     )
 
 
+def _booking_values(booking: Booking) -> dict[str, Any]:
+    """Every column of the booking's row but ``id``, as stored."""
+    return {
+        "offering_id": booking.offering_id,
+        "mentor_id": booking.mentor_id,
+        "mentee_id": booking.mentee_id,
+        "scheduled_at": booking.scheduled_at,
+        "ends_at": booking.ends_at,
+        "blocked_from": booking.blocked_from,
+        "blocked_until": booking.blocked_until,
+        "duration_minutes": booking.duration_minutes,
+        "buffer_before_minutes": booking.buffer_before_minutes,
+        "buffer_after_minutes": booking.buffer_after_minutes,
+        "timezone": booking.timezone,
+        "meeting_link": booking.meeting_link,
+        "meeting_notes": booking.meeting_notes,
+        "amount": booking.amount,
+        "payment_status": booking.payment_status.value,
+        "status": booking.status.value,
+        "cancelled_by": booking.cancelled_by.value if booking.cancelled_by is not None else None,
+        "cancellation_reason": booking.cancellation_reason,
+        "mentee_rating": booking.mentee_rating,
+        "mentee_feedback": booking.mentee_feedback,
+        "mentor_notes": booking.mentor_notes,
+        "created_at": booking.created_at,
+        "updated_at": booking.updated_at,
+    }
+
+
 def _copy_booking(booking: Booking, row: BookingRow) -> None:
-    row.offering_id = booking.offering_id
-    row.mentor_id = booking.mentor_id
-    row.mentee_id = booking.mentee_id
-    row.scheduled_at = booking.scheduled_at
-    row.ends_at = booking.ends_at
-    row.blocked_from = booking.blocked_from
-    row.blocked_until = booking.blocked_until
-    row.duration_minutes = booking.duration_minutes
-    row.buffer_before_minutes = booking.buffer_before_minutes
-    row.buffer_after_minutes = booking.buffer_after_minutes
-    row.timezone = booking.timezone
-    row.meeting_link = booking.meeting_link
-    row.meeting_notes = booking.meeting_notes
-    row.amount = booking.amount
-    row.payment_status = booking.payment_status.value
-    row.status = booking.status.value
-    row.cancelled_by = booking.cancelled_by.value if booking.cancelled_by is not None else None
-    row.cancellation_reason = booking.cancellation_reason
-    row.mentee_rating = booking.mentee_rating
-    row.mentee_feedback = booking.mentee_feedback
-    row.mentor_notes = booking.mentor_notes
-    row.created_at = booking.created_at
-    row.updated_at = booking.updated_at
+    for name, value in _booking_values(booking).items():
+        setattr(row, name, value)
+
+
+_BOOKING_BY_ID = select(*_BOOKINGS.c).where(_BOOKINGS.c.id == bindparam("id"))
+_BOOKING_BY_ID_FOR_UPDATE = _BOOKING_BY_ID.with_for_update()
+_BOOKING_UPDATE = (
+    update(_BOOKINGS)
+    .where(_BOOKINGS.c.id == bindparam("booking_id"))
+    .values({c.name: bindparam(f"new_{c.name}", type_=c.type) for c in _BOOKINGS.c if c.name != "id"})
+)
 
 
 def _active_overlapping(person: Any, begins: Any, ends: Any) -> Select[Any]:
@@ -744,9 +761,12 @@ class SqlBookingRepository:
         rows = await self._session.scalars(stmt.execution_options(populate_existing=True))
         return [_booking_from_row(row) for row in rows]
 
-    async def get(self, booking_id: int) -> Booking | None:
-        row = await self._session.get(BookingRow, booking_id, populate_existing=True)
-        return _booking_from_row(row) if row is not None else None
+    async def get(self, booking_id: int, *, for_update: bool = False) -> Booking | None:
+        """``for_update``: ``SELECT ... FOR UPDATE`` on PostgreSQL (SQLite renders no locking clause: its write
+        transactions are immediate and already hold the database's write lock)."""
+        stmt = _BOOKING_BY_ID_FOR_UPDATE if for_update else _BOOKING_BY_ID
+        rows = await _core_rows(self._session, stmt, {"id": booking_id})
+        return _booking_from_row(rows[0]) if rows else None
 
     async def add(self, booking: Booking) -> Booking:
         row = BookingRow()
@@ -756,14 +776,15 @@ class SqlBookingRepository:
         return booking.with_changes(id=row.id)
 
     async def update(self, booking: Booking) -> Booking:
-        """Save every field of ``booking`` (looked up by id), including the derived range columns."""
+        """Save every field of ``booking`` (looked up by id), including the derived range columns: one
+        ``UPDATE``, no read first (the use case read it, ``for_update``, in this transaction)."""
         if booking.id is None:
             raise ValueError("cannot update a booking without an id")
-        row = await self._session.get(BookingRow, booking.id, populate_existing=True)
-        if row is None:
+        await _flush_pending(self._session)
+        values = {f"new_{name}": value for name, value in _booking_values(booking).items()}
+        result = await self._session.execute(_BOOKING_UPDATE, {"booking_id": booking.id, **values})
+        if result.rowcount != 1:  # type: ignore[attr-defined]
             raise NotFound(f"booking {booking.id}")
-        _copy_booking(booking, row)
-        await self._session.flush()
         return booking
 
     async def active_for_mentor(self, mentor_id: int, start: datetime, end: datetime) -> list[Booking]:

@@ -135,7 +135,16 @@ class FakeRepo:
 
 @dataclass
 class FakeBookings(FakeRepo):
+    locked: set[int] = field(default_factory=set)  # read ``for_update`` in this unit of work
+
+    async def get(self, key: int, *, for_update: bool = False) -> Any:
+        if for_update:
+            self.locked.add(key)
+        return self.items.get(key)
+
     async def update(self, b: Booking) -> Booking:
+        # a change is made only to a booking this unit of work locked (two people at once: one after the other)
+        assert b.id in self.locked, f"booking {b.id} changed without reading it for update"
         self.items[b.id] = b
         return b
 

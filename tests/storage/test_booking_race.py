@@ -11,16 +11,15 @@ drive the real ``domain.usecases.book_slot`` the same way.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from types import ModuleType
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from domain import usecases
 from domain.clock import FixedClock
 from domain.errors import SlotTaken
 from domain.model import Booking, Offering, TimeRange, WeeklyRule
@@ -164,18 +163,7 @@ async def test_fifty_mentees_overlapping_slots_of_two_offerings(
 # --- the real use case --------------------------------------------------------------------------------------
 
 
-def _use_cases() -> ModuleType:
-    """``domain.usecases`` once it has ``book_slot`` (the lead is writing it); skip until then."""
-    try:
-        module = importlib.import_module("domain.usecases")
-    except ImportError as exc:
-        pytest.skip(f"domain.usecases cannot be imported yet: {exc}")
-    if not hasattr(module, "book_slot"):
-        pytest.skip("domain.usecases.book_slot does not exist yet")
-    return module
-
-
-def _book_with_use_case(usecases: ModuleType, offering_: Offering, mentee_id: int, start: datetime) -> Attempt:
+def _book_with_use_case(offering_: Offering, mentee_id: int, start: datetime) -> Attempt:
     async def attempt(session_factory: async_sessionmaker[AsyncSession]) -> object:
         clock = FixedClock(T0 - 3 * DAY)
         async with SqlUnitOfWork(session_factory) as uow:
@@ -200,9 +188,8 @@ async def _seed_bookable(uow: SqlUnitOfWork, *offerings: Offering) -> list[Offer
 async def test_book_slot_use_case_one_slot(
     db_url: str, uow: SqlUnitOfWork, request: pytest.FixtureRequest
 ) -> None:
-    usecases = _use_cases()
     [o] = await _seed_bookable(uow, offering())
-    result = await race(db_url, [_book_with_use_case(usecases, o, m, T0) for m in MENTEES])
+    result = await race(db_url, [_book_with_use_case(o, m, T0) for m in MENTEES])
     report(request, result)
     assert_one_winner(result)
     assert await stored_bookings(uow) == result.won
@@ -214,14 +201,13 @@ async def test_book_slot_use_case_one_slot(
 async def test_book_slot_use_case_overlapping_offerings(
     db_url: str, uow: SqlUnitOfWork, request: pytest.FixtureRequest
 ) -> None:
-    usecases = _use_cases()
     long, short = await _seed_bookable(
         uow, offering(duration_minutes=60), offering(title="short", duration_minutes=30)
     )
     attempts: list[Attempt] = [
-        _book_with_use_case(usecases, long, m, T0)
+        _book_with_use_case(long, m, T0)
         if i % 2
-        else _book_with_use_case(usecases, short, m, T0 + timedelta(minutes=30))
+        else _book_with_use_case(short, m, T0 + timedelta(minutes=30))
         for i, m in enumerate(MENTEES)
     ]
     result = await race(db_url, attempts)
