@@ -79,6 +79,10 @@ class AvailabilityRepository(Protocol):
 class OfferingRepository(Protocol):
     async def get(self, offering_id: int) -> Offering | None: ...
 
+    async def get_with_mentor(self, offering_id: int) -> tuple[Offering, User] | None:
+        """The offering and its mentor (one read: every booking step needs both)."""
+        ...
+
     async def add(self, offering: Offering) -> Offering:
         """Insert and return the offering with its new id."""
         ...

@@ -225,14 +225,14 @@ class SlotContext:
 
 
 async def _bookable_offering(uow: UnitOfWork, offering_id: int, viewer_id: int) -> tuple[Offering, User]:
-    offering = await uow.offerings.get(offering_id)
-    if offering is None:
+    found = await uow.offerings.get_with_mentor(offering_id)
+    if found is None:
         raise NotFound("offering")
+    offering, mentor = found
     if offering.status != OfferingStatus.ACTIVE:
         raise OfferingUnavailable(offering.status)
     if offering.mentor_id == viewer_id:
         raise SelfBooking()
-    mentor = await _user(uow, offering.mentor_id)
     return offering, mentor
 
 

@@ -192,6 +192,9 @@ def _user_from_row(row: UserRow | Row[Any]) -> User:
     )
 
 
+_USER_FIELDS = ("id", "first_name", "last_name", "username", "locale", "timezone", "is_mentor", "daily_agenda")
+
+
 def _copy_user(user: User, row: UserRow) -> None:
     row.first_name = user.first_name
     row.last_name = user.last_name
@@ -544,6 +547,33 @@ _OFFERING_WITH_RULES = (
 )
 
 
+_MENTOR = _USERS.alias("mentor")
+_MENTOR_PREFIX = "mentor_user_"  # the mentor's columns in _OFFERING_WITH_MENTOR (offerings has its own mentor_id)
+_OFFERING_WITH_MENTOR = (
+    select(
+        *_OFFERING_WITH_RULES.selected_columns,
+        *(column.label(_MENTOR_PREFIX + column.name) for column in _MENTOR.c),
+    )
+    .select_from(
+        _OFFERINGS.join(_MENTOR, _MENTOR.c.id == _OFFERINGS.c.mentor_id).outerjoin(
+            _RULES, _RULES.c.offering_id == _OFFERINGS.c.id
+        )
+    )
+    .where(_OFFERINGS.c.id == bindparam("id"))
+    .order_by(_RULES.c.weekday, _RULES.c.start_minute, _RULES.c.id)
+)
+
+
+def _offering_with_rules(rows: Sequence[Row[Any]]) -> Offering:
+    """The offering of ``rows`` (one per own weekly rule, or one with NULL rule columns)."""
+    rules = [
+        WeeklyRule(r.rule_weekday, TimeRange(r.rule_start_minute, r.rule_end_minute))
+        for r in rows
+        if r.rule_weekday is not None
+    ]
+    return _offering_from_row(rows[0], rules)
+
+
 class SqlOfferingRepository:
     """Offerings, with their own weekly rules (``availability_rules.offering_id``) in ``Offering.weekly_rules``."""
 
@@ -568,14 +598,16 @@ class SqlOfferingRepository:
     async def get(self, offering_id: int) -> Offering | None:
         # the offering and its own weekly rules in one query (no rule: one row with NULL rule columns)
         rows = await _core_rows(self._session, _OFFERING_WITH_RULES, {"id": offering_id})
+        return _offering_with_rules(rows) if rows else None
+
+    async def get_with_mentor(self, offering_id: int) -> tuple[Offering, User] | None:
+        """The offering with its own weekly rules and its mentor, in one query (every booking step needs both)."""
+        rows = await _core_rows(self._session, _OFFERING_WITH_MENTOR, {"id": offering_id})
         if not rows:
             return None
-        rules = [
-            WeeklyRule(r.rule_weekday, TimeRange(r.rule_start_minute, r.rule_end_minute))
-            for r in rows
-            if r.rule_weekday is not None
-        ]
-        return _offering_from_row(rows[0], rules)
+        mentor = rows[0]._mapping
+        user = User(**{name: mentor[_MENTOR_PREFIX + name] for name in _USER_FIELDS})
+        return _offering_with_rules(rows), user
 
     async def add(self, offering: Offering) -> Offering:
         row = OfferingRow(

@@ -67,6 +67,28 @@ async def test_offering_round_trip(uow: SqlUnitOfWork) -> None:
         assert await average_rating_column(uow, free.id) is None
 
 
+async def test_get_with_mentor_is_get_and_the_mentor_in_one_read(uow: SqlUnitOfWork) -> None:
+    mentor = user(
+        MENTOR_ID,
+        last_name="Rao",
+        username="asha",
+        locale="hi",
+        timezone="Asia/Kolkata",
+        is_mentor=True,
+        daily_agenda=False,
+    )
+    await seed(uow, mentor, user(OTHER_MENTOR, is_mentor=True))
+    async with uow:
+        ruled = await uow.offerings.add(full_offering())
+        plain = await uow.offerings.add(offering(title="No rules of its own"))
+        await uow.commit()
+    assert ruled.id is not None and plain.id is not None
+    async with uow:
+        for added in (ruled, plain):
+            assert await uow.offerings.get_with_mentor(added.id) == (added, mentor)  # rules or none: one mentor
+        assert await uow.offerings.get_with_mentor(404) is None
+
+
 async def test_update_saves_editable_fields_and_rules_but_not_counters(uow: SqlUnitOfWork) -> None:
     [added] = await seed(uow, user(MENTOR_ID), offerings=(full_offering(),))
     edited = offering(
