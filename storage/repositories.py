@@ -179,20 +179,12 @@ def _upsert_statement(
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _user_from_row(row: UserRow | Row[Any]) -> User:
-    return User(
-        id=row.id,
-        first_name=row.first_name,
-        last_name=row.last_name,
-        username=row.username,
-        locale=row.locale,
-        timezone=row.timezone,
-        is_mentor=row.is_mentor,
-        daily_agenda=row.daily_agenda,
-    )
-
-
 _USER_FIELDS = ("id", "first_name", "last_name", "username", "locale", "timezone", "is_mentor", "daily_agenda")
+
+
+def _user_from_row(row: UserRow | Row[Any], prefix: str = "") -> User:
+    """``prefix``: the user's columns are labelled ``prefix + name`` (a user joined to another table)."""
+    return User(**{name: getattr(row, prefix + name) for name in _USER_FIELDS})
 
 
 def _copy_user(user: User, row: UserRow) -> None:
@@ -605,9 +597,7 @@ class SqlOfferingRepository:
         rows = await _core_rows(self._session, _OFFERING_WITH_MENTOR, {"id": offering_id})
         if not rows:
             return None
-        mentor = rows[0]._mapping
-        user = User(**{name: mentor[_MENTOR_PREFIX + name] for name in _USER_FIELDS})
-        return _offering_with_rules(rows), user
+        return _offering_with_rules(rows), _user_from_row(rows[0], _MENTOR_PREFIX)
 
     async def add(self, offering: Offering) -> Offering:
         row = OfferingRow(
