@@ -56,7 +56,7 @@ async def answer_reminder(update: Update, context: AppContext, data: Attendance)
     if not data.coming:
         await _ask_cancel_reason(update, context, data.booking_id)
         return None
-    async with context.uow() as uow:
+    async with context.reader() as uow:
         view = await sessions.mentee_booking(uow, context.user.id, data.booking_id)
     query = update.callback_query
     if query is not None and query.message is not None:

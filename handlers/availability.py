@@ -392,7 +392,7 @@ def _targets(mask: int) -> list[int]:
 async def choose_copy_targets(update: Update, context: AppContext, data: CopyDay) -> str | None:
     source = _weekday(data.source)
     _targets(data.targets)
-    async with context.uow() as uow:
+    async with context.reader() as uow:
         week = await schedule.load_week(uow, context.user.id, data.scope)
     if not schedule.ranges_of_day(week.weekly, source):
         raise InvalidInput("copy", schedule.EMPTY)

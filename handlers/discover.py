@@ -347,7 +347,7 @@ def offering_card_view(card: OfferingCard, zone: str) -> tuple[str, InlineKeyboa
 async def show_listing(
     update: Update, context: AppContext, filters: Filters, page: int = 0, lead: str = "", *, new: bool = False
 ) -> Listing:
-    async with context.uow() as uow:
+    async with context.reader() as uow:
         listing = await discovery.discover(uow, context.clock, filters, page)
     text, markup = listing_view(listing, context.user.id, context.zone, lead)
     await (say if new else show)(update, text, markup)
@@ -432,7 +432,7 @@ async def type_search(update: Update, context: AppContext, text: str, data: dict
 @on_button(ShowOffering)
 async def open_offering(update: Update, context: AppContext, data: ShowOffering) -> str | None:
     try:
-        async with context.uow() as uow:
+        async with context.reader() as uow:
             card = await discovery.offering_card(uow, context.clock, data.offering_id, context.user.id)
     except (OfferingUnavailable, NotFound) as error:
         await show_listing(update, context, Filters(), lead="⚠️ " + explain(error) + "\n\n")
@@ -443,7 +443,7 @@ async def open_offering(update: Update, context: AppContext, data: ShowOffering)
 
 @on_button(ShowMentor)
 async def open_mentor(update: Update, context: AppContext, data: ShowMentor) -> str | None:
-    async with context.uow() as uow:
+    async with context.reader() as uow:
         card = await profiles.mentor_card(uow, data.mentor_id)
     text, markup = public_card(card)
     keyboard = [*(markup.inline_keyboard if markup else ()), [button(_("◀ All offerings"), Browse(0))]]

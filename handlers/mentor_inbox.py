@@ -34,7 +34,7 @@ S = BookingStatus
 
 
 async def show_inbox(update: Update, context: AppContext, tab: InboxTab = InboxTab.PENDING, page: int = 0) -> None:
-    async with context.uow() as uow:
+    async with context.reader() as uow:
         found = await inbox.open_inbox(uow, context.clock, context.user.id, tab, page, context.zone)
     await show(update, *inbox_screen(found, context.zone, context.clock.now()))
 
@@ -66,7 +66,7 @@ def _mentor_card(
 
 @on_button(OpenBookingCard)
 async def open_booking_card(update: Update, context: AppContext, data: OpenBookingCard) -> str | None:
-    async with context.uow() as uow:
+    async with context.reader() as uow:
         view = await inbox.mentor_booking(uow, context.user.id, data.booking_id)
     await show(update, *_mentor_card(context, view, OpenInbox(data.tab, data.page)))
     return None
@@ -75,7 +75,7 @@ async def open_booking_card(update: Update, context: AppContext, data: OpenBooki
 async def _redraw(update: Update, context: AppContext, booking_id: int) -> None:
     """Show the booking as it is now, after a refused move. A card whose buttons are already the current ones was
     not stale (the press was forged or repeated): it stays as it is."""
-    async with context.uow() as uow:
+    async with context.reader() as uow:
         view = await inbox.mentor_booking(uow, context.user.id, booking_id)
     text, markup = _mentor_card(context, view)
     query = update.callback_query

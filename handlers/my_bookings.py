@@ -156,7 +156,7 @@ def calendar_file(view: BookingView, now: datetime) -> bytes:
 async def show_my_bookings(
     update: Update, context: AppContext, tab: MyTab = MyTab.UPCOMING, page: int = 0
 ) -> None:
-    async with context.uow() as uow:
+    async with context.reader() as uow:
         found = await mentee.open_my_bookings(uow, context.clock, context.user.id, tab, page)
     await show(update, *list_screen(found, context.zone))
 
@@ -173,7 +173,7 @@ async def open_my_bookings_page(update: Update, context: AppContext, data: OpenM
 
 @on_button(OpenMyBooking)
 async def open_my_booking(update: Update, context: AppContext, data: OpenMyBooking) -> str | None:
-    async with context.uow() as uow:
+    async with context.reader() as uow:
         view = await mentee.my_booking(uow, context.user.id, data.booking_id)
     back = OpenMyBookings(data.tab, data.page)
     await show(update, *card_screen(view, context.zone, context.clock.now(), back))
@@ -182,7 +182,7 @@ async def open_my_booking(update: Update, context: AppContext, data: OpenMyBooki
 
 @on_button(AddToCalendar)
 async def add_to_calendar(update: Update, context: AppContext, data: AddToCalendar) -> str | None:
-    async with context.uow() as uow:
+    async with context.reader() as uow:
         view = await mentee.my_booking(uow, context.user.id, data.booking_id)
     now = context.clock.now()
     if not mentee.mentee_actions(view.booking, now).calendar:
@@ -200,7 +200,7 @@ async def add_to_calendar(update: Update, context: AppContext, data: AddToCalend
 
 @on_button(AskRating)
 async def ask_rating(update: Update, context: AppContext, data: AskRating) -> str | None:
-    async with context.uow() as uow:
+    async with context.reader() as uow:
         view = await mentee.booking_to_rate(uow, context.user.id, data.booking_id)
     text = _("How was <b>{title}</b> with {mentor}? Tap the stars (5 is best).").format(
         title=esc(view.offering.title), mentor=esc(view.mentor.display_name)

@@ -399,7 +399,7 @@ async def act_on_offering(update: Update, context: AppContext, data: ActOnOfferi
 
 async def _ask_delete(update: Update, context: AppContext, offering_id: int) -> str | None:
     try:
-        async with context.uow() as uow:
+        async with context.reader() as uow:
             offering = await rules.check_deletable(uow, context.user.id, offering_id)
     except HasBookings:
         text = _("This offering has bookings, so it cannot be deleted: archive it instead.")

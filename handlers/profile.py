@@ -149,7 +149,7 @@ async def open_profile(update: Update, context: AppContext) -> None:
             stack([(_("🎓 Become a mentor"), Menu(MenuItem.BECOME_MENTOR))]),
         )
         return
-    async with context.uow() as uow:
+    async with context.reader() as uow:
         card = await profiles.my_profile(uow, context.user.id)
     await show(update, *editor_view(card, context.zone))
 
@@ -177,7 +177,7 @@ async def type_field(update: Update, context: AppContext, text: str, data: dict[
 
 @on_button(PreviewProfile)
 async def preview(update: Update, context: AppContext, data: PreviewProfile) -> str | None:
-    async with context.uow() as uow:
+    async with context.reader() as uow:
         card = await profiles.my_profile(uow, context.user.id)
     text, markup = public_card(card)
     back = [button(_("◀ Back to my profile"), Menu(MenuItem.PROFILE))]
