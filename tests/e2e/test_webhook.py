@@ -49,13 +49,9 @@ class WebhookBot:
         return self.url + self.settings.webhook_path
 
 
-@asynccontextmanager
-async def webhook_bot(
-    runner: BotRunner, port: int | None = None, reuse_port: bool = False
-) -> AsyncIterator[WebhookBot]:
-    """The bot in webhook mode (``run_webhook``, as ``python -m bot`` runs it), stopped cleanly on exit."""
-    api, port = runner.api, port or free_port()
-    settings = replace(
+def webhook_settings(runner: BotRunner, port: int, reuse_port: bool = False) -> Settings:
+    """The runner's settings for webhook mode on 127.0.0.1:``port``."""
+    return replace(
         runner.settings(),
         webhook_url=WEBHOOK_URL,
         webhook_secret=SECRET,
@@ -63,6 +59,15 @@ async def webhook_bot(
         webhook_listen="127.0.0.1",
         webhook_reuse_port=reuse_port,
     )
+
+
+@asynccontextmanager
+async def webhook_bot(
+    runner: BotRunner, port: int | None = None, reuse_port: bool = False
+) -> AsyncIterator[WebhookBot]:
+    """The bot in webhook mode (``run_webhook``, as ``python -m bot`` runs it), stopped cleanly on exit."""
+    api, port = runner.api, port or free_port()
+    settings = webhook_settings(runner, port, reuse_port)
     application = build_application(settings, clock=runner.clock, rate_limit=False)
     api.attach(application)  # wait_idle also waits for the updates the server put on the queue
     stop = asyncio.Event()
@@ -246,13 +251,7 @@ async def test_two_workers_serve_one_port_with_reuse_port(api: FakeBotApi, runne
 async def test_without_reuse_port_a_second_worker_cannot_take_the_port(runner: BotRunner) -> None:
     port = free_port()
     async with webhook_bot(runner, port):
-        settings = replace(
-            runner.settings(),
-            webhook_url=WEBHOOK_URL,
-            webhook_secret=SECRET,
-            port=port,
-            webhook_listen="127.0.0.1",
-        )
+        settings = webhook_settings(runner, port)
         second = build_application(settings, clock=runner.clock, rate_limit=False)
         with pytest.raises(OSError):
             await asyncio.wait_for(run_webhook(second, settings, asyncio.Event()), 30)
