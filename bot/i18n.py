@@ -25,8 +25,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency
 
-SUPPORTED_LOCALES: tuple[str, ...] = ("en", "hi")
-LOCALE_NAMES = {"en": "English", "hi": "हिन्दी"}
+SUPPORTED_LOCALES: tuple[str, ...] = ("en", "hi", "ru")
+LOCALE_NAMES = {"en": "English", "hi": "हिन्दी", "ru": "Русский"}
 LOCALES_DIR = Path(__file__).parent / "locales"
 DOMAIN = "messages"
 

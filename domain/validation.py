@@ -19,7 +19,7 @@ TOO_PRECISE = "too_precise"
 NOT_ALLOWED = "not_allowed"
 NOT_HTTP = "not_http"
 
-_FREE_WORDS = frozenset({"free", "0", "मुफ़्त", "मुफ्त"})
+_FREE_WORDS = frozenset({"free", "0", "मुफ़्त", "मुफ्त", "бесплатно"})
 _CURRENCY = re.compile(r"^(₹|rs\.?|inr)\s*|\s*(₹|rs\.?|inr|/-)$", re.IGNORECASE)
 
 

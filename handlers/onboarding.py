@@ -23,6 +23,16 @@ from handlers.keyboards import rows
 # Likely zones first, by language; everything else is one "Other" press (regions) or a typed city away.
 _SUGGESTED = {
     "hi": ("Asia/Kolkata",),
+    "ru": (
+        "Europe/Moscow",
+        "Asia/Yekaterinburg",
+        "Asia/Novosibirsk",
+        "Asia/Vladivostok",
+        "Europe/Minsk",
+        "Europe/Kyiv",
+        "Asia/Almaty",
+        "Asia/Kolkata",
+    ),
     "en": (
         "Asia/Kolkata",
         "Europe/London",
@@ -36,7 +46,8 @@ _SUGGESTED = {
 }
 ZONES_PER_PAGE = 24
 
-# Cities people type that are not IANA zone names (India has one zone, named after Kolkata).
+# Cities people type that are not IANA zone names (India has one zone, named after Kolkata), also in Hindi and
+# Russian.
 _CITY_ALIASES = {
     **dict.fromkeys(
         ("mumbai", "bombay", "delhi", "new delhi", "bangalore", "bengaluru", "chennai", "madras", "hyderabad",
@@ -53,6 +64,33 @@ _CITY_ALIASES = {
     "dubai": "Asia/Dubai",
     "uk": "Europe/London",
     "utc": "UTC",
+    # Russia has eleven zones, so the country's name is not a city; "moscow" already matches the zone's name
+    **dict.fromkeys(
+        ("saint petersburg", "st petersburg", "москва", "мск", "санкт-петербург", "петербург", "питер", "спб",
+         "казань", "нижний новгород", "ростов-на-дону", "краснодар", "сочи", "воронеж"),
+        "Europe/Moscow",
+    ),
+    **dict.fromkeys(("екатеринбург", "челябинск", "пермь", "уфа", "тюмень"), "Asia/Yekaterinburg"),
+    **dict.fromkeys(("новосибирск",), "Asia/Novosibirsk"),
+    **dict.fromkeys(("владивосток", "хабаровск"), "Asia/Vladivostok"),
+    **dict.fromkeys(("киев", "харьков", "одесса", "днепр", "украина"), "Europe/Kyiv"),
+    **dict.fromkeys(("алматы", "алма-ата", "астана", "казахстан"), "Asia/Almaty"),
+    **dict.fromkeys(("мумбаи", "дели", "нью-дели", "бангалор", "бенгалуру", "ченнаи", "калькутта", "колката",
+                     "гоа", "индия"), "Asia/Kolkata"),
+    **dict.fromkeys(("лос-анджелес", "сан-франциско", "сиэтл"), "America/Los_Angeles"),
+    **dict.fromkeys(("нью-йорк", "бостон", "вашингтон"), "America/New_York"),
+    **{
+        "самара": "Europe/Samara", "калининград": "Europe/Kaliningrad", "волгоград": "Europe/Volgograd",
+        "саратов": "Europe/Saratov", "омск": "Asia/Omsk", "томск": "Asia/Tomsk", "красноярск": "Asia/Krasnoyarsk",
+        "иркутск": "Asia/Irkutsk", "якутск": "Asia/Yakutsk", "минск": "Europe/Minsk", "беларусь": "Europe/Minsk",
+        "ташкент": "Asia/Tashkent", "бишкек": "Asia/Bishkek", "тбилиси": "Asia/Tbilisi", "ереван": "Asia/Yerevan",
+        "баку": "Asia/Baku", "кишинев": "Europe/Chisinau", "кишинёв": "Europe/Chisinau", "рига": "Europe/Riga",
+        "вильнюс": "Europe/Vilnius", "таллин": "Europe/Tallinn", "лондон": "Europe/London",
+        "берлин": "Europe/Berlin", "париж": "Europe/Paris", "белград": "Europe/Belgrade",
+        "варшава": "Europe/Warsaw", "прага": "Europe/Prague", "стамбул": "Europe/Istanbul",
+        "дубай": "Asia/Dubai", "тель-авив": "Asia/Jerusalem", "сингапур": "Asia/Singapore",
+        "бангкок": "Asia/Bangkok", "сидней": "Australia/Sydney",
+    },
 }
 
 

@@ -18,7 +18,7 @@ from domain.validation import (
 @pytest.mark.parametrize(
     ("typed", "price"),
     [("500", "500"), ("₹500", "500"), ("Rs. 1,000", "1000"), ("499.5", "499.50"), ("free", "0"), ("0", "0"),
-     ("1000/-", "1000"), ("INR 250", "250")],
+     ("Бесплатно", "0"), ("1000/-", "1000"), ("INR 250", "250")],
 )
 def test_prices_people_type(typed, price):
     assert parse_price(typed) == Decimal(price)

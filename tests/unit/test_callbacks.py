@@ -57,6 +57,10 @@ def test_typed_cities_find_their_zone():
 
     assert find_zones("Mumbai") == ["Asia/Kolkata"]
     assert find_zones("  मुंबई ") == ["Asia/Kolkata"]
+    assert find_zones("Москва") == ["Europe/Moscow"]
+    assert find_zones(" Санкт-Петербург") == ["Europe/Moscow"]
+    assert find_zones("ЕКАТЕРИНБУРГ") == ["Asia/Yekaterinburg"]
+    assert find_zones("Нью-Йорк") == ["America/New_York"]
     assert find_zones("london") == ["Europe/London"]
     assert find_zones("new york") == ["America/New_York"]
     assert find_zones("europe/paris") == ["Europe/Paris"]

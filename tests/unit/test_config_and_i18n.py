@@ -4,7 +4,17 @@ from decimal import Decimal
 import pytest
 
 from bot.config import DEFAULT_DATABASE_URL, ConfigError, load_settings
-from bot.i18n import SUPPORTED_LOCALES, _, format_clock, format_money, pick_locale, translations, use_locale
+from bot.i18n import (
+    SUPPORTED_LOCALES,
+    _,
+    format_clock,
+    format_day,
+    format_money,
+    format_wall,
+    pick_locale,
+    translations,
+    use_locale,
+)
 
 TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ"
 
@@ -62,6 +72,12 @@ def test_a_bad_setting_is_named_in_one_line(env, named):
 
 def test_locale_from_telegram_language_code():
     assert [pick_locale(c) for c in ("hi", "hi-IN", "en-GB", "fr", None)] == ["hi", "hi", "en", "en", "en"]
+    assert [pick_locale(c) for c in ("ru", "ru-RU", "ru_UA", "RU")] == ["ru", "ru", "ru", "ru"]
+    assert pick_locale("uk", "ru") == "ru"  # an unsupported language gets DEFAULT_LOCALE
+
+
+def test_russian_may_be_the_default_language():
+    assert load_settings({"BOT_TOKEN": TOKEN, "DEFAULT_LOCALE": "ru"}).default_locale == "ru"
 
 
 def test_hindi_readers_get_hindi():
@@ -84,3 +100,14 @@ def test_money_and_time_follow_the_reader():
     assert format_clock(moment, "Australia/Lord_Howe") == "8:00\u202fPM"
     with use_locale("hi"):
         assert format_clock(moment, "Asia/Kolkata") == "2:30 pm"
+
+
+def test_russian_readers_get_russian_money_dates_and_times():
+    moment = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    with use_locale("ru"):
+        assert format_money(Decimal("500")) == "500\xa0₹"
+        assert format_money(Decimal("499.50")) == "499,50\xa0₹"
+        assert format_money(Decimal("100000")) == "100\xa0000\xa0₹"
+        assert format_day(moment, "Europe/Moscow") == "пн, 30 нояб."
+        assert format_clock(moment, "Europe/Moscow") == "12:00"
+        assert format_wall(9 * 60) == "09:00"
