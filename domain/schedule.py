@@ -38,14 +38,19 @@ EMPTY = "empty"
 NO_TARGETS = "no_targets"
 
 _ONE_DAY = timedelta(days=1)
+# Month names people type, in the bot's languages: English, and Russian as named and as written after a day
+# ("25 декабря"); any prefix of three letters or more counts ("dec", "дек", "нояб").
 _MONTHS = (
-    "january", "february", "march", "april", "may", "june",
-    "july", "august", "september", "october", "november", "december",
+    ("january", "январь", "января"), ("february", "февраль", "февраля"), ("march", "март", "марта"),
+    ("april", "апрель", "апреля"), ("may", "май", "мая"), ("june", "июнь", "июня"), ("july", "июль", "июля"),
+    ("august", "август", "августа"), ("september", "сентябрь", "сентября"), ("october", "октябрь", "октября"),
+    ("november", "ноябрь", "ноября"), ("december", "декабрь", "декабря"),
 )  # fmt: skip
+_DAYS_FROM_TODAY = {"today": 0, "tomorrow": 1, "сегодня": 0, "завтра": 1}
 _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _DAY_FIRST = re.compile(r"(\d{1,2})[./](\d{1,2})[./](\d{4})")
-_DAY_MONTH = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]{3,9})\.?(?:,?\s+(\d{4}))?")
-_MONTH_DAY = re.compile(r"([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?")
+_DAY_MONTH = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+([a-zа-яё]{3,9})\.?(?:,?\s+(\d{4}))?")
+_MONTH_DAY = re.compile(r"([a-zа-яё]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?")
 
 
 # --- reading and checking dates -----------------------------------------------------------------------------
@@ -57,23 +62,22 @@ def local_today(now: datetime, zone: str) -> date:
 
 
 def _month(word: str) -> int | None:
-    """``Dec``, ``dec.`` or ``December`` → 12; a word that is not an English month name → None."""
+    """``Dec``, ``dec.``, ``December``, ``дек`` or ``декабря`` → 12; a word that is not a month name → None."""
     word = word.lower()
-    for number, name in enumerate(_MONTHS, start=1):
-        if len(word) >= 3 and name.startswith(word):
+    for number, names in enumerate(_MONTHS, start=1):
+        if len(word) >= 3 and any(name.startswith(word) for name in names):
             return number
     return None
 
 
 def parse_date(text: str, today: date) -> date:
     """A typed date: ``2026-12-25``, ``25.12.2026`` (or ``25/12/2026``), ``25 Dec``, ``Dec 25``, ``25 December
-    2026``, ``today``, ``tomorrow``. Without a year it is the next such date from ``today`` on. Anything else, or
-    a date that does not exist (``2026-02-30``), is ``InvalidInput("date", UNREADABLE)``."""
+    2026``, ``25 декабря``, ``today``, ``tomorrow`` (``сегодня``, ``завтра``). Without a year it is the next such
+    date from ``today`` on. Anything else, or a date that does not exist (``2026-02-30``), is
+    ``InvalidInput("date", UNREADABLE)``."""
     typed = " ".join(text.strip().lower().split())
-    if typed == "today":
-        return today
-    if typed == "tomorrow":
-        return today + _ONE_DAY
+    if typed in _DAYS_FROM_TODAY:
+        return today + _DAYS_FROM_TODAY[typed] * _ONE_DAY
     year: int | None
     if match := _ISO.fullmatch(typed):
         year, month, day = (int(g) for g in match.groups())

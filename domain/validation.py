@@ -21,6 +21,8 @@ NOT_HTTP = "not_http"
 
 _FREE_WORDS = frozenset({"free", "0", "मुफ़्त", "मुफ्त", "бесплатно"})
 _CURRENCY = re.compile(r"^(₹|rs\.?|inr)\s*|\s*(₹|rs\.?|inr|/-)$", re.IGNORECASE)
+_GROUP_SPACE = re.compile(r"(?<=\d)[ \u00a0\u202f](?=\d{3}(?!\d))")  # "1 500", as Russian writes thousands
+_DECIMAL_COMMA = re.compile(r"\d+,\d{1,2}")  # "499,50": a comma before one or two digits is a decimal comma
 
 
 def clean_text(value: str, limit: int, *, field: str) -> str:
@@ -41,11 +43,13 @@ def validate_title(value: str) -> str:
 
 
 def parse_price(value: str) -> Decimal:
-    """``500``, ``₹499.50``, ``Rs 1,000``, ``free`` or ``0``; at most two decimals, not negative."""
+    """``500``, ``₹499.50``, ``Rs 1,000``, ``1,00,000``, ``1 500 ₹``, ``499,50``, ``free`` or ``0``; at most two
+    decimals, not negative."""
     text = value.strip().lower()
     if text in _FREE_WORDS:
         return Decimal("0")
-    text = _CURRENCY.sub("", text).replace(",", "").strip()
+    text = _GROUP_SPACE.sub("", _CURRENCY.sub("", text).strip())
+    text = text.replace(",", ".") if _DECIMAL_COMMA.fullmatch(text) else text.replace(",", "")
     try:
         price = Decimal(text)
     except InvalidOperation:

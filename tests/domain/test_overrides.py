@@ -52,6 +52,13 @@ def refused(error: pytest.ExceptionInfo[InvalidInput]) -> tuple[str, str]:
         ("29 Feb", date(2028, 2, 29)),  # the next year that has it
         ("today", TODAY),
         ("Tomorrow", date(2026, 11, 25)),
+        ("25 декабря", date(2026, 12, 25)),
+        ("25 дек", date(2026, 12, 25)),
+        ("3 янв. 2027", date(2027, 1, 3)),
+        ("1 Мая", date(2027, 5, 1)),
+        ("30 нояб.", date(2026, 11, 30)),
+        ("Сегодня", TODAY),
+        ("завтра", date(2026, 11, 25)),
     ],
 )
 def test_typed_dates_are_read(typed: str, expected: date) -> None:
@@ -59,7 +66,9 @@ def test_typed_dates_are_read(typed: str, expected: date) -> None:
 
 
 @pytest.mark.parametrize(
-    "typed", ["", "soon", "2026-02-30", "31.04.2027", "32 Dec", "25 Foo", "Dec", "12/25", "2026/12/25", "1-2-3"]
+    "typed",
+    ["", "soon", "2026-02-30", "31.04.2027", "32 Dec", "25 Foo", "Dec", "12/25", "2026/12/25", "1-2-3", "25 ма",
+     "25 мартобря", "послезавтра"],
 )
 def test_garbage_or_impossible_dates_are_refused(typed: str) -> None:
     with pytest.raises(InvalidInput) as error:

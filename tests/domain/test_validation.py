@@ -18,7 +18,9 @@ from domain.validation import (
 @pytest.mark.parametrize(
     ("typed", "price"),
     [("500", "500"), ("₹500", "500"), ("Rs. 1,000", "1000"), ("499.5", "499.50"), ("free", "0"), ("0", "0"),
-     ("Бесплатно", "0"), ("1000/-", "1000"), ("INR 250", "250")],
+     ("Бесплатно", "0"), ("1000/-", "1000"), ("INR 250", "250"), ("1,00,000", "100000"),
+     # as Russian writes money: a decimal comma and spaces between thousands
+     ("499,50", "499.50"), ("499,5", "499.50"), ("1 500 ₹", "1500"), ("1\u00a0500,50", "1500.50")],
 )
 def test_prices_people_type(typed, price):
     assert parse_price(typed) == Decimal(price)
@@ -27,7 +29,8 @@ def test_prices_people_type(typed, price):
 @pytest.mark.parametrize(
     ("typed", "detail"),
     [("abc", "not_a_number"), ("-5", "negative"), ("1.234", "too_precise"), ("nan", "not_a_number"),
-     ("Infinity", "not_a_number"), ("99999999", "too_large"), ("", "not_a_number")],
+     ("Infinity", "not_a_number"), ("99999999", "too_large"), ("", "not_a_number"), ("1 50", "not_a_number"),
+     ("1 5000", "not_a_number")],
 )
 def test_bad_prices_say_why(typed, detail):
     with pytest.raises(InvalidInput) as caught:
