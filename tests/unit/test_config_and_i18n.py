@@ -11,6 +11,7 @@ from bot.i18n import (
     format_day,
     format_money,
     format_wall,
+    ngettext,
     pick_locale,
     translations,
     use_locale,
@@ -100,6 +101,13 @@ def test_money_and_time_follow_the_reader():
     assert format_clock(moment, "Australia/Lord_Howe") == "8:00\u202fPM"
     with use_locale("hi"):
         assert format_clock(moment, "Asia/Kolkata") == "2:30 pm"
+
+
+def test_russian_readers_get_russian_with_three_plural_forms():
+    with use_locale("ru"):
+        assert _("Free") == "Бесплатно"
+        counted = [ngettext("{count} booking", "{count} bookings", n).format(count=n) for n in (1, 3, 5, 11, 21, 22)]
+        assert counted == ["1 запись", "3 записи", "5 записей", "11 записей", "21 запись", "22 записи"]
 
 
 def test_russian_readers_get_russian_money_dates_and_times():
