@@ -7,7 +7,7 @@ Run with ``.venv/bin/python -m benchmarks.bench_flow`` (about four minutes); opt
 migrated database, e.g. one filled by ``benchmarks.seed``), ``--only ours``, ``--workers N`` (N webhook workers
 on one port, ``WEBHOOK_REUSE_PORT``, the server delivering by webhook, instead of one bot long-polling).
 
-Method. This process runs the Bot API-compatible server from ``tests.harness.fake_bot_api`` and the simulated
+Method. This process runs the Bot API-compatible server from ``sandbox.botapi`` and the simulated
 users; the bot runs as a separate OS process, exactly as deployed: ``python -m bot`` (long polling, the project's
 request backend, per-user update processing, SQLite or PostgreSQL), so the two share the machine's cores like a
 bot and Telegram's edge would not - the numbers are a floor. Users act as people do: a mentee sends the offering's
@@ -64,7 +64,7 @@ from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade_to_head
 from storage.uow import SqlUnitOfWork
 from tests.dbutil import drop_database, fresh_database
-from tests.harness.fake_bot_api import ChatMessage, FakeBotApi, FakeUser
+from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
 
 ZONE = "Asia/Kolkata"
 FIRST_MENTOR = 7_000_000_000  # far above the ids ``benchmarks.seed`` uses
@@ -520,7 +520,7 @@ async def run_ours(
     if os.environ.get("BENCH_DEBUG"):  # where an update waits: before the bot fetches it, or after
         enq: dict[int, float] = {}
         fetched: dict[int, float] = {}
-        original_enqueue, original_get = api._enqueue, api._get_updates
+        original_enqueue, original_get = api.enqueue_update, api.methods.get_updates
 
         def enqueue(update):  # type: ignore[no-untyped-def]
             update_id = original_enqueue(update)
@@ -534,7 +534,7 @@ async def run_ours(
                 fetched.setdefault(u["update_id"], now)
             return result
 
-        api._enqueue, api._get_updates = enqueue, get_updates  # type: ignore[method-assign]
+        api.enqueue_update, api.methods.get_updates = enqueue, get_updates  # type: ignore[method-assign]
         replies.debug = (enq, fetched)  # type: ignore[attr-defined]
     actors: list[tuple[FakeUser, Callable[[Run, Pacer, asyncio.Event], object]]] = []
     for mentee_id in mentee_ids:
@@ -560,7 +560,7 @@ async def run_ours(
             start = calls[0].time if calls else 0
             per_second = Counter(int(c.time - start) for c in calls)
             print("  calls per second:", [per_second[i] for i in range(max(per_second, default=0) + 1)])
-            print("  polls:", api.get_updates_count, "pending updates:", len(api._updates))
+            print("  polls:", api.get_updates_count, "pending updates:", len(api.pending_updates))
             enq, fetched = replies.debug  # type: ignore[attr-defined]
             waits = sorted((fetched[i] - enq[i]) * 1000 for i in fetched if i in enq)
             if waits:

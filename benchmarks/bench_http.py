@@ -13,7 +13,7 @@ Backends, each a ``telegram.Bot`` with that request object:
   closes a TCP connection) and a longer pool timeout.
 * **aiohttp**: ``bot.http.AiohttpRequest`` (pool of 256), the project's backend.
 
-Method. The Bot API-compatible server from ``tests.harness.fake_bot_api`` runs in a separate OS process (started
+Method. The Bot API-compatible server from ``sandbox.botapi`` runs in a separate OS process (started
 fresh for every run, with the chats already known to it), so it does not take the client's core. A run first
 makes one round of ``--concurrency`` calls (opening the connections; not measured), then ``--concurrency``
 workers send messages back to back until ``--calls`` are done. Latency is per call, as the caller of
@@ -42,7 +42,7 @@ from telegram.error import TelegramError
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.http import AiohttpRequest
-from tests.harness.fake_bot_api import DEFAULT_TOKEN, FakeBotApi
+from sandbox.botapi import DEFAULT_TOKEN, FakeBotApi
 
 FIRST_CHAT = 5_000_000
 CHATS = 1_000

@@ -24,7 +24,7 @@ from tempfile import TemporaryDirectory
 
 from benchmarks.bench_flow import Replies, bot_process
 from benchmarks.seed import USER_ID_BASE
-from tests.harness.fake_bot_api import ChatMessage, FakeBotApi
+from sandbox.botapi import ChatMessage, FakeBotApi
 
 SEEDED = Path("data/bench/seed_1m.sqlite3")
 TARGET_MB = 150

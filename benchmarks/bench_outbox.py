@@ -7,7 +7,7 @@ the server takes per request, like a network round trip).
 
 Everything is real except Telegram: the application from ``bot.app.build_application`` (AIORateLimiter at the cap,
 JobQueue, dispatcher with its default batch, concurrency and lease), HTTP to the server from
-``tests.harness.fake_bot_api`` on loopback, and the outbox in the database. Each reminder goes to its own chat
+``sandbox.botapi`` on loopback, and the outbox in the database. Each reminder goes to its own chat
 and carries its key, so the server side can count: it reports the time to deliver all, the achieved rate against
 the cap (target: at least 90 %), lost messages and duplicates (both must be 0).
 """
@@ -32,7 +32,7 @@ from domain.ports import UnitOfWork
 from storage.engine import create_engine, create_session_factory
 from storage.uow import SqlUnitOfWork
 from tests.dbutil import drop_database, fresh_database
-from tests.harness.fake_bot_api import FakeBotApi
+from sandbox.botapi import FakeBotApi
 
 FIRST_CHAT = 100_000
 

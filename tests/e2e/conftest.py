@@ -18,7 +18,7 @@ from bot.app import build_application
 from bot.config import Settings
 from domain.clock import FixedClock
 from tests.dbutil import create_empty_database, drop_database
-from tests.harness.fake_bot_api import FakeBotApi
+from sandbox.botapi import FakeBotApi
 
 # A Tuesday morning: Wednesday 25 Nov is the first day outside the default 24-hour notice.
 NOW = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)

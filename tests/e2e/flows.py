@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.harness.fake_bot_api import FakeBotApi, FakeUser
+from sandbox.botapi import FakeBotApi, FakeUser
 
 NNBSP = "\u202f"  # CLDR puts a narrow no-break space before AM/PM
 

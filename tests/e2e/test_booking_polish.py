@@ -26,7 +26,7 @@ from tests.e2e.flows import (
     pick_time_and_skip_notes,
     set_hours,
 )
-from tests.harness.fake_bot_api import FakeBotApi, FakeUser
+from sandbox.botapi import FakeBotApi, FakeUser
 
 S = BookingStatus
 

@@ -18,7 +18,7 @@ from storage.engine import create_engine, create_session_factory
 from storage.uow import SqlUnitOfWork
 from tests.e2e.conftest import BotRunner
 from tests.e2e.flows import become_mentor_with_offering, onboard
-from tests.harness.fake_bot_api import ChatMessage, FakeBotApi, FakeUser
+from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
 
 NOT_ALLOWED = "You are not allowed to do that."
 S = BookingStatus

@@ -12,7 +12,7 @@ from tests.e2e.flows import (
     open_first_date,
     pick_time_and_skip_notes,
 )
-from tests.harness.fake_bot_api import FakeBotApi
+from sandbox.botapi import FakeBotApi
 
 
 async def test_mentor_publishes_mentee_books_mentor_confirms_and_adds_link(api: FakeBotApi, bot) -> None:

@@ -9,7 +9,7 @@ from telegram.ext import Application
 
 from domain.model import Offering
 from tests.e2e.flows import KOLKATA, become_mentor_with_offering, onboard, pick_time_and_skip_notes
-from tests.harness.fake_bot_api import FakeBotApi
+from sandbox.botapi import FakeBotApi
 
 LINK = "https://t.me/mentor_desk_test_bot?start="
 

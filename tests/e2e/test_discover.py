@@ -26,7 +26,7 @@ from handlers.callbacks import DiscoverList, ShowMentor, ShowOffering
 from domain.discovery import PriceBand, SortOrder
 from tests.e2e.conftest import NOW
 from tests.e2e.flows import LONDON, clock, onboard
-from tests.harness.fake_bot_api import FakeBotApi
+from sandbox.botapi import FakeBotApi
 
 ASHA, BO, RAVI = 101, 102, 202
 MORNINGS = [WeeklyRule(day, TimeRange(9 * 60, 12 * 60)) for day in range(5)]  # Mon-Fri 09:00-12:00

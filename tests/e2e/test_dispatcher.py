@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.dispatcher import Backoff, Dispatcher
 from tests.dbutil import drop_database, fresh_database
 from tests.e2e.dispatcher_worker import events, key_of, outbox_rows, say_key, seed_outbox
-from tests.harness.fake_bot_api import FakeBotApi, FakeUser
+from sandbox.botapi import FakeBotApi, FakeUser
 
 
 @pytest.fixture

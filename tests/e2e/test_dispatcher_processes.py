@@ -19,7 +19,7 @@ import pytest
 
 from tests.dbutil import drop_database, fresh_database
 from tests.e2e.dispatcher_worker import events, key_of, outbox_rows, seed_outbox
-from tests.harness.fake_bot_api import FakeBotApi
+from sandbox.botapi import FakeBotApi
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,7 +13,7 @@ import pytest
 
 from bot.config import derive_webhook_secret
 from tests.e2e.webhooks import free_port, wait_until_healthy
-from tests.harness.fake_bot_api import FakeBotApi
+from sandbox.botapi import FakeBotApi
 
 ROOT = Path(__file__).resolve().parents[2]
 # settings of the bot: a developer's own environment must not leak into these runs
@@ -80,14 +80,14 @@ async def test_python_m_bot_in_webhook_mode_serves_health_and_updates_and_stops_
         try:
             base = f"http://127.0.0.1:{port}"
             assert await wait_until_healthy(base, timeout=60) == {"status": "ok", "database": "ok", "dispatcher": "leader"}
-            await api._wait_until(lambda: api.webhook, 10, lambda: "setWebhook was never called")
+            await api.wait_until(lambda: api.webhook, 10, lambda: "setWebhook was never called")
             assert api.webhook["url"] == "https://bot.example.test/tg"
             assert api.webhook["secret_token"] == derive_webhook_secret(api.token)  # no WEBHOOK_SECRET: derived
             api.webhook_target = base
             user = api.user(7, "Kiran")
             await user.send("/start")
             await user.wait_for("Which time zone are you in?", timeout=60)
-            await api._wait_until(lambda: api.webhook_deliveries, 10, lambda: "the delivery was never answered")
+            await api.wait_until(lambda: api.webhook_deliveries, 10, lambda: "the delivery was never answered")
             assert api.get_updates_count == 0 and [s for _, s in api.webhook_deliveries] == [200]
         finally:
             process.send_signal(signal.SIGTERM)

@@ -26,7 +26,7 @@ from telegram.error import (
 )
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from tests.harness.fake_bot_api import WEBHOOK_SECRET_HEADER, FakeBotApi, HarnessTimeout, parse_html
+from sandbox.botapi import WEBHOOK_SECRET_HEADER, FakeBotApi, HarnessTimeout, parse_html
 
 KEYBOARD = InlineKeyboardMarkup(
     [
@@ -573,7 +573,7 @@ async def test_get_updates_offset_limit_semantics(api: FakeBotApi, bot: Bot) -> 
 async def test_long_poll_wakes_up_on_new_update(api: FakeBotApi, bot: Bot) -> None:
     alice = api.user(101)
     poll = asyncio.create_task(bot.get_updates(timeout=5))
-    await api._wait_until(lambda: api._polls_waiting, 2, lambda: "poll never arrived")
+    await api.wait_until(lambda: api.polls_waiting, 2, lambda: "poll never arrived")
     started = time.monotonic()
     await alice.send("ping")
     (update,) = await poll
@@ -584,7 +584,7 @@ async def test_newer_poll_terminates_older_with_conflict(api: FakeBotApi) -> Non
     url = f"{api.base_url}{api.token}/getUpdates"
     async with httpx.AsyncClient() as client:
         older = asyncio.create_task(client.post(url, data={"timeout": "5"}))
-        await api._wait_until(lambda: api._polls_waiting, 2, lambda: "poll never arrived")
+        await api.wait_until(lambda: api.polls_waiting, 2, lambda: "poll never arrived")
         newer = await client.post(url, json={"timeout": 0})
         response = await older
     assert newer.json() == {"ok": True, "result": []}
@@ -597,7 +597,7 @@ async def test_stop_releases_pending_long_poll_quickly() -> None:
     url = f"{api.base_url}{api.token}/getUpdates"
     async with httpx.AsyncClient() as client:
         poll = asyncio.create_task(client.post(url, data={"timeout": "30"}))
-        await api._wait_until(lambda: api._polls_waiting, 2, lambda: "poll never arrived")
+        await api.wait_until(lambda: api.polls_waiting, 2, lambda: "poll never arrived")
         started = time.monotonic()
         await api.stop()
         response = await poll
@@ -759,7 +759,7 @@ async def test_webhook_connection_errors_are_retried(api: FakeBotApi, bot: Bot, 
     api.webhook_target = closed.url
     await closed.stop()  # nothing listens there any more
     await api.user(101).send("x")
-    await api._wait_until(lambda: len(api.webhook_deliveries) >= 2, 5, lambda: "no retries")
+    await api.wait_until(lambda: len(api.webhook_deliveries) >= 2, 5, lambda: "no retries")
     assert {status for _, status in api.webhook_deliveries} == {None}
     assert (await bot.get_webhook_info()).last_error_message.startswith("Connection failed")
     api.webhook_target = receiver.url  # the bot is back: the update arrives, once
@@ -811,7 +811,7 @@ async def test_deleting_the_webhook_stops_delivery_and_polling_resumes(
     receiver.answers = [500] * 1000
     api.webhook_target = receiver.url
     await api.user(101).send("kept")
-    await api._wait_until(lambda: api.webhook_deliveries, 5, lambda: "never delivered")
+    await api.wait_until(lambda: api.webhook_deliveries, 5, lambda: "never delivered")
     await bot.delete_webhook()
     updates = await bot.get_updates(timeout=0)
     assert [u.message.text for u in updates] == ["kept"]  # a failed delivery loses nothing

@@ -19,7 +19,7 @@ from storage.engine import create_engine, create_session_factory
 from storage.uow import SqlUnitOfWork
 from tests.e2e.conftest import BotRunner
 from tests.e2e.flows import become_mentor_with_offering, onboard, open_first_date, pick_time_and_skip_notes
-from tests.harness.fake_bot_api import FakeBotApi, FakeUser
+from sandbox.botapi import FakeBotApi, FakeUser
 
 S = BookingStatus
 NOT_ALLOWED = "You are not allowed to do that."

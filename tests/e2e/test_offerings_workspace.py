@@ -19,7 +19,7 @@ from handlers.callbacks import (
     SetOfferingStatus,
 )
 from tests.e2e.flows import become_mentor_with_offering, clock, onboard, open_first_date, pick_time_and_skip_notes
-from tests.harness.fake_bot_api import FakeBotApi, FakeUser
+from sandbox.botapi import FakeBotApi, FakeUser
 
 NOT_ALLOWED = "You are not allowed to do that."
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from handlers.callbacks import EditProfile, PreviewProfile
 from domain.profiles import ProfileField
 from tests.e2e.flows import become_mentor_with_offering, onboard
-from tests.harness.fake_bot_api import FakeBotApi
+from sandbox.botapi import FakeBotApi
 
 MENTOR_COMMANDS = ["bookings", "offerings", "availability", "profile", "newoffering", "book", "mybookings", "settings", "help", "cancel"]
 

@@ -9,7 +9,7 @@ from sqlalchemy import event
 from telegram.ext import Application
 
 from tests.e2e.flows import become_mentor_with_offering, onboard
-from tests.harness.fake_bot_api import FakeBotApi
+from sandbox.botapi import FakeBotApi
 
 
 class WriteCounter:

@@ -16,7 +16,7 @@ from tests.e2e.flows import (
     open_first_date,
     pick_time_and_skip_notes,
 )
-from tests.harness.fake_bot_api import FakeBotApi
+from sandbox.botapi import FakeBotApi
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -21,7 +21,7 @@ from tests.e2e.flows import (
     open_first_date,
     pick_time_and_skip_notes,
 )
-from tests.harness.fake_bot_api import FakeBotApi, FakeUser
+from sandbox.botapi import FakeBotApi, FakeUser
 
 # The mentor works Mon-Fri 9-12 in Kolkata; "now" is Tue 06:00 UTC, so the first free start is Wed 25 Nov
 # 11:30 IST = 06:00 UTC (24 h notice). Reminders here: 20 h and 1 h before (configured, not the default).

@@ -33,7 +33,7 @@ from storage.engine import create_engine
 from tests.e2e.conftest import BotRunner
 from tests.e2e.webhooks import free_port, wait_until_healthy
 from tests.e2e.flows import become_mentor_with_offering, onboard, open_first_date, pick_time_and_skip_notes
-from tests.harness.fake_bot_api import FakeBotApi
+from sandbox.botapi import FakeBotApi
 
 WEBHOOK_URL = "https://bot.example.test/tg/hook"
 SECRET = "test-secret_0123456789"
@@ -75,7 +75,7 @@ async def webhook_bot(
     try:
         bot = WebhookBot(f"http://127.0.0.1:{port}", settings)
         await wait_until_healthy(bot.url)
-        await api._wait_until(lambda: api.webhook is not None, 5, lambda: "setWebhook was never called")
+        await api.wait_until(lambda: api.webhook is not None, 5, lambda: "setWebhook was never called")
         api.webhook_target = bot.url
         yield bot
         await api.wait_idle()

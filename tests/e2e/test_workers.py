@@ -32,7 +32,7 @@ from tests.dbutil import drop_database, fresh_database
 from tests.e2e.flows import become_mentor_with_offering, onboard, open_first_date, pick_time_and_skip_notes
 from tests.e2e.shifted_bot import offset_to
 from tests.e2e.webhooks import free_port, wait_until_healthy
-from tests.harness.fake_bot_api import FakeBotApi, FakeUser
+from sandbox.botapi import FakeBotApi, FakeUser
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK_URL = "https://bot.example.test/tg"

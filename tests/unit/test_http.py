@@ -24,7 +24,7 @@ from telegram.request import BaseRequest, HTTPXRequest, RequestData
 from telegram.request._requestparameter import RequestParameter
 
 from bot.http import POOL_FULL_MESSAGE, AiohttpRequest, telegram_requests
-from tests.harness.fake_bot_api import FakeBotApi
+from sandbox.botapi import FakeBotApi
 
 ICS = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//mentor-desk//test//EN\r\nEND:VCALENDAR\r\n\x00\xff"
 KEYBOARD = InlineKeyboardMarkup(

@@ -14,7 +14,7 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, Defaults
 
 from bot.http import telegram_requests
 from bot.messages import edit_text, hide_raw_call_warnings, markup_json, send_text
-from tests.harness.fake_bot_api import FakeBotApi
+from sandbox.botapi import FakeBotApi
 
 KEYBOARD = InlineKeyboardMarkup(
     [[InlineKeyboardButton("Yes", callback_data="y"), InlineKeyboardButton("Docs", url="https://example.com")]]
