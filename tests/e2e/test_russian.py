@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.e2e.flows import become_mentor_with_offering, onboard
-from tests.harness.fake_bot_api import FakeBotApi
+from sandbox.botapi import FakeBotApi
 
 MENTEE_COMMANDS = ["book", "mybookings", "settings", "help", "cancel"]
 CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
