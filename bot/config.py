@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.i18n import SUPPORTED_LOCALES
+from chat.i18n import SUPPORTED_LOCALES
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/mentor_desk.sqlite3"
 DEFAULT_API_URL = "https://api.telegram.org"

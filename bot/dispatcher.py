@@ -40,7 +40,7 @@ from telegram.ext import JobQueue
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.messages import send_text
+from chat.messages import send_text
 from domain.notifications import Claimed, Notification
 from domain.ports import Clock, UnitOfWork
 

@@ -7,7 +7,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler
 
-from bot.i18n import _
+from chat.i18n import _
 from domain import sessions
 from domain.model import BookingStatus
 from domain.usecases import BookingView

@@ -16,7 +16,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot.i18n import _, format_wall
+from chat.i18n import _, format_wall
 from domain import schedule, usecases
 from domain.errors import InvalidInput
 from domain.model import TimeRange, WeeklyRule

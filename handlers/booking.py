@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot.i18n import N_, _, format_clock, format_day, format_money
+from chat.i18n import N_, _, format_clock, format_day, format_money
 from domain import usecases
 from domain.errors import NotFound, OfferingUnavailable, SlotTaken, TooManyBookings
 from domain.mentee import DayPart, MyTab, WeekPage, group_times, monday_of, week_page, window_days

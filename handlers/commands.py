@@ -13,7 +13,7 @@ import logging
 from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 
-from bot.i18n import SUPPORTED_LOCALES, _, use_locale
+from chat.i18n import SUPPORTED_LOCALES, _, use_locale
 from domain.model import User
 from handlers.common import AppContext
 

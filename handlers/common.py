@@ -14,8 +14,8 @@ from telegram import ChatMember, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, CallbackQueryHandler, ExtBot
 
-from bot.i18n import _, pick_locale, set_locale
-from bot.messages import edit_text, send_text
+from chat.i18n import _, pick_locale, set_locale
+from chat.messages import edit_text, send_text
 from domain import usecases
 from domain.errors import DomainError
 from domain.model import User

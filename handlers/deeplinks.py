@@ -9,7 +9,7 @@ from typing import Any
 
 from telegram import Update
 
-from bot.i18n import _
+from chat.i18n import _
 from domain import profiles, usecases
 from domain.errors import NotFound, OfferingUnavailable, SelfBooking
 from domain.offerings import read_payload, start_payload

@@ -14,7 +14,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import MessageHandler, filters
 
-from bot.i18n import _
+from chat.i18n import _
 from domain.errors import DomainError
 from handlers.common import AppContext, say
 from handlers.errors import explain

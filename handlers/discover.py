@@ -14,7 +14,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler
 
-from bot.i18n import _, format_money, format_moment, ngettext
+from chat.i18n import _, format_money, format_moment, ngettext
 from domain import discovery, profiles
 from domain.discovery import (
     CATEGORIES,

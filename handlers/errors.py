@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.i18n import _, ngettext
+from chat.i18n import _, ngettext
 from domain import errors, inbox, offerings, profiles, schedule, sessions, validation
 from domain.model import LINK_MAX, NOTES_MAX, REASON_MAX, TITLE_MAX, BookingStatus
 from handlers.labels import booking_status_label

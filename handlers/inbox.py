@@ -6,7 +6,7 @@ from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import N_, _, format_moment, ngettext
+from chat.i18n import N_, _, format_moment, ngettext
 from domain.inbox import PAGE_SIZE, Inbox, InboxTab, MentorStats
 from domain.model import BookingStatus
 from domain.usecases import BookingView

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from babel.dates import get_day_names
 
-from bot.i18n import N_, _, get_locale
+from chat.i18n import N_, _, get_locale
 from domain.model import BookingStatus, Category, OfferingStatus, PaymentStatus
 
 _BOOKING_STATUS = {

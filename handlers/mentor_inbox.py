@@ -13,7 +13,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot.i18n import _
+from chat.i18n import _
 from bot.updates import pressed_keyboard
 from domain import inbox, usecases
 from domain.errors import DomainError, InvalidTransition

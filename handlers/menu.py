@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.i18n import _
+from chat.i18n import _
 from handlers import availability, booking, mentor_inbox, my_bookings, offerings, onboarding, profile
 from handlers.callbacks import Menu, MenuItem
 from handlers.common import AppContext, on_button, show

@@ -11,7 +11,7 @@ from datetime import datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot.i18n import N_, _, format_moment, ngettext
+from chat.i18n import N_, _, format_moment, ngettext
 from domain import mentee
 from domain.calendar import booking_ics
 from domain.mentee import PAGE_SIZE, MyBookings, MyTab, mentee_actions

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.dispatcher import Outgoing
-from bot.i18n import _, format_clock, ngettext, use_locale
+from chat.i18n import _, format_clock, ngettext, use_locale
 from domain import sessions
 from domain.model import BookingStatus, User
 from domain.notifications import Notification, NotificationKind, still_relevant

@@ -9,7 +9,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler
 
-from bot.i18n import _, format_money, ngettext
+from chat.i18n import _, format_money, ngettext
 from domain import offerings as rules
 from domain.errors import NotAllowed, NotFound
 from domain.model import ALLOWED_DURATIONS, TITLE_MAX, Category, Offering

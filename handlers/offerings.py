@@ -13,7 +13,7 @@ from urllib.parse import quote
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot.i18n import N_, _, format_money, ngettext
+from chat.i18n import N_, _, format_money, ngettext
 from domain import offerings as rules
 from domain import usecases
 from domain.model import ALLOWED_DURATIONS, Offering, OfferingStatus, WeeklyRule

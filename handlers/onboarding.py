@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot.i18n import LOCALE_NAMES, SUPPORTED_LOCALES, _, format_clock, set_locale
+from chat.i18n import LOCALE_NAMES, SUPPORTED_LOCALES, _, format_clock, set_locale
 from domain import usecases
 from domain.errors import InvalidInput
 from domain.model import User

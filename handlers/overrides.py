@@ -13,7 +13,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler
 
-from bot.i18n import _, format_clock, format_day, ngettext
+from chat.i18n import _, format_clock, format_day, ngettext
 from domain import schedule
 from domain.schedule import PROFILE, Exceptions, OverrideSpan, Preview
 from domain.validation import parse_time_ranges

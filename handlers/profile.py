@@ -7,7 +7,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot.i18n import _, format_money, ngettext
+from chat.i18n import _, format_money, ngettext
 from domain import profiles
 from domain.discovery import stars
 from domain.profiles import (

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import _, format_clock, format_money, format_moment, format_wall, ngettext
+from chat.i18n import _, format_clock, format_money, format_moment, format_wall, ngettext
 from domain.booking import allowed_moves
 from domain.model import Actor, Booking, BookingStatus, Offering, OfferingStatus, TimeRange, User
 from handlers.callbacks import ActOnBooking, BookingAction, CallbackData, SetOfferingStatus

@@ -2,7 +2,7 @@
 
     python scripts/update_catalogs.py
 
-Runs ``pybabel extract`` into ``bot/locales/messages.pot`` and ``pybabel update`` for each locale (``init``
+Runs ``pybabel extract`` into ``chat/locales/messages.pot`` and ``pybabel update`` for each locale (``init``
 for a new one). The English catalog is the source language: its ``msgstr`` is filled from ``msgid`` so that
 English wording can be adjusted there without touching code. Other locales keep empty entries for translators
 (``tests/unit/test_catalogs.py`` fails until they are filled).
@@ -17,7 +17,7 @@ from pathlib import Path
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCALES = ROOT / "bot" / "locales"
+LOCALES = ROOT / "chat" / "locales"
 POT = LOCALES / "messages.pot"
 SOURCE_LOCALE = "en"
 
@@ -27,7 +27,7 @@ def pybabel(*args: str) -> None:
 
 
 def main() -> None:
-    from bot.i18n import SUPPORTED_LOCALES
+    from chat.i18n import SUPPORTED_LOCALES
 
     pybabel(
         "extract", "-F", "babel.cfg", "-k", "N_", "-k", "ngettext:1,2", "--no-location", "--sort-output",

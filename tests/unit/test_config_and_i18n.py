@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 
 from bot.config import DEFAULT_DATABASE_URL, ConfigError, load_settings
-from bot.i18n import (
+from chat.i18n import (
     SUPPORTED_LOCALES,
     _,
     format_clock,

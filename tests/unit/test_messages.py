@@ -1,4 +1,4 @@
-"""``bot.messages``: the raw send/edit calls carry exactly what PTB's own methods send, and fail the same way."""
+"""``chat.messages``: the raw send/edit calls carry exactly what PTB's own methods send, and fail the same way."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import AIORateLimiter, ApplicationBuilder, Defaults
 
 from bot.http import telegram_requests
-from bot.messages import edit_text, hide_raw_call_warnings, markup_json, send_text
+from chat.messages import edit_text, hide_raw_call_warnings, markup_json, send_text
 from sandbox.botapi import FakeBotApi
 
 KEYBOARD = InlineKeyboardMarkup(
