@@ -25,7 +25,8 @@ from tempfile import TemporaryDirectory
 
 from bot.app import build_application
 from bot.config import Settings
-from bot.dispatcher import Dispatcher, Outgoing
+from bot.dispatcher import Dispatcher
+from chat.outgoing import Outgoing
 from domain.model import User
 from domain.notifications import Notification, NotificationKind
 from domain.ports import UnitOfWork

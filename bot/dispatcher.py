@@ -35,25 +35,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from aiolimiter import AsyncLimiter  # installed with python-telegram-bot[rate-limiter], which uses it too
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import Bot
 from telegram.ext import JobQueue
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter
 from telegram.warnings import PTBDeprecationWarning
 
 from chat.messages import send_text
+from chat.outgoing import Outgoing
 from domain.notifications import Claimed, Notification
 from domain.ports import Clock, UnitOfWork
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """One message to send: HTML text (the bot's default parse mode) and an optional inline keyboard."""
-
-    chat_id: int
-    text: str
-    reply_markup: InlineKeyboardMarkup | None = None
 
 
 Prepare = Callable[[UnitOfWork, Notification], Awaitable[Outgoing | None]]

@@ -13,8 +13,10 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+from chat.pressed import PRESSED_KEYBOARD
 
 
 def ordering_key(update: object) -> int | str | None:
@@ -66,17 +68,13 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         return len(self._turns)
 
 
-# Where a press's keyboard is kept, unparsed: ``query.message.api_kwargs`` (``drop_pressed_keyboard``).
-PRESSED_KEYBOARD = "pressed_keyboard"
-
-
 def drop_pressed_keyboard(update: Any) -> Any:
     """Before PTB parses an update: keep a button press's message keyboard out of the parse.
 
     A ``callback_query`` carries the pressed message whole, its inline keyboard included, and PTB builds an
     object per button: a date or time picker of 15-30 buttons took 200-350 us per press to parse, more than the
     rest of the update. The bot never reads that keyboard except to tell whether a card is already current
-    (``pressed_keyboard``), so the raw JSON moves to ``message.api_kwargs[PRESSED_KEYBOARD]`` and
+    (``chat.pressed.pressed_keyboard``), so the raw JSON moves to ``message.api_kwargs[PRESSED_KEYBOARD]`` and
     ``message.reply_markup`` is None. Anything that is not such an update passes through unchanged.
     """
     if isinstance(update, dict):
@@ -86,14 +84,3 @@ def drop_pressed_keyboard(update: Any) -> Any:
             if isinstance(message, dict) and "reply_markup" in message:
                 message[PRESSED_KEYBOARD] = message.pop("reply_markup")
     return update
-
-
-def pressed_keyboard(update: Update) -> InlineKeyboardMarkup | None:
-    """The keyboard of the message whose button was pressed (``drop_pressed_keyboard`` kept it raw)."""
-    query = update.callback_query
-    if query is None or query.message is None:
-        return None
-    if query.message.reply_markup is not None:  # an update parsed without drop_pressed_keyboard
-        return query.message.reply_markup
-    raw = query.message.api_kwargs.get(PRESSED_KEYBOARD)
-    return InlineKeyboardMarkup.de_json(raw, query.get_bot()) if isinstance(raw, dict) else None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from telegram import ChatMember, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -23,12 +23,17 @@ from domain.ports import Clock, UnitOfWork
 from handlers.callbacks import BadCallback, CallbackData
 from handlers.errors import explain
 
-if TYPE_CHECKING:
-    from bot.dispatcher import Dispatcher
-
 log = logging.getLogger(__name__)
 
 C = TypeVar("C", bound=CallbackData)
+
+
+class OutboxSender(Protocol):
+    """What the handlers may ask of the outbox's sender (``bot.dispatcher.Dispatcher``)."""
+
+    def wake(self, delay: float = 0.0) -> None:
+        """Send what is due now (after a commit that wrote notifications due at once)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +47,7 @@ class Services:
     # At most this many pending or upcoming bookings per mentee with one mentor (``usecases.book_slot``).
     max_active_per_mentor: int = 3
     # Sends the outbox; call ``dispatcher.wake()`` after committing notifications that are due now.
-    dispatcher: Dispatcher | None = None
+    dispatcher: OutboxSender | None = None
     # Units of work that only read (a screen that shows data): on SQLite they run beside the writer.
     read_factory: Callable[[], UnitOfWork] | None = None
 

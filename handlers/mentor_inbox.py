@@ -14,7 +14,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from chat.i18n import _
-from bot.updates import pressed_keyboard
+from chat.pressed import pressed_keyboard
 from domain import inbox, usecases
 from domain.errors import DomainError, InvalidTransition
 from domain.inbox import InboxTab, SessionNotStarted, tab_of

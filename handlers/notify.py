@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.dispatcher import Outgoing
 from chat.i18n import _, format_clock, ngettext, use_locale
+from chat.outgoing import Outgoing
 from domain import sessions
 from domain.model import BookingStatus, User
 from domain.notifications import Notification, NotificationKind, still_relevant

@@ -23,7 +23,7 @@ from datetime import datetime
 
 from bot.app import build_application
 from bot.config import Settings
-from bot.dispatcher import Outgoing
+from chat.outgoing import Outgoing
 from domain.model import User
 from domain.notifications import Notification, NotificationKind
 from domain.ports import UnitOfWork

@@ -8,7 +8,8 @@ import json
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.http import UpdatesRequest
-from bot.updates import PRESSED_KEYBOARD, drop_pressed_keyboard, pressed_keyboard
+from bot.updates import drop_pressed_keyboard
+from chat.pressed import PRESSED_KEYBOARD, pressed_keyboard
 
 BOT = Bot("123456:ABCdefGHIjklMNOpqrSTUvwxYZ")
 KEYBOARD = {
