@@ -46,10 +46,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from benchmarks.seed import FREE_IDS_FROM, checkpoint, seed, seeded_info
-from domain import inbox, usecases
 from domain.clock import FixedClock
 from domain.errors import DomainError
-from domain.model import BookingStatus, Offering, OfferingStatus, TimeRange, User, WeeklyRule
+from domain.model import BookingStatus, BookingView, Offering, OfferingStatus, TimeRange, User, WeeklyRule
+from domain.people import Profile
+from domain.usecases.booking import BookingRequest, book_slot, change_status, check_slot, free_dates, free_times
+from domain.usecases.inbox import mentor_booking
+from domain.usecases.people import register_user
 from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade_to_head
 from storage.uow import SqlUnitOfWork
@@ -110,13 +113,13 @@ class Flow:
         clock = self.clock
 
         async def user(uow: SqlUnitOfWork) -> None:
-            profile = usecases.Profile(mentee.id, mentee.first_name, mentee.last_name, mentee.username)
-            await usecases.register_user(uow, profile, mentee.locale)
+            profile = Profile(mentee.id, mentee.first_name, mentee.last_name, mentee.username)
+            await register_user(uow, profile, mentee.locale)
             await uow.users.mark_reachable(mentee.id)
             await uow.commit()
 
         async def dates(uow: SqlUnitOfWork) -> list[date]:
-            return (await usecases.free_dates(uow, clock, offering_id, mentee.id, zone))[1]
+            return (await free_dates(uow, clock, offering_id, mentee.id, zone))[1]
 
         await self._step(out, "user", user)
         days = await self._step(out, "dates", dates)
@@ -125,7 +128,7 @@ class Flow:
         day = self.rng.choice(days)
 
         async def times(uow: SqlUnitOfWork) -> list[datetime]:
-            return (await usecases.free_times(uow, clock, offering_id, mentee.id, day, zone))[1]
+            return (await free_times(uow, clock, offering_id, mentee.id, day, zone))[1]
 
         starts = await self._step(out, "times", times)
         if not starts:
@@ -133,14 +136,14 @@ class Flow:
         start = self.rng.choice(starts)
 
         async def hold(uow: SqlUnitOfWork) -> None:
-            await usecases.check_slot(uow, clock, offering_id, mentee.id, start)
+            await check_slot(uow, clock, offering_id, mentee.id, start)
             held = {"offering_id": offering_id, "start": start.isoformat()}
             await uow.dialogs.set(mentee.id, "booking_notes", held)
             await uow.commit()
 
-        async def book(uow: SqlUnitOfWork) -> usecases.BookingView:
+        async def book(uow: SqlUnitOfWork) -> BookingView:
             await uow.dialogs.get(mentee.id)
-            view = await usecases.book_slot(uow, clock, usecases.BookingRequest(offering_id, mentee.id, start))
+            view = await book_slot(uow, clock, BookingRequest(offering_id, mentee.id, start))
             await uow.dialogs.clear(mentee.id)
             await uow.commit()
             return view
@@ -154,9 +157,9 @@ class Flow:
         assert booking_id is not None
 
         async def confirm(uow: SqlUnitOfWork) -> None:
-            await inbox.mentor_booking(uow, mentor_id, booking_id)
+            await mentor_booking(uow, mentor_id, booking_id)
             if view.booking.status == BookingStatus.PENDING:
-                await usecases.change_status(uow, clock, mentor_id, booking_id, BookingStatus.CONFIRMED)
+                await change_status(uow, clock, mentor_id, booking_id, BookingStatus.CONFIRMED)
             await uow.commit()
 
         await self._step(out, "confirm", confirm)

@@ -25,9 +25,10 @@ from sqlalchemy import event, text
 
 from benchmarks.seed import seeded_info
 from domain.clock import FixedClock
-from domain.discovery import Filters, SortOrder, discover
+from domain.discovery import Filters, SortOrder
 from domain.inbox import InboxTab, week_bounds
 from domain.mentee import MyTab
+from domain.usecases.discovery import discover
 from storage.engine import create_engine, create_session_factory
 from storage.uow import SqlUnitOfWork
 

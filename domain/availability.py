@@ -16,10 +16,11 @@ Nothing here reads the clock or does I/O; ``zoneinfo`` is the only source of zon
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from domain.errors import InvalidInput
 from domain.model import Availability, Offering, TimeRange, WeeklyRule
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "open_intervals",
     "range_to_utc",
     "replace_days",
+    "weekly_rules",
 ]
 
 _ONE_DAY = timedelta(days=1)
@@ -233,3 +235,19 @@ def replace_days(
         raise ValueError("a replacement rule names a day that is not being replaced")
     kept = [rule for rule in weekly if rule.weekday not in chosen]
     return tuple(sorted([*kept, *rules], key=lambda r: (r.weekday, r.range.start, r.range.end)))
+
+
+def weekly_rules(days: Sequence[int], ranges: Sequence[TimeRange]) -> list[WeeklyRule]:
+    """The same ranges on each chosen weekday. Overlaps are refused; touching ranges join (09-10 + 10-11 = 09-11),
+    so a session may run across the seam."""
+    merged: list[TimeRange] = []
+    for current in sorted(ranges, key=lambda r: r.start):
+        if merged and current.start < merged[-1].end:
+            raise InvalidInput("ranges", "overlap")
+        if merged and current.start == merged[-1].end:
+            merged[-1] = TimeRange(merged[-1].start, current.end)
+        else:
+            merged.append(current)
+    if any(not 0 <= day <= 6 for day in days):
+        raise InvalidInput("days")
+    return [WeeklyRule(day, r) for day in sorted(set(days)) for r in merged]

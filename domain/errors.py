@@ -55,7 +55,8 @@ class InvalidInput(DomainError):
 
 
 class TooManyBookings(DomainError):
-    """The mentee already holds ``limit`` pending or upcoming bookings with this mentor (``usecases.book_slot``)."""
+    """The mentee already holds ``limit`` pending or upcoming bookings with this mentor
+    (``usecases.booking.book_slot``)."""
 
     def __init__(self, limit: int) -> None:
         super().__init__(f"at most {limit} open bookings with one mentor")

@@ -10,8 +10,8 @@ Tabs (``tab_of`` is the definition; storage's queries must agree with it, a stor
 Quick stats: pending requests, sessions this week (the mentor's local Monday to Sunday; pending, confirmed and
 completed), completed sessions, and the average over every rating the mentor has received.
 
-Everything here takes the mentor's id from the asker (never from a button) and re-checks that the booking is
-theirs; a mentee never gets a view of the private note through these functions.
+The rules only; the use cases (``domain.usecases.inbox``) take the mentor's id from the asker (never from a
+button) and re-check that the booking is theirs; a mentee never gets a view of the private note through them.
 """
 
 from __future__ import annotations
@@ -22,11 +22,8 @@ from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from domain.booking import allowed_moves
-from domain.errors import DomainError, InvalidInput, InvalidTransition, NotAllowed
-from domain.model import NOTES_MAX, Actor, Booking, BookingStatus, User, average_rating
-from domain.ports import Clock, UnitOfWork
-from domain.usecases import BookingView, booking_for, booking_views, change_status, move
+from domain.errors import DomainError, InvalidInput, NotAllowed
+from domain.model import NOTES_MAX, Booking, BookingStatus, BookingView, User, average_rating
 from domain.validation import EMPTY, TOO_LONG, clean_text
 
 S = BookingStatus
@@ -116,71 +113,6 @@ class SessionNotStarted(DomainError):
         self.starts_at = starts_at
 
 
-async def _mentor(uow: UnitOfWork, user_id: int) -> User:
-    user = await uow.users.get(user_id)
-    if user is None or not user.is_mentor:
-        raise NotAMentor("not a mentor")
-    return user
-
-
-async def open_inbox(
-    uow: UnitOfWork, clock: Clock, mentor_id: int, tab: InboxTab, page: int, zone: str
-) -> Inbox:
-    """One page of one tab, the count of every tab and the quick stats; ``zone`` is the mentor's (for the week).
-
-    A page past the end (the list shrank since the button was drawn) shows the last page instead."""
-    mentor = await _mentor(uow, mentor_id)
-    now = clock.now()
-    counts = await uow.bookings.count_inbox_tabs(mentor_id, now)
-    pages = max(1, -(-counts[tab] // PAGE_SIZE))
-    page = min(max(page, 0), pages - 1)
-    bookings = await uow.bookings.list_inbox_tab(mentor_id, tab, now, PAGE_SIZE, page * PAGE_SIZE)
-    week_start, week_end = week_bounds(now, zone)
-    stats = await uow.bookings.mentor_stats(mentor_id, week_start, week_end)
-    entries = await booking_views(uow, bookings, known=[mentor])
-    return Inbox(mentor, tab, page, pages, counts, stats, entries)
-
-
-async def mentor_booking(
-    uow: UnitOfWork, mentor_id: int, booking_id: int, *, for_update: bool = False
-) -> BookingView:
-    """The booking as its mentor sees it (private note included); ``NotAllowed`` for anyone else (the mentee
-    too). ``for_update``: before a change (``domain.usecases.booking_for``)."""
-    view, actor = await booking_for(uow, booking_id, mentor_id, for_update=for_update)
-    if actor != Actor.MENTOR:
-        raise NotAllowed("only the mentor")
-    return view
-
-
-async def start_mentor_move(
-    uow: UnitOfWork, clock: Clock, mentor_id: int, booking_id: int, target: BookingStatus
-) -> BookingView:
-    """Check that the mentor may move the booking to ``target`` now (before asking for a reason)."""
-    view = await mentor_booking(uow, mentor_id, booking_id)
-    if target not in allowed_moves(view.booking, Actor.MENTOR, clock.now()):
-        raise InvalidTransition(view.booking.status, target, Actor.MENTOR)
-    return view
-
-
-async def cancel_as_mentor(
-    uow: UnitOfWork, clock: Clock, mentor_id: int, booking_id: int, reason: str
-) -> BookingView:
-    """The mentor cancels a pending or confirmed booking, with a reason the mentee is told."""
-    return await change_status(uow, clock, mentor_id, booking_id, S.CANCELLED, reason, only=Actor.MENTOR)
-
-
-async def mark_session(
-    uow: UnitOfWork, clock: Clock, mentor_id: int, booking_id: int, target: BookingStatus
-) -> BookingView:
-    """Completed or no-show, by the mentor, once the session has started."""
-    if target not in (S.COMPLETED, S.NO_SHOW):
-        raise InvalidInput("status", "not a session outcome")
-    view = await mentor_booking(uow, mentor_id, booking_id, for_update=True)
-    if view.booking.status == S.CONFIRMED and clock.now() < view.booking.scheduled_at:
-        raise SessionNotStarted(view.booking.scheduled_at)
-    return await move(uow, clock, view, Actor.MENTOR, target)
-
-
 def edit_private_note(current: str | None, typed: str) -> str | None:
     """The note after the mentor typed ``typed``: ``-`` deletes it, ``+ text`` adds a line, anything else replaces
     it. At most ``PRIVATE_NOTE_MAX`` characters in all."""
@@ -195,14 +127,3 @@ def edit_private_note(current: str | None, typed: str) -> str | None:
     if len(text) > PRIVATE_NOTE_MAX:
         raise InvalidInput("private_note", TOO_LONG)
     return text
-
-
-async def set_private_note(uow: UnitOfWork, mentor_id: int, booking_id: int, typed: str) -> BookingView:
-    """Only the booking's mentor writes (and ever reads) its private note.
-
-    ``updated_at`` is left alone: it times the after-session follow-ups, which a note must not move."""
-    view = await mentor_booking(uow, mentor_id, booking_id, for_update=True)
-    updated = await uow.bookings.update(
-        view.booking.with_changes(mentor_notes=edit_private_note(view.booking.mentor_notes, typed))
-    )
-    return BookingView(updated, view.offering, view.mentor, view.mentee)

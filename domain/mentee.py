@@ -7,7 +7,8 @@ Tabs (``my_tab_of`` is the definition; storage's queries must agree with it, a s
     past      - completed, no-show, and confirmed whose end has passed
     cancelled - cancelled, declined and expired (the session did not happen)
 
-Everything takes the mentee's id from the asker (never from a button) and re-checks that the booking is theirs.
+The rules only; the use cases (``domain.usecases.my_bookings``) take the mentee's id from the asker (never from
+a button) and re-check that the booking is theirs.
 """
 
 from __future__ import annotations
@@ -18,11 +19,8 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from domain.model import Booking, BookingStatus, Offering
-from domain.ports import Clock, UnitOfWork
-from domain.sessions import AlreadyRated, NotRateable, mentee_booking
+from domain.model import Booking, BookingStatus, BookingView, Offering
 from domain.slots import booking_window
-from domain.usecases import BookingView, booking_views
 
 S = BookingStatus
 
@@ -53,7 +51,7 @@ def my_tab_of(booking: Booking, now: datetime) -> MyTab:
 
 
 def counts_towards_limit(booking: Booking, now: datetime) -> bool:
-    """Pending or upcoming: what ``usecases.book_slot``'s limit per mentor counts
+    """Pending or upcoming: what ``usecases.booking.book_slot``'s limit per mentor counts
     (``MAX_ACTIVE_BOOKINGS_PER_MENTOR``; a session that has ended does not count)."""
     return booking.status.is_active and booking.ends_at > now
 
@@ -78,19 +76,6 @@ class MyBookings:
         return self.page + 1 < self.pages
 
 
-async def open_my_bookings(uow: UnitOfWork, clock: Clock, mentee_id: int, tab: MyTab, page: int) -> MyBookings:
-    """One page of one tab of the asker's bookings (as a mentee), with every tab's count. A page past the end
-    (the list shrank since the button was drawn) shows the last page instead."""
-    me = await uow.users.get(mentee_id)
-    now = clock.now()
-    counts = await uow.bookings.count_mentee_tabs(mentee_id, now)
-    pages = max(1, -(-counts[tab] // PAGE_SIZE))
-    page = min(max(page, 0), pages - 1)
-    bookings = await uow.bookings.list_mentee_tab(mentee_id, tab, now, PAGE_SIZE, page * PAGE_SIZE)
-    entries = await booking_views(uow, bookings, known=[me] if me is not None else [])
-    return MyBookings(tab, page, pages, counts, entries)
-
-
 # --- one booking ----------------------------------------------------------------------------------------------
 
 
@@ -112,21 +97,6 @@ def mentee_actions(booking: Booking, now: datetime) -> MenteeActions:
         cancel=booking.status.is_active and booking.scheduled_at > now,
         rate=booking.status == S.COMPLETED and booking.mentee_rating is None,
     )
-
-
-async def my_booking(uow: UnitOfWork, mentee_id: int, booking_id: int) -> BookingView:
-    """The booking as its mentee sees it; ``NotAllowed`` for anyone else (its mentor too)."""
-    return await mentee_booking(uow, mentee_id, booking_id)
-
-
-async def booking_to_rate(uow: UnitOfWork, mentee_id: int, booking_id: int) -> BookingView:
-    """The booking, if the asker (its mentee) may rate it now: completed and not rated yet."""
-    view = await mentee_booking(uow, mentee_id, booking_id)
-    if view.booking.mentee_rating is not None:
-        raise AlreadyRated()
-    if view.booking.status != S.COMPLETED:
-        raise NotRateable()
-    return view
 
 
 def calendar_sequence(booking: Booking) -> int:

@@ -250,3 +250,18 @@ class StatsDelta:
     def __bool__(self) -> bool:
         return any((self.bookings, self.completed, self.rating_sum, self.rating_count))
 
+
+
+@dataclass(frozen=True, slots=True)
+class BookingView:
+    """A booking with its offering and both people: what every screen and message about a booking shows."""
+
+    booking: Booking
+    offering: Offering
+    mentor: User
+    mentee: User
+
+    @property
+    def mentor_zone(self) -> str:
+        """The mentor's time zone (UTC until they pick one): a booking's local days are the mentor's."""
+        return self.mentor.timezone or "UTC"

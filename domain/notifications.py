@@ -11,6 +11,7 @@ change that causes it (or withdrawn in it). Two families:
 pending ones with that set on every change, so a cancelled or moved booking never gets a stale reminder. The
 dispatcher re-checks the booking when it sends (``still_relevant``), so nothing stale goes out even if a change
 races the send. ``key`` identifies a notification for de-duplication: the same key is never stored twice.
+``domain.usecases.notifications.record_change`` writes what a change causes, in the change's transaction.
 """
 
 from __future__ import annotations
@@ -20,12 +21,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from typing import TYPE_CHECKING
-
 from domain.model import Actor, Booking, BookingStatus
-
-if TYPE_CHECKING:  # ports refer to Notification: import only for type checking, to avoid a cycle
-    from domain.ports import UnitOfWork
 
 
 class NotificationKind(StrEnum):
@@ -200,13 +196,3 @@ def still_relevant(n: Notification, booking: Booking | None) -> bool:
         case NotificationKind.LINK:
             return booking.status.is_active and bool(booking.meeting_link)
     return True  # a new booking, declined, cancelled, expired: always worth telling, whatever happened since
-
-
-async def record_change(
-    uow: UnitOfWork, before: Booking | None, after: Booking, actor: Actor, mentor_zone: str, now: datetime
-) -> None:
-    """Write the messages ``before → after`` causes and re-plan the booking's timed ones (by the outbox's
-    policy), in the caller's transaction: the change and what it tells people commit or roll back together."""
-    assert after.id is not None
-    await uow.outbox.add(events_for(before, after, actor, now))
-    await uow.outbox.replace_timed(after.id, timed_for(after, mentor_zone, now, uow.outbox.policy))

@@ -1,8 +1,7 @@
 """A mentor's offerings workspace: edit any field, duplicate, delete only what was never booked.
 
-Pure rules first (reading what the mentor typed or tapped for one field, the limits, a copy's title), then the use
-cases over ``UnitOfWork``. Every use case reloads the offering and checks that it belongs to the asker: the ids
-come from buttons and are not trusted.
+The rules: reading what the mentor typed or tapped for one field, the limits, a copy's title, the shareable
+links. The use cases that load and save offerings are ``domain.usecases.offerings``.
 """
 
 from __future__ import annotations
@@ -21,8 +20,6 @@ from domain.model import (
     OfferingStatus,
     WeeklyRule,
 )
-from domain.ports import UnitOfWork
-from domain.usecases import _mentor, _own_offering, set_offering_status
 from domain.validation import NOT_A_NUMBER, clean_text, parse_price, validate_duration, validate_title
 
 POLICY_MAX = 1000
@@ -81,6 +78,13 @@ TEXTS: dict[OfferingField, tuple[str, int, str]] = {
 
 class HasBookings(DomainError):
     """An offering that was ever booked keeps its history: it can be archived, not deleted."""
+
+
+class NoAvailability(InvalidInput):
+    """An offering cannot go live while the mentor has no weekly hours."""
+
+    def __init__(self) -> None:
+        super().__init__("availability", "empty")
 
 
 # --- pure rules ---------------------------------------------------------------------------------------------
@@ -201,7 +205,7 @@ def read_payload(payload: str) -> tuple[str, int] | None:
     return (match.group(1), int(match.group(2))) if match else None
 
 
-# --- use cases ----------------------------------------------------------------------------------------------
+# --- what the mentor manages ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,50 +226,3 @@ class OfferingScreen:
     def hours_missing(self) -> bool:
         """True when nothing could be booked: no weekly hours where this offering takes them from."""
         return not self.weekly
-
-
-async def _screen(uow: UnitOfWork, offering: Offering) -> OfferingScreen:
-    return OfferingScreen(offering, await uow.availability.get(offering.mentor_id))
-
-
-async def manage(uow: UnitOfWork, mentor_id: int, offering_id: int) -> OfferingScreen:
-    return await _screen(uow, await _own_offering(uow, mentor_id, offering_id))
-
-
-async def edit_offering(
-    uow: UnitOfWork, mentor_id: int, offering_id: int, field: OfferingField, value: str
-) -> OfferingScreen:
-    offering = await _own_offering(uow, mentor_id, offering_id)
-    profile = await uow.availability.get(mentor_id)
-    changed = edit(offering, field, value, profile.weekly if profile else ())
-    return OfferingScreen(await uow.offerings.update(changed), profile)
-
-
-async def change_status(
-    uow: UnitOfWork, mentor_id: int, offering_id: int, status: OfferingStatus
-) -> OfferingScreen:
-    return await _screen(uow, await set_offering_status(uow, mentor_id, offering_id, status))
-
-
-async def duplicate_offering(uow: UnitOfWork, mentor_id: int, offering_id: int, mark: str) -> OfferingScreen:
-    await _mentor(uow, mentor_id)
-    original = await _own_offering(uow, mentor_id, offering_id)
-    return await _screen(uow, await uow.offerings.add(duplicate(original, mark)))
-
-
-async def check_deletable(uow: UnitOfWork, mentor_id: int, offering_id: int) -> Offering:
-    """The offering, if it may be deleted; ``HasBookings`` once any booking (of any status) refers to it."""
-    offering = await _own_offering(uow, mentor_id, offering_id)
-    if await uow.offerings.has_bookings(offering_id):
-        raise HasBookings()
-    return offering
-
-
-async def delete_offering(uow: UnitOfWork, mentor_id: int, offering_id: int) -> Offering:
-    """Delete a never-booked offering. The mentor's row is locked first, as booking does, so a booking being made
-    at the same moment either lands first (and the delete is refused) or finds the offering gone."""
-    offering = await _own_offering(uow, mentor_id, offering_id)
-    await uow.lock_users(offering.mentor_id)
-    offering = await check_deletable(uow, mentor_id, offering_id)
-    await uow.offerings.delete(offering_id)
-    return offering

@@ -1,11 +1,18 @@
-"""Ports: the narrow interfaces the use cases need. ``storage/`` implements them; tests may fake them."""
+"""Ports: the narrow interfaces the use cases need. ``storage/`` implements them; tests may fake them.
+
+Ports speak in the rules' types (``domain.model`` and the value types of the pure modules) and import nothing
+else from ``domain``: the use cases (``domain.usecases``) import ports, never the other way round.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+from domain.discovery import Filters, Match, Review
+from domain.inbox import InboxTab, MentorStats
+from domain.mentee import MyTab
 from domain.model import (
     Availability,
     Booking,
@@ -19,11 +26,6 @@ from domain.model import (
     WeeklyRule,
 )
 from domain.notifications import Claimed, Notification, NotificationPolicy
-
-if TYPE_CHECKING:  # the inbox's use cases import this module: only for type checking, to avoid a cycle
-    from domain.inbox import InboxTab, MentorStats
-    from domain.mentee import MyTab
-    from domain.discovery import Filters, Match, Review
 
 
 class Clock(Protocol):

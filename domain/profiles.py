@@ -1,4 +1,7 @@
-"""Mentor profiles: what a mentee sees about a mentor besides the offerings, and how the mentor edits it."""
+"""Mentor profiles: what a mentee sees about a mentor besides the offerings, and how the mentor edits it.
+
+The use cases that load and save a profile are ``domain.usecases.profiles``.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from domain.discovery import REVIEWS_SHOWN, Review
-from domain.errors import InvalidInput, NotAllowed, NotFound
-from domain.model import MentorProfile, Offering, OfferingStatus, User, average_rating
-from domain.ports import UnitOfWork
+from domain.discovery import Review
+from domain.errors import InvalidInput
+from domain.model import MentorProfile, Offering, User, average_rating
 from domain.validation import EMPTY, TOO_LONG, clean_text
 
 NAME_MAX = 64
@@ -130,40 +132,3 @@ class MentorCard:
     @property
     def name(self) -> str:
         return self.profile.display_name or self.mentor.display_name
-
-
-async def my_profile(uow: UnitOfWork, mentor_id: int) -> MentorCard:
-    """The mentor's own profile (all offerings count towards the stats; the card lists the live ones)."""
-    mentor = await uow.users.get(mentor_id)
-    if mentor is None:
-        raise NotFound("user")
-    if not mentor.is_mentor:
-        raise NotAllowed("not a mentor")
-    return await _card(uow, mentor)
-
-
-async def mentor_card(uow: UnitOfWork, mentor_id: int) -> MentorCard:
-    """A mentor's public card for anyone; ``NotFound`` for an unknown id or someone who is not a mentor."""
-    mentor = await uow.users.get(mentor_id)
-    if mentor is None or not mentor.is_mentor:
-        raise NotFound("mentor")
-    return await _card(uow, mentor)
-
-
-async def _card(uow: UnitOfWork, mentor: User) -> MentorCard:
-    profile = await uow.profiles.get(mentor.id) or MentorProfile(mentor.id)
-    offerings = await uow.offerings.list_by_mentor(mentor.id)
-    live = [o for o in offerings if o.status == OfferingStatus.ACTIVE]
-    reviews = tuple(await uow.discovery.latest_reviews(mentor.id, REVIEWS_SHOWN))
-    return MentorCard(mentor, profile, live, mentor_stats(offerings), reviews)
-
-
-async def update_profile(uow: UnitOfWork, mentor_id: int, field: ProfileField, value: str) -> MentorCard:
-    mentor = await uow.users.get(mentor_id)
-    if mentor is None:
-        raise NotFound("user")
-    if not mentor.is_mentor:
-        raise NotAllowed("not a mentor")
-    profile = await uow.profiles.get(mentor_id) or MentorProfile(mentor_id)
-    await uow.profiles.save(edit_profile(profile, field, value))
-    return await _card(uow, mentor)

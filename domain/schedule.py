@@ -1,7 +1,8 @@
 """The mentor's schedule workspace: a week edited day by day, date exceptions, and the free time ahead.
 
-Pure rules first (reading a typed date, which dates may carry an exception, grouping exceptions for a list, the
-free time of the coming days), then the use cases over ``UnitOfWork``. A *scope* names which weekly hours are
+The rules: reading a typed date, which dates may carry an exception, grouping exceptions for a list, the free
+time of the coming days. The use cases are ``domain.usecases.availability`` (the week) and
+``domain.usecases.overrides`` (date exceptions and the preview). A *scope* names which weekly hours are
 edited: ``PROFILE`` (0) for the mentor's own hours, otherwise the id of one of their offerings whose own rules
 apply when it does not use the profile's hours. Date exceptions always belong to the mentor (they apply to every
 offering), and are dates on the mentor's wall clock.
@@ -15,11 +16,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from domain.availability import UTC, DayClock, open_intervals, replace_days
+from domain.availability import UTC, DayClock, open_intervals, replace_days, weekly_rules
 from domain.errors import InvalidInput
 from domain.model import Availability, Booking, DateOverride, Offering, TimeRange, WeeklyRule
-from domain.ports import Clock, UnitOfWork
-from domain.usecases import _mentor, _own_offering, weekly_rules
 
 PROFILE = 0  # the scope of the mentor's own weekly hours
 FALLBACK_ZONE = "UTC"  # the zone of a mentor who never picked one (storage reads their rules in UTC too)
@@ -249,7 +248,7 @@ def preview_window(availability: Availability, now: datetime, days: int = PREVIE
     return DayClock(today, tz).boundary(0), DayClock(today + timedelta(days=days), tz).boundary(0)
 
 
-# --- use cases: the week ------------------------------------------------------------------------------------
+# --- what the use cases return -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,54 +259,6 @@ class Week:
     timezone: str
     weekly: tuple[WeeklyRule, ...]
     offering: Offering | None = None
-
-
-async def load_week(uow: UnitOfWork, mentor_id: int, scope: int) -> Week:
-    """The hours of ``scope``; another mentor's offering is ``NotAllowed``, a missing one ``NotFound``."""
-    await _mentor(uow, mentor_id)
-    saved = await uow.availability.get(mentor_id)
-    zone = saved.timezone if saved else FALLBACK_ZONE
-    if scope == PROFILE:
-        return Week(PROFILE, zone, saved.weekly if saved else ())
-    offering = await _own_offering(uow, mentor_id, scope)
-    return Week(scope, zone, offering.weekly_rules, offering)
-
-
-async def _save_week(uow: UnitOfWork, mentor_id: int, week: Week, rules: tuple[WeeklyRule, ...]) -> Week:
-    if week.offering is None:
-        await uow.availability.replace_weekly(mentor_id, rules)
-        return Week(PROFILE, week.timezone, rules)
-    offering = await uow.offerings.update(week.offering.with_changes(weekly_rules=rules))
-    return Week(week.scope, week.timezone, offering.weekly_rules, offering)
-
-
-async def set_days(
-    uow: UnitOfWork, mentor_id: int, scope: int, days: Sequence[int], ranges: Sequence[TimeRange]
-) -> Week:
-    """Give each of ``days`` exactly ``ranges`` (at least one day and one range); other days keep theirs."""
-    if not days:
-        raise InvalidInput("days")
-    if not ranges:
-        raise InvalidInput("hours")
-    week = await load_week(uow, mentor_id, scope)
-    return await _save_week(uow, mentor_id, week, replace_days(week.weekly, days, weekly_rules(days, ranges)))
-
-
-async def clear_day(uow: UnitOfWork, mentor_id: int, scope: int, weekday: int) -> Week:
-    if not 0 <= weekday <= 6:
-        raise InvalidInput("days")
-    week = await load_week(uow, mentor_id, scope)
-    return await _save_week(uow, mentor_id, week, replace_days(week.weekly, [weekday], ()))
-
-
-async def copy_day_to(
-    uow: UnitOfWork, mentor_id: int, scope: int, source: int, targets: Iterable[int]
-) -> Week:
-    week = await load_week(uow, mentor_id, scope)
-    return await _save_week(uow, mentor_id, week, copy_day(week.weekly, source, targets))
-
-
-# --- use cases: date exceptions -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,97 +272,7 @@ class Exceptions:
     bookings_kept: int = 0
 
 
-async def _zone_and_today(uow: UnitOfWork, clock: Clock, mentor_id: int) -> tuple[str, date]:
-    await _mentor(uow, mentor_id)
-    saved = await uow.availability.get(mentor_id)
-    zone = saved.timezone if saved else FALLBACK_ZONE
-    return zone, local_today(clock.now(), zone)
-
-
-async def list_exceptions(
-    uow: UnitOfWork, clock: Clock, mentor_id: int, bookings_kept: int = 0
-) -> Exceptions:
-    zone, today = await _zone_and_today(uow, clock, mentor_id)
-    horizon = today + timedelta(days=OVERRIDE_HORIZON_DAYS)
-    overrides = await uow.availability.list_overrides(mentor_id, today, horizon)
-    return Exceptions(zone, today, group_overrides(overrides), bookings_kept)
-
-
-async def check_exception_date(uow: UnitOfWork, clock: Clock, mentor_id: int, day: date) -> date:
-    """Before asking for more (the hours, the last day): ``day`` may carry an exception."""
-    _zone, today = await _zone_and_today(uow, clock, mentor_id)
-    return check_override_date(day, today)
-
-
-async def read_exception_date(uow: UnitOfWork, clock: Clock, mentor_id: int, typed: str) -> date:
-    """A date the mentor typed, read on their clock (``25 Dec`` is the next one), and allowed an exception."""
-    _zone, today = await _zone_and_today(uow, clock, mentor_id)
-    return check_override_date(parse_date(typed, today), today)
-
-
-async def _bookings_on(uow: UnitOfWork, mentor_id: int, zone: str, days: Sequence[date]) -> int:
-    tz = ZoneInfo(zone)
-    first, last = min(days), max(days)
-    start, end = DayClock(first, tz).boundary(0), DayClock(last + _ONE_DAY, tz).boundary(0)
-    chosen = set(days)
-    found = await uow.bookings.active_for_mentor(mentor_id, start, end)
-    return sum(1 for booking in found if booking.scheduled_at.astimezone(tz).date() in chosen)
-
-
-async def _set_overrides(
-    uow: UnitOfWork, clock: Clock, mentor_id: int, days: Sequence[date], ranges: tuple[TimeRange, ...]
-) -> Exceptions:
-    zone, _today = await _zone_and_today(uow, clock, mentor_id)
-    for day in days:
-        await uow.availability.set_override(mentor_id, DateOverride(day, ranges))
-    return await list_exceptions(uow, clock, mentor_id, await _bookings_on(uow, mentor_id, zone, days))
-
-
-async def set_day_off(uow: UnitOfWork, clock: Clock, mentor_id: int, day: date) -> Exceptions:
-    await check_exception_date(uow, clock, mentor_id, day)
-    return await _set_overrides(uow, clock, mentor_id, [day], ())
-
-
-async def set_date_hours(
-    uow: UnitOfWork, clock: Clock, mentor_id: int, day: date, ranges: Sequence[TimeRange]
-) -> Exceptions:
-    """Other hours on ``day`` instead of that weekday's."""
-    await check_exception_date(uow, clock, mentor_id, day)
-    return await _set_overrides(uow, clock, mentor_id, [day], date_ranges(ranges))
-
-
-async def set_vacation(uow: UnitOfWork, clock: Clock, mentor_id: int, first: date, last: date) -> Exceptions:
-    """Every date from ``first`` to ``last`` a day off (replacing other exceptions on them)."""
-    _zone, today = await _zone_and_today(uow, clock, mentor_id)
-    return await _set_overrides(uow, clock, mentor_id, vacation_dates(first, last, today), ())
-
-
-async def remove_exceptions(uow: UnitOfWork, clock: Clock, mentor_id: int, first: date, last: date) -> Exceptions:
-    """Back to the weekly hours on ``first`` to ``last`` (one listed span; at most the longest vacation)."""
-    await _mentor(uow, mentor_id)
-    if last < first or (last - first).days >= VACATION_MAX_DAYS:
-        raise InvalidInput("vacation", ORDER if last < first else TOO_LONG)
-    day = first
-    while day <= last:
-        await uow.availability.clear_override(mentor_id, day)
-        day += _ONE_DAY
-    return await list_exceptions(uow, clock, mentor_id)
-
-
-# --- use case: the preview ----------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True, slots=True)
 class Preview:
     timezone: str
     days: list[FreeDay]
-
-
-async def preview_free_time(uow: UnitOfWork, clock: Clock, mentor_id: int) -> Preview:
-    """The mentor's free time for the next 7 days (profile hours, after exceptions, minus bookings)."""
-    await _mentor(uow, mentor_id)
-    saved = await uow.availability.get(mentor_id) or Availability(FALLBACK_ZONE)
-    now = clock.now()
-    start, end = preview_window(saved, now)
-    busy = await uow.bookings.active_for_mentor(mentor_id, start, end)
-    return Preview(saved.timezone, free_time(saved, busy, now))

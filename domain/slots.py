@@ -37,9 +37,19 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.availability import UTC, DayClock, effective_availability, local_dates, minutes
-from domain.model import Availability, Booking, Offering
+from domain.model import Availability, Booking, Offering, User
 
 _ONE_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class SlotContext:
+    """Everything slot generation needs for one offering, loaded once."""
+
+    offering: Offering
+    mentor: User
+    availability: Availability | None
+    busy: list[Booking]
 
 
 def slot_step_minutes(duration: int) -> int:

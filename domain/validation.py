@@ -6,6 +6,7 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.errors import InvalidInput
 from domain.model import ALLOWED_DURATIONS, LINK_MAX, MINUTES_PER_DAY, PRICE_MAX, TITLE_MAX, TimeRange
@@ -122,3 +123,12 @@ def merge_hours(hours: list[int] | set[int]) -> list[TimeRange]:
         else:
             ranges.append(TimeRange(hour * 60, hour * 60 + 60))
     return ranges
+
+
+def validate_timezone(name: str) -> str:
+    """An IANA zone name ``zoneinfo`` knows (``Asia/Kolkata``)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput("timezone", "unknown") from None
+    return name

@@ -8,9 +8,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler
 
 from chat.i18n import _
-from domain import sessions
-from domain.model import BookingStatus
-from domain.usecases import BookingView
+from domain.model import BookingStatus, BookingView
+from domain.usecases.aftercare import leave_feedback, rate_session
+from domain.usecases.my_bookings import cancel_as_mentee, mentee_booking, start_mentee_cancellation
 from handlers.callbacks import Attendance, CancelMine, RateSession, SkipFeedback
 from handlers.common import AppContext, on_button, say, show
 from handlers.dialog import DialogState, text_step
@@ -39,7 +39,7 @@ def join_row(view: BookingView) -> list[list[InlineKeyboardButton]]:
 
 async def _ask_cancel_reason(update: Update, context: AppContext, booking_id: int) -> None:
     async with context.uow() as uow:
-        view = await sessions.start_mentee_cancellation(uow, context.clock, context.user.id, booking_id)
+        view = await start_mentee_cancellation(uow, context.clock, context.user.id, booking_id)
         await uow.dialogs.set(context.user.id, DialogState.MENTEE_CANCEL_REASON, {"booking_id": booking_id})
         await uow.commit()
     await say(
@@ -57,7 +57,7 @@ async def answer_reminder(update: Update, context: AppContext, data: Attendance)
         await _ask_cancel_reason(update, context, data.booking_id)
         return None
     async with context.reader() as uow:
-        view = await sessions.mentee_booking(uow, context.user.id, data.booking_id)
+        view = await mentee_booking(uow, context.user.id, data.booking_id)
     query = update.callback_query
     if query is not None and query.message is not None:
         await query.edit_message_reply_markup(InlineKeyboardMarkup(join_row(view)) if join_row(view) else None)
@@ -74,7 +74,7 @@ async def cancel_mine(update: Update, context: AppContext, data: CancelMine) -> 
 async def type_cancel_reason(update: Update, context: AppContext, text: str, data: dict[str, Any]) -> None:
     booking_id = int(data["booking_id"])
     async with context.uow() as uow:
-        view = await sessions.cancel_as_mentee(uow, context.clock, context.user.id, booking_id, text)
+        view = await cancel_as_mentee(uow, context.clock, context.user.id, booking_id, text)
         await uow.dialogs.clear(context.user.id)
         await uow.commit()
     card, markup = booking_card_for_mentee(view.booking, view.offering, view.mentor, context.zone)
@@ -84,7 +84,7 @@ async def type_cancel_reason(update: Update, context: AppContext, text: str, dat
 @on_button(RateSession)
 async def rate(update: Update, context: AppContext, data: RateSession) -> str | None:
     async with context.uow() as uow:
-        view = await sessions.rate_session(uow, context.clock, context.user.id, data.booking_id, data.stars)
+        view = await rate_session(uow, context.clock, context.user.id, data.booking_id, data.stars)
         await uow.dialogs.set(context.user.id, DialogState.RATING_FEEDBACK, {"booking_id": data.booking_id})
         await uow.commit()
     text = _(
@@ -98,7 +98,7 @@ async def rate(update: Update, context: AppContext, data: RateSession) -> str | 
 @on_button(SkipFeedback)
 async def skip_feedback(update: Update, context: AppContext, data: SkipFeedback) -> str | None:
     async with context.uow() as uow:
-        await sessions.mentee_booking(uow, context.user.id, data.booking_id)
+        await mentee_booking(uow, context.user.id, data.booking_id)
         found = await uow.dialogs.get(context.user.id)
         if found and found[0] == DialogState.RATING_FEEDBACK:
             await uow.dialogs.clear(context.user.id)
@@ -110,7 +110,7 @@ async def skip_feedback(update: Update, context: AppContext, data: SkipFeedback)
 @text_step(DialogState.RATING_FEEDBACK)
 async def type_feedback(update: Update, context: AppContext, text: str, data: dict[str, Any]) -> None:
     async with context.uow() as uow:
-        await sessions.leave_feedback(uow, context.clock, context.user.id, int(data["booking_id"]), text)
+        await leave_feedback(uow, context.clock, context.user.id, int(data["booking_id"]), text)
         await uow.dialogs.clear(context.user.id)
         await uow.commit()
     await say(update, _("Thank you for your feedback!"))

@@ -17,11 +17,13 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from chat.i18n import _, format_wall
-from domain import schedule, usecases
+from domain import schedule
 from domain.errors import InvalidInput
 from domain.model import TimeRange, WeeklyRule
 from domain.ports import UnitOfWork
 from domain.schedule import PROFILE, Week
+from domain.usecases import people
+from domain.usecases.availability import clear_day, copy_day_to, load_week, set_days
 from domain.validation import merge_hours, parse_time_ranges
 from handlers import overrides
 from handlers.callbacks import (
@@ -224,15 +226,15 @@ async def _draft_in(uow: UnitOfWork, user_id: int) -> tuple[dict[str, Any], Week
         draft["single"] = bool(data.get("single"))
     else:
         draft = new_draft(PROFILE)
-    return draft, await schedule.load_week(uow, user_id, draft["scope"])
+    return draft, await load_week(uow, user_id, draft["scope"])
 
 
 async def open_editor(update: Update, context: AppContext, scope: int = PROFILE) -> None:
     """The "Step 1 of 2" screen of ``scope``, with no days ticked (only ticked days change)."""
     async with context.uow() as uow:
         if scope == PROFILE:
-            context.me = await usecases.become_mentor(uow, context.user.id)
-        week = await schedule.load_week(uow, context.user.id, scope)
+            context.me = await people.become_mentor(uow, context.user.id)
+        week = await load_week(uow, context.user.id, scope)
         draft = new_draft(scope)
         await uow.dialogs.set(context.user.id, DialogState.AVAILABILITY, draft)
         await uow.commit()
@@ -280,7 +282,7 @@ async def toggle_hour(update: Update, context: AppContext, data: ToggleHour) -> 
 
 async def _save(update: Update, context: AppContext, draft: dict[str, Any], ranges: list[TimeRange]) -> None:
     async with context.uow() as uow:
-        week = await schedule.set_days(uow, context.user.id, draft["scope"], draft["days"], ranges)
+        week = await set_days(uow, context.user.id, draft["scope"], draft["days"], ranges)
         await uow.dialogs.clear(context.user.id)
         await uow.commit()
     await show(update, *saved_view(week))
@@ -338,7 +340,7 @@ async def open_schedule(update: Update, context: AppContext, data: OpenSchedule)
         await open_editor(update, context, data.scope)
     elif data.page == SchedulePage.WEEK:
         async with context.uow() as uow:
-            week = await schedule.load_week(uow, context.user.id, data.scope)
+            week = await load_week(uow, context.user.id, data.scope)
             await uow.dialogs.clear(context.user.id)  # whatever was being typed is dropped
             await uow.commit()
         await show(update, *week_view(week))
@@ -351,7 +353,7 @@ async def open_schedule(update: Update, context: AppContext, data: OpenSchedule)
 async def edit_day(update: Update, context: AppContext, data: EditDay) -> str | None:
     weekday = _weekday(data.weekday)
     async with context.uow() as uow:
-        week = await schedule.load_week(uow, context.user.id, data.scope)
+        week = await load_week(uow, context.user.id, data.scope)
         await uow.dialogs.clear(context.user.id)
         await uow.commit()
     await show(update, *day_view(week, weekday))
@@ -363,11 +365,11 @@ async def act_on_day(update: Update, context: AppContext, data: ActOnDay) -> str
     weekday = _weekday(data.weekday)
     async with context.uow() as uow:
         if data.action == DayAction.CLEAR:
-            week = await schedule.clear_day(uow, context.user.id, data.scope, weekday)
+            week = await clear_day(uow, context.user.id, data.scope, weekday)
             await uow.dialogs.clear(context.user.id)
             view, toast = day_view(week, weekday), _("Cleared.")
         else:
-            week = await schedule.load_week(uow, context.user.id, data.scope)
+            week = await load_week(uow, context.user.id, data.scope)
             draft = new_draft(data.scope, [weekday], hours_covered(week, [weekday]))
             draft["single"] = True
             if data.action == DayAction.GRID:
@@ -393,7 +395,7 @@ async def choose_copy_targets(update: Update, context: AppContext, data: CopyDay
     source = _weekday(data.source)
     _targets(data.targets)
     async with context.reader() as uow:
-        week = await schedule.load_week(uow, context.user.id, data.scope)
+        week = await load_week(uow, context.user.id, data.scope)
     if not schedule.ranges_of_day(week.weekly, source):
         raise InvalidInput("copy", schedule.EMPTY)
     await show(update, *copy_view(week, source, data.targets & ~(1 << source)))
@@ -404,7 +406,7 @@ async def choose_copy_targets(update: Update, context: AppContext, data: CopyDay
 async def apply_copy(update: Update, context: AppContext, data: ApplyCopy) -> str | None:
     source = _weekday(data.source)
     async with context.uow() as uow:
-        week = await schedule.copy_day_to(uow, context.user.id, data.scope, source, _targets(data.targets))
+        week = await copy_day_to(uow, context.user.id, data.scope, source, _targets(data.targets))
         await uow.commit()
     await show(update, *week_view(week))
     return _("Copied.")

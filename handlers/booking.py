@@ -16,11 +16,11 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from chat.i18n import N_, _, format_clock, format_day, format_money
-from domain import usecases
 from domain.errors import NotFound, OfferingUnavailable, SlotTaken, TooManyBookings
 from domain.mentee import DayPart, MyTab, WeekPage, group_times, monday_of, week_page, window_days
 from domain.model import NOTES_MAX, BookingStatus, Offering
-from domain.usecases import SlotContext
+from domain.slots import SlotContext
+from domain.usecases.booking import BookingRequest, book_slot, check_slot, free_dates, free_times
 from domain.validation import clean_text
 from handlers import dialog, discover
 from handlers.callbacks import (
@@ -162,7 +162,7 @@ def times_view(
 @offering_may_be_gone
 async def choose_offering(update: Update, context: AppContext, data: BookOffering) -> str | None:
     async with context.reader() as uow:
-        ctx, days = await usecases.free_dates(uow, context.clock, data.offering_id, context.user.id, context.zone)
+        ctx, days = await free_dates(uow, context.clock, data.offering_id, context.user.id, context.zone)
     await show(update, *dates_view(ctx, days, context.zone, context.clock.now()))
     return None
 
@@ -171,7 +171,7 @@ async def choose_offering(update: Update, context: AppContext, data: BookOfferin
 @offering_may_be_gone
 async def choose_week(update: Update, context: AppContext, data: BookWeek) -> str | None:
     async with context.reader() as uow:
-        ctx, days = await usecases.free_dates(uow, context.clock, data.offering_id, context.user.id, context.zone)
+        ctx, days = await free_dates(uow, context.clock, data.offering_id, context.user.id, context.zone)
     await show(update, *dates_view(ctx, days, context.zone, context.clock.now(), data.monday))
     return None
 
@@ -180,7 +180,7 @@ async def choose_week(update: Update, context: AppContext, data: BookWeek) -> st
 @offering_may_be_gone
 async def choose_date(update: Update, context: AppContext, data: BookDate) -> str | None:
     async with context.reader() as uow:
-        ctx, times = await usecases.free_times(
+        ctx, times = await free_times(
             uow, context.clock, data.offering_id, context.user.id, data.day, context.zone
         )
     await show(update, *times_view(ctx, data.day, times, context.zone))
@@ -191,7 +191,7 @@ async def _show_fresh_times(update: Update, context: AppContext, offering_id: in
     """After a slot was lost: explain, and show what is free on that day now."""
     day = start.astimezone(_zone(context)).date()
     async with context.reader() as uow:
-        ctx, times = await usecases.free_times(uow, context.clock, offering_id, context.user.id, day, context.zone)
+        ctx, times = await free_times(uow, context.clock, offering_id, context.user.id, day, context.zone)
     lead = _("⚠️ This time was just taken. Here are the free times now.") + "\n\n"
     await show(update, *times_view(ctx, day, times, context.zone, lead))
 
@@ -211,7 +211,7 @@ async def choose_time(update: Update, context: AppContext, data: BookTime) -> st
     try:
         # a read: confirming re-checks the slot inside its own write transaction anyway
         async with context.reader() as uow:
-            await usecases.check_slot(uow, context.clock, data.offering_id, context.user.id, data.start)
+            await check_slot(uow, context.clock, data.offering_id, context.user.id, data.start)
     except SlotTaken:
         await _show_fresh_times(update, context, data.offering_id, data.start)
         return _("This time was just taken. Please choose another time.")
@@ -244,7 +244,7 @@ def _policy_lines(offering: Offering) -> list[str]:
 
 async def _summary(update: Update, context: AppContext, offering_id: int, start: datetime, notes: str | None) -> None:
     async with context.reader() as uow:
-        ctx = await usecases.check_slot(uow, context.clock, offering_id, context.user.id, start)
+        ctx = await check_slot(uow, context.clock, offering_id, context.user.id, start)
     offering = ctx.offering
     assert offering.id is not None
     lines = [
@@ -310,11 +310,11 @@ async def _notes_for(context: AppContext, offering_id: int, start: datetime) -> 
 @offering_may_be_gone
 async def confirm_booking(update: Update, context: AppContext, data: ConfirmBooking) -> str | None:
     notes = await _notes_for(context, data.offering_id, data.start)
-    request = usecases.BookingRequest(data.offering_id, context.user.id, data.start, notes)
+    request = BookingRequest(data.offering_id, context.user.id, data.start, notes)
     limit = context.services.max_active_per_mentor
     try:
         async with context.uow() as uow:
-            view = await usecases.book_slot(uow, context.clock, request, max_active_per_mentor=limit)
+            view = await book_slot(uow, context.clock, request, max_active_per_mentor=limit)
             await uow.dialogs.clear(context.user.id)
             await uow.commit()
     except SlotTaken:

@@ -16,10 +16,11 @@ from telegram.ext import Application, CallbackContext, CallbackQueryHandler, Ext
 
 from chat.i18n import _, pick_locale, set_locale
 from chat.messages import edit_text, send_text
-from domain import usecases
 from domain.errors import DomainError
 from domain.model import User
+from domain.people import Profile, same_profile
 from domain.ports import Clock, UnitOfWork
+from domain.usecases.people import register_user
 from handlers.callbacks import BadCallback, CallbackData
 from handlers.errors import explain
 
@@ -44,7 +45,7 @@ class Services:
     clock: Clock
     default_timezone: str
     default_locale: str
-    # At most this many pending or upcoming bookings per mentee with one mentor (``usecases.book_slot``).
+    # At most this many pending or upcoming bookings per mentee with one mentor (``usecases.booking.book_slot``).
     max_active_per_mentor: int = 3
     # Sends the outbox; call ``dispatcher.wake()`` after committing notifications that are due now.
     dispatcher: OutboxSender | None = None
@@ -94,7 +95,7 @@ async def remember_user(update: Update, context: AppContext) -> None:
     if tg is None or tg.is_bot:
         return
     services = context.services
-    profile = usecases.Profile(tg.id, tg.first_name, tg.last_name, tg.username)
+    profile = Profile(tg.id, tg.first_name, tg.last_name, tg.username)
     member = update.my_chat_member
     blocked = member is not None and member.new_chat_member.status == ChatMember.BANNED
     user: User | None = None
@@ -102,12 +103,12 @@ async def remember_user(update: Update, context: AppContext) -> None:
         async with context.reader() as reader:
             user = await reader.users.get(tg.id)
             if user is not None and (
-                not usecases.same_profile(user, profile) or await reader.users.is_unreachable(tg.id)
+                not same_profile(user, profile) or await reader.users.is_unreachable(tg.id)
             ):
                 user = None
     if user is None:
         async with context.uow() as uow:
-            user, _created = await usecases.register_user(
+            user, _created = await register_user(
                 uow, profile, pick_locale(tg.language_code, services.default_locale)
             )
             if blocked:

@@ -10,9 +10,10 @@ from typing import Any
 from telegram import Update
 
 from chat.i18n import _
-from domain import profiles, usecases
 from domain.errors import NotFound, OfferingUnavailable, SelfBooking
 from domain.offerings import read_payload, start_payload
+from domain.usecases.booking import free_dates
+from domain.usecases.profiles import mentor_card
 from handlers.booking import dates_view
 from handlers.common import AppContext, say
 from handlers.dialog import DialogState
@@ -60,7 +61,7 @@ async def open_link(update: Update, context: AppContext, payload: str) -> bool:
 async def _open_offering(update: Update, context: AppContext, offering_id: int) -> bool:
     try:
         async with context.reader() as uow:
-            ctx, days = await usecases.free_dates(uow, context.clock, offering_id, context.user.id, context.zone)
+            ctx, days = await free_dates(uow, context.clock, offering_id, context.user.id, context.zone)
     except SelfBooking:
         await say(
             update,
@@ -83,7 +84,7 @@ async def _open_offering(update: Update, context: AppContext, offering_id: int) 
 async def _open_mentor(update: Update, context: AppContext, mentor_id: int) -> bool:
     try:
         async with context.reader() as uow:
-            card = await profiles.mentor_card(uow, mentor_id)
+            card = await mentor_card(uow, mentor_id)
     except NotFound:
         await say(update, _("This link points to a mentor who is not on Mentor Desk."))
         return False

@@ -15,7 +15,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler
 
 from chat.i18n import _, format_money, format_moment, ngettext
-from domain import discovery, profiles
+from domain import discovery
 from domain.discovery import (
     CATEGORIES,
     NEXT_SLOT_HORIZON_DAYS,
@@ -33,6 +33,8 @@ from domain.discovery import (
 )
 from domain.errors import InvalidInput, NotFound, OfferingUnavailable
 from domain.model import ALLOWED_DURATIONS, Offering
+from domain.usecases.discovery import discover, offering_card
+from domain.usecases.profiles import mentor_card
 from handlers.callbacks import (
     BookOffering,
     Browse,
@@ -348,7 +350,7 @@ async def show_listing(
     update: Update, context: AppContext, filters: Filters, page: int = 0, lead: str = "", *, new: bool = False
 ) -> Listing:
     async with context.reader() as uow:
-        listing = await discovery.discover(uow, context.clock, filters, page)
+        listing = await discover(uow, context.clock, filters, page)
     text, markup = listing_view(listing, context.user.id, context.zone, lead)
     await (say if new else show)(update, text, markup)
     return listing
@@ -433,7 +435,7 @@ async def type_search(update: Update, context: AppContext, text: str, data: dict
 async def open_offering(update: Update, context: AppContext, data: ShowOffering) -> str | None:
     try:
         async with context.reader() as uow:
-            card = await discovery.offering_card(uow, context.clock, data.offering_id, context.user.id)
+            card = await offering_card(uow, context.clock, data.offering_id, context.user.id)
     except (OfferingUnavailable, NotFound) as error:
         await show_listing(update, context, Filters(), lead="⚠️ " + explain(error) + "\n\n")
         return explain(error)
@@ -444,7 +446,7 @@ async def open_offering(update: Update, context: AppContext, data: ShowOffering)
 @on_button(ShowMentor)
 async def open_mentor(update: Update, context: AppContext, data: ShowMentor) -> str | None:
     async with context.reader() as uow:
-        card = await profiles.mentor_card(uow, data.mentor_id)
+        card = await mentor_card(uow, data.mentor_id)
     text, markup = public_card(card)
     keyboard = [*(markup.inline_keyboard if markup else ()), [button(_("◀ All offerings"), Browse(0))]]
     await show(update, text, InlineKeyboardMarkup(keyboard))

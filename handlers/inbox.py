@@ -8,8 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from chat.i18n import N_, _, format_moment, ngettext
 from domain.inbox import PAGE_SIZE, Inbox, InboxTab, MentorStats
-from domain.model import BookingStatus
-from domain.usecases import BookingView
+from domain.model import BookingStatus, BookingView
 from handlers.callbacks import OpenBookingCard, OpenInbox
 from handlers.keyboards import button
 from handlers.labels import booking_status_label

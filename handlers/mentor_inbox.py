@@ -15,11 +15,19 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from chat.i18n import _
 from chat.pressed import pressed_keyboard
-from domain import inbox, usecases
+from domain import inbox
 from domain.errors import DomainError, InvalidTransition
 from domain.inbox import InboxTab, SessionNotStarted, tab_of
-from domain.model import REASON_MAX, Actor, BookingStatus
-from domain.usecases import BookingView
+from domain.model import REASON_MAX, Actor, BookingStatus, BookingView
+from domain.usecases.booking import add_meeting_link, change_status
+from domain.usecases.inbox import (
+    cancel_as_mentor,
+    mark_session,
+    mentor_booking,
+    open_inbox,
+    set_private_note,
+    start_mentor_move,
+)
 from handlers.callbacks import ActOnBooking, BookingAction, CallbackData, OpenBookingCard, OpenInbox
 from handlers.common import AppContext, on_button, say, show
 from handlers.dialog import DialogState, text_step
@@ -35,7 +43,7 @@ S = BookingStatus
 
 async def show_inbox(update: Update, context: AppContext, tab: InboxTab = InboxTab.PENDING, page: int = 0) -> None:
     async with context.reader() as uow:
-        found = await inbox.open_inbox(uow, context.clock, context.user.id, tab, page, context.zone)
+        found = await open_inbox(uow, context.clock, context.user.id, tab, page, context.zone)
     await show(update, *inbox_screen(found, context.zone, context.clock.now()))
 
 
@@ -67,7 +75,7 @@ def _mentor_card(
 @on_button(OpenBookingCard)
 async def open_booking_card(update: Update, context: AppContext, data: OpenBookingCard) -> str | None:
     async with context.reader() as uow:
-        view = await inbox.mentor_booking(uow, context.user.id, data.booking_id)
+        view = await mentor_booking(uow, context.user.id, data.booking_id)
     await show(update, *_mentor_card(context, view, OpenInbox(data.tab, data.page)))
     return None
 
@@ -76,7 +84,7 @@ async def _redraw(update: Update, context: AppContext, booking_id: int) -> None:
     """Show the booking as it is now, after a refused move. A card whose buttons are already the current ones was
     not stale (the press was forged or repeated): it stays as it is."""
     async with context.reader() as uow:
-        view = await inbox.mentor_booking(uow, context.user.id, booking_id)
+        view = await mentor_booking(uow, context.user.id, booking_id)
     text, markup = _mentor_card(context, view)
     query = update.callback_query
     if query is not None and pressed_keyboard(update) == markup:
@@ -88,9 +96,9 @@ async def _ask(update: Update, context: AppContext, state: DialogState, booking_
     """Check the move is open (when there is one), then wait for the mentor's typed text."""
     async with context.uow() as uow:
         if target is None:
-            await inbox.mentor_booking(uow, context.user.id, booking_id)
+            await mentor_booking(uow, context.user.id, booking_id)
         else:
-            await inbox.start_mentor_move(uow, context.clock, context.user.id, booking_id, target)
+            await start_mentor_move(uow, context.clock, context.user.id, booking_id, target)
         await uow.dialogs.set(context.user.id, state, {"booking_id": booking_id})
         await uow.commit()
 
@@ -109,7 +117,7 @@ async def _act(update: Update, context: AppContext, data: ActOnBooking) -> str |
     match data.action:
         case BookingAction.CONFIRM:
             async with context.uow() as uow:
-                view = await usecases.change_status(
+                view = await change_status(
                     uow, context.clock, me, booking_id, S.CONFIRMED, only=Actor.MENTOR
                 )
                 await uow.commit()
@@ -118,7 +126,7 @@ async def _act(update: Update, context: AppContext, data: ActOnBooking) -> str |
         case BookingAction.COMPLETE | BookingAction.NO_SHOW:
             target = S.COMPLETED if data.action == BookingAction.COMPLETE else S.NO_SHOW
             async with context.uow() as uow:
-                view = await inbox.mark_session(uow, context.clock, me, booking_id, target)
+                view = await mark_session(uow, context.clock, me, booking_id, target)
                 await uow.commit()
             await show(update, *_mentor_card(context, view))
             return _("Marked completed.") if target == S.COMPLETED else _("Marked as no-show.")
@@ -137,7 +145,7 @@ async def _act(update: Update, context: AppContext, data: ActOnBooking) -> str |
             return None
         case BookingAction.LINK:
             async with context.uow() as uow:
-                view = await inbox.mentor_booking(uow, me, booking_id)
+                view = await mentor_booking(uow, me, booking_id)
                 if not view.booking.status.is_active:
                     raise InvalidTransition(view.booking.status, view.booking.status, Actor.MENTOR)
                 await uow.dialogs.set(me, DialogState.MEETING_LINK, {"booking_id": booking_id})
@@ -147,7 +155,7 @@ async def _act(update: Update, context: AppContext, data: ActOnBooking) -> str |
             return None
         case BookingAction.NOTE:
             async with context.uow() as uow:
-                view = await inbox.mentor_booking(uow, me, booking_id)
+                view = await mentor_booking(uow, me, booking_id)
                 await uow.dialogs.set(me, DialogState.PRIVATE_NOTE, {"booking_id": booking_id})
                 await uow.commit()
             prompt = _(
@@ -171,7 +179,7 @@ async def _act(update: Update, context: AppContext, data: ActOnBooking) -> str |
 async def type_decline_reason(update: Update, context: AppContext, text: str, data: dict[str, Any]) -> None:
     booking_id = int(data["booking_id"])
     async with context.uow() as uow:
-        view = await usecases.change_status(
+        view = await change_status(
             uow, context.clock, context.user.id, booking_id, S.DECLINED, text, only=Actor.MENTOR
         )
         await uow.dialogs.clear(context.user.id)
@@ -184,7 +192,7 @@ async def type_decline_reason(update: Update, context: AppContext, text: str, da
 async def type_cancel_reason(update: Update, context: AppContext, text: str, data: dict[str, Any]) -> None:
     booking_id = int(data["booking_id"])
     async with context.uow() as uow:
-        view = await inbox.cancel_as_mentor(uow, context.clock, context.user.id, booking_id, text)
+        view = await cancel_as_mentor(uow, context.clock, context.user.id, booking_id, text)
         await uow.dialogs.clear(context.user.id)
         await uow.commit()
     card, markup = _mentor_card(context, view)
@@ -195,7 +203,7 @@ async def type_cancel_reason(update: Update, context: AppContext, text: str, dat
 async def type_meeting_link(update: Update, context: AppContext, text: str, data: dict[str, Any]) -> None:
     booking_id = int(data["booking_id"])
     async with context.uow() as uow:
-        view = await usecases.add_meeting_link(uow, context.clock, context.user.id, booking_id, text)
+        view = await add_meeting_link(uow, context.clock, context.user.id, booking_id, text)
         await uow.dialogs.clear(context.user.id)
         await uow.commit()
     card, markup = _mentor_card(context, view)
@@ -206,7 +214,7 @@ async def type_meeting_link(update: Update, context: AppContext, text: str, data
 async def type_private_note(update: Update, context: AppContext, text: str, data: dict[str, Any]) -> None:
     booking_id = int(data["booking_id"])
     async with context.uow() as uow:
-        view = await inbox.set_private_note(uow, context.user.id, booking_id, text)
+        view = await set_private_note(uow, context.user.id, booking_id, text)
         await uow.dialogs.clear(context.user.id)
         await uow.commit()
     card, markup = _mentor_card(context, view)

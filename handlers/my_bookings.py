@@ -15,9 +15,10 @@ from chat.i18n import N_, _, format_moment, ngettext
 from domain import mentee
 from domain.calendar import booking_ics
 from domain.mentee import PAGE_SIZE, MyBookings, MyTab, mentee_actions
-from domain.model import BookingStatus
+from domain.model import BookingStatus, BookingView
 from domain.sessions import cancellation_deadline
-from domain.usecases import BookingView
+from domain.usecases.aftercare import booking_to_rate
+from domain.usecases.my_bookings import my_booking, open_my_bookings
 from handlers.aftercare import stars_keyboard
 from handlers.callbacks import AddToCalendar, AskRating, CancelMine, OpenMyBooking, OpenMyBookings
 from handlers.common import AppContext, on_button, show
@@ -157,7 +158,7 @@ async def show_my_bookings(
     update: Update, context: AppContext, tab: MyTab = MyTab.UPCOMING, page: int = 0
 ) -> None:
     async with context.reader() as uow:
-        found = await mentee.open_my_bookings(uow, context.clock, context.user.id, tab, page)
+        found = await open_my_bookings(uow, context.clock, context.user.id, tab, page)
     await show(update, *list_screen(found, context.zone))
 
 
@@ -174,7 +175,7 @@ async def open_my_bookings_page(update: Update, context: AppContext, data: OpenM
 @on_button(OpenMyBooking)
 async def open_my_booking(update: Update, context: AppContext, data: OpenMyBooking) -> str | None:
     async with context.reader() as uow:
-        view = await mentee.my_booking(uow, context.user.id, data.booking_id)
+        view = await my_booking(uow, context.user.id, data.booking_id)
     back = OpenMyBookings(data.tab, data.page)
     await show(update, *card_screen(view, context.zone, context.clock.now(), back))
     return None
@@ -183,7 +184,7 @@ async def open_my_booking(update: Update, context: AppContext, data: OpenMyBooki
 @on_button(AddToCalendar)
 async def add_to_calendar(update: Update, context: AppContext, data: AddToCalendar) -> str | None:
     async with context.reader() as uow:
-        view = await mentee.my_booking(uow, context.user.id, data.booking_id)
+        view = await my_booking(uow, context.user.id, data.booking_id)
     now = context.clock.now()
     if not mentee.mentee_actions(view.booking, now).calendar:
         return _("This session is no longer upcoming, so there is nothing to add to your calendar.")
@@ -201,7 +202,7 @@ async def add_to_calendar(update: Update, context: AppContext, data: AddToCalend
 @on_button(AskRating)
 async def ask_rating(update: Update, context: AppContext, data: AskRating) -> str | None:
     async with context.reader() as uow:
-        view = await mentee.booking_to_rate(uow, context.user.id, data.booking_id)
+        view = await booking_to_rate(uow, context.user.id, data.booking_id)
     text = _("How was <b>{title}</b> with {mentor}? Tap the stars (5 is best).").format(
         title=esc(view.offering.title), mentor=esc(view.mentor.display_name)
     )

@@ -15,10 +15,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from chat.i18n import _, format_clock, ngettext, use_locale
 from chat.outgoing import Outgoing
 from domain import sessions
-from domain.model import BookingStatus, User
+from domain.model import BookingStatus, BookingView, User
 from domain.notifications import Notification, NotificationKind, still_relevant
 from domain.ports import Clock, UnitOfWork
-from domain.usecases import BookingView
+from domain.usecases.notifications import day_agenda, expire_request, load_view
 from handlers.aftercare import attendance_buttons, stars_keyboard
 from handlers.render import booking_card_for_mentee, booking_card_for_mentor, esc
 
@@ -137,15 +137,15 @@ async def prepare(uow: UnitOfWork, n: Notification, clock: Clock, default_zone: 
     """The dispatcher's hook (``bot.dispatcher.Prepare`` once ``clock`` and ``default_zone`` are bound)."""
     if n.kind == K.EXPIRE:
         if n.booking_id is not None:
-            await sessions.expire_request(uow, clock, n.booking_id)
+            await expire_request(uow, clock, n.booking_id)
         return None
     if n.kind == K.AGENDA:
-        agenda = await sessions.day_agenda(uow, n.recipient_id, n.due_at)
+        agenda = await day_agenda(uow, n.recipient_id, n.due_at)
         if agenda is None:
             return None
         with use_locale(agenda.mentor.locale):
             return agenda_message(agenda, default_zone)
-    view = await sessions.load_view(uow, n.booking_id) if n.booking_id is not None else None
+    view = await load_view(uow, n.booking_id) if n.booking_id is not None else None
     if view is None or not still_relevant(n, view.booking):
         return None
     if n.recipient_id == view.mentee.id:

@@ -14,6 +14,7 @@ from domain import offerings as rules
 from domain.errors import NotAllowed, NotFound
 from domain.model import ALLOWED_DURATIONS, TITLE_MAX, Category, Offering
 from domain.offerings import NUMBERS, TEXTS, OfferingField
+from domain.usecases import offerings as workspace
 from handlers import dialog
 from handlers.callbacks import ActOnOffering, EditOfferingField, OfferingAction, SetOfferingField
 from handlers.common import AppContext, on_button, say, show
@@ -163,7 +164,7 @@ def question_view(offering: Offering, field: OfferingField) -> tuple[str, Inline
 @on_button(EditOfferingField)
 async def ask_field(update: Update, context: AppContext, data: EditOfferingField) -> str | None:
     async with context.uow() as uow:
-        screen = await rules.manage(uow, context.user.id, data.offering_id)
+        screen = await workspace.manage(uow, context.user.id, data.offering_id)
         rules.check_editable(screen.offering)
         step = {"offering_id": data.offering_id, "field": data.field.value}
         await uow.dialogs.set(context.user.id, DialogState.OFFER_EDIT, step)
@@ -181,7 +182,7 @@ def _saved(field: OfferingField) -> str:
 @on_button(SetOfferingField)
 async def choose_value(update: Update, context: AppContext, data: SetOfferingField) -> str | None:
     async with context.uow() as uow:
-        screen = await rules.edit_offering(uow, context.user.id, data.offering_id, data.field, data.value)
+        screen = await workspace.edit_offering(uow, context.user.id, data.offering_id, data.field, data.value)
         await leave_edit_step(uow, context.user.id)
         await uow.commit()
     await show(update, *manage_view(screen, _saved(data.field)))
@@ -198,7 +199,7 @@ async def type_value(update: Update, context: AppContext, text: str, data: dict[
         return
     try:
         async with context.uow() as uow:
-            screen = await rules.edit_offering(uow, context.user.id, offering_id, field, text)
+            screen = await workspace.edit_offering(uow, context.user.id, offering_id, field, text)
             await uow.dialogs.clear(context.user.id)
             await uow.commit()
     except (NotFound, NotAllowed):

@@ -15,10 +15,12 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from chat.i18n import N_, _, format_money, ngettext
 from domain import offerings as rules
-from domain import usecases
 from domain.model import ALLOWED_DURATIONS, Offering, OfferingStatus, WeeklyRule
 from domain.offerings import HasBookings, OfferingField, OfferingScreen
 from domain.ports import UnitOfWork
+from domain.usecases import offerings as workspace
+from domain.usecases import people
+from domain.usecases.availability import get_availability
 from domain.validation import parse_price, validate_duration, validate_title
 from handlers import dialog
 from handlers.callbacks import (
@@ -44,8 +46,8 @@ from handlers.render import describe_ranges, esc, offering_details, offering_sta
 
 async def become_mentor(update: Update, context: AppContext) -> None:
     async with context.uow() as uow:
-        context.me = await usecases.become_mentor(uow, context.user.id)
-        availability = await usecases.get_availability(uow, context.user.id)
+        context.me = await people.become_mentor(uow, context.user.id)
+        availability = await get_availability(uow, context.user.id)
         await uow.commit()
     text = _("You are a mentor now. Two quick steps: set your weekly hours, then create an offering.")
     first = (_("🗓 Set weekly hours"), Menu(MenuItem.AVAILABILITY))
@@ -58,7 +60,7 @@ async def become_mentor(update: Update, context: AppContext) -> None:
 
 async def new_offering(update: Update, context: AppContext) -> None:
     async with context.uow() as uow:
-        context.me = await usecases.become_mentor(uow, context.user.id)
+        context.me = await people.become_mentor(uow, context.user.id)
         await uow.dialogs.set(context.user.id, DialogState.OFFER_TITLE, {})
         await uow.commit()
     await show(
@@ -113,8 +115,8 @@ async def choose_duration(update: Update, context: AppContext, data: NewDuration
         return _("Start a new offering with /newoffering.")
     draft = found[1]
     async with context.uow() as uow:
-        offering = await usecases.create_offering(uow, context.user.id, draft["title"], draft["price"], data.minutes)
-        availability = await usecases.get_availability(uow, context.user.id)
+        offering = await workspace.create_offering(uow, context.user.id, draft["title"], draft["price"], data.minutes)
+        availability = await get_availability(uow, context.user.id)
         await uow.dialogs.clear(context.user.id)
         await uow.commit()
     assert offering.id is not None
@@ -168,8 +170,8 @@ def list_view(offerings: list[Offering], mentor_url: str, lead: str = "") -> tup
 
 async def my_offerings(update: Update, context: AppContext, lead: str = "") -> None:
     async with context.uow() as uow:
-        context.me = await usecases.become_mentor(uow, context.user.id)
-        offerings = await usecases.list_my_offerings(uow, context.user.id)
+        context.me = await people.become_mentor(uow, context.user.id)
+        offerings = await workspace.list_my_offerings(uow, context.user.id)
         await uow.commit()
     await show(update, *list_view(offerings, mentor_link(context, context.user.id), lead))
 
@@ -267,7 +269,7 @@ async def leave_edit_step(uow: UnitOfWork, user_id: int) -> None:
 @on_button(ManageOffering)
 async def open_offering(update: Update, context: AppContext, data: ManageOffering) -> str | None:
     async with context.uow() as uow:
-        screen = await rules.manage(uow, context.user.id, data.offering_id)
+        screen = await workspace.manage(uow, context.user.id, data.offering_id)
         await leave_edit_step(uow, context.user.id)
         await uow.commit()
     await show(update, *manage_view(screen))
@@ -277,7 +279,7 @@ async def open_offering(update: Update, context: AppContext, data: ManageOfferin
 @on_button(SetOfferingStatus)
 async def set_status(update: Update, context: AppContext, data: SetOfferingStatus) -> str | None:
     async with context.uow() as uow:
-        screen = await rules.change_status(uow, context.user.id, data.offering_id, data.status)
+        screen = await workspace.change_status(uow, context.user.id, data.offering_id, data.status)
         await uow.commit()
     offering = screen.offering
     if offering.status == OfferingStatus.ACTIVE:
@@ -362,13 +364,13 @@ async def act_on_offering(update: Update, context: AppContext, data: ActOnOfferi
     oid, action = data.offering_id, data.action
     if action == OfferingAction.DELETE_YES:
         async with context.uow() as uow:
-            deleted = await rules.delete_offering(uow, context.user.id, oid)
+            deleted = await workspace.delete_offering(uow, context.user.id, oid)
             await uow.commit()
         await my_offerings(update, context, _("🗑 Deleted “{title}”.").format(title=esc(deleted.title)) + "\n\n")
         return None
     if action == OfferingAction.DUPLICATE:
         async with context.uow() as uow:
-            screen = await rules.duplicate_offering(uow, context.user.id, oid, _("(copy)"))
+            screen = await workspace.duplicate_offering(uow, context.user.id, oid, _("(copy)"))
             await uow.commit()
         lead = _("📄 Duplicated as a draft. Change what you need, then publish it.") + "\n\n"
         await show(update, *manage_view(screen, lead))
@@ -376,7 +378,7 @@ async def act_on_offering(update: Update, context: AppContext, data: ActOnOfferi
     if action == OfferingAction.DELETE:
         return await _ask_delete(update, context, oid)
     async with context.uow() as uow:
-        screen = await rules.manage(uow, context.user.id, oid)
+        screen = await workspace.manage(uow, context.user.id, oid)
         if action == OfferingAction.EDIT:
             rules.check_editable(screen.offering)
             await leave_edit_step(uow, context.user.id)
@@ -400,7 +402,7 @@ async def act_on_offering(update: Update, context: AppContext, data: ActOnOfferi
 async def _ask_delete(update: Update, context: AppContext, offering_id: int) -> str | None:
     try:
         async with context.reader() as uow:
-            offering = await rules.check_deletable(uow, context.user.id, offering_id)
+            offering = await workspace.check_deletable(uow, context.user.id, offering_id)
     except HasBookings:
         text = _("This offering has bookings, so it cannot be deleted: archive it instead.")
         archive = button(_("🗂 Archive"), ActOnOffering(offering_id, OfferingAction.ARCHIVE))

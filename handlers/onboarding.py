@@ -11,9 +11,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from chat.i18n import LOCALE_NAMES, SUPPORTED_LOCALES, _, format_clock, set_locale
-from domain import usecases
 from domain.errors import InvalidInput
 from domain.model import User
+from domain.usecases import people
 from handlers import deeplinks, dialog
 from handlers.callbacks import BrowseZones, Menu, MenuItem, PickLanguage, PickZone, ToggleAgenda
 from handlers.common import AppContext, on_button, say, show
@@ -243,7 +243,7 @@ async def pick_zone(update: Update, context: AppContext, data: PickZone) -> str 
 
 async def _set_zone(update: Update, context: AppContext, zone: str) -> None:
     async with context.uow() as uow:
-        context.me = await usecases.set_timezone(uow, context.user.id, zone)
+        context.me = await people.set_timezone(uow, context.user.id, zone)
         pending = deeplinks.pending_link(await uow.dialogs.get(context.user.id))
         await uow.dialogs.clear(context.user.id)
         await uow.commit()
@@ -300,7 +300,7 @@ async def type_zone(update: Update, context: AppContext, text: str, data: dict) 
 @on_button(ToggleAgenda)
 async def toggle_agenda(update: Update, context: AppContext, data: ToggleAgenda) -> str | None:
     async with context.uow() as uow:
-        context.me = await usecases.set_daily_agenda(uow, context.user.id, data.on)
+        context.me = await people.set_daily_agenda(uow, context.user.id, data.on)
         await uow.commit()
     text, markup = settings_view(context.user, context.zone, context.clock.now())
     await show(update, text, markup)
@@ -310,7 +310,7 @@ async def toggle_agenda(update: Update, context: AppContext, data: ToggleAgenda)
 @on_button(PickLanguage)
 async def pick_language(update: Update, context: AppContext, data: PickLanguage) -> str | None:
     async with context.uow() as uow:
-        context.me = await usecases.set_locale(uow, context.user.id, data.locale, SUPPORTED_LOCALES)
+        context.me = await people.set_locale(uow, context.user.id, data.locale, SUPPORTED_LOCALES)
         await uow.commit()
     set_locale(context.user.locale)
     text, markup = settings_view(context.user, context.zone, context.clock.now())

@@ -2,7 +2,7 @@
 
 Dates are the mentor's: typed (``2026-12-25``, ``25.12.2026``, ``25 Dec``) or tapped from the next two weeks.
 Each date button carries what it is for, so a press needs no stored state; a typed date goes to the step stored
-in the dialog. The use cases in ``domain.schedule`` refuse a date in the past (on the mentor's clock).
+in the dialog. The use cases in ``domain.usecases.overrides`` refuse a date in the past (on the mentor's clock).
 """
 
 from __future__ import annotations
@@ -14,8 +14,17 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler
 
 from chat.i18n import _, format_clock, format_day, ngettext
-from domain import schedule
 from domain.schedule import PROFILE, Exceptions, OverrideSpan, Preview
+from domain.usecases.overrides import (
+    check_exception_date,
+    list_exceptions,
+    preview_free_time,
+    read_exception_date,
+    remove_exceptions,
+    set_date_hours,
+    set_day_off,
+    set_vacation,
+)
 from domain.validation import parse_time_ranges
 from handlers.callbacks import CallbackData, DateStep, OpenSchedule, PickDate, RemoveException, SchedulePage
 from handlers.common import AppContext, on_button, show
@@ -144,15 +153,15 @@ async def open_page(update: Update, context: AppContext, page: SchedulePage) -> 
     """The exceptions list, the preview, or the first step of a new exception (its date)."""
     async with context.uow() as uow:
         if page == SchedulePage.PREVIEW:
-            view = preview_view(await schedule.preview_free_time(uow, context.clock, context.user.id))
+            view = preview_view(await preview_free_time(uow, context.clock, context.user.id))
             await uow.dialogs.clear(context.user.id)
         elif page in _FIRST_STEP:
-            found = await schedule.list_exceptions(uow, context.clock, context.user.id)
+            found = await list_exceptions(uow, context.clock, context.user.id)
             step = _FIRST_STEP[page]
             view = ask_date_view(step, found.today)
             await uow.dialogs.set(context.user.id, DialogState.EXCEPTION_DATE, {"step": step.value})
         else:
-            view = exceptions_view(await schedule.list_exceptions(uow, context.clock, context.user.id))
+            view = exceptions_view(await list_exceptions(uow, context.clock, context.user.id))
             await uow.dialogs.clear(context.user.id)
         await uow.commit()
     await show(update, *view)
@@ -170,23 +179,23 @@ async def take_date(
     mentor, clock = context.user.id, context.clock
     async with context.uow() as uow:
         if day is None:
-            day = await schedule.read_exception_date(uow, clock, mentor, typed)
+            day = await read_exception_date(uow, clock, mentor, typed)
         note, toast = "", None
         if step == DateStep.DAY_OFF:
-            found = await schedule.set_day_off(uow, clock, mentor, day)
+            found = await set_day_off(uow, clock, mentor, day)
             note, view = _("Saved: {day} is a day off.").format(day=format_day(day)), None
         elif step == DateStep.DATE_HOURS:
-            await schedule.check_exception_date(uow, clock, mentor, day)
+            await check_exception_date(uow, clock, mentor, day)
             await uow.dialogs.set(mentor, DialogState.EXCEPTION_HOURS, {"day": day.isoformat()})
             view = ask_hours_view(day)
         elif step == DateStep.VACATION_FROM:
-            await schedule.check_exception_date(uow, clock, mentor, day)
+            await check_exception_date(uow, clock, mentor, day)
             data = {"step": DateStep.VACATION_TO.value, "first": day.isoformat()}
             await uow.dialogs.set(mentor, DialogState.EXCEPTION_DATE, data)
             view = ask_date_view(DateStep.VACATION_TO, day, first=day)
         else:
             assert first is not None
-            found = await schedule.set_vacation(uow, clock, mentor, first, day)
+            found = await set_vacation(uow, clock, mentor, first, day)
             note = _("Saved: {first} – {last} are days off.").format(first=format_day(first), last=format_day(day))
             view = None
         if view is None:
@@ -215,7 +224,7 @@ async def type_date_hours(update: Update, context: AppContext, text: str, data: 
     day = date.fromisoformat(data["day"])
     ranges = parse_time_ranges(text)
     async with context.uow() as uow:
-        found = await schedule.set_date_hours(uow, context.clock, context.user.id, day, ranges)
+        found = await set_date_hours(uow, context.clock, context.user.id, day, ranges)
         await uow.dialogs.clear(context.user.id)
         await uow.commit()
     note = _("Saved: other hours on {day}.").format(day=format_day(day))
@@ -225,7 +234,7 @@ async def type_date_hours(update: Update, context: AppContext, text: str, data: 
 @on_button(RemoveException)
 async def remove_exception(update: Update, context: AppContext, data: RemoveException) -> str | None:
     async with context.uow() as uow:
-        found = await schedule.remove_exceptions(uow, context.clock, context.user.id, data.first, data.last)
+        found = await remove_exceptions(uow, context.clock, context.user.id, data.first, data.last)
         await uow.commit()
     await show(update, *exceptions_view(found))
     return _("Removed: back to your weekly hours.")

@@ -8,7 +8,6 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from chat.i18n import _, format_money, ngettext
-from domain import profiles
 from domain.discovery import stars
 from domain.profiles import (
     BIO_MAX,
@@ -20,6 +19,7 @@ from domain.profiles import (
     MentorStats,
     ProfileField,
 )
+from domain.usecases.profiles import my_profile, update_profile
 from handlers.callbacks import BookOffering, BrowseZones, EditProfile, Menu, MenuItem, PreviewProfile
 from handlers.common import AppContext, on_button, say, show
 from handlers.dialog import DialogState, text_step
@@ -150,14 +150,14 @@ async def open_profile(update: Update, context: AppContext) -> None:
         )
         return
     async with context.reader() as uow:
-        card = await profiles.my_profile(uow, context.user.id)
+        card = await my_profile(uow, context.user.id)
     await show(update, *editor_view(card, context.zone))
 
 
 @on_button(EditProfile)
 async def edit_field(update: Update, context: AppContext, data: EditProfile) -> str | None:
     async with context.uow() as uow:
-        await profiles.my_profile(uow, context.user.id)  # mentors only
+        await my_profile(uow, context.user.id)  # mentors only
         await uow.dialogs.set(context.user.id, DialogState.PROFILE_FIELD, {"field": data.field.value})
         await uow.commit()
     await say(update, _prompt(data.field))
@@ -168,7 +168,7 @@ async def edit_field(update: Update, context: AppContext, data: EditProfile) -> 
 async def type_field(update: Update, context: AppContext, text: str, data: dict[str, Any]) -> None:
     field = ProfileField(data["field"])
     async with context.uow() as uow:
-        card = await profiles.update_profile(uow, context.user.id, field, text)
+        card = await update_profile(uow, context.user.id, field, text)
         await uow.dialogs.clear(context.user.id)
         await uow.commit()
     view, markup = editor_view(card, context.zone)
@@ -178,7 +178,7 @@ async def type_field(update: Update, context: AppContext, text: str, data: dict[
 @on_button(PreviewProfile)
 async def preview(update: Update, context: AppContext, data: PreviewProfile) -> str | None:
     async with context.reader() as uow:
-        card = await profiles.my_profile(uow, context.user.id)
+        card = await my_profile(uow, context.user.id)
     text, markup = public_card(card)
     back = [button(_("◀ Back to my profile"), Menu(MenuItem.PROFILE))]
     rows = [*(markup.inline_keyboard if markup else ()), back]

@@ -24,6 +24,7 @@ from domain.discovery import (
 )
 from domain.errors import InvalidInput, NotFound, OfferingUnavailable
 from domain.model import Availability, Booking, Category, Offering, OfferingStatus, User
+from domain.usecases.discovery import discover, offering_card
 from tests.domain.factories import NOW, TUESDAY, WEDNESDAY, booking, every_day, offering, utc, weekly
 
 # --- the query ----------------------------------------------------------------------------------------------
@@ -216,7 +217,7 @@ def _world() -> FakeUow:
 
 async def test_without_slot_filters_sql_cuts_the_page_and_slots_are_computed_for_it_only() -> None:
     uow = _world()
-    listing = await discovery.discover(uow, FixedClock(NOW), Filters(), page=1, size=2)  # type: ignore[arg-type]
+    listing = await discover(uow, FixedClock(NOW), Filters(), page=1, size=2)  # type: ignore[arg-type]
     assert [i.match.offering.id for i in listing.items] == [3, 4]
     assert (listing.page, listing.pages, listing.total) == (1, 2, 4)
     assert uow.discovery.searches == [(2, 2)]
@@ -227,10 +228,10 @@ async def test_without_slot_filters_sql_cuts_the_page_and_slots_are_computed_for
 
 async def test_a_page_past_the_end_moves_to_the_last_page() -> None:
     uow: Any = _world()
-    listing = await discovery.discover(uow, FixedClock(NOW), Filters(), page=7, size=3)
+    listing = await discover(uow, FixedClock(NOW), Filters(), page=7, size=3)
     assert (listing.page, listing.asked_page, listing.moved) == (1, 7, True)
     assert [i.match.offering.id for i in listing.items] == [4]
-    empty = await discovery.discover(  # type: ignore[arg-type]
+    empty = await discover(  # type: ignore[arg-type]
         _world(), FixedClock(NOW), Filters(minutes=90), page=3
     )
     assert (empty.page, empty.pages, empty.total, empty.items) == (0, 1, 0, [])
@@ -238,17 +239,17 @@ async def test_a_page_past_the_end_moves_to_the_last_page() -> None:
 
 async def test_free_slot_in_seven_days_drops_the_offerings_without_one() -> None:
     uow = _world()
-    listing = await discovery.discover(uow, FixedClock(NOW), Filters(soon=True))  # type: ignore[arg-type]
+    listing = await discover(uow, FixedClock(NOW), Filters(soon=True))  # type: ignore[arg-type]
     assert [i.match.offering.id for i in listing.items] == [2, 3, 4]
     assert (listing.total, listing.pages, listing.truncated) == (3, 1, False)
     assert uow.discovery.searches == [(discovery.CANDIDATE_LIMIT + 1, 0)]  # candidates, not a page
     # two hours later Monday 9 March 09:00 is within 7 days: A is back, still first (best rated)
-    later = await discovery.discover(  # type: ignore[arg-type]
+    later = await discover(  # type: ignore[arg-type]
         _world(), FixedClock(NOW + timedelta(hours=2)), Filters(soon=True)
     )
     assert [i.match.offering.id for i in later.items] == [1, 2, 3, 4]
     # without the filter A is listed with its next free time
-    everything = await discovery.discover(_world(), FixedClock(NOW), Filters())  # type: ignore[arg-type]
+    everything = await discover(_world(), FixedClock(NOW), Filters())  # type: ignore[arg-type]
     assert everything.items[0].match.offering.id == 1
     assert everything.items[0].next_slot == utc(WEDNESDAY + timedelta(days=5), "09:00")
 
@@ -257,7 +258,7 @@ async def test_soonest_sort_orders_by_next_free_slot_and_puts_none_last() -> Non
     uow = _world()
     uow.availability.by_mentor[9] = Availability("UTC")  # D: no hours, no free time
     soonest = Filters(sort=SortOrder.SOONEST)
-    listing = await discovery.discover(uow, FixedClock(NOW), soonest)  # type: ignore[arg-type]
+    listing = await discover(uow, FixedClock(NOW), soonest)  # type: ignore[arg-type]
     # B's two offerings (Tuesday 09:00; equal times keep the best rated first), then A (Monday), then D (none)
     assert [i.match.offering.id for i in listing.items] == [2, 3, 1, 4]
     assert [i.next_slot for i in listing.items][-1] is None
@@ -269,18 +270,18 @@ async def test_more_candidates_than_the_limit_are_flagged() -> None:
         [_match(i, MENTOR_B) for i in range(1, discovery.CANDIDATE_LIMIT + 3)],
         {MENTOR_B: every_day("UTC", "09:00", "12:00")},
     )
-    listing = await discovery.discover(uow, FixedClock(NOW), Filters(soon=True))  # type: ignore[arg-type]
+    listing = await discover(uow, FixedClock(NOW), Filters(soon=True))  # type: ignore[arg-type]
     assert listing.truncated and listing.total == discovery.CANDIDATE_LIMIT
 
 
 async def test_the_card_refuses_paused_and_unknown_offerings_and_knows_the_owner() -> None:
     uow = _world()
-    card = await discovery.offering_card(uow, FixedClock(NOW), 2, VIEWER)  # type: ignore[arg-type]
+    card = await offering_card(uow, FixedClock(NOW), 2, VIEWER)  # type: ignore[arg-type]
     assert card.next_slot == utc(TUESDAY, "09:00") and not card.own and card.match.mentor_name == "Bo"
-    own = await discovery.offering_card(uow, FixedClock(NOW), 2, MENTOR_B)  # type: ignore[arg-type]
+    own = await offering_card(uow, FixedClock(NOW), 2, MENTOR_B)  # type: ignore[arg-type]
     assert own.own
     uow.offerings.by_id[2] = uow.offerings.by_id[2].with_changes(status=OfferingStatus.PAUSED)
     with pytest.raises(OfferingUnavailable):
-        await discovery.offering_card(uow, FixedClock(NOW), 2, VIEWER)  # type: ignore[arg-type]
+        await offering_card(uow, FixedClock(NOW), 2, VIEWER)  # type: ignore[arg-type]
     with pytest.raises(NotFound):
-        await discovery.offering_card(uow, FixedClock(NOW), 999, VIEWER)  # type: ignore[arg-type]
+        await offering_card(uow, FixedClock(NOW), 999, VIEWER)  # type: ignore[arg-type]

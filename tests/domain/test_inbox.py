@@ -17,6 +17,7 @@ from domain.errors import InvalidInput, InvalidTransition, NotAllowed, ReasonReq
 from domain.inbox import InboxTab, MentorStats, SessionNotStarted, edit_private_note, tab_of, week_bounds
 from domain.model import Booking, BookingStatus, Offering, User
 from domain.validation import EMPTY, TOO_LONG
+from domain.usecases.inbox import cancel_as_mentor, mark_session, mentor_booking, open_inbox, set_private_note, start_mentor_move
 from tests.domain.factories import booking, offering
 
 S = BookingStatus
@@ -217,23 +218,23 @@ async def test_the_inbox_pages_one_tab_and_counts_all() -> None:
         booking(NOW - 3 * H, status=S.COMPLETED).with_changes(mentee_rating=4),
     )
     clock = FixedClock(NOW)
-    first = await inbox.open_inbox(uow, clock, MENTOR, InboxTab.PENDING, 0, "Asia/Kolkata")  # type: ignore[arg-type]
+    first = await open_inbox(uow, clock, MENTOR, InboxTab.PENDING, 0, "Asia/Kolkata")  # type: ignore[arg-type]
     assert first.counts == {InboxTab.PENDING: 7, InboxTab.UPCOMING: 1, InboxTab.PAST: 1, InboxTab.CANCELLED: 0}
     assert (first.page, first.pages, len(first.entries)) == (0, 2, inbox.PAGE_SIZE)
     assert first.has_next and not first.has_previous
     assert first.entries[0].mentee.display_name == "Ravi"
     # a page past the end (the list shrank) shows the last page
-    last = await inbox.open_inbox(uow, clock, MENTOR, InboxTab.PENDING, 9, "Asia/Kolkata")  # type: ignore[arg-type]
+    last = await open_inbox(uow, clock, MENTOR, InboxTab.PENDING, 9, "Asia/Kolkata")  # type: ignore[arg-type]
     assert (last.page, len(last.entries), last.has_next) == (1, 2, False)
     assert last.stats == MentorStats(pending=7, this_week=9, completed=1, rating_sum=4, rating_count=1)
-    empty = await inbox.open_inbox(uow, clock, MENTOR, InboxTab.CANCELLED, 0, "UTC")  # type: ignore[arg-type]
+    empty = await open_inbox(uow, clock, MENTOR, InboxTab.CANCELLED, 0, "UTC")  # type: ignore[arg-type]
     assert (empty.pages, empty.entries) == (1, [])
 
 
 async def test_only_mentors_have_an_inbox() -> None:
     uow = uow_with(booking(NOW + H))
     with pytest.raises(inbox.NotAMentor):
-        await inbox.open_inbox(uow, FixedClock(NOW), MENTEE, InboxTab.PENDING, 0, "UTC")  # type: ignore[arg-type]
+        await open_inbox(uow, FixedClock(NOW), MENTEE, InboxTab.PENDING, 0, "UTC")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("asker", [MENTEE, OTHER_MENTOR])
@@ -242,11 +243,11 @@ async def test_nobody_but_the_mentor_reads_or_changes_a_booking(asker: int) -> N
     uow = uow_with(original)
     clock = FixedClock(NOW)
     attempts = [
-        inbox.mentor_booking(uow, asker, 1),  # type: ignore[arg-type]
-        inbox.set_private_note(uow, asker, 1, "mine now"),  # type: ignore[arg-type]
-        inbox.mark_session(uow, clock, asker, 1, S.COMPLETED),  # type: ignore[arg-type]
-        inbox.cancel_as_mentor(uow, clock, asker, 1, "because"),  # type: ignore[arg-type]
-        inbox.start_mentor_move(uow, clock, asker, 1, S.CANCELLED),  # type: ignore[arg-type]
+        mentor_booking(uow, asker, 1),  # type: ignore[arg-type]
+        set_private_note(uow, asker, 1, "mine now"),  # type: ignore[arg-type]
+        mark_session(uow, clock, asker, 1, S.COMPLETED),  # type: ignore[arg-type]
+        cancel_as_mentor(uow, clock, asker, 1, "because"),  # type: ignore[arg-type]
+        start_mentor_move(uow, clock, asker, 1, S.CANCELLED),  # type: ignore[arg-type]
     ]
     for attempt in attempts:
         with pytest.raises(NotAllowed):
@@ -259,33 +260,33 @@ async def test_marking_waits_for_the_start() -> None:
     uow = uow_with(booking(NOW + H, status=S.CONFIRMED))
     clock = FixedClock(NOW)
     with pytest.raises(SessionNotStarted) as error:
-        await inbox.mark_session(uow, clock, MENTOR, 1, S.COMPLETED)  # type: ignore[arg-type]
+        await mark_session(uow, clock, MENTOR, 1, S.COMPLETED)  # type: ignore[arg-type]
     assert error.value.starts_at == NOW + H
     with pytest.raises(SessionNotStarted):
-        await inbox.mark_session(uow, clock, MENTOR, 1, S.NO_SHOW)  # type: ignore[arg-type]
+        await mark_session(uow, clock, MENTOR, 1, S.NO_SHOW)  # type: ignore[arg-type]
     with pytest.raises(InvalidInput):
-        await inbox.mark_session(uow, clock, MENTOR, 1, S.CANCELLED)  # type: ignore[arg-type]
+        await mark_session(uow, clock, MENTOR, 1, S.CANCELLED)  # type: ignore[arg-type]
     clock.advance(H)
-    done = await inbox.mark_session(uow, clock, MENTOR, 1, S.COMPLETED)  # type: ignore[arg-type]
+    done = await mark_session(uow, clock, MENTOR, 1, S.COMPLETED)  # type: ignore[arg-type]
     assert done.booking.status == S.COMPLETED
     assert [delta.completed for _id, delta in uow.offerings.applied] == [1]
     with pytest.raises(InvalidTransition):  # once only
-        await inbox.mark_session(uow, clock, MENTOR, 1, S.NO_SHOW)  # type: ignore[arg-type]
+        await mark_session(uow, clock, MENTOR, 1, S.NO_SHOW)  # type: ignore[arg-type]
 
 
 async def test_the_mentor_cancels_with_a_reason_and_keeps_a_note() -> None:
     uow = uow_with(booking(NOW + 48 * H, status=S.CONFIRMED))
     clock = FixedClock(NOW)
-    await inbox.start_mentor_move(uow, clock, MENTOR, 1, S.CANCELLED)  # type: ignore[arg-type]
+    await start_mentor_move(uow, clock, MENTOR, 1, S.CANCELLED)  # type: ignore[arg-type]
     with pytest.raises(InvalidTransition):
-        await inbox.start_mentor_move(uow, clock, MENTOR, 1, S.DECLINED)  # type: ignore[arg-type]
+        await start_mentor_move(uow, clock, MENTOR, 1, S.DECLINED)  # type: ignore[arg-type]
     with pytest.raises(ReasonRequired):
-        await inbox.cancel_as_mentor(uow, clock, MENTOR, 1, "   ")  # type: ignore[arg-type]
-    view = await inbox.cancel_as_mentor(uow, clock, MENTOR, 1, "Ill, sorry")  # type: ignore[arg-type]
+        await cancel_as_mentor(uow, clock, MENTOR, 1, "   ")  # type: ignore[arg-type]
+    view = await cancel_as_mentor(uow, clock, MENTOR, 1, "Ill, sorry")  # type: ignore[arg-type]
     assert (view.booking.status, view.booking.cancellation_reason) == (S.CANCELLED, "Ill, sorry")
     # the mentee is told, and the reminders are withdrawn, in the same unit of work
     assert [(n.kind, n.recipient_id) for n in uow.outbox.events] == [(NotificationKind.CANCELLED, MENTEE)]
     assert uow.outbox.timed[1] == []
-    noted = await inbox.set_private_note(uow, MENTOR, 1, "offer another slot")  # type: ignore[arg-type]
+    noted = await set_private_note(uow, MENTOR, 1, "offer another slot")  # type: ignore[arg-type]
     assert noted.booking.mentor_notes == "offer another slot"
     assert noted.booking.updated_at == view.booking.updated_at  # a note does not move the follow-ups

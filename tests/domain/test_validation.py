@@ -89,7 +89,7 @@ def test_hours_merge_into_ranges():
 
 
 def test_touching_ranges_join_and_overlaps_are_refused():
-    from domain.usecases import weekly_rules
+    from domain.availability import weekly_rules
     from domain.model import WeeklyRule
 
     assert weekly_rules([0, 0, 2], [TimeRange(600, 660), TimeRange(540, 600)]) == [

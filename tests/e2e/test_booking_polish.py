@@ -9,9 +9,9 @@ from datetime import date, timedelta
 import pytest
 
 from bot.config import ConfigError, load_settings
-from domain import usecases
 from domain.clock import FixedClock
 from domain.model import BookingStatus, DateOverride, OfferingStatus
+from domain.usecases.booking import BookingRequest, book_slot, free_dates, free_times
 from handlers.callbacks import BookOffering, BookWeek
 from storage.engine import create_engine, create_session_factory
 from storage.uow import SqlUnitOfWork
@@ -50,11 +50,11 @@ class Data:
     async def book_first_times(self, mentee_id: int, count: int, offering_id: int = 1) -> None:
         """``count`` bookings, each the first free time of the next working day."""
         async with self.uow() as uow:
-            _ctx, days = await usecases.free_dates(uow, self.clock, offering_id, mentee_id, "UTC")
+            _ctx, days = await free_dates(uow, self.clock, offering_id, mentee_id, "UTC")
             for day in days[:count]:
-                _ctx, times = await usecases.free_times(uow, self.clock, offering_id, mentee_id, day, "UTC")
-                request = usecases.BookingRequest(offering_id, mentee_id, times[0])
-                await usecases.book_slot(uow, self.clock, request)
+                _ctx, times = await free_times(uow, self.clock, offering_id, mentee_id, day, "UTC")
+                request = BookingRequest(offering_id, mentee_id, times[0])
+                await book_slot(uow, self.clock, request)
             await uow.commit()
 
     async def active_count(self, mentee_id: int, mentor_id: int) -> int:

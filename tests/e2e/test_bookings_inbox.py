@@ -9,10 +9,11 @@ from datetime import timedelta
 
 import pytest
 
-from domain import usecases
 from domain.clock import FixedClock
 from domain.inbox import InboxTab
 from domain.model import Booking, BookingStatus
+from domain.usecases.booking import BookingRequest, book_slot, change_status, free_dates, free_times
+from domain.usecases.people import set_locale
 from handlers.callbacks import ActOnBooking, BookingAction, OpenBookingCard, OpenInbox
 from storage.engine import create_engine, create_session_factory
 from storage.uow import SqlUnitOfWork
@@ -46,18 +47,18 @@ class Data:
         made = []
         for _ in range(count):
             async with self.uow() as uow:
-                _ctx, days = await usecases.free_dates(uow, self.clock, offering_id, mentee_id, "UTC")
-                _ctx, times = await usecases.free_times(uow, self.clock, offering_id, mentee_id, days[0], "UTC")
-                request = usecases.BookingRequest(offering_id, mentee_id, times[0], "Prep for <b>interviews</b>")
+                _ctx, days = await free_dates(uow, self.clock, offering_id, mentee_id, "UTC")
+                _ctx, times = await free_times(uow, self.clock, offering_id, mentee_id, days[0], "UTC")
+                request = BookingRequest(offering_id, mentee_id, times[0], "Prep for <b>interviews</b>")
                 # one mentee with many bookings: set up past the per-mentor limit, which is not under test here
-                view = await usecases.book_slot(uow, self.clock, request, max_active_per_mentor=100)
+                view = await book_slot(uow, self.clock, request, max_active_per_mentor=100)
                 made.append(view.booking)
                 await uow.commit()
         return made
 
     async def move(self, user_id: int, booking_id: int, status: BookingStatus, reason: str | None = None) -> None:
         async with self.uow() as uow:
-            await usecases.change_status(uow, self.clock, user_id, booking_id, status, reason)
+            await change_status(uow, self.clock, user_id, booking_id, status, reason)
             await uow.commit()
 
     async def booking(self, booking_id: int) -> Booking:
@@ -201,7 +202,7 @@ async def test_private_note_is_the_mentors_alone(api: FakeBotApi, data: Data) ->
 async def test_cancel_with_a_reason_and_the_mentee_is_told_in_their_language(api: FakeBotApi, data: Data) -> None:
     mentor, mentee = await cast(api)
     async with data.uow() as uow:  # the mentee reads Hindi (as if chosen in /settings)
-        await usecases.set_locale(uow, mentee.id, "hi", ["en", "hi"])
+        await set_locale(uow, mentee.id, "hi", ["en", "hi"])
         await uow.commit()
     [booking] = await data.book(mentee.id, 1)
     await data.move(mentor.id, booking.id, S.CONFIRMED)  # type: ignore[arg-type]

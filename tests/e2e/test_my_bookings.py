@@ -9,11 +9,19 @@ from datetime import UTC, datetime, timedelta
 import icalendar
 import pytest
 
-from domain import inbox, usecases
 from domain.calendar import booking_uid
 from domain.clock import FixedClock
 from domain.mentee import MyTab
 from domain.model import Booking, BookingStatus
+from domain.usecases.booking import (
+    BookingRequest,
+    add_meeting_link,
+    book_slot,
+    change_status,
+    free_dates,
+    free_times,
+)
+from domain.usecases.inbox import mark_session
 from handlers.callbacks import AddToCalendar, AskRating, CancelMine, OpenMyBooking, RateSession
 from storage.engine import create_engine, create_session_factory
 from storage.uow import SqlUnitOfWork
@@ -51,13 +59,13 @@ class Data:
 
     async def confirm_with_link(self, mentor_id: int, booking_id: int, link: str) -> None:
         async with self.uow() as uow:
-            await usecases.change_status(uow, self.clock, mentor_id, booking_id, S.CONFIRMED)
-            await usecases.add_meeting_link(uow, self.clock, mentor_id, booking_id, link)
+            await change_status(uow, self.clock, mentor_id, booking_id, S.CONFIRMED)
+            await add_meeting_link(uow, self.clock, mentor_id, booking_id, link)
             await uow.commit()
 
     async def complete(self, mentor_id: int, booking_id: int) -> None:
         async with self.uow() as uow:
-            await inbox.mark_session(uow, self.clock, mentor_id, booking_id, S.COMPLETED)
+            await mark_session(uow, self.clock, mentor_id, booking_id, S.COMPLETED)
             await uow.commit()
 
 
@@ -254,17 +262,17 @@ async def test_main_menu_and_paging(api: FakeBotApi, data: Data) -> None:
     # the first free time of each of the next ten working days; cancelled bookings do not count towards the limit
     times = []
     async with data.uow() as uow:
-        _ctx, days = await usecases.free_dates(uow, data.clock, 1, mentee.id, "UTC")
+        _ctx, days = await free_dates(uow, data.clock, 1, mentee.id, "UTC")
         for day in days[:10]:
-            _ctx, free = await usecases.free_times(uow, data.clock, 1, mentee.id, day, "UTC")
+            _ctx, free = await free_times(uow, data.clock, 1, mentee.id, day, "UTC")
             times.append(free[0])
     for start in times[:7]:
         async with data.uow() as uow:
-            view = await usecases.book_slot(uow, data.clock, usecases.BookingRequest(1, mentee.id, start))
+            view = await book_slot(uow, data.clock, BookingRequest(1, mentee.id, start))
             await uow.commit()
         if view.booking.id and view.booking.id <= 4:  # cancel four of them so that more may be booked
             async with data.uow() as uow:
-                await usecases.change_status(uow, data.clock, mentee.id, view.booking.id, S.CANCELLED, "x")
+                await change_status(uow, data.clock, mentee.id, view.booking.id, S.CANCELLED, "x")
                 await uow.commit()
     await api.wait_idle()
 
@@ -280,7 +288,7 @@ async def test_main_menu_and_paging(api: FakeBotApi, data: Data) -> None:
     # more than a page: the mentor's limit raised in the use case (the setting), then the pages run on
     async with data.uow() as uow:
         for start in times[7:10]:
-            await usecases.book_slot(uow, data.clock, usecases.BookingRequest(1, mentee.id, start), 10)
+            await book_slot(uow, data.clock, BookingRequest(1, mentee.id, start), 10)
         await uow.commit()
     await mentee.press("• Cancelled (4)")  # the same tab again: drawn afresh, with the new counts
     await mentee.wait_for(lambda m: m.message_id == menu.message_id and "Upcoming (6)" in m.buttons)

@@ -5,7 +5,7 @@ first, then a barrier releases every attempt together.
 
 ``attempt_booking`` below is the storage contract the domain's ``book_slot`` relies on, spelled out: lock both
 people, read the mentor's active bookings around the slot, refuse on overlap, insert, commit. The last two tests
-drive the real ``domain.usecases.book_slot`` the same way.
+drive the real ``domain.usecases.booking.book_slot`` the same way.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from domain import usecases
 from domain.clock import FixedClock
 from domain.errors import SlotTaken
 from domain.model import Booking, Offering, TimeRange, WeeklyRule
+from domain.usecases.booking import BookingRequest, book_slot
 from storage.engine import create_engine, create_session_factory
 from storage.uow import SqlUnitOfWork
 from tests.storage.builders import MENTOR_ID, T0, booking, offering, seed, user
@@ -167,7 +167,7 @@ def _book_with_use_case(offering_: Offering, mentee_id: int, start: datetime) ->
     async def attempt(session_factory: async_sessionmaker[AsyncSession]) -> object:
         clock = FixedClock(T0 - 3 * DAY)
         async with SqlUnitOfWork(session_factory) as uow:
-            view = await usecases.book_slot(uow, clock, usecases.BookingRequest(offering_.id, mentee_id, start))
+            view = await book_slot(uow, clock, BookingRequest(offering_.id, mentee_id, start))
             await uow.commit()
             return view.booking
 

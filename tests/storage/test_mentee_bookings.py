@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain import usecases
 from domain.clock import FixedClock
 from domain.errors import TooManyBookings
 from domain.mentee import MyTab, counts_towards_limit, my_tab_of
 from domain.model import Booking, BookingStatus, Offering, TimeRange, WeeklyRule
+from domain.usecases.booking import BookingRequest, book_slot, change_status
 from storage.uow import SqlUnitOfWork
 from tests.storage.builders import MENTEE_ID, MENTOR_ID, T0, booking, offering, seed, user
 from tests.storage.test_booking_race import race
@@ -87,8 +87,8 @@ CLOCK_AT = T0 - 3 * DAY
 
 async def _book(uow: SqlUnitOfWork, offering_: Offering, hour: int, limit: int = 3) -> Booking:
     async with uow:
-        request = usecases.BookingRequest(offering_.id or 0, MENTEE_ID, T0 + timedelta(hours=hour))
-        view = await usecases.book_slot(uow, FixedClock(CLOCK_AT), request, max_active_per_mentor=limit)
+        request = BookingRequest(offering_.id or 0, MENTEE_ID, T0 + timedelta(hours=hour))
+        view = await book_slot(uow, FixedClock(CLOCK_AT), request, max_active_per_mentor=limit)
         await uow.commit()
         return view.booking
 
@@ -107,7 +107,7 @@ async def test_book_slot_refuses_the_fourth_open_booking_with_one_mentor(uow: Sq
 
     # a cancelled one frees a place; a setting of 5 allows more
     async with uow:
-        await usecases.change_status(uow, FixedClock(CLOCK_AT), MENTEE_ID, made[0].id or 0, S.CANCELLED, "clash")
+        await change_status(uow, FixedClock(CLOCK_AT), MENTEE_ID, made[0].id or 0, S.CANCELLED, "clash")
         await uow.commit()
     await _book(uow, second, 3)
     with pytest.raises(TooManyBookings):

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from domain import offerings as workspace
 from domain.errors import NotAllowed, NotFound
 from domain.model import BookingStatus, Offering, OfferingStatus, StatsDelta, TimeRange, WeeklyRule
+from domain.usecases.offerings import delete_offering, duplicate_offering, edit_offering
 from storage.models import AvailabilityRuleRow
 from storage.uow import SqlUnitOfWork
 from tests.storage.builders import MENTEE_ID, MENTOR_ID, booking, offering, seed, user
@@ -50,7 +51,7 @@ async def test_any_booking_row_counts_as_booked(uow: SqlUnitOfWork, status: Book
         assert not await uow.offerings.has_bookings(never.id or 0)
         assert not await uow.offerings.has_bookings(404)
         with pytest.raises(workspace.HasBookings):
-            await workspace.delete_offering(uow, MENTOR_ID, booked.id or 0)
+            await delete_offering(uow, MENTOR_ID, booked.id or 0)
     async with uow:
         assert await uow.offerings.get(booked.id or 0) == booked
 
@@ -59,7 +60,7 @@ async def test_delete_removes_the_offering_and_its_own_rules_only(uow: SqlUnitOf
     never, booked = await _cast(uow)
     async with uow:
         assert await _rule_rows(uow) == len(OWN) + len(PROFILE)
-        deleted = await workspace.delete_offering(uow, MENTOR_ID, never.id or 0)
+        deleted = await delete_offering(uow, MENTOR_ID, never.id or 0)
         await uow.commit()
     assert deleted == never
     async with uow:
@@ -71,7 +72,7 @@ async def test_delete_removes_the_offering_and_its_own_rules_only(uow: SqlUnitOf
         with pytest.raises(NotFound):
             await uow.offerings.delete(never.id or 0)
         with pytest.raises(NotFound):
-            await workspace.delete_offering(uow, MENTOR_ID, never.id or 0)
+            await delete_offering(uow, MENTOR_ID, never.id or 0)
 
 
 async def test_only_the_owner_may_delete(uow: SqlUnitOfWork) -> None:
@@ -79,9 +80,9 @@ async def test_only_the_owner_may_delete(uow: SqlUnitOfWork) -> None:
     for someone in (OTHER_MENTOR, MENTEE_ID):
         async with uow:
             with pytest.raises(NotAllowed):
-                await workspace.delete_offering(uow, someone, never.id or 0)
+                await delete_offering(uow, someone, never.id or 0)
             with pytest.raises(NotAllowed):
-                await workspace.duplicate_offering(uow, someone, never.id or 0, "(copy)")
+                await duplicate_offering(uow, someone, never.id or 0, "(copy)")
     async with uow:
         assert await uow.offerings.get(never.id or 0) == never
         assert len(await uow.offerings.list_by_mentor(OTHER_MENTOR)) == 0
@@ -105,7 +106,7 @@ async def test_duplicate_copies_settings_and_own_rules_as_a_draft(uow: SqlUnitOf
         await uow.offerings.apply_stats(never.id or 0, stats)
         await uow.commit()
     async with uow:
-        screen = await workspace.duplicate_offering(uow, MENTOR_ID, never.id or 0, "(copy)")
+        screen = await duplicate_offering(uow, MENTOR_ID, never.id or 0, "(copy)")
         await uow.commit()
     copy = screen.offering
     assert copy.id is not None and copy.id != never.id
@@ -124,13 +125,13 @@ async def test_edit_offering_saves_one_field_and_checks_the_owner(uow: SqlUnitOf
     never, _booked = await _cast(uow)
     field = workspace.OfferingField
     async with uow:
-        await workspace.edit_offering(uow, MENTOR_ID, never.id or 0, field.CANCELLATION_CUTOFF, "6")
-        screen = await workspace.edit_offering(uow, MENTOR_ID, never.id or 0, field.PROFILE_HOURS, "1")
+        await edit_offering(uow, MENTOR_ID, never.id or 0, field.CANCELLATION_CUTOFF, "6")
+        screen = await edit_offering(uow, MENTOR_ID, never.id or 0, field.PROFILE_HOURS, "1")
         await uow.commit()
     assert screen.offering.cancellation_cutoff_hours == 6 and screen.offering.use_profile_availability
     assert screen.offering.weekly_rules == OWN  # kept for when it switches back
     async with uow:
         with pytest.raises(NotAllowed):
-            await workspace.edit_offering(uow, OTHER_MENTOR, never.id or 0, field.TITLE, "Mine now")
+            await edit_offering(uow, OTHER_MENTOR, never.id or 0, field.TITLE, "Mine now")
         stored = await uow.offerings.get(never.id or 0)
     assert stored == screen.offering

@@ -7,11 +7,20 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from domain import schedule, usecases
+from domain import schedule
 from domain.clock import FixedClock
 from domain.errors import InvalidInput, NotAllowed, NotFound
 from domain.model import Availability, DateOverride, TimeRange, WeeklyRule
 from domain.schedule import OverrideSpan
+from domain.usecases.availability import clear_day, copy_day_to, load_week, set_days, set_weekly_availability
+from domain.usecases.overrides import (
+    preview_free_time,
+    read_exception_date,
+    remove_exceptions,
+    set_date_hours,
+    set_day_off,
+    set_vacation,
+)
 from storage.uow import SqlUnitOfWork
 from tests.storage.builders import MENTEE_ID, MENTOR_ID, booking, offering, seed, user
 
@@ -52,8 +61,8 @@ async def test_the_list_overrides_port_reads_one_window_of_dates(uow: SqlUnitOfW
 async def test_saving_some_days_keeps_the_other_days(uow: SqlUnitOfWork) -> None:
     await seed_mentors(uow)
     async with uow:
-        await usecases.set_weekly_availability(uow, MENTOR_ID, [0, 1], [MORNING])
-        week = await usecases.set_weekly_availability(uow, MENTOR_ID, [1, 2], [EVENING])
+        await set_weekly_availability(uow, MENTOR_ID, [0, 1], [MORNING])
+        week = await set_weekly_availability(uow, MENTOR_ID, [1, 2], [EVENING])
         await uow.commit()
     expected = [WeeklyRule(0, MORNING), WeeklyRule(1, EVENING), WeeklyRule(2, EVENING)]
     assert week == expected
@@ -65,13 +74,13 @@ async def test_saving_some_days_keeps_the_other_days(uow: SqlUnitOfWork) -> None
 async def test_one_day_at_a_time_set_copy_clear(uow: SqlUnitOfWork) -> None:
     await seed_mentors(uow)
     async with uow:
-        await schedule.set_days(uow, MENTOR_ID, schedule.PROFILE, [0], [EVENING, MORNING])
-        await schedule.set_days(uow, MENTOR_ID, schedule.PROFILE, [4], [EVENING])
-        week = await schedule.copy_day_to(uow, MENTOR_ID, schedule.PROFILE, 0, [1, 2])
+        await set_days(uow, MENTOR_ID, schedule.PROFILE, [0], [EVENING, MORNING])
+        await set_days(uow, MENTOR_ID, schedule.PROFILE, [4], [EVENING])
+        week = await copy_day_to(uow, MENTOR_ID, schedule.PROFILE, 0, [1, 2])
         assert [(r.weekday, r.range) for r in week.weekly] == [
             (0, MORNING), (0, EVENING), (1, MORNING), (1, EVENING), (2, MORNING), (2, EVENING), (4, EVENING),
         ]  # fmt: skip
-        week = await schedule.clear_day(uow, MENTOR_ID, schedule.PROFILE, 1)
+        week = await clear_day(uow, MENTOR_ID, schedule.PROFILE, 1)
         await uow.commit()
     async with uow:
         saved = await uow.availability.get(MENTOR_ID)
@@ -84,9 +93,9 @@ async def test_an_offerings_own_hours_are_edited_by_its_owner_only(uow: SqlUnitO
     [own] = await seed(uow, offerings=(offering(MENTOR_ID, use_profile_availability=False),))
     assert own.id is not None
     async with uow:
-        await schedule.set_days(uow, MENTOR_ID, schedule.PROFILE, [0], [MORNING])
-        week = await schedule.set_days(uow, MENTOR_ID, own.id, [2, 3], [EVENING])
-        week = await schedule.copy_day_to(uow, MENTOR_ID, own.id, 2, [5])
+        await set_days(uow, MENTOR_ID, schedule.PROFILE, [0], [MORNING])
+        week = await set_days(uow, MENTOR_ID, own.id, [2, 3], [EVENING])
+        week = await copy_day_to(uow, MENTOR_ID, own.id, 2, [5])
         await uow.commit()
     assert week.offering is not None and week.timezone == "Asia/Kolkata"
     async with uow:
@@ -98,19 +107,19 @@ async def test_an_offerings_own_hours_are_edited_by_its_owner_only(uow: SqlUnitO
     assert profile is not None and profile.weekly == (WeeklyRule(0, MORNING),)  # the profile's hours untouched
 
     for attempt in (
-        schedule.load_week(uow, OTHER_MENTOR, own.id),
-        schedule.set_days(uow, OTHER_MENTOR, own.id, [0], [MORNING]),
-        schedule.clear_day(uow, OTHER_MENTOR, own.id, 2),
-        schedule.copy_day_to(uow, OTHER_MENTOR, own.id, 2, [0, 1]),
+        load_week(uow, OTHER_MENTOR, own.id),
+        set_days(uow, OTHER_MENTOR, own.id, [0], [MORNING]),
+        clear_day(uow, OTHER_MENTOR, own.id, 2),
+        copy_day_to(uow, OTHER_MENTOR, own.id, 2, [0, 1]),
     ):
         async with uow:
             with pytest.raises(NotAllowed):
                 await attempt
     async with uow:
         with pytest.raises(NotFound):
-            await schedule.load_week(uow, MENTOR_ID, own.id + 100)
+            await load_week(uow, MENTOR_ID, own.id + 100)
         with pytest.raises(NotAllowed):  # a mentee is not a mentor
-            await schedule.load_week(uow, MENTEE_ID, schedule.PROFILE)
+            await load_week(uow, MENTEE_ID, schedule.PROFILE)
     async with uow:
         stored = await uow.offerings.get(own.id)
     assert stored is not None and len(stored.weekly_rules) == 3
@@ -119,9 +128,9 @@ async def test_an_offerings_own_hours_are_edited_by_its_owner_only(uow: SqlUnitO
 async def test_days_off_other_hours_and_a_vacation(uow: SqlUnitOfWork, clock: FixedClock) -> None:
     await seed_mentors(uow)
     async with uow:
-        await schedule.set_day_off(uow, clock, MENTOR_ID, TODAY)  # today is allowed
-        await schedule.set_date_hours(uow, clock, MENTOR_ID, date(2026, 11, 27), [EVENING, MORNING])
-        found = await schedule.set_vacation(uow, clock, MENTOR_ID, date(2026, 12, 24), date(2027, 1, 2))
+        await set_day_off(uow, clock, MENTOR_ID, TODAY)  # today is allowed
+        await set_date_hours(uow, clock, MENTOR_ID, date(2026, 11, 27), [EVENING, MORNING])
+        found = await set_vacation(uow, clock, MENTOR_ID, date(2026, 12, 24), date(2027, 1, 2))
         await uow.commit()
     assert found.timezone == "Asia/Kolkata" and found.today == TODAY
     assert found.spans == [
@@ -136,8 +145,8 @@ async def test_days_off_other_hours_and_a_vacation(uow: SqlUnitOfWork, clock: Fi
 
     # a vacation over a date with other hours replaces them; removing a span brings the weekly hours back
     async with uow:
-        await schedule.set_vacation(uow, clock, MENTOR_ID, date(2026, 11, 27), date(2026, 11, 28))
-        found = await schedule.remove_exceptions(uow, clock, MENTOR_ID, date(2026, 12, 24), date(2027, 1, 2))
+        await set_vacation(uow, clock, MENTOR_ID, date(2026, 11, 27), date(2026, 11, 28))
+        found = await remove_exceptions(uow, clock, MENTOR_ID, date(2026, 12, 24), date(2027, 1, 2))
         await uow.commit()
     assert found.spans == [
         OverrideSpan(TODAY, TODAY, ()),
@@ -148,27 +157,27 @@ async def test_days_off_other_hours_and_a_vacation(uow: SqlUnitOfWork, clock: Fi
 @pytest.mark.parametrize(
     ("attempt", "expected"),
     [
-        (lambda uow, c: schedule.set_day_off(uow, c, MENTOR_ID, date(2026, 11, 23)), ("date", "past")),
+        (lambda uow, c: set_day_off(uow, c, MENTOR_ID, date(2026, 11, 23)), ("date", "past")),
         (
-            lambda uow, c: schedule.set_date_hours(uow, c, MENTOR_ID, date(2026, 11, 1), [MORNING]),
+            lambda uow, c: set_date_hours(uow, c, MENTOR_ID, date(2026, 11, 1), [MORNING]),
             ("date", "past"),
         ),
-        (lambda uow, c: schedule.set_day_off(uow, c, MENTOR_ID, date(2027, 12, 1)), ("date", "too_far")),
-        (lambda uow, c: schedule.set_date_hours(uow, c, MENTOR_ID, date(2026, 12, 1), []), ("ranges", "empty")),
+        (lambda uow, c: set_day_off(uow, c, MENTOR_ID, date(2027, 12, 1)), ("date", "too_far")),
+        (lambda uow, c: set_date_hours(uow, c, MENTOR_ID, date(2026, 12, 1), []), ("ranges", "empty")),
         (
-            lambda uow, c: schedule.set_date_hours(uow, c, MENTOR_ID, date(2026, 12, 1), [MORNING, MORNING]),
+            lambda uow, c: set_date_hours(uow, c, MENTOR_ID, date(2026, 12, 1), [MORNING, MORNING]),
             ("ranges", "overlap"),
         ),
         (
-            lambda uow, c: schedule.set_vacation(uow, c, MENTOR_ID, date(2026, 12, 9), date(2026, 12, 1)),
+            lambda uow, c: set_vacation(uow, c, MENTOR_ID, date(2026, 12, 9), date(2026, 12, 1)),
             ("vacation", "order"),
         ),
         (
-            lambda uow, c: schedule.set_vacation(uow, c, MENTOR_ID, date(2026, 12, 1), date(2027, 2, 1)),
+            lambda uow, c: set_vacation(uow, c, MENTOR_ID, date(2026, 12, 1), date(2027, 2, 1)),
             ("vacation", "too_long"),
         ),
-        (lambda uow, c: schedule.read_exception_date(uow, c, MENTOR_ID, "next friday"), ("date", "unreadable")),
-        (lambda uow, c: schedule.read_exception_date(uow, c, MENTOR_ID, "2026-11-23"), ("date", "past")),
+        (lambda uow, c: read_exception_date(uow, c, MENTOR_ID, "next friday"), ("date", "unreadable")),
+        (lambda uow, c: read_exception_date(uow, c, MENTOR_ID, "2026-11-23"), ("date", "past")),
     ],
 )
 async def test_bad_exceptions_are_refused_and_change_nothing(
@@ -189,9 +198,9 @@ async def test_the_past_is_the_mentors_past(uow: SqlUnitOfWork) -> None:
     evening = FixedClock(datetime(2026, 11, 24, 20, 0, tzinfo=UTC))
     async with uow:
         with pytest.raises(InvalidInput):
-            await schedule.set_day_off(uow, evening, MENTOR_ID, TODAY)
-        await schedule.set_day_off(uow, evening, OTHER_MENTOR, TODAY)
-        assert await schedule.read_exception_date(uow, evening, MENTOR_ID, "today") == date(2026, 11, 25)
+            await set_day_off(uow, evening, MENTOR_ID, TODAY)
+        await set_day_off(uow, evening, OTHER_MENTOR, TODAY)
+        assert await read_exception_date(uow, evening, MENTOR_ID, "today") == date(2026, 11, 25)
 
 
 async def test_a_day_off_tells_how_many_bookings_it_keeps(uow: SqlUnitOfWork, clock: FixedClock) -> None:
@@ -203,9 +212,9 @@ async def test_a_day_off_tells_how_many_bookings_it_keeps(uow: SqlUnitOfWork, cl
         await uow.bookings.add(booking(own, start=datetime(2026, 11, 26, 20, 0, tzinfo=UTC)))
         await uow.commit()
     async with uow:
-        found = await schedule.set_day_off(uow, clock, MENTOR_ID, date(2026, 11, 26))
+        found = await set_day_off(uow, clock, MENTOR_ID, date(2026, 11, 26))
         assert found.bookings_kept == 1
-        found = await schedule.set_vacation(uow, clock, MENTOR_ID, date(2026, 11, 26), date(2026, 11, 28))
+        found = await set_vacation(uow, clock, MENTOR_ID, date(2026, 11, 26), date(2026, 11, 28))
         assert found.bookings_kept == 2
         await uow.commit()
     async with uow:  # the bookings are still there and active
@@ -217,12 +226,12 @@ async def test_the_preview_reads_hours_exceptions_and_bookings(uow: SqlUnitOfWor
     await seed_mentors(uow)
     [own] = await seed(uow, offerings=(offering(MENTOR_ID),))  # buffers 5 min before and after
     async with uow:
-        await usecases.set_weekly_availability(uow, MENTOR_ID, range(7), [MORNING])
-        await schedule.set_day_off(uow, clock, MENTOR_ID, date(2026, 11, 26))
+        await set_weekly_availability(uow, MENTOR_ID, range(7), [MORNING])
+        await set_day_off(uow, clock, MENTOR_ID, date(2026, 11, 26))
         await uow.bookings.add(booking(own, start=datetime(2026, 11, 25, 4, 30, tzinfo=UTC)))  # 10:00-10:30 IST
         await uow.commit()
     async with uow:
-        preview = await schedule.preview_free_time(uow, clock, MENTOR_ID)
+        preview = await preview_free_time(uow, clock, MENTOR_ID)
     assert preview.timezone == "Asia/Kolkata" and len(preview.days) == 7
     today, wednesday, thursday, friday = preview.days[:4]
     assert today.free == ((NOW, datetime(2026, 11, 24, 6, 30, tzinfo=UTC)),)  # from 11:30 IST, now, to 12:00
@@ -238,8 +247,8 @@ async def test_the_preview_reads_hours_exceptions_and_bookings(uow: SqlUnitOfWor
 async def test_availability_with_no_zone_reads_in_utc(uow: SqlUnitOfWork, clock: FixedClock) -> None:
     await seed(uow, user(MENTOR_ID, is_mentor=True))
     async with uow:
-        week = await schedule.load_week(uow, MENTOR_ID, schedule.PROFILE)
-        preview = await schedule.preview_free_time(uow, clock, MENTOR_ID)
+        week = await load_week(uow, MENTOR_ID, schedule.PROFILE)
+        preview = await preview_free_time(uow, clock, MENTOR_ID)
     assert week.timezone == "UTC" and week.weekly == ()
     assert preview.timezone == "UTC" and all(not day.open for day in preview.days)
     assert Availability("UTC").is_empty

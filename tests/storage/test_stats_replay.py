@@ -16,11 +16,17 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from domain import inbox, sessions, usecases
 from domain.clock import FixedClock
 from domain.errors import DomainError
 from domain.inbox import week_bounds
 from domain.model import BookingStatus, OfferingStatus, TimeRange, User
+from domain.usecases.aftercare import rate_session
+from domain.usecases.availability import set_weekly_availability
+from domain.usecases.booking import BookingRequest, book_slot, change_status
+from domain.usecases.inbox import cancel_as_mentor, mark_session
+from domain.usecases.my_bookings import cancel_as_mentee
+from domain.usecases.notifications import expire_request
+from domain.usecases.offerings import create_offering, set_offering_status
 from storage.models import BookingRow, OfferingRow
 from storage.uow import SqlUnitOfWork
 
@@ -48,14 +54,14 @@ async def _setup(uow: SqlUnitOfWork) -> list[int]:
     async with uow:
         for mentor_id, zone in MENTORS.items():
             await uow.users.add(User(mentor_id, f"Mentor {mentor_id}", timezone=zone, is_mentor=True))
-            await usecases.set_weekly_availability(uow, mentor_id, range(7), [TimeRange(0, 24 * 60)])
+            await set_weekly_availability(uow, mentor_id, range(7), [TimeRange(0, 24 * 60)])
         for mentee_id in MENTEES:
             await uow.users.add(User(mentee_id, f"Mentee {mentee_id}", timezone="Europe/London"))
         for mentor_id, price, minutes in ((11, "500", 30), (11, "0", 60), (12, "1200", 45)):
-            created = await usecases.create_offering(uow, mentor_id, f"Session {minutes}", price, minutes)
+            created = await create_offering(uow, mentor_id, f"Session {minutes}", price, minutes)
             await uow.offerings.update(created.with_changes(max_bookings_per_day=48, cancellation_cutoff_hours=2))
             assert created.id is not None
-            await usecases.set_offering_status(uow, mentor_id, created.id, OfferingStatus.ACTIVE)
+            await set_offering_status(uow, mentor_id, created.id, OfferingStatus.ACTIVE)
             offering_ids.append(created.id)
         await uow.commit()
     return offering_ids
@@ -107,7 +113,7 @@ async def _step(uow: SqlUnitOfWork, clock: FixedClock, rng: random.Random, offer
     if op == "book" or not booking_ids:
         offering_id, mentee_id = rng.choice(offering_ids), rng.choice(MENTEES)
         start = clock.now() + timedelta(hours=24) + HALF_HOUR * rng.randint(0, 200)
-        action = usecases.book_slot(uow, clock, usecases.BookingRequest(offering_id, mentee_id, start))
+        action = book_slot(uow, clock, BookingRequest(offering_id, mentee_id, start))
         label = f"book {offering_id} at {start:%m-%d %H:%M} by {mentee_id}"
     else:
         # mostly a booking the move can apply to, sometimes any (which must be refused or change nothing)
@@ -121,14 +127,14 @@ async def _step(uow: SqlUnitOfWork, clock: FixedClock, rng: random.Random, offer
         mentor = found.mentor_id if rng.random() < 0.85 else rng.choice([*MENTORS, *MENTEES])
         mentee = found.mentee_id if rng.random() < 0.85 else rng.choice([*MENTORS, *MENTEES])
         actions = {
-            "confirm": lambda: usecases.change_status(uow, clock, mentor, booking_id, S.CONFIRMED),
-            "decline": lambda: usecases.change_status(uow, clock, mentor, booking_id, S.DECLINED, "busy"),
-            "cancel_mentor": lambda: inbox.cancel_as_mentor(uow, clock, mentor, booking_id, "sorry"),
-            "cancel_mentee": lambda: sessions.cancel_as_mentee(uow, clock, mentee, booking_id, "cannot come"),
-            "expire": lambda: sessions.expire_request(uow, clock, booking_id),
-            "complete": lambda: inbox.mark_session(uow, clock, mentor, booking_id, S.COMPLETED),
-            "no_show": lambda: inbox.mark_session(uow, clock, mentor, booking_id, S.NO_SHOW),
-            "rate": lambda: sessions.rate_session(uow, clock, mentee, booking_id, rng.randint(1, 5)),
+            "confirm": lambda: change_status(uow, clock, mentor, booking_id, S.CONFIRMED),
+            "decline": lambda: change_status(uow, clock, mentor, booking_id, S.DECLINED, "busy"),
+            "cancel_mentor": lambda: cancel_as_mentor(uow, clock, mentor, booking_id, "sorry"),
+            "cancel_mentee": lambda: cancel_as_mentee(uow, clock, mentee, booking_id, "cannot come"),
+            "expire": lambda: expire_request(uow, clock, booking_id),
+            "complete": lambda: mark_session(uow, clock, mentor, booking_id, S.COMPLETED),
+            "no_show": lambda: mark_session(uow, clock, mentor, booking_id, S.NO_SHOW),
+            "rate": lambda: rate_session(uow, clock, mentee, booking_id, rng.randint(1, 5)),
         }
         action = None
         label = f"{op} #{booking_id} ({found.status})"

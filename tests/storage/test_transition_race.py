@@ -17,10 +17,11 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain import sessions, usecases
 from domain.clock import FixedClock
 from domain.errors import InvalidTransition
 from domain.model import Booking, BookingStatus
+from domain.usecases.booking import change_status
+from domain.usecases.my_bookings import cancel_as_mentee
 from storage.uow import SqlUnitOfWork
 from tests.storage.builders import MENTOR_ID, T0, booking, offering, seed, user
 from tests.storage.test_booking_race import Attempt, race
@@ -46,7 +47,7 @@ async def _pending_bookings(uow: SqlUnitOfWork) -> list[Booking]:
 def _mentor_declines(booking_id: int) -> Attempt:
     async def attempt(session_factory: async_sessionmaker[AsyncSession]) -> object:
         async with SqlUnitOfWork(session_factory) as uow:
-            view = await usecases.change_status(
+            view = await change_status(
                 uow, CLOCK, MENTOR_ID, booking_id, BookingStatus.DECLINED, "busy that day"
             )
             await uow.commit()
@@ -58,7 +59,7 @@ def _mentor_declines(booking_id: int) -> Attempt:
 def _mentee_cancels(booking_id: int, mentee_id: int) -> Attempt:
     async def attempt(session_factory: async_sessionmaker[AsyncSession]) -> object:
         async with SqlUnitOfWork(session_factory) as uow:
-            view = await sessions.cancel_as_mentee(uow, CLOCK, mentee_id, booking_id, "plans changed")
+            view = await cancel_as_mentee(uow, CLOCK, mentee_id, booking_id, "plans changed")
             await uow.commit()
             return view.booking
 

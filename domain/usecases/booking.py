@@ -1,22 +1,23 @@
-"""Use cases: one function per thing a person can do, over the ports in ``domain.ports``.
+"""Booking: choosing a time, booking it, and moving a booking through the state machine.
 
-Each takes an open unit of work and a clock, checks who is asking and what they may do (nothing from the
-caller is trusted: ids come from button data), applies the rules, and saves through repositories. Use cases
-never commit: the caller commits the unit of work once, so a change and its side effects land together.
+The rules are ``domain.slots`` (which start times are free) and ``domain.booking`` (the transition table: who may
+move a booking from which status to which). Every change here locks the booking's row first (``for_update``),
+saves the new state, writes what it tells people (``notifications.record_change``) and the offering's counters,
+all in the caller's unit of work. The mentor's inbox (``inbox``) and the mentee's bookings (``my_bookings``,
+``aftercare``) build on ``booking_for`` and ``move``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from domain import booking as rules
 from domain import slots
-from domain.availability import effective_availability, replace_days
+from domain.availability import effective_availability
 from domain.errors import (
-    InvalidInput,
     MenteeOverlap,
     NotAllowed,
     NotFound,
@@ -25,203 +26,18 @@ from domain.errors import (
     SlotTaken,
     TooManyBookings,
 )
-from domain.notifications import record_change
-from domain.model import (
-    Actor,
-    Availability,
-    Booking,
-    BookingStatus,
-    Offering,
-    OfferingStatus,
-    TimeRange,
-    User,
-    WeeklyRule,
-)
+from domain.model import Actor, Booking, BookingStatus, BookingView, Offering, OfferingStatus, User
 from domain.ports import Clock, UnitOfWork
-from domain.validation import parse_price, validate_duration, validate_title
+from domain.slots import SlotContext
+from domain.usecases.notifications import record_change
+from domain.usecases.people import load_user
 
 # How far around a slot to look for bookings that can affect it: a whole local day either side covers
 # the daily limit (counted in the mentor's local day) and any buffer.
 _NEIGHBOURHOOD = timedelta(days=2)
 
 
-class NoAvailability(InvalidInput):
-    """An offering cannot go live while the mentor has no weekly hours."""
-
-    def __init__(self) -> None:
-        super().__init__("availability", "empty")
-
-
-def validate_timezone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput("timezone", "unknown") from None
-    return name
-
-
-# --- people -------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Profile:
-    """What Telegram tells us about a person on each update."""
-
-    id: int
-    first_name: str
-    last_name: str | None = None
-    username: str | None = None
-
-
-def same_profile(user: User, profile: Profile) -> bool:
-    """Whether the stored names still match what Telegram says (else ``register_user`` refreshes them)."""
-    return (user.first_name, user.last_name, user.username) == (
-        profile.first_name, profile.last_name, profile.username
-    )  # fmt: skip
-
-
-async def register_user(uow: UnitOfWork, profile: Profile, locale: str) -> tuple[User, bool]:
-    """Create the user on first contact, or refresh their name; returns ``(user, created)``."""
-    user = await uow.users.get(profile.id)
-    if user is None:
-        user = User(profile.id, profile.first_name, profile.last_name, profile.username, locale=locale)
-        return await uow.users.add(user), True
-    if not same_profile(user, profile):
-        user = await uow.users.update(
-            replace(user, first_name=profile.first_name, last_name=profile.last_name, username=profile.username)
-        )
-    return user, False
-
-
-async def _user(uow: UnitOfWork, user_id: int) -> User:
-    user = await uow.users.get(user_id)
-    if user is None:
-        raise NotFound("user")
-    return user
-
-
-async def set_timezone(uow: UnitOfWork, user_id: int, zone: str) -> User:
-    user = await _user(uow, user_id)
-    return await uow.users.update(replace(user, timezone=validate_timezone(zone)))
-
-
-async def set_locale(uow: UnitOfWork, user_id: int, locale: str, supported: Sequence[str]) -> User:
-    if locale not in supported:
-        raise InvalidInput("locale", "unknown")
-    user = await _user(uow, user_id)
-    return await uow.users.update(replace(user, locale=locale))
-
-
-async def set_daily_agenda(uow: UnitOfWork, user_id: int, on: bool) -> User:
-    """Mentors: whether the daily agenda is sent (it is checked when it falls due)."""
-    user = await _mentor(uow, user_id)
-    return await uow.users.update(replace(user, daily_agenda=on))
-
-
-async def become_mentor(uow: UnitOfWork, user_id: int) -> User:
-    user = await _user(uow, user_id)
-    if user.is_mentor:
-        return user
-    return await uow.users.update(replace(user, is_mentor=True))
-
-
-async def _mentor(uow: UnitOfWork, user_id: int) -> User:
-    user = await _user(uow, user_id)
-    if not user.is_mentor:
-        raise NotAllowed("not a mentor")
-    return user
-
-
-# --- availability -------------------------------------------------------------------------------------------
-
-
-def weekly_rules(days: Sequence[int], ranges: Sequence[TimeRange]) -> list[WeeklyRule]:
-    """The same ranges on each chosen weekday. Overlaps are refused; touching ranges join (09-10 + 10-11 = 09-11),
-    so a session may run across the seam."""
-    merged: list[TimeRange] = []
-    for current in sorted(ranges, key=lambda r: r.start):
-        if merged and current.start < merged[-1].end:
-            raise InvalidInput("ranges", "overlap")
-        if merged and current.start == merged[-1].end:
-            merged[-1] = TimeRange(merged[-1].start, current.end)
-        else:
-            merged.append(current)
-    if any(not 0 <= day <= 6 for day in days):
-        raise InvalidInput("days")
-    return [WeeklyRule(day, r) for day in sorted(set(days)) for r in merged]
-
-
-async def set_weekly_availability(
-    uow: UnitOfWork, mentor_id: int, days: Sequence[int], ranges: Sequence[TimeRange]
-) -> list[WeeklyRule]:
-    """Give each of ``days`` exactly ``ranges``; the other days keep their hours. Returns the whole week."""
-    await _mentor(uow, mentor_id)
-    saved = await uow.availability.get(mentor_id)
-    week = replace_days(saved.weekly if saved else (), days, weekly_rules(days, ranges))
-    await uow.availability.replace_weekly(mentor_id, week)
-    return list(week)
-
-
-async def get_availability(uow: UnitOfWork, mentor_id: int) -> Availability | None:
-    return await uow.availability.get(mentor_id)
-
-
-# --- offerings ----------------------------------------------------------------------------------------------
-
-
-async def create_offering(uow: UnitOfWork, mentor_id: int, title: str, price: str, duration: int) -> Offering:
-    """The under-a-minute path: title, price and duration; every other field takes the seed's default."""
-    await _mentor(uow, mentor_id)
-    offering = Offering(
-        mentor_id=mentor_id,
-        title=validate_title(title),
-        price=parse_price(price),
-        duration_minutes=validate_duration(duration),
-    )
-    return await uow.offerings.add(offering)
-
-
-async def _own_offering(uow: UnitOfWork, mentor_id: int, offering_id: int) -> Offering:
-    offering = await uow.offerings.get(offering_id)
-    if offering is None:
-        raise NotFound("offering")
-    if offering.mentor_id != mentor_id:
-        raise NotAllowed("not your offering")
-    return offering
-
-
-async def set_offering_status(
-    uow: UnitOfWork, mentor_id: int, offering_id: int, status: OfferingStatus
-) -> Offering:
-    """Publish, pause, resume or archive; going live needs weekly hours to book against."""
-    offering = await _own_offering(uow, mentor_id, offering_id)
-    if status == OfferingStatus.ACTIVE:
-        availability = effective_availability(offering, await uow.availability.get(mentor_id))
-        if availability is None or not availability.weekly:
-            raise NoAvailability()
-    if offering.status == status:
-        return offering
-    if offering.status == OfferingStatus.ARCHIVED and status != OfferingStatus.ARCHIVED:
-        raise InvalidInput("status", "archived")
-    return await uow.offerings.update(offering.with_changes(status=status))
-
-
-async def list_my_offerings(uow: UnitOfWork, mentor_id: int) -> list[Offering]:
-    await _mentor(uow, mentor_id)
-    return await uow.offerings.list_by_mentor(mentor_id)
-
-
 # --- choosing a time ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SlotContext:
-    """Everything slot generation needs for one offering, loaded once."""
-
-    offering: Offering
-    mentor: User
-    availability: Availability | None
-    busy: list[Booking]
 
 
 async def _bookable_offering(uow: UnitOfWork, offering_id: int, viewer_id: int) -> tuple[Offering, User]:
@@ -270,10 +86,13 @@ async def free_times(
     return ctx, times
 
 
-async def check_slot(uow: UnitOfWork, clock: Clock, offering_id: int, viewer_id: int, start: datetime) -> SlotContext:
+async def check_slot(
+    uow: UnitOfWork, clock: Clock, offering_id: int, viewer_id: int, start: datetime
+) -> SlotContext:
     """Raise ``SlotTaken`` unless ``start`` is bookable now (used before asking for notes and at confirmation)."""
     ctx = await _slot_context(uow, offering_id, viewer_id, clock.now(), at=start)
-    if ctx.availability is None or not slots.is_bookable(ctx.offering, ctx.availability, ctx.busy, clock.now(), start):
+    now = clock.now()
+    if ctx.availability is None or not slots.is_bookable(ctx.offering, ctx.availability, ctx.busy, now, start):
         raise SlotTaken()
     return ctx
 
@@ -287,14 +106,6 @@ class BookingRequest:
     mentee_id: int
     start: datetime
     notes: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class BookingView:
-    booking: Booking
-    offering: Offering
-    mentor: User
-    mentee: User
 
 
 # At most this many pending or upcoming bookings per mentee with one mentor (``MAX_ACTIVE_BOOKINGS_PER_MENTOR``).
@@ -318,7 +129,7 @@ async def book_slot(
         raise NotFound("offering")
     await uow.lock_users(*sorted({offering.mentor_id, request.mentee_id}))
     ctx = await check_slot(uow, clock, request.offering_id, request.mentee_id, request.start)
-    mentee = await _user(uow, request.mentee_id)
+    mentee = await load_user(uow, request.mentee_id)
     end = request.start + timedelta(minutes=ctx.offering.duration_minutes)
     if await uow.bookings.active_for_mentee(mentee.id, request.start, end):
         raise MenteeOverlap()
@@ -331,6 +142,9 @@ async def book_slot(
     await uow.offerings.apply_stats(ctx.offering.id, delta)  # type: ignore[arg-type]
     await record_change(uow, None, booking, Actor.MENTEE, ctx.mentor.timezone or "UTC", clock.now())
     return BookingView(booking, ctx.offering, ctx.mentor, mentee)
+
+
+# --- one booking, as one of its two people --------------------------------------------------------------------
 
 
 async def booking_views(
@@ -377,8 +191,11 @@ async def booking_for(
     offering = await uow.offerings.get(booking.offering_id)
     if offering is None:
         raise NotFound("offering")
-    mentor, mentee = await _user(uow, booking.mentor_id), await _user(uow, booking.mentee_id)
+    mentor, mentee = await load_user(uow, booking.mentor_id), await load_user(uow, booking.mentee_id)
     return BookingView(booking, offering, mentor, mentee), actor
+
+
+# --- moving a booking ---------------------------------------------------------------------------------------
 
 
 async def change_status(
@@ -411,7 +228,7 @@ async def move(
     the notifications it brings and the offering's counters, all in this transaction."""
     updated, delta = rules.transition(view.booking, target, actor, clock.now(), reason)
     updated = await uow.bookings.update(updated)
-    await record_change(uow, view.booking, updated, actor, view.mentor.timezone or "UTC", clock.now())
+    await record_change(uow, view.booking, updated, actor, view.mentor_zone, clock.now())
     if delta:
         await uow.offerings.apply_stats(view.offering.id, delta)  # type: ignore[arg-type]
     return BookingView(updated, view.offering, view.mentor, view.mentee)
@@ -420,5 +237,5 @@ async def move(
 async def add_meeting_link(uow: UnitOfWork, clock: Clock, user_id: int, booking_id: int, link: str) -> BookingView:
     view, actor = await booking_for(uow, booking_id, user_id, for_update=True)
     updated = await uow.bookings.update(rules.set_meeting_link(view.booking, actor, link, clock.now()))
-    await record_change(uow, view.booking, updated, actor, view.mentor.timezone or "UTC", clock.now())
+    await record_change(uow, view.booking, updated, actor, view.mentor_zone, clock.now())
     return BookingView(updated, view.offering, view.mentor, view.mentee)

@@ -1,0 +1,76 @@
+"""What the bot says on its own: writing it when a booking changes, and the scheduler's side when it falls due.
+
+``record_change`` writes the messages a change causes and re-plans the booking's timed ones (``domain.
+notifications`` decides which), in the transaction of the change. The dispatcher calls the rest through
+``handlers.notify.prepare``: ``load_view`` (a booking as it is now, with no asker: the system), ``expire_request``
+and ``day_agenda``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from domain import booking as rules
+from domain.model import Actor, Booking, BookingStatus, BookingView
+from domain.notifications import events_for, expiry_time, timed_for
+from domain.ports import Clock, UnitOfWork
+from domain.sessions import Agenda
+
+
+async def record_change(
+    uow: UnitOfWork, before: Booking | None, after: Booking, actor: Actor, mentor_zone: str, now: datetime
+) -> None:
+    """Write the messages ``before → after`` causes and re-plan the booking's timed ones (by the outbox's
+    policy), in the caller's transaction: the change and what it tells people commit or roll back together."""
+    assert after.id is not None
+    await uow.outbox.add(events_for(before, after, actor, now))
+    await uow.outbox.replace_timed(after.id, timed_for(after, mentor_zone, now, uow.outbox.policy))
+
+
+async def load_view(uow: UnitOfWork, booking_id: int, *, for_update: bool = False) -> BookingView | None:
+    """The booking with its offering and both people, or None if any of them is gone (no asker: the system).
+    ``for_update``: before a change (``BookingRepository.get``)."""
+    booking = await uow.bookings.get(booking_id, for_update=for_update)
+    if booking is None:
+        return None
+    offering = await uow.offerings.get(booking.offering_id)
+    mentor, mentee = await uow.users.get(booking.mentor_id), await uow.users.get(booking.mentee_id)
+    if offering is None or mentor is None or mentee is None:
+        return None
+    return BookingView(booking, offering, mentor, mentee)
+
+
+async def expire_request(uow: UnitOfWork, clock: Clock, booking_id: int) -> BookingView | None:
+    """Expire a request the mentor did not answer in time; both people are told. None if it was answered."""
+    view = await load_view(uow, booking_id, for_update=True)  # the mentor may be answering right now
+    now = clock.now()
+    if view is None or view.booking.status != BookingStatus.PENDING:
+        return None
+    if now < expiry_time(view.booking, uow.outbox.policy):
+        return None
+    expired, _delta = rules.transition(view.booking, BookingStatus.EXPIRED, Actor.SYSTEM, now)
+    expired = await uow.bookings.update(expired)
+    await record_change(uow, view.booking, expired, Actor.SYSTEM, view.mentor_zone, now)
+    return BookingView(expired, view.offering, view.mentor, view.mentee)
+
+
+async def day_agenda(uow: UnitOfWork, mentor_id: int, moment: datetime) -> Agenda | None:
+    """The mentor's confirmed sessions on the local day of ``moment`` (the agenda hour), from ``moment`` on;
+    None when the mentor turned the agenda off or has nothing that day."""
+    mentor = await uow.users.get(mentor_id)
+    if mentor is None or not mentor.daily_agenda:
+        return None
+    zone = ZoneInfo(mentor.timezone or "UTC")
+    local_day = moment.astimezone(zone).date()
+    day_end = datetime.combine(local_day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+    views = []
+    for booking in await uow.bookings.active_for_mentor(mentor_id, moment, day_end):
+        if booking.status != BookingStatus.CONFIRMED or not moment <= booking.scheduled_at < day_end:
+            continue
+        view = await load_view(uow, booking.id)  # type: ignore[arg-type]
+        if view is not None:
+            views.append(view)
+    if not views:
+        return None
+    return Agenda(mentor, sorted(views, key=lambda v: v.booking.scheduled_at))
