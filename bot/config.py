@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chat.i18n import SUPPORTED_LOCALES
+from domain.mentee import DEFAULT_MAX_ACTIVE_PER_MENTOR
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/mentor_desk.sqlite3"
 DEFAULT_API_URL = "https://api.telegram.org"
@@ -51,7 +52,7 @@ class Settings:
     reminder_leads: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1))
     expire_after_hours: float = 48.0
     # At most this many pending or upcoming bookings per mentee with one mentor (MAX_ACTIVE_BOOKINGS_PER_MENTOR).
-    max_active_bookings_per_mentor: int = 3
+    max_active_bookings_per_mentor: int = DEFAULT_MAX_ACTIVE_PER_MENTOR
     # Webhook mode (``bot.web``) when ``webhook_url`` is set, long polling otherwise. An empty secret means
     # "derived from the token" (``webhook_secret_token``).
     webhook_url: str | None = None
@@ -132,7 +133,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
     rate = _positive_number(environ, "SEND_RATE_PER_SECOND", 30.0)
     leads = parse_leads(environ.get("REMINDERS", "").strip() or "24h,1h")
     expire = _positive_number(environ, "EXPIRE_AFTER_HOURS", 48.0)
-    max_active = _positive_whole_number(environ, "MAX_ACTIVE_BOOKINGS_PER_MENTOR", 3)
+    max_active = _positive_whole_number(environ, "MAX_ACTIVE_BOOKINGS_PER_MENTOR", DEFAULT_MAX_ACTIVE_PER_MENTOR)
     webhook_url = parse_webhook_url(environ.get("WEBHOOK_URL", "").strip())
     secret = environ.get("WEBHOOK_SECRET", "").strip()
     if secret and not _WEBHOOK_SECRET.match(secret):

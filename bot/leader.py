@@ -27,10 +27,10 @@ from typing import Any, Protocol
 from sqlalchemy.engine import URL
 
 from storage.engine import is_sqlite_memory, normalize_url
+from storage.outbox import OUTBOX_CHANNEL
 
 log = logging.getLogger(__name__)
 
-OUTBOX_CHANNEL = "mentor_desk_outbox"
 # pg_try_advisory_lock(bigint): a fixed number, different from storage.migrate.MIGRATION_LOCK_KEY (the leader
 # holds its lock for its whole life; sharing the key would stop every other process at its migrations).
 # Advisory locks are per database, so two bots on one server never collide.

@@ -1,6 +1,6 @@
 """The mentor's bookings inbox: four tabs, paged, with quick stats on top; the mentor's own moves on a booking.
 
-Tabs (``tab_of`` is the definition; storage's queries must agree with it, a storage test checks)::
+Tabs (``TABS`` is the definition: ``tab_of`` reads it, and storage builds its queries from it)::
 
     pending   - status pending
     upcoming  - confirmed and not yet ended
@@ -23,7 +23,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from domain.errors import DomainError, InvalidInput, NotAllowed
-from domain.model import NOTES_MAX, Booking, BookingStatus, BookingView, User, average_rating
+from domain.model import NOTES_MAX, Booking, BookingSet, BookingStatus, BookingView, User, average_rating
 from domain.validation import EMPTY, TOO_LONG, clean_text
 
 S = BookingStatus
@@ -43,20 +43,19 @@ class InboxTab(StrEnum):
     CANCELLED = "cancelled"
 
 
-PAST_STATUSES = (S.COMPLETED, S.NO_SHOW, S.EXPIRED)
-CANCELLED_STATUSES = (S.CANCELLED, S.DECLINED)
+# Which bookings each tab holds, and in which order a page lists them. Every booking is in exactly one tab.
+TABS: dict[InboxTab, BookingSet] = {
+    InboxTab.PENDING: BookingSet(always=(S.PENDING,), soonest_first=True),
+    InboxTab.UPCOMING: BookingSet(until_end=(S.CONFIRMED,), soonest_first=True),
+    InboxTab.PAST: BookingSet(always=(S.COMPLETED, S.NO_SHOW, S.EXPIRED), after_end=(S.CONFIRMED,)),
+    InboxTab.CANCELLED: BookingSet(always=(S.CANCELLED, S.DECLINED)),
+}
 WEEK_STATUSES = (S.PENDING, S.CONFIRMED, S.COMPLETED)  # what counts as a session this week
 
 
 def tab_of(booking: Booking, now: datetime) -> InboxTab:
     """The tab ``booking`` is listed under at ``now``."""
-    if booking.status == S.PENDING:
-        return InboxTab.PENDING
-    if booking.status == S.CONFIRMED:
-        return InboxTab.UPCOMING if booking.ends_at > now else InboxTab.PAST
-    if booking.status in CANCELLED_STATUSES:
-        return InboxTab.CANCELLED
-    return InboxTab.PAST
+    return next(tab for tab, holds in TABS.items() if holds.holds(booking, now))
 
 
 def week_bounds(now: datetime, zone: str) -> tuple[datetime, datetime]:

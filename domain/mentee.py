@@ -1,7 +1,7 @@
 """The mentee's side of bookings: "My bookings" (tabs, pages, what each booking card offers), the calendar file,
 the per-mentor limit on open bookings, and the booking flow's week pages and time groups.
 
-Tabs (``my_tab_of`` is the definition; storage's queries must agree with it, a storage test checks)::
+Tabs (``TABS`` is the definition: ``my_tab_of`` reads it, and storage builds its queries from it)::
 
     upcoming  - pending, and confirmed not yet ended
     past      - completed, no-show, and confirmed whose end has passed
@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from domain.model import Booking, BookingStatus, BookingView, Offering
+from domain.model import Booking, BookingSet, BookingStatus, BookingView, Offering
 from domain.slots import booking_window
 
 S = BookingStatus
@@ -35,25 +35,28 @@ class MyTab(StrEnum):
     CANCELLED = "cx"
 
 
-PAST_STATUSES = (S.COMPLETED, S.NO_SHOW)
-CANCELLED_STATUSES = (S.CANCELLED, S.DECLINED, S.EXPIRED)
+# Which bookings each tab holds, and in which order a page lists them. Every booking is in exactly one tab.
+TABS: dict[MyTab, BookingSet] = {
+    MyTab.UPCOMING: BookingSet(always=(S.PENDING,), until_end=(S.CONFIRMED,), soonest_first=True),
+    MyTab.PAST: BookingSet(always=(S.COMPLETED, S.NO_SHOW), after_end=(S.CONFIRMED,)),
+    MyTab.CANCELLED: BookingSet(always=(S.CANCELLED, S.DECLINED, S.EXPIRED)),
+}
+
+# The limit on open bookings per mentee with one mentor: pending or confirmed, and not yet ended. A deployment may
+# change the number (``MAX_ACTIVE_BOOKINGS_PER_MENTOR``); this is its default.
+DEFAULT_MAX_ACTIVE_PER_MENTOR = 3
+OPEN_WITH_MENTOR = BookingSet(until_end=tuple(status for status in S if status.is_active))
 
 
 def my_tab_of(booking: Booking, now: datetime) -> MyTab:
     """The tab ``booking`` is listed under in its mentee's "My bookings" at ``now``."""
-    if booking.status == S.PENDING:
-        return MyTab.UPCOMING
-    if booking.status == S.CONFIRMED:
-        return MyTab.UPCOMING if booking.ends_at > now else MyTab.PAST
-    if booking.status in CANCELLED_STATUSES:
-        return MyTab.CANCELLED
-    return MyTab.PAST
+    return next(tab for tab, holds in TABS.items() if holds.holds(booking, now))
 
 
 def counts_towards_limit(booking: Booking, now: datetime) -> bool:
-    """Pending or upcoming: what ``usecases.booking.book_slot``'s limit per mentor counts
-    (``MAX_ACTIVE_BOOKINGS_PER_MENTOR``; a session that has ended does not count)."""
-    return booking.status.is_active and booking.ends_at > now
+    """Pending or upcoming: what ``usecases.booking.book_slot``'s limit per mentor counts (``OPEN_WITH_MENTOR``;
+    a session that has ended does not count)."""
+    return OPEN_WITH_MENTOR.holds(booking, now)
 
 
 # --- the list -----------------------------------------------------------------------------------------------

@@ -239,6 +239,25 @@ class Booking:
 
 
 @dataclass(frozen=True, slots=True)
+class BookingSet:
+    """Which bookings a list (a tab of the inbox or of "My bookings") or a count holds at an instant ``now``: by
+    status, and for some statuses by whether the session has ended. Declared once in ``domain``; ``holds`` is the
+    rule in Python, and storage builds its SQL condition and order from the same fields."""
+
+    always: tuple[BookingStatus, ...] = ()  # in the set whatever the time
+    until_end: tuple[BookingStatus, ...] = ()  # in the set while the session has not ended (``ends_at > now``)
+    after_end: tuple[BookingStatus, ...] = ()  # in the set once it has ended (``ends_at <= now``)
+    soonest_first: bool = False  # a page lists the soonest session first; else the latest first
+
+    def holds(self, booking: Booking, now: datetime) -> bool:
+        if booking.status in self.always:
+            return True
+        if booking.status in self.until_end:
+            return booking.ends_at > now
+        return booking.status in self.after_end and booking.ends_at <= now
+
+
+@dataclass(frozen=True, slots=True)
 class StatsDelta:
     """How one change moves an offering's counters; applied in the same transaction as the change."""
 

@@ -41,6 +41,11 @@ from domain.model import Availability, Booking, Offering, User
 
 _ONE_DAY = timedelta(days=1)
 
+# Bookings this far before or after a window can still block a slot in it: a whole local day either side covers
+# the daily limit (counted on the mentor's local day) and any buffer. Load the busy bookings of a window widened
+# by this much.
+NEIGHBOURHOOD = timedelta(days=2)
+
 
 @dataclass(frozen=True, slots=True)
 class SlotContext:

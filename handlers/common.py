@@ -17,6 +17,7 @@ from telegram.ext import Application, CallbackContext, CallbackQueryHandler, Ext
 from chat.i18n import _, pick_locale, set_locale
 from chat.messages import edit_text, send_text
 from domain.errors import DomainError
+from domain.mentee import DEFAULT_MAX_ACTIVE_PER_MENTOR
 from domain.model import User
 from domain.people import Profile, same_profile
 from domain.ports import Clock, UnitOfWork
@@ -46,7 +47,7 @@ class Services:
     default_timezone: str
     default_locale: str
     # At most this many pending or upcoming bookings per mentee with one mentor (``usecases.booking.book_slot``).
-    max_active_per_mentor: int = 3
+    max_active_per_mentor: int = DEFAULT_MAX_ACTIVE_PER_MENTOR
     # Sends the outbox; call ``dispatcher.wake()`` after committing notifications that are due now.
     dispatcher: OutboxSender | None = None
     # Units of work that only read (a screen that shows data): on SQLite they run beside the writer.

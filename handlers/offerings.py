@@ -115,7 +115,9 @@ async def choose_duration(update: Update, context: AppContext, data: NewDuration
         return _("Start a new offering with /newoffering.")
     draft = found[1]
     async with context.uow() as uow:
-        offering = await workspace.create_offering(uow, context.user.id, draft["title"], draft["price"], data.minutes)
+        offering = await workspace.create_offering(
+            uow, context.user.id, draft["title"], draft["price"], data.minutes
+        )
         availability = await get_availability(uow, context.user.id)
         await uow.dialogs.clear(context.user.id)
         await uow.commit()

@@ -44,14 +44,16 @@ from sqlalchemy.engine.interfaces import BindTyping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import NotFound
-from domain.inbox import CANCELLED_STATUSES, PAST_STATUSES, WEEK_STATUSES, InboxTab, MentorStats
+from domain import inbox as inbox_rules
 from domain import mentee as mentee_rules
+from domain.inbox import WEEK_STATUSES, InboxTab, MentorStats
 from domain.mentee import MyTab
 from domain.discovery import PRICE_BOUNDS, Filters, Match, Review, SortOrder
 from domain.model import (
     Actor,
     Availability,
     Booking,
+    BookingSet,
     BookingStatus,
     Category,
     DateOverride,
@@ -850,26 +852,22 @@ class SqlBookingRepository:
             .offset(offset)
         )
 
-    # -- the mentor's bookings inbox (``domain.inbox``: ``tab_of`` defines the tabs these conditions express) --
+    # -- the mentor's bookings inbox (the tabs are ``domain.inbox.TABS``) --
 
     async def count_inbox_tabs(self, mentor_id: int, now: datetime) -> dict[InboxTab, int]:
-        columns = [func.coalesce(func.sum(case((_inbox_tab(tab, now), 1), else_=0)), 0) for tab in InboxTab]
+        tabs = inbox_rules.TABS
+        columns = [func.coalesce(func.sum(case((_holds(tabs[tab], now), 1), else_=0)), 0) for tab in InboxTab]
         found = (await self._session.execute(select(*columns).where(BookingRow.mentor_id == mentor_id))).one()
         return {tab: int(count) for tab, count in zip(InboxTab, found)}
 
     async def list_inbox_tab(
         self, mentor_id: int, tab: InboxTab, now: datetime, limit: int, offset: int = 0
     ) -> list[Booking]:
-        soonest_first = tab in (InboxTab.PENDING, InboxTab.UPCOMING)
-        order = (
-            (BookingRow.scheduled_at, BookingRow.id)
-            if soonest_first
-            else (BookingRow.scheduled_at.desc(), BookingRow.id.desc())
-        )
+        rule = inbox_rules.TABS[tab]
         return await self._load(
             select(BookingRow)
-            .where(BookingRow.mentor_id == mentor_id, _inbox_tab(tab, now))
-            .order_by(*order)
+            .where(BookingRow.mentor_id == mentor_id, _holds(rule, now))
+            .order_by(*_page_order(rule))
             .limit(limit)
             .offset(offset)
         )
@@ -894,70 +892,59 @@ class SqlBookingRepository:
         ).one()
         return MentorStats(*(int(value) for value in found))
 
-    # -- the mentee's "My bookings" (``domain.mentee``: ``my_tab_of`` defines the tabs these conditions express) --
+    # -- the mentee's "My bookings" (the tabs are ``domain.mentee.TABS``) and the limit per mentor --
 
     async def count_mentee_tabs(self, mentee_id: int, now: datetime) -> dict[MyTab, int]:
-        columns = [func.coalesce(func.sum(case((_mentee_tab(tab, now), 1), else_=0)), 0) for tab in MyTab]
+        tabs = mentee_rules.TABS
+        columns = [func.coalesce(func.sum(case((_holds(tabs[tab], now), 1), else_=0)), 0) for tab in MyTab]
         found = (await self._session.execute(select(*columns).where(BookingRow.mentee_id == mentee_id))).one()
         return {tab: int(count) for tab, count in zip(MyTab, found)}
 
     async def list_mentee_tab(
         self, mentee_id: int, tab: MyTab, now: datetime, limit: int, offset: int = 0
     ) -> list[Booking]:
-        order = (
-            (BookingRow.scheduled_at, BookingRow.id)
-            if tab == MyTab.UPCOMING
-            else (BookingRow.scheduled_at.desc(), BookingRow.id.desc())
-        )
+        rule = mentee_rules.TABS[tab]
         return await self._load(
             select(BookingRow)
-            .where(BookingRow.mentee_id == mentee_id, _mentee_tab(tab, now))
-            .order_by(*order)
+            .where(BookingRow.mentee_id == mentee_id, _holds(rule, now))
+            .order_by(*_page_order(rule))
             .limit(limit)
             .offset(offset)
         )
 
     async def count_open_with_mentor(self, mentee_id: int, mentor_id: int, now: datetime) -> int:
-        """``domain.mentee.counts_towards_limit``: pending or confirmed, not yet ended."""
+        """``domain.mentee.OPEN_WITH_MENTOR``: pending or confirmed, not yet ended."""
         found = await self._session.scalar(
             select(func.count()).where(
                 BookingRow.mentee_id == mentee_id,
                 BookingRow.mentor_id == mentor_id,
-                BookingRow.status.in_(_ACTIVE_STATUSES),
-                BookingRow.ends_at > now,
+                _holds(mentee_rules.OPEN_WITH_MENTOR, now),
             )
         )
         return int(found or 0)
 
 
-def _mentee_tab(tab: MyTab, now: datetime) -> ColumnElement[bool]:
-    """The SQL form of ``domain.mentee.my_tab_of(booking, now) == tab``."""
-    confirmed = BookingRow.status == BookingStatus.CONFIRMED.value
-    match tab:
-        case MyTab.UPCOMING:
-            return or_(BookingRow.status == BookingStatus.PENDING.value, and_(confirmed, BookingRow.ends_at > now))
-        case MyTab.PAST:
-            return or_(_status_in(mentee_rules.PAST_STATUSES), and_(confirmed, BookingRow.ends_at <= now))
-        case MyTab.CANCELLED:
-            return _status_in(mentee_rules.CANCELLED_STATUSES)
-
-
 def _status_in(statuses: Iterable[BookingStatus]) -> ColumnElement[bool]:
-    return BookingRow.status.in_([s.value for s in statuses])
+    values = [s.value for s in statuses]
+    return BookingRow.status == values[0] if len(values) == 1 else BookingRow.status.in_(values)
 
 
-def _inbox_tab(tab: InboxTab, now: datetime) -> ColumnElement[bool]:
-    """The SQL form of ``domain.inbox.tab_of(booking, now) == tab``."""
-    confirmed = BookingRow.status == BookingStatus.CONFIRMED.value
-    match tab:
-        case InboxTab.PENDING:
-            return BookingRow.status == BookingStatus.PENDING.value
-        case InboxTab.UPCOMING:
-            return and_(confirmed, BookingRow.ends_at > now)
-        case InboxTab.PAST:
-            return or_(_status_in(PAST_STATUSES), and_(confirmed, BookingRow.ends_at <= now))
-        case InboxTab.CANCELLED:
-            return _status_in(CANCELLED_STATUSES)
+def _holds(rule: BookingSet, now: datetime) -> ColumnElement[bool]:
+    """The SQL form of ``rule.holds(booking, now)`` (``domain.model.BookingSet``)."""
+    conditions = []
+    if rule.always:
+        conditions.append(_status_in(rule.always))
+    if rule.until_end:
+        conditions.append(and_(_status_in(rule.until_end), BookingRow.ends_at > now))
+    if rule.after_end:
+        conditions.append(and_(_status_in(rule.after_end), BookingRow.ends_at <= now))
+    return or_(*conditions) if len(conditions) > 1 else conditions[0]
+
+
+def _page_order(rule: BookingSet) -> tuple[Any, ...]:
+    if rule.soonest_first:
+        return BookingRow.scheduled_at, BookingRow.id
+    return BookingRow.scheduled_at.desc(), BookingRow.id.desc()
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -26,16 +26,12 @@ from domain.errors import (
     SlotTaken,
     TooManyBookings,
 )
+from domain.mentee import DEFAULT_MAX_ACTIVE_PER_MENTOR
 from domain.model import Actor, Booking, BookingStatus, BookingView, Offering, OfferingStatus, User
 from domain.ports import Clock, UnitOfWork
 from domain.slots import SlotContext
 from domain.usecases.notifications import record_change
 from domain.usecases.people import load_user
-
-# How far around a slot to look for bookings that can affect it: a whole local day either side covers
-# the daily limit (counted in the mentor's local day) and any buffer.
-_NEIGHBOURHOOD = timedelta(days=2)
-
 
 # --- choosing a time ----------------------------------------------------------------------------------------
 
@@ -60,7 +56,7 @@ async def _slot_context(
     offering, mentor = await _bookable_offering(uow, offering_id, viewer_id)
     start, end = (at, at) if at is not None else slots.booking_window(offering, now)
     availability = effective_availability(offering, await uow.availability.get(mentor.id))
-    busy = await uow.bookings.active_for_mentor(mentor.id, start - _NEIGHBOURHOOD, end + _NEIGHBOURHOOD)
+    busy = await uow.bookings.active_for_mentor(mentor.id, start - slots.NEIGHBOURHOOD, end + slots.NEIGHBOURHOOD)
     return SlotContext(offering, mentor, availability, busy)
 
 
@@ -106,10 +102,6 @@ class BookingRequest:
     mentee_id: int
     start: datetime
     notes: str | None = None
-
-
-# At most this many pending or upcoming bookings per mentee with one mentor (``MAX_ACTIVE_BOOKINGS_PER_MENTOR``).
-DEFAULT_MAX_ACTIVE_PER_MENTOR = 3
 
 
 async def book_slot(

@@ -24,8 +24,7 @@ from domain.discovery import (
 from domain.errors import NotFound, OfferingUnavailable
 from domain.model import Availability, Booking, OfferingStatus
 from domain.ports import Clock, UnitOfWork
-
-_AROUND = timedelta(days=2)  # bookings this close to the searched window can still block a slot (buffers, limits)
+from domain.slots import NEIGHBOURHOOD
 
 
 async def _next_slots(
@@ -39,7 +38,7 @@ async def _next_slots(
         if mentor_id not in loaded:
             availability = await uow.availability.get(mentor_id)
             busy = await uow.bookings.active_for_mentor(
-                mentor_id, now - _AROUND, now + timedelta(days=horizon_days) + _AROUND
+                mentor_id, now - NEIGHBOURHOOD, now + timedelta(days=horizon_days) + NEIGHBOURHOOD
             )
             loaded[mentor_id] = (availability, busy)
         availability, busy = loaded[mentor_id]

@@ -17,7 +17,14 @@ from domain.errors import InvalidInput, InvalidTransition, NotAllowed, ReasonReq
 from domain.inbox import InboxTab, MentorStats, SessionNotStarted, edit_private_note, tab_of, week_bounds
 from domain.model import Booking, BookingStatus, Offering, User
 from domain.validation import EMPTY, TOO_LONG
-from domain.usecases.inbox import cancel_as_mentor, mark_session, mentor_booking, open_inbox, set_private_note, start_mentor_move
+from domain.usecases.inbox import (
+    cancel_as_mentor,
+    mark_session,
+    mentor_booking,
+    open_inbox,
+    set_private_note,
+    start_mentor_move,
+)
 from tests.domain.factories import booking, offering
 
 S = BookingStatus
@@ -51,6 +58,14 @@ def test_each_booking_is_in_exactly_one_tab(status: S, start: datetime, tab: Inb
 def test_every_status_has_a_tab() -> None:
     for status in S:
         assert tab_of(booking(NOW, status=status), NOW) in InboxTab
+
+
+@pytest.mark.parametrize("status", list(S))
+@pytest.mark.parametrize("start", [NOW - 2 * H, NOW - H, NOW - timedelta(minutes=30), NOW + H])
+def test_the_declared_tabs_hold_every_booking_exactly_once(status: S, start: datetime) -> None:
+    """``inbox.TABS`` is what storage's queries are built from: no booking may fall in two tabs, or in none."""
+    entry = booking(start, 60, status=status)
+    assert [tab for tab, rule in inbox.TABS.items() if rule.holds(entry, NOW)] == [tab_of(entry, NOW)]
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from domain.errors import TooManyBookings
+from domain import mentee
 from domain.mentee import (
     DayPart,
     MyTab,
@@ -43,6 +44,14 @@ EARLIER = NOW - 48 * H
 )
 def test_each_booking_is_listed_under_one_tab(status: S, start: datetime, tab: MyTab) -> None:
     assert my_tab_of(booking(start, status=status), NOW) == tab
+
+
+@pytest.mark.parametrize("status", list(S))
+@pytest.mark.parametrize("start", [EARLIER, NOW - H, NOW - 30 * timedelta(minutes=1), LATER])
+def test_the_declared_tabs_hold_every_booking_exactly_once(status: S, start: datetime) -> None:
+    """``mentee.TABS`` is what storage's queries are built from: no booking may fall in two tabs, or in none."""
+    entry = booking(start, status=status)
+    assert [tab for tab, rule in mentee.TABS.items() if rule.holds(entry, NOW)] == [my_tab_of(entry, NOW)]
 
 
 @pytest.mark.parametrize(
