@@ -113,12 +113,22 @@ def new_booking(
     return booking, StatsDelta(bookings=1)
 
 
-def set_meeting_link(booking: Booking, actor: Actor, link: str, now: datetime) -> Booking:
-    """Only the mentor adds or changes the link, and only while the booking is pending or confirmed."""
+def link_editable(booking: Booking, actor: Actor) -> bool:
+    """Only the mentor adds or changes the meeting link, and only while the booking is pending or confirmed."""
+    return actor == Actor.MENTOR and booking.status.is_active
+
+
+def check_link_editable(booking: Booking, actor: Actor) -> None:
+    """``NotAllowed`` for anyone but the mentor; ``InvalidTransition`` once the booking is over."""
     if actor != Actor.MENTOR:
         raise NotAllowed()
-    if not booking.status.is_active:
+    if not link_editable(booking, actor):
         raise InvalidTransition(booking.status, booking.status, actor)
+
+
+def set_meeting_link(booking: Booking, actor: Actor, link: str, now: datetime) -> Booking:
+    """The booking with the new link (``link_editable`` says who may, and when)."""
+    check_link_editable(booking, actor)
     return booking.with_changes(meeting_link=validate_link(link), updated_at=now)
 
 

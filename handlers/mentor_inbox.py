@@ -26,6 +26,7 @@ from domain.usecases.inbox import (
     mentor_booking,
     open_inbox,
     set_private_note,
+    start_meeting_link,
     start_mentor_move,
 )
 from handlers.callbacks import ActOnBooking, BookingAction, CallbackData, OpenBookingCard, OpenInbox
@@ -145,9 +146,7 @@ async def _act(update: Update, context: AppContext, data: ActOnBooking) -> str |
             return None
         case BookingAction.LINK:
             async with context.uow() as uow:
-                view = await mentor_booking(uow, me, booking_id)
-                if not view.booking.status.is_active:
-                    raise InvalidTransition(view.booking.status, view.booking.status, Actor.MENTOR)
+                await start_meeting_link(uow, me, booking_id)
                 await uow.dialogs.set(me, DialogState.MEETING_LINK, {"booking_id": booking_id})
                 await uow.commit()
             prompt = _("Send the meeting link for booking #{id} (it must start with https:// or http://).")

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from chat.i18n import _, format_clock, format_money, format_moment, format_wall, ngettext
-from domain.booking import allowed_moves
+from domain.booking import allowed_moves, link_editable
 from domain.model import Actor, Booking, BookingStatus, Offering, OfferingStatus, TimeRange, User
 from handlers.callbacks import ActOnBooking, BookingAction, CallbackData, SetOfferingStatus
 from handlers.keyboards import button
@@ -141,7 +141,7 @@ def mentor_booking_buttons(
     rows: list[list[InlineKeyboardButton]] = []
     if BookingStatus.CONFIRMED in moves:
         rows.append([act(_("✅ Confirm"), BookingAction.CONFIRM), act(_("❌ Decline"), BookingAction.DECLINE)])
-    if booking.status.is_active:
+    if link_editable(booking, Actor.MENTOR):
         label = _("🔗 Change meeting link") if booking.meeting_link else _("🔗 Add meeting link")
         rows.append([act(label, BookingAction.LINK)])
     if BookingStatus.COMPLETED in moves:

@@ -7,7 +7,7 @@ The rules (the tabs, the week, the note's editing) are ``domain.inbox``.
 
 from __future__ import annotations
 
-from domain.booking import allowed_moves
+from domain.booking import allowed_moves, check_link_editable
 from domain.errors import InvalidInput, InvalidTransition, NotAllowed
 from domain.inbox import PAGE_SIZE, Inbox, InboxTab, NotAMentor, SessionNotStarted, edit_private_note, week_bounds
 from domain.model import Actor, BookingStatus, BookingView, User
@@ -60,6 +60,13 @@ async def start_mentor_move(
     view = await mentor_booking(uow, mentor_id, booking_id)
     if target not in allowed_moves(view.booking, Actor.MENTOR, clock.now()):
         raise InvalidTransition(view.booking.status, target, Actor.MENTOR)
+    return view
+
+
+async def start_meeting_link(uow: UnitOfWork, mentor_id: int, booking_id: int) -> BookingView:
+    """Check that the mentor may add or change the booking's link now (before asking for it)."""
+    view = await mentor_booking(uow, mentor_id, booking_id)
+    check_link_editable(view.booking, Actor.MENTOR)
     return view
 
 
