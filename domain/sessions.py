@@ -32,6 +32,14 @@ class NotRateable(DomainError):
     """Only a session the mentor marked completed can be rated."""
 
 
+def check_rateable(booking: Booking) -> None:
+    """The mentee rates a completed session once: ``AlreadyRated`` after that, ``NotRateable`` before it."""
+    if booking.mentee_rating is not None:
+        raise AlreadyRated()
+    if booking.status != BookingStatus.COMPLETED:
+        raise NotRateable()
+
+
 def cancellation_deadline(booking: Booking, offering: Offering) -> datetime:
     return booking.scheduled_at - timedelta(hours=offering.cancellation_cutoff_hours)
 

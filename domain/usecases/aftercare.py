@@ -6,9 +6,9 @@ The rules are ``domain.booking.rate`` (stars and the offering's counters) and ``
 from __future__ import annotations
 
 from domain import booking as rules
-from domain.model import Actor, BookingStatus, BookingView
+from domain.model import Actor, BookingView
 from domain.ports import Clock, UnitOfWork
-from domain.sessions import AlreadyRated, NotRateable, add_feedback
+from domain.sessions import add_feedback, check_rateable
 from domain.usecases.booking import booking_for
 from domain.usecases.my_bookings import mentee_booking
 from domain.usecases.notifications import record_change
@@ -17,10 +17,7 @@ from domain.usecases.notifications import record_change
 async def booking_to_rate(uow: UnitOfWork, mentee_id: int, booking_id: int) -> BookingView:
     """The booking, if the asker (its mentee) may rate it now: completed and not rated yet."""
     view = await mentee_booking(uow, mentee_id, booking_id)
-    if view.booking.mentee_rating is not None:
-        raise AlreadyRated()
-    if view.booking.status != BookingStatus.COMPLETED:
-        raise NotRateable()
+    check_rateable(view.booking)
     return view
 
 
@@ -28,10 +25,8 @@ async def rate_session(uow: UnitOfWork, clock: Clock, user_id: int, booking_id: 
     """The mentee's 1-5 stars for a completed session, once; the offering's average moves in the same
     transaction."""
     view, actor = await booking_for(uow, booking_id, user_id, for_update=True)
-    if actor == Actor.MENTEE and view.booking.mentee_rating is not None:
-        raise AlreadyRated()
-    if actor == Actor.MENTEE and view.booking.status != BookingStatus.COMPLETED:
-        raise NotRateable()
+    if actor == Actor.MENTEE:
+        check_rateable(view.booking)
     rated, delta = rules.rate(view.booking, actor, stars, None, clock.now())
     rated = await uow.bookings.update(rated)
     await uow.offerings.apply_stats(view.offering.id, delta)  # type: ignore[arg-type]
