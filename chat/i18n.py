@@ -2,7 +2,7 @@
 
 ``_()`` translates into the locale of the person being written to, held in a context variable that the
 update handler sets from the user's stored locale (``use_locale`` switches it when writing to someone else).
-Catalogs live in ``bot/locales/<lang>/LC_MESSAGES/messages.po``; a compiled ``.mo`` is used when it is up to date,
+Catalogs live in ``chat/locales/<lang>/LC_MESSAGES/messages.po``; a compiled ``.mo`` is used when it is up to date,
 otherwise the ``.po`` is compiled in memory, so a fresh checkout runs without a build step.
 """
 
