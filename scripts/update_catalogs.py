@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "chat" / "locales"
 POT = LOCALES / "messages.pot"
 SOURCE_LOCALE = "en"
+WIDTH = 115  # every catalog is wrapped the same way, so an update changes only the entries that changed
 
 
 def pybabel(*args: str) -> None:
@@ -31,13 +32,13 @@ def main() -> None:
 
     pybabel(
         "extract", "-F", "babel.cfg", "-k", "N_", "-k", "ngettext:1,2", "--no-location", "--sort-output",
-        "--add-comments", "TRANSLATORS:", "--project", "Mentor Desk", "-o", str(POT), ".",
+        "--add-comments", "TRANSLATORS:", "--project", "Mentor Desk", "-w", str(WIDTH), "-o", str(POT), ".",
     )
     for locale in SUPPORTED_LOCALES:
         po = LOCALES / locale / "LC_MESSAGES" / "messages.po"
         command = "update" if po.exists() else "init"
         extra = ["--no-fuzzy-matching", "--ignore-obsolete"] if command == "update" else []
-        pybabel(command, "-i", str(POT), "-d", str(LOCALES), "-D", "messages", "-l", locale, *extra)
+        pybabel(command, "-i", str(POT), "-d", str(LOCALES), "-D", "messages", "-l", locale, "-w", str(WIDTH), *extra)
     source = LOCALES / SOURCE_LOCALE / "LC_MESSAGES" / "messages.po"
     with source.open("rb") as fp:
         catalog = read_po(fp, locale=SOURCE_LOCALE)
@@ -45,7 +46,7 @@ def main() -> None:
         if message.id and not message.string or (isinstance(message.id, tuple) and not all(message.string)):
             message.string = message.id if isinstance(message.id, str) else tuple(message.id)
     with source.open("wb") as fp:
-        write_po(fp, catalog, width=115, omit_header=False, sort_output=True)
+        write_po(fp, catalog, width=WIDTH, omit_header=False, sort_output=True)
 
 
 if __name__ == "__main__":
