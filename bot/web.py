@@ -87,8 +87,10 @@ async def receive_update(request: web.Request) -> web.Response:
 
 
 def _secret_matches(given: str, expected: str) -> bool:
-    # compare_digest on bytes: a str argument must be ASCII, and a forged header need not be
-    return hmac.compare_digest(given.encode(), expected.encode())
+    # compare_digest on bytes: a str argument must be ASCII, and a forged header need not be. aiohttp decodes
+    # header bytes that are not UTF-8 to lone surrogates ("surrogateescape"); encoding them back the same way
+    # compares the bytes that were sent, where a plain encode() would raise.
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode())
 
 
 def _parse_update(data: Any, application: Application) -> Update | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -169,6 +170,35 @@ async def test_bad_bodies_are_rejected_before_the_queue(api: FakeBotApi, webhook
             assert response.status == 405  # only POST on the webhook path
     await api.wait_idle()
     assert api.calls_to("sendMessage") == []
+
+
+async def raw_request(bot: WebhookBot, head: bytes, body: bytes = b"") -> int:
+    """Send bytes no HTTP client would (``head``: the request line and headers) and return the status."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", int(bot.url.rsplit(":", 1)[1]))
+    try:
+        path = bot.settings.webhook_path.encode()
+        writer.write(b"POST " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n" + head)
+        writer.write(b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+        await writer.drain()
+        return int((await reader.readline()).split()[1])
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+def loud_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    """What an operator would see as a failure: errors, and any record with a traceback."""
+    return [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info or r.exc_text]
+
+
+async def test_a_secret_header_that_is_not_utf8_is_refused(
+    api: FakeBotApi, webhook: WebhookBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = json.dumps(start_update(api, 666, 900_002)).encode()
+    for secret in (b"\xff\xfe", SECRET.encode() + b"\xc3", b"\xed\xa0\x80"):  # no valid UTF-8 in any of them
+        assert await raw_request(webhook, SECRET_HEADER.encode() + b": " + secret + b"\r\n", body) == 403
+    await api.wait_idle()
+    assert api.chat(666) == [] and loud_records(caplog) == []
 
 
 async def test_healthz_is_ok_while_the_database_answers(webhook: WebhookBot) -> None:
