@@ -75,6 +75,8 @@ async def receive_update(request: web.Request) -> web.Response:
         return _plain(413, "update too large")
     except ValueError:  # includes UnicodeDecodeError
         return _plain(400, "body is not JSON")
+    except RecursionError:  # nested deeper than the parser's stack (Telegram's updates are a few levels deep)
+        return _plain(400, "body is nested too deeply")
     application = request.app[_APPLICATION]
     update = _parse_update(data, application)
     if update is None:
@@ -98,8 +100,8 @@ def _parse_update(data: Any, application: Application) -> Update | None:
         return None
     try:
         return Update.de_json(drop_pressed_keyboard(data), application.bot)
-    except (KeyError, TypeError, ValueError):
-        log.warning("webhook: could not read an update", exc_info=True)
+    except (KeyError, TypeError, ValueError, RecursionError) as error:  # RecursionError: objects nested too deep
+        log.warning("webhook: could not read update %s: %r", data["update_id"], error)
         return None
 
 

@@ -201,6 +201,31 @@ async def test_a_secret_header_that_is_not_utf8_is_refused(
     assert api.chat(666) == [] and loud_records(caplog) == []
 
 
+def nested_replies(depth: int) -> bytes:
+    """An update whose message replies to a message that replies to ... ``depth`` times: valid JSON, but deeper
+    than PTB can build objects for (Telegram never nests replies: a replied-to message carries no reply)."""
+    chat = b'"chat": {"id": 1, "type": "private"}'
+    head = b'{"message_id": 1, "date": 0, ' + chat + b', "reply_to_message": '
+    tail = b'{"message_id": 1, "date": 0, ' + chat + b"}"
+    return b'{"update_id": 7, "message": ' + head * depth + tail + b"}" * depth + b"}"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000 + b"]" * 100_000, b'{"update_id": 7, "x": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+     nested_replies(700)],
+    ids=["nested-array", "nested-field", "nested-replies"],
+)  # fmt: skip
+async def test_deeply_nested_json_is_a_bad_request(
+    api: FakeBotApi, webhook: WebhookBot, caplog: pytest.LogCaptureFixture, body: bytes
+) -> None:
+    headers = {SECRET_HEADER: SECRET, "Content-Type": "application/json"}
+    async with aiohttp.ClientSession() as http, http.post(webhook.hook, data=body, headers=headers) as response:
+        assert response.status == 400
+    await api.wait_idle()
+    assert api.calls_to("sendMessage") == [] and loud_records(caplog) == []
+
+
 async def test_healthz_is_ok_while_the_database_answers(webhook: WebhookBot) -> None:
     async with aiohttp.ClientSession() as http, http.get(f"{webhook.url}/healthz") as response:
         assert response.status == 200
