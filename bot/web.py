@@ -99,10 +99,16 @@ def _parse_update(data: Any, application: Application) -> Update | None:
     if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
         return None
     try:
-        return Update.de_json(drop_pressed_keyboard(data), application.bot)
+        update = Update.de_json(drop_pressed_keyboard(data), application.bot)
     except (KeyError, TypeError, ValueError, RecursionError) as error:  # RecursionError: objects nested too deep
         log.warning("webhook: could not read update %s: %r", data["update_id"], error)
         return None
+    # PTB builds a Message without its chat, which Telegram always sends; every handler relies on it
+    message = update.effective_message
+    if message is not None and message.chat is None:
+        log.warning("webhook: dropped update %s: its message has no chat", update.update_id)
+        return None
+    return update
 
 
 def _plain(status: int, reason: str) -> web.Response:

@@ -191,6 +191,10 @@ def loud_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info or r.exc_text]
 
 
+def warnings_from(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+
+
 async def test_a_secret_header_that_is_not_utf8_is_refused(
     api: FakeBotApi, webhook: WebhookBot, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -224,6 +228,32 @@ async def test_deeply_nested_json_is_a_bad_request(
         assert response.status == 400
     await api.wait_idle()
     assert api.calls_to("sendMessage") == [] and loud_records(caplog) == []
+
+
+def without_chat(update: dict, kind: str) -> dict:
+    """``update`` (a /start message) with its message moved to ``kind`` and the message's chat taken away."""
+    message = update.pop("message")
+    del message["chat"]
+    if kind == "callback_query":
+        sender = message["from"]
+        update[kind] = {"id": "1", "from": sender, "chat_instance": "1", "data": "x", "message": message}
+    else:
+        update[kind] = message
+    return update
+
+
+@pytest.mark.parametrize("kind", ["message", "edited_message", "callback_query"])
+async def test_a_message_without_a_chat_is_dropped_with_one_warning(
+    api: FakeBotApi, webhook: WebhookBot, caplog: pytest.LogCaptureFixture, kind: str
+) -> None:
+    update = without_chat(start_update(api, 666, 900_003), kind)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert await post_update(webhook.hook, update, {SECRET_HEADER: SECRET}) == 400
+        await api.wait_idle()
+    assert api.chat(666) == [] and api.calls_to("sendMessage") == []
+    assert loud_records(caplog) == []
+    assert warnings_from(caplog) == ["webhook: dropped update 900003: its message has no chat"]
 
 
 async def test_healthz_is_ok_while_the_database_answers(webhook: WebhookBot) -> None:
