@@ -6,7 +6,8 @@ nowhere to go; this module serves both on one port:
 * ``POST <path of WEBHOOK_URL>``: Telegram delivers an update. Only a request carrying our secret in
   ``X-Telegram-Bot-Api-Secret-Token`` is processed (403 otherwise). The update is handled - through the
   application's update processor (``PerUserUpdateProcessor``: bounded, one person's updates in order) - and only
-  then answered 200.
+  then answered 200. A request that is not a readable Telegram update gets a 4xx and at most one warning line,
+  never a traceback: those are anyone's to send.
 * ``GET /healthz``: ``SELECT 1`` against the bot's database with a short timeout; 200 or 503 with a small JSON.
 
 ``run_webhook`` is the webhook twin of ``Application.run_polling``: the same lifecycle hooks in the same order,
@@ -28,6 +29,7 @@ import signal
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http import HttpProcessingError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
@@ -48,6 +50,28 @@ SHUTDOWN_TIMEOUT_SECONDS = 10.0
 
 _APPLICATION = web.AppKey("application", Application)
 _SECRET = web.AppKey("secret", str)
+
+
+class QuietMalformedRequests(logging.Filter):
+    """For the web server's logger: a request aiohttp cannot parse (a header over its 8 KiB limit, a broken
+    request line) is answered 400 by aiohttp and logged at ERROR with a traceback - noise any client can make. This
+    turns such a record into one warning line; every other record (a fault of ours) passes unchanged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            reason = " ".join(str(error.message).split())[:200]  # the client's bytes may be long or multi-line
+            record.args = (record.getMessage(), reason)
+            record.msg = "webhook: refused a malformed request (%s): %s"
+            record.exc_info = record.exc_text = None
+            if record.levelno > logging.WARNING:
+                record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        return True
+
+
+# aiohttp's server logs through this logger (``AppRunner(logger=...)``) instead of its own ``aiohttp.server``
+server_log = logging.getLogger(f"{__name__}.server")
+server_log.addFilter(QuietMalformedRequests())
 
 
 def create_web_app(application: Application, settings: Settings) -> web.Application:
@@ -181,7 +205,10 @@ async def run_webhook(application: Application, settings: Settings, stop: asynci
     """
     stop = stop or _stop_on_signals()
     runner = web.AppRunner(
-        create_web_app(application, settings), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS
+        create_web_app(application, settings),
+        access_log=None,
+        logger=server_log,
+        shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
     )
     try:
         await application.initialize()

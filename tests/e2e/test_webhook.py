@@ -256,6 +256,19 @@ async def test_a_message_without_a_chat_is_dropped_with_one_warning(
     assert warnings_from(caplog) == ["webhook: dropped update 900003: its message has no chat"]
 
 
+async def test_an_oversized_header_is_a_quiet_client_error(
+    api: FakeBotApi, webhook: WebhookBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = json.dumps(start_update(api, 666, 900_004)).encode()
+    secret = SECRET_HEADER.encode() + b": " + SECRET.encode() + b"\r\n"
+    for padding in (b"X-Padding: " + b"x" * 10_000, b"X" * 10_000 + b": x"):  # a long value, then a long name
+        assert 400 <= await raw_request(webhook, secret + padding + b"\r\n", body) < 500
+    await api.wait_idle()
+    assert api.chat(666) == [] and loud_records(caplog) == []
+    refusals = [m for m in warnings_from(caplog) if m.startswith("webhook: refused a malformed request")]
+    assert len(refusals) == 2 and not any("\n" in m for m in refusals)  # one line each
+
+
 async def test_healthz_is_ok_while_the_database_answers(webhook: WebhookBot) -> None:
     async with aiohttp.ClientSession() as http, http.get(f"{webhook.url}/healthz") as response:
         assert response.status == 200
