@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import NullPool, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.leader import AlwaysLeader, FileLeader, Leadership, PostgresLeader, leadership_for
+from bot.leader import DISPATCHER_LOCK_KEY, AlwaysLeader, FileLeader, Leadership, PostgresLeader, leadership_for
 from storage.engine import create_engine, normalize_url
 from storage.outbox import OUTBOX_CHANNEL
-from tests.dbutil import drop_database, fresh_database
+from tests.dbutil import create_empty_database, drop_database, fresh_database
 
 RETRY = 0.05
 
@@ -65,8 +66,31 @@ async def test_leadership_fits_the_database(tmp_path: Path) -> None:
     assert isinstance(leadership_for("postgresql+asyncpg://u@h/db", retry=1), PostgresLeader)
 
 
+@pytest.fixture
+async def bystander(pg_url: str, tmp_path: Path) -> AsyncIterator[AsyncConnection]:
+    """A connection to another database on the same server holding the dispatcher's lock there: another bot (or
+    test run) that the tests on ``pg_url`` must never disturb."""
+    url = await create_empty_database("postgres", tmp_path)
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": DISPATCHER_LOCK_KEY})
+            yield connection
+    finally:
+        await engine.dispose()
+        await drop_database(url)
+
+
+async def holds_advisory_lock(connection: AsyncConnection) -> bool:
+    """Whether ``connection``'s session is alive and still holds an advisory lock (raises if it was ended)."""
+    held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()"
+    return (await connection.execute(text(held))).scalar_one() == 1
+
+
 @pytest.mark.postgres
-async def test_one_postgres_leader_notified_alone_and_replaced_when_its_connection_dies(pg_url: str) -> None:
+async def test_one_postgres_leader_notified_alone_and_replaced_when_its_connection_dies(
+    pg_url: str, bystander: AsyncConnection
+) -> None:
     notified: list[str] = []
     a = PostgresLeader(normalize_url(pg_url), retry=RETRY, on_notify=lambda: notified.append("a"))
     b = PostgresLeader(normalize_url(pg_url), retry=RETRY, on_notify=lambda: notified.append("b"))
@@ -81,15 +105,18 @@ async def test_one_postgres_leader_notified_alone_and_replaced_when_its_connecti
             await connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL})
         await eventually(lambda: notified == ["a"])
 
-        # the leader's process dies: the server ends its session, and the lock with it
+        # the leader's process dies: the server ends its session, and the lock with it (in this database only:
+        # pg_locks lists every database's locks)
         async with engine.begin() as connection:
             await connection.execute(
                 text(
                     "SELECT pg_terminate_backend(pid) FROM pg_locks "
-                    "WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()"
+                    "WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid() "
+                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
                 )
             )
         await eventually(lambda: b.is_leader and not a.is_leader)
+        assert await holds_advisory_lock(bystander)  # the other database's lock holder was left alone
         async with engine.begin() as connection:
             await connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL})
         await eventually(lambda: notified[-1:] == ["b"])
