@@ -4,6 +4,10 @@ Long polling when ``WEBHOOK_URL`` is unset (one process: the ``worker`` of the P
 set, webhook mode (``bot.web``): an HTTP server on ``WEBHOOK_LISTEN:PORT`` takes Telegram's updates and answers
 ``GET /healthz`` - the ``web`` process, which may run as several workers behind one URL. Run one or the other,
 never both: polling deletes the webhook.
+
+Exit status: 0 after a clean stop (SIGTERM/SIGINT); 2 when a setting is missing or invalid; 1 when start-up fails
+for a reason outside the program (the database or the Bot API cannot be reached, the token is rejected, the port
+is taken). Both failures are one line on stderr (``bot.config``, ``bot.lifecycle``).
 """
 
 from __future__ import annotations
@@ -13,10 +17,9 @@ import gc
 import logging
 import sys
 
-from telegram import Update
-
 from bot.app import build_application
 from bot.config import ConfigError, load_settings
+from bot.lifecycle import StartupError, database_failure, run_polling
 from bot.web import run_webhook
 from domain.ports import Clock
 
@@ -35,7 +38,10 @@ def main(clock: Clock | None = None) -> int:
     except ConfigError as error:
         print(f"mentor-desk: {error}", file=sys.stderr)
         return 2
-    application = build_application(settings, clock=clock)
+    try:
+        application = build_application(settings, clock=clock)
+    except OSError as error:  # a SQLite file's directory that cannot be made
+        return _startup_failed(database_failure(error, settings))
     # Everything imported and built so far lives as long as the process: move it out of the collector's sight,
     # so that full collections walk only what updates allocate (they took up to 127 ms each without this;
     # benchmarks/bench_flow.py, p99 latency).
@@ -47,11 +53,17 @@ def main(clock: Clock | None = None) -> int:
     # two seconds, 10-20 ms each, 1-2% in all (benchmarks/bench_flow.py, 50 ms latency: 293 -> 306 updates/s).
     # What waits for it - garbage in reference cycles - is at most that many objects.
     gc.set_threshold(50_000, 10, 10)
-    if settings.webhook_url:
-        asyncio.run(run_webhook(application, settings))
-    else:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    serve = run_webhook if settings.webhook_url else run_polling
+    try:
+        asyncio.run(serve(application, settings))
+    except StartupError as error:
+        return _startup_failed(error)
     return 0
+
+
+def _startup_failed(error: StartupError) -> int:
+    print(f"mentor-desk: {error}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -10,9 +10,10 @@ nowhere to go; this module serves both on one port:
   never a traceback: those are anyone's to send.
 * ``GET /healthz``: ``SELECT 1`` against the bot's database with a short timeout; 200 or 503 with a small JSON.
 
-``run_webhook`` is the webhook twin of ``Application.run_polling``: the same lifecycle hooks in the same order,
-SIGTERM/SIGINT for a clean stop. Several workers may serve one URL behind a load balancer: each registers the
-webhook only when Telegram has a different URL, and none deletes it on shutdown (the others still serve it).
+``run_webhook`` is the webhook twin of ``bot.lifecycle.run_polling``: the same start-up and lifecycle hooks in the
+same order, SIGTERM/SIGINT for a clean stop. Several workers may serve one URL behind a load balancer: each
+registers the webhook only when Telegram has a different URL, and none deletes it on shutdown (the others still
+serve it).
 Telegram sends a chat's next update only after the previous one was answered (grammY's documentation describes
 this; the Bot API's is silent), and the answer comes after the handling, so one person's updates are handled one
 after the other even when they reach different workers; conversation state lives in the database.
@@ -21,11 +22,9 @@ after the other even when they reach different workers; conversation state lives
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import json
 import logging
-import signal
 from typing import Any
 
 from aiohttp import web
@@ -36,6 +35,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.config import Settings
+from bot.lifecycle import StartupError, finish, prepare, short_reason, stop_on_signals, telegram_failures
 from bot.updates import drop_pressed_keyboard
 
 log = logging.getLogger(__name__)
@@ -198,52 +198,37 @@ async def ensure_webhook(application: Application, settings: Settings) -> bool:
 async def run_webhook(application: Application, settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Serve Telegram's webhook and ``/healthz`` on ``WEBHOOK_LISTEN:PORT`` until ``stop`` is set.
 
-    Without ``stop``, SIGTERM and SIGINT set it (what ``python -m bot`` uses). Start-up and shutdown follow
-    ``run_polling``: initialize, ``post_init`` (migrations), start; on the way out the server stops accepting
-    first, then the updates already queued are handled (``Application.stop``), ``post_stop``, shutdown,
-    ``post_shutdown``. The webhook stays registered.
+    Without ``stop``, SIGTERM and SIGINT set it (what ``python -m bot`` uses). Start-up and shutdown are
+    ``bot.lifecycle``'s (``run_polling``'s order): the database answers, initialize, ``post_init`` (migrations),
+    start; on the way out the server stops accepting first, then the updates already queued are handled
+    (``Application.stop``), ``post_stop``, shutdown, ``post_shutdown``. The webhook stays registered. A port that
+    cannot be bound, or a Bot API that cannot be reached, raises ``StartupError``.
     """
-    stop = stop or _stop_on_signals()
+    stop = stop or stop_on_signals()
     runner = web.AppRunner(
         create_web_app(application, settings),
         access_log=None,
         logger=server_log,
         shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
     )
+    address = f"{settings.webhook_listen}:{settings.port}"
     try:
-        await application.initialize()
-        if application.post_init:
-            await application.post_init(application)
+        await prepare(application, settings)
         await application.start()
         await runner.setup()
         reuse_port = settings.webhook_reuse_port or None  # None: the platform's default (off)
-        await web.TCPSite(runner, settings.webhook_listen, settings.port, reuse_port=reuse_port).start()
-        address = f"{settings.webhook_listen}:{settings.port}"
+        try:
+            await web.TCPSite(runner, settings.webhook_listen, settings.port, reuse_port=reuse_port).start()
+        except OSError as error:
+            raise StartupError(
+                f"cannot listen on {address} ({short_reason(error)}): check PORT and "
+                "WEBHOOK_LISTEN (is another process using the port?)"
+            ) from error
         log.info("webhook: serving %s and %s on %s", settings.webhook_path, HEALTH_PATH, address)
-        await ensure_webhook(application, settings)
+        with telegram_failures(settings):
+            await ensure_webhook(application, settings)
         await stop.wait()
         log.info("webhook: stopping")
     finally:
         await runner.cleanup()  # stop accepting; requests in flight finish (their updates are handled)
-        await _stop_application(application)
-
-
-async def _stop_application(application: Application) -> None:
-    try:
-        if application.running:
-            await application.stop()  # handles every update already on the queue first
-            if application.post_stop:
-                await application.post_stop(application)
-    finally:
-        await application.shutdown()
-        if application.post_shutdown:
-            await application.post_shutdown(application)
-
-
-def _stop_on_signals() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for number in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):  # e.g. Windows: Ctrl+C still raises KeyboardInterrupt
-            loop.add_signal_handler(number, stop.set)
-    return stop
+        await finish(application)

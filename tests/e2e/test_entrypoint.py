@@ -46,6 +46,58 @@ async def test_a_bad_setting_stops_start_up_with_one_clear_line(tmp_path: Path, 
     assert len(lines) == 1 and named in lines[0] and "Traceback" not in lines[0], lines
 
 
+TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ"
+
+
+async def failed_start(tmp_path: Path, **overrides: str) -> tuple[int | None, list[str]]:
+    """Run ``python -m bot`` until it gives up; its exit status and its stderr lines."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=tmp_path, env=bot_env(PYTHONPATH=str(ROOT), **overrides),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    return process.returncode, stderr.decode().strip().splitlines()
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_an_unreachable_bot_api_stops_start_up_with_one_line(tmp_path: Path, mode: str) -> None:
+    closed = free_port()  # nothing listens there
+    webhook = dict(WEBHOOK_URL="https://bot.example.test/tg", PORT=str(free_port()), WEBHOOK_LISTEN="127.0.0.1")
+    status, lines = await failed_start(
+        tmp_path, BOT_TOKEN=TOKEN, TELEGRAM_API_URL=f"http://md:api-pw@127.0.0.1:{closed}",
+        **(webhook if mode == "webhook" else {}),
+    )  # fmt: skip
+    assert status == 1
+    assert lines == [
+        f"mentor-desk: cannot reach the Telegram Bot API at 127.0.0.1:{closed} (Connection refused): "
+        "check TELEGRAM_API_URL and this machine's network (DNS, proxy, firewall)"
+    ]
+
+
+async def test_an_unreachable_database_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    closed = free_port()
+    async with FakeBotApi() as api:  # Telegram answers: only the database is missing
+        status, lines = await failed_start(
+            tmp_path, BOT_TOKEN=api.token, TELEGRAM_API_URL=api.url,
+            DATABASE_URL=f"postgresql://md:db-pw@127.0.0.1:{closed}/mentordesk",
+        )  # fmt: skip
+    assert status == 1
+    assert lines == [
+        f"mentor-desk: cannot reach the database at 127.0.0.1:{closed}/mentordesk (Connection refused): "
+        "check DATABASE_URL, and that the database server is running and lets this user in"
+    ]
+
+
+async def test_a_rejected_token_stops_start_up_with_one_line_that_does_not_show_it(tmp_path: Path) -> None:
+    async with FakeBotApi() as api:
+        host = api.url.removeprefix("http://")
+        status, lines = await failed_start(tmp_path, BOT_TOKEN=TOKEN, TELEGRAM_API_URL=api.url)
+    assert status == 1
+    assert lines == [
+        f"mentor-desk: the Telegram Bot API at {host} rejected BOT_TOKEN: check the token with @BotFather"
+    ]
+
+
 async def test_python_m_bot_migrates_a_new_sqlite_file_and_answers(tmp_path: Path) -> None:
     async with FakeBotApi() as api:
         env = bot_env(PYTHONPATH=str(ROOT), BOT_TOKEN=api.token, TELEGRAM_API_URL=api.url)

@@ -21,6 +21,7 @@ from telegram.ext import ApplicationBuilder
 
 from bot.app import build_application
 from bot.config import Settings, derive_webhook_secret
+from bot.lifecycle import StartupError
 from bot.web import (
     MAX_UPDATE_BYTES,
     SECRET_HEADER,
@@ -351,6 +352,7 @@ async def test_without_reuse_port_a_second_worker_cannot_take_the_port(runner: B
     async with webhook_bot(runner, port):
         settings = webhook_settings(runner, port)
         second = build_application(settings, clock=runner.clock, rate_limit=False)
-        with pytest.raises(OSError):
+        in_use = f"cannot listen on 127.0.0.1:{port} \\(Address already in use\\): check PORT and WEBHOOK_LISTEN"
+        with pytest.raises(StartupError, match=in_use):
             await asyncio.wait_for(run_webhook(second, settings, asyncio.Event()), 30)
         assert not second.running
