@@ -91,12 +91,31 @@ def calls_for(api: FakeBotApi, chat_id: int) -> int:
     return sum(1 for c in api.calls_to("sendMessage") if c.chat_id == chat_id)
 
 
-async def statuses(url: str) -> dict[int, list[tuple[str, int]]]:
+Statuses = dict[int, list[tuple[str, int]]]
+
+
+async def statuses(url: str) -> Statuses:
     """Per recipient: (status, attempts) of each row."""
-    found: dict[int, list[tuple[str, int]]] = {}
+    found: Statuses = {}
     for r in await outbox_rows(url):
         found.setdefault(r.recipient_id, []).append((r.status, r.attempts))
     return found
+
+
+async def until_outbox(url: str, condition: Callable[[Statuses], bool], what: str, timeout: float = 15.0) -> None:
+    """Wait until the outbox's rows (``statuses``) satisfy ``condition``: the dispatcher recorded an outcome."""
+    deadline = time.monotonic() + timeout
+    while not condition(rows := await statuses(url)):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}; the outbox: {rows}")
+        await asyncio.sleep(0.05)
+
+
+def all_in(status: str, recipient: int | None = None) -> Callable[[Statuses], bool]:
+    """``until_outbox`` condition: every row (of ``recipient``, if given) has ``status``."""
+    return lambda rows: all(
+        s == status for who, found in rows.items() if recipient in (None, who) for s, _attempts in found
+    )
 
 
 # -- the happy path ----------------------------------------------------------------------------------------------
@@ -107,9 +126,7 @@ async def test_due_notifications_go_out_once_each_and_later_ones_wait(api: FakeB
     await seed_outbox(url, range(1, 11), events(range(1, 11), now() - timedelta(minutes=5), per_user=2))
     await seed_outbox(url, [], events([1], now() + timedelta(hours=1)))
     async with dispatching(api, url) as dispatcher:
-        await until(lambda: len(api.sent_messages()) == 20, what="20 messages")
-        await asyncio.sleep(0.3)
-        assert dispatcher.stats.sent == 20
+        await until(lambda: dispatcher.stats.sent == 20, what="20 messages recorded as sent")
     counts = delivered(api)
     assert len(counts) == 20 and set(counts.values()) == {1}
     assert sorted(Counter(m.chat_id for m in api.sent_messages()).values()) == [2] * 10
@@ -124,7 +141,7 @@ async def test_due_notifications_go_out_once_each_and_later_ones_wait(api: FakeB
 async def test_wake_sends_new_notifications_at_once(api: FakeBotApi, url: str) -> None:
     users(api, [1])
     async with dispatching(api, url, dispatch_interval_seconds=3600) as dispatcher:
-        await asyncio.sleep(0.2)  # the start-up pass found nothing
+        await until(lambda: dispatcher.stats.passes >= 1 and not dispatcher.running, what="the start-up pass")
         await seed_outbox(url, [1], events([1], now()))
         began = time.monotonic()
         dispatcher.wake()  # what a use case's handler does after committing
@@ -174,7 +191,8 @@ async def test_a_user_who_blocked_the_bot_is_skipped_while_the_others_get_theirs
     await seed_outbox(url, [], events([2], now() + timedelta(seconds=2)))  # bob's next one, after the 403
     async with dispatching(api, url):
         await until(lambda: len(api.sent_messages()) == 2, what="alice's and carol's")
-        await asyncio.sleep(3)  # bob's second notification falls due and is skipped without a call
+        # bob's second notification falls due after the 403 and is skipped without a call
+        await until_outbox(url, lambda rows: len(rows[2]) == 2 and all_in("skipped", 2)(rows), "bob's two skipped")
         assert calls_for(api, 2) == 1
         rows = await statuses(url)
         assert rows[1] == [("sent", 1)] and rows[3] == [("sent", 1)]
@@ -194,7 +212,9 @@ async def test_a_user_who_blocked_the_bot_is_skipped_while_the_others_get_theirs
         await bob.block()
         await api.wait_idle()
         await seed_outbox(url, [], events([2], now()))
-        await asyncio.sleep(1.5)
+        await until_outbox(
+            url, lambda rows: [s for s, _attempts in rows[2]].count("skipped") == 3, "his next one to be skipped"
+        )
         assert calls_for(api, 2) == 2
     assert len(alice.bot_messages()) == len(carol.bot_messages()) == 1
 
@@ -209,8 +229,7 @@ async def test_a_message_that_keeps_failing_is_given_up_and_never_blocks_the_que
     async with dispatching(api, url, dispatch_max_attempts=3, backoff=Backoff(base=0.2, cap=1, jitter=0)):
         await until(lambda: len(api.sent_messages()) == 3, what="the three good messages")
         assert {m.chat_id for m in api.sent_messages()} == {3, 4, 5}
-        await until(lambda: calls_for(api, 1) == 3, what="three attempts for the broken chat")
-        await asyncio.sleep(1.5)
+        await until_outbox(url, all_in("failed", 1), "the broken chat's message to be given up")
     assert calls_for(api, 1) == 3  # given up after max_attempts
     assert calls_for(api, 2) == 1  # BadRequest: given up at once
     rows = await statuses(url)
@@ -237,8 +256,7 @@ async def test_a_stop_mid_burst_then_a_restart_delivers_everything_exactly_once(
     assert all(r.attempts == 0 for r in rows if r.status == "pending")  # released: no attempt counted
 
     async with dispatching(api, url, dispatch_batch=25, dispatch_concurrency=8):
-        await until(lambda: len(api.sent_messages()) >= count, timeout=60, what="all messages")
-        await asyncio.sleep(0.3)
+        await until_outbox(url, all_in("sent"), "every row to be sent", timeout=60)
     counts = delivered(api)
     assert len(counts) == count and set(counts.values()) == {1}
     assert Counter(m.chat_id for m in api.sent_messages()) == {i: 1 for i in range(1, count + 1)}

@@ -29,6 +29,7 @@ from aiohttp import web
 from storage.engine import create_engine, create_session_factory
 from storage.uow import SqlUnitOfWork
 from tests.dbutil import drop_database, fresh_database
+from tests.e2e.dispatcher_worker import outbox_rows
 from tests.e2e.flows import become_mentor_with_offering, onboard, open_first_date, pick_time_and_skip_notes
 from tests.e2e.shifted_bot import offset_to
 from tests.e2e.webhooks import free_port, wait_until_healthy
@@ -174,7 +175,7 @@ async def test_two_workers_on_one_database_behave_as_one_bot(api: FakeBotApi, pg
         assert sorted("Request sent" in o.shown_text for o in outcomes) == [False, True]
         assert len(await booked_starts(pg_url, 101)) == 1
         await mentor.wait_for("New booking request")
-        await asyncio.sleep(1.5)  # a second dispatcher would have sent it again by now
+        await until(lambda: _requests_settled(pg_url, 101, 1), 20, "the request's outbox row to be marked sent")
         assert len(requests_to(mentor)) == 1
 
         # The leader dies; the other worker takes over the scheduler and the traffic
@@ -189,8 +190,7 @@ async def test_two_workers_on_one_database_behave_as_one_bot(api: FakeBotApi, pg
         await until(survivor_leads, 20, "the surviving worker to take over the dispatcher")
         loser = second if "just taken" in outcomes[1].shown_text else first
         await _book_any_time(api, loser)  # from the fresh times the bot showed with "just taken"
-        await until(lambda: _count_is(mentor, 2), 20, "the second request to reach the mentor")
-        await asyncio.sleep(1.5)
+        await until(lambda: _requests_settled(pg_url, 101, 2), 20, "the second request's row to be marked sent")
         assert len(requests_to(mentor)) == 2
         assert len(await booked_starts(pg_url, 101)) == 2
     finally:
@@ -205,8 +205,13 @@ async def test_two_workers_on_one_database_behave_as_one_bot(api: FakeBotApi, pg
     assert "Traceback" not in survivor.errors(), survivor.errors()
 
 
-async def _count_is(mentor: FakeUser, count: int) -> bool:
-    return len(requests_to(mentor)) >= count
+async def _requests_settled(database_url: str, mentor_id: int, count: int) -> bool:
+    """The mentor's ``count`` booking requests are sent, each after a single claim: no dispatcher - this worker's
+    or the other's - took one twice, so each went out once (a row is sent only by the claim that holds it)."""
+    rows = [r for r in await outbox_rows(database_url) if r.kind == "new_booking" and r.recipient_id == mentor_id]
+    states = [(r.status, r.attempts) for r in rows]
+    assert all(state in (("pending", 0), ("sending", 1), ("sent", 1)) for state in states), states
+    return states == [("sent", 1)] * count
 
 
 async def _book_any_time(api: FakeBotApi, mentee: FakeUser) -> None:

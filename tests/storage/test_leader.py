@@ -35,6 +35,26 @@ async def pg_url(tmp_path: Path) -> AsyncIterator[str]:
         await drop_database(url)
 
 
+def record_tries(leader: FileLeader | PostgresLeader, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """What each of ``leader``'s tries for the lock came to, in order: True (it holds the lock), False (another
+    process does), or the name of the error it raised. A try is one call of ``_hold``, the step each subclass of
+    the election loop implements."""
+    tries: list[object] = []
+    hold = leader._hold
+
+    async def recorded() -> bool:
+        try:
+            held = await hold()
+        except Exception as error:
+            tries.append(type(error).__name__)
+            raise
+        tries.append(held)
+        return held
+
+    monkeypatch.setattr(leader, "_hold", recorded)
+    return tries
+
+
 def file_pair(tmp_path: Path, changes: list[tuple[str, bool]]) -> tuple[FileLeader, FileLeader]:
     path = tmp_path / "db.sqlite3.dispatcher.lock"
     return (
@@ -43,15 +63,19 @@ def file_pair(tmp_path: Path, changes: list[tuple[str, bool]]) -> tuple[FileLead
     )
 
 
-async def test_one_file_leader_at_a_time_and_a_hand_over_on_stop(tmp_path: Path) -> None:
+async def test_one_file_leader_at_a_time_and_a_hand_over_on_stop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     changes: list[tuple[str, bool]] = []
     a, b = file_pair(tmp_path, changes)
+    b_tries = record_tries(b, monkeypatch)
     await a.start()
     await b.start()
     try:
         assert (a.is_leader, b.is_leader) == (True, False)  # the first try happens in start()
-        await asyncio.sleep(RETRY * 5)
-        assert (a.is_leader, b.is_leader) == (True, False)  # b keeps trying, in vain
+        await eventually(lambda: len(b_tries) >= 3)
+        assert b_tries[:3] == [False, False, False]  # b keeps trying, in vain
+        assert (a.is_leader, b.is_leader) == (True, False)
         await a.stop()
         await eventually(lambda: b.is_leader)
         assert changes == [("a", True), ("a", False), ("b", True)]
@@ -89,12 +113,13 @@ async def holds_advisory_lock(connection: AsyncConnection) -> bool:
 
 @pytest.mark.postgres
 async def test_one_postgres_leader_notified_alone_and_replaced_when_its_connection_dies(
-    pg_url: str, bystander: AsyncConnection
+    pg_url: str, bystander: AsyncConnection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     notified: list[str] = []
     a = PostgresLeader(normalize_url(pg_url), retry=RETRY, on_notify=lambda: notified.append("a"))
     b = PostgresLeader(normalize_url(pg_url), retry=RETRY, on_notify=lambda: notified.append("b"))
     leaders: list[Leadership] = [a, b]
+    a_tries = record_tries(a, monkeypatch)
     engine = create_engine(pg_url)
     try:
         await a.start()
@@ -107,6 +132,7 @@ async def test_one_postgres_leader_notified_alone_and_replaced_when_its_connecti
 
         # the leader's process dies: the server ends its session, and the lock with it (in this database only:
         # pg_locks lists every database's locks)
+        tries_before = len(a_tries)
         async with engine.begin() as connection:
             await connection.execute(
                 text(
@@ -120,8 +146,8 @@ async def test_one_postgres_leader_notified_alone_and_replaced_when_its_connecti
         async with engine.begin() as connection:
             await connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL})
         await eventually(lambda: notified[-1:] == ["b"])
-        await asyncio.sleep(RETRY * 5)
-        assert (a.is_leader, b.is_leader) == (False, True)  # a reconnects, finds the lock taken
+        await eventually(lambda: False in a_tries[tries_before:])  # a reconnects, finds the lock taken
+        assert (a.is_leader, b.is_leader) == (False, True)
     finally:
         for leader in leaders:
             await leader.stop()

@@ -90,9 +90,16 @@ async def test_lock_users_serializes_transactions(session_factory: async_session
     assert events == ["first locked", "first commits", "second locked"]
 
 
-async def test_lock_users_with_unknown_or_no_ids(uow: SqlUnitOfWork) -> None:
+async def test_lock_users_with_unknown_or_no_ids_changes_nothing(uow: SqlUnitOfWork) -> None:
     async with uow:
-        await uow.lock_users()
-        await uow.lock_users(404)
         await uow.users.add(user(1))
         await uow.commit()
+    async with uow:
+        await uow.lock_users()
+        await uow.lock_users(404, 405)
+        await uow.lock_users(1, 404)  # a known and an unknown id together
+        assert [await uow.users.get(i) for i in (1, 404, 405)] == [user(1), None, None]  # no row made or changed
+        await uow.users.add(user(2))  # the transaction goes on as usual
+        await uow.commit()
+    async with uow:
+        assert [await uow.users.get(i) for i in (1, 2, 404, 405)] == [user(1), user(2), None, None]
