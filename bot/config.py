@@ -14,8 +14,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy.exc import ArgumentError
+
 from chat.i18n import SUPPORTED_LOCALES
 from domain.mentee import DEFAULT_MAX_ACTIVE_PER_MENTOR
+from storage.engine import SUPPORTED_DRIVERS, normalize_url
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/mentor_desk.sqlite3"
 DEFAULT_API_URL = "https://api.telegram.org"
@@ -91,17 +94,17 @@ def derive_webhook_secret(token: str) -> str:
 
 
 def normalize_database_url(url: str) -> str:
-    """Accept the common spellings and return a URL with an async driver."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix) :]
-    if url.startswith("sqlite:///"):
-        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
-    if url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite:///")):
-        return url
-    raise ConfigError(
-        "DATABASE_URL must start with sqlite+aiosqlite:/// or postgresql+asyncpg:// (got a different scheme)"
-    )
+    """``DATABASE_URL`` with the async driver picked for a bare dialect name (``storage.engine.normalize_url``);
+    ConfigError for anything this project has no driver for."""
+    try:
+        parsed = normalize_url(url)
+    except ArgumentError:  # not a URL at all
+        parsed = None
+    if parsed is None or parsed.drivername not in SUPPORTED_DRIVERS:
+        schemes = " or ".join(f"{driver}://" for driver in sorted(SUPPORTED_DRIVERS))
+        # the URL is not shown: it may hold a password
+        raise ConfigError(f"DATABASE_URL must start with {schemes} (got a different scheme)")
+    return parsed.render_as_string(hide_password=False)
 
 
 def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:

@@ -49,10 +49,13 @@ _ASYNC_DRIVERS = {
     "postgresql": "postgresql+asyncpg",
     "postgres": "postgresql+asyncpg",
 }
+# What a database URL may name once normalized (``DATABASE_URL`` is checked against it at start-up).
+SUPPORTED_DRIVERS = frozenset(_ASYNC_DRIVERS.values())
 
 
 def normalize_url(url: str | URL) -> URL:
-    """Parse ``url`` and pick the async driver when none is given (``sqlite://`` -> ``sqlite+aiosqlite://``)."""
+    """Parse ``url`` and pick the async driver when none is given (``sqlite://`` -> ``sqlite+aiosqlite://``,
+    ``postgres://`` -> ``postgresql+asyncpg://``); ``sqlalchemy.exc.ArgumentError`` if it is not a URL."""
     parsed = make_url(url)
     if parsed.drivername in _ASYNC_DRIVERS:
         parsed = parsed.set(drivername=_ASYNC_DRIVERS[parsed.drivername])

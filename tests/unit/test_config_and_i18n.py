@@ -16,6 +16,7 @@ from chat.i18n import (
     translations,
     use_locale,
 )
+from storage.engine import normalize_url
 
 TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ"
 
@@ -49,11 +50,28 @@ def test_local_api_server_and_postgres_spelling():
 
 
 @pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgresql://md:p%40ss%2Fw0rd@db.internal:5433/md?ssl=require",
+         "postgresql+asyncpg://md:p%40ss%2Fw0rd@db.internal:5433/md?ssl=require"),
+        ("sqlite:///data/x.sqlite3", "sqlite+aiosqlite:///data/x.sqlite3"),
+        ("sqlite+aiosqlite:////srv/x.sqlite3", "sqlite+aiosqlite:////srv/x.sqlite3"),
+    ],
+)  # fmt: skip
+def test_database_url_spellings_mean_what_the_engine_opens(given: str, used: str):
+    settings = load_settings({"BOT_TOKEN": TOKEN, "DATABASE_URL": given})
+    assert settings.database_url == used
+    assert normalize_url(settings.database_url) == normalize_url(given)  # the same password, host and options
+
+
+@pytest.mark.parametrize(
     ("env", "named"),
     [
         ({}, "BOT_TOKEN"),
         ({"BOT_TOKEN": "nope"}, "BOT_TOKEN"),
         ({"BOT_TOKEN": TOKEN, "DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+        ({"BOT_TOKEN": TOKEN, "DATABASE_URL": "postgresql+psycopg://x"}, "DATABASE_URL"),
+        ({"BOT_TOKEN": TOKEN, "DATABASE_URL": "not a url"}, "DATABASE_URL"),
         ({"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": "ftp://x"}, "TELEGRAM_API_URL"),
         ({"BOT_TOKEN": TOKEN, "DEFAULT_TIMEZONE": "Mars/Olympus"}, "DEFAULT_TIMEZONE"),
         ({"BOT_TOKEN": TOKEN, "DEFAULT_LOCALE": "fr"}, "DEFAULT_LOCALE"),
