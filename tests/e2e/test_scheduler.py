@@ -4,7 +4,6 @@ fixed clock moved forward the way time would pass."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -31,7 +30,7 @@ LEADS = (timedelta(hours=20), timedelta(hours=1))
 
 class ScheduledRunner(BotRunner):
     def settings(self) -> Settings:
-        return replace(super().settings(), reminder_leads=LEADS)
+        return super().settings().replace(reminder_leads=LEADS)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import aiohttp
 import pytest
@@ -53,8 +53,7 @@ class WebhookBot:
 
 def webhook_settings(runner: BotRunner, port: int, reuse_port: bool = False) -> Settings:
     """The runner's settings for webhook mode on 127.0.0.1:``port``."""
-    return replace(
-        runner.settings(),
+    return runner.settings().replace(
         webhook_url=WEBHOOK_URL,
         webhook_secret=SECRET,
         port=port,
@@ -331,7 +330,7 @@ async def test_workers_sharing_a_url_register_the_webhook_once(api: FakeBotApi) 
         assert [await ensure_webhook(worker, settings) for worker in workers] == [True, False, False]
         assert len(api.calls_to("setWebhook")) == 1
         assert api.webhook["secret_token"] == derive_webhook_secret(api.token)
-        moved = replace(settings, webhook_url=WEBHOOK_URL + "/v2")  # e.g. to roll out a new secret
+        moved = settings.replace(webhook_url=WEBHOOK_URL + "/v2")  # e.g. to roll out a new secret
         assert await ensure_webhook(workers[0], moved) is True
         assert api.webhook["url"] == WEBHOOK_URL + "/v2" and len(api.calls_to("setWebhook")) == 2
     finally:

@@ -1,9 +1,10 @@
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
-from bot.config import DEFAULT_DATABASE_URL, ConfigError, load_settings
+from bot.config import ConfigError, Settings, load_settings
 from chat.i18n import (
     SUPPORTED_LOCALES,
     _,
@@ -23,7 +24,7 @@ TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ"
 
 def test_defaults():
     settings = load_settings({"BOT_TOKEN": TOKEN})
-    assert settings.database_url == DEFAULT_DATABASE_URL
+    assert settings.database_url == "sqlite+aiosqlite:///data/mentor_desk.sqlite3"
     assert settings.base_url == "https://api.telegram.org/bot"
     assert settings.base_file_url == "https://api.telegram.org/file/bot"
     assert (settings.default_timezone, settings.default_locale) == ("Asia/Kolkata", "en")
@@ -87,6 +88,61 @@ def test_a_bad_setting_is_named_in_one_line(env, named):
     with pytest.raises(ConfigError) as caught:
         load_settings(env)
     assert named in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    """A process environment without any of the bot's variables, in a directory without a ``.env``."""
+    for name, field in Settings.model_fields.items():
+        for variable in (name, *getattr(field.validation_alias, "choices", ())):
+            monkeypatch.delenv(str(variable).upper(), raising=False)
+    monkeypatch.chdir(tmp_path)
+    return monkeypatch
+
+
+def test_the_environment_wins_over_dot_env(environment: pytest.MonkeyPatch, tmp_path: Path):
+    (tmp_path / ".env").write_text(f"BOT_TOKEN={TOKEN}\nREMINDERS=2h\nDEFAULT_LOCALE=hi\nPORT=\n")
+    environment.setenv("REMINDERS", "15m")
+    settings = load_settings()
+    assert settings.reminder_leads == (timedelta(minutes=15),)  # the environment's
+    assert (settings.bot_token, settings.default_locale) == (TOKEN, "hi")  # only in .env
+    assert settings.port == 8080  # empty in .env: the default
+    environment.setenv("BOT_TOKEN", TOKEN)
+    assert load_settings(env_file=None).default_locale == "en"  # without the file
+
+
+def test_without_dot_env_a_missing_token_stops_start_up(environment: pytest.MonkeyPatch):
+    with pytest.raises(ConfigError, match="^BOT_TOKEN is not set"):
+        load_settings()
+    environment.setenv("BOT_TOKEN", TOKEN)
+    environment.setenv("WEBHOOK_REUSE_PORT", "sometimes")
+    with pytest.raises(ConfigError, match="^WEBHOOK_REUSE_PORT must be 1 or 0"):
+        load_settings()
+
+
+def test_settings_built_in_code_read_neither_the_environment_nor_dot_env(
+    environment: pytest.MonkeyPatch, tmp_path: Path
+):
+    (tmp_path / ".env").write_text("DEFAULT_LOCALE=hi\n")
+    environment.setenv("WEBHOOK_URL", "https://bot.example.com/tg")
+    settings = Settings(bot_token=TOKEN)
+    assert (settings.webhook_url, settings.default_locale) == (None, "en")
+    # one set of defaults: the environment path gives what the code path gives
+    environment.setenv("BOT_TOKEN", TOKEN)
+    environment.delenv("WEBHOOK_URL")
+    from_environment, from_mapping = load_settings(env_file=None), load_settings({"BOT_TOKEN": TOKEN})
+    assert from_environment.model_dump() == settings.model_dump() == from_mapping.model_dump()
+    assert settings.replace(port=8443).port == 8443
+    with pytest.raises(ValueError):
+        settings.replace(port=0)  # checked like the original
+
+
+def test_secrets_are_not_shown(environment: pytest.MonkeyPatch):
+    settings = Settings(bot_token=TOKEN, database_url="postgresql://md:db-pw@h/md", webhook_secret="hook-secret")
+    assert not any(secret in repr(settings) for secret in (TOKEN, "db-pw", "hook-secret"))
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"BOT_TOKEN": TOKEN, "WEBHOOK_SECRET": "hook secret with spaces"})
+    assert "spaces" not in str(caught.value)
 
 
 def test_locale_from_telegram_language_code():
