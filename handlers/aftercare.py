@@ -12,7 +12,7 @@ from domain.model import BookingStatus, BookingView
 from domain.usecases.aftercare import leave_feedback, rate_session
 from domain.usecases.my_bookings import cancel_as_mentee, mentee_booking, start_mentee_cancellation
 from handlers.callbacks import Attendance, CancelMine, RateSession, SkipFeedback
-from handlers.common import AppContext, on_button, say, show
+from handlers.common import AppContext, on_button, say, show, show_keyboard
 from handlers.dialog import DialogState, text_step
 from handlers.keyboards import button, rows
 from handlers.render import booking_card_for_mentee, esc, session_time
@@ -58,9 +58,7 @@ async def answer_reminder(update: Update, context: AppContext, data: Attendance)
         return None
     async with context.reader() as uow:
         view = await mentee_booking(uow, context.user.id, data.booking_id)
-    query = update.callback_query
-    if query is not None and query.message is not None:
-        await query.edit_message_reply_markup(InlineKeyboardMarkup(join_row(view)) if join_row(view) else None)
+    await show_keyboard(update, InlineKeyboardMarkup(join_row(view)) if join_row(view) else None)
     return _("Great, see you there!")
 
 

@@ -10,12 +10,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from telegram import ChatMember, InlineKeyboardMarkup, Update
+from telegram import ChatMember, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, CallbackQueryHandler, ExtBot
 
 from chat.i18n import _, pick_locale, set_locale
 from chat.messages import edit_text, send_text
+from chat.pressed import pressed_keyboard
 from domain.errors import DomainError
 from domain.mentee import DEFAULT_MAX_ACTIVE_PER_MENTOR
 from domain.model import User
@@ -24,6 +25,7 @@ from domain.ports import Clock, UnitOfWork
 from domain.usecases.people import register_user
 from handlers.callbacks import BadCallback, CallbackData
 from handlers.errors import explain
+from handlers.shown import FORMATTING, as_shown
 
 log = logging.getLogger(__name__)
 
@@ -121,17 +123,52 @@ async def remember_user(update: Update, context: AppContext) -> None:
     set_locale(user.locale)
 
 
+def already_shown(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> bool:
+    """True when the pressed message shows exactly ``text`` (HTML) with ``markup``: an edit would change nothing
+    (and Telegram would refuse it as "message is not modified")."""
+    query = update.callback_query
+    message = query.message if query is not None else None
+    if not isinstance(message, Message) or message.text is None:
+        return False
+    shown, formatting = as_shown(text)
+    if shown != message.text:
+        return False
+    current = frozenset((e.type, e.offset, e.length, e.url) for e in message.entities if e.type in FORMATTING)
+    if formatting != current:
+        return False
+    return _same_keyboard(pressed_keyboard(update), markup)
+
+
+def _same_keyboard(one: InlineKeyboardMarkup | None, other: InlineKeyboardMarkup | None) -> bool:
+    """No keyboard and an empty one are the same (Telegram shows neither)."""
+    return (one.inline_keyboard if one else ()) == (other.inline_keyboard if other else ())
+
+
 async def show(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Edit the pressed message in place, or send a new message when the update is not a button press."""
+    """Edit the pressed message in place, or send a new message when the update is not a button press.
+
+    A pressed message that already shows this screen is left as it is (the tab already selected, a stale menu
+    button, a repeated press): the press is answered and nothing is edited."""
     query = update.callback_query
     if query is not None and query.message is not None:
+        if already_shown(update, text, markup):
+            return
         try:
             await edit_text(query.get_bot(), query.message.chat.id, query.message.message_id, text, markup)
         except BadRequest as error:
+            # Two quick presses on one message: both carry the message as it was before the first edit.
             if "not modified" not in str(error).lower():
                 raise
         return
     await say(update, text, markup)
+
+
+async def show_keyboard(update: Update, markup: InlineKeyboardMarkup | None) -> None:
+    """Replace only the pressed message's buttons (its text stays), unless it has these buttons already."""
+    query = update.callback_query
+    if query is None or query.message is None or _same_keyboard(pressed_keyboard(update), markup):
+        return
+    await query.edit_message_reply_markup(markup)
 
 
 async def say(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:

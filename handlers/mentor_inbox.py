@@ -14,7 +14,6 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from chat.i18n import _
-from chat.pressed import pressed_keyboard
 from domain import inbox
 from domain.errors import DomainError, InvalidTransition
 from domain.inbox import InboxTab, SessionNotStarted, tab_of
@@ -82,15 +81,10 @@ async def open_booking_card(update: Update, context: AppContext, data: OpenBooki
 
 
 async def _redraw(update: Update, context: AppContext, booking_id: int) -> None:
-    """Show the booking as it is now, after a refused move. A card whose buttons are already the current ones was
-    not stale (the press was forged or repeated): it stays as it is."""
+    """Show the booking as it is now, after a refused move (a card already current stays as it is: ``show``)."""
     async with context.reader() as uow:
         view = await mentor_booking(uow, context.user.id, booking_id)
-    text, markup = _mentor_card(context, view)
-    query = update.callback_query
-    if query is not None and pressed_keyboard(update) == markup:
-        return
-    await show(update, text, markup)
+    await show(update, *_mentor_card(context, view))
 
 
 async def _ask(update: Update, context: AppContext, state: DialogState, booking_id: int, target: S | None) -> None:
