@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from domain.errors import DomainError, InvalidInput
+from domain.ids import OFFERING_IDS, USER_IDS
 from domain.model import (
     DESCRIPTION_MAX,
     TITLE_MAX,
@@ -200,9 +201,13 @@ def start_payload(kind: str, number: int) -> str:
 
 
 def read_payload(payload: str) -> tuple[str, int] | None:
-    """``o12`` → ``("o", 12)``, ``m101`` → ``("m", 101)``; anything else → None."""
-    match = re.fullmatch(r"([om])([1-9]\d{0,18})", payload.strip())
-    return (match.group(1), int(match.group(2))) if match else None
+    """``o12`` → ``("o", 12)``, ``m101`` → ``("m", 101)``; anything else → None. A number no offering or user
+    can have (``domain.ids``) reads as an id none has: the link points to an offering or mentor not there."""
+    match = re.fullmatch(r"([om])([1-9][0-9]*)", payload.strip())
+    if match is None:
+        return None
+    kind, number = match.groups()
+    return kind, (OFFERING_IDS if kind == "o" else USER_IDS).read(number)
 
 
 # --- what the mentor manages ---------------------------------------------------------------------------------

@@ -2,8 +2,14 @@
 
 ``pack()`` gives ``prefix:field:field`` (at most 64 bytes, Telegram's limit); ``unpack()`` parses it back and
 raises ``BadCallback`` for anything malformed. Decoded data is only a request: handlers re-check who is pressing
-and what they may do. Field types: ``int``, ``str`` (no ``:``), ``date`` (YYYYMMDD), ``datetime`` (UTC minutes
-since the epoch, base 36) and ``StrEnum`` members.
+and what they may do. Field types: numbers (``int`` annotated with its ``NumberRange``: the field types below),
+``str`` (no ``:``), ``date`` (YYYYMMDD), ``datetime`` (UTC minutes since the epoch, base 36) and ``StrEnum``
+members.
+
+Numbers and dates are bounded, because the data may be forged: a number outside its field's range reads as the
+range's ``outside`` value (an id no record has, a page past the end ...), so it is answered like any unknown
+one instead of failing in the database; a date or time outside ``FIRST_DAY`` .. ``LAST_DAY`` reads as the nearest
+of the two, far outside any booking window or date step, instead of overflowing ``datetime`` arithmetic.
 """
 
 from __future__ import annotations
@@ -12,11 +18,13 @@ import dataclasses
 import functools
 import re
 import typing
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
-from typing import Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self
 
-from domain.discovery import PriceBand, SortOrder
+from domain.discovery import CATEGORIES, PriceBand, SortOrder
+from domain.ids import BOOKING_IDS, INT32_MAX, OFFERING_IDS, USER_IDS, NumberRange
 from domain.inbox import InboxTab
 from domain.mentee import MyTab
 from domain.model import OfferingStatus
@@ -27,15 +35,40 @@ MAX_BYTES = 64
 _SEP = ":"
 _REGISTRY: dict[str, type[CallbackData]] = {}
 
+# --- field types ----------------------------------------------------------------------------------------------
+
+OfferingId = Annotated[int, OFFERING_IDS]
+BookingId = Annotated[int, BOOKING_IDS]
+UserId = Annotated[int, USER_IDS]
+# 0 for the mentor's own weekly hours, otherwise the id of the offering whose own hours are edited
+Scope = Annotated[int, NumberRange(0, OFFERING_IDS.high, outside=-1)]
+# 0-based; any number beyond reads as a page past the end, which shows the last page
+Page = Annotated[int, NumberRange(0, INT32_MAX, outside=INT32_MAX)]
+Weekday = Annotated[int, NumberRange(0, 6, outside=-1)]  # 0 = Monday
+Weekdays = Annotated[int, NumberRange(0, 2**7 - 1, outside=-1)]  # a bit mask, bit 0 = Monday
+Hour = Annotated[int, NumberRange(0, 23, outside=-1)]
+Minutes = Annotated[int, NumberRange(0, 24 * 60, outside=-1)]
+Stars = Annotated[int, NumberRange(1, 5, outside=0)]
+CategoryCode = Annotated[int, NumberRange(0, len(CATEGORIES), outside=-1)]  # 0 all, else position + 1
+
+# Dates and times a button is read as: what ``date`` holds less a year at each end, room for the arithmetic the
+# flows do with them (a week, a booking window of up to a year, time zones); the database holds more. (A button
+# drawn from such a date, a week earlier say, may carry one beyond: it reads back as the bound.)
+FIRST_DAY, LAST_DAY = date(date.min.year + 1, 1, 1), date(date.max.year - 1, 12, 31)
+_FIRST_MINUTE = int(datetime.combine(FIRST_DAY, time(0), UTC).timestamp()) // 60
+_LAST_MINUTE = int(datetime.combine(LAST_DAY, time(23, 59), UTC).timestamp()) // 60
+
 
 class BadCallback(ValueError):
     """The button's data does not decode; the press is answered with a refusal and nothing changes."""
 
 
-def _encode(value: Any) -> str:
+def _encode(value: Any, numbers: NumberRange | None) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, int):
+        if numbers is None or value not in numbers:
+            raise ValueError(f"{value} is not a number this field carries ({numbers})")
         return str(value)
     if isinstance(value, datetime):
         if value.tzinfo is None:
@@ -43,7 +76,7 @@ def _encode(value: Any) -> str:
         minutes, rest = divmod(int(value.timestamp()), 60)
         if rest:
             raise ValueError("callback datetimes are whole minutes")
-        return _base36(minutes)
+        return ("-" if minutes < 0 else "") + _base36(abs(minutes))
     if isinstance(value, date):
         return value.strftime("%Y%m%d")
     text = str(value.value if isinstance(value, StrEnum) else value)
@@ -62,29 +95,58 @@ def _base36(number: int) -> str:
             return out
 
 
-def _decode(kind: Any, text: str) -> Any:
-    try:
-        if kind is bool:
-            if text not in ("0", "1"):
-                raise ValueError(text)
-            return text == "1"
-        if kind is int:
-            if not re.fullmatch(r"-?\d{1,19}", text):
-                raise ValueError(text)
-            return int(text)
-        if kind is datetime:
-            return datetime.fromtimestamp(int(text, 36) * 60, tz=UTC)
-        if kind is date:
-            if not re.fullmatch(r"\d{8}", text):
-                raise ValueError(text)
-            return date(int(text[:4]), int(text[4:6]), int(text[6:]))
-        if isinstance(kind, type) and issubclass(kind, StrEnum):
-            return kind(text)
-        if kind is str:
-            return text
-    except (ValueError, OverflowError) as error:
-        raise BadCallback(f"bad field {text!r}") from error
-    raise TypeError(f"unsupported callback field type {kind!r}")
+def _read_moment(text: str) -> datetime:
+    if not re.fullmatch(r"-?[0-9a-z]+", text):
+        raise ValueError(text)
+    if len(text.lstrip("-")) > 12:  # far beyond either bound: not even converted
+        minutes = _FIRST_MINUTE if text.startswith("-") else _LAST_MINUTE
+    else:
+        minutes = min(max(int(text, 36), _FIRST_MINUTE), _LAST_MINUTE)
+    return datetime.fromtimestamp(minutes * 60, tz=UTC)
+
+
+def _read_day(text: str) -> date:
+    if not re.fullmatch(r"[0-9]{8}", text):
+        raise ValueError(text)
+    return min(max(date(int(text[:4]), int(text[4:6]), int(text[6:])), FIRST_DAY), LAST_DAY)
+
+
+def _reader(kind: Any) -> Callable[[str], Any]:
+    """How one field type is read from its text (a ``ValueError`` for anything malformed)."""
+    if kind is bool:
+        return _read_bool
+    if typing.get_origin(kind) is Annotated:
+        number, numbers = typing.get_args(kind)
+        if number is int and isinstance(numbers, NumberRange):
+            return numbers.read
+    if kind is datetime:
+        return _read_moment
+    if kind is date:
+        return _read_day
+    if isinstance(kind, type) and issubclass(kind, StrEnum):
+        return kind
+    if kind is str:
+        return str
+    raise TypeError(f"unsupported callback field type {kind!r} (a number needs its range: Annotated[int, ...])")
+
+
+def _read_bool(text: str) -> bool:
+    if text not in ("0", "1"):
+        raise ValueError(text)
+    return text == "1"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Field:
+    name: str
+    read: Callable[[str], Any]
+    numbers: NumberRange | None  # the range of a number field
+
+    def decode(self, text: str) -> Any:
+        try:
+            return self.read(text)
+        except (ValueError, OverflowError) as error:
+            raise BadCallback(f"bad field {text!r}") from error
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -92,7 +154,7 @@ class CallbackData:
     prefix: ClassVar[str] = ""
 
     def pack(self) -> str:
-        values = [_encode(getattr(self, name)) for name, _kind in _layout(type(self))]
+        values = [_encode(getattr(self, field.name), field.numbers) for field in _layout(type(self))]
         data = _SEP.join([self.prefix, *values])
         if len(data.encode()) > MAX_BYTES:
             raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
@@ -104,7 +166,7 @@ class CallbackData:
         layout = _layout(cls)
         if parts[0] != cls.prefix or len(parts) != len(layout) + 1:
             raise BadCallback(f"not a {cls.__name__}: {data!r}")
-        return cls(**{name: _decode(kind, raw) for (name, kind), raw in zip(layout, parts[1:])})
+        return cls(**{field.name: field.decode(raw) for field, raw in zip(layout, parts[1:])})
 
     @classmethod
     def pattern(cls) -> re.Pattern[str]:
@@ -113,10 +175,15 @@ class CallbackData:
 
 
 @functools.cache
-def _layout(cls: type[CallbackData]) -> tuple[tuple[str, Any], ...]:
-    """The kind's fields in order with their types (resolved once: every button built or pressed needs them)."""
-    hints = typing.get_type_hints(cls)
-    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls))
+def _layout(cls: type[CallbackData]) -> tuple[_Field, ...]:
+    """The kind's fields in order with their readers (resolved once: every button built or pressed needs them)."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    layout = []
+    for field in dataclasses.fields(cls):
+        kind = hints[field.name]
+        numbers = typing.get_args(kind)[1] if typing.get_origin(kind) is Annotated else None
+        layout.append(_Field(field.name, _reader(kind), numbers))
+    return tuple(layout)
 
 
 def callback(prefix: str):
@@ -131,6 +198,11 @@ def callback(prefix: str):
         return cls
 
     return wrap
+
+
+def kinds() -> list[type[CallbackData]]:
+    """Every registered button kind."""
+    return list(_REGISTRY.values())
 
 
 def decode(data: str | None) -> CallbackData:
@@ -184,7 +256,7 @@ class PickZone(CallbackData):
 @callback("tzr")
 class BrowseZones(CallbackData):
     region: str
-    page: int
+    page: Page
 
 
 @callback("lg")
@@ -194,12 +266,12 @@ class PickLanguage(CallbackData):
 
 @callback("avd")
 class ToggleDay(CallbackData):
-    weekday: int
+    weekday: Weekday
 
 
 @callback("avh")
 class ToggleHour(CallbackData):
-    hour: int
+    hour: Hour
 
 
 class AvailabilityStep(StrEnum):
@@ -216,7 +288,7 @@ class AvailabilityGo(CallbackData):
 
 @callback("nd")
 class NewDuration(CallbackData):
-    minutes: int
+    minutes: Minutes
 
 
 @callback("nf")
@@ -226,47 +298,47 @@ class NewFree(CallbackData):
 
 @callback("os")
 class SetOfferingStatus(CallbackData):
-    offering_id: int
+    offering_id: OfferingId
     status: OfferingStatus
 
 
 @callback("br")
 class Browse(CallbackData):
-    page: int
+    page: Page
 
 
 @callback("bo")
 class BookOffering(CallbackData):
-    offering_id: int
+    offering_id: OfferingId
 
 
 @callback("bd")
 class BookDate(CallbackData):
-    offering_id: int
+    offering_id: OfferingId
     day: date
 
 
 @callback("bt")
 class BookTime(CallbackData):
-    offering_id: int
+    offering_id: OfferingId
     start: datetime
 
 
 @callback("bn")
 class SkipNotes(CallbackData):
-    offering_id: int
+    offering_id: OfferingId
     start: datetime
 
 
 @callback("bc")
 class ConfirmBooking(CallbackData):
-    offering_id: int
+    offering_id: OfferingId
     start: datetime
 
 
 @callback("ba")
 class ActOnBooking(CallbackData):
-    booking_id: int
+    booking_id: BookingId
     action: BookingAction
 
 
@@ -274,7 +346,7 @@ class ActOnBooking(CallbackData):
 class EditHours(CallbackData):
     """Open the weekly-hours editor: ``offering_id`` 0 for the mentor's profile hours, else that offering's own."""
 
-    offering_id: int
+    offering_id: Scope
 
 
 @callback("pf")
@@ -289,20 +361,20 @@ class PreviewProfile(CallbackData):
 
 @callback("rt")
 class RateSession(CallbackData):
-    booking_id: int
-    stars: int
+    booking_id: BookingId
+    stars: Stars
 
 
 @callback("rs")
 class SkipFeedback(CallbackData):
-    booking_id: int
+    booking_id: BookingId
 
 
 @callback("at")
 class Attendance(CallbackData):
     """The mentee's answer to a reminder: coming, or can't make it (which starts a cancellation)."""
 
-    booking_id: int
+    booking_id: BookingId
     coming: bool
 
 
@@ -310,7 +382,7 @@ class Attendance(CallbackData):
 class CancelMine(CallbackData):
     """The mentee cancels their booking (asks for a reason first)."""
 
-    booking_id: int
+    booking_id: BookingId
 
 
 # --- availability workspace: the week day by day, date exceptions, free time ahead ---------------------------
@@ -342,20 +414,20 @@ class DateStep(StrEnum):
 
 @callback("awg")
 class OpenSchedule(CallbackData):
-    scope: int
+    scope: Scope
     page: SchedulePage
 
 
 @callback("awd")
 class EditDay(CallbackData):
-    scope: int
-    weekday: int
+    scope: Scope
+    weekday: Weekday
 
 
 @callback("awa")
 class ActOnDay(CallbackData):
-    scope: int
-    weekday: int
+    scope: Scope
+    weekday: Weekday
     action: DayAction
 
 
@@ -363,16 +435,16 @@ class ActOnDay(CallbackData):
 class CopyDay(CallbackData):
     """The copy screen of ``source`` with the target days in the bit mask ``targets`` (bit 0 = Monday) ticked."""
 
-    scope: int
-    source: int
-    targets: int
+    scope: Scope
+    source: Weekday
+    targets: Weekdays
 
 
 @callback("awx")
 class ApplyCopy(CallbackData):
-    scope: int
-    source: int
-    targets: int
+    scope: Scope
+    source: Weekday
+    targets: Weekdays
 
 
 @callback("awt")
@@ -398,16 +470,16 @@ class OpenInbox(CallbackData):
     """One page (0-based) of one tab of the mentor's bookings inbox."""
 
     tab: InboxTab
-    page: int
+    page: Page
 
 
 @callback("ic")
 class OpenBookingCard(CallbackData):
     """A booking's card opened from the inbox; ``tab`` and ``page`` are where "Back to list" returns."""
 
-    booking_id: int
+    booking_id: BookingId
     tab: InboxTab
-    page: int
+    page: Page
 
 
 # --- the offerings workspace (``handlers.offerings``, ``handlers.offering_edit``) ---------------------------
@@ -426,12 +498,12 @@ class OfferingAction(StrEnum):
 class ManageOffering(CallbackData):
     """The manage screen of one offering: every field and what can be done with it."""
 
-    offering_id: int
+    offering_id: OfferingId
 
 
 @callback("ofa")
 class ActOnOffering(CallbackData):
-    offering_id: int
+    offering_id: OfferingId
     action: OfferingAction
 
 
@@ -439,7 +511,7 @@ class ActOnOffering(CallbackData):
 class EditOfferingField(CallbackData):
     """Ask for a new value of one field (typed, or one of the buttons that come with the question)."""
 
-    offering_id: int
+    offering_id: OfferingId
     field: OfferingField
 
 
@@ -447,7 +519,7 @@ class EditOfferingField(CallbackData):
 class SetOfferingField(CallbackData):
     """A value chosen on a button; ``value`` is what the mentor could also have typed (e.g. ``30``, ``0``)."""
 
-    offering_id: int
+    offering_id: OfferingId
     field: OfferingField
     value: str
 
@@ -467,37 +539,37 @@ class OpenMyBookings(CallbackData):
     """One page (0-based) of one tab of the mentee's "My bookings"."""
 
     tab: MyTab
-    page: int
+    page: Page
 
 
 @callback("myc")
 class OpenMyBooking(CallbackData):
     """A booking's card opened from "My bookings"; ``tab`` and ``page`` are where "Back" returns."""
 
-    booking_id: int
+    booking_id: BookingId
     tab: MyTab
-    page: int
+    page: Page
 
 
 @callback("myi")
 class AddToCalendar(CallbackData):
     """Send the booking as an ``.ics`` file."""
 
-    booking_id: int
+    booking_id: BookingId
 
 
 @callback("myr")
 class AskRating(CallbackData):
     """Show the 1-5 stars for a completed, unrated session."""
 
-    booking_id: int
+    booking_id: BookingId
 
 
 @callback("bkw")
 class BookWeek(CallbackData):
     """The booking flow's date picker, the week starting on ``monday`` (in the mentee's zone)."""
 
-    offering_id: int
+    offering_id: OfferingId
     monday: date
 
 
@@ -513,12 +585,12 @@ class DiscoverPanel(StrEnum):
 
 @callback("dsl")
 class DiscoverList(CallbackData):
-    category: int
+    category: CategoryCode
     price: PriceBand
-    minutes: int
+    minutes: Minutes
     soon: bool
     sort: SortOrder
-    page: int
+    page: Page
     text: str
 
 
@@ -527,9 +599,9 @@ class DiscoverOptions(CallbackData):
     """A panel of choices (filters, sort, categories) for the list described by the other fields."""
 
     panel: DiscoverPanel
-    category: int
+    category: CategoryCode
     price: PriceBand
-    minutes: int
+    minutes: Minutes
     soon: bool
     sort: SortOrder
     text: str
@@ -539,18 +611,18 @@ class DiscoverOptions(CallbackData):
 class DiscoverSearch(CallbackData):
     """Ask for words to search, keeping the list's category, filters and sort."""
 
-    category: int
+    category: CategoryCode
     price: PriceBand
-    minutes: int
+    minutes: Minutes
     soon: bool
     sort: SortOrder
 
 
 @callback("dsc")
 class ShowOffering(CallbackData):
-    offering_id: int
+    offering_id: OfferingId
 
 
 @callback("dsm")
 class ShowMentor(CallbackData):
-    mentor_id: int
+    mentor_id: UserId

@@ -173,7 +173,11 @@ def test_duplicate_is_a_fresh_draft_with_the_same_settings() -> None:
 @pytest.mark.parametrize(
     ("payload", "expected"),
     [("o12", ("o", 12)), ("m101", ("m", 101)), ("o0", None), ("x12", None), ("o", None), ("o12x", None),
-     ("o-1", None), ("", None), ("o" + "9" * 20, None)],
+     ("o-1", None), ("", None), ("o١٢", None),
+     # a number no offering or user can have: an id none has (the link points nowhere), however long
+     ("o2147483647", ("o", 2147483647)), ("o2147483648", ("o", 0)), ("o" + "9" * 20, ("o", 0)),
+     ("m9223372036854775807", ("m", 9223372036854775807)), ("m9223372036854775808", ("m", 0)),
+     ("m" + "9" * 5000, ("m", 0))],
 )
 def test_deep_link_payloads(payload: str, expected: tuple[str, int] | None) -> None:
     assert read_payload(payload) == expected

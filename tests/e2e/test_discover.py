@@ -280,8 +280,7 @@ async def test_stale_and_forged_discover_buttons_are_explained(api: FakeBotApi, 
     listing = await ravi.wait_for("Open offerings")
 
     forged = [
-        (DiscoverList(99, PriceBand.ANY, 0, False, SortOrder.RATING, 0, "").pack(),
-         "That filter is not available. Here are all open offerings."),
+        ("dsl:99:a:0:0:r:0:", "That filter is not available. Here are all open offerings."),  # no such category
         (DiscoverList(0, PriceBand.ANY, 17, False, SortOrder.RATING, 0, "").pack(),
          "That filter is not available. Here are all open offerings."),
         (DiscoverList(0, PriceBand.ANY, 0, False, SortOrder.RATING, 40, "").pack(),
