@@ -20,6 +20,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from domain.model import Booking, BookingSet, BookingStatus, BookingView, Offering
+from domain.sessions import cancellation_closed
 from domain.slots import booking_window
 
 S = BookingStatus
@@ -88,17 +89,21 @@ class MenteeActions:
 
     join: bool  # confirmed, with a link, not yet ended
     calendar: bool  # pending or confirmed and not yet ended
-    cancel: bool  # pending or confirmed and not yet started (the cut-off is checked when pressed)
+    cancel: bool  # pending, or confirmed until the offering's cut-off; never once started
     rate: bool  # completed and not yet rated
+    cancel_closed: bool = False  # confirmed, not yet started, past the cut-off: the card says so (no button)
 
 
-def mentee_actions(booking: Booking, now: datetime) -> MenteeActions:
+def mentee_actions(booking: Booking, offering: Offering, now: datetime) -> MenteeActions:
     upcoming = booking.status.is_active and booking.ends_at > now
+    not_started = booking.status.is_active and booking.scheduled_at > now
+    closed = not_started and cancellation_closed(booking, offering, now)
     return MenteeActions(
         join=bool(booking.meeting_link) and booking.status == S.CONFIRMED and booking.ends_at > now,
         calendar=upcoming,
-        cancel=booking.status.is_active and booking.scheduled_at > now,
+        cancel=not_started and not closed,
         rate=booking.status == S.COMPLETED and booking.mentee_rating is None,
+        cancel_closed=closed,
     )
 
 

@@ -44,11 +44,17 @@ def cancellation_deadline(booking: Booking, offering: Offering) -> datetime:
     return booking.scheduled_at - timedelta(hours=offering.cancellation_cutoff_hours)
 
 
+def cancellation_closed(booking: Booking, offering: Offering, now: datetime) -> bool:
+    """A confirmed booking past the offering's cut-off: its mentee can no longer cancel it (the mentor still can;
+    a pending request can always be withdrawn)."""
+    return booking.status == BookingStatus.CONFIRMED and now > cancellation_deadline(booking, offering)
+
+
 def check_mentee_may_cancel(booking: Booking, offering: Offering, now: datetime) -> None:
     """A mentee cancels an active booking only until the cut-off (a pending request can always be withdrawn)."""
     if not booking.status.is_active:
         raise InvalidTransition(booking.status, BookingStatus.CANCELLED, Actor.MENTEE)
-    if booking.status == BookingStatus.CONFIRMED and now > cancellation_deadline(booking, offering):
+    if cancellation_closed(booking, offering, now):
         raise CancellationClosed(offering.cancellation_cutoff_hours)
 
 

@@ -114,19 +114,18 @@ def card_screen(
         lines.append(_("Reason: {reason}").format(reason=esc(booking.cancellation_reason)))
     if booking.mentee_rating is not None:
         lines.append(_("Your rating: {stars}").format(stars="⭐" * booking.mentee_rating))
-    actions = mentee_actions(booking, now)
+    actions = mentee_actions(booking, offering, now)
     if actions.cancel:
-        if booking.status == BookingStatus.PENDING or now <= cancellation_deadline(booking, offering):
-            deadline = format_moment(cancellation_deadline(booking, offering), zone)
-            lines.append(_("You can cancel until {time}.").format(time=deadline))
-        else:
-            lines.append(
-                ngettext(
-                    "Cancelling closed {hours} hour before the start; please message your mentor.",
-                    "Cancelling closed {hours} hours before the start; please message your mentor.",
-                    offering.cancellation_cutoff_hours,
-                ).format(hours=offering.cancellation_cutoff_hours)
-            )
+        deadline = format_moment(cancellation_deadline(booking, offering), zone)
+        lines.append(_("You can cancel until {time}.").format(time=deadline))
+    elif actions.cancel_closed:
+        lines.append(
+            ngettext(
+                "Cancelling closed {hours} hour before the start; please message your mentor.",
+                "Cancelling closed {hours} hours before the start; please message your mentor.",
+                offering.cancellation_cutoff_hours,
+            ).format(hours=offering.cancellation_cutoff_hours)
+        )
     rows: list[list[InlineKeyboardButton]] = []
     if actions.join and booking.meeting_link:
         rows.append([InlineKeyboardButton(_("🎥 Join"), url=booking.meeting_link)])
@@ -186,7 +185,7 @@ async def add_to_calendar(update: Update, context: AppContext, data: AddToCalend
     async with context.reader() as uow:
         view = await my_booking(uow, context.user.id, data.booking_id)
     now = context.clock.now()
-    if not mentee.mentee_actions(view.booking, now).calendar:
+    if not mentee.mentee_actions(view.booking, view.offering, now).calendar:
         return _("This session is no longer upcoming, so there is nothing to add to your calendar.")
     name = f"booking-{data.booking_id}.ics"
     caption = _("📅 Open this file to add <b>{title}</b> on {time} to your calendar.").format(

@@ -72,7 +72,7 @@ def to_mentee(n: Notification, view: BookingView, default_zone: str, now: dateti
                 title=title, mentor=name, lead=lead_text(n.lead_minutes)
             )
             if timedelta(minutes=n.lead_minutes) >= ASK_ATTENDANCE_FROM:
-                may_cancel = now <= sessions.cancellation_deadline(booking, offering)
+                may_cancel = not sessions.cancellation_closed(booking, offering, now)
                 extra.append(attendance_buttons(booking.id, may_cancel))  # type: ignore[arg-type]
                 if not may_cancel:
                     head += "\n" + _("The cancellation cut-off has passed: if you cannot come, please message your mentor.")

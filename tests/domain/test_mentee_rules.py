@@ -74,27 +74,48 @@ def test_the_limit_error_carries_the_limit() -> None:
 
 
 def test_card_actions_follow_status_time_link_and_rating() -> None:
+    terms = offering()  # the default cut-off: 24 hours before the start
     confirmed = booking(LATER).with_changes(meeting_link="https://meet.example/x")
-    actions = mentee_actions(confirmed, NOW)
+    actions = mentee_actions(confirmed, terms, NOW)
     assert (actions.join, actions.calendar, actions.cancel, actions.rate) == (True, True, True, False)
 
     pending = booking(LATER, status=S.PENDING).with_changes(meeting_link="https://meet.example/x")
-    actions = mentee_actions(pending, NOW)
+    actions = mentee_actions(pending, terms, NOW)
     assert (actions.join, actions.calendar, actions.cancel, actions.rate) == (False, True, True, False)
 
     under_way = booking(NOW - 10 * timedelta(minutes=1))
-    actions = mentee_actions(under_way, NOW)
+    actions = mentee_actions(under_way, terms, NOW)
     assert (actions.join, actions.calendar, actions.cancel, actions.rate) == (False, True, False, False)
 
     completed = booking(EARLIER, status=S.COMPLETED)
-    actions = mentee_actions(completed, NOW)
+    actions = mentee_actions(completed, terms, NOW)
     assert (actions.join, actions.calendar, actions.cancel, actions.rate) == (False, False, False, True)
-    assert not mentee_actions(completed.with_changes(mentee_rating=4), NOW).rate
+    assert not mentee_actions(completed.with_changes(mentee_rating=4), terms, NOW).rate
 
     cancelled = booking(LATER, status=S.CANCELLED)
-    assert mentee_actions(cancelled, NOW) == mentee_actions(booking(LATER, status=S.DECLINED), NOW)
-    gone = mentee_actions(cancelled, NOW)
-    assert not any((gone.join, gone.calendar, gone.cancel, gone.rate))
+    assert mentee_actions(cancelled, terms, NOW) == mentee_actions(booking(LATER, status=S.DECLINED), terms, NOW)
+    gone = mentee_actions(cancelled, terms, NOW)
+    assert not any((gone.join, gone.calendar, gone.cancel, gone.rate, gone.cancel_closed))
+
+
+@pytest.mark.parametrize(
+    ("status", "hours_ahead", "cutoff", "cancel", "closed"),
+    [
+        (S.CONFIRMED, 48, 24, True, False),
+        (S.CONFIRMED, 24, 24, True, False),  # exactly at the cut-off: still open
+        (S.CONFIRMED, 23, 24, False, True),  # past the cut-off: no button, the card says it closed
+        (S.CONFIRMED, 1, 0, True, False),  # no cut-off: until the start
+        (S.PENDING, 1, 24, True, False),  # a request can always be withdrawn
+        (S.CONFIRMED, -1, 24, False, False),  # started: nothing to cancel or to explain
+        (S.CANCELLED, 48, 24, False, False),
+    ],
+)
+def test_cancel_is_offered_only_until_the_cut_off(
+    status: S, hours_ahead: int, cutoff: int, cancel: bool, closed: bool
+) -> None:
+    terms = offering(cancellation_cutoff_hours=cutoff)
+    actions = mentee_actions(booking(NOW + hours_ahead * H, status=status), terms, NOW)
+    assert (actions.cancel, actions.cancel_closed) == (cancel, closed)
 
 
 def test_the_calendar_sequence_grows_with_each_change() -> None:

@@ -157,15 +157,25 @@ async def test_the_card_joins_adds_to_calendar_and_cancels(api: FakeBotApi, data
     await mentee.wait_for(lambda m: m.message_id == listing.message_id and "Cancelled · page 1 of 1" in m.text)
 
 
-async def test_cancelling_after_the_cut_off_is_refused(api: FakeBotApi, data: Data) -> None:
+async def test_after_the_cut_off_cancel_is_not_offered_and_an_old_button_is_refused(
+    api: FakeBotApi, data: Data
+) -> None:
     _mentor, mentee = await setup(api, data)
+    await mentee.send("/mybookings")
+    await mentee.wait_for("My bookings")
+    await mentee.press(lambda label: label.startswith("1. "))
+    early = await mentee.wait_for("You can cancel until")
+    assert "❌ Cancel booking" in early.buttons
     data.clock.advance(timedelta(hours=12))  # Tue 18:00 UTC: 12 hours before the start, the cut-off is 24
 
     await mentee.send("/mybookings")
     await mentee.wait_for("My bookings")
     await mentee.press(lambda label: label.startswith("1. "))
-    card = await mentee.wait_for("Cancelling closed 24 hours before the start")
-    await mentee.press("❌ Cancel booking", message=card)
+    card = await mentee.wait_for("Cancelling closed 24 hours before the start; please message your mentor.")
+    assert "You can cancel until" not in card.text
+    assert card.buttons == ["🎥 Join", "📅 Add to calendar", "◀ Back to my bookings"]
+    # the card opened before the cut-off still has the button: pressed now, it is refused
+    await mentee.press("❌ Cancel booking", message=early)
     assert await last_answer(api) == (
         "It is too late to cancel: this offering can be cancelled until 24 hours before the start. "
         "Please message your mentor."
