@@ -148,7 +148,11 @@ def format_moment(moment: datetime, tz: str) -> str:
 
 
 def format_wall(minute: int) -> str:
-    """A wall-clock time given as minutes after midnight (availability); 1440 is the end of the day."""
+    """A wall-clock time given as minutes after midnight (availability). 1440, the end of the day, reads as
+    midnight, so that ``00:00-24:00`` reads as the whole day and not as "12:00 AM–12:00 AM"."""
+    if minute == 24 * 60:
+        # TRANSLATORS: where hours end with the day: "10:00 PM–midnight" (on a 24-hour clock "24:00" reads best)
+        return _("midnight")
     minute %= 24 * 60
     return _wall(minute, get_locale())
 

@@ -18,6 +18,7 @@ from handlers.callbacks import (
     EditHours,
     OpenSchedule,
     PickDate,
+    PickZone,
     RemoveException,
     SchedulePage,
     ToggleDay,
@@ -369,3 +370,35 @@ async def test_an_offerings_own_hours_and_forged_buttons(api: FakeBotApi, bot) -
     assert mentee_found is None  # no step was started for the mentee
     await mentee.send("2026-12-05")
     await mentee.wait_for("I did not understand that")
+
+
+async def test_whole_day_hours_read_as_until_midnight_in_every_language(api: FakeBotApi, bot) -> None:
+    mentor, hindi = api.user(101, "Asha"), api.user(102, "Priya", language_code="hi")
+    await onboard(api, mentor)
+    await open_availability(api, mentor)
+    await mentor.press("✏️ Edit one day")
+    await mentor.wait_for("Tap a day")
+    await mentor.press("Mon: —")
+    await mentor.wait_for("Monday: no hours")
+    await mentor.press("✍️ Type hours")
+    await mentor.wait_for("Type your hours for Mon")
+    await mentor.send("00:00-24:00")
+    saved = await mentor.wait_for("Saved. Your weekly hours")
+    assert clock("Mon: 12:00 AM–midnight") in saved.text
+    await mentor.press("🗓 Edit hours again")
+    await mentor.wait_for("Step 1 of 2")
+    await mentor.press("✏️ Edit one day")
+    week = await mentor.wait_for("Tap a day")
+    assert week.buttons[0] == clock("Mon: 12:00 AM–midnight")
+
+    await hindi.send("/start")
+    await hindi.wait_for(lambda m: m.has_keyboard)
+    await hindi.press_data(None, PickZone("Asia/Kolkata").pack())
+    await api.wait_idle()
+    await hindi.send("/availability")
+    await api.wait_idle()
+    await hindi.press_data(None, ActOnDay(0, 0, DayAction.TYPE).pack())
+    await api.wait_idle()
+    await hindi.send("00:00-24:00")
+    saved = await hindi.wait_for("Asia/Kolkata")
+    assert "12:00 am–मध्यरात्रि" in saved.text, saved.text
