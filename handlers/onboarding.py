@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import html
+import unicodedata
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
+from babel.core import get_global
+from babel.dates import get_timezone_location
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from chat.i18n import LOCALE_NAMES, SUPPORTED_LOCALES, _, format_clock, set_locale
+from chat.i18n import LOCALE_NAMES, SUPPORTED_LOCALES, _, format_clock, get_locale, set_locale
 from domain.errors import InvalidInput
 from domain.model import User
 from domain.usecases import people
@@ -20,49 +23,48 @@ from handlers.common import AppContext, on_button, say, show
 from handlers.dialog import DialogState, text_step
 from handlers.keyboards import rows
 
-# Likely zones first, by language; everything else is one "Other" press (regions) or a typed city away.
-_SUGGESTED = {
-    "hi": ("Asia/Kolkata",),
-    "ru": (
-        "Europe/Moscow",
-        "Asia/Yekaterinburg",
-        "Asia/Novosibirsk",
-        "Asia/Vladivostok",
-        "Europe/Minsk",
-        "Europe/Kyiv",
-        "Asia/Almaty",
-        "Asia/Kolkata",
-    ),
-    "en": (
-        "Asia/Kolkata",
-        "Europe/London",
-        "America/New_York",
-        "America/Los_Angeles",
-        "Asia/Dubai",
-        "Asia/Singapore",
-        "Europe/Berlin",
-        "Australia/Sydney",
-    ),
-}
+# Likely zones, the same in every language (a language says little about where someone lives): one press away;
+# everything else is one "Other" press (regions) or a typed city away. A language's likeliest come first.
+LIKELY_ZONES = (
+    "Asia/Kolkata",
+    "Europe/London",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Asia/Dubai",
+    "Asia/Singapore",
+    "Europe/Berlin",
+    "Australia/Sydney",
+    "Europe/Moscow",
+    "Asia/Yekaterinburg",
+    "Asia/Novosibirsk",
+    "Asia/Vladivostok",
+    "Europe/Minsk",
+    "Europe/Kyiv",
+    "Asia/Almaty",
+)
+_FIRST_FOR = {
+    "ru": ("Europe/Moscow", "Asia/Yekaterinburg", "Asia/Novosibirsk", "Asia/Vladivostok", "Europe/Minsk",
+           "Europe/Kyiv", "Asia/Almaty"),
+}  # fmt: skip
 ZONES_PER_PAGE = 24
 
-# Cities people type that are not IANA zone names (India has one zone, named after Kolkata), also in Hindi and
-# Russian.
+# Cities people type that are not zones' own cities (India has one zone, named after Kolkata), and common
+# spellings other than CLDR's, in Hindi and Russian too. Typed text is compared by ``_key``: case, spaces and
+# joiners do not matter.
 _CITY_ALIASES = {
     **dict.fromkeys(
         ("mumbai", "bombay", "delhi", "new delhi", "bangalore", "bengaluru", "chennai", "madras", "hyderabad",
          "pune", "ahmedabad", "jaipur", "lucknow", "kochi", "calcutta", "india", "ist",
-         "मुंबई", "दिल्ली", "नई दिल्ली", "बेंगलुरु", "बैंगलोर", "चेन्नई", "हैदराबाद", "पुणे", "कोलकाता",
-         "अहमदाबाद", "जयपुर", "लखनऊ", "भारत"),
+         "मुंबई", "बम्बई", "दिल्ली", "नई दिल्ली", "बेंगलुरु", "बैंगलोर", "चेन्नई", "हैदराबाद", "पुणे", "कलकत्ता",
+         "अहमदाबाद", "जयपुर", "लखनऊ", "कोच्चि", "भारत"),
         "Asia/Kolkata",
     ),
-    "san francisco": "America/Los_Angeles",
-    "washington": "America/New_York",
-    "boston": "America/New_York",
-    "seattle": "America/Los_Angeles",
-    "bay area": "America/Los_Angeles",
-    "dubai": "Asia/Dubai",
-    "uk": "Europe/London",
+    **dict.fromkeys(("san francisco", "seattle", "bay area", "सैन फ़्रांसिस्को", "सैन फ्रांसिस्को", "सिएटल"),
+                    "America/Los_Angeles"),
+    **dict.fromkeys(("washington", "boston", "वॉशिंगटन", "वाशिंगटन", "बोस्टन", "न्यूयार्क"), "America/New_York"),
+    **dict.fromkeys(("uk", "यूके", "ब्रिटेन", "लन्दन"), "Europe/London"),
+    **dict.fromkeys(("दुबाई",), "Asia/Dubai"),
+    **dict.fromkeys(("सिंगापूर",), "Asia/Singapore"),
     "utc": "UTC",
     # Russia has eleven zones, so the country's name is not a city; "moscow" already matches the zone's name
     **dict.fromkeys(
@@ -92,6 +94,11 @@ _CITY_ALIASES = {
         "бангкок": "Asia/Bangkok", "сидней": "Australia/Sydney",
     },
 }
+_IGNORED = str.maketrans("", "", " _\u200c\u200d")  # spaces, underscores, zero-width (non-)joiners
+
+
+def _key(text: str) -> str:
+    return unicodedata.normalize("NFC", text).casefold().translate(_IGNORED)
 
 
 @cache
@@ -106,26 +113,48 @@ def _regions() -> tuple[str, ...]:
     return tuple(sorted({z.split("/", 1)[0] for z in _zones()}))
 
 
+@lru_cache(maxsize=4096)
+def city_name(zone: str, locale: str) -> str:
+    """The zone's city as the reader's language writes it (CLDR's exemplar city), else as the zone's name does."""
+    fallback = zone.rsplit("/", 1)[-1].replace("_", " ")
+    try:
+        return get_timezone_location(zone, locale=locale, return_city=True) or fallback
+    except LookupError:
+        return fallback
+
+
+@cache
+def _city_names() -> tuple[tuple[str, str], ...]:
+    """(comparison key, zone) for every zone's city in every supported language, its IANA name and the aliases."""
+    names = {(_key(alias), zone) for alias, zone in _CITY_ALIASES.items()}
+    links = get_global("zone_aliases")  # an old name of a zone has that zone's city (Europe/Belfast: London)
+    for zone in _zones():
+        names.add((_key(zone.rsplit("/", 1)[-1]), zone))
+        if zone not in links:
+            names.update((_key(city_name(zone, locale)), zone) for locale in SUPPORTED_LOCALES)
+    return tuple(sorted(names))
+
+
 def zone_label(zone: str, now: datetime) -> str:
     offset = now.astimezone(ZoneInfo(zone)).strftime("%z")
     sign, hours, minutes = offset[0], int(offset[1:3]), offset[3:5]
-    city = zone.rsplit("/", 1)[-1].replace("_", " ")
     short = f"{sign}{hours}" if minutes == "00" else f"{sign}{hours}:{minutes}"
-    return _("{city} (UTC{offset})").format(city=city, offset=short)
+    return _("{city} (UTC{offset})").format(city=city_name(zone, get_locale()), offset=short)
 
 
 def find_zones(query: str) -> list[str]:
-    """Zones whose full name or city part matches what the user typed (case and spaces ignored)."""
-    typed = " ".join(query.split()).lower()
-    if typed in _CITY_ALIASES:
-        return [_CITY_ALIASES[typed]]
-    wanted = typed.replace(" ", "_")
-    if not wanted:
+    """Zones whose name, city (in Latin letters or as any supported language writes it) or a known other city
+    matches what the user typed; case, spaces and Unicode forms do not matter. Several when the text is a part of
+    names only (at most 8)."""
+    typed = _key(query)
+    if not typed:
         return []
-    exact = [z for z in _zones() if z.lower() == wanted or z.rsplit("/", 1)[-1].lower() == wanted]
+    exact = {zone for name, zone in _city_names() if name == typed} | {z for z in _zones() if _key(z) == typed}
     if exact:
-        return exact
-    return [z for z in _zones() if wanted in z.lower()][:8]
+        return sorted(exact)
+    partial = [z for z in _zones() if typed in _key(z)]
+    partial += sorted({zone for name, zone in _city_names() if typed in name} - set(partial))
+    return partial[:8]
 
 
 def main_menu(user: User) -> InlineKeyboardMarkup:
@@ -149,9 +178,14 @@ def main_menu(user: User) -> InlineKeyboardMarkup:
     return rows(buttons, width=2)
 
 
+def likely_zones(locale: str) -> tuple[str, ...]:
+    """Every likely zone, the reader's language's likeliest first."""
+    first = _FIRST_FOR.get(locale, ())
+    return first + tuple(zone for zone in LIKELY_ZONES if zone not in first)
+
+
 def zone_picker(locale: str, now: datetime) -> InlineKeyboardMarkup:
-    suggested = _SUGGESTED.get(locale, _SUGGESTED["en"])
-    buttons = [(zone_label(z, now), PickZone(z)) for z in suggested]
+    buttons = [(zone_label(z, now), PickZone(z)) for z in likely_zones(locale)]
     buttons.append((_("🌍 Other time zone…"), BrowseZones("", 0)))
     return rows(buttons, width=2)
 

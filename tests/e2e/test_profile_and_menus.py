@@ -121,3 +121,21 @@ async def test_the_command_menu_follows_role_and_language(api: FakeBotApi, bot) 
     assert list(hindi) == MENTOR_COMMANDS
     assert all(hindi[name] != english[name] for name in MENTOR_COMMANDS), hindi
     api.assert_no_errors()
+
+
+async def test_a_hindi_speaker_gets_the_same_zones_and_may_type_a_city_in_devanagari(api: FakeBotApi, bot) -> None:
+    english, hindi = api.user(201, "Ravi"), api.user(202, "Priya", language_code="hi")
+    await english.send("/start")
+    offered_in_english = await english.wait_for(lambda m: m.has_keyboard)
+    await hindi.send("/start")
+    question = await hindi.wait_for(lambda m: m.has_keyboard)
+    assert [data for row in question.reply_markup for _label, data in row] == [
+        data for row in offered_in_english.reply_markup for _label, data in row
+    ]  # the same eight zones and "Other"
+    assert len(question.buttons) == 16
+    assert question.buttons[:2] == ["कोलकाता (UTC+5:30)", "लंदन (UTC+0)"] and "दुबई (UTC+4)" in question.buttons
+
+    await hindi.send("न्यूयॉर्क")
+    await hindi.wait_for("टाइम ज़ोन America/New_York सेट हो गया।")
+    await hindi.send("/settings")
+    await hindi.wait_for("America/New_York")
