@@ -51,7 +51,7 @@ from handlers.errors import explain
 from handlers.keyboards import button
 from handlers.labels import category_label
 from handlers.profile import public_card
-from handlers.render import cancellation_terms, esc, rating_line
+from handlers.render import booking_counts, cancellation_terms, esc, rating_line
 
 # --- state ⇄ buttons ----------------------------------------------------------------------------------------
 
@@ -160,12 +160,6 @@ def next_slot_line(next_slot: Any, zone: str) -> str:
     return _("🗓 Next free time: {time}").format(time=format_moment(next_slot, zone))
 
 
-def _bookings(offering: Offering) -> str:
-    return ngettext("{count} booking", "{count} bookings", offering.total_bookings).format(
-        count=offering.total_bookings
-    )
-
-
 def _listed_block(number: int, item: Listed, zone: str) -> str:
     offering, match = item.match.offering, item.match
     return "\n".join(
@@ -177,7 +171,7 @@ def _listed_block(number: int, item: Listed, zone: str) -> str:
                 minutes=offering.duration_minutes,
                 category=category_label(offering.category),
             ),
-            f"{rating_line(offering)} · {_bookings(offering)}",
+            f"{rating_line(offering)} · {booking_counts(offering.total_bookings, offering.total_completed)}",
             next_slot_line(item.next_slot, zone),
         ]
     )
@@ -327,7 +321,7 @@ def offering_card_view(card: OfferingCard, zone: str) -> tuple[str, InlineKeyboa
     rating = rating_line(offering)
     if offering.average_rating is not None:
         rating = f"{stars(offering.average_rating)} {rating}"
-    lines.append(f"{rating} · {_bookings(offering)}")
+    lines.append(f"{rating} · {booking_counts(offering.total_bookings, offering.total_completed)}")
     lines.append(next_slot_line(card.next_slot, zone) + " " + _("(your time, {zone})").format(zone=esc(zone)))
     if offering.description:
         lines += ["", esc(offering.description)]

@@ -41,7 +41,14 @@ from handlers.deeplinks import mentor_link, offering_link
 from handlers.dialog import DialogState, text_step
 from handlers.keyboards import button, rows, stack
 from handlers.labels import offering_status_label, weekday_name
-from handlers.render import describe_ranges, esc, offering_details, offering_status_buttons, rating_line
+from handlers.render import (
+    booking_counts,
+    describe_ranges,
+    esc,
+    offering_details,
+    offering_status_buttons,
+    rating_line,
+)
 
 
 async def become_mentor(update: Update, context: AppContext) -> None:
@@ -138,12 +145,8 @@ async def choose_duration(update: Update, context: AppContext, data: NewDuration
 
 
 def stats_line(offering: Offering) -> str:
-    """Bookings, completed sessions and the average rating of one offering."""
-    bookings = ngettext("{count} booking", "{count} bookings", offering.total_bookings).format(
-        count=offering.total_bookings
-    )
-    completed = _("{count} completed").format(count=offering.total_completed)
-    return f"{bookings} · {completed} · {rating_line(offering)}"
+    """Requests made, sessions held and the average rating of one offering."""
+    return f"{booking_counts(offering.total_bookings, offering.total_completed)} · {rating_line(offering)}"
 
 
 def list_view(offerings: list[Offering], mentor_url: str, lead: str = "") -> tuple[str, InlineKeyboardMarkup]:
@@ -220,7 +223,6 @@ def manage_text(screen: OfferingScreen) -> str:
     offering = screen.offering
     lines = [
         offering_details(offering),
-        _("Completed sessions: {count}").format(count=offering.total_completed),
         "",
         _("Description: {text}").format(text=_text_or_dash(offering.description)),
         ngettext(

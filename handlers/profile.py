@@ -24,17 +24,17 @@ from handlers.callbacks import BookOffering, BrowseZones, EditProfile, Menu, Men
 from handlers.common import AppContext, on_button, say, show
 from handlers.dialog import DialogState, text_step
 from handlers.keyboards import button, stack
-from handlers.render import esc
+from handlers.render import booking_counts, esc
 
 
 def stats_line(stats: MentorStats) -> str:
-    sessions = ngettext("{count} booking", "{count} bookings", stats.bookings).format(count=stats.bookings)
+    counts = booking_counts(stats.bookings, stats.completed)
     if stats.average_rating is None:
-        return _("{bookings} · no ratings yet").format(bookings=sessions)
+        return _("{bookings} · no ratings yet").format(bookings=counts)
     rating = ngettext("★ {rating} ({count} rating)", "★ {rating} ({count} ratings)", stats.rating_count).format(
         rating=f"{stats.average_rating:.1f}", count=stats.rating_count
     )
-    return f"{rating} · {sessions}"
+    return f"{rating} · {counts}"
 
 
 REVIEW_SHOWN_CHARS = 300  # a long review is cut (with …) so three of them and the bio fit one message

@@ -36,8 +36,16 @@ def rating_line(offering: Offering) -> str:
     )
 
 
+def booking_counts(requests: int, held: int) -> str:
+    """How much an offering (or a mentor) is booked: the requests made (``total_bookings``: cancelled, declined
+    and expired ones too) next to the sessions held (``total_completed``). "2 bookings" alone read as sessions."""
+    made = ngettext("{count} request made", "{count} requests made", requests).format(count=requests)
+    done = ngettext("{count} session held", "{count} sessions held", held).format(count=held)
+    return f"{made} · {done}"
+
+
 def offering_summary(offering: Offering, mentor: User | None = None) -> str:
-    """Title, mentor, price, duration, rating and bookings: the line a mentee compares offerings by."""
+    """Title, mentor, price, duration, rating, requests and sessions: the lines a mentee compares offerings by."""
     lines = [f"<b>{esc(offering.title)}</b>"]
     if mentor is not None:
         lines.append(_("with {mentor}").format(mentor=esc(mentor.display_name)))
@@ -48,10 +56,7 @@ def offering_summary(offering: Offering, mentor: User | None = None) -> str:
             category=category_label(offering.category),
         )
     )
-    bookings = ngettext("{count} booking", "{count} bookings", offering.total_bookings).format(
-        count=offering.total_bookings
-    )
-    lines.append(f"{rating_line(offering)} · {bookings}")
+    lines.append(f"{rating_line(offering)} · {booking_counts(offering.total_bookings, offering.total_completed)}")
     return "\n".join(lines)
 
 

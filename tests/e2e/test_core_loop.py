@@ -25,7 +25,7 @@ async def test_mentor_publishes_mentee_books_mentor_confirms_and_adds_link(api: 
     await mentee.send("/book")
     listing = await mentee.wait_for("Open offerings")
     assert "Resume Review 1:1" in listing.text and "with Asha" in listing.text
-    assert "₹500 · 30 min" in listing.text and "0 bookings" in listing.text
+    assert "₹500 · 30 min" in listing.text and "0 requests made · 0 sessions held" in listing.text
     await mentee.press("📅 Book 1")
     dates = await mentee.wait_for("Choose a date.")
     # the mentor works Mon-Fri 9-12 Kolkata; "now" is Tue 06:00 UTC; 24 h notice -> Wednesday first
@@ -73,7 +73,7 @@ async def test_mentor_publishes_mentee_books_mentor_confirms_and_adds_link(api: 
     # the offering's counter moved with the booking
     await mentee.send("/book")
     listing = await mentee.wait_for("Open offerings")
-    assert "1 booking" in listing.text
+    assert "1 request made · 0 sessions held" in listing.text
 
 
 async def test_free_offering_is_confirmed_instantly(api: FakeBotApi, bot) -> None:

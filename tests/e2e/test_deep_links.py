@@ -25,7 +25,7 @@ async def shared_offering_link(api: FakeBotApi, mentor) -> str:
     await mentor.send("/offerings")
     await mentor.wait_for("Your offerings")
     await mentor.press("1. ⚙️ Manage")
-    await mentor.wait_for("Completed sessions:")
+    await mentor.wait_for("Buffers:")
     await mentor.press("🔗 Share link")
     share = await mentor.wait_for("Share “")
     [link] = [line for line in share.text.splitlines() if line.startswith(LINK + "o")]

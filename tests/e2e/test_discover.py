@@ -86,7 +86,7 @@ async def seed_catalogue(bot: Application) -> dict[str, int]:
             ids[shop.title] = added.id
         paused = await uow.offerings.get(ids["Old paused one"])
         await uow.offerings.update(paused.with_changes(status=OfferingStatus.PAUSED))
-        # ratings and bookings: Resume review 5.0 (1 rating, 3 bookings), Mock interview 4.0 (2, 8 bookings)
+        # ratings and requests: Resume review 5.0 (1 rating, 3 requests), Mock interview 4.0 (2, 8 requests)
         await uow.offerings.apply_stats(ids["Resume review"], StatsDelta(bookings=3, rating_sum=5, rating_count=1))
         mock = StatsDelta(bookings=8, rating_sum=8, rating_count=2)
         await uow.offerings.apply_stats(ids["Mock interview"], mock)
@@ -130,7 +130,8 @@ async def test_book_lists_categories_pages_filters_sorts_and_searches(api: FakeB
     assert "Old paused one" not in listing.text
     # best rated first, then most booked: Resume review (5.0), Mock interview (4.0), then unrated
     assert listing.text.index("1. Resume review") < listing.text.index("2. Mock interview")
-    assert "with Asha Rao" in listing.text and "★ 5.0 (1 rating) · 3 bookings" in listing.text
+    assert "with Asha Rao" in listing.text
+    assert "★ 5.0 (1 rating) · 3 requests made · 0 sessions held" in listing.text
     assert clock("🗓 Next free time: Wed, Nov 25, 6:00 AM") in listing.text  # London time
     assert ["📅 Book 1", "ℹ️ Details 1"] == [b.text for b in listing.keyboard[4]]
     await ravi.press("More ▶")
@@ -230,7 +231,7 @@ async def test_offering_card_and_the_mentor_page_with_reviews(api: FakeBotApi, b
     card = await ravi.wait_for("A line-by-line read of your resume.")
     assert "with Asha Rao" in card.text and "Staff engineer <b>@</b> fintech" in card.text  # escaped
     assert "₹500 · 30 min · Resume review" in card.text
-    assert "★★★★★ ★ 5.0 (1 rating) · 3 bookings" in card.text
+    assert "★★★★★ ★ 5.0 (1 rating) · 3 requests made · 0 sessions held" in card.text
     assert clock("🗓 Next free time: Wed, Nov 25, 6:00 AM (your time, Europe/London)") in card.text
     assert "📝 How to prepare: Bring your CV <as PDF>" in card.text
     assert "↩️ Cancellation: You can cancel until 12 hours before the start. No refunds after that." in card.text

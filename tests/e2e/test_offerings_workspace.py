@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 from telegram.ext import Application
 
-from domain.model import Category, Offering, OfferingStatus, TimeRange, WeeklyRule
+from domain.model import BookingStatus, Category, Offering, OfferingStatus, TimeRange, WeeklyRule
 from domain.offerings import OfferingField
+from domain.usecases import booking
 from handlers.callbacks import (
     ActOnOffering,
     EditOfferingField,
@@ -47,7 +48,7 @@ async def open_manage(api: FakeBotApi, mentor: FakeUser, number: int = 1):
     await mentor.send("/offerings")
     await mentor.wait_for("Your offerings")
     await mentor.press(f"{number}. ⚙️ Manage")
-    return await mentor.wait_for("Completed sessions:")
+    return await mentor.wait_for("Buffers:")
 
 
 async def test_list_shows_stats_and_the_manage_screen_shows_every_field(api: FakeBotApi, bot) -> None:
@@ -58,12 +59,12 @@ async def test_list_shows_stats_and_the_manage_screen_shows_every_field(api: Fak
     await mentor.send("/offerings")
     listing = await mentor.wait_for("Your offerings")
     assert "1. Resume Review 1:1 — ₹500, 30 min — live" in listing.text
-    assert "1 booking · 0 completed · no ratings yet" in listing.text
+    assert "1 request made · 0 sessions held · no ratings yet" in listing.text
     assert "https://t.me/mentor_desk_test_bot?start=m101" in listing.text
     assert listing.buttons == ["1. ⚙️ Manage", "1. ⏸ Pause", "➕ New offering"]
 
     await mentor.press("1. ⚙️ Manage")
-    screen = await mentor.wait_for("Completed sessions: 0")
+    screen = await mentor.wait_for("0 sessions held")
     for line in [
         "Resume Review 1:1",
         "₹500 · 30 min · Other",
@@ -124,7 +125,7 @@ async def test_advanced_reaches_and_edits_every_field(api: FakeBotApi, bot) -> N
         "✏️ Cancellation cut-off", "✏️ Preparation notes", "🔀 Use its own hours", "◀ Back",
     ]
     await mentor.press("◀ Back")
-    await mentor.wait_for("Completed sessions:")
+    await mentor.wait_for("Buffers:")
 
     shown = await edit(api, mentor, "Title", "x" * 101, "<b>Mock</b> *interview*")
     assert "The title is too long: at most 100 characters." in shown
@@ -294,12 +295,12 @@ async def test_duplicate_and_share_link(api: FakeBotApi, bot) -> None:
     send = share.button("📤 Send to a chat")
     assert send.url is not None and send.url.startswith("https://t.me/share/url?url=https%3A%2F%2Ft.me%2F")
     await mentor.press("◀ Back")
-    await mentor.wait_for("Completed sessions:")
+    await mentor.wait_for("Buffers:")
 
     await mentor.press("📄 Duplicate")
     copy_screen = await mentor.wait_for("Duplicated as a draft")
     assert "Resume Review 1:1 (copy)" in copy_screen.text and "Status: draft" in copy_screen.text
-    assert "0 bookings" in copy_screen.text and "🚀 Publish & Go Live" in copy_screen.buttons
+    assert "0 requests made · 0 sessions held" in copy_screen.text and "🚀 Publish & Go Live" in copy_screen.buttons
     original_now, copy = await offerings_of(bot, mentor.id)
     assert original_now.total_bookings == 1 and copy.total_bookings == 0
     assert copy.with_changes(id=None, title=original.title, status=OfferingStatus.ACTIVE) == original.with_changes(
@@ -409,3 +410,40 @@ async def test_own_rules_survive_edits_of_other_fields(api: FakeBotApi, bot) -> 
     await edit(api, mentor, "Buffer after", tap="0 min")
     saved = await only_offering(bot, mentor.id)
     assert saved.weekly_rules == own and saved.buffer_after_minutes == 0
+
+
+async def test_stats_count_requests_made_apart_from_sessions_held(api: FakeBotApi, bot) -> None:
+    """One request cancelled by the mentee, one declined by the mentor: two requests made, no session held."""
+    mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
+    await become_mentor_with_offering(api, mentor)
+    await onboard(api, mentee)
+    services = bot.bot_data["services"]
+    async with services.uow_factory() as uow:
+        _ctx, days = await booking.free_dates(uow, services.clock, 1, mentee.id, "UTC")
+        starts = []
+        for day in days[:2]:  # the first free time of each of the first two days
+            _ctx, times = await booking.free_times(uow, services.clock, 1, mentee.id, day, "UTC")
+            starts.append(times[0])
+        booked = [await booking.book_slot(uow, services.clock, booking.BookingRequest(1, mentee.id, start))
+                  for start in starts]  # fmt: skip
+        first, second = (view.booking.id for view in booked)
+        await booking.change_status(uow, services.clock, mentee.id, first, BookingStatus.CANCELLED, "Busy")
+        await booking.change_status(uow, services.clock, mentor.id, second, BookingStatus.DECLINED, "Away")
+        await uow.commit()
+    assert (await only_offering(bot, mentor.id)).total_bookings == 2  # the brief's counter is kept as it is
+    await api.wait_idle()
+
+    await mentor.send("/offerings")
+    listing = await mentor.wait_for("Your offerings")
+    assert "2 requests made · 0 sessions held · no ratings yet" in listing.text
+    assert "2 bookings" not in listing.text
+    await mentor.press("1. ⚙️ Manage")
+    manage = await mentor.wait_for(lambda m: m.message_id == listing.message_id and "Status: live" in m.text)
+    assert "no ratings yet · 2 requests made · 0 sessions held" in manage.text
+
+    await mentee.send("/book")
+    found = await mentee.wait_for("Open offerings")
+    assert "2 requests made · 0 sessions held" in found.text
+    await mentee.send("/start m101")
+    card = await mentee.wait_for("Offerings")
+    assert "2 requests made · 0 sessions held" in card.text

@@ -60,7 +60,8 @@ async def test_mentor_fills_in_the_profile_and_previews_it_as_a_mentee(api: Fake
     assert "Asha Rao" in preview.text and "Staff engineer <b>@</b> fintech & co" in preview.text
     assert "Ten years of *backend* work.\nI like reviewing resumes." in preview.text
     assert "Expertise: Python, system design" in preview.text and "Speaks: English, हिन्दी" in preview.text
-    assert "1. Resume Review 1:1 — ₹500, 30 min" in preview.text and "0 bookings · no ratings yet" in preview.text
+    assert "1. Resume Review 1:1 — ₹500, 30 min" in preview.text
+    assert "0 requests made · 0 sessions held · no ratings yet" in preview.text
     assert preview.buttons == ["📅 Book 1", "◀ Back to my profile"]
     await mentor.press("📅 Book 1", message=preview)
     await api.wait_idle()

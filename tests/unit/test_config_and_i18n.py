@@ -180,8 +180,9 @@ def test_money_and_time_follow_the_reader():
 def test_russian_readers_get_russian_with_three_plural_forms():
     with use_locale("ru"):
         assert _("Free") == "Бесплатно"
-        counted = [ngettext("{count} booking", "{count} bookings", n).format(count=n) for n in (1, 3, 5, 11, 21, 22)]
-        assert counted == ["1 запись", "3 записи", "5 записей", "11 записей", "21 запись", "22 записи"]
+        made = ("{count} request made", "{count} requests made")
+        counted = [ngettext(*made, n).format(count=n) for n in (1, 3, 5, 11, 21, 22)]
+        assert counted == ["1 заявка", "3 заявки", "5 заявок", "11 заявок", "21 заявка", "22 заявки"]
 
 
 def test_russian_readers_get_russian_money_dates_and_times():
