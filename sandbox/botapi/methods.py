@@ -38,6 +38,13 @@ _CHAT_ACTIONS = frozenset(
 )  # fmt: skip
 
 
+def _scope_chat(scope: Any) -> int | None:
+    """The chat a command scope is for (None: a scope for many chats)."""
+    if isinstance(scope, dict) and scope.get("type") == "chat" and isinstance(scope.get("chat_id"), int):
+        return scope["chat_id"]
+    return None
+
+
 class BotApiMethods:
     """The method handlers over one :class:`BotApiState`; :attr:`handlers` maps lower-case method names to them."""
 
@@ -293,6 +300,7 @@ class BotApiMethods:
         )
         record.answers.append(answer)
         self.state.callback_answers.append(answer)
+        self.state.publish("answer", record.chat_id, answer)
         return True
 
     async def send_document(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
@@ -367,13 +375,16 @@ class BotApiMethods:
             self.state.command_lists[key] = cleaned
         else:
             self.state.command_lists.pop(key, None)
+        self.state.publish("commands", _scope_chat(params.get("scope")), None)
         return True
 
     async def get_my_commands(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
         return self.state.commands(params.get("scope"), params.get("language_code") or "")
 
     async def delete_my_commands(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
-        self.state.command_lists.pop(self.state.commands_key(params.get("scope"), params.get("language_code")), None)
+        key = self.state.commands_key(params.get("scope"), params.get("language_code"))
+        self.state.command_lists.pop(key, None)
+        self.state.publish("commands", _scope_chat(params.get("scope")), None)
         return True
 
     async def set_chat_menu_button(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:

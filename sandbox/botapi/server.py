@@ -68,7 +68,7 @@ import contextlib
 import datetime as dtm
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -120,6 +120,7 @@ class FakeBotApi(BotApiState):
         self._apps: list[Any] = []
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        self._host = "127.0.0.1"
 
     # =========================================================================================
     # lifecycle
@@ -131,21 +132,32 @@ class FakeBotApi(BotApiState):
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
-    async def start(self) -> None:
+    async def start(
+        self, *, host: str = "127.0.0.1", port: int = 0, routes: Sequence[web.AbstractRouteDef] = ()
+    ) -> None:
+        """Listen on ``host:port`` (port 0: a free one); ``routes`` are served beside the Bot API (the sandbox's
+        web chat). A port in use raises ``OSError`` with ``errno.EADDRINUSE``."""
         if self._runner is not None:
             raise RuntimeError("FakeBotApi already started")
         self.closing = False
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_method)
         app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._handle_file)
+        app.router.add_routes(routes)
         # handler_cancellation: a request whose client went away (e.g. PTB cancelling its long
         # poll on stop) is cancelled instead of lingering until its timeout.
         runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1.0, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
+        site = web.TCPSite(runner, host, port)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
         self._runner = runner
         self._port = runner.addresses[0][1]
+        # the bot (and the page) reach a server bound to every address through loopback
+        self._host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         self.webhooks.start()
 
     async def stop(self) -> None:
@@ -154,6 +166,7 @@ class FakeBotApi(BotApiState):
             return
         self.closing = True
         self.notify(activity=False)
+        self.publish("closing", None, None)  # watchers holding connections open (the web chat's events) let go
         await self.webhooks.stop()
         runner, self._runner = self._runner, None
         await runner.cleanup()
@@ -163,7 +176,8 @@ class FakeBotApi(BotApiState):
         """Base URL, e.g. ``http://127.0.0.1:PORT``."""
         if self._port is None:
             raise RuntimeError("FakeBotApi is not started")
-        return f"http://127.0.0.1:{self._port}"
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self._port}"
 
     @property
     def base_url(self) -> str:

@@ -111,6 +111,10 @@ class BotApiState:
         #: Called with ``(chat_id, kind, message)`` for every chat event ("user", "sent", "edited", "deleted"):
         #: load generators wait per chat with it instead of waking every waiter on every event.
         self.on_event: Callable[[int, str, ChatMessage], None] | None = None
+        #: Called with ``(kind, chat_id, item)`` for what a chat client shows as it happens: the chat events above
+        #: (item: the live message), "answer" (a callback query's answer), "commands" (a command list changed;
+        #: chat_id None unless it was set for one chat) and "closing" (the server stops). See :meth:`watch`.
+        self.watchers: list[Callable[[str, int | None, Any], None]] = []
 
         # chats
         self.people: dict[int, Person] = {}
@@ -211,7 +215,17 @@ class BotApiState:
         self.notify()
         if self.on_event is not None:
             self.on_event(message.chat_id, kind, message)
+        self.publish(kind, message.chat_id, message)
         return self.event_seq
+
+    def watch(self, watcher: Callable[[str, int | None, Any], None]) -> Callable[[], None]:
+        """Call ``watcher`` for everything :meth:`publish` announces; returns the function that stops that."""
+        self.watchers.append(watcher)
+        return lambda: self.watchers.remove(watcher) if watcher in self.watchers else None
+
+    def publish(self, kind: str, chat_id: int | None, item: Any) -> None:
+        for watcher in list(self.watchers):
+            watcher(kind, chat_id, item)
 
     def mark_action(self) -> int:
         """A person acted without a chat event (a button press): the next sequence number."""
@@ -319,3 +333,15 @@ class BotApiState:
     def commands(self, scope: dict[str, Any] | None = None, language_code: str = "") -> list[dict[str, str]]:
         """The command list set for exactly this scope and language (``[]`` if none)."""
         return list(self.command_lists.get(self.commands_key(scope, language_code), []))
+
+    def commands_for_chat(self, chat_id: int, language_code: str | None) -> list[dict[str, str]]:
+        """The "/" menu a person sees in their private chat: the most specific list that exists, in Telegram's
+        order (this chat, all private chats, the default; each in the person's language first)."""
+        scopes = ({"type": "chat", "chat_id": chat_id}, {"type": "all_private_chats"}, {"type": "default"})
+        languages = (language_code, "") if language_code else ("",)
+        for scope in scopes:
+            for language in languages:
+                found = self.command_lists.get(self.commands_key(scope, language))
+                if found:
+                    return list(found)
+        return []

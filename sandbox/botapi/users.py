@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.botapi.html import utf16_len
-from sandbox.botapi.records import CallbackQueryRecord, ChatMessage
+from sandbox.botapi.records import Button, CallbackQueryRecord, ChatMessage
 from sandbox.botapi.state import BotApiState, Person
 
 __all__ = ["FakeUser"]
@@ -115,9 +115,13 @@ class FakeUser(Person):
             if target is None:
                 raise AssertionError(f"no bot message with an inline keyboard in the chat of {self!r}:\n"
                                      f"{self.transcript()}")
+        return await self.press_button(target, target.button(label))
+
+    async def press_button(self, message: ChatMessage | int, button: Button) -> str:
+        """Press ``button`` of ``message`` (as a chat client does); returns the callback query id."""
+        target = self._resolve(message)
         if target.is_deleted:
             raise AssertionError(f"message {target.message_id} was deleted")
-        button = target.button(label)
         if button.callback_data is None:
             raise AssertionError(f"button {button.text!r} is not a callback button: {button.raw}")
         return await self._callback(target, button.callback_data, forged=False)
