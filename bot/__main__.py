@@ -67,4 +67,8 @@ def _startup_failed(error: StartupError) -> int:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 1:  # options are the sandbox's: python -m bot --sandbox [--port N] [--reset]
+        from sandbox.main import main as sandbox_main
+
+        sys.exit(sandbox_main(sys.argv[1:]))
     sys.exit(main())
