@@ -26,6 +26,7 @@ from chat.i18n import SUPPORTED_LOCALES
 from domain.errors import InvalidInput
 from domain.notifications import NotificationKind
 from domain.people import Profile
+from domain.ports import Clock
 from domain.usecases.people import register_user, set_timezone
 from domain.validation import validate_timezone
 from handlers.commands import refresh_menu
@@ -239,10 +240,12 @@ async def running(
     port: int = 8080,
     reset: bool = False,
     routes: Callable[[Sandbox], Sequence[web.AbstractRouteDef]] = lambda sandbox: (),
+    time_source: Clock | None = None,
 ) -> AsyncIterator[Sandbox]:
     """The sandbox, serving on ``host:port`` until the block ends. A port in use raises ``OSError`` before
-    anything on disk is touched (``reset`` included)."""
-    clock = SandboxClock()
+    anything on disk is touched (``reset`` included). ``time_source``: the real time unless given (tests start
+    the sandbox at a known moment); time travel adds to it."""
+    clock = SandboxClock(source=time_source)
     api = FakeBotApi(
         token=SANDBOX_TOKEN, bot_username="mentor_desk_sandbox_bot", clock=clock.timestamp, default_timeout=30
     )

@@ -274,8 +274,15 @@ class WebChat:
         if kind in ("user", "sent", "edited", "deleted"):
             self.broadcast({"type": "message", "event": kind, "chat_id": chat_id, "message": message_view(item)})
         elif kind == "answer":
-            answer = {"type": "answer", "chat_id": chat_id, "text": item.text or "", "alert": item.show_alert}
-            self.broadcast(answer)
+            self.broadcast(
+                {
+                    "type": "answer",
+                    "chat_id": chat_id,
+                    "query_id": item.query_id,
+                    "text": item.text or "",
+                    "alert": item.show_alert,
+                }
+            )
         elif kind == "commands":
             self.broadcast({"type": "commands", "chat_id": chat_id})
         elif kind == "closing":
