@@ -716,6 +716,14 @@ function globalToast(text) {
   globalToast.timer = setTimeout(() => { node.hidden = true; }, 3000);
 }
 
+function clockNote(text) {
+  const node = document.getElementById("clock-note");
+  node.textContent = text;
+  node.classList.remove("flash");
+  void node.offsetWidth; // restart the highlight
+  node.classList.add("flash");
+}
+
 function showAlert(text) {
   const dialog = document.getElementById("alert-dialog");
   dialog.querySelector(".alert-text").textContent = text;
@@ -728,9 +736,8 @@ async function travel(by, button) {
   try {
     const result = await api("/api/clock", { by });
     setClock(result.clock);
-    const when = formatIn("UTC", botNow(), { weekday: "short", hour: "2-digit", minute: "2-digit" });
-    globalToast(result.note === "Nothing is scheduled." ? result.note
-      : `Bot time is now ${when} UTC${result.note ? ` (next ${result.note})` : ""}`);
+    const moved = { hour: "+1 hour", day: "+1 day", next: `→ next ${result.note}` }[by];
+    clockNote(result.note === "Nothing is scheduled." ? result.note : moved);
   } catch (error) {
     globalToast(error.message);
   } finally {

@@ -43,7 +43,9 @@ const observer = new MutationObserver(() => {
   const node = find();
   if (node) { observer.disconnect(); done(node); }
 });
-observer.observe(document.documentElement, { subtree: true, childList: true, characterData: true, attributes: true });
+observer.observe(document.documentElement, {
+  subtree: true, childList: true, characterData: true, attributes: true,
+});
 """
 
 

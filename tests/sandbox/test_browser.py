@@ -127,7 +127,7 @@ async def test_a_whole_booking_in_the_browser_with_the_mentor_beside_and_the_rem
     # time travel to the reminder
     before = await browser.js("return document.getElementById('clock-time').textContent")
     await browser.click("[data-travel='next']")
-    await browser.wait("#global-toast", "(next reminder)")
+    await browser.wait("#clock-note", "→ next reminder")
     await browser.wait(bubble(MAYA), "⏰ Reminder: Mock interview: system design")
     await browser.wait(bubble(ANANYA), "⏰ Reminder: Mock interview: system design")
     assert await browser.js("return document.getElementById('clock-time').textContent") != before

@@ -181,6 +181,7 @@ async def test_requests_from_elsewhere_are_refused(page: Page) -> None:
     async with page.session.get(f"{page.url}/api/state", headers={"Host": "evil.example"}) as response:
         assert response.status == 403  # DNS rebinding
     async with page.session.post(
-        f"{page.url}/api/chats/{MAYA}/messages", data=json.dumps(["x"]), headers={"Content-Type": "application/json"}
+        f"{page.url}/api/chats/{MAYA}/messages", data=json.dumps(["x"]),
+        headers={"Content-Type": "application/json"},
     ) as response:
         assert response.status == 400
