@@ -127,9 +127,11 @@ class Sandbox:
 
     # -- people ---------------------------------------------------------------------------------------------------
     def person(self, person_id: int) -> FakeUser:
-        if not any(p.id == person_id for p in self.record.people):
+        """The person's handle as it is (``api.user`` would reset what it is not told, such as the language)."""
+        found = self.api.people.get(person_id)
+        if not isinstance(found, FakeUser) or not any(p.id == person_id for p in self.record.people):
             raise UnknownPerson("no such person in the sandbox")
-        return self.api.user(person_id)
+        return found
 
     async def people(self) -> list[dict[str, Any]]:
         """Everyone in the sandbox as the page lists them, with what the bot knows about them."""

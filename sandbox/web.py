@@ -171,7 +171,7 @@ class WebChat:
         return web.json_response({"zones": names})
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
-        person = self.sandbox.api.user(self._person_id(request))
+        person = self.sandbox.person(self._person_id(request))
         messages = [message_view(m) for m in person.messages()]
         return web.json_response(
             {

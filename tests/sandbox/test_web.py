@@ -12,7 +12,7 @@ from icalendar import Calendar
 
 from sandbox import store
 from sandbox.runtime import Sandbox
-from tests.sandbox.conftest import ANANYA, MAYA, NOW, EventStream, Page
+from tests.sandbox.conftest import ANANYA, ARJUN, MAYA, NOW, RAHUL, EventStream, Page
 
 STATIC = Path(__file__).resolve().parents[2] / "sandbox" / "static"
 
@@ -103,9 +103,15 @@ async def test_a_press_is_answered_and_the_message_edited_in_place(
 async def test_the_mentor_sees_the_mentor_menu_in_their_language(sandbox: Sandbox, page: Page) -> None:
     ananya = await page.chat(ANANYA)
     assert "availability" in [c["command"] for c in ananya["commands"]]
-    rahul = await page.chat(7102)  # a Hindi-speaking mentor
+    rahul = await page.chat(RAHUL)  # a Hindi-speaking mentor
     assert "availability" in [c["command"] for c in rahul["commands"]]
     assert rahul["commands"] != ananya["commands"]  # the same commands, described in Hindi
+    maya = await page.chat(MAYA)
+    for _ in range(2):  # looking at a chat changes nothing about the person
+        arjun = await page.chat(ARJUN)  # a Hindi-speaking mentee: the default menu in Hindi
+        assert [c["command"] for c in arjun["commands"]] == [c["command"] for c in maya["commands"]]
+        assert arjun["commands"] != maya["commands"]
+        assert sandbox.api.people[ARJUN].language_code == "hi"  # what his updates say, as his app would
 
 
 async def test_adding_a_person_who_the_bot_knows_by_zone_and_language(page: Page, events: EventStream) -> None:
