@@ -145,6 +145,21 @@ MENTORS = (
             ),
         ),
     ),
+    DemoMentor(
+        DemoPerson(7105, "Olga", "Smirnova", "ru", "Europe/Moscow"),
+        headline="Аналитик данных · резюме и собеседования",
+        bio="Восемь лет в аналитике, из них три года нанимаю аналитиков. Помогаю подготовиться к собеседованию.",
+        expertise="SQL, Python, Analytics",
+        languages="Russian, English",
+        days=WEEKDAYS,
+        hours=((10, 13), (18, 21)),
+        offerings=(
+            DemoOffering(
+                "Разбор резюме аналитика", "Free", 30, "resume_review",
+                "Пришлите резюме заранее: разберём его по строчкам.", 3,
+            ),
+        ),
+    ),
 )
 
 REVIEWS = (

@@ -25,27 +25,31 @@ CHROMIUM_FLAGS = (
     "--disable-default-apps", "--disable-extensions", "--metrics-recording-only", "--no-default-browser-check",
 )  # fmt: skip
 
-# Resolves with the last element matching the selector (and, if given, whose text contains or equals ``text``)
-# as soon as there is one: at once, or at the DOM change that makes one.
+# Resolves with what ``find`` returns as soon as that is not null: at once, or at the DOM change that makes it so.
 _WAIT = """
-const [selector, text, exact, done] = arguments;
-function find() {
-  const nodes = [...document.querySelectorAll(selector)].filter((node) => {
-    if (text === null) return true;
-    const shown = node.textContent.trim();
-    return exact ? shown === text : shown.includes(text);
-  });
-  return nodes.length ? nodes[nodes.length - 1] : null;
-}
-const found = find();
+const done = arguments[arguments.length - 1];
+const find = new Function("args", arguments[0]);
+const args = [...arguments].slice(1, -1);
+const found = find(args);
 if (found) { done(found); return; }
 const observer = new MutationObserver(() => {
-  const node = find();
+  const node = find(args);
   if (node) { observer.disconnect(); done(node); }
 });
 observer.observe(document.documentElement, {
   subtree: true, childList: true, characterData: true, attributes: true,
 });
+"""
+
+# The last element matching the selector whose text contains (or equals) the text, if any.
+_LAST_MATCHING = """
+const [selector, text, exact] = args;
+const nodes = [...document.querySelectorAll(selector)].filter((node) => {
+  if (text === null) return true;
+  const shown = node.textContent.trim();
+  return exact ? shown === text : shown.includes(text);
+});
+return nodes.length ? nodes[nodes.length - 1] : null;
 """
 
 
@@ -97,14 +101,17 @@ class Browser:
 
     async def wait(self, selector: str, text: str | None = None, *, exact: bool = False) -> Any:
         """The last element matching ``selector`` (with ``text``), once there is one; fails after ``TIMEOUT``."""
+        return await self.wait_for(_LAST_MATCHING, selector, text, exact, what=f"{selector!r} with {text!r}")
+
+    async def wait_for(self, find: str, *args: Any, what: str) -> Any:
+        """What the JavaScript function body ``find`` (given ``args``) returns, once it is not null."""
         from selenium.common.exceptions import TimeoutException
 
         try:
-            return await self.call(self.driver.execute_async_script, _WAIT, selector, text, exact)
+            return await self.call(self.driver.execute_async_script, _WAIT, find, *args)
         except TimeoutException:
             shown = await self.js("return document.body.innerText")
-            raise AssertionError(f"nothing matching {selector!r} with {text!r} within {TIMEOUT}s; the page:\n"
-                                 f"{shown}") from None
+            raise AssertionError(f"no {what} within {TIMEOUT}s; the page:\n{shown}") from None
 
     async def click(self, selector: str, text: str | None = None, *, exact: bool = True) -> None:
         """Click (a real click, where the element is on screen) the last element matching, once it is there.
@@ -113,14 +120,20 @@ class Browser:
         lands: then it is found again (bounded)."""
         from selenium.common.exceptions import StaleElementReferenceException
 
+        await self.click_found(_LAST_MATCHING, selector, text, exact, what=f"{selector!r} with {text!r}")
+
+    async def click_found(self, find: str, *args: Any, what: str) -> None:
+        """Click what ``find`` returns (see :meth:`wait_for`); found again if the page replaced it meanwhile."""
+        from selenium.common.exceptions import StaleElementReferenceException
+
         for _attempt in range(5):
-            element = await self.wait(selector, text, exact=exact)
+            element = await self.wait_for(find, *args, what=what)
             try:
                 await self.call(element.click)
                 return
             except StaleElementReferenceException:
                 continue
-        raise AssertionError(f"{selector!r} with {text!r} kept being replaced before it could be clicked")
+        raise AssertionError(f"{what} kept being replaced before it could be clicked")
 
     async def type(self, selector: str, text: str) -> None:
         element = await self.wait(selector)

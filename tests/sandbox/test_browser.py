@@ -52,26 +52,25 @@ def bubble(person: int) -> str:
     return f"{chat(person)} .msg.in .bubble"
 
 
+# The button labelled ``label`` (or the first) of the bot's last message that contains ``text`` and has that button.
+_BUTTON_UNDER = """
+const [pane, text, label] = args;
+const messages = [...document.querySelectorAll(pane + " .msg.in")].reverse();
+for (const message of messages) {
+  if (!message.querySelector(".bubble").textContent.includes(text)) continue;
+  const buttons = [...message.querySelectorAll(".kb-button")];
+  const button = label === null ? buttons[0] : buttons.find((b) => b.textContent.trim() === label);
+  if (button) return button;
+}
+return null;
+"""
+
+
 async def click_in(browser: Browser, person: int, message_text: str, label: str | None = None) -> None:
-    """Click the button ``label`` (default: the first) of the bot's last message containing ``message_text``."""
-    await browser.wait(bubble(person), message_text)
-    index = await browser.js(
-        """
-        const [pane, text, label] = arguments;
-        const messages = [...document.querySelectorAll(pane + " .msg.in")]
-          .filter((m) => m.querySelector(".bubble").textContent.includes(text));
-        const message = messages[messages.length - 1];
-        document.querySelectorAll("[data-target]").forEach((n) => n.removeAttribute("data-target"));
-        const buttons = [...message.querySelectorAll(".kb-button")];
-        const target = label === null ? buttons[0] : buttons.find((b) => b.textContent.trim() === label);
-        if (!target) return null;
-        target.dataset.target = "yes";
-        return target.textContent.trim();
-        """,
-        chat(person), message_text, label,
-    )
-    assert index is not None, f"no button {label!r} under the message with {message_text!r}"
-    await browser.click(f'{chat(person)} .kb-button[data-target="yes"]')
+    """Click the button ``label`` (default: the first) of the bot's last message with ``message_text`` that has it,
+    once there is one."""
+    what = f"button {label!r} under a message with {message_text!r}"
+    await browser.click_found(_BUTTON_UNDER, chat(person), message_text, label, what=what)
 
 
 async def test_a_whole_booking_in_the_browser_with_the_mentor_beside_and_the_reminder(
