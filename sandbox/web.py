@@ -159,9 +159,7 @@ class WebChat:
                 "bot": {"name": api.bot_first_name, "username": api.bot_username},
                 "clock": self._clock(),
                 "people": await self.sandbox.people(),
-                "languages": [
-                    {"code": code, "name": Locale.parse(code).get_display_name(code)} for code in SUPPORTED_LOCALES
-                ],
+                "languages": [{"code": code, "name": _language_name(code)} for code in SUPPORTED_LOCALES],
             }
         )
 
@@ -287,6 +285,12 @@ class WebChat:
             self.broadcast({"type": "commands", "chat_id": chat_id})
         elif kind == "closing":
             self.broadcast(None)
+
+
+def _language_name(code: str) -> str:
+    """The language's name in itself, as a language picker shows it ("English", "हिन्दी", "Русский")."""
+    name = Locale.parse(code).get_display_name(code) or code
+    return name[:1].upper() + name[1:]
 
 
 def _event(data: dict[str, Any]) -> bytes:

@@ -41,15 +41,18 @@ observer.observe(document.documentElement, {
 });
 """
 
-# The last element matching the selector whose text contains (or equals) the text, if any.
+# The last element matching the selector whose text contains (or equals) the text, if any (or, with ``read``,
+# that property of it: the page may replace the element at any moment, so what the test reads is read here).
 _LAST_MATCHING = """
-const [selector, text, exact] = args;
+const [selector, text, exact, read] = args;
 const nodes = [...document.querySelectorAll(selector)].filter((node) => {
   if (text === null) return true;
   const shown = node.textContent.trim();
   return exact ? shown === text : shown.includes(text);
 });
-return nodes.length ? nodes[nodes.length - 1] : null;
+if (!nodes.length) return null;
+const last = nodes[nodes.length - 1];
+return read ? last[read] : last;
 """
 
 
@@ -99,9 +102,12 @@ class Browser:
     async def get(self, url: str) -> None:
         await self.call(self.driver.get, url)
 
-    async def wait(self, selector: str, text: str | None = None, *, exact: bool = False) -> Any:
-        """The last element matching ``selector`` (with ``text``), once there is one; fails after ``TIMEOUT``."""
-        return await self.wait_for(_LAST_MATCHING, selector, text, exact, what=f"{selector!r} with {text!r}")
+    async def wait(
+        self, selector: str, text: str | None = None, *, exact: bool = False, read: str | None = None
+    ) -> Any:
+        """The last element matching ``selector`` (with ``text``), once there is one, or its property ``read``
+        (``"innerText"``, ``"href"``); fails after ``TIMEOUT``."""
+        return await self.wait_for(_LAST_MATCHING, selector, text, exact, read, what=f"{selector!r} with {text!r}")
 
     async def wait_for(self, find: str, *args: Any, what: str) -> Any:
         """What the JavaScript function body ``find`` (given ``args``) returns, once it is not null."""
@@ -120,7 +126,7 @@ class Browser:
         lands: then it is found again (bounded)."""
         from selenium.common.exceptions import StaleElementReferenceException
 
-        await self.click_found(_LAST_MATCHING, selector, text, exact, what=f"{selector!r} with {text!r}")
+        await self.click_found(_LAST_MATCHING, selector, text, exact, None, what=f"{selector!r} with {text!r}")
 
     async def click_found(self, find: str, *args: Any, what: str) -> None:
         """Click what ``find`` returns (see :meth:`wait_for`); found again if the page replaced it meanwhile."""

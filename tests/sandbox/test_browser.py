@@ -101,16 +101,16 @@ async def test_a_whole_booking_in_the_browser_with_the_mentor_beside_and_the_rem
     await browser.wait(bubble(MAYA), "What would you like to do?")
     typed = "<img src=x onerror=\"document.title='pwned'\"> <b>not bold</b> & /book"
     await browser.type(f"{chat(MAYA)} textarea", typed + "\n")
-    shown = await browser.wait(f"{chat(MAYA)} .msg.out .bubble", "<img src=x")
-    assert (await browser.call(lambda: shown.text)).startswith(typed)
+    shown = await browser.wait(f"{chat(MAYA)} .msg.out .bubble", "<img src=x", read="innerText")
+    assert shown.startswith(typed)
     assert await browser.js("return document.querySelectorAll('.messages img, .messages b').length") == 0
     assert await browser.js("return document.title") == "Mentor Desk · sandbox"
 
     # the "/" menu, then the offerings
     await browser.click(f"{chat(MAYA)} .menu-button")
     await browser.click(f"{chat(MAYA)} .command-menu .cmd", "/book")
-    listing = await browser.wait(bubble(MAYA), "Open offerings")
-    number = re.search(r"(\d+)\. Mock interview: system design", await browser.call(lambda: listing.text)).group(1)
+    listing = await browser.wait(bubble(MAYA), "Open offerings", read="innerText")
+    number = re.search(r"(\d+)\. Mock interview: system design", listing).group(1)
     await click_in(browser, MAYA, "Open offerings", f"📅 Book {number}")
     await click_in(browser, MAYA, "Choose a date.")
     await click_in(browser, MAYA, "Choose a time.")
@@ -141,8 +141,7 @@ async def test_a_whole_booking_in_the_browser_with_the_mentor_beside_and_the_rem
     await click_in(browser, MAYA, "My bookings")
     await click_in(browser, MAYA, "Status: confirmed", "📅 Add to calendar")
     await browser.wait(f"{chat(MAYA)} .toast", "Calendar file sent.")
-    link = await browser.wait(f"{chat(MAYA)} a.document-name", ".ics")
-    href = await browser.call(lambda: link.get_attribute("href"))
+    href = await browser.wait(f"{chat(MAYA)} a.document-name", ".ics", read="href")
     async with aiohttp.ClientSession() as session, session.get(href) as response:
         assert response.status == 200 and (await response.read()).startswith(b"BEGIN:VCALENDAR")
 
