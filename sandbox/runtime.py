@@ -1,6 +1,6 @@
 """The running sandbox: the embedded Bot API server, the production bot on it, the clock and the people.
 
-``run`` starts everything in one event loop: the server (Bot API and web chat on one port), a new database with
+``running`` starts everything in one event loop: the server (Bot API and web chat on one port), a new database with
 the demo when there is none, then the application from ``bot.app.build_application`` - the same handlers,
 scheduler and dispatcher as in production - long-polling the server. Nothing leaves the machine.
 """
