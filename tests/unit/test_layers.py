@@ -1,5 +1,6 @@
 """The layers stay layered: read from the source (the AST), so a violation fails here before anyone imports it.
 
+    sandbox/   the sandbox (``python -m bot --sandbox``) and its Bot API server: may import everything below
     bot/       entry point and wiring: may import everything below
     handlers/  one module per flow: imports domain/ and chat/, never bot/ or storage/
     storage/   repositories implementing domain's ports: imports domain/, never handlers/, bot/ or chat/
@@ -19,15 +20,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("domain", "chat", "handlers", "storage", "bot")
+PACKAGES = ("domain", "chat", "handlers", "storage", "bot", "sandbox")
 FRAMEWORKS = {"telegram", "sqlalchemy", "aiosqlite", "asyncpg", "aiohttp", "httpx", "alembic", "babel"}
 
 # What each layer must never import (top-level names).
 FORBIDDEN: dict[str, set[str]] = {
-    "domain": FRAMEWORKS | {"chat", "handlers", "storage", "bot"},
-    "chat": {"handlers", "storage", "bot"},
-    "handlers": {"bot", "storage", "sqlalchemy", "aiosqlite", "asyncpg"},
-    "storage": {"chat", "handlers", "bot", "telegram"},
+    "domain": FRAMEWORKS | {"chat", "handlers", "storage", "bot", "sandbox"},
+    "chat": {"handlers", "storage", "bot", "sandbox"},
+    "handlers": {"bot", "storage", "sqlalchemy", "aiosqlite", "asyncpg", "sandbox"},
+    "storage": {"chat", "handlers", "bot", "telegram", "sandbox"},
 }
 
 
