@@ -388,9 +388,7 @@ class FakeBotApi(BotApiState):
             await self.wait_until(
                 lambda: not self._idle_problems(require_answers), deadline - loop.time(), describe
             )
-            if not self._apps_idle():
-                await self._wait_apps(deadline, describe)
-                continue
+            await self._wait_apps(deadline, describe)
             activity = self.activity
             quiet_end = loop.time() + quiet
             if quiet_end > deadline:
@@ -398,7 +396,10 @@ class FakeBotApi(BotApiState):
             changed = await self.wait_until(
                 lambda: self.activity != activity, quiet_end - loop.time(), describe, raise_on_timeout=False
             )
-            if not changed and not self._idle_problems(require_answers) and self._apps_idle():
+            if changed or self._idle_problems(require_answers):
+                continue
+            await self._wait_apps(deadline, describe)  # returns at once when every update is done
+            if self.activity == activity:
                 return
 
     # =========================================================================================
@@ -425,24 +426,23 @@ class FakeBotApi(BotApiState):
 
     @staticmethod
     def _app_busy_tasks(application: Any) -> list[asyncio.Task[Any]]:
-        # PTB keeps tasks made by Application.create_task in a private set; only PTB's own update
-        # processing tasks count (user-made long-lived tasks would never finish).
-        tasks = getattr(application, "_Application__create_task_tasks", ())
+        # The tasks PTB handles updates in: it names them "Application:<bot>:process_..." (an update, a
+        # non-blocking handler, an error handler) and "ConversationHandler:..."; its update fetcher and
+        # persistence loop run for good, and tasks the bot starts for itself have other names. Read from the
+        # loop's task list, so no framework internals are needed.
+        prefix = f"Application:{application.bot.id}:process_"
         return [
             t
-            for t in tasks
-            if not t.done() and t.get_name().startswith(("Application:", "ConversationHandler:"))
+            for t in asyncio.all_tasks()
+            if not t.done() and t.get_name().startswith((prefix, "ConversationHandler:"))
         ]
-
-    def _apps_idle(self) -> bool:
-        return not self._app_problems()
 
     def _app_problems(self) -> list[str]:
         problems = []
         for application in self._apps:
-            unfinished = getattr(application.update_queue, "_unfinished_tasks", 0)
-            if unfinished:
-                problems.append(f"application still processing {unfinished} update(s)")
+            waiting = application.update_queue.qsize()
+            if waiting:
+                problems.append(f"application has {waiting} update(s) queued")
             busy = self._app_busy_tasks(application)
             if busy:
                 problems.append("application tasks running: " + ", ".join(t.get_name() for t in busy))
