@@ -3,8 +3,18 @@
 PTB's ``concurrent_updates`` runs updates as independent tasks; a conversation, though, is per person: a typed
 reason must not overtake the button press that asked for it. ``PerUserUpdateProcessor`` runs updates of
 different users (or chats) at the same time and updates of one user strictly one after the other, in the order
-Telegram delivered them. The per-user turn is taken *before* a slot of the overall limit, so one busy user can
-never occupy every slot while waiting for their own turn.
+Telegram delivered them.
+
+It extends PTB through its documented seam, ``BaseUpdateProcessor.do_process_update``. PTB's ``process_update``
+(final) takes a slot of the base class's limit *before* it calls ``do_process_update``, so an update waiting there
+for its person's turn holds that slot. Two limits therefore:
+
+* ``max_running`` (our own semaphore, taken once it is the person's turn): how many updates are handled at once.
+  An update waiting for its person's turn holds none of these, so one busy user never occupies them all.
+* ``max_held`` (the base class's limit, ``max_concurrent_updates``): how many updates the processor holds,
+  handled or waiting for their turn. It is far larger, so that updates waiting behind their own person's do not
+  fill it: another user is held up only when one user has thousands of updates waiting at once. It bounds no
+  memory - PTB starts a task for every fetched update before it calls the processor - it only has to be finite.
 """
 
 from __future__ import annotations
@@ -18,6 +28,9 @@ from telegram.ext import BaseUpdateProcessor
 
 from chat.pressed import PRESSED_KEYBOARD
 
+# How many updates may wait for their person's turn per running slot (``max_held = max_running * HELD_PER_SLOT``).
+HELD_PER_SLOT = 64
+
 
 def ordering_key(update: object) -> int | str | None:
     """Whose turn an update waits for: the sender, else the chat; None (no ordering) for anything else."""
@@ -30,31 +43,39 @@ def ordering_key(update: object) -> int | str | None:
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
-    """At most ``max_concurrent_updates`` at once; one at a time, in arrival order, per user."""
+    """At most ``max_running`` updates handled at once; one at a time, in arrival order, per user."""
 
-    def __init__(self, max_concurrent_updates: int = 256) -> None:
-        super().__init__(max_concurrent_updates)
+    __slots__ = ("_running", "_turns", "max_running")
+
+    def __init__(self, max_running: int = 256, max_held: int | None = None) -> None:
+        if max_running < 1:
+            raise ValueError("max_running must be at least 1")
+        held = max_running * HELD_PER_SLOT if max_held is None else max_held
+        if held < max_running:
+            raise ValueError("max_held must be at least max_running")
+        super().__init__(held)
+        self.max_running = max_running
+        self._running = asyncio.Semaphore(max_running)
         self._turns: dict[int | str, tuple[asyncio.Lock, int]] = {}  # key -> (lock, updates holding or waiting)
 
-    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = ordering_key(update)
         if key is None:
-            await super().process_update(update, coroutine)
+            async with self._running:
+                await coroutine
             return
         lock, users = self._turns.get(key, (asyncio.Lock(), 0))
         self._turns[key] = (lock, users + 1)
         try:
             async with lock:  # asyncio.Lock wakes waiters first come, first served
-                await super().process_update(update, coroutine)
+                async with self._running:  # only now: waiting for one's turn takes no running slot
+                    await coroutine
         finally:
             lock, users = self._turns[key]
             if users == 1:
                 del self._turns[key]
             else:
                 self._turns[key] = (lock, users - 1)
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        await coroutine
 
     async def initialize(self) -> None:
         pass

@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
+import pytest
 from telegram import Chat, Message, Update, User
+from telegram.ext import BaseUpdateProcessor
 
-from bot.updates import PerUserUpdateProcessor, ordering_key
+from bot.updates import HELD_PER_SLOT, PerUserUpdateProcessor, ordering_key
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Let the other tasks run (passes of the event loop, no clock) until ``condition`` holds."""
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the condition never held")
+
+
+async def let_others_run(passes: int = 20) -> None:
+    for _ in range(passes):
+        await asyncio.sleep(0)
 
 
 def update(update_id: int, user_id: int) -> Update:
@@ -50,23 +67,86 @@ async def test_one_users_updates_keep_their_order_while_others_run_alongside() -
 async def test_a_busy_user_cannot_take_every_slot() -> None:
     processor = PerUserUpdateProcessor(2)
     release = asyncio.Event()
+    started: list[int] = []
     done: list[int] = []
 
     async def slow(uid: int) -> None:
+        started.append(uid)
         await release.wait()
         done.append(uid)
 
     async def quick(uid: int) -> None:
         done.append(uid)
 
-    busy = [asyncio.create_task(processor.process_update(update(i, 1), slow(i))) for i in range(1, 6)]
-    await asyncio.sleep(0.01)
-    # user 1 holds one slot (the rest of their updates wait for their turn, not for a slot): user 2 gets through
-    await asyncio.wait_for(processor.process_update(update(10, 2), quick(10)), timeout=1)
-    assert done == [10]
+    # user 1 sends many more updates than there are running slots
+    busy = [asyncio.create_task(processor.process_update(update(i, 1), slow(i))) for i in range(1, 41)]
+    await until(lambda: started == [1])
+    await let_others_run()  # the other 39 take their places
+    # user 1 holds one running slot (the rest of their updates wait for their turn, not for a slot): user 2 and
+    # user 3 get through, even at the same time
+    await asyncio.wait_for(
+        asyncio.gather(
+            processor.process_update(update(100, 2), quick(100)),
+            processor.process_update(update(101, 3), quick(101)),
+        ),
+        timeout=1,
+    )
+    assert done == [100, 101]
     release.set()
     await asyncio.gather(*busy)
-    assert done == [10, 1, 2, 3, 4, 5]
+    assert done == [100, 101, *range(1, 41)]
+    assert processor.users_in_flight == 0
+
+
+async def test_at_most_max_running_updates_are_handled_at_once() -> None:
+    processor = PerUserUpdateProcessor(3)
+    running = peak = 0
+    release = asyncio.Event()
+
+    async def handle() -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await release.wait()
+        running -= 1
+
+    tasks = [asyncio.create_task(processor.process_update(update(i, i), handle())) for i in range(1, 11)]
+    tasks.append(asyncio.create_task(processor.process_update(object(), handle())))  # no user: limited too
+    await until(lambda: processor.current_concurrent_updates == 11)  # all taken in; 8 wait for a running slot
+    await let_others_run()
+    assert running == peak == 3
+    release.set()
+    await asyncio.gather(*tasks)
+    assert peak == 3 and running == 0
+
+
+async def test_the_held_bound_counts_updates_waiting_for_their_turn() -> None:
+    """PTB's own limit (``max_concurrent_updates``, taken before ``do_process_update``) counts every update held,
+    handled or waiting; it is what a single user's backlog could fill, hence far larger than ``max_running``."""
+    assert PerUserUpdateProcessor(256).max_concurrent_updates == 256 * HELD_PER_SLOT
+    processor = PerUserUpdateProcessor(2, max_held=3)
+    release = asyncio.Event()
+
+    async def slow() -> None:
+        await release.wait()
+
+    busy = [asyncio.create_task(processor.process_update(update(i, 1), slow())) for i in range(1, 4)]
+    await until(lambda: processor.current_concurrent_updates == 3)  # one handled, two waiting for user 1's turn
+    other = asyncio.create_task(processor.process_update(update(10, 2), slow()))
+    await let_others_run()
+    assert not other.done() and processor.current_concurrent_updates == 3
+    release.set()
+    await asyncio.gather(*busy, other)
+    assert processor.current_concurrent_updates == 0
+
+
+def test_the_processor_uses_ptbs_seam_and_leaves_its_final_method_alone() -> None:
+    assert PerUserUpdateProcessor.process_update is BaseUpdateProcessor.process_update
+    assert "process_update" not in vars(PerUserUpdateProcessor)
+    with pytest.raises(ValueError):
+        PerUserUpdateProcessor(0)
+    with pytest.raises(ValueError):
+        PerUserUpdateProcessor(4, max_held=3)
 
 
 def test_updates_without_a_user_use_the_chat_or_nothing() -> None:
