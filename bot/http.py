@@ -29,15 +29,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, TypeAlias
+from typing import TypeAlias, cast
 
 import aiohttp
-from telegram._utils.defaultvalue import DefaultValue
-from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
-
-from bot.updates import drop_pressed_keyboard
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +42,15 @@ POOL_FULL_MESSAGE = (
     "Consider adjusting the connection pool size or the pool timeout."
 )
 _FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+# A timeout argument as PTB passes it to ``do_request``: seconds, None (no limit), or ``BaseRequest.DEFAULT_NONE``
+# ("not given": use the instance's default). PTB's own alias for this lives in a private module.
+TimeoutArg: TypeAlias = float | None | object
+
+
+def _given_or(value: TimeoutArg, default: float | None) -> float | None:
+    """The timeout asked for, or ``default`` when PTB passed ``BaseRequest.DEFAULT_NONE`` (as PTB documents)."""
+    return default if value is BaseRequest.DEFAULT_NONE else cast("float | None", value)
 
 
 def _sum_or_none(*parts: float | None) -> float | None:
@@ -132,10 +137,10 @@ class AiohttpRequest(BaseRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        read_timeout: TimeoutArg = BaseRequest.DEFAULT_NONE,
+        write_timeout: TimeoutArg = BaseRequest.DEFAULT_NONE,
+        connect_timeout: TimeoutArg = BaseRequest.DEFAULT_NONE,
+        pool_timeout: TimeoutArg = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         """One HTTP exchange: ``(status code, body)``; transport failures become ``TimedOut``/``NetworkError``."""
         session, slots = self._session, self._slots
@@ -144,11 +149,11 @@ class AiohttpRequest(BaseRequest):
         uploads = request_data is not None and request_data.contains_files
         timeout = self._client_timeout(
             method,
-            read=self._read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout,
-            write=self._default_write(uploads) if isinstance(write_timeout, DefaultValue) else write_timeout,
-            connect=self._connect_timeout if isinstance(connect_timeout, DefaultValue) else connect_timeout,
+            read=_given_or(read_timeout, self._read_timeout),
+            write=_given_or(write_timeout, self._default_write(uploads)),
+            connect=_given_or(connect_timeout, self._connect_timeout),
         )
-        pool = self._pool_timeout if isinstance(pool_timeout, DefaultValue) else pool_timeout
+        pool = _given_or(pool_timeout, self._pool_timeout)
         await self._acquire_slot(slots, pool)
         try:
             return await self._exchange(session, method, url, request_data, timeout)
@@ -222,20 +227,6 @@ def _encode_body(request_data: RequestData | None) -> tuple[_Body, dict[str, str
     return form, None
 
 
-class UpdatesRequest(AiohttpRequest):
-    """The ``getUpdates`` request: each update's pressed keyboard is left out of PTB's parse
-    (``bot.updates.drop_pressed_keyboard``)."""
-
-    @staticmethod
-    def parse_json_payload(payload: bytes) -> dict[str, Any]:
-        data = BaseRequest.parse_json_payload(payload)
-        result = data.get("result")
-        if isinstance(result, list):
-            for update in result:
-                drop_pressed_keyboard(update)
-        return data
-
-
 def telegram_requests(
     pool_size: int = 256, *, proxy: str | None = None, read_timeout: float | None = 5.0
 ) -> tuple[AiohttpRequest, AiohttpRequest]:
@@ -247,5 +238,5 @@ def telegram_requests(
     ``read_timeout`` for that call itself.
     """
     request = AiohttpRequest(connection_pool_size=pool_size, proxy=proxy, read_timeout=read_timeout)
-    get_updates_request = UpdatesRequest(connection_pool_size=1, proxy=proxy, read_timeout=read_timeout)
+    get_updates_request = AiohttpRequest(connection_pool_size=1, proxy=proxy, read_timeout=read_timeout)
     return request, get_updates_request

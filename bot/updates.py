@@ -26,8 +26,6 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-from chat.pressed import PRESSED_KEYBOARD
-
 # How many updates may wait for their person's turn per running slot (``max_held = max_running * HELD_PER_SLOT``).
 HELD_PER_SLOT = 64
 
@@ -87,21 +85,3 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
     def users_in_flight(self) -> int:
         """How many users have an update running or waiting (for tests: the map empties when idle)."""
         return len(self._turns)
-
-
-def drop_pressed_keyboard(update: Any) -> Any:
-    """Before PTB parses an update: keep a button press's message keyboard out of the parse.
-
-    A ``callback_query`` carries the pressed message whole, its inline keyboard included, and PTB builds an
-    object per button: a date or time picker of 15-30 buttons took 200-350 us per press to parse, more than the
-    rest of the update. The bot never reads that keyboard except to tell whether a card is already current
-    (``chat.pressed.pressed_keyboard``), so the raw JSON moves to ``message.api_kwargs[PRESSED_KEYBOARD]`` and
-    ``message.reply_markup`` is None. Anything that is not such an update passes through unchanged.
-    """
-    if isinstance(update, dict):
-        query = update.get("callback_query")
-        if isinstance(query, dict):
-            message = query.get("message")
-            if isinstance(message, dict) and "reply_markup" in message:
-                message[PRESSED_KEYBOARD] = message.pop("reply_markup")
-    return update

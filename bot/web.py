@@ -36,7 +36,6 @@ from telegram.ext import Application
 
 from bot.config import Settings
 from bot.lifecycle import StartupError, finish, prepare, short_reason, stop_on_signals, telegram_failures
-from bot.updates import drop_pressed_keyboard
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +122,7 @@ def _parse_update(data: Any, application: Application) -> Update | None:
     if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
         return None
     try:
-        update = Update.de_json(drop_pressed_keyboard(data), application.bot)
+        update = Update.de_json(data, application.bot)
     except (KeyError, TypeError, ValueError, RecursionError) as error:  # RecursionError: objects nested too deep
         log.warning("webhook: could not read update %s: %r", data["update_id"], error)
         return None

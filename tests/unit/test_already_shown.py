@@ -7,7 +7,6 @@ import pytest
 from babel.messages.pofile import read_po
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.updates import drop_pressed_keyboard
 from chat.i18n import LOCALES_DIR
 from handlers.common import already_shown
 from handlers.shown import as_shown
@@ -73,7 +72,7 @@ def press(source: str, markup: InlineKeyboardMarkup | None = MARKUP) -> Update:
         message["reply_markup"] = markup.to_dict()
     query = {"id": "9", "from": {"id": 7, "is_bot": False, "first_name": "R"}, "chat_instance": "c", "data": "x"}
     update = {"update_id": 1, "callback_query": {**query, "message": message}}
-    return Update.de_json(drop_pressed_keyboard(update), BOT)
+    return Update.de_json(update, BOT)  # as PTB parses every update
 
 
 def test_a_screen_is_already_shown_only_when_text_formatting_and_keyboard_match() -> None:
