@@ -25,7 +25,6 @@ from bot.dispatcher import Dispatcher, Prepare, wake_with_job_queue
 from bot.http import telegram_requests
 from bot.leader import AlwaysLeader, Leadership, leadership_for
 from bot.updates import PerUserUpdateProcessor
-from chat.messages import hide_raw_call_warnings
 from domain.notifications import NotificationPolicy
 from domain.ports import Clock
 from handlers import (
@@ -133,7 +132,6 @@ def build_application(
         # retried here first.
         builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
     application = builder.build()
-    hide_raw_call_warnings()  # chat.messages sends and edits screens without parsing Telegram's answer
 
     # The scheduler: due notifications are outbox rows; the JobQueue only wakes the dispatcher that sends them
     # (from post_init on).

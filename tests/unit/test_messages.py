@@ -1,110 +1,116 @@
-"""``chat.messages``: the raw send/edit calls carry exactly what PTB's own methods send, and fail the same way."""
+"""``handlers.common.show``/``say`` over ``chat.messages``: screens go out through PTB's own ``send_message`` and
+``edit_message_text`` (with the application's ``Defaults``), on the project's request backend, to the test
+Bot API server."""
 
 from __future__ import annotations
 
-import json
-import warnings
 from typing import Any
 
-import pytest
-from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter
-from telegram.ext import AIORateLimiter, ApplicationBuilder, Defaults
+from telegram.ext import (
+    AIORateLimiter,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    Defaults,
+    MessageHandler,
+    filters,
+)
 
 from bot.http import telegram_requests
-from chat.messages import edit_text, hide_raw_call_warnings, markup_json, send_text
+from handlers.common import say, show
 from sandbox.botapi import FakeBotApi
 
 KEYBOARD = InlineKeyboardMarkup(
-    [[InlineKeyboardButton("Yes", callback_data="y"), InlineKeyboardButton("Docs", url="https://example.com")]]
+    [
+        [InlineKeyboardButton("Yes", callback_data="y"), InlineKeyboardButton("Again", callback_data="a")],
+        [InlineKeyboardButton("New", callback_data="n"), InlineKeyboardButton("Docs", url="https://example.com")],
+    ]
 )
+PICK = "<b>Pick</b> one"
 
 
-def _build(api: FakeBotApi, defaults: Defaults | None) -> Any:
+async def open_screen(update: Update, context: Any) -> None:
+    await show(update, PICK, KEYBOARD)  # not a press: a new message
+
+
+async def pressed(update: Update, context: Any) -> None:
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    match update.callback_query.data:
+        case "y":
+            await show(update, "Done <i>yes</i>")  # no keyboard: the edit removes it
+        case "a":
+            await show(update, PICK, KEYBOARD)  # the screen it shows already: nothing to edit
+        case "n":
+            await say(update, "A new message", KEYBOARD)
+
+
+def build(api: FakeBotApi, errors: list[BaseException]) -> Any:
     request, updates_request = telegram_requests(4)
     builder = api.configure(ApplicationBuilder()).request(request).get_updates_request(updates_request)
-    builder = builder.rate_limiter(AIORateLimiter())
-    if defaults is not None:
-        builder = builder.defaults(defaults)
-    return builder.build()
+    builder = builder.rate_limiter(AIORateLimiter()).defaults(Defaults(parse_mode=ParseMode.HTML))
+    application = builder.build()
+    application.add_handler(MessageHandler(filters.TEXT, open_screen))
+    application.add_handler(CallbackQueryHandler(pressed))
+
+    async def record(update: object, context: Any) -> None:
+        errors.append(context.error)
+
+    application.add_error_handler(record)
+    return application
 
 
-def _params(api: FakeBotApi, method: str) -> list[dict[str, Any]]:
-    """Each call's parameters, the text apart: two edits in a row must differ, or Telegram refuses the second."""
-    return [{k: v for k, v in call.params.items() if k != "text"} for call in api.calls_to(method)]
-
-
-@pytest.mark.parametrize("defaults", [Defaults(parse_mode=ParseMode.HTML), None], ids=["html-default", "none"])
-async def test_the_calls_send_what_ptbs_methods_send(defaults: Defaults | None) -> None:
-    async with FakeBotApi() as api:
-        api.user(101, "Alice", started=True)
-        async with _build(api, defaults) as app:
-            with warnings.catch_warnings(record=True) as shown:
-                warnings.simplefilter("always")
-                hide_raw_call_warnings()  # as build_application does
-                first = await app.bot.send_message(101, "<b>Pick</b>", reply_markup=KEYBOARD)
-                await send_text(app.bot, 101, "<b>Pick</b>", KEYBOARD)
-                await app.bot.edit_message_text("Done <i>1</i>", 101, first.message_id, reply_markup=KEYBOARD)
-                await edit_text(app.bot, 101, first.message_id, "Done <i>2</i>", KEYBOARD)
-                await app.bot.edit_message_text("Plain 1", 101, first.message_id)
-                await edit_text(app.bot, 101, first.message_id, "Plain 2")
-        api.assert_no_errors()
-
-    texts = [call.params["text"] for call in api.calls if call.method in ("sendMessage", "editMessageText")]
-    assert texts == ["<b>Pick</b>", "<b>Pick</b>", "Done <i>1</i>", "Done <i>2</i>", "Plain 1", "Plain 2"]
-
-    ptb_send, ours_send = _params(api, "sendMessage")
-    assert ours_send == ptb_send
-    assert ("parse_mode" in ours_send) is (defaults is not None)
-    ptb_edit, ours_edit, ptb_plain, ours_plain = _params(api, "editMessageText")
-    assert ours_edit == ptb_edit and ours_plain == ptb_plain
-    assert "reply_markup" not in ours_plain  # an edit without a keyboard removes it, as with PTB's method
-    assert [str(w.message) for w in shown] == []  # do_api_request's "please use Bot.x" is not shown for these
-
-
-async def test_without_the_filter_ptb_would_warn() -> None:
-    """The filter matches PTB's wording; if a new PTB words it differently, this says so."""
-    async with FakeBotApi() as api:
-        api.user(101, "Alice", started=True)
-        async with _build(api, None) as app:
-            with pytest.warns(UserWarning, match="Please use 'Bot.sendMessage'"):
-                await send_text(app.bot, 101, "hi")
-
-
-async def test_errors_are_raised_as_by_ptbs_methods() -> None:
+async def test_a_message_gets_a_new_screen_and_a_press_edits_its_own() -> None:
+    errors: list[BaseException] = []
     async with FakeBotApi() as api:
         alice = api.user(101, "Alice", started=True)
-        async with _build(api, Defaults(parse_mode=ParseMode.HTML)) as app:
-            hide_raw_call_warnings()
-            await send_text(app.bot, 101, "one")
-            (message,) = alice.bot_messages()
-            with pytest.raises(BadRequest, match="not modified"):
-                await edit_text(app.bot, 101, message.message_id, "one")
-            api.fail_next("sendMessage", 429, retry_after=3)
-            with pytest.raises(RetryAfter):
-                await send_text(app.bot, 101, "two")
-            await alice.block(notify=False)
-            with pytest.raises(Forbidden):
-                await send_text(app.bot, 101, "three")
+        async with api.running(build(api, errors)):
+            await alice.send("hi")
+            screen = await alice.wait_for("Pick one")
+            assert screen.buttons == ["Yes", "Again", "New", "Docs"]
+            assert screen.entities == [{"type": "bold", "offset": 0, "length": 4}]  # Defaults' parse mode
+
+            await alice.press("Again", message=screen)
+            await api.wait_idle()
+            await alice.press("New", message=screen)
+            fresh = await alice.wait_for("A new message")
+            assert fresh.message_id != screen.message_id and fresh.buttons == screen.buttons
+
+            await alice.press("Yes", message=screen)
+            await alice.wait_for("Done yes")
+            await api.wait_idle()
+        api.assert_callbacks_answered_once()
+
+    assert errors == []
+    assert screen.text == "Done yes" and screen.buttons == []  # edited in place, keyboard removed
+    sends = api.calls_to("sendMessage")
+    assert [c.params["parse_mode"] for c in sends] == ["HTML", "HTML"]
+    assert sends[0].params["reply_markup"] == KEYBOARD.to_dict()
+    (edit,) = api.calls_to("editMessageText")  # "Again" showed the screen already shown: no call
+    assert edit.ok and edit.params["message_id"] == screen.message_id and edit.params["parse_mode"] == "HTML"
+    assert "reply_markup" not in edit.params
 
 
-@pytest.mark.parametrize(
-    "markup",
-    [
-        KEYBOARD,
-        InlineKeyboardMarkup([]),
-        InlineKeyboardMarkup([[InlineKeyboardButton("Ünïcode ✓ <b>", callback_data="k:1:2")]]),
-        InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton("Inline", switch_inline_query_current_chat="q")],
-                [InlineKeyboardButton("App", web_app=WebAppInfo("https://example.com/app"))],
-                [InlineKeyboardButton("Copy", copy_text=CopyTextButton("code")), InlineKeyboardButton("x", url="u")],
-                [InlineKeyboardButton("Extra", callback_data="d", api_kwargs={"future_field": 1})],
-            ]
-        ),
-    ],
-    ids=["data-and-url", "empty", "escaping", "other-kinds"],
-)
-def test_markup_json_is_what_to_dict_gives(markup: InlineKeyboardMarkup) -> None:
-    assert json.loads(markup_json(markup)) == markup.to_dict()
+async def test_telegram_refusing_a_screen_is_an_error_unless_it_was_not_modified() -> None:
+    """Two quick presses carry the message as it was before the first edit: Telegram's "message is not
+    modified" for the second is no error. Any other refusal reaches the error handler."""
+    errors: list[BaseException] = []
+    async with FakeBotApi() as api:
+        alice = api.user(101, "Alice", started=True)
+        async with api.running(build(api, errors)):
+            await alice.send("hi")
+            screen = await alice.wait_for("Pick one")
+            api.fail_next("editMessageText", 400, description="Bad Request: message is not modified")
+            await alice.press("Yes", message=screen)
+            await api.wait_idle()
+            assert errors == []
+            api.fail_next("editMessageText", 400, description="Bad Request: message to edit not found")
+            await alice.press("Yes", message=screen)
+            await api.wait_idle()
+            api.fail_next("sendMessage", 403)
+            await alice.press("New", message=screen)
+            await api.wait_idle()
+
+    assert [type(e).__name__ for e in errors] == ["BadRequest", "Forbidden"]
+    assert str(errors[0]) == "Message to edit not found"
