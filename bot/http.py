@@ -7,10 +7,16 @@ what the network allows (PTB issue #4560 asks for aiohttp for this reason). ``be
 both; the numbers are in the README.
 
 :class:`AiohttpRequest` implements PTB 22's ``BaseRequest`` contract the way ``HTTPXRequest`` does: the same
-constructor timeouts and defaults, ``DEFAULT_NONE`` meaning "use the instance default", form-encoded bodies for
-plain calls and ``multipart/form-data`` for uploads, :class:`telegram.error.TimedOut` for timeouts (a distinct
-message when the connection pool is full) and :class:`telegram.error.NetworkError` for every other transport
-failure. Status codes and bodies go back to ``BaseRequest`` untouched; it maps them to Telegram errors.
+constructor timeouts and defaults, ``BaseRequest.DEFAULT_NONE`` meaning "use the instance default",
+``multipart/form-data`` for uploads, :class:`telegram.error.TimedOut` for timeouts (a distinct message when the
+connection pool is full) and :class:`telegram.error.NetworkError` for every other transport failure. Status codes
+and bodies go back to ``BaseRequest`` untouched; it maps them to Telegram errors.
+
+One difference on the wire: a call without files is sent as one JSON object (``application/json``, which the Bot
+API takes as well as a form) instead of a form. PTB's form holds nested values such as ``reply_markup`` as JSON
+text that urllib then percent-encodes character by character; ``json.dumps`` of ``RequestData.parameters`` (PTB's
+documented way to bring one's own encoding) is 5-7 times cheaper: 25 against 176 us for a time picker of 33
+buttons, 4 against 26 us for a call without a keyboard.
 
 Timeouts, translated to aiohttp (which has no per-write timeout):
 
@@ -28,6 +34,7 @@ Timeouts, translated to aiohttp (which has no per-write timeout):
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import TypeAlias, cast
 
@@ -41,7 +48,7 @@ POOL_FULL_MESSAGE = (
     "Pool timeout: All connections in the connection pool are occupied. Request was *not* sent to Telegram. "
     "Consider adjusting the connection pool size or the pool timeout."
 )
-_FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+_JSON_HEADERS = {"Content-Type": "application/json"}
 
 # A timeout argument as PTB passes it to ``do_request``: seconds, None (no limit), or ``BaseRequest.DEFAULT_NONE``
 # ("not given": use the instance's default). PTB's own alias for this lives in a private module.
@@ -207,18 +214,18 @@ _Body: TypeAlias = bytes | aiohttp.FormData | None
 
 
 def _encode_body(request_data: RequestData | None) -> tuple[_Body, dict[str, str] | None]:
-    """The request body as ``HTTPXRequest`` sends it: urlencoded parameters, or multipart when uploading files.
+    """The request body: the parameters as one JSON object, or multipart (as ``HTTPXRequest``) for uploads.
 
-    Parameter values are PTB's ``json_parameters`` (nested objects such as ``reply_markup`` already JSON
-    strings). A call without parameters (``getMe``) has no body at all, as with httpx.
+    A call without parameters (``getMe``) has no body at all, as with httpx. Multipart fields are PTB's
+    ``json_parameters`` (nested objects such as ``reply_markup`` as JSON text), as httpx sends them.
     """
     if request_data is None:
         return None, None
     if not request_data.contains_files:
-        parameters = request_data.json_parameters
+        parameters = request_data.parameters
         if not parameters:
             return None, None
-        return request_data.url_encoded_parameters().encode(), {"Content-Type": _FORM_CONTENT_TYPE}
+        return json.dumps(parameters, ensure_ascii=False, separators=(",", ":")).encode(), _JSON_HEADERS
     form = aiohttp.FormData()  # multipart, as every file part has a filename
     for name, value in request_data.json_parameters.items():
         form.add_field(name, value)

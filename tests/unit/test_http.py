@@ -1,8 +1,8 @@
 """``bot.http.AiohttpRequest`` against a real HTTP server on loopback, and inside a real PTB ``Application``.
 
-The wire format is checked against PTB's own ``HTTPXRequest``: both send the same ``RequestData`` to the same
-server, and the server must see the same fields, files and content type. That is the contract that matters:
-Telegram (and the fake Bot API) parse what PTB's default backend sends.
+The wire format is checked against PTB's own ``HTTPXRequest``: both send the same ``RequestData`` (as
+``telegram.Bot`` builds it) to the same server. Uploads must arrive as the same multipart fields and files; other
+calls arrive as JSON carrying the same parameters that httpx sends as a form (the Bot API takes both).
 """
 
 from __future__ import annotations
@@ -11,17 +11,16 @@ import asyncio
 import json
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from aiohttp import web
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
-from telegram.request._requestparameter import RequestParameter
 
 from bot.http import POOL_FULL_MESSAGE, AiohttpRequest, telegram_requests
 from sandbox.botapi import FakeBotApi
@@ -135,9 +134,43 @@ async def request_() -> AsyncIterator[AiohttpRequest]:
         yield request
 
 
-def request_data(**parameters: Any) -> RequestData:
-    """What ``telegram.Bot`` builds for a call with these keyword arguments."""
-    return RequestData([RequestParameter.from_input(name, value) for name, value in parameters.items()])
+class _Captured(Exception):
+    pass
+
+
+class Capture(BaseRequest):
+    """A request backend that keeps the ``RequestData`` PTB hands it and sends nothing."""
+
+    def __init__(self) -> None:
+        self.data: RequestData | None = None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return None
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def do_request(self, url: str, method: str, request_data: RequestData | None = None, **_: Any) -> Any:
+        self.data = request_data
+        raise _Captured
+
+
+async def built_by_ptb(call: Callable[[Bot], Awaitable[object]]) -> RequestData:
+    """What ``telegram.Bot`` hands its request backend for ``call``."""
+    capture = Capture()
+    with pytest.raises(NetworkError):  # PTB wraps the backend's exception
+        await call(Bot("123:abc", request=capture, get_updates_request=capture))
+    assert capture.data is not None
+    return capture.data
+
+
+async def chat_call() -> RequestData:
+    """A small call with one parameter (``chat_id``)."""
+    return await built_by_ptb(lambda bot: bot.get_chat(1))
 
 
 async def send_with(backend: BaseRequest, url: str, data: RequestData | None) -> tuple[int, bytes]:
@@ -150,24 +183,36 @@ async def send_with(backend: BaseRequest, url: str, data: RequestData | None) ->
 # ---------------------------------------------------------------------------------------------
 
 
-async def test_form_parameters_arrive_exactly_as_httpx_sends_them(server: Server) -> None:
-    data = request_data(chat_id=42, text="Hi & bye = ✓\nline 2", reply_markup=KEYBOARD, disable_notification=True)
+async def test_parameters_arrive_as_json_with_what_httpx_sends_as_a_form(server: Server) -> None:
+    data = await built_by_ptb(
+        lambda bot: bot.send_message(42, "Hi & bye = ✓\nline 2", reply_markup=KEYBOARD, disable_notification=True)
+    )
 
     assert await send_with(AiohttpRequest(), f"{server.url}/echo", data) == (200, b'{"ok": true, "result": true}')
     await send_with(HTTPXRequest(), f"{server.url}/echo", data)
 
     ours, httpx_seen = server.seen
-    assert ours.content_type == httpx_seen.content_type == "application/x-www-form-urlencoded"
-    assert ours.fields == httpx_seen.fields == data.json_parameters
-    assert ours.fields["text"] == "Hi & bye = ✓\nline 2"
-    assert json.loads(ours.fields["reply_markup"]) == KEYBOARD.to_dict()
-    assert ours.files == {}
-    assert ours.user_agent == BaseRequest.USER_AGENT
+    assert ours.content_type == "application/json"
+    assert httpx_seen.content_type == "application/x-www-form-urlencoded"
+    sent = json.loads(ours.body)
+    assert sent == data.parameters
+    assert httpx_seen.fields == data.json_parameters
+    # the same parameters: a form field is the JSON text of the value, or the string itself
+    assert httpx_seen.fields == {k: v if isinstance(v, str) else json.dumps(v) for k, v in sent.items()}
+    assert sent == {
+        "chat_id": 42,
+        "text": "Hi & bye = ✓\nline 2",
+        "reply_markup": KEYBOARD.to_dict(),
+        "disable_notification": True,
+    }
+    assert "✓".encode() in ours.body  # UTF-8, not escaped
+    assert ours.files == {} and ours.user_agent == BaseRequest.USER_AGENT
 
 
 async def test_a_call_without_parameters_has_an_empty_body_like_httpx(server: Server) -> None:
-    await send_with(AiohttpRequest(), f"{server.url}/echo", request_data())
-    await send_with(HTTPXRequest(), f"{server.url}/echo", request_data())
+    data = await built_by_ptb(lambda bot: bot.get_me())
+    await send_with(AiohttpRequest(), f"{server.url}/echo", data)
+    await send_with(HTTPXRequest(), f"{server.url}/echo", data)
 
     ours, httpx_seen = server.seen
     assert (ours.method, ours.body) == (httpx_seen.method, httpx_seen.body) == ("POST", b"")
@@ -176,7 +221,9 @@ async def test_a_call_without_parameters_has_an_empty_body_like_httpx(server: Se
 
 async def test_a_file_upload_is_multipart_with_filename_content_type_and_bytes(server: Server) -> None:
     document = InputFile(ICS, filename="session-2026-11-25.ics")
-    data = request_data(chat_id=7, document=document, caption="Your session", reply_markup=KEYBOARD)
+    data = await built_by_ptb(
+        lambda bot: bot.send_document(7, document, caption="Your session", reply_markup=KEYBOARD)
+    )
     assert data.contains_files
 
     assert (await send_with(AiohttpRequest(), f"{server.url}/echo", data))[0] == 200
@@ -196,7 +243,8 @@ async def test_a_file_handle_is_uploaded_too(server: Server, tmp_path: Any) -> N
     path = tmp_path / "invite.ics"
     path.write_bytes(ICS)
     with path.open("rb") as handle:
-        data = request_data(chat_id=7, document=InputFile(handle, filename="invite.ics", read_file_handle=False))
+        document = InputFile(handle, filename="invite.ics", read_file_handle=False)
+        data = await built_by_ptb(lambda bot: bot.send_document(7, document))
         await send_with(AiohttpRequest(), f"{server.url}/echo", data)
 
     assert server.seen[0].files == {"document": ("invite.ics", "text/calendar", ICS)}
@@ -209,7 +257,7 @@ async def test_a_file_handle_is_uploaded_too(server: Server, tmp_path: Any) -> N
 
 @pytest.mark.parametrize("code", [200, 204, 400, 403, 429, 502])
 async def test_status_and_body_pass_through_untouched(server: Server, request_: AiohttpRequest, code: int) -> None:
-    status, body = await request_.do_request(f"{server.url}/status/{code}", "POST", request_data(chat_id=1))
+    status, body = await request_.do_request(f"{server.url}/status/{code}", "POST", await chat_call())
 
     assert status == code
     assert body == (b"" if code == 204 else f'{{"ok": false, "description": "status {code}"}}'.encode())
@@ -217,7 +265,7 @@ async def test_status_and_body_pass_through_untouched(server: Server, request_: 
 
 async def test_base_request_turns_a_400_into_bad_request(server: Server, request_: AiohttpRequest) -> None:
     with pytest.raises(BadRequest, match="status 400"):
-        await request_.post(f"{server.url}/status/400", request_data(chat_id=1))
+        await request_.post(f"{server.url}/status/400", await chat_call())
 
 
 async def test_get_retrieves_bytes(server: Server, request_: AiohttpRequest) -> None:
@@ -229,7 +277,7 @@ async def test_a_slow_response_times_out_after_the_read_timeout(server: Server) 
     async with AiohttpRequest(read_timeout=0.2) as request:
         started = time.monotonic()
         with pytest.raises(TimedOut):
-            await request.do_request(f"{server.url}/slow/3", "POST", request_data(chat_id=1))
+            await request.do_request(f"{server.url}/slow/3", "POST", await chat_call())
         assert time.monotonic() - started < 1.5
 
 
@@ -254,7 +302,7 @@ async def test_connection_refused_is_a_network_error() -> None:
 
 async def test_a_dropped_connection_is_a_network_error(server: Server, request_: AiohttpRequest) -> None:
     with pytest.raises(NetworkError) as caught:
-        await request_.do_request(f"{server.url}/drop", "POST", request_data(chat_id=1))
+        await request_.do_request(f"{server.url}/drop", "POST", await chat_call())
     assert not isinstance(caught.value, TimedOut)
 
 
@@ -339,7 +387,7 @@ async def test_a_ptb_application_polls_sends_keyboards_and_uploads_documents() -
 
     assert alice.buttons() == ["Confirm ✓", "No", "Docs"]
     keyboard_call = next(c for c in api.calls_to("sendMessage") if c.params["text"] == "Pick one")
-    assert keyboard_call.content_type == "application/x-www-form-urlencoded"
+    assert keyboard_call.content_type == "application/json"
     assert keyboard_call.params["reply_markup"] == KEYBOARD.to_dict()
 
     (document_call,) = api.calls_to("sendDocument")
