@@ -2,11 +2,15 @@
 
 One table, ``TRANSITIONS``, is the whole truth about status changes::
 
+    awaiting_payment -> pending (system: paid, the offering waits for the mentor's answer)
+                      | confirmed (system: paid, the offering confirms paid bookings automatically)
+                      | expired (system: the hold ran out) | cancelled (mentee: withdrawn before paying)
     pending   -> confirmed (mentor) | declined (mentor, reason) | cancelled (anyone, reason) | expired (system)
     confirmed -> completed (mentor, after start) | no_show (mentor, after start) | cancelled (anyone, reason)
 
 Every other move raises ``InvalidTransition``. Functions here return new frozen objects plus the ``StatsDelta``
-the change implies; the caller saves both in one transaction.
+the change implies; the caller saves both in one transaction. What a move does to the money (a refund) is the
+payments rules' (``domain.payments.refund_on_move``).
 """
 
 from __future__ import annotations
@@ -22,10 +26,13 @@ from domain.model import (
     Actor,
     Booking,
     BookingStatus,
+    Currency,
     Offering,
+    PaymentMode,
     PaymentStatus,
     StatsDelta,
 )
+from domain.payments import PaymentTerms
 from domain.validation import clean_text, validate_link
 
 S = BookingStatus
@@ -41,6 +48,10 @@ class Move:
 _ANYONE = frozenset(Actor)
 
 TRANSITIONS: dict[tuple[BookingStatus, BookingStatus], Move] = {
+    (S.AWAITING_PAYMENT, S.PENDING): Move(frozenset({Actor.SYSTEM})),
+    (S.AWAITING_PAYMENT, S.CONFIRMED): Move(frozenset({Actor.SYSTEM})),
+    (S.AWAITING_PAYMENT, S.EXPIRED): Move(frozenset({Actor.SYSTEM})),
+    (S.AWAITING_PAYMENT, S.CANCELLED): Move(frozenset({Actor.MENTEE})),
     (S.PENDING, S.CONFIRMED): Move(frozenset({Actor.MENTOR})),
     (S.PENDING, S.DECLINED): Move(frozenset({Actor.MENTOR}), needs_reason=True),
     (S.PENDING, S.CANCELLED): Move(_ANYONE, needs_reason=True),
@@ -75,9 +86,8 @@ def transition(
         if not cleaned:
             raise ReasonRequired()
         changes["cancellation_reason"] = cleaned
+    if move.needs_reason or target == S.CANCELLED:
         changes["cancelled_by"] = actor
-    if target in (S.DECLINED, S.CANCELLED, S.EXPIRED) and booking.payment_status == PaymentStatus.PAID:
-        changes["payment_status"] = PaymentStatus.REFUNDED
     delta = StatsDelta(completed=1) if target == S.COMPLETED else StatsDelta()
     return booking.with_changes(**changes), delta
 
@@ -89,11 +99,22 @@ def new_booking(
     mentee_timezone: str,
     now: datetime,
     notes: str | None = None,
+    terms: PaymentTerms | None = None,
 ) -> tuple[Booking, StatsDelta]:
-    """A fresh booking: confirmed at once when the offering is free, pending the mentor's answer when paid."""
+    """A fresh booking: confirmed at once when the offering is free; when paid (``terms``, from
+    ``domain.payments.payment_terms``), held awaiting payment for an online mode, or pending the mentor's answer
+    when paid outside the bot (also without ``terms``)."""
     if offering.id is None:
         raise ValueError("offering must be saved first")
     free = offering.is_free
+    if free and terms is not None:
+        raise ValueError("a free offering has no payment terms")
+    if not free and terms is None:
+        terms = PaymentTerms(PaymentMode.OFF, Decimal(offering.price), Currency.INR, None, None)
+    if terms is None:
+        status = S.CONFIRMED
+    else:
+        status = S.AWAITING_PAYMENT if terms.hold_until is not None else S.PENDING
     booking = Booking(
         offering_id=offering.id,
         mentor_id=offering.mentor_id,
@@ -103,9 +124,13 @@ def new_booking(
         buffer_before_minutes=offering.buffer_before_minutes,
         buffer_after_minutes=offering.buffer_after_minutes,
         timezone=mentee_timezone,
-        amount=Decimal(offering.price),
+        amount=Decimal(offering.price) if terms is None else terms.amount,
+        currency=Currency.INR if terms is None else terms.currency,
+        payment_mode=None if terms is None else terms.mode,
+        hold_until=None if terms is None else terms.hold_until,
+        payment_nonce=None if terms is None else terms.nonce,
         payment_status=PaymentStatus.NOT_REQUIRED if free else PaymentStatus.PENDING,
-        status=S.CONFIRMED if free else S.PENDING,
+        status=status,
         created_at=now,
         updated_at=now,
         meeting_notes=clean_text(notes or "", NOTES_MAX, field="notes") or None,
@@ -115,7 +140,7 @@ def new_booking(
 
 def link_editable(booking: Booking, actor: Actor) -> bool:
     """Only the mentor adds or changes the meeting link, and only while the booking is pending or confirmed."""
-    return actor == Actor.MENTOR and booking.status.is_active
+    return actor == Actor.MENTOR and booking.status in (S.PENDING, S.CONFIRMED)
 
 
 def check_link_editable(booking: Booking, actor: Actor) -> None:

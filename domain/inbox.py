@@ -2,7 +2,7 @@
 
 Tabs (``TABS`` is the definition: ``tab_of`` reads it, and storage builds its queries from it)::
 
-    pending   - status pending
+    pending   - status pending, and slots held awaiting a mentee's payment
     upcoming  - confirmed and not yet ended
     past      - completed, no-show, expired, and confirmed whose end has passed (waiting to be marked)
     cancelled - cancelled and declined
@@ -45,7 +45,7 @@ class InboxTab(StrEnum):
 
 # Which bookings each tab holds, and in which order a page lists them. Every booking is in exactly one tab.
 TABS: dict[InboxTab, BookingSet] = {
-    InboxTab.PENDING: BookingSet(always=(S.PENDING,), soonest_first=True),
+    InboxTab.PENDING: BookingSet(always=(S.AWAITING_PAYMENT, S.PENDING), soonest_first=True),
     InboxTab.UPCOMING: BookingSet(until_end=(S.CONFIRMED,), soonest_first=True),
     InboxTab.PAST: BookingSet(always=(S.COMPLETED, S.NO_SHOW, S.EXPIRED), after_end=(S.CONFIRMED,)),
     InboxTab.CANCELLED: BookingSet(always=(S.CANCELLED, S.DECLINED)),

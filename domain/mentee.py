@@ -3,7 +3,7 @@ the per-mentor limit on open bookings, and the booking flow's week pages and tim
 
 Tabs (``TABS`` is the definition: ``my_tab_of`` reads it, and storage builds its queries from it)::
 
-    upcoming  - pending, and confirmed not yet ended
+    upcoming  - awaiting payment, pending, and confirmed not yet ended
     past      - completed, no-show, and confirmed whose end has passed
     cancelled - cancelled, declined and expired (the session did not happen)
 
@@ -38,13 +38,15 @@ class MyTab(StrEnum):
 
 # Which bookings each tab holds, and in which order a page lists them. Every booking is in exactly one tab.
 TABS: dict[MyTab, BookingSet] = {
-    MyTab.UPCOMING: BookingSet(always=(S.PENDING,), until_end=(S.CONFIRMED,), soonest_first=True),
+    MyTab.UPCOMING: BookingSet(
+        always=(S.AWAITING_PAYMENT, S.PENDING), until_end=(S.CONFIRMED,), soonest_first=True
+    ),
     MyTab.PAST: BookingSet(always=(S.COMPLETED, S.NO_SHOW), after_end=(S.CONFIRMED,)),
     MyTab.CANCELLED: BookingSet(always=(S.CANCELLED, S.DECLINED, S.EXPIRED)),
 }
 
-# The limit on open bookings per mentee with one mentor: pending or confirmed, and not yet ended. A deployment may
-# change the number (``MAX_ACTIVE_BOOKINGS_PER_MENTOR``); this is its default.
+# The limit on open bookings per mentee with one mentor: awaiting payment, pending or confirmed, and not yet
+# ended. A deployment may change the number (``MAX_ACTIVE_BOOKINGS_PER_MENTOR``); this is its default.
 DEFAULT_MAX_ACTIVE_PER_MENTOR = 3
 OPEN_WITH_MENTOR = BookingSet(until_end=tuple(status for status in S if status.is_active))
 
@@ -92,18 +94,27 @@ class MenteeActions:
     cancel: bool  # pending, or confirmed until the offering's cut-off; never once started
     rate: bool  # completed and not yet rated
     cancel_closed: bool = False  # confirmed, not yet started, past the cut-off: the card says so (no button)
+    pay: bool = False  # awaiting payment, the hold not yet over: send the invoice (again)
+    release: bool = False  # awaiting payment: give the held time back without paying
+
+
+_BOOKED = (S.PENDING, S.CONFIRMED)
 
 
 def mentee_actions(booking: Booking, offering: Offering, now: datetime) -> MenteeActions:
-    upcoming = booking.status.is_active and booking.ends_at > now
-    not_started = booking.status.is_active and booking.scheduled_at > now
+    booked = booking.status in _BOOKED
+    upcoming = booked and booking.ends_at > now
+    not_started = booked and booking.scheduled_at > now
     closed = not_started and cancellation_closed(booking, offering, now)
+    awaiting = booking.status == S.AWAITING_PAYMENT
     return MenteeActions(
         join=bool(booking.meeting_link) and booking.status == S.CONFIRMED and booking.ends_at > now,
         calendar=upcoming,
         cancel=not_started and not closed,
         rate=booking.status == S.COMPLETED and booking.mentee_rating is None,
         cancel_closed=closed,
+        pay=awaiting and booking.hold_until is not None and now < booking.hold_until,
+        release=awaiting,
     )
 
 

@@ -40,6 +40,7 @@ class OfferingStatus(StrEnum):
 
 
 class BookingStatus(StrEnum):
+    AWAITING_PAYMENT = "awaiting_payment"  # held for the mentee until they pay (``hold_until``)
     PENDING = "pending"
     CONFIRMED = "confirmed"
     DECLINED = "declined"
@@ -50,15 +51,40 @@ class BookingStatus(StrEnum):
 
     @property
     def is_active(self) -> bool:
-        """Active bookings hold their time: they block slots and count against daily limits."""
-        return self in (BookingStatus.PENDING, BookingStatus.CONFIRMED)
+        """Active bookings hold their time: they block slots and count against daily limits (a booking awaiting
+        payment too: its slot is held for the mentee until the hold runs out)."""
+        return self in (BookingStatus.AWAITING_PAYMENT, BookingStatus.PENDING, BookingStatus.CONFIRMED)
 
 
 class PaymentStatus(StrEnum):
+    """The summary of a booking's payments that cards show; the ledger (``domain.payments``) is the record."""
+
     NOT_REQUIRED = "not_required"  # free offering
-    PENDING = "pending"
+    PENDING = "pending"  # nothing paid yet
     PAID = "paid"
-    REFUNDED = "refunded"
+    REFUND_DUE = "refund_due"  # a refund is owed and not yet done
+    REFUNDED = "refunded"  # every payment was refunded
+
+
+class PaymentMode(StrEnum):
+    """How a paid booking is paid (``PAYMENTS``): Telegram Stars, a payment provider's invoice in rupees, or
+    outside the bot (``off``: the mentor marks it paid by hand). Values are stored: never rename them."""
+
+    STARS = "stars"
+    PROVIDER = "provider"
+    OFF = "off"
+
+
+class Currency(StrEnum):
+    """ISO 4217 code, or Telegram's ``XTR`` for Stars. Values are stored: never rename them."""
+
+    INR = "INR"
+    XTR = "XTR"
+
+    @property
+    def digits(self) -> int:
+        """Digits after the decimal point in the smallest unit Telegram counts in (paise; whole Stars)."""
+        return 0 if self == Currency.XTR else 2
 
 
 class Actor(StrEnum):
@@ -171,6 +197,8 @@ class Offering:
     cancellation_policy: str = ""
     cancellation_cutoff_hours: int = 24  # a mentee may cancel until this many hours before the start
     preparation_notes: str = ""
+    price_stars: int | None = None  # the price in Telegram Stars; None: suggested from the rupee price
+    auto_confirm_paid: bool = False  # a paid booking is confirmed at once instead of waiting for the mentor
     status: OfferingStatus = OfferingStatus.DRAFT
     total_bookings: int = 0
     total_completed: int = 0
@@ -207,11 +235,15 @@ class Booking:
     buffer_before_minutes: int
     buffer_after_minutes: int
     timezone: str  # the mentee's zone when booking
-    amount: Decimal
+    amount: Decimal  # in ``currency``: rupees, or whole Stars
     payment_status: PaymentStatus
     status: BookingStatus
     created_at: datetime
     id: int | None = None
+    currency: Currency = Currency.INR
+    payment_mode: PaymentMode | None = None  # None for a free booking
+    hold_until: datetime | None = None  # awaiting payment: the slot is held until then
+    payment_nonce: str | None = None  # in the invoice payload with the id: a payload nobody can guess
     meeting_link: str | None = None
     meeting_notes: str | None = None  # the mentee's notes
     cancelled_by: Actor | None = None

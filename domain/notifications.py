@@ -5,7 +5,11 @@ change that causes it (or withdrawn in it). Two families:
 
 * **events** - "you have a new request", "your booking is confirmed", ... - due at once;
 * **timed** - reminders, the after-session question, the rating follow-up, the daily agenda, and the expiry of
-  an unanswered request (an action, not a message) - due at a computed moment.
+  an unanswered request or of a hold awaiting payment (actions, not messages) - due at a computed moment.
+
+Payments add events written by the ledger's use cases (``domain.usecases.ledger``): the receipt, a refund owed by
+hand (to the mentor, and a copy for the operator's chat), a refund done, a payment that came too late - and one
+action, ``REFUND``: a Stars refund, whose "sending" is the refund call, keyed by the charge it refunds.
 
 ``timed_for`` says which timed notifications a booking should have *in its current state*; storage replaces the
 pending ones with that set on every change, so a cancelled or moved booking never gets a stale reminder. The
@@ -21,7 +25,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from domain.model import Actor, Booking, BookingStatus
+from domain.model import Actor, Booking, BookingStatus, PaymentStatus
 
 
 class NotificationKind(StrEnum):
@@ -33,12 +37,20 @@ class NotificationKind(StrEnum):
     EXPIRED = "expired"  # to both
     LINK = "link"  # to the mentee: the meeting link was added or changed
     RATE = "rate"  # to the mentee: the session is marked completed, please rate it
+    PAID = "paid"  # to the mentee: the receipt (paid in the bot, or marked paid by the mentor)
+    HOLD_EXPIRED = "hold_expired"  # to both: the slot held for a payment is free again
+    LATE_PAYMENT = "late_payment"  # to the payer: the booking no longer waited for this payment; it is refunded
+    REFUND_DUE = "refund_due"  # to the mentor: refund a payment by hand (provider, or paid outside the bot)
+    REFUND_DUE_OPERATOR = "refund_due_operator"  # the same for the operator's chat (recipient: the mentor)
+    REFUNDED = "refunded"  # to the payer: the refund is done
+    REFUND = "refund"  # not a message: refund a Stars payment (``payment_id``), once
     # timed
     REMINDER = "reminder"  # to both, ``lead_minutes`` before the start
     AFTER_SESSION = "after_session"  # to the mentor at the end: completed or no-show?
     RATE_AGAIN = "rate_again"  # to the mentee, once, if the rating is still missing
     AGENDA = "agenda"  # to the mentor at the agenda hour on a day with sessions
     EXPIRE = "expire"  # not a message: expire an unanswered request
+    HOLD_EXPIRE = "hold_expire"  # not a message: free the slot of a booking whose hold ran out unpaid
 
     @property
     def is_timed(self) -> bool:
@@ -52,6 +64,7 @@ _TIMED = frozenset(
         NotificationKind.RATE_AGAIN,
         NotificationKind.AGENDA,
         NotificationKind.EXPIRE,
+        NotificationKind.HOLD_EXPIRE,
     }
 )
 
@@ -72,6 +85,7 @@ class Notification:
     booking_id: int | None = None  # None only for AGENDA
     lead_minutes: int = 0  # REMINDER: how long before the start
     key: str = field(default="")
+    payment_id: int | None = None  # the ledger's charge a payment message or a refund is about
 
     def __post_init__(self) -> None:
         if not self.key:
@@ -95,6 +109,8 @@ def _key(n: Notification) -> str:
         return f"agenda:{n.recipient_id}:{n.due_at:%Y%m%d%H%M}"
     if n.kind == NotificationKind.REMINDER:
         return f"reminder:{n.recipient_id}:{n.booking_id}:{n.lead_minutes}:{n.due_at:%Y%m%d%H%M}"
+    if n.kind == NotificationKind.REFUND:
+        return f"refund:{n.payment_id}"  # one refund per charge, however often it is asked for
     if n.kind.is_timed:
         return f"{n.kind.value}:{n.recipient_id}:{n.booking_id}"
     # Events need no de-duplication: each is written once, in the transaction of the change it reports (a
@@ -121,7 +137,9 @@ def timed_for(
     (the expiry and after-session ones also when already due: they must still happen)."""
     assert booking.id is not None
     out: list[Notification] = []
-    if booking.status == BookingStatus.PENDING:
+    if booking.status == BookingStatus.AWAITING_PAYMENT and booking.hold_until is not None:
+        out.append(Notification(NotificationKind.HOLD_EXPIRE, booking.mentee_id, booking.hold_until, booking.id))
+    elif booking.status == BookingStatus.PENDING:
         expires = expiry_time(booking, policy)
         out.append(Notification(NotificationKind.EXPIRE, booking.mentor_id, expires, booking.id))
     elif booking.status == BookingStatus.CONFIRMED:
@@ -146,33 +164,40 @@ def timed_for(
 def events_for(before: Booking | None, after: Booking, actor: Actor, now: datetime) -> list[Notification]:
     """The messages a change of ``before`` into ``after`` (made by ``actor``) sends at once."""
     assert after.id is not None
-    kind: NotificationKind | None = None
-    to: list[int] = []
+    K = NotificationKind
+    said: list[tuple[NotificationKind, int]] = []
     if before is None:
-        kind, to = NotificationKind.NEW_BOOKING, [after.mentor_id]
+        if after.status != BookingStatus.AWAITING_PAYMENT:  # the mentor hears of a held slot once it is paid
+            said = [(K.NEW_BOOKING, after.mentor_id)]
+    elif before.status == BookingStatus.AWAITING_PAYMENT and before.status != after.status:
+        match after.status:
+            case BookingStatus.PENDING | BookingStatus.CONFIRMED:  # paid: the receipt says which
+                said = [(K.NEW_BOOKING, after.mentor_id), (K.PAID, after.mentee_id)]
+            case BookingStatus.EXPIRED:
+                said = [(K.HOLD_EXPIRED, after.mentee_id), (K.HOLD_EXPIRED, after.mentor_id)]
+            # cancelled: the mentee withdrew before paying; the mentor never had it to answer
     elif before.status != after.status:
         match after.status:
             case BookingStatus.CONFIRMED:
-                kind, to = NotificationKind.CONFIRMED, [after.mentee_id]
+                said = [(K.CONFIRMED, after.mentee_id)]
             case BookingStatus.DECLINED:
-                kind, to = NotificationKind.DECLINED, [after.mentee_id]
+                said = [(K.DECLINED, after.mentee_id)]
             case BookingStatus.CANCELLED:
-                kind = NotificationKind.CANCELLED
                 if actor == Actor.MENTOR:
-                    to = [after.mentee_id]
+                    said = [(K.CANCELLED, after.mentee_id)]
                 elif actor == Actor.MENTEE:
-                    to = [after.mentor_id]
+                    said = [(K.CANCELLED, after.mentor_id)]
                 else:
-                    to = [after.mentee_id, after.mentor_id]
+                    said = [(K.CANCELLED, after.mentee_id), (K.CANCELLED, after.mentor_id)]
             case BookingStatus.EXPIRED:
-                kind, to = NotificationKind.EXPIRED, [after.mentee_id, after.mentor_id]
+                said = [(K.EXPIRED, after.mentee_id), (K.EXPIRED, after.mentor_id)]
             case BookingStatus.COMPLETED:
-                kind, to = NotificationKind.RATE, [after.mentee_id]
+                said = [(K.RATE, after.mentee_id)]
     elif before.meeting_link != after.meeting_link and after.meeting_link:
-        kind, to = NotificationKind.LINK, [after.mentee_id]
-    if kind is None:
-        return []
-    return [Notification(kind, person, now, after.id) for person in to]
+        said = [(K.LINK, after.mentee_id)]
+    elif before.payment_status != after.payment_status and after.payment_status == PaymentStatus.PAID:
+        said = [(K.PAID, after.mentee_id)]  # the mentor marked a booking paid outside the bot
+    return [Notification(kind, person, now, after.id) for kind, person in said]
 
 
 def still_relevant(n: Notification, booking: Booking | None) -> bool:
@@ -191,8 +216,12 @@ def still_relevant(n: Notification, booking: Booking | None) -> bool:
             return booking.status == BookingStatus.COMPLETED and booking.mentee_rating is None
         case NotificationKind.EXPIRE:
             return booking.status == BookingStatus.PENDING
+        case NotificationKind.HOLD_EXPIRE:
+            return booking.status == BookingStatus.AWAITING_PAYMENT
         case NotificationKind.CONFIRMED:
             return booking.status in (BookingStatus.CONFIRMED, BookingStatus.COMPLETED)
         case NotificationKind.LINK:
             return booking.status.is_active and bool(booking.meeting_link)
-    return True  # a new booking, declined, cancelled, expired: always worth telling, whatever happened since
+    # a new booking, declined, cancelled, expired, a payment or a refund: always worth telling, whatever happened
+    # since (a refund's own checks are the ledger's, when it is prepared)
+    return True

@@ -26,6 +26,7 @@ from domain.model import (
     WeeklyRule,
 )
 from domain.notifications import Claimed, Notification, NotificationPolicy
+from domain.payments import LedgerEntry, Sums
 
 
 class Clock(Protocol):
@@ -243,6 +244,32 @@ class DiscoveryRepository(Protocol):
         ...
 
 
+# --- payments (``domain.payments``) ----------------------------------------------------------------------------
+
+
+class PaymentRepository(Protocol):
+    """The ledger: append-only, one row per money event; nothing is ever updated or deleted."""
+
+    async def add(self, entry: LedgerEntry) -> LedgerEntry | None:
+        """Append ``entry`` and return it with its id; None when the ledger already has this event of this charge
+        (the same ``charge_ref`` and ``kind``: a second delivery of one payment records nothing)."""
+        ...
+
+    async def get(self, payment_id: int) -> LedgerEntry | None: ...
+
+    async def for_booking(self, booking_id: int) -> list[LedgerEntry]:
+        """Every event of the booking's payments, oldest first."""
+        ...
+
+    async def for_mentor(self, mentor_id: int) -> list[LedgerEntry]:
+        """Every event of the payments for the mentor's bookings, oldest first (their ledger download)."""
+        ...
+
+    async def sums_for_mentor(self, mentor_id: int, since: datetime | None = None) -> Sums:
+        """The mentor's ledger added up per currency and kind (events recorded from ``since`` on)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction. Rolls back on exit unless ``commit()`` was called; repositories never commit."""
 
@@ -254,6 +281,7 @@ class UnitOfWork(Protocol):
     dialogs: DialogRepository
     outbox: OutboxRepository
     discovery: DiscoveryRepository
+    payments: PaymentRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     JSON,
     BigInteger,
     Boolean,
@@ -38,6 +39,8 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
+    event,
     false,
     func,
     text,
@@ -46,7 +49,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from domain.model import ALLOWED_DURATIONS, Actor, BookingStatus, OfferingStatus, PaymentStatus
+from domain.model import (
+    ALLOWED_DURATIONS,
+    Actor,
+    BookingStatus,
+    Currency,
+    OfferingStatus,
+    PaymentMode,
+    PaymentStatus,
+)
+from domain.payments import LedgerKind
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -144,6 +156,9 @@ def _in(column: str, values: object) -> str:
 OFFERING_STATUSES = tuple(s.value for s in OfferingStatus)
 BOOKING_STATUSES = tuple(s.value for s in BookingStatus)
 PAYMENT_STATUSES = tuple(s.value for s in PaymentStatus)
+PAYMENT_MODES = tuple(m.value for m in PaymentMode)
+CURRENCIES = tuple(c.value for c in Currency)
+LEDGER_KINDS = tuple(k.value for k in LedgerKind)
 ACTORS = tuple(a.value for a in Actor)
 
 
@@ -267,6 +282,10 @@ class OfferingRow(Base):
         Integer, nullable=False, default=24, server_default=text("24")
     )
     preparation_notes: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+    # Payments (0005): the price in Telegram Stars (NULL: suggested from ``price``), and whether a paid booking is
+    # confirmed at once.
+    price_stars: Mapped[int | None] = mapped_column(Integer)
+    auto_confirm_paid: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="draft", server_default="draft")
     total_bookings: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default=text("0"))
     total_completed: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default=text("0"))
@@ -286,6 +305,8 @@ class BookingRow(Base):
         Index(None, "offering_id"),
         CheckConstraint(_in("status", BOOKING_STATUSES), name="status"),
         CheckConstraint(_in("payment_status", PAYMENT_STATUSES), name="payment_status"),
+        CheckConstraint(_in("currency", CURRENCIES), name="currency"),
+        CheckConstraint(f"payment_mode IS NULL OR {_in('payment_mode', PAYMENT_MODES)}", name="payment_mode"),
         CheckConstraint(f"cancelled_by IS NULL OR {_in('cancelled_by', ACTORS)}", name="cancelled_by"),
         CheckConstraint("mentee_rating IS NULL OR mentee_rating BETWEEN 1 AND 5", name="mentee_rating"),
     )
@@ -305,8 +326,14 @@ class BookingRow(Base):
     timezone: Mapped[str] = mapped_column(String(64), nullable=False)
     meeting_link: Mapped[str | None] = mapped_column(Text)
     meeting_notes: Mapped[str | None] = mapped_column(Text)
-    amount: Mapped[Decimal] = mapped_column(ExactDecimal(10, 2), nullable=False)
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal(10, 2), nullable=False)  # in ``currency``
     payment_status: Mapped[str] = mapped_column(String(16), nullable=False)
+    # Payments (0005): the currency of ``amount``, how it is paid, until when an unpaid slot is held, and the
+    # random part of its invoice payload.
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, default="INR", server_default="INR")
+    payment_mode: Mapped[str | None] = mapped_column(String(16))
+    hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    payment_nonce: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     cancelled_by: Mapped[str | None] = mapped_column(String(16))
     cancellation_reason: Mapped[str | None] = mapped_column(Text)
@@ -355,6 +382,8 @@ class NotificationRow(Base):
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
     recipient_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), nullable=False)
     booking_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("bookings.id", ondelete="CASCADE"))
+    # The ledger's charge a payment message or a Stars refund is about (0005).
+    payment_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("payments.id"))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     lead_minutes: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default=text("0"))
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending", server_default="pending")
@@ -363,3 +392,64 @@ class NotificationRow(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = _created_at()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The payments ledger (``storage.payments``)
+# --------------------------------------------------------------------------------------------------------------
+
+
+class PaymentRow(Base):
+    """One money event (``domain.payments.LedgerEntry``): a charge, a refund that became due, a refund done.
+
+    Append-only: rows are inserted and read, never updated or deleted (``storage.payments`` has no statement that
+    would). ``charge_ref`` names the charge an event is about (Telegram's charge id, or ``manual:<booking>``);
+    the unique key on it and ``kind`` makes a second delivery of one payment record nothing.
+    """
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("charge_ref", "kind"),
+        Index(None, "booking_id"),
+        Index(None, "mentor_id", "recorded_at"),
+        CheckConstraint(_in("kind", LEDGER_KINDS), name="kind"),
+        CheckConstraint(_in("currency", CURRENCIES), name="currency"),
+        CheckConstraint(_in("mode", PAYMENT_MODES), name="mode"),
+        CheckConstraint("amount > 0", name="amount"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    booking_id: Mapped[int] = mapped_column(Integer, ForeignKey("bookings.id"), nullable=False)
+    mentor_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), nullable=False)
+    payer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal(12, 2), nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    mode: Mapped[str] = mapped_column(String(16), nullable=False)
+    charge_ref: Mapped[str] = mapped_column(String(255), nullable=False)
+    telegram_payment_charge_id: Mapped[str | None] = mapped_column(String(255))
+    provider_payment_charge_id: Mapped[str | None] = mapped_column(String(255))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+
+
+# The ledger refuses UPDATE and DELETE in the database itself (0005 creates the same triggers): a row is never
+# rewritten, by this program or by anyone with a SQL prompt and a bad idea.
+APPEND_ONLY_MESSAGE = "the payments ledger is append-only"
+PAYMENTS_APPEND_ONLY: dict[str, tuple[str, ...]] = {
+    "postgresql": (
+        "CREATE FUNCTION payments_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        f"$$ BEGIN RAISE EXCEPTION '{APPEND_ONLY_MESSAGE}'; END $$",
+        "CREATE TRIGGER payments_append_only BEFORE UPDATE OR DELETE ON payments "
+        "FOR EACH ROW EXECUTE FUNCTION payments_append_only()",
+    ),
+    "sqlite": (
+        "CREATE TRIGGER payments_no_update BEFORE UPDATE ON payments "
+        f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END",
+        "CREATE TRIGGER payments_no_delete BEFORE DELETE ON payments "
+        f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END",
+    ),
+}
+for _dialect, _statements in PAYMENTS_APPEND_ONLY.items():
+    for _statement in _statements:
+        event.listen(PaymentRow.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))

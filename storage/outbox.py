@@ -97,7 +97,9 @@ def _insert_statement(dialect: str, reschedule_pending: bool) -> Any:
     )
 
 
-_COLUMNS = ("key", "kind", "recipient_id", "booking_id", "due_at", "lead_minutes", "status", "attempts")
+_COLUMNS = (
+    "key", "kind", "recipient_id", "booking_id", "due_at", "lead_minutes", "status", "attempts", "payment_id",
+)  # fmt: skip
 
 
 def _values(n: Notification) -> dict[str, Any]:
@@ -110,6 +112,7 @@ def _values(n: Notification) -> dict[str, Any]:
         "lead_minutes": n.lead_minutes,
         "status": "pending",
         "attempts": 0,
+        "payment_id": n.payment_id,
     }
 
 
@@ -177,7 +180,7 @@ class SqlOutboxRepository:
             .values(status="sending", locked_until=locked_until, attempts=_T.c.attempts + 1)
             .returning(
                 _T.c.id, _T.c.key, _T.c.kind, _T.c.recipient_id, _T.c.booking_id, _T.c.due_at,
-                _T.c.lead_minutes, _T.c.attempts,
+                _T.c.lead_minutes, _T.c.attempts, _T.c.payment_id,
             )  # fmt: skip
         )
         claimed: list[Claimed] = []
@@ -189,7 +192,7 @@ class SqlOutboxRepository:
                 unknown.append(row.id)
                 continue
             notification = Notification(
-                kind, row.recipient_id, row.due_at, row.booking_id, row.lead_minutes, row.key
+                kind, row.recipient_id, row.due_at, row.booking_id, row.lead_minutes, row.key, row.payment_id
             )
             claimed.append(Claimed(row.id, notification, row.attempts, locked_until))
         if unknown:  # written by a newer version of the bot, or by hand: never let it block the queue

@@ -9,6 +9,7 @@ all in the caller's unit of work. The mentor's inbox (``inbox``) and the mentee'
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -27,9 +28,11 @@ from domain.errors import (
     TooManyBookings,
 )
 from domain.mentee import DEFAULT_MAX_ACTIVE_PER_MENTOR
-from domain.model import Actor, Booking, BookingStatus, BookingView, Offering, OfferingStatus, User
+from domain.model import Actor, Booking, BookingStatus, BookingView, Offering, OfferingStatus, PaymentMode, User
+from domain.payments import NONCE_BYTES, PaymentSettings, payment_terms
 from domain.ports import Clock, UnitOfWork
 from domain.slots import SlotContext
+from domain.usecases.ledger import settle_move
 from domain.usecases.notifications import record_change
 from domain.usecases.people import load_user
 
@@ -102,6 +105,7 @@ class BookingRequest:
     mentee_id: int
     start: datetime
     notes: str | None = None
+    mode: PaymentMode | None = None  # how a paid booking is paid; None: the first way the offering offers
 
 
 async def book_slot(
@@ -109,12 +113,17 @@ async def book_slot(
     clock: Clock,
     request: BookingRequest,
     max_active_per_mentor: int = DEFAULT_MAX_ACTIVE_PER_MENTOR,
+    payments: PaymentSettings = PaymentSettings(),
 ) -> BookingView:
     """Book ``request.start`` for the mentee, re-checking everything inside the write transaction.
 
     Both people's rows are locked first (PostgreSQL; SQLite transactions are immediate), so two requests for
     the same mentor or by the same mentee run one after the other and the second sees the first's booking
     (the limit of ``max_active_per_mentor`` pending or upcoming bookings with one mentor included).
+
+    A paid booking paid in the bot (``payments``: Stars, a provider) is held awaiting payment: its price, currency
+    and the end of the hold are stored on it (``domain.payments.payment_terms``), with a random nonce for its
+    invoice; ``PaymentModeUnavailable`` for a way of paying the offering does not offer.
     """
     offering = await uow.offerings.get(request.offering_id)
     if offering is None:
@@ -127,8 +136,11 @@ async def book_slot(
         raise MenteeOverlap()
     if await uow.bookings.count_open_with_mentor(mentee.id, ctx.mentor.id, clock.now()) >= max_active_per_mentor:
         raise TooManyBookings(max_active_per_mentor)
+    terms = payment_terms(
+        ctx.offering, request.mode, payments, request.start, clock.now(), secrets.token_hex(NONCE_BYTES)
+    )
     booking, delta = rules.new_booking(
-        ctx.offering, mentee.id, request.start, mentee.timezone or "UTC", clock.now(), request.notes
+        ctx.offering, mentee.id, request.start, mentee.timezone or "UTC", clock.now(), request.notes, terms
     )
     booking = await uow.bookings.add(booking)
     await uow.offerings.apply_stats(ctx.offering.id, delta)  # type: ignore[arg-type]
@@ -217,8 +229,10 @@ async def move(
     reason: str | None = None,
 ) -> BookingView:
     """Move the booking of ``view`` - loaded ``for_update`` in this unit of work - as ``actor``: the new status,
-    the notifications it brings and the offering's counters, all in this transaction."""
+    the refund it makes due (``ledger.settle_move``), the notifications it brings and the offering's counters, all
+    in this transaction."""
     updated, delta = rules.transition(view.booking, target, actor, clock.now(), reason)
+    updated = await settle_move(uow, view, updated, actor, clock.now())
     updated = await uow.bookings.update(updated)
     await record_change(uow, view.booking, updated, actor, view.mentor_zone, clock.now())
     if delta:

@@ -6,14 +6,12 @@ The rules (the tabs, what a card offers, the cancellation cut-off) are ``domain.
 
 from __future__ import annotations
 
-from domain import booking as rules
-from domain.errors import NotAllowed
+from domain.errors import InvalidTransition, NotAllowed
 from domain.mentee import PAGE_SIZE, MyBookings, MyTab
 from domain.model import Actor, BookingStatus, BookingView
 from domain.ports import Clock, UnitOfWork
 from domain.sessions import check_mentee_may_cancel
-from domain.usecases.booking import booking_for, booking_views
-from domain.usecases.notifications import record_change
+from domain.usecases.booking import booking_for, booking_views, move
 
 
 async def open_my_bookings(uow: UnitOfWork, clock: Clock, mentee_id: int, tab: MyTab, page: int) -> MyBookings:
@@ -48,6 +46,8 @@ async def my_booking(uow: UnitOfWork, mentee_id: int, booking_id: int) -> Bookin
 async def start_mentee_cancellation(uow: UnitOfWork, clock: Clock, user_id: int, booking_id: int) -> BookingView:
     """Check that the mentee may cancel now (before asking for a reason)."""
     view = await mentee_booking(uow, user_id, booking_id)
+    if view.booking.status == BookingStatus.AWAITING_PAYMENT:
+        raise InvalidTransition(view.booking.status, BookingStatus.CANCELLED, Actor.MENTEE)
     check_mentee_may_cancel(view.booking, view.offering, clock.now())
     return view
 
@@ -55,9 +55,10 @@ async def start_mentee_cancellation(uow: UnitOfWork, clock: Clock, user_id: int,
 async def cancel_as_mentee(
     uow: UnitOfWork, clock: Clock, user_id: int, booking_id: int, reason: str
 ) -> BookingView:
+    """The mentee cancels a request or a confirmed session (until the cut-off), with a reason for the mentor; what
+    they paid is refunded by the policy (``domain.payments.refund_on_move``)."""
     view = await mentee_booking(uow, user_id, booking_id, for_update=True)
+    if view.booking.status == BookingStatus.AWAITING_PAYMENT:  # not paid yet: nothing to cancel but the hold
+        raise InvalidTransition(view.booking.status, BookingStatus.CANCELLED, Actor.MENTEE)
     check_mentee_may_cancel(view.booking, view.offering, clock.now())
-    updated, _delta = rules.transition(view.booking, BookingStatus.CANCELLED, Actor.MENTEE, clock.now(), reason)
-    updated = await uow.bookings.update(updated)
-    await record_change(uow, view.booking, updated, Actor.MENTEE, view.mentor_zone, clock.now())
-    return BookingView(updated, view.offering, view.mentor, view.mentee)
+    return await move(uow, clock, view, Actor.MENTEE, BookingStatus.CANCELLED, reason)

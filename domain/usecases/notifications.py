@@ -16,6 +16,7 @@ from domain.model import Actor, Booking, BookingStatus, BookingView
 from domain.notifications import events_for, expiry_time, timed_for
 from domain.ports import Clock, UnitOfWork
 from domain.sessions import Agenda
+from domain.usecases.ledger import settle_move
 
 
 async def record_change(
@@ -42,7 +43,8 @@ async def load_view(uow: UnitOfWork, booking_id: int, *, for_update: bool = Fals
 
 
 async def expire_request(uow: UnitOfWork, clock: Clock, booking_id: int) -> BookingView | None:
-    """Expire a request the mentor did not answer in time; both people are told. None if it was answered."""
+    """Expire a request the mentor did not answer in time; both people are told, and what was paid is refunded.
+    None if it was answered."""
     view = await load_view(uow, booking_id, for_update=True)  # the mentor may be answering right now
     now = clock.now()
     if view is None or view.booking.status != BookingStatus.PENDING:
@@ -50,7 +52,7 @@ async def expire_request(uow: UnitOfWork, clock: Clock, booking_id: int) -> Book
     if now < expiry_time(view.booking, uow.outbox.policy):
         return None
     expired, _delta = rules.transition(view.booking, BookingStatus.EXPIRED, Actor.SYSTEM, now)
-    expired = await uow.bookings.update(expired)
+    expired = await uow.bookings.update(await settle_move(uow, view, expired, Actor.SYSTEM, now))
     await record_change(uow, view.booking, expired, Actor.SYSTEM, view.mentor_zone, now)
     return BookingView(expired, view.offering, view.mentor, view.mentee)
 

@@ -10,7 +10,18 @@ import pytest
 
 from domain import booking as rules
 from domain.errors import InvalidInput, InvalidTransition, NotAllowed, ReasonRequired
-from domain.model import Actor, Booking, BookingStatus, Offering, OfferingStatus, PaymentStatus, StatsDelta
+from domain.model import (
+    Actor,
+    Booking,
+    BookingStatus,
+    Currency,
+    Offering,
+    OfferingStatus,
+    PaymentMode,
+    PaymentStatus,
+    StatsDelta,
+)
+from domain.payments import PaymentTerms
 
 S = BookingStatus
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -29,6 +40,10 @@ def booking(status: BookingStatus, **changes: object) -> Booking:
 
 # the whole table, written out independently of TRANSITIONS
 EXPECTED = {
+    (S.AWAITING_PAYMENT, S.PENDING): {Actor.SYSTEM},
+    (S.AWAITING_PAYMENT, S.CONFIRMED): {Actor.SYSTEM},
+    (S.AWAITING_PAYMENT, S.EXPIRED): {Actor.SYSTEM},
+    (S.AWAITING_PAYMENT, S.CANCELLED): {Actor.MENTEE},
     (S.PENDING, S.CONFIRMED): {Actor.MENTOR},
     (S.PENDING, S.DECLINED): {Actor.MENTOR},
     (S.PENDING, S.CANCELLED): {Actor.MENTOR, Actor.MENTEE, Actor.SYSTEM},
@@ -104,13 +119,41 @@ def test_free_bookings_are_confirmed_at_once_and_paid_ones_wait():
         S.CONFIRMED, PaymentStatus.NOT_REQUIRED, "hi", StatsDelta(bookings=1))
     paid, _ = rules.new_booking(offering("500"), 2, START, "Asia/Kolkata", NOW)
     assert (paid.status, paid.payment_status, paid.amount) == (S.PENDING, PaymentStatus.PENDING, Decimal("500"))
+    assert (paid.payment_mode, paid.currency) == (PaymentMode.OFF, Currency.INR)  # paid outside the bot
     assert (paid.buffer_before_minutes, paid.buffer_after_minutes) == (5, 5)
 
 
-def test_a_paid_booking_that_is_cancelled_is_marked_refunded():
+def test_a_move_leaves_the_money_to_the_payments_rules():
+    """The state machine moves the status; what a move refunds is ``domain.payments.refund_on_move`` (the ledger
+    changes the payment status when the refund is due and when it is done)."""
     paid = booking(S.CONFIRMED, payment_status=PaymentStatus.PAID)
     moved, _ = rules.transition(paid, S.CANCELLED, Actor.MENTOR, NOW, reason="ill")
-    assert moved.payment_status == PaymentStatus.REFUNDED
+    assert moved.payment_status == PaymentStatus.PAID
+
+
+def test_a_slot_held_for_a_payment_is_let_go_without_a_reason():
+    moved, delta = rules.transition(booking(S.AWAITING_PAYMENT), S.CANCELLED, Actor.MENTEE, NOW)
+    assert (moved.status, moved.cancelled_by, moved.cancellation_reason, delta) == (
+        S.CANCELLED, Actor.MENTEE, None, StatsDelta())
+
+
+def test_paid_bookings_in_the_bot_are_held_with_their_terms():
+    hold = NOW + timedelta(minutes=15)
+    terms = PaymentTerms(PaymentMode.STARS, Decimal(60), Currency.XTR, hold, "0123456789abcdef")
+    held, delta = rules.new_booking(offering("500"), 2, START, "Asia/Kolkata", NOW, terms=terms)
+    assert (held.status, held.payment_status, held.amount, held.currency, held.payment_mode) == (
+        S.AWAITING_PAYMENT, PaymentStatus.PENDING, Decimal(60), Currency.XTR, PaymentMode.STARS)
+    assert (held.hold_until, held.payment_nonce, delta) == (hold, "0123456789abcdef", StatsDelta(bookings=1))
+    outside = PaymentTerms(PaymentMode.OFF, Decimal(500), Currency.INR, None, None)
+    waiting, _ = rules.new_booking(offering("500"), 2, START, "Asia/Kolkata", NOW, terms=outside)
+    assert (waiting.status, waiting.payment_mode, waiting.hold_until) == (S.PENDING, PaymentMode.OFF, None)
+    with pytest.raises(ValueError):
+        rules.new_booking(offering("0"), 2, START, "Asia/Kolkata", NOW, terms=terms)
+
+
+def test_a_held_slot_has_no_meeting_link_yet():
+    with pytest.raises(InvalidTransition):
+        rules.set_meeting_link(booking(S.AWAITING_PAYMENT), Actor.MENTOR, "https://meet.example/x", NOW)
 
 
 def test_meeting_link_only_by_the_mentor_on_an_active_booking():

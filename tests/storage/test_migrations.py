@@ -102,8 +102,9 @@ async def test_migrated_schema_matches_the_models(db_url: str) -> None:
     if kind == "postgres":  # SQLite does not report primary key names
         assert migrated["bookings"]["pk"] == "pk_bookings"
     assert [name for name, _sql in migrated["bookings"]["checks"]] == [
-        "ck_bookings_cancelled_by", "ck_bookings_mentee_rating", "ck_bookings_payment_status", "ck_bookings_status"
-    ]
+        "ck_bookings_cancelled_by", "ck_bookings_currency", "ck_bookings_mentee_rating", "ck_bookings_payment_mode",
+        "ck_bookings_payment_status", "ck_bookings_status",
+    ]  # fmt: skip
 
 
 async def test_downgrade_to_base_and_back(db_url: str) -> None:
@@ -143,20 +144,26 @@ def _checked_values(connection: Connection, table: str, constraint: str) -> set[
     'b')`` on SQLite; PostgreSQL normalizes it to ``status::text = ANY (ARRAY['a'::character varying, ...])``)."""
     checks = {c["name"]: c["sqltext"] for c in inspect(connection).get_check_constraints(table)}
     assert constraint in checks, f"no CHECK {constraint} on {table}"
-    return set(re.findall(r"'([a-z_]+)'", checks[constraint]))
+    return set(re.findall(r"'([A-Za-z_]+)'", checks[constraint]))
 
 
 async def test_check_constraints_at_head_allow_exactly_the_domain_values(db_url: str) -> None:
     """The migrations copy the enum values into CHECKs: fail when the domain grows a value without a migration
     that lets the database store it (or a migration changes a CHECK without the domain). Read from a database at
     the head revision, so a later migration that rewrites a CHECK is what counts."""
-    from domain.model import Actor, BookingStatus, OfferingStatus, PaymentStatus
+    from domain.model import Actor, BookingStatus, Currency, OfferingStatus, PaymentMode, PaymentStatus
+    from domain.payments import LedgerKind
 
     expected = {
         ("offerings", "ck_offerings_status"): set(OfferingStatus),
         ("bookings", "ck_bookings_status"): set(BookingStatus),
         ("bookings", "ck_bookings_payment_status"): set(PaymentStatus),
         ("bookings", "ck_bookings_cancelled_by"): set(Actor),
+        ("bookings", "ck_bookings_payment_mode"): set(PaymentMode),
+        ("bookings", "ck_bookings_currency"): set(Currency),
+        ("payments", "ck_payments_kind"): set(LedgerKind),
+        ("payments", "ck_payments_mode"): set(PaymentMode),
+        ("payments", "ck_payments_currency"): set(Currency),
     }
     engine = create_engine(db_url)
     try:

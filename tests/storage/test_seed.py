@@ -38,7 +38,8 @@ async def test_seeded_data_keeps_the_rules_the_app_relies_on(db_url: str) -> Non
     )
     assert overlapping == [(0,)]
     statuses = dict(await _rows(db_url, "SELECT status, count(*) FROM bookings GROUP BY status"))
-    assert set(statuses) == {s.value for s in BookingStatus}
+    # every status but a slot held for a payment: holds last minutes, and the seed describes a settled past
+    assert set(statuses) == {s.value for s in BookingStatus} - {BookingStatus.AWAITING_PAYMENT.value}
     wrong = await _rows(
         db_url,
         "SELECT o.id FROM offerings o LEFT JOIN (SELECT offering_id, count(*) AS n, "

@@ -1,0 +1,365 @@
+"""Payments, the rules: how a paid booking is paid, what it costs, the hold, the invoice payload, who may pay at
+checkout, the refund policy, and the ledger with its summaries (a booking's payment status, a mentor's earnings).
+
+Modes (``PAYMENTS``, ``PaymentSettings.modes``): ``stars`` and ``provider`` take the money in the bot with an
+invoice; ``off`` leaves it outside (the mentor marks a booking paid by hand). Several online modes may be on at
+once; the mentee picks. A new online mode is one more ``PaymentMode`` value, listed in ``ONLINE`` if the bot
+sends it an invoice, with its currency in ``price_in``.
+
+The money a booking asks for is decided once, when the booking is made (``payment_terms``), and stored on the
+booking; every later check (the checkout, the payment, a refund) compares against the booking, never against a
+button or an invoice payload.
+
+The ledger is append-only: one ``LedgerEntry`` per event (a charge, a refund that became due, a refund done).
+A booking's ``PaymentStatus`` is its summary (``payment_status_of``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from decimal import ROUND_CEILING, Decimal
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from domain.errors import DomainError
+from domain.model import Actor, Booking, BookingStatus, Currency, Offering, PaymentMode, PaymentStatus
+from domain.sessions import cancellation_deadline
+
+S = BookingStatus
+
+ONLINE: tuple[PaymentMode, ...] = (PaymentMode.STARS, PaymentMode.PROVIDER)  # paid with an invoice in the bot
+STARS_MIN = 1
+STARS_MAX = 100_000  # a typed Stars price above this is refused (Telegram may refuse lower ones)
+NONCE_BYTES = 8  # the random part of an invoice payload: 16 hex digits
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentSettings:
+    """The deployment's payment settings, as the rules need them."""
+
+    modes: tuple[PaymentMode, ...] = (PaymentMode.OFF,)
+    stars_per_rupee: Decimal = Decimal(1)
+    hold: timedelta = timedelta(minutes=15)
+
+    @property
+    def online(self) -> tuple[PaymentMode, ...]:
+        return tuple(mode for mode in self.modes if mode in ONLINE)
+
+
+class PaymentModeUnavailable(DomainError):
+    """The mode asked for is not one this offering can be paid with here (turned off, or a free offering)."""
+
+
+class HoldOver(DomainError):
+    """The hold on the slot has run out (or the booking no longer waits for a payment)."""
+
+
+class NothingToMark(DomainError):
+    """Mark paid / mark refunded on a booking with nothing of that kind to mark."""
+
+
+# --- what a booking costs, and how it is paid ----------------------------------------------------------------
+
+
+def modes_for(offering: Offering, settings: PaymentSettings) -> tuple[PaymentMode, ...]:
+    """How a booking of ``offering`` may be paid, in the order offered: nothing for a free offering; the online
+    modes that are on; else ``off`` (paid outside the bot)."""
+    if offering.is_free:
+        return ()
+    return settings.online or (PaymentMode.OFF,)
+
+
+def suggested_stars(price: Decimal, stars_per_rupee: Decimal) -> int:
+    """A Stars price for ``price`` rupees at the configured rate: rounded up, at least one Star."""
+    stars = int((price * stars_per_rupee).to_integral_value(rounding=ROUND_CEILING))
+    return min(max(stars, STARS_MIN), STARS_MAX)
+
+
+def stars_price(offering: Offering, stars_per_rupee: Decimal) -> int:
+    """The offering's price in Stars: the mentor's, or the suggestion when they never set one."""
+    if offering.price_stars is not None:
+        return offering.price_stars
+    return suggested_stars(offering.price, stars_per_rupee)
+
+
+def price_in(offering: Offering, mode: PaymentMode, stars_per_rupee: Decimal) -> tuple[Decimal, Currency]:
+    """What a booking paid by ``mode`` costs: whole Stars for ``stars``, else the rupee price."""
+    if mode == PaymentMode.STARS:
+        return Decimal(stars_price(offering, stars_per_rupee)), Currency.XTR
+    return offering.price, Currency.INR
+
+
+def to_minor(amount: Decimal, currency: Currency) -> int:
+    """``amount`` in the smallest unit Telegram counts in: paise for rupees, whole Stars for ``XTR``."""
+    units = amount.scaleb(currency.digits)
+    if units != units.to_integral_value():
+        raise ValueError(f"{amount} {currency} is not a whole number of the smallest unit")
+    return int(units)
+
+
+def from_minor(units: int, currency: Currency) -> Decimal:
+    return Decimal(units).scaleb(-currency.digits)
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentTerms:
+    """What a new paid booking stores: how it is paid, how much, and until when the slot is held for it."""
+
+    mode: PaymentMode
+    amount: Decimal
+    currency: Currency
+    hold_until: datetime | None  # online modes only
+    nonce: str | None  # online modes only
+
+
+def payment_terms(
+    offering: Offering,
+    mode: PaymentMode | None,
+    settings: PaymentSettings,
+    start: datetime,
+    now: datetime,
+    nonce: str,
+) -> PaymentTerms | None:
+    """The terms of a new booking of ``offering`` starting at ``start``: None when it is free; ``mode`` None
+    takes the first mode offered. ``PaymentModeUnavailable`` for a mode this offering cannot be paid with. The
+    hold lasts ``settings.hold``, and never past the start."""
+    offered = modes_for(offering, settings)
+    if not offered:
+        if mode is not None:
+            raise PaymentModeUnavailable(mode)
+        return None
+    chosen = mode or offered[0]
+    if chosen not in offered:
+        raise PaymentModeUnavailable(chosen)
+    amount, currency = price_in(offering, chosen, settings.stars_per_rupee)
+    if chosen not in ONLINE:
+        return PaymentTerms(chosen, amount, currency, None, None)
+    if not re.fullmatch(r"[0-9a-f]{16}", nonce):
+        raise ValueError("the nonce must be 16 hex digits")
+    return PaymentTerms(chosen, amount, currency, min(now + settings.hold, start), nonce)
+
+
+# --- the invoice payload and the checkout ---------------------------------------------------------------------
+
+_PAYLOAD = re.compile(r"b([1-9][0-9]{0,18})\.([0-9a-f]{16})")
+
+
+def invoice_payload(booking: Booking) -> str:
+    """What the invoice carries back: the booking's id and its random nonce, nothing about the people."""
+    if booking.id is None or booking.payment_nonce is None:
+        raise ValueError("only a saved booking awaiting payment has an invoice")
+    return f"b{booking.id}.{booking.payment_nonce}"
+
+
+def read_payload(payload: str) -> tuple[int, str] | None:
+    """``(booking id, nonce)`` from an invoice payload; None for anything the bot did not write."""
+    found = _PAYLOAD.fullmatch(payload or "")
+    return (int(found.group(1)), found.group(2)) if found else None
+
+
+class CheckoutRefusal(StrEnum):
+    """Why a checkout is refused (the payer is told, in their language)."""
+
+    UNKNOWN = "unknown"  # no such booking, or a payload the bot did not write
+    NOT_YOURS = "not_yours"
+    NOT_AWAITING = "not_awaiting"  # paid already, cancelled, expired
+    HOLD_OVER = "hold_over"
+    MISMATCH = "mismatch"  # the amount or currency is not the booking's
+
+
+def checkout_refusal(
+    booking: Booking | None, nonce: str, payer_id: int, currency: str, total: int, now: datetime
+) -> CheckoutRefusal | None:
+    """None when ``payer_id`` may pay ``total`` (smallest units) of ``currency`` for ``booking`` now: it still
+    waits for this payment, it is theirs, the hold has not run out, and the amount and currency are the
+    booking's. Otherwise why not."""
+    if booking is None or booking.payment_nonce is None or booking.payment_nonce != nonce:
+        return CheckoutRefusal.UNKNOWN
+    if booking.mentee_id != payer_id:
+        return CheckoutRefusal.NOT_YOURS
+    if booking.status != S.AWAITING_PAYMENT:
+        return CheckoutRefusal.NOT_AWAITING
+    if booking.hold_until is None or now >= booking.hold_until:
+        return CheckoutRefusal.HOLD_OVER
+    if currency != booking.currency.value or total != to_minor(booking.amount, booking.currency):
+        return CheckoutRefusal.MISMATCH
+    return None
+
+
+def accepts_payment(booking: Booking, nonce: str, payer_id: int, currency: str, total: int) -> bool:
+    """A payment that has arrived moves the booking on only if the booking still waits for exactly it (the
+    hold's end does not matter any more: the checkout was accepted before it, and the slot is still held).
+    Anything else is refunded."""
+    return (
+        booking.status == S.AWAITING_PAYMENT
+        and booking.payment_nonce == nonce
+        and booking.mentee_id == payer_id
+        and currency == booking.currency.value
+        and total == to_minor(booking.amount, booking.currency)
+    )
+
+
+def after_payment(offering: Offering) -> BookingStatus:
+    """Where a paid booking goes: confirmed at once if the offering says so, else to the mentor's answer."""
+    return S.CONFIRMED if offering.auto_confirm_paid else S.PENDING
+
+
+# --- the refund policy ----------------------------------------------------------------------------------------
+
+
+class Refund(StrEnum):
+    FULL = "full"
+    NONE = "none"
+
+
+def refund_on_move(
+    booking: Booking, target: BookingStatus, actor: Actor, offering: Offering, now: datetime
+) -> Refund:
+    """What a paid booking's move to ``target`` by ``actor`` refunds::
+
+        declined by the mentor, cancelled by the mentor, expired unanswered  -> full refund
+        cancelled by the mentee: a request still waiting for the mentor       -> full refund
+                                 a confirmed session, until the cut-off       -> full refund
+                                 a confirmed session, after the cut-off       -> nothing
+        anything else (confirmed, completed, no-show)                         -> nothing
+    """
+    if target in (S.DECLINED, S.EXPIRED):
+        return Refund.FULL
+    if target != S.CANCELLED:
+        return Refund.NONE
+    if actor != Actor.MENTEE or booking.status != S.CONFIRMED:
+        return Refund.FULL
+    # the cut-off until which a mentee may cancel at all (``domain.sessions``): after it, no money comes back
+    return Refund.FULL if now <= cancellation_deadline(booking, offering) else Refund.NONE
+
+
+# --- the ledger -----------------------------------------------------------------------------------------------
+
+
+class LedgerKind(StrEnum):
+    """One event in the ledger. Values are stored: never rename them."""
+
+    CHARGE = "charge"  # money received
+    REFUND_DUE = "refund_due"  # a refund of a charge became due
+    REFUND = "refund"  # the charge was refunded
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One row of the append-only ledger. A charge and its refund events share ``charge_ref``: the Telegram
+    charge id, or ``manual:<booking>`` for a payment the mentor marked by hand."""
+
+    booking_id: int
+    mentor_id: int
+    payer_id: int
+    kind: LedgerKind
+    amount: Decimal  # in ``currency``
+    currency: Currency
+    mode: PaymentMode
+    charge_ref: str
+    recorded_at: datetime
+    telegram_charge_id: str | None = None
+    provider_charge_id: str | None = None
+    id: int | None = None
+
+    def event(self, kind: LedgerKind, at: datetime) -> LedgerEntry:
+        """The ``kind`` event of this charge, recorded ``at``."""
+        return LedgerEntry(
+            self.booking_id, self.mentor_id, self.payer_id, kind, self.amount, self.currency, self.mode,
+            self.charge_ref, at, self.telegram_charge_id, self.provider_charge_id,
+        )  # fmt: skip
+
+
+def manual_charge_ref(booking_id: int) -> str:
+    return f"manual:{booking_id}"
+
+
+def charges(entries: Iterable[LedgerEntry]) -> list[LedgerEntry]:
+    return [e for e in entries if e.kind == LedgerKind.CHARGE]
+
+
+def _refs(entries: Iterable[LedgerEntry], kind: LedgerKind) -> set[str]:
+    return {e.charge_ref for e in entries if e.kind == kind}
+
+
+def kept_charges(entries: Sequence[LedgerEntry]) -> list[LedgerEntry]:
+    """Charges no refund has become due for."""
+    due = _refs(entries, LedgerKind.REFUND_DUE)
+    return [c for c in charges(entries) if c.charge_ref not in due]
+
+
+def outstanding_refunds(entries: Sequence[LedgerEntry]) -> list[LedgerEntry]:
+    """Charges whose refund is due and not yet done."""
+    due, done = _refs(entries, LedgerKind.REFUND_DUE), _refs(entries, LedgerKind.REFUND)
+    return [c for c in charges(entries) if c.charge_ref in due and c.charge_ref not in done]
+
+
+def payment_status_of(entries: Sequence[LedgerEntry], before: PaymentStatus) -> PaymentStatus:
+    """A booking's payment status from its ledger: a refund owed shows first, then a payment kept, then
+    "refunded" when every payment was; without any payment, what it was (not paid yet, or not required)."""
+    if not charges(entries):
+        return before
+    if outstanding_refunds(entries):
+        return PaymentStatus.REFUND_DUE
+    if kept_charges(entries):
+        return PaymentStatus.PAID
+    return PaymentStatus.REFUNDED
+
+
+# --- earnings -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """One currency's money over a period: received, refunded, and refunds owed but not yet done."""
+
+    paid: Decimal = Decimal(0)
+    refunded: Decimal = Decimal(0)
+    owed: Decimal = Decimal(0)
+
+    @property
+    def net(self) -> Decimal:
+        return self.paid - self.refunded
+
+
+@dataclass(frozen=True, slots=True)
+class Earnings:
+    month_start: datetime  # UTC: the first instant of the mentor's current month, in their zone
+    month: dict[Currency, Totals] = field(default_factory=dict)
+    all_time: dict[Currency, Totals] = field(default_factory=dict)
+
+
+def month_start(now: datetime, zone: str) -> datetime:
+    """00:00 on the first day of ``now``'s month in ``zone``, as UTC."""
+    local = now.astimezone(ZoneInfo(zone))
+    first = datetime.combine(local.date().replace(day=1), time(0), tzinfo=ZoneInfo(zone))
+    return first.astimezone(UTC)
+
+
+Sums = dict[tuple[Currency, LedgerKind], Decimal]
+"""The ledger's amounts added up per currency and kind (storage sums them in SQL)."""
+
+
+def sums_of(entries: Iterable[LedgerEntry], since: datetime | None = None) -> Sums:
+    """``Sums`` recounted from ``entries`` (those recorded from ``since`` on)."""
+    out: Sums = {}
+    for entry in entries:
+        if since is None or entry.recorded_at >= since:
+            key = (entry.currency, entry.kind)
+            out[key] = out.get(key, Decimal(0)) + entry.amount
+    return out
+
+
+def totals_from(sums: Sums) -> dict[Currency, Totals]:
+    """Per currency: paid is every charge, refunded every refund done, owed the refunds due and not done."""
+    out: dict[Currency, Totals] = {}
+    for currency in Currency:
+        paid = sums.get((currency, LedgerKind.CHARGE), Decimal(0))
+        due = sums.get((currency, LedgerKind.REFUND_DUE), Decimal(0))
+        refunded = sums.get((currency, LedgerKind.REFUND), Decimal(0))
+        if paid or due or refunded:
+            out[currency] = Totals(paid, refunded, max(due - refunded, Decimal(0)))
+    return out

@@ -1,0 +1,280 @@
+"""Payments: paying a booking held for the mentee (the invoice, the checkout, the payment), letting the hold go,
+the mentor's Mark paid / Mark refunded, the dispatcher's side (a hold that ran out, a Stars refund), and
+earnings.
+
+The rules are ``domain.payments``; the ledger's writes are ``usecases.ledger``. Amounts always come from the
+stored booking: a payment is compared with it, never believed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+
+from domain import booking as rules
+from domain.errors import InvalidTransition, NotAllowed
+from domain.model import Actor, BookingStatus, BookingView, Currency, PaymentMode, PaymentStatus
+from domain.notifications import Notification, NotificationKind
+from domain.payments import (
+    CheckoutRefusal,
+    Earnings,
+    HoldOver,
+    LedgerEntry,
+    LedgerKind,
+    NothingToMark,
+    accepts_payment,
+    after_payment,
+    charges,
+    checkout_refusal,
+    from_minor,
+    manual_charge_ref,
+    month_start,
+    outstanding_refunds,
+    read_payload,
+    totals_from,
+)
+from domain.ports import Clock, UnitOfWork
+from domain.usecases.booking import booking_for
+from domain.usecases.inbox import mentor_booking
+from domain.usecases.ledger import make_refund_due, record_refund, settled
+from domain.usecases.my_bookings import mentee_booking
+from domain.usecases.notifications import load_view, record_change
+
+log = logging.getLogger(__name__)
+S = BookingStatus
+
+
+# --- the mentee: paying, or letting the hold go ---------------------------------------------------------------
+
+
+async def booking_to_pay(uow: UnitOfWork, clock: Clock, mentee_id: int, booking_id: int) -> BookingView:
+    """The booking whose invoice the mentee asks for (again): theirs, still awaiting payment, the hold not over
+    (``HoldOver`` otherwise)."""
+    view = await mentee_booking(uow, mentee_id, booking_id)
+    booking = view.booking
+    if booking.status != S.AWAITING_PAYMENT or booking.hold_until is None or clock.now() >= booking.hold_until:
+        raise HoldOver()
+    return view
+
+
+async def release_hold(uow: UnitOfWork, clock: Clock, mentee_id: int, booking_id: int) -> BookingView:
+    """The mentee gives the held time back without paying (nobody else is told: the mentor never had it)."""
+    view = await mentee_booking(uow, mentee_id, booking_id, for_update=True)
+    now = clock.now()
+    released, _delta = rules.transition(view.booking, S.CANCELLED, Actor.MENTEE, now)
+    released = await uow.bookings.update(released)
+    await record_change(uow, view.booking, released, Actor.MENTEE, view.mentor_zone, now)
+    return BookingView(released, view.offering, view.mentor, view.mentee)
+
+
+async def checkout(
+    uow: UnitOfWork, clock: Clock, payer_id: int, payload: str, currency: str, total: int
+) -> CheckoutRefusal | None:
+    """Telegram's pre-checkout question: may ``payer_id`` pay ``total`` (smallest units) of ``currency`` for the
+    invoice ``payload`` now? None for yes, else why not (``domain.payments.checkout_refusal``). Reads only."""
+    found = read_payload(payload)
+    if found is None:
+        return CheckoutRefusal.UNKNOWN
+    booking_id, nonce = found
+    booking = await uow.bookings.get(booking_id)
+    return checkout_refusal(booking, nonce, payer_id, currency, total, clock.now())
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingPayment:
+    """A ``successful_payment`` as Telegram reported it (nothing in it is trusted but the charge ids)."""
+
+    payer_id: int
+    payload: str
+    currency: str
+    total: int  # smallest units
+    telegram_charge_id: str
+    provider_charge_id: str | None = None
+
+
+class PaymentOutcome(StrEnum):
+    ACCEPTED = "accepted"  # the booking moved on: to the mentor's answer, or confirmed
+    REFUNDING = "refunding"  # the booking did not wait for this payment: it is refunded
+    DUPLICATE = "duplicate"  # recorded before: nothing changed
+    UNKNOWN = "unknown"  # no booking of ours: nothing recorded (logged)
+
+
+async def record_payment(
+    uow: UnitOfWork, clock: Clock, payment: IncomingPayment
+) -> tuple[PaymentOutcome, BookingView | None]:
+    """Record a payment exactly once and move its booking on; a payment the booking no longer waits for (the hold
+    ran out, the slot was let go, it was paid already) is recorded and refunded at once."""
+    found = read_payload(payment.payload)
+    view = await load_view(uow, found[0], for_update=True) if found is not None else None
+    if found is None or view is None:
+        log.error("a payment for an unknown invoice payload (charge %s)", payment.telegram_charge_id)
+        return PaymentOutcome.UNKNOWN, None
+    booking, now = view.booking, clock.now()
+    mode = PaymentMode.STARS if payment.currency == Currency.XTR.value else PaymentMode.PROVIDER
+    try:
+        currency = Currency(payment.currency)
+    except ValueError:
+        log.error("a payment in %s for booking %s: not a currency of ours", payment.currency, booking.id)
+        return PaymentOutcome.UNKNOWN, view
+    assert booking.id is not None
+    charge = await uow.payments.add(
+        LedgerEntry(
+            booking_id=booking.id,
+            mentor_id=booking.mentor_id,
+            payer_id=payment.payer_id,
+            kind=LedgerKind.CHARGE,
+            amount=from_minor(payment.total, currency),
+            currency=currency,
+            mode=mode,
+            charge_ref=payment.telegram_charge_id,
+            recorded_at=now,
+            telegram_charge_id=payment.telegram_charge_id,
+            provider_charge_id=payment.provider_charge_id or None,
+        )
+    )
+    if charge is None:
+        return PaymentOutcome.DUPLICATE, view
+    if accepts_payment(booking, found[1], payment.payer_id, payment.currency, payment.total):
+        paid, _delta = rules.transition(booking, after_payment(view.offering), Actor.SYSTEM, now)
+        paid = await uow.bookings.update(paid.with_changes(payment_status=PaymentStatus.PAID))
+        await record_change(uow, booking, paid, Actor.SYSTEM, view.mentor_zone, now)
+        return PaymentOutcome.ACCEPTED, BookingView(paid, view.offering, view.mentor, view.mentee)
+    await make_refund_due(uow, charge, now)
+    await uow.outbox.add(
+        [Notification(NotificationKind.LATE_PAYMENT, payment.payer_id, now, booking.id, payment_id=charge.id)]
+    )
+    updated = await uow.bookings.update(await settled(uow, booking))
+    return PaymentOutcome.REFUNDING, BookingView(updated, view.offering, view.mentor, view.mentee)
+
+
+# --- the mentor: money that moved outside the bot -------------------------------------------------------------
+
+
+async def mark_paid(uow: UnitOfWork, clock: Clock, mentor_id: int, booking_id: int) -> BookingView:
+    """The mentor received the money outside the bot (``off``): a charge in the ledger, the booking paid, the
+    mentee sent a receipt. ``NothingToMark`` unless the booking is paid outside the bot and not paid yet."""
+    view = await mentor_booking(uow, mentor_id, booking_id, for_update=True)
+    booking, now = view.booking, clock.now()
+    if booking.payment_mode != PaymentMode.OFF or booking.payment_status != PaymentStatus.PENDING:
+        raise NothingToMark()
+    if booking.status not in (S.PENDING, S.CONFIRMED, S.COMPLETED, S.NO_SHOW):
+        raise InvalidTransition(booking.status, booking.status, Actor.MENTOR)
+    assert booking.id is not None
+    await uow.payments.add(
+        LedgerEntry(
+            booking.id, booking.mentor_id, booking.mentee_id, LedgerKind.CHARGE, booking.amount, booking.currency,
+            PaymentMode.OFF, manual_charge_ref(booking.id), now,
+        )  # fmt: skip
+    )
+    paid = await uow.bookings.update(await settled(uow, booking.with_changes(updated_at=now)))
+    await record_change(uow, booking, paid, Actor.MENTOR, view.mentor_zone, now)
+    return BookingView(paid, view.offering, view.mentor, view.mentee)
+
+
+async def mark_refunded(uow: UnitOfWork, clock: Clock, mentor_id: int, booking_id: int) -> BookingView:
+    """The mentor refunded by hand what is owed for the booking (a provider's payment, or one made outside the
+    bot; Stars are refunded by the bot itself): the ledger rows, the payer told. ``NothingToMark`` otherwise."""
+    view = await mentor_booking(uow, mentor_id, booking_id, for_update=True)
+    booking, now = view.booking, clock.now()
+    assert booking.id is not None
+    owed = [c for c in outstanding_refunds(await uow.payments.for_booking(booking.id)) if c.mode != PaymentMode.STARS]
+    if not owed:
+        raise NothingToMark()
+    for charge in owed:
+        await record_refund(uow, charge, now)
+    updated = await uow.bookings.update(await settled(uow, booking))
+    return BookingView(updated, view.offering, view.mentor, view.mentee)
+
+
+def may_mark_paid(view: BookingView) -> bool:
+    booking = view.booking
+    return (
+        booking.payment_mode == PaymentMode.OFF
+        and booking.payment_status == PaymentStatus.PENDING
+        and booking.status in (S.PENDING, S.CONFIRMED, S.COMPLETED, S.NO_SHOW)
+    )
+
+
+def may_mark_refunded(view: BookingView) -> bool:
+    """A refund owed by hand: shown from the booking's summary (the ledger decides when pressed)."""
+    return view.booking.payment_status == PaymentStatus.REFUND_DUE and view.booking.payment_mode in (
+        PaymentMode.PROVIDER, PaymentMode.OFF,
+    )  # fmt: skip
+
+
+# --- the dispatcher's side ------------------------------------------------------------------------------------
+
+
+async def expire_hold(uow: UnitOfWork, clock: Clock, booking_id: int) -> BookingView | None:
+    """Free the slot of a booking whose hold ran out unpaid; both people are told. None if it was paid or let go
+    meanwhile (or the hold has not run out)."""
+    view = await load_view(uow, booking_id, for_update=True)
+    now = clock.now()
+    if view is None or view.booking.status != S.AWAITING_PAYMENT:
+        return None
+    if view.booking.hold_until is None or now < view.booking.hold_until:
+        return None
+    expired, _delta = rules.transition(view.booking, S.EXPIRED, Actor.SYSTEM, now)
+    expired = await uow.bookings.update(expired)
+    await record_change(uow, view.booking, expired, Actor.SYSTEM, view.mentor_zone, now)
+    return BookingView(expired, view.offering, view.mentor, view.mentee)
+
+
+async def refund_to_make(uow: UnitOfWork, payment_id: int) -> LedgerEntry | None:
+    """The Stars charge the outbox's ``REFUND`` row is about, if its refund is due and not yet done."""
+    charge = await uow.payments.get(payment_id)
+    if charge is None or charge.kind != LedgerKind.CHARGE or charge.mode != PaymentMode.STARS:
+        return None
+    owed = outstanding_refunds(await uow.payments.for_booking(charge.booking_id))
+    return charge if charge.charge_ref in {c.charge_ref for c in owed} else None
+
+
+async def refund_made(uow: UnitOfWork, clock: Clock, payment_id: int) -> None:
+    """Telegram refunded the Stars charge ``payment_id``: record it (once) and settle the booking."""
+    charge = await uow.payments.get(payment_id)
+    if charge is None:
+        return
+    view = await load_view(uow, charge.booking_id, for_update=True)
+    if view is None:
+        return
+    if await record_refund(uow, charge, clock.now()):
+        await uow.bookings.update(await settled(uow, view.booking))
+
+
+async def charge_of(uow: UnitOfWork, payment_id: int | None) -> LedgerEntry | None:
+    """A charge of the ledger, for a message about it."""
+    if payment_id is None:
+        return None
+    entry = await uow.payments.get(payment_id)
+    return entry if entry is not None and entry.kind == LedgerKind.CHARGE else None
+
+
+# --- earnings -------------------------------------------------------------------------------------------------
+
+
+async def _as_mentor(uow: UnitOfWork, user_id: int) -> None:
+    user = await uow.users.get(user_id)
+    if user is None or not user.is_mentor:
+        raise NotAllowed("earnings are a mentor's")
+
+
+async def earnings(uow: UnitOfWork, clock: Clock, mentor_id: int, zone: str) -> Earnings:
+    """This month (the mentor's month, in their zone) and all time: paid, refunded and net per currency."""
+    await _as_mentor(uow, mentor_id)
+    since = month_start(clock.now(), zone)
+    month = totals_from(await uow.payments.sums_for_mentor(mentor_id, since))
+    all_time = totals_from(await uow.payments.sums_for_mentor(mentor_id))
+    return Earnings(since, month, all_time)
+
+
+async def ledger_of(uow: UnitOfWork, mentor_id: int) -> list[LedgerEntry]:
+    """Every event of the mentor's ledger, oldest first (the download)."""
+    await _as_mentor(uow, mentor_id)
+    return await uow.payments.for_mentor(mentor_id)
+
+
+async def payments_of(uow: UnitOfWork, user_id: int, booking_id: int) -> list[LedgerEntry]:
+    """The ledger of one booking, for either of its people."""
+    await booking_for(uow, booking_id, user_id)
+    return charges(await uow.payments.for_booking(booking_id))
