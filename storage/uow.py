@@ -34,8 +34,8 @@ class SqlUnitOfWork:
 
     Entering opens a new session and transaction and binds the repositories (``users``, ``profiles``,
     ``availability``, ``offerings``, ``bookings``, ``dialogs``, ``outbox``, ``payments``) to it; leaving rolls back
-    whatever was not committed and closes the session. Work done after a ``commit()`` inside the same block runs in a new
-    transaction and is rolled back on exit unless committed again.
+    whatever was not committed and closes the session. Work done after a ``commit()`` inside the same block runs in
+    a new transaction and is rolled back on exit unless committed again.
 
     One object may be used for any number of *sequential* ``async with`` blocks, but it holds one session at a
     time: never share it between concurrent tasks (give each task - each Telegram update - its own

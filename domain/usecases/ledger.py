@@ -55,11 +55,14 @@ async def make_refund_due(uow: UnitOfWork, charge: LedgerEntry, now: datetime) -
     return True
 
 
-async def settle_move(uow: UnitOfWork, before: BookingView, after: Booking, actor: Actor, now: datetime) -> Booking:
+async def settle_move(
+    uow: UnitOfWork, before: BookingView, after: Booking, actor: Actor, now: datetime
+) -> Booking:
     """What a status move does to the money: when the refund policy says so, every payment kept for the booking
     becomes due for a refund. Returns ``after`` with its payment status settled (the caller saves it)."""
     booking = before.booking
-    if after.status == booking.status or booking.payment_status not in (PaymentStatus.PAID, PaymentStatus.REFUND_DUE):
+    kept = (PaymentStatus.PAID, PaymentStatus.REFUND_DUE)  # something paid may still be held
+    if after.status == booking.status or booking.payment_status not in kept:
         return after
     if refund_on_move(booking, after.status, actor, before.offering, now) != Refund.FULL:
         return after

@@ -178,7 +178,8 @@ async def mark_refunded(uow: UnitOfWork, clock: Clock, mentor_id: int, booking_i
     view = await mentor_booking(uow, mentor_id, booking_id, for_update=True)
     booking, now = view.booking, clock.now()
     assert booking.id is not None
-    owed = [c for c in outstanding_refunds(await uow.payments.for_booking(booking.id)) if c.mode != PaymentMode.STARS]
+    entries = await uow.payments.for_booking(booking.id)
+    owed = [c for c in outstanding_refunds(entries) if c.mode != PaymentMode.STARS]  # Stars: the bot refunds
     if not owed:
         raise NothingToMark()
     for charge in owed:

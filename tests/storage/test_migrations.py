@@ -102,8 +102,8 @@ async def test_migrated_schema_matches_the_models(db_url: str) -> None:
     if kind == "postgres":  # SQLite does not report primary key names
         assert migrated["bookings"]["pk"] == "pk_bookings"
     assert [name for name, _sql in migrated["bookings"]["checks"]] == [
-        "ck_bookings_cancelled_by", "ck_bookings_currency", "ck_bookings_mentee_rating", "ck_bookings_payment_mode",
-        "ck_bookings_payment_status", "ck_bookings_status",
+        "ck_bookings_cancelled_by", "ck_bookings_currency", "ck_bookings_mentee_rating",
+        "ck_bookings_payment_mode", "ck_bookings_payment_status", "ck_bookings_status",
     ]  # fmt: skip
 
 

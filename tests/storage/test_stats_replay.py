@@ -254,6 +254,6 @@ async def test_random_transitions_keep_every_counter_exact(uow: SqlUnitOfWork, s
     for _ in range(STEPS):
         history.append(await _step(uow, clock, rng, offering_ids))
         seen |= await _check_counters(uow, clock, " | ".join(history[-5:]))
-    # on the way, the walk reached every status and every ledger event, and ratings happened, so everything was exercised
+    # on the way, the walk reached every status and every ledger event, and ratings happened: everything was used
     assert set(seen) == {s.value for s in S} | {k.value for k in LedgerKind}, seen
     assert any("rate" in h and "refused" not in h and "rolled" not in h for h in history)

@@ -22,7 +22,9 @@ down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_STATUSES = "'awaiting_payment', 'pending', 'confirmed', 'declined', 'cancelled', 'expired', 'completed', 'no_show'"
+_STATUSES = (
+    "'awaiting_payment', 'pending', 'confirmed', 'declined', 'cancelled', 'expired', 'completed', 'no_show'"
+)
 _OLD_STATUSES = "'pending', 'confirmed', 'declined', 'cancelled', 'expired', 'completed', 'no_show'"
 _PAYMENT_STATUSES = "'not_required', 'pending', 'paid', 'refund_due', 'refunded'"
 _OLD_PAYMENT_STATUSES = "'not_required', 'pending', 'paid', 'refunded'"
@@ -38,8 +40,10 @@ _APPEND_ONLY = {
         "FOR EACH ROW EXECUTE FUNCTION payments_append_only()",
     ),
     "sqlite": (
-        f"CREATE TRIGGER payments_no_update BEFORE UPDATE ON payments BEGIN SELECT RAISE(ABORT, '{_MESSAGE}'); END",
-        f"CREATE TRIGGER payments_no_delete BEFORE DELETE ON payments BEGIN SELECT RAISE(ABORT, '{_MESSAGE}'); END",
+        "CREATE TRIGGER payments_no_update BEFORE UPDATE ON payments "
+        f"BEGIN SELECT RAISE(ABORT, '{_MESSAGE}'); END",
+        "CREATE TRIGGER payments_no_delete BEFORE DELETE ON payments "
+        f"BEGIN SELECT RAISE(ABORT, '{_MESSAGE}'); END",
     ),
 }
 
@@ -65,7 +69,9 @@ def upgrade() -> None:
         table.drop_constraint(op.f("ck_bookings_status"), type_="check")
         table.drop_constraint(op.f("ck_bookings_payment_status"), type_="check")
         table.create_check_constraint(op.f("ck_bookings_status"), f"status IN ({_STATUSES})")
-        table.create_check_constraint(op.f("ck_bookings_payment_status"), f"payment_status IN ({_PAYMENT_STATUSES})")
+        table.create_check_constraint(
+            op.f("ck_bookings_payment_status"), f"payment_status IN ({_PAYMENT_STATUSES})"
+        )
         table.create_check_constraint(op.f("ck_bookings_currency"), f"currency IN ({_CURRENCIES})")
         table.create_check_constraint(
             op.f("ck_bookings_payment_mode"), f"payment_mode IS NULL OR payment_mode IN ({_MODES})"
@@ -118,7 +124,8 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION payments_append_only()")
 
     op.execute("UPDATE bookings SET payment_status = 'paid' WHERE payment_status = 'refund_due'")
-    op.execute("DELETE FROM notifications WHERE booking_id IN (SELECT id FROM bookings WHERE status = 'awaiting_payment')")
+    held = "SELECT id FROM bookings WHERE status = 'awaiting_payment'"
+    op.execute(f"DELETE FROM notifications WHERE booking_id IN ({held})")
     op.execute("DELETE FROM bookings WHERE status = 'awaiting_payment'")
     with op.batch_alter_table("bookings") as table:
         table.drop_constraint(op.f("ck_bookings_payment_mode"), type_="check")
