@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from domain.errors import DomainError
 from domain.model import Actor, Booking, BookingStatus, Currency, Offering, PaymentMode, PaymentStatus
-from domain.sessions import cancellation_deadline
+from domain.sessions import cancellation_closed
 
 S = BookingStatus
 
@@ -230,10 +230,10 @@ def refund_on_move(
         return Refund.FULL
     if target != S.CANCELLED:
         return Refund.NONE
-    if actor != Actor.MENTEE or booking.status != S.CONFIRMED:
+    if actor != Actor.MENTEE:
         return Refund.FULL
-    # the cut-off until which a mentee may cancel at all (``domain.sessions``): after it, no money comes back
-    return Refund.FULL if now <= cancellation_deadline(booking, offering) else Refund.NONE
+    # the cut-off until which a mentee may cancel a confirmed session (``domain.sessions``): after it, nothing
+    return Refund.NONE if cancellation_closed(booking, offering, now) else Refund.FULL
 
 
 # --- the ledger -----------------------------------------------------------------------------------------------
