@@ -39,6 +39,7 @@ from handlers import (
     offering_edit,
     offerings,
     onboarding,
+    payments,
     profile,
 )
 from handlers.commands import follow_role_changes, publish_default_menus
@@ -85,6 +86,8 @@ def build_application(
         default_timezone=settings.default_timezone,
         default_locale=settings.default_locale,
         max_active_per_mentor=settings.max_active_bookings_per_mentor,
+        payments=settings.payment_settings,
+        provider_token=settings.payment_provider_token,
     )
 
     async def post_init(application: Application) -> None:
@@ -139,7 +142,15 @@ def build_application(
         services.uow_factory,
         application.bot,
         services.clock,
-        prepare or partial(notify.prepare, clock=clock, default_zone=settings.default_timezone),
+        prepare
+        or partial(
+            notify.prepare,
+            clock=clock,
+            default_zone=settings.default_timezone,
+            operator_chat_id=settings.operator_chat_id,
+            default_locale=settings.default_locale,
+        ),
+        delivered=partial(notify.delivered, clock=clock),
         batch=settings.dispatch_batch,
         concurrency=settings.dispatch_concurrency,
         max_attempts=settings.dispatch_max_attempts,
@@ -168,7 +179,9 @@ def build_application(
     application.bot_data["engine"] = engine  # the health check (bot.web) pings the database through it
 
     application.add_handler(TypeHandler(Update, remember_user), group=-1)
-    flows = (onboarding, availability, offerings, offering_edit, booking, discover, mentor_inbox, profile)
+    flows = (
+        onboarding, availability, offerings, offering_edit, booking, discover, mentor_inbox, profile, payments,
+    )  # fmt: skip
     for module in (*flows, aftercare):
         application.add_handlers(module.handlers())
     application.add_handlers(my_bookings.handlers())

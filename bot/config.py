@@ -3,7 +3,8 @@
 Each setting is one field of ``Settings``: its type, its default and what it must be (``description``), written
 once. Its environment variable is the field's name in capitals (``REMINDERS`` for ``reminder_leads``). A missing
 or invalid setting stops start-up with one line that names it and says what it must be (``ConfigError``); the
-values of ``BOT_TOKEN``, ``DATABASE_URL`` and ``WEBHOOK_SECRET`` are never repeated, there or in a repr.
+values of ``BOT_TOKEN``, ``DATABASE_URL``, ``WEBHOOK_SECRET`` and ``PAYMENT_PROVIDER_TOKEN`` are never repeated,
+there or in a repr.
 
 ``load_settings()`` reads the process environment and ``.env``. ``Settings(bot_token=..., ...)`` in code (tests,
 benchmarks) takes its keyword arguments and the defaults and reads neither, so a developer's ``.env`` cannot leak
@@ -18,6 +19,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -29,6 +31,8 @@ from sqlalchemy.exc import ArgumentError
 
 from chat.i18n import SUPPORTED_LOCALES
 from domain.mentee import DEFAULT_MAX_ACTIVE_PER_MENTOR
+from domain.model import PaymentMode
+from domain.payments import PaymentSettings
 from storage.engine import SUPPORTED_DRIVERS, normalize_url
 
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
@@ -93,6 +97,20 @@ class Settings(BaseSettings):
     webhook_listen: str = Field("0.0.0.0", description="an IP address or host name, e.g. 0.0.0.0")
     # Several worker processes on one host serving the same port (SO_REUSEPORT: the kernel spreads connections).
     webhook_reuse_port: bool = Field(False, description="1 or 0 (true/false, yes/no, on/off)")
+    # Payments (``domain.payments``): how paid bookings are paid, the rate that suggests a price in Stars, the
+    # provider's token from @BotFather, how long a slot waits for its payment, and where refunds owed by hand are
+    # also reported.
+    payments: Annotated[tuple[PaymentMode, ...], NoDecode] = Field(
+        (PaymentMode.OFF,), description="stars, provider or both (comma-separated), or off"
+    )
+    stars_per_rupee: Decimal = Field(
+        Decimal(1), gt=0, le=1000, allow_inf_nan=False, description="a positive number such as 0.6 (at most 1000)"
+    )
+    payment_provider_token: str = Field(
+        "", repr=False, validate_default=True, description="the payment provider's token from @BotFather"
+    )
+    payment_hold_minutes: int = Field(15, ge=1, le=1440, description="a whole number of minutes from 1 to 1440")
+    operator_chat_id: int | None = Field(None, description="a Telegram chat id, e.g. 123456789 or -1001234567890")
 
     @classmethod
     def settings_customise_sources(
@@ -141,6 +159,8 @@ class Settings(BaseSettings):
             return field.get_default(call_default_factory=True)
         if info.field_name == "reminder_leads":
             return parse_leads(value)
+        if info.field_name == "payments":
+            return parse_modes(value)
         return value
 
     @field_validator("bot_token")
@@ -212,6 +232,23 @@ class Settings(BaseSettings):
             raise ValueError
         return value
 
+    @field_validator("payment_provider_token")
+    @classmethod
+    def _provider_token(cls, value: str, info: ValidationInfo) -> str:
+        if PaymentMode.PROVIDER in info.data.get("payments", ()) and not value:
+            raise ValueError(
+                "must be set when PAYMENTS includes provider: the token @BotFather gives under Payments"
+            )
+        return value
+
+    @property
+    def payment_settings(self) -> PaymentSettings:
+        return PaymentSettings(
+            modes=self.payments,
+            stars_per_rupee=self.stars_per_rupee,
+            hold=timedelta(minutes=self.payment_hold_minutes),
+        )
+
     @field_validator("webhook_listen")
     @classmethod
     def _listen(cls, value: str) -> str:
@@ -279,6 +316,22 @@ def derive_webhook_secret(token: str) -> str:
     knows the token could re-register the webhook anyway, so it is as strong as the token itself.
     """
     return hmac.new(token.encode(), b"mentor-desk webhook secret", hashlib.sha256).hexdigest()
+
+
+def parse_modes(raw: str) -> tuple[PaymentMode, ...]:
+    """``PAYMENTS``: ``stars``, ``provider`` or both (comma-separated, in the order the mentee sees them), or
+    ``off``. ValueError for anything else, or ``off`` with another mode."""
+    modes: list[PaymentMode] = []
+    for part in raw.split(","):
+        try:
+            mode = PaymentMode(part.strip().lower())
+        except ValueError:
+            raise ValueError from None
+        if mode not in modes:
+            modes.append(mode)
+    if PaymentMode.OFF in modes and len(modes) > 1:
+        raise ValueError("is off, or a list of ways to pay in the bot (stars, provider): not both")
+    return tuple(modes)
 
 
 def parse_leads(raw: str) -> tuple[timedelta, ...]:

@@ -16,6 +16,10 @@ twice (``storage.outbox``). PTB's JobQueue only wakes the dispatcher (``bot.app`
 so nothing is lost when the process stops or dies: unsent claims are released on a clean stop, and a crashed
 process's claims are taken over when their lease runs out.
 
+A due row may also be an action whose "sending" is a call to Telegram: a Stars refund (``prepare`` returns a
+``chat.outgoing.StarRefund``). It goes the same way - claimed once, retried on network errors - and when it went
+through, ``delivered`` records it in the same transaction as the row's outcome (``handlers.notify.delivered``).
+
 Outcomes: sent; ``RetryAfter`` -> again after ``retry_after`` (not counted as a failed attempt); ``Forbidden``
 (the user blocked the bot) -> the user is marked unreachable and the row skipped, and later notifications to them
 are skipped without calling Telegram until they write to the bot again; ``BadRequest`` -> given up at once;
@@ -41,22 +45,30 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter
 from telegram.warnings import PTBDeprecationWarning
 
 from chat.messages import send_text
-from chat.outgoing import Outgoing
+from chat.outgoing import Outgoing, StarRefund
+from chat.payments import refund_stars
 from domain.notifications import Claimed, Notification
 from domain.ports import Clock, UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
-Prepare = Callable[[UnitOfWork, Notification], Awaitable[Outgoing | None]]
-"""Turn a due notification into a message, inside a unit of work the dispatcher commits. None: nothing to send
-(no longer relevant, or an action - such as expiring a request - was performed instead). Should not raise; if it
-does, the notification is retried with backoff like a network error."""
+Prepare = Callable[[UnitOfWork, Notification], Awaitable[Outgoing | StarRefund | None]]
+"""Turn a due notification into a message (or a Stars refund to make), inside a unit of work the dispatcher
+commits. None: nothing to send (no longer relevant, or an action - such as expiring a request - was performed
+instead). Should not raise; if it does, the notification is retried with backoff like a network error."""
+
+Delivered = Callable[[UnitOfWork, Notification], Awaitable[None]]
+"""Record what a sent notification did (a Stars refund went through), in the transaction that marks it sent."""
 
 
-async def prepare_nothing(uow: UnitOfWork, notification: Notification) -> Outgoing | None:
+async def prepare_nothing(uow: UnitOfWork, notification: Notification) -> Outgoing | StarRefund | None:
     """The default until the messages are wired in: every notification is skipped."""
     return None
+
+
+async def delivered_nothing(uow: UnitOfWork, notification: Notification) -> None:
+    """The default: a sent message needs nothing recorded besides its row."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +117,7 @@ class Dispatcher:
         clock: Clock,
         prepare: Prepare = prepare_nothing,
         *,
+        delivered: Delivered = delivered_nothing,
         batch: int = 100,
         concurrency: int = 10,
         max_attempts: int = 5,
@@ -120,6 +133,7 @@ class Dispatcher:
         self.bot = bot
         self.clock = clock
         self.prepare = prepare
+        self.delivered = delivered
         self.batch = batch
         self.concurrency = concurrency
         self.max_attempts = max_attempts
@@ -278,7 +292,8 @@ class Dispatcher:
                     else:
                         self.stats.lost_claims += 1
                     return
-                if await uow.users.is_unreachable(outgoing.chat_id):
+                # a refund gives money back to whoever paid, blocked or not
+                if isinstance(outgoing, Outgoing) and await uow.users.is_unreachable(outgoing.chat_id):
                     await uow.outbox.skip(claim, "unreachable: the user blocked the bot")
                     await uow.commit()
                     self.stats.skipped += 1
@@ -298,7 +313,10 @@ class Dispatcher:
         if self._limiter is not None:
             await self._limiter.acquire()
         try:
-            await send_text(self.bot, outgoing.chat_id, outgoing.text, outgoing.reply_markup)
+            if isinstance(outgoing, StarRefund):
+                await refund_stars(self.bot, outgoing)
+            else:
+                await send_text(self.bot, outgoing.chat_id, outgoing.text, outgoing.reply_markup)
         except RetryAfter as error:
             outcome = _Outcome("wait", _describe(error), timedelta(seconds=_retry_after_seconds(error)))
         except Forbidden as error:
@@ -352,7 +370,10 @@ class Dispatcher:
         now = self.clock.now()
         match outcome.kind:
             case "sent":
-                return await uow.outbox.mark_sent(claim, now)
+                held = await uow.outbox.mark_sent(claim, now)
+                if held:  # else another claim has the row: it records what it does
+                    await self.delivered(uow, claim.notification)
+                return held
             case "wait":
                 return await uow.outbox.retry_at(claim, now + outcome.wait, outcome.error, count_attempt=False)
             case "retry":

@@ -23,7 +23,7 @@ from babel import Locale
 from babel.dates import format_skeleton, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 
 SUPPORTED_LOCALES: tuple[str, ...] = ("en", "hi", "ru")
 LOCALE_NAMES = {"en": "English", "hi": "हिन्दी", "ru": "Русский"}
@@ -117,6 +117,19 @@ def _money(amount: Decimal, code: str) -> str:
     if amount == amount.to_integral_value():
         pattern = pattern.replace(".00", "")
     return format_currency(amount, "INR", format=pattern, locale=locale, currency_digits=False)
+
+
+def format_price(amount: Decimal, currency: str = "INR") -> str:
+    """A price in its currency: rupees as ``format_money`` writes them, Telegram Stars (``XTR``) as ``⭐ 1,500``
+    with the reader's digit grouping."""
+    if currency != "XTR":
+        return format_money(amount)
+    return "⭐\u00a0" + _stars(amount, get_locale())
+
+
+@lru_cache(maxsize=_MEMO)
+def _stars(amount: Decimal, code: str) -> str:
+    return format_decimal(amount, locale=_babel_locale(code))
 
 
 def format_day(value: date | datetime, tz: str | None = None) -> str:

@@ -14,3 +14,16 @@ class Outgoing:
     chat_id: int
     text: str
     reply_markup: InlineKeyboardMarkup | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StarRefund:
+    """Not a message: give a Telegram Stars payment back (``chat.payments.refund_stars``). The dispatcher "sends"
+    it like a message - once, retried when Telegram cannot be reached - and records it when it went through."""
+
+    user_id: int  # who paid
+    telegram_charge_id: str
+
+    @property
+    def chat_id(self) -> int:
+        return self.user_id

@@ -21,6 +21,7 @@ from domain.model import (
     OfferingStatus,
     WeeklyRule,
 )
+from domain.payments import STARS_MAX, STARS_MIN
 from domain.validation import NOT_A_NUMBER, clean_text, parse_price, validate_duration, validate_title
 
 POLICY_MAX = 1000
@@ -48,6 +49,8 @@ class OfferingField(StrEnum):
     CANCELLATION_CUTOFF = "cc"
     PREPARATION_NOTES = "pn"
     PROFILE_HOURS = "ph"  # "1": the mentor's profile hours, "0": the offering's own weekly rules
+    PRICE_STARS = "ps"  # the price in Telegram Stars; "-": the suggestion from the rupee price
+    AUTO_CONFIRM = "ac"  # "1": a booking paid in the bot is confirmed at once, "0": it waits for the mentor
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,10 +126,20 @@ def parse_text(text: str, limit: int, field: str) -> str:
     return clean_text(text, limit, field=field)
 
 
-def parse_switch(text: str) -> bool:
+def parse_switch(text: str, field: str = "profile_hours") -> bool:
     if text not in ("0", "1"):
-        raise InvalidInput("profile_hours", "unknown")
+        raise InvalidInput(field, "unknown")
     return text == "1"
+
+
+STARS_PRICE = Bounds(STARS_MIN, STARS_MAX, "price_stars")
+
+
+def parse_stars(text: str) -> int | None:
+    """A price in whole Telegram Stars; ``-`` (or nothing) goes back to the price suggested from the rupees."""
+    if text.strip() in (CLEAR, ""):
+        return None
+    return parse_whole(text, STARS_PRICE)
 
 
 def check_editable(offering: Offering) -> None:
@@ -156,6 +169,10 @@ def edit(
             return offering.with_changes(duration_minutes=parse_duration(value))
         case OfferingField.CATEGORY:
             return offering.with_changes(category=parse_category(value))
+        case OfferingField.PRICE_STARS:
+            return offering.with_changes(price_stars=parse_stars(value))
+        case OfferingField.AUTO_CONFIRM:
+            return offering.with_changes(auto_confirm_paid=parse_switch(value, "auto_confirm"))
         case OfferingField.PROFILE_HOURS:
             use_profile = parse_switch(value)
             rules = offering.weekly_rules
@@ -191,6 +208,8 @@ def duplicate(offering: Offering, mark: str) -> Offering:
         cancellation_policy=offering.cancellation_policy,
         cancellation_cutoff_hours=offering.cancellation_cutoff_hours,
         preparation_notes=offering.preparation_notes,
+        price_stars=offering.price_stars,
+        auto_confirm_paid=offering.auto_confirm_paid,
         status=OfferingStatus.DRAFT,
     )
 

@@ -236,6 +236,22 @@ def refund_on_move(
     return Refund.NONE if cancellation_closed(booking, offering, now) else Refund.FULL
 
 
+def may_mark_paid(booking: Booking) -> bool:
+    """The mentor may mark a booking paid outside the bot while it is not paid and not called off."""
+    return (
+        booking.payment_mode == PaymentMode.OFF
+        and booking.payment_status == PaymentStatus.PENDING
+        and booking.status in (S.PENDING, S.CONFIRMED, S.COMPLETED, S.NO_SHOW)
+    )
+
+
+def may_mark_refunded(booking: Booking) -> bool:
+    """A refund only the mentor can make is owed (Stars are refunded by the bot itself)."""
+    return booking.payment_status == PaymentStatus.REFUND_DUE and booking.payment_mode in (
+        PaymentMode.PROVIDER, PaymentMode.OFF,
+    )  # fmt: skip
+
+
 # --- the ledger -----------------------------------------------------------------------------------------------
 
 

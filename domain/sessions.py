@@ -40,8 +40,13 @@ def check_rateable(booking: Booking) -> None:
         raise NotRateable()
 
 
+def cutoff_before(start: datetime, offering: Offering) -> datetime:
+    """The offering's cancellation cut-off for a session starting at ``start`` (also before it is booked)."""
+    return start - timedelta(hours=offering.cancellation_cutoff_hours)
+
+
 def cancellation_deadline(booking: Booking, offering: Offering) -> datetime:
-    return booking.scheduled_at - timedelta(hours=offering.cancellation_cutoff_hours)
+    return cutoff_before(booking.scheduled_at, offering)
 
 
 def cancellation_closed(booking: Booking, offering: Offering, now: datetime) -> bool:

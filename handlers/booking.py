@@ -1,4 +1,5 @@
-"""Mentees book: offerings → date → time → notes (or Skip) → summary → Confirm.
+"""Mentees book: offerings → date → time → notes (or Skip) → summary → Confirm (for a slot paid in the bot: one
+"Confirm and pay" button per way of paying, then the invoice - ``handlers.payments``).
 
 Dates and times are in the mentee's zone (the mentor's clock alongside when it differs). Every step re-reads
 the offering and re-checks the slot, so a paused offering or a time taken meanwhile is explained, not booked.
@@ -9,20 +10,23 @@ from __future__ import annotations
 import functools
 import logging
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from chat.i18n import N_, _, format_clock, format_day, format_money
+from chat.i18n import N_, _, format_clock, format_day, format_money, format_price, ngettext
 from domain.errors import NotFound, OfferingUnavailable, SlotTaken, TooManyBookings
 from domain.mentee import DayPart, MyTab, WeekPage, group_times, monday_of, week_page, window_days
-from domain.model import NOTES_MAX, BookingStatus, Offering
+from domain.model import NOTES_MAX, BookingStatus, Offering, PaymentMode
+from domain.payments import ONLINE, modes_for, price_in
+from domain.sessions import cutoff_before
 from domain.slots import SlotContext
 from domain.usecases.booking import BookingRequest, book_slot, check_slot, free_dates, free_times
 from domain.validation import clean_text
-from handlers import dialog, discover
+from handlers import dialog, discover, payments
 from handlers.callbacks import (
     BookDate,
     BookOffering,
@@ -30,6 +34,7 @@ from handlers.callbacks import (
     BookWeek,
     Browse,
     ConfirmBooking,
+    ConfirmPaid,
     OpenMyBookings,
     SkipNotes,
 )
@@ -37,7 +42,14 @@ from handlers.common import AppContext, ButtonCallback, C, on_button, show
 from handlers.errors import explain
 from handlers.dialog import DialogState, text_step
 from handlers.keyboards import button, rows
-from handlers.render import booking_card_for_mentee, cancellation_terms, esc, offering_summary, session_time
+from handlers.render import (
+    booking_card_for_mentee,
+    cancellation_terms,
+    esc,
+    offering_summary,
+    refund_terms,
+    session_time,
+)
 
 log = logging.getLogger(__name__)
 
@@ -247,25 +259,57 @@ async def _summary(update: Update, context: AppContext, offering_id: int, start:
         ctx = await check_slot(uow, context.clock, offering_id, context.user.id, start)
     offering = ctx.offering
     assert offering.id is not None
+    settings = context.services.payments
+    modes = modes_for(offering, settings)
+    online = [mode for mode in modes if mode in ONLINE]
+    prices = [price_in(offering, mode, settings.stars_per_rupee) for mode in online]
+    shown = " · ".join(dict.fromkeys(format_price(amount, currency) for amount, currency in prices))
     lines = [
         _("<b>Please check your booking</b>"),
         offering_summary(offering, ctx.mentor),
         _("When: {time}").format(time=session_time(start, context.zone, ctx.mentor.timezone, _("mentor"))),
-        _("Price: {price}").format(price=format_money(offering.price)),
+        _("Price: {price}").format(price=shown or format_money(offering.price)),
         _("Your notes: {notes}").format(notes=esc(notes)) if notes else _("No notes."),
         *_policy_lines(offering),
-        "",
-        _("⚡ Free session: confirmed instantly when you tap Confirm.")
-        if offering.is_free
-        else _("⏳ Paid session: needs the mentor's approval. I will message you when they answer."),
     ]
-    markup = InlineKeyboardMarkup(
-        [
-            [button(_("✅ Confirm booking"), ConfirmBooking(offering.id, start))],
-            [button(_("◀ Change time"), BookDate(offering.id, start.astimezone(_zone(context)).date()))],
+    if not offering.is_free:
+        lines.append(refund_terms(cutoff_before(start, offering), context.zone))
+    lines.append("")
+    if offering.is_free:
+        lines.append(_("⚡ Free session: confirmed instantly when you tap Confirm."))
+    elif not online:
+        lines.append(_("⏳ Paid session: needs the mentor's approval. I will message you when they answer."))
+    else:
+        minutes = int(settings.hold.total_seconds() // 60)
+        lines.append(
+            ngettext(
+                "💳 Paid in Telegram: after you confirm, the time is held for you for {minutes} minute while "
+                "you pay.",
+                "💳 Paid in Telegram: after you confirm, the time is held for you for {minutes} minutes while "
+                "you pay.",
+                minutes,
+            ).format(minutes=minutes)
+        )
+        lines.append(
+            _("Once paid, your session is confirmed at once.")
+            if offering.auto_confirm_paid
+            else _("Once paid, the mentor confirms it; I will message you.")
+        )
+    keyboard = [[button(_("✅ Confirm booking"), ConfirmBooking(offering.id, start))]]
+    if online:
+        keyboard = [
+            [button(_confirm_and_pay(mode, amount, currency), ConfirmPaid(offering.id, start, mode))]
+            for mode, (amount, currency) in zip(online, prices)
         ]
-    )
-    await show(update, "\n".join(lines), markup)
+    keyboard.append([button(_("◀ Change time"), BookDate(offering.id, start.astimezone(_zone(context)).date()))])
+    await show(update, "\n".join(lines), InlineKeyboardMarkup(keyboard))
+
+
+def _confirm_and_pay(mode: PaymentMode, amount: Decimal, currency: str) -> str:
+    price = format_price(amount, currency)
+    if mode == PaymentMode.STARS:
+        return _("⭐ Confirm and pay {price} in Stars").format(price=price)
+    return _("💳 Confirm and pay {price}").format(price=price)
 
 
 @text_step(DialogState.BOOKING_NOTES)
@@ -309,21 +353,37 @@ async def _notes_for(context: AppContext, offering_id: int, start: datetime) -> 
 @on_button(ConfirmBooking)
 @offering_may_be_gone
 async def confirm_booking(update: Update, context: AppContext, data: ConfirmBooking) -> str | None:
-    notes = await _notes_for(context, data.offering_id, data.start)
-    request = BookingRequest(data.offering_id, context.user.id, data.start, notes)
-    limit = context.services.max_active_per_mentor
+    return await _confirm(update, context, data.offering_id, data.start, None)
+
+
+@on_button(ConfirmPaid)
+@offering_may_be_gone
+async def confirm_and_pay(update: Update, context: AppContext, data: ConfirmPaid) -> str | None:
+    return await _confirm(update, context, data.offering_id, data.start, data.mode)
+
+
+async def _confirm(
+    update: Update, context: AppContext, offering_id: int, start: datetime, mode: PaymentMode | None
+) -> str | None:
+    """Book the slot (held awaiting payment when it is paid in the bot: then the invoice follows)."""
+    notes = await _notes_for(context, offering_id, start)
+    request = BookingRequest(offering_id, context.user.id, start, notes, mode)
+    limit, settings = context.services.max_active_per_mentor, context.services.payments
     try:
         async with context.uow() as uow:
-            view = await book_slot(uow, context.clock, request, max_active_per_mentor=limit)
+            view = await book_slot(uow, context.clock, request, max_active_per_mentor=limit, payments=settings)
             await uow.dialogs.clear(context.user.id)
             await uow.commit()
     except SlotTaken:
-        await _show_fresh_times(update, context, data.offering_id, data.start)
+        await _show_fresh_times(update, context, offering_id, start)
         return _("This time was just taken. Please choose another time.")
     except TooManyBookings as error:
         markup = InlineKeyboardMarkup([[button(_("🎟 My bookings"), OpenMyBookings(MyTab.UPCOMING, 0))]])
         await show(update, "⚠️ " + explain(error), markup)
         return explain(error)
+    if view.booking.status == BookingStatus.AWAITING_PAYMENT:
+        await payments.show_held_booking(update, context, view)
+        return None
     card, markup = booking_card_for_mentee(view.booking, view.offering, view.mentor, context.zone)
     if view.booking.status == BookingStatus.CONFIRMED:
         head = _("🎉 Booked! Your session is confirmed.")
@@ -343,5 +403,6 @@ def handlers() -> list[BaseHandler]:
         choose_time,
         skip_notes,
         confirm_booking,
+        confirm_and_pay,
     ]
 

@@ -27,7 +27,8 @@ from domain.discovery import CATEGORIES, PriceBand, SortOrder
 from domain.ids import BOOKING_IDS, INT32_MAX, OFFERING_IDS, USER_IDS, NumberRange
 from domain.inbox import InboxTab
 from domain.mentee import MyTab
-from domain.model import OfferingStatus
+from domain.model import OfferingStatus, PaymentMode
+from domain.payments import STARS_MAX, STARS_MIN
 from domain.offerings import OfferingField
 from domain.profiles import ProfileField
 
@@ -49,6 +50,7 @@ Weekdays = Annotated[int, NumberRange(0, 2**7 - 1, outside=-1)]  # a bit mask, b
 Hour = Annotated[int, NumberRange(0, 23, outside=-1)]
 Minutes = Annotated[int, NumberRange(0, 24 * 60, outside=-1)]
 Stars = Annotated[int, NumberRange(1, 5, outside=0)]
+StarsPrice = Annotated[int, NumberRange(STARS_MIN, STARS_MAX, outside=0)]  # a price in Telegram Stars
 CategoryCode = Annotated[int, NumberRange(0, len(CATEGORIES), outside=-1)]  # 0 all, else position + 1
 
 # Dates and times a button is read as: what ``date`` holds less a year at each end, room for the arithmetic the
@@ -626,3 +628,42 @@ class ShowOffering(CallbackData):
 @callback("dsm")
 class ShowMentor(CallbackData):
     mentor_id: UserId
+
+
+# --- payments (``handlers.payments``) ------------------------------------------------------------------------
+
+
+@callback("bp")
+class ConfirmPaid(CallbackData):
+    """Confirm a paid booking and pay it this way (the summary shows one button per way the offering offers)."""
+
+    offering_id: OfferingId
+    start: datetime
+    mode: PaymentMode
+
+
+class PaymentAction(StrEnum):
+    """Values travel in button data: new letters only, never a reused one."""
+
+    PAY = "p"  # the mentee: send the invoice (again), while the hold lasts
+    RELEASE = "r"  # the mentee: give the held time back without paying
+    MARK_PAID = "m"  # the mentor: received outside the bot
+    MARK_REFUNDED = "f"  # the mentor: refunded by hand
+
+
+@callback("pa")
+class ActOnPayment(CallbackData):
+    booking_id: BookingId
+    action: PaymentAction
+
+
+@callback("ns")
+class NewStarsPrice(CallbackData):
+    """The new-offering flow's Stars price step: the suggested price, accepted with a tap."""
+
+    stars: StarsPrice
+
+
+@callback("ecsv")
+class DownloadLedger(CallbackData):
+    """``/earnings``: the mentor's ledger as a CSV file."""

@@ -37,6 +37,7 @@ def mentor_commands() -> list[BotCommand]:
         BotCommand("availability", _("Your weekly hours and days off")),
         BotCommand("profile", _("Your mentor profile")),
         BotCommand("newoffering", _("Create an offering")),
+        BotCommand("earnings", _("What you were paid, and a CSV of your payments")),
         BotCommand("book", _("Browse offerings and book a session")),
         BotCommand("mybookings", _("Sessions you booked")),
         BotCommand("settings", _("Language and time zone")),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from telegram import ChatMember, InlineKeyboardMarkup, Message, Update
@@ -20,6 +20,7 @@ from chat.pressed import pressed_keyboard
 from domain.errors import DomainError
 from domain.mentee import DEFAULT_MAX_ACTIVE_PER_MENTOR
 from domain.model import User
+from domain.payments import PaymentSettings
 from domain.people import Profile, same_profile
 from domain.ports import Clock, UnitOfWork
 from domain.usecases.people import register_user
@@ -54,6 +55,10 @@ class Services:
     dispatcher: OutboxSender | None = None
     # Units of work that only read (a screen that shows data): on SQLite they run beside the writer.
     read_factory: Callable[[], UnitOfWork] | None = None
+    # How paid bookings are paid (``PAYMENTS``, ``STARS_PER_RUPEE``, ``PAYMENT_HOLD_MINUTES``).
+    payments: PaymentSettings = PaymentSettings()
+    # The payment provider's token from @BotFather (``PAYMENT_PROVIDER_TOKEN``): a secret, never shown.
+    provider_token: str = field(default="", repr=False)
 
 
 class AppContext(CallbackContext[ExtBot, dict, dict, dict]):

@@ -41,6 +41,7 @@ class DialogState(StrEnum):
     PRIVATE_NOTE = "private_note"  # bookings inbox: the mentor's private note on a booking
     OFFER_EDIT = "offer_edit"  # offerings: a new value for one field of an offering
     DISCOVER_SEARCH = "discover_search"  # discover: the words to search offerings for
+    OFFER_STARS = "offer_stars"  # a new offering's price in Telegram Stars (when Stars payments are on)
 
 
 TextStep = Callable[[Update, AppContext, str, dict[str, Any]], Awaitable[None]]

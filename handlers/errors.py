@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chat.i18n import _, ngettext
-from domain import errors, inbox, offerings, profiles, schedule, sessions, validation
+from domain import errors, inbox, offerings, payments, profiles, schedule, sessions, validation
 from domain.model import LINK_MAX, NOTES_MAX, REASON_MAX, TITLE_MAX, BookingStatus
 from handlers.labels import booking_status_label
 
@@ -93,6 +93,10 @@ def explain_input(error: errors.InvalidInput) -> str:
         return explain_offering_input(error)
     if field == "status":
         return _("An archived offering cannot be changed.")
+    if field == "price_stars":
+        return _("Type a whole number of Stars from {low} to {high}, e.g. 300.").format(
+            low=payments.STARS_MIN, high=payments.STARS_MAX
+        )
     return _("That value is not accepted.")
 
 
@@ -139,6 +143,14 @@ def explain(error: errors.DomainError) -> str:
             "You can book again once one has taken place, or cancel one in /mybookings.",
             error.limit,
         ).format(limit=error.limit)
+    if isinstance(error, payments.HoldOver):
+        return _(
+            "The time held for you has run out, or the booking no longer waits for a payment. Book again with /book."
+        )
+    if isinstance(error, payments.PaymentModeUnavailable):
+        return _("That way of paying is not available for this offering right now.")
+    if isinstance(error, payments.NothingToMark):
+        return _("There is nothing to mark on this booking; nothing was changed.")
     if isinstance(error, errors.NotAllowed):
         return _("You are not allowed to do that.")
     if isinstance(error, errors.NotFound):

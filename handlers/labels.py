@@ -5,9 +5,10 @@ from __future__ import annotations
 from babel.dates import get_day_names
 
 from chat.i18n import N_, _, get_locale
-from domain.model import BookingStatus, Category, OfferingStatus, PaymentStatus
+from domain.model import BookingStatus, Category, OfferingStatus, PaymentMode, PaymentStatus
 
 _BOOKING_STATUS = {
+    BookingStatus.AWAITING_PAYMENT: N_("waiting for payment"),
     BookingStatus.PENDING: N_("waiting for the mentor"),
     BookingStatus.CONFIRMED: N_("confirmed"),
     BookingStatus.DECLINED: N_("declined"),
@@ -56,9 +57,20 @@ _PAYMENT_STATUS = {
     PaymentStatus.NOT_REQUIRED: N_("no payment needed"),
     PaymentStatus.PENDING: N_("not paid yet"),
     PaymentStatus.PAID: N_("paid"),
+    PaymentStatus.REFUND_DUE: N_("refund due"),
     PaymentStatus.REFUNDED: N_("refunded"),
+}
+
+_PAYMENT_MODE = {
+    PaymentMode.STARS: N_("Telegram Stars"),
+    PaymentMode.PROVIDER: N_("card via Telegram"),
+    PaymentMode.OFF: N_("paid to the mentor directly"),
 }
 
 
 def payment_status_label(status: PaymentStatus) -> str:
     return _(_PAYMENT_STATUS[status])
+
+
+def payment_mode_label(mode: PaymentMode) -> str:
+    return _(_PAYMENT_MODE[mode])

@@ -23,6 +23,7 @@ from handlers.aftercare import stars_keyboard
 from handlers.callbacks import AddToCalendar, AskRating, CancelMine, OpenMyBooking, OpenMyBookings
 from handlers.common import AppContext, on_button, show
 from handlers.keyboards import button
+from handlers.payments import pay_buttons
 from handlers.labels import booking_status_label
 from handlers.render import booking_card_for_mentee, esc
 
@@ -127,6 +128,10 @@ def card_screen(
             ).format(hours=offering.cancellation_cutoff_hours)
         )
     rows: list[list[InlineKeyboardButton]] = []
+    if actions.pay:
+        rows += pay_buttons(booking)
+    elif actions.release:  # the hold is over: only letting it go is left (it expires on its own too)
+        rows.append(pay_buttons(booking)[1])
     if actions.join and booking.meeting_link:
         rows.append([InlineKeyboardButton(_("🎥 Join"), url=booking.meeting_link)])
     if actions.calendar:

@@ -2,8 +2,10 @@
 
 ``prepare`` is the dispatcher's hook: called in a fresh unit of work when a notification falls due, it returns
 the message to send, or None when there is nothing to say any more (the booking changed since it was planned,
-the agenda day is empty) - or, for an expiry, performs it and lets the resulting messages go out through the
-outbox like any other.
+the agenda day is empty) - or, for an expiry (of a request, or of a hold awaiting payment), performs it and lets
+the resulting messages go out through the outbox like any other. For a Stars refund it returns the refund to
+make; ``delivered`` records it once Telegram has made it. A refund owed by hand is told to the mentor and, when
+``OPERATOR_CHAT_ID`` is set, to the operator's chat (in the default language).
 """
 
 from __future__ import annotations
@@ -12,14 +14,17 @@ from datetime import datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from chat.i18n import _, format_clock, ngettext, use_locale
-from chat.outgoing import Outgoing
+from chat.i18n import _, format_clock, format_price, ngettext, use_locale
+from chat.outgoing import Outgoing, StarRefund
 from domain import sessions
-from domain.model import BookingStatus, BookingView, User
+from domain.model import BookingStatus, BookingView, PaymentMode, User
 from domain.notifications import Notification, NotificationKind, still_relevant
+from domain.payments import LedgerEntry
 from domain.ports import Clock, UnitOfWork
 from domain.usecases.notifications import day_agenda, expire_request, load_view
+from domain.usecases.payments import charge_of, expire_hold, refund_made, refund_to_make
 from handlers.aftercare import attendance_buttons, stars_keyboard
+from handlers.labels import booking_status_label
 from handlers.render import booking_card_for_mentee, booking_card_for_mentor, esc
 
 K = NotificationKind
@@ -47,7 +52,15 @@ def _zone(user: User, default_zone: str) -> str:
     return user.timezone or default_zone
 
 
-def to_mentee(n: Notification, view: BookingView, default_zone: str, now: datetime) -> Outgoing | None:
+def _amount(charge: LedgerEntry | None, view: BookingView) -> str:
+    if charge is not None:
+        return format_price(charge.amount, charge.currency)
+    return format_price(view.booking.amount, view.booking.currency)
+
+
+def to_mentee(
+    n: Notification, view: BookingView, default_zone: str, now: datetime, charge: LedgerEntry | None = None
+) -> Outgoing | None:
     booking, offering, mentor = view.booking, view.offering, view.mentor
     card, markup = booking_card_for_mentee(booking, offering, mentor, _zone(view.mentee, default_zone))
     title, name = esc(offering.title), esc(mentor.display_name)
@@ -67,6 +80,21 @@ def to_mentee(n: Notification, view: BookingView, default_zone: str, now: dateti
             head = _("⌛ The mentor did not answer in time, so your request expired. The time is free again.")
         case K.LINK:
             head = _("🔗 The mentor added a meeting link.")
+        case K.PAID:
+            head = receipt_text(view)
+        case K.HOLD_EXPIRED:
+            head = _(
+                "⌛ The time held for you ran out before you paid, so it is free again. Book again with /book."
+            )
+        case K.LATE_PAYMENT:
+            head = _(
+                "⚠️ Your payment of {amount} arrived when this booking no longer waited for it ({status}). "
+                "It will be refunded in full."
+            ).format(amount=_amount(charge, view), status=booking_status_label(booking.status))
+            if charge is not None and charge.mode != PaymentMode.STARS:
+                head += " " + _("The mentor has been asked to refund it and will let you know.")
+        case K.REFUNDED:
+            head = _("↩️ Refunded: {amount} for <b>{title}</b>.").format(amount=_amount(charge, view), title=title)
         case K.REMINDER:
             head = _("⏰ Reminder: <b>{title}</b> with {mentor} starts in {lead}.").format(
                 title=title, mentor=name, lead=lead_text(n.lead_minutes)
@@ -88,7 +116,62 @@ def to_mentee(n: Notification, view: BookingView, default_zone: str, now: dateti
     return Outgoing(view.mentee.id, f"{head}\n\n{card}", _markup(markup, extra))
 
 
-def to_mentor(n: Notification, view: BookingView, default_zone: str, now: datetime) -> Outgoing | None:
+def receipt_text(view: BookingView) -> str:
+    """The receipt's head: what was paid, for what, and where the booking stands now."""
+    booking = view.booking
+    paid = format_price(booking.amount, booking.currency)
+    if booking.payment_mode == PaymentMode.OFF:
+        head = _("🧾 {mentor} marked your booking as paid: {amount}.").format(
+            mentor=esc(view.mentor.display_name), amount=paid
+        )
+        return head
+    title = esc(view.offering.title)
+    head = _("🧾 Payment received: {amount} for <b>{title}</b>.").format(amount=paid, title=title)
+    if booking.status == BookingStatus.CONFIRMED:
+        return head + " " + _("Your session is confirmed.")
+    if booking.status == BookingStatus.PENDING:
+        return head + " " + _("The mentor will confirm it; I will message you.")
+    return head
+
+
+def refund_due_text(view: BookingView, charge: LedgerEntry | None, zone: str) -> str:
+    """To the mentor: a refund only they can make (a provider's payment, or money paid outside the bot)."""
+    amount = _amount(charge, view)
+    head = _("↩️ <b>Refund due: {amount}</b> to {mentee} for booking #{id}.").format(
+        amount=amount, mentee=esc(view.mentee.display_name), id=view.booking.id
+    )
+    if charge is not None and charge.mode == PaymentMode.PROVIDER:
+        head += "\n" + _(
+            "Telegram cannot refund payments made through a payment provider: refund it in your provider's "
+            "dashboard (provider charge id: <code>{provider}</code>, Telegram charge id: "
+            "<code>{telegram}</code>), then tap “Mark refunded”."
+        ).format(provider=esc(charge.provider_charge_id or "—"), telegram=esc(charge.telegram_charge_id or "—"))
+    else:
+        head += "\n" + _("It was paid outside the bot: pay it back, then tap “Mark refunded”.")
+    return head
+
+
+def to_operator(view: BookingView, charge: LedgerEntry | None, chat_id: int) -> Outgoing:
+    """The operator's copy of a refund due by hand (in the deployment's default language)."""
+    lines = [
+        _("↩️ <b>Refund due</b> (operator copy): {amount}, booking #{id}.").format(
+            amount=_amount(charge, view), id=view.booking.id
+        ),
+        _("Mentor: {name} (id {id})").format(name=esc(view.mentor.display_name), id=view.mentor.id),
+        _("Payer: {name} (id {id})").format(name=esc(view.mentee.display_name), id=view.mentee.id),
+    ]
+    if charge is not None:
+        lines.append(
+            _("Provider charge id: <code>{provider}</code> · Telegram charge id: <code>{telegram}</code>").format(
+                provider=esc(charge.provider_charge_id or "—"), telegram=esc(charge.telegram_charge_id or "—")
+            )
+        )
+    return Outgoing(chat_id, "\n".join(lines))
+
+
+def to_mentor(
+    n: Notification, view: BookingView, default_zone: str, now: datetime, charge: LedgerEntry | None = None
+) -> Outgoing | None:
     booking, offering, mentee = view.booking, view.offering, view.mentee
     card, markup = booking_card_for_mentor(booking, offering, mentee, _zone(view.mentor, default_zone), now)
     title, name = esc(offering.title), esc(mentee.display_name)
@@ -102,6 +185,10 @@ def to_mentor(n: Notification, view: BookingView, default_zone: str, now: dateti
             )
         case K.EXPIRED:
             head = _("⌛ This request expired: it was not answered in time. The time is free again.")
+        case K.HOLD_EXPIRED:
+            head = _("⌛ A mentee held this time but did not pay in time, so it is free again.")
+        case K.REFUND_DUE:
+            head = refund_due_text(view, charge, _zone(view.mentor, default_zone))
         case K.REMINDER:
             head = _("⏰ Reminder: <b>{title}</b> with {mentee} starts in {lead}.").format(
                 title=title, mentee=name, lead=lead_text(n.lead_minutes)
@@ -133,12 +220,25 @@ def agenda_message(agenda: sessions.Agenda, default_zone: str) -> Outgoing:
     return Outgoing(agenda.mentor.id, "\n".join(lines))
 
 
-async def prepare(uow: UnitOfWork, n: Notification, clock: Clock, default_zone: str) -> Outgoing | None:
-    """The dispatcher's hook (``bot.dispatcher.Prepare`` once ``clock`` and ``default_zone`` are bound)."""
-    if n.kind == K.EXPIRE:
+async def prepare(
+    uow: UnitOfWork,
+    n: Notification,
+    clock: Clock,
+    default_zone: str,
+    operator_chat_id: int | None = None,
+    default_locale: str = "en",
+) -> Outgoing | StarRefund | None:
+    """The dispatcher's hook (``bot.dispatcher.Prepare`` once the rest is bound)."""
+    if n.kind in (K.EXPIRE, K.HOLD_EXPIRE):
         if n.booking_id is not None:
-            await expire_request(uow, clock, n.booking_id)
+            expire = expire_request if n.kind == K.EXPIRE else expire_hold
+            await expire(uow, clock, n.booking_id)
         return None
+    if n.kind == K.REFUND:
+        charge = await refund_to_make(uow, n.payment_id) if n.payment_id is not None else None
+        if charge is None or charge.telegram_charge_id is None:
+            return None  # refunded already (or not a Stars payment of ours)
+        return StarRefund(charge.payer_id, charge.telegram_charge_id)
     if n.kind == K.AGENDA:
         agenda = await day_agenda(uow, n.recipient_id, n.due_at)
         if agenda is None:
@@ -148,10 +248,22 @@ async def prepare(uow: UnitOfWork, n: Notification, clock: Clock, default_zone: 
     view = await load_view(uow, n.booking_id) if n.booking_id is not None else None
     if view is None or not still_relevant(n, view.booking):
         return None
+    charge = await charge_of(uow, n.payment_id)
+    if n.kind == K.REFUND_DUE_OPERATOR:
+        if operator_chat_id is None:
+            return None
+        with use_locale(default_locale):
+            return to_operator(view, charge, operator_chat_id)
     if n.recipient_id == view.mentee.id:
         with use_locale(view.mentee.locale):
-            return to_mentee(n, view, default_zone, clock.now())
+            return to_mentee(n, view, default_zone, clock.now(), charge)
     if n.recipient_id == view.mentor.id:
         with use_locale(view.mentor.locale):
-            return to_mentor(n, view, default_zone, clock.now())
+            return to_mentor(n, view, default_zone, clock.now(), charge)
     return None
+
+
+async def delivered(uow: UnitOfWork, n: Notification, clock: Clock) -> None:
+    """The dispatcher's ``delivered`` hook: a Stars refund went through - record it (once) and tell the payer."""
+    if n.kind == K.REFUND and n.payment_id is not None:
+        await refund_made(uow, clock, n.payment_id)

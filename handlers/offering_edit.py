@@ -4,16 +4,18 @@ one, then back to the offering's manage screen. A value that is not accepted is 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler
 
-from chat.i18n import _, format_money, ngettext
+from chat.i18n import _, format_money, format_price, ngettext
 from domain import offerings as rules
 from domain.errors import NotAllowed, NotFound
 from domain.model import ALLOWED_DURATIONS, TITLE_MAX, Category, Offering
 from domain.offerings import NUMBERS, TEXTS, OfferingField
+from domain.payments import STARS_MAX, STARS_MIN, PaymentSettings, stars_price, suggested_stars
 from domain.usecases import offerings as workspace
 from handlers import dialog
 from handlers.callbacks import ActOnOffering, EditOfferingField, OfferingAction, SetOfferingField
@@ -59,7 +61,7 @@ def _amount(field: OfferingField, count: int) -> str:
     return str(count)
 
 
-def current_value(offering: Offering, field: OfferingField) -> str:
+def current_value(offering: Offering, field: OfferingField, payments: PaymentSettings = PaymentSettings()) -> str:
     if field in NUMBERS:
         return _amount(field, getattr(offering, NUMBERS[field][0]))
     if field in TEXTS:
@@ -74,6 +76,11 @@ def current_value(offering: Offering, field: OfferingField) -> str:
             return format_money(offering.price)
         case OfferingField.DURATION:
             return _minutes(offering.duration_minutes)
+        case OfferingField.PRICE_STARS:
+            stars = format_price(Decimal(stars_price(offering, payments.stars_per_rupee)), "XTR")
+            return stars if offering.price_stars is not None else _("{stars} (suggested)").format(stars=stars)
+        case OfferingField.AUTO_CONFIRM:
+            return _("on") if offering.auto_confirm_paid else _("off")
     if offering.use_profile_availability:
         return _("your weekly hours from /availability")
     return _("its own weekly hours")
@@ -132,16 +139,25 @@ def question(field: OfferingField) -> str:
             return _("Type the price in rupees, such as <code>500</code>, or tap Free.")
         case OfferingField.DURATION:
             return _("How long is one session?")
+        case OfferingField.PRICE_STARS:
+            return _(
+                "Type the price in Telegram Stars, a whole number from {low} to {high}, or tap the suggestion "
+                "(send - to follow the rupee price)."
+            ).format(low=STARS_MIN, high=STARS_MAX)
+        case OfferingField.AUTO_CONFIRM:
+            return _("Confirm a booking as soon as it is paid, without waiting for you?")
     return _("Which weekly hours can mentees book this offering in?")
 
 
-def question_view(offering: Offering, field: OfferingField) -> tuple[str, InlineKeyboardMarkup]:
+def question_view(
+    offering: Offering, field: OfferingField, payments: PaymentSettings = PaymentSettings()
+) -> tuple[str, InlineKeyboardMarkup]:
     assert offering.id is not None
     oid = offering.id
     text = _("<b>{field}</b> of “{title}”\nNow: {value}\n\n{question}").format(
         field=field_label(field),
         title=esc(offering.title),
-        value=current_value(offering, field),
+        value=current_value(offering, field, payments),
         question=question(field),
     )
     choices: list[tuple[str, Any]] = []
@@ -151,6 +167,12 @@ def question_view(offering: Offering, field: OfferingField) -> tuple[str, Inline
         choices = [(category_label(c), SetOfferingField(oid, field, c.value)) for c in Category]
     elif field == OfferingField.PRICE:
         choices = [(_("Free"), SetOfferingField(oid, field, "0"))]
+    elif field == OfferingField.PRICE_STARS:
+        suggested = suggested_stars(offering.price, payments.stars_per_rupee)
+        label = _("{stars} (suggested)").format(stars=format_price(Decimal(suggested), "XTR"))
+        choices = [(label, SetOfferingField(oid, field, str(suggested)))]
+    elif field == OfferingField.AUTO_CONFIRM:
+        choices = [(_("on"), SetOfferingField(oid, field, "1")), (_("off"), SetOfferingField(oid, field, "0"))]
     elif field == OfferingField.PROFILE_HOURS:
         choices = [
             (_("🔀 Use my profile hours"), SetOfferingField(oid, field, "1")),
@@ -169,7 +191,7 @@ async def ask_field(update: Update, context: AppContext, data: EditOfferingField
         step = {"offering_id": data.offering_id, "field": data.field.value}
         await uow.dialogs.set(context.user.id, DialogState.OFFER_EDIT, step)
         await uow.commit()
-    await show(update, *question_view(screen.offering, data.field))
+    await show(update, *question_view(screen.offering, data.field, context.services.payments))
     return None
 
 
@@ -185,7 +207,7 @@ async def choose_value(update: Update, context: AppContext, data: SetOfferingFie
         screen = await workspace.edit_offering(uow, context.user.id, data.offering_id, data.field, data.value)
         await leave_edit_step(uow, context.user.id)
         await uow.commit()
-    await show(update, *manage_view(screen, _saved(data.field)))
+    await show(update, *manage_view(screen, _saved(data.field), context.services.payments))
     return None
 
 
@@ -205,7 +227,7 @@ async def type_value(update: Update, context: AppContext, text: str, data: dict[
     except (NotFound, NotAllowed):
         await dialog.clear(context)  # the offering is gone: nothing left to edit
         raise
-    await say(update, *manage_view(screen, _saved(field)))
+    await say(update, *manage_view(screen, _saved(field), context.services.payments))
 
 
 def handlers() -> list[BaseHandler]:

@@ -6,6 +6,7 @@ Editing one field at a time lives in ``handlers.offering_edit``; it returns here
 
 from __future__ import annotations
 
+from decimal import Decimal
 from itertools import groupby
 from typing import Any
 from urllib.parse import quote
@@ -13,10 +14,11 @@ from urllib.parse import quote
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from chat.i18n import N_, _, format_money, ngettext
+from chat.i18n import N_, _, format_money, format_price, ngettext
 from domain import offerings as rules
-from domain.model import ALLOWED_DURATIONS, Offering, OfferingStatus, WeeklyRule
-from domain.offerings import HasBookings, OfferingField, OfferingScreen
+from domain.model import ALLOWED_DURATIONS, Offering, OfferingStatus, PaymentMode, WeeklyRule
+from domain.offerings import STARS_PRICE, HasBookings, OfferingField, OfferingScreen, parse_whole
+from domain.payments import PaymentSettings, stars_price, suggested_stars
 from domain.ports import UnitOfWork
 from domain.usecases import offerings as workspace
 from domain.usecases import people
@@ -32,6 +34,7 @@ from handlers.callbacks import (
     MenuItem,
     NewDuration,
     NewFree,
+    NewStarsPrice,
     OfferingAction,
     SetOfferingField,
     SetOfferingStatus,
@@ -87,8 +90,11 @@ async def type_title(update: Update, context: AppContext, text: str, data: dict[
     )
 
 
-async def _ask_duration(update: Update, context: AppContext, title: str, price: str) -> None:
-    await dialog.save(context, DialogState.OFFER_DURATION, {"title": title, "price": price})
+async def _ask_duration(
+    update: Update, context: AppContext, title: str, price: str, stars: str | None = None
+) -> None:
+    draft = {"title": title, "price": price} | ({"stars": stars} if stars is not None else {})
+    await dialog.save(context, DialogState.OFFER_DURATION, draft)
     text = _("<b>Step 3 of 3.</b> How long is one session?")
     markup = rows([(_("{minutes} min").format(minutes=m), NewDuration(m)) for m in ALLOWED_DURATIONS], width=5)
     await show(update, text, markup)
@@ -97,7 +103,34 @@ async def _ask_duration(update: Update, context: AppContext, title: str, price: 
 @text_step(DialogState.OFFER_PRICE)
 async def type_price(update: Update, context: AppContext, text: str, data: dict[str, Any]) -> None:
     price = parse_price(text)
+    settings = context.services.payments
+    if price > 0 and PaymentMode.STARS in settings.online:  # a price in Stars too, suggested from the rupees
+        suggested = suggested_stars(price, settings.stars_per_rupee)
+        await dialog.save(context, DialogState.OFFER_STARS, {"title": data["title"], "price": str(price)})
+        text = _(
+            "<b>Step 2 of 3, in Stars.</b> Mentees paying with Telegram Stars pay a whole number of Stars. "
+            "Tap the suggestion ({price} at the configured rate) or type your own."
+        ).format(price=format_money(price))
+        label = _("{stars} (suggested)").format(stars=format_price(Decimal(suggested), "XTR"))
+        await say(update, text, rows([(label, NewStarsPrice(suggested))], width=1))
+        return
     await _ask_duration(update, context, data["title"], str(price))
+
+
+@text_step(DialogState.OFFER_STARS)
+async def type_stars_price(update: Update, context: AppContext, text: str, data: dict[str, Any]) -> None:
+    stars = parse_whole(text, STARS_PRICE)
+    await _ask_duration(update, context, data["title"], data["price"], str(stars))
+
+
+@on_button(NewStarsPrice)
+async def choose_stars_price(update: Update, context: AppContext, data: NewStarsPrice) -> str | None:
+    found = await dialog.load(context)
+    if found is None or found[0] != DialogState.OFFER_STARS:
+        return _("Start a new offering with /newoffering.")
+    stars = parse_whole(str(data.stars), STARS_PRICE)
+    await _ask_duration(update, context, found[1]["title"], found[1]["price"], str(stars))
+    return None
 
 
 @on_button(NewFree)
@@ -123,7 +156,7 @@ async def choose_duration(update: Update, context: AppContext, data: NewDuration
     draft = found[1]
     async with context.uow() as uow:
         offering = await workspace.create_offering(
-            uow, context.user.id, draft["title"], draft["price"], data.minutes
+            uow, context.user.id, draft["title"], draft["price"], data.minutes, draft.get("stars")
         )
         availability = await get_availability(uow, context.user.id)
         await uow.dialogs.clear(context.user.id)
@@ -218,11 +251,29 @@ def hours_warning(screen: OfferingScreen) -> str | None:
     return "⚠️ " + _("It has no weekly hours yet, so it cannot go live.") + " " + fix
 
 
-def manage_text(screen: OfferingScreen) -> str:
+def payment_lines(offering: Offering, payments: PaymentSettings) -> list[str]:
+    """How a paid offering is paid here: its price in Stars, and whether a paid booking waits for the mentor."""
+    if offering.is_free or not payments.online:
+        return []
+    lines = []
+    if PaymentMode.STARS in payments.online:
+        stars = format_price(Decimal(stars_price(offering, payments.stars_per_rupee)), "XTR")
+        if offering.price_stars is None:
+            stars = _("{stars} (suggested from the rupee price)").format(stars=stars)
+        lines.append(_("Price in Stars: {stars}").format(stars=stars))
+    if offering.auto_confirm_paid:
+        lines.append(_("Paid bookings: confirmed automatically once paid"))
+    else:
+        lines.append(_("Paid bookings: wait for your confirmation after payment"))
+    return lines
+
+
+def manage_text(screen: OfferingScreen, payments: PaymentSettings = PaymentSettings()) -> str:
     """Every field of the offering, as its mentor sees it."""
     offering = screen.offering
     lines = [
         offering_details(offering),
+        *payment_lines(offering, payments),
         "",
         _("Description: {text}").format(text=_text_or_dash(offering.description)),
         ngettext(
@@ -240,7 +291,9 @@ def manage_text(screen: OfferingScreen) -> str:
     return "\n".join(lines)
 
 
-def manage_view(screen: OfferingScreen, lead: str = "") -> tuple[str, InlineKeyboardMarkup]:
+def manage_view(
+    screen: OfferingScreen, lead: str = "", payments: PaymentSettings = PaymentSettings()
+) -> tuple[str, InlineKeyboardMarkup]:
     offering = screen.offering
     assert offering.id is not None
     oid = offering.id
@@ -260,7 +313,7 @@ def manage_view(screen: OfferingScreen, lead: str = "") -> tuple[str, InlineKeyb
     delete = [button(_("🗑 Delete"), ActOnOffering(oid, OfferingAction.DELETE))]
     keyboard.append(delete if offering.status == OfferingStatus.ARCHIVED else archive + delete)
     keyboard.append([button(_("◀ My offerings"), Menu(MenuItem.MY_OFFERINGS))])
-    return lead + manage_text(screen), InlineKeyboardMarkup(keyboard)
+    return lead + manage_text(screen, payments), InlineKeyboardMarkup(keyboard)
 
 
 async def leave_edit_step(uow: UnitOfWork, user_id: int) -> None:
@@ -276,7 +329,7 @@ async def open_offering(update: Update, context: AppContext, data: ManageOfferin
         screen = await workspace.manage(uow, context.user.id, data.offering_id)
         await leave_edit_step(uow, context.user.id)
         await uow.commit()
-    await show(update, *manage_view(screen))
+    await show(update, *manage_view(screen, payments=context.services.payments))
     return None
 
 
@@ -293,7 +346,7 @@ async def set_status(update: Update, context: AppContext, data: SetOfferingStatu
         text = _("<b>{title}</b> is now {status}.").format(
             title=esc(offering.title), status=offering_status_label(offering.status)
         )
-    await show(update, *manage_view(screen, text + "\n\n"))
+    await show(update, *manage_view(screen, text + "\n\n", context.services.payments))
     return None
 
 
@@ -316,26 +369,43 @@ FIELD_LABELS: dict[OfferingField, str] = {
 }
 
 
+# Payment fields: in the edit menu only when payments in the bot are on (``payment_fields``).
+PAYMENT_FIELD_LABELS: dict[OfferingField, str] = {
+    OfferingField.PRICE_STARS: N_("Price in Stars"),
+    OfferingField.AUTO_CONFIRM: N_("Confirm paid bookings automatically"),
+}
 _HOURS_LABEL = N_("Weekly hours")  # the "use profile availability" switch
 
 
 def field_label(field: OfferingField) -> str:
-    return _(FIELD_LABELS.get(field, _HOURS_LABEL))
+    return _(FIELD_LABELS.get(field) or PAYMENT_FIELD_LABELS.get(field) or _HOURS_LABEL)
 
 
-def edit_menu_view(screen: OfferingScreen) -> tuple[str, InlineKeyboardMarkup]:
+def edit_menu_view(
+    screen: OfferingScreen, payments: PaymentSettings = PaymentSettings()
+) -> tuple[str, InlineKeyboardMarkup]:
     offering = screen.offering
     assert offering.id is not None
-    buttons = [("✏️ " + field_label(f), EditOfferingField(offering.id, f)) for f in FIELD_LABELS]
+    fields = [*FIELD_LABELS]
+    if PaymentMode.STARS in payments.online:
+        fields.append(OfferingField.PRICE_STARS)
+    buttons = [("✏️ " + field_label(f), EditOfferingField(offering.id, f)) for f in fields]
     markup = rows(buttons, width=2)
     if offering.use_profile_availability:
         label, value = _("🔀 Use its own hours"), "0"
     else:
         label, value = _("🔀 Use my profile hours"), "1"
-    switch = button(label, SetOfferingField(offering.id, OfferingField.PROFILE_HOURS, value))
+    switches = [[button(label, SetOfferingField(offering.id, OfferingField.PROFILE_HOURS, value))]]
+    if payments.online:
+        auto = offering.auto_confirm_paid
+        label = _("⚡ Confirm paid bookings automatically: on") if auto else _(
+            "⚡ Confirm paid bookings automatically: off"
+        )
+        switch = SetOfferingField(offering.id, OfferingField.AUTO_CONFIRM, "0" if auto else "1")
+        switches.append([button(label, switch)])
     back = button(_("◀ Back"), ManageOffering(offering.id))
-    text = _("<b>Edit</b> — tap what you want to change.") + "\n\n" + manage_text(screen)
-    return text, InlineKeyboardMarkup([*markup.inline_keyboard, [switch], [back]])
+    text = _("<b>Edit</b> — tap what you want to change.") + "\n\n" + manage_text(screen, payments)
+    return text, InlineKeyboardMarkup([*markup.inline_keyboard, *switches, [back]])
 
 
 # --- archive, delete, duplicate, share ----------------------------------------------------------------------
@@ -377,7 +447,7 @@ async def act_on_offering(update: Update, context: AppContext, data: ActOnOfferi
             screen = await workspace.duplicate_offering(uow, context.user.id, oid, _("(copy)"))
             await uow.commit()
         lead = _("📄 Duplicated as a draft. Change what you need, then publish it.") + "\n\n"
-        await show(update, *manage_view(screen, lead))
+        await show(update, *manage_view(screen, lead, context.services.payments))
         return None
     if action == OfferingAction.DELETE:
         return await _ask_delete(update, context, oid)
@@ -390,7 +460,7 @@ async def act_on_offering(update: Update, context: AppContext, data: ActOnOfferi
     offering = screen.offering
     match action:
         case OfferingAction.EDIT:
-            await show(update, *edit_menu_view(screen))
+            await show(update, *edit_menu_view(screen, context.services.payments))
         case OfferingAction.ARCHIVE:
             question = _(
                 "Archive “{title}”? Mentees can no longer book it and it cannot be published again. "
@@ -426,6 +496,7 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("offerings", offerings_command),
         CommandHandler("becomementor", become_mentor),
         choose_free,
+        choose_stars_price,
         choose_duration,
         set_status,
         open_offering,

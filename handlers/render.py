@@ -11,12 +11,37 @@ from datetime import UTC, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from chat.i18n import _, format_clock, format_money, format_moment, format_wall, ngettext
+from chat.i18n import _, format_clock, format_money, format_moment, format_price, format_wall, ngettext
 from domain.booking import allowed_moves, link_editable
-from domain.model import Actor, Booking, BookingStatus, Offering, OfferingStatus, TimeRange, User
-from handlers.callbacks import ActOnBooking, BookingAction, CallbackData, SetOfferingStatus
+from domain.model import (
+    Actor,
+    Booking,
+    BookingStatus,
+    Offering,
+    OfferingStatus,
+    PaymentMode,
+    PaymentStatus,
+    TimeRange,
+    User,
+)
+from domain.payments import may_mark_paid, may_mark_refunded
+from domain.sessions import cancellation_deadline
+from handlers.callbacks import (
+    ActOnBooking,
+    ActOnPayment,
+    BookingAction,
+    CallbackData,
+    PaymentAction,
+    SetOfferingStatus,
+)
 from handlers.keyboards import button
-from handlers.labels import booking_status_label, category_label, offering_status_label, payment_status_label
+from handlers.labels import (
+    booking_status_label,
+    category_label,
+    offering_status_label,
+    payment_mode_label,
+    payment_status_label,
+)
 
 
 def esc(text: str | None) -> str:
@@ -112,9 +137,8 @@ def booking_card_for_mentor(
         _("Mentee: {name}").format(name=esc(mentee.display_name))
         + (f" (@{esc(mentee.username)})" if mentee.username else ""),
         _("When: {time}").format(time=session_time(booking.scheduled_at, mentor_zone, booking.timezone, _("mentee"))),
-        _("Price: {price}").format(price=format_money(booking.amount))
-        + " · "
-        + _("Payment: {status}").format(status=payment_status_label(booking.payment_status)),
+        price_line(booking),
+        *money_lines(booking, offering, mentor_zone, Actor.MENTOR),
     ]
     if booking.meeting_notes:
         lines.append(_("Notes from the mentee: {notes}").format(notes=esc(booking.meeting_notes)))
@@ -155,6 +179,13 @@ def mentor_booking_buttons(
         )
     if BookingStatus.CANCELLED in moves and booking.status == BookingStatus.CONFIRMED:
         rows.append([act(_("🚫 Cancel booking"), BookingAction.CANCEL)])
+    money = []
+    if may_mark_paid(booking):
+        money.append(button(_("💰 Mark paid"), ActOnPayment(booking.id, PaymentAction.MARK_PAID)))
+    if may_mark_refunded(booking):
+        money.append(button(_("↩️ Mark refunded"), ActOnPayment(booking.id, PaymentAction.MARK_REFUNDED)))
+    if money:
+        rows.append(money)
     note = _("📝 Edit private note") if booking.mentor_notes else _("📝 Private note")
     rows.append([act(note, BookingAction.NOTE)])
     if back is not None:
@@ -170,7 +201,8 @@ def booking_card_for_mentee(
         _("<b>{title}</b> with {mentor}").format(title=esc(offering.title), mentor=esc(mentor.display_name)),
         _("When: {time}").format(time=session_time(booking.scheduled_at, mentee_zone, mentor_zone, _("mentor"))),
         _("Status: {status}").format(status=booking_status_label(booking.status)),
-        _("Price: {price}").format(price=format_money(booking.amount)),
+        price_line(booking),
+        *money_lines(booking, offering, mentee_zone, Actor.MENTEE),
     ]
     markup = None
     if booking.meeting_link:
@@ -178,6 +210,52 @@ def booking_card_for_mentee(
         if booking.status == BookingStatus.CONFIRMED:
             markup = InlineKeyboardMarkup([[InlineKeyboardButton(_("🎥 Join"), url=booking.meeting_link)]])
     return "\n".join(lines), markup
+
+
+# --- money on a card -------------------------------------------------------------------------------------------
+
+
+def price_line(booking: Booking) -> str:
+    """The price in its currency, and what has been paid (and how)."""
+    price = _("Price: {price}").format(price=format_price(booking.amount, booking.currency))
+    if booking.payment_status == PaymentStatus.NOT_REQUIRED:
+        return price
+    status = payment_status_label(booking.payment_status)
+    if booking.payment_mode is not None:
+        status = _("{status} · {mode}").format(status=status, mode=payment_mode_label(booking.payment_mode))
+    return price + " · " + _("Payment: {status}").format(status=status)
+
+
+def refund_terms(deadline: datetime, zone: str) -> str:
+    """What is refunded when (``domain.payments.refund_on_move``), said before paying and on every card while it
+    can still happen; ``deadline`` is the offering's cancellation cut-off for the session."""
+    return _(
+        "↩️ Refunds: in full if the mentor declines or cancels, if the request expires unanswered, or if the "
+        "mentee cancels until {time}; nothing after that."
+    ).format(time=format_moment(deadline, zone))
+
+
+def money_lines(booking: Booking, offering: Offering, zone: str, reader: Actor) -> list[str]:
+    """Until when a held slot waits for the payment, a refund owed, and the refund terms while they apply."""
+    lines = []
+    if booking.status == BookingStatus.AWAITING_PAYMENT and booking.hold_until is not None:
+        held = format_moment(booking.hold_until, zone)
+        if reader == Actor.MENTEE:
+            lines.append(_("💳 Pay by {time}; after that the time is free for others again.").format(time=held))
+        else:
+            lines.append(_("⏳ Held for the mentee until {time} while they pay.").format(time=held))
+    if booking.payment_status == PaymentStatus.REFUND_DUE:
+        stars = booking.payment_mode == PaymentMode.STARS
+        if reader == Actor.MENTEE:
+            lines.append(_("↩️ Your refund is on its way.") if stars else _("↩️ The mentor owes you a refund."))
+        elif stars:
+            lines.append(_("↩️ A refund is due: the bot is giving the Stars back."))
+        else:
+            lines.append(_("↩️ A refund is due: refund it, then tap “Mark refunded”."))
+    open_money = booking.payment_status in (PaymentStatus.PENDING, PaymentStatus.PAID)
+    if open_money and booking.status.is_active:
+        lines.append(refund_terms(cancellation_deadline(booking, offering), zone))
+    return lines
 
 
 def cancellation_terms(offering: Offering) -> str:

@@ -9,7 +9,15 @@ from __future__ import annotations
 from domain.availability import effective_availability
 from domain.errors import InvalidInput, NotAllowed, NotFound
 from domain.model import Offering, OfferingStatus
-from domain.offerings import HasBookings, NoAvailability, OfferingField, OfferingScreen, duplicate, edit
+from domain.offerings import (
+    HasBookings,
+    NoAvailability,
+    OfferingField,
+    OfferingScreen,
+    duplicate,
+    edit,
+    parse_stars,
+)
 from domain.ports import UnitOfWork
 from domain.usecases.people import load_mentor
 from domain.validation import parse_price, validate_duration, validate_title
@@ -25,14 +33,18 @@ async def own_offering(uow: UnitOfWork, mentor_id: int, offering_id: int) -> Off
     return offering
 
 
-async def create_offering(uow: UnitOfWork, mentor_id: int, title: str, price: str, duration: int) -> Offering:
-    """The under-a-minute path: title, price and duration; every other field takes the seed's default."""
+async def create_offering(
+    uow: UnitOfWork, mentor_id: int, title: str, price: str, duration: int, price_stars: str | None = None
+) -> Offering:
+    """The under-a-minute path: title, price (and its price in Stars when Stars payments are on) and duration;
+    every other field takes the seed's default."""
     await load_mentor(uow, mentor_id)
     offering = Offering(
         mentor_id=mentor_id,
         title=validate_title(title),
         price=parse_price(price),
         duration_minutes=validate_duration(duration),
+        price_stars=parse_stars(price_stars) if price_stars is not None else None,
     )
     return await uow.offerings.add(offering)
 

@@ -29,6 +29,7 @@ from domain.payments import (
     checkout_refusal,
     from_minor,
     manual_charge_ref,
+    may_mark_paid,
     month_start,
     outstanding_refunds,
     read_payload,
@@ -158,7 +159,7 @@ async def mark_paid(uow: UnitOfWork, clock: Clock, mentor_id: int, booking_id: i
     booking, now = view.booking, clock.now()
     if booking.payment_mode != PaymentMode.OFF or booking.payment_status != PaymentStatus.PENDING:
         raise NothingToMark()
-    if booking.status not in (S.PENDING, S.CONFIRMED, S.COMPLETED, S.NO_SHOW):
+    if not may_mark_paid(booking):
         raise InvalidTransition(booking.status, booking.status, Actor.MENTOR)
     assert booking.id is not None
     await uow.payments.add(
@@ -186,22 +187,6 @@ async def mark_refunded(uow: UnitOfWork, clock: Clock, mentor_id: int, booking_i
         await record_refund(uow, charge, now)
     updated = await uow.bookings.update(await settled(uow, booking))
     return BookingView(updated, view.offering, view.mentor, view.mentee)
-
-
-def may_mark_paid(view: BookingView) -> bool:
-    booking = view.booking
-    return (
-        booking.payment_mode == PaymentMode.OFF
-        and booking.payment_status == PaymentStatus.PENDING
-        and booking.status in (S.PENDING, S.CONFIRMED, S.COMPLETED, S.NO_SHOW)
-    )
-
-
-def may_mark_refunded(view: BookingView) -> bool:
-    """A refund owed by hand: shown from the booking's summary (the ledger decides when pressed)."""
-    return view.booking.payment_status == PaymentStatus.REFUND_DUE and view.booking.payment_mode in (
-        PaymentMode.PROVIDER, PaymentMode.OFF,
-    )  # fmt: skip
 
 
 # --- the dispatcher's side ------------------------------------------------------------------------------------

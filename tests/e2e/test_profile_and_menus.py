@@ -7,7 +7,7 @@ from domain.profiles import ProfileField
 from tests.e2e.flows import become_mentor_with_offering, onboard
 from sandbox.botapi import FakeBotApi
 
-MENTOR_COMMANDS = ["bookings", "offerings", "availability", "profile", "newoffering", "book", "mybookings", "settings", "help", "cancel"]
+MENTOR_COMMANDS = ["bookings", "offerings", "availability", "profile", "newoffering", "earnings", "book", "mybookings", "settings", "help", "cancel"]
 
 
 def chat_menu(api: FakeBotApi, user_id: int) -> list[dict[str, str]]:

@@ -1,0 +1,60 @@
+"""Telegram's payment calls: sending an invoice, refunding a Stars payment.
+
+An invoice asks for one price in the smallest unit of its currency (paise, or whole Stars for ``XTR``); Stars
+invoices carry no provider token, provider invoices the one from @BotFather. Refunding a Stars payment that
+Telegram already refunded answers ``CHARGE_ALREADY_REFUNDED``: the money is back with the payer, so that counts
+as done (a refund retried after its first answer was lost must not be reported as failed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import Bot, LabeledPrice
+from telegram.error import BadRequest
+
+from chat.outgoing import StarRefund
+
+ALREADY_REFUNDED = "CHARGE_ALREADY_REFUNDED"
+
+
+@dataclass(frozen=True, slots=True)
+class Invoice:
+    chat_id: int
+    title: str  # 1-32 characters
+    description: str  # 1-255 characters
+    payload: str  # 1-128 bytes: the booking and a nonce, nothing personal
+    currency: str  # "XTR" for Stars, else ISO 4217
+    label: str  # the one price's label
+    amount: int  # smallest units
+    provider_token: str = ""  # empty for Stars
+
+
+TITLE_MAX = 32
+DESCRIPTION_MAX = 255
+
+
+def fit(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters (an ellipsis marks a cut)."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+async def send_invoice(bot: Bot, invoice: Invoice) -> None:
+    await bot.send_invoice(
+        chat_id=invoice.chat_id,
+        title=fit(invoice.title, TITLE_MAX),
+        description=fit(invoice.description, DESCRIPTION_MAX),
+        payload=invoice.payload,
+        currency=invoice.currency,
+        prices=[LabeledPrice(fit(invoice.label, TITLE_MAX), invoice.amount)],
+        provider_token=invoice.provider_token,
+    )
+
+
+async def refund_stars(bot: Bot, refund: StarRefund) -> None:
+    """Give the Stars back; an earlier refund of the same charge counts as this one."""
+    try:
+        await bot.refund_star_payment(refund.user_id, refund.telegram_charge_id)
+    except BadRequest as error:
+        if ALREADY_REFUNDED not in str(error).upper():
+            raise

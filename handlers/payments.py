@@ -1,0 +1,274 @@
+"""Payments in the chat: the invoice for a slot held awaiting payment (💳 Pay sends it again while the hold lasts,
+✖️ lets the time go), Telegram's pre-checkout question, the successful payment, the mentor's 💰 Mark paid and
+↩️ Mark refunded, and ``/earnings`` with its CSV download.
+
+Amounts come from the stored booking only: the invoice is built from it, the checkout and the payment are
+compared with it (``domain.usecases.payments``). The pre-checkout question is always answered (Telegram waits at
+most 10 seconds), in the payer's language when it is refused.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from datetime import datetime
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, PreCheckoutQueryHandler, filters
+
+from chat.i18n import _, format_day, format_moment, format_price, ngettext
+from chat.payments import Invoice, send_invoice
+from domain.errors import DomainError
+from domain.inbox import tab_of
+from domain.mentee import MyTab
+from domain.model import Booking, BookingView, Currency, PaymentMode
+from domain.payments import CheckoutRefusal, Earnings, LedgerEntry, Totals, invoice_payload, to_minor
+from domain.usecases import payments as usecase
+from handlers.callbacks import ActOnPayment, DownloadLedger, OpenInbox, OpenMyBookings, PaymentAction
+from handlers.common import AppContext, on_button, say, show
+from handlers.keyboards import button
+from handlers.labels import payment_mode_label
+from handlers.render import booking_card_for_mentee, booking_card_for_mentor
+
+log = logging.getLogger(__name__)
+
+
+# --- the invoice ----------------------------------------------------------------------------------------------
+
+
+def invoice_for(view: BookingView, zone: str, provider_token: str) -> Invoice:
+    """The invoice of a booking awaiting payment, in the reader's language: its stored price, its payload."""
+    booking = view.booking
+    assert booking.id is not None
+    description = _("{minutes}-minute session with {mentor}, {time}").format(
+        minutes=booking.duration_minutes,
+        mentor=view.mentor.display_name,
+        time=format_moment(booking.scheduled_at, zone),
+    )
+    stars = booking.currency == Currency.XTR
+    return Invoice(
+        chat_id=booking.mentee_id,
+        title=view.offering.title,
+        description=description,
+        payload=invoice_payload(booking),
+        currency=booking.currency.value,
+        label=view.offering.title,
+        amount=to_minor(booking.amount, booking.currency),
+        provider_token="" if stars else provider_token,
+    )
+
+
+def pay_buttons(booking: Booking) -> list[list[InlineKeyboardButton]]:
+    """💳 Pay (the invoice again) and ✖️ Let this time go, for a booking awaiting payment."""
+    assert booking.id is not None
+    price = format_price(booking.amount, booking.currency)
+    return [
+        [button(_("💳 Pay {price}").format(price=price), ActOnPayment(booking.id, PaymentAction.PAY))],
+        [button(_("✖️ Let this time go"), ActOnPayment(booking.id, PaymentAction.RELEASE))],
+    ]
+
+
+def held_screen(view: BookingView, zone: str) -> tuple[str, InlineKeyboardMarkup]:
+    """After Confirm on a slot paid in the bot: what is held until when, and how to pay."""
+    booking = view.booking
+    card, _markup = booking_card_for_mentee(booking, view.offering, view.mentor, zone)
+    head = _("🕒 This time is held for you. Pay with the invoice below ({mode}).").format(
+        mode=payment_mode_label(booking.payment_mode or PaymentMode.STARS)
+    )
+    return f"{head}\n\n{card}", InlineKeyboardMarkup(pay_buttons(booking))
+
+
+async def show_held_booking(update: Update, context: AppContext, view: BookingView) -> None:
+    """The held booking's card, then its invoice (the card's 💳 Pay sends it again if it gets lost)."""
+    await show(update, *held_screen(view, context.zone))
+    await send_invoice(context.bot, invoice_for(view, context.zone, context.services.provider_token))
+
+
+# --- the mentee's and the mentor's buttons --------------------------------------------------------------------
+
+
+@on_button(ActOnPayment)
+async def act_on_payment(update: Update, context: AppContext, data: ActOnPayment) -> str | None:
+    me, booking_id, now = context.user.id, data.booking_id, context.clock.now()
+    match data.action:
+        case PaymentAction.PAY:
+            async with context.reader() as uow:
+                view = await usecase.booking_to_pay(uow, context.clock, me, booking_id)
+            await send_invoice(context.bot, invoice_for(view, context.zone, context.services.provider_token))
+            return _("The invoice is below.")
+        case PaymentAction.RELEASE:
+            async with context.uow() as uow:
+                view = await usecase.release_hold(uow, context.clock, me, booking_id)
+                await uow.commit()
+            card, _markup = booking_card_for_mentee(view.booking, view.offering, view.mentor, context.zone)
+            back = [[button(_("🎟 My bookings"), OpenMyBookings(MyTab.UPCOMING, 0))]]
+            text = _("The time is free again; nothing was paid.") + "\n\n" + card
+            await show(update, text, InlineKeyboardMarkup(back))
+            return _("The time is free again.")
+        case PaymentAction.MARK_PAID:
+            async with context.uow() as uow:
+                view = await usecase.mark_paid(uow, context.clock, me, booking_id)
+                await uow.commit()
+            await show(update, *_mentor_card(view, context.zone, now))
+            return _("Marked paid. The mentee has been sent a receipt.")
+        case _:  # MARK_REFUNDED
+            async with context.uow() as uow:
+                view = await usecase.mark_refunded(uow, context.clock, me, booking_id)
+                await uow.commit()
+            await show(update, *_mentor_card(view, context.zone, now))
+            return _("Marked refunded. The mentee has been told.")
+
+
+def _mentor_card(view: BookingView, zone: str, now: datetime) -> tuple[str, InlineKeyboardMarkup | None]:
+    back = OpenInbox(tab_of(view.booking, now), 0)
+    return booking_card_for_mentor(view.booking, view.offering, view.mentee, zone, now, back)
+
+
+# --- Telegram's side of a payment -----------------------------------------------------------------------------
+
+
+def refusal_text(refusal: CheckoutRefusal) -> str:
+    """Why a checkout is refused, as Telegram shows it to the payer."""
+    match refusal:
+        case CheckoutRefusal.HOLD_OVER:
+            return _("The time held for you has run out, so this payment was not taken. Please book again.")
+        case CheckoutRefusal.NOT_AWAITING:
+            return _("This booking no longer waits for a payment (it is paid, cancelled or expired).")
+        case CheckoutRefusal.NOT_YOURS:
+            return _("This invoice is for someone else's booking.")
+        case CheckoutRefusal.MISMATCH:
+            return _("This invoice does not match the booking. Please pay with the latest invoice.")
+        case _:
+            return _("This invoice is not valid any more.")
+
+
+async def answer_checkout(update: Update, context: AppContext) -> None:
+    """``pre_checkout_query``: yes only for the booking as it is stored now; always answered, once."""
+    query = update.pre_checkout_query
+    assert query is not None
+    try:
+        async with context.reader() as uow:
+            refusal = await usecase.checkout(
+                uow, context.clock, query.from_user.id, query.invoice_payload, query.currency, query.total_amount
+            )
+    except Exception:
+        await query.answer(ok=False, error_message=_("Something went wrong. Please try again."))
+        raise
+    if refusal is None:
+        await query.answer(ok=True)
+    else:
+        await query.answer(ok=False, error_message=refusal_text(refusal))
+
+
+async def record_payment(update: Update, context: AppContext) -> None:
+    """``successful_payment``: recorded once; the receipt (or the refund of a late payment) goes out through the
+    outbox, in the payer's language."""
+    message = update.effective_message
+    assert message is not None and message.successful_payment is not None and message.from_user is not None
+    paid = message.successful_payment
+    payment = usecase.IncomingPayment(
+        payer_id=message.from_user.id,
+        payload=paid.invoice_payload,
+        currency=paid.currency,
+        total=paid.total_amount,
+        telegram_charge_id=paid.telegram_payment_charge_id,
+        provider_charge_id=paid.provider_payment_charge_id or None,
+    )
+    async with context.uow() as uow:
+        outcome, _view = await usecase.record_payment(uow, context.clock, payment)
+        await uow.commit()
+    log.info("payment %s: %s", paid.telegram_payment_charge_id, outcome)
+
+
+# --- earnings -------------------------------------------------------------------------------------------------
+
+
+def _currency_name(currency: Currency) -> str:
+    return _("⭐ Telegram Stars") if currency == Currency.XTR else _("₹ Rupees")
+
+
+def _totals_line(currency: Currency, totals: Totals) -> str:
+    line = _("{currency}: paid {paid} · refunded {refunded} · net {net}").format(
+        currency=_currency_name(currency),
+        paid=format_price(totals.paid, currency),
+        refunded=format_price(totals.refunded, currency),
+        net=format_price(totals.net, currency) if totals.net >= 0 else "−" + format_price(-totals.net, currency),
+    )
+    if totals.owed:
+        line += " · " + _("refunds still owed {owed}").format(owed=format_price(totals.owed, currency))
+    return line
+
+
+def earnings_screen(earnings: Earnings, zone: str) -> tuple[str, InlineKeyboardMarkup]:
+    lines = [_("💰 <b>Your earnings</b>"), ""]
+    since = format_day(earnings.month_start, zone)
+    for heading, totals in (
+        (_("<b>This month</b> (since {day})").format(day=since), earnings.month),
+        (_("<b>All time</b>"), earnings.all_time),
+    ):
+        lines.append(heading)
+        if not totals:
+            lines.append(_("No payments yet."))
+        lines += [_totals_line(currency, totals[currency]) for currency in Currency if currency in totals]
+        lines.append("")
+    lines.append(_("Net is what was paid less what was refunded. The CSV file lists every payment and refund."))
+    return "\n".join(lines), InlineKeyboardMarkup([[button(_("⬇️ Download CSV"), DownloadLedger())]])
+
+
+async def earnings_command(update: Update, context: AppContext) -> None:
+    try:
+        async with context.reader() as uow:
+            earnings = await usecase.earnings(uow, context.clock, context.user.id, context.zone)
+    except DomainError:  # not a mentor
+        await say(update, _("Earnings are for mentors. Tap “Become a mentor” in /start to offer sessions."))
+        return
+    await say(update, *earnings_screen(earnings, context.zone))
+
+
+LEDGER_COLUMNS = (
+    "recorded_at_utc", "booking_id", "event", "amount", "currency", "mode", "telegram_payment_charge_id",
+    "provider_payment_charge_id",
+)  # fmt: skip
+
+
+def ledger_csv(entries: list[LedgerEntry]) -> bytes:
+    """The mentor's ledger as CSV (UTF-8 with a byte order mark, so spreadsheets read it right): one row per
+    event, amounts in their currency with a dot for decimals."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(LEDGER_COLUMNS)
+    for e in entries:
+        writer.writerow(
+            [
+                e.recorded_at.isoformat(), e.booking_id, e.kind.value, f"{e.amount:f}", e.currency.value,
+                e.mode.value, e.telegram_charge_id or "", e.provider_charge_id or "",
+            ]  # fmt: skip
+        )
+    return out.getvalue().encode("utf-8-sig")
+
+
+@on_button(DownloadLedger)
+async def download_ledger(update: Update, context: AppContext, data: DownloadLedger) -> str | None:
+    async with context.reader() as uow:
+        entries = await usecase.ledger_of(uow, context.user.id)
+    chat = update.effective_chat
+    if chat is not None:
+        name = "earnings.csv"
+        document = InputFile(ledger_csv(entries), filename=name, attach=True)
+        caption = ngettext(
+            "Your payments and refunds: {count} row.", "Your payments and refunds: {count} rows.", len(entries)
+        ).format(count=len(entries))
+        await context.bot.send_document(chat.id, document, filename=name, caption=caption)
+    return _("CSV sent.")
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        PreCheckoutQueryHandler(answer_checkout),
+        MessageHandler(filters.SUCCESSFUL_PAYMENT, record_payment),
+        CommandHandler("earnings", earnings_command),
+        act_on_payment,
+        download_ledger,
+    ]
+
