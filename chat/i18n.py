@@ -120,11 +120,18 @@ def _money(amount: Decimal, code: str) -> str:
 
 
 def format_price(amount: Decimal, currency: str = "INR") -> str:
-    """A price in its currency: rupees as ``format_money`` writes them, Telegram Stars (``XTR``) as ``⭐ 1,500``
-    with the reader's digit grouping."""
-    if currency != "XTR":
-        return format_money(amount)
-    return "⭐\u00a0" + _stars(amount, get_locale())
+    """A price in its currency: rupees as ``format_money`` writes them (``Free`` for zero), Telegram Stars
+    (``XTR``) as ``⭐ 1,500`` with the reader's digit grouping."""
+    if currency != "XTR" and amount == 0:
+        return _("Free")
+    return format_amount(amount, currency)
+
+
+def format_amount(amount: Decimal, currency: str = "INR") -> str:
+    """An amount of money in its currency, zero included (``₹0``): totals, refunds."""
+    if currency == "XTR":
+        return "⭐\u00a0" + _stars(amount, get_locale())
+    return _money(amount, get_locale())
 
 
 @lru_cache(maxsize=_MEMO)

@@ -47,7 +47,10 @@ async def send_invoice(bot: Bot, invoice: Invoice) -> None:
         payload=invoice.payload,
         currency=invoice.currency,
         prices=[LabeledPrice(fit(invoice.label, TITLE_MAX), invoice.amount)],
-        provider_token=invoice.provider_token,
+        # Stars: no token at all (the Bot API allows leaving it out). An empty string would do too, but with
+        # ``Defaults`` set PTB 22 sends "" as "[]": ``ExtBot._insert_defaults`` reads any empty sequence as a
+        # list of poll options.
+        provider_token=invoice.provider_token or None,
     )
 
 

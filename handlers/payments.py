@@ -17,7 +17,7 @@ from datetime import datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, PreCheckoutQueryHandler, filters
 
-from chat.i18n import _, format_day, format_moment, format_price, ngettext
+from chat.i18n import _, format_amount, format_day, format_moment, format_price, ngettext
 from chat.payments import Invoice, send_invoice
 from domain.errors import DomainError
 from domain.inbox import tab_of
@@ -191,12 +191,12 @@ def _currency_name(currency: Currency) -> str:
 def _totals_line(currency: Currency, totals: Totals) -> str:
     line = _("{currency}: paid {paid} · refunded {refunded} · net {net}").format(
         currency=_currency_name(currency),
-        paid=format_price(totals.paid, currency),
-        refunded=format_price(totals.refunded, currency),
-        net=format_price(totals.net, currency) if totals.net >= 0 else "−" + format_price(-totals.net, currency),
+        paid=format_amount(totals.paid, currency),
+        refunded=format_amount(totals.refunded, currency),
+        net=format_amount(totals.net, currency) if totals.net >= 0 else "−" + format_amount(-totals.net, currency),
     )
     if totals.owed:
-        line += " · " + _("refunds still owed {owed}").format(owed=format_price(totals.owed, currency))
+        line += " · " + _("refunds still owed {owed}").format(owed=format_amount(totals.owed, currency))
     return line
 
 

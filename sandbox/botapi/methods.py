@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sandbox.botapi.errors import BLOCKED, NOT_MODIFIED, NOT_STARTED, QUERY_TOO_OLD, ApiError, bad_request
+from sandbox.botapi.payments import PaymentDesk
 from sandbox.botapi.records import CallbackAnswer, ChatMessage, SentDocument, Upload
 from sandbox.botapi.state import BotApiState, Person
 from sandbox.botapi.validation import (
@@ -78,6 +79,8 @@ class BotApiMethods:
             "setmyname": self._bot_setting("name", "name"),
             "getmyname": self._bot_getting("name", "name"),
         }
+        self.payments = PaymentDesk(state, self._require_chat)  # sendInvoice, answerPreCheckoutQuery, refunds
+        self.handlers.update(self.payments.handlers)
 
     def _require_chat(self, params: dict[str, Any], *, for_sending: bool = True) -> Person:
         if "chat_id" not in params or params["chat_id"] in ("", None):

@@ -86,6 +86,9 @@ class ChatMessage:
     document: SentDocument | None = None
     caption: str | None = None
     caption_entities: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    invoice: dict[str, Any] | None = None  # ``Invoice`` JSON (``sandbox.botapi.payments``)
+    invoice_payload: str | None = None  # the invoice's payload: the bot's, never shown to the user
+    successful_payment: dict[str, Any] | None = None  # ``SuccessfulPayment`` JSON, a service message
     versions: list[tuple[str | None, list[list[tuple[str, str | None]]]]] = dataclasses.field(
         default_factory=list
     )
@@ -136,7 +139,9 @@ class ChatMessage:
 
     @property
     def shown_text(self) -> str:
-        """Text or caption, whichever the message has (``""`` if neither)."""
+        """Text or caption, whichever the message has (an invoice: its title and description; ``""`` if none)."""
+        if self.text is None and self.invoice is not None:
+            return f"{self.invoice['title']}\n{self.invoice['description']}"
         return self.text if self.text is not None else (self.caption or "")
 
     def snapshot(self) -> ChatMessage:
@@ -162,6 +167,10 @@ class ChatMessage:
             data["text"] = self.text
             if self.entities:
                 data["entities"] = [dict(e) for e in self.entities]
+        if self.invoice is not None:
+            data["invoice"] = dict(self.invoice)
+        if self.successful_payment is not None:
+            data["successful_payment"] = dict(self.successful_payment)
         if self.raw_reply_markup and "inline_keyboard" in self.raw_reply_markup:
             data["reply_markup"] = json.loads(json.dumps(self.raw_reply_markup))
         return data
@@ -173,6 +182,11 @@ class ChatMessage:
         body = self.shown_text
         if self.document is not None:
             body = f"[document {self.document.file_name!r}] {body}"
+        if self.invoice is not None:
+            body = f"[invoice {self.invoice['total_amount']} {self.invoice['currency']}] {body}"
+        if self.successful_payment is not None:
+            paid = self.successful_payment
+            body = f"[paid {paid['total_amount']} {paid['currency']}: {paid['telegram_payment_charge_id']}]"
         keyboard = f" {self.reply_markup}" if self.keyboard else ""
         return f"#{self.message_id} {who}{flags}: {body!r}{keyboard}"
 

@@ -116,6 +116,7 @@ class FakeBotApi(BotApiState):
         #: Seconds added to every request except getUpdates (a float or ``f(method) -> float``).
         self.latency = latency
         self.methods = BotApiMethods(self)
+        self.payments = self.methods.payments  # invoices, checkouts, charges and refunds (``pay`` as a user)
         self.webhooks = WebhookDelivery(self)
         self._apps: list[Any] = []
         self._runner: web.AppRunner | None = None

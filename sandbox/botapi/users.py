@@ -166,6 +166,11 @@ class FakeUser(Person):
         )
         return query_id
 
+    async def pay(self, invoice: ChatMessage | int, **options: Any) -> Any:
+        """Tap Pay on the invoice ``invoice`` (``sandbox.botapi.payments.PaymentDesk.pay``): the pre-checkout
+        query, the bot's answer, and on yes the ``successful_payment``. Returns the ``Checkout``."""
+        return await self.api.payments.pay(self, self._resolve(invoice), **options)
+
     async def block(self, *, notify: bool = True) -> None:
         """Block the bot: further bot calls for this chat get 403 "bot was blocked by the user".
 

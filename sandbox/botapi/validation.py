@@ -35,14 +35,15 @@ _STRING_PARAMS = frozenset(
         "inline_message_id", "business_connection_id", "message_effect_id", "secret_token",
         "ip_address", "description", "short_description", "name", "file_id", "document", "photo",
         "thumbnail", "audio", "video", "voice", "animation", "sticker", "emoji", "title", "query",
-        "custom_emoji_id",
+        "custom_emoji_id", "payload", "provider_token", "currency", "pre_checkout_query_id", "error_message",
+        "telegram_payment_charge_id", "start_parameter", "provider_data",
     }
 )  # fmt: skip
 # Parameters that carry JSON objects/arrays (may arrive as JSON strings even in a JSON body).
 _JSON_PARAMS = frozenset(
     {
         "reply_markup", "entities", "caption_entities", "commands", "scope", "menu_button",
-        "allowed_updates", "link_preview_options", "reply_parameters", "media",
+        "allowed_updates", "link_preview_options", "reply_parameters", "media", "prices",
     }
 )  # fmt: skip
 
