@@ -237,11 +237,12 @@ def refund_on_move(
 
 
 def may_mark_paid(booking: Booking) -> bool:
-    """The mentor may mark a booking paid outside the bot while it is not paid and not called off."""
+    """The mentor may mark a booking paid outside the bot once they have confirmed it, while it is not paid (a
+    request is answered first: the card stays short)."""
     return (
         booking.payment_mode == PaymentMode.OFF
         and booking.payment_status == PaymentStatus.PENDING
-        and booking.status in (S.PENDING, S.CONFIRMED, S.COMPLETED, S.NO_SHOW)
+        and booking.status in (S.CONFIRMED, S.COMPLETED, S.NO_SHOW)
     )
 
 
