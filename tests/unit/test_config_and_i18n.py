@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, Settings, load_settings
+from domain.model import PaymentMode
+from domain.payments import PaymentSettings
 from chat.i18n import (
     SUPPORTED_LOCALES,
     _,
@@ -40,6 +42,25 @@ def test_scheduler_settings():
     assert custom.reminder_leads == (timedelta(hours=2), timedelta(minutes=15))  # longest first, once each
     assert (custom.expire_after_hours, custom.send_rate_per_second) == (12.0, 20.0)
     assert load_settings({"BOT_TOKEN": TOKEN, "REMINDERS": "none"}).reminder_leads == ()
+
+
+def test_payment_settings():
+    default = load_settings({"BOT_TOKEN": TOKEN})
+    assert default.payments == (PaymentMode.OFF,) and default.operator_chat_id is None
+    assert default.payment_settings == PaymentSettings()  # off, 1 Star per rupee, a 15-minute hold
+    custom = load_settings(
+        {
+            "BOT_TOKEN": TOKEN, "PAYMENTS": " Provider, stars ,provider",
+            "PAYMENT_PROVIDER_TOKEN": "284685063:TEST:x", "STARS_PER_RUPEE": "0.6", "PAYMENT_HOLD_MINUTES": "20",
+            "OPERATOR_CHAT_ID": "-1001234567890",
+        }
+    )  # fmt: skip
+    assert custom.payments == (PaymentMode.PROVIDER, PaymentMode.STARS)  # as listed, once each
+    assert custom.payment_settings == PaymentSettings(
+        (PaymentMode.PROVIDER, PaymentMode.STARS), Decimal("0.6"), timedelta(minutes=20)
+    )
+    assert custom.operator_chat_id == -1001234567890
+    assert load_settings({"BOT_TOKEN": TOKEN, "PAYMENTS": "stars"}).payment_provider_token == ""
 
 
 def test_local_api_server_and_postgres_spelling():
@@ -82,6 +103,13 @@ def test_database_url_spellings_mean_what_the_engine_opens(given: str, used: str
         ({"BOT_TOKEN": TOKEN, "EXPIRE_AFTER_HOURS": "-1"}, "EXPIRE_AFTER_HOURS"),
         ({"BOT_TOKEN": TOKEN, "SEND_RATE_PER_SECOND": "fast"}, "SEND_RATE_PER_SECOND"),
         ({"BOT_TOKEN": TOKEN, "DISPATCH_INTERVAL_SECONDS": "0"}, "DISPATCH_INTERVAL_SECONDS"),
+        ({"BOT_TOKEN": TOKEN, "PAYMENTS": "stars, cash"}, "PAYMENTS"),
+        ({"BOT_TOKEN": TOKEN, "PAYMENTS": "off, stars"}, "PAYMENTS"),
+        ({"BOT_TOKEN": TOKEN, "PAYMENTS": "stars,provider"}, "PAYMENT_PROVIDER_TOKEN"),  # provider needs a token
+        ({"BOT_TOKEN": TOKEN, "STARS_PER_RUPEE": "-0.5"}, "STARS_PER_RUPEE"),
+        ({"BOT_TOKEN": TOKEN, "STARS_PER_RUPEE": "nan"}, "STARS_PER_RUPEE"),
+        ({"BOT_TOKEN": TOKEN, "PAYMENT_HOLD_MINUTES": "0"}, "PAYMENT_HOLD_MINUTES"),
+        ({"BOT_TOKEN": TOKEN, "OPERATOR_CHAT_ID": "@ops"}, "OPERATOR_CHAT_ID"),
     ],
 )
 def test_a_bad_setting_is_named_in_one_line(env, named):
@@ -138,8 +166,11 @@ def test_settings_built_in_code_read_neither_the_environment_nor_dot_env(
 
 
 def test_secrets_are_not_shown(environment: pytest.MonkeyPatch):
-    settings = Settings(bot_token=TOKEN, database_url="postgresql://md:db-pw@h/md", webhook_secret="hook-secret")
-    assert not any(secret in repr(settings) for secret in (TOKEN, "db-pw", "hook-secret"))
+    settings = Settings(
+        bot_token=TOKEN, database_url="postgresql://md:db-pw@h/md", webhook_secret="hook-secret",
+        payments=(PaymentMode.PROVIDER,), payment_provider_token="284685063:LIVE:provider-secret",
+    )  # fmt: skip
+    assert not any(secret in repr(settings) for secret in (TOKEN, "db-pw", "hook-secret", "provider-secret"))
     with pytest.raises(ConfigError) as caught:
         load_settings({"BOT_TOKEN": TOKEN, "WEBHOOK_SECRET": "hook secret with spaces"})
     assert "spaces" not in str(caught.value)
