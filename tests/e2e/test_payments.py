@@ -525,3 +525,70 @@ async def test_a_lost_invoice_is_sent_again_and_the_time_can_be_let_go(
     await api.wait_idle()
     [answer] = [a for a in api.callback_answers if a.query_id == query]
     assert answer.show_alert and "no longer waits for a payment" in (answer.text or "")
+
+
+async def test_a_stars_refund_is_retried_and_an_earlier_refund_counts(
+    api: FakeBotApi, bot: Application, clock: FixedClock, runner
+) -> None:
+    mentor, first, second = api.user(101, "Asha"), api.user(202, "Ravi"), api.user(303, "Meera")
+    await paid_offering(api, mentor)
+    for mentee in (first, second):
+        invoice = await hold_slot(api, mentee, "⭐ Confirm and pay")
+        await mentee.pay(invoice)
+        await mentee.wait_for("Payment received")
+    await api.wait_idle()
+    # Telegram is down for the first refund: the outbox tries again later, and the refund is made once
+    api.fail_next("refundStarPayment", 502)
+    await mentor.send("/bookings")
+    await mentor.wait_for("Your bookings")
+    await mentor.press(lambda label: label.startswith("1."))
+    await mentor.wait_for("· waiting for the mentor")
+    await mentor.press("❌ Decline")
+    await mentor.wait_for("Why are you declining")
+    await mentor.send("Busy")
+    await first.wait_for("The mentor declined")
+    await settle(api, bot)
+    assert api.payments.refunds == [] and texts(first, "Refunded:") == []
+    await at(api, bot, clock, clock.now() + timedelta(minutes=2))  # past the retry's back-off
+    assert [r.user_id for r in api.payments.refunds] == [202]
+    await first.wait_for("Refunded: ⭐\u00a0300")
+    # the second refund: Telegram answers that it was refunded already (a first answer got lost) - that is done
+    api.fail_next("refundStarPayment", 400, "Bad Request: CHARGE_ALREADY_REFUNDED")
+    await mentor.send("/bookings")
+    await mentor.wait_for("Your bookings")
+    await mentor.press(lambda label: label.startswith("1."))
+    await mentor.wait_for("· waiting for the mentor")
+    await mentor.press("❌ Decline")
+    await mentor.wait_for("Why are you declining")
+    await mentor.send("Busy")
+    await second.wait_for("The mentor declined")
+    await settle(api, bot)
+    await second.wait_for("Refunded: ⭐\u00a0300")
+    kinds = [e.kind for e in await ledger(runner)]
+    assert kinds.count(LedgerKind.REFUND) == 2 and kinds.count(LedgerKind.CHARGE) == 2
+
+
+async def test_a_refused_checkout_speaks_the_payers_language(api: FakeBotApi, bot: Application) -> None:
+    mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
+    stranger = api.user(303, "Маша", language_code="ru")
+    await paid_offering(api, mentor)
+    invoice = await hold_slot(api, mentee, "⭐ Confirm and pay")
+    refused = await api.payments.pay(stranger, invoice)
+    assert not refused.ok and refused.error_message == "Этот счёт выставлен за чужую запись."
+
+
+async def test_a_paid_request_that_expires_unanswered_is_refunded(
+    api: FakeBotApi, bot: Application, clock: FixedClock, runner
+) -> None:
+    mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
+    await paid_offering(api, mentor)
+    invoice = await hold_slot(api, mentee, "⭐ Confirm and pay")
+    await mentee.pay(invoice)
+    await mentor.wait_for("New booking request")
+    await at(api, bot, clock, SESSION)  # the mentor never answered: the request expires at the start
+    expired = await mentee.wait_for("your request expired")
+    assert "Payment: refund due · Telegram Stars" in expired.text
+    await settle(api, bot)
+    await mentee.wait_for("Refunded: ⭐\u00a0300")
+    assert [r.user_id for r in api.payments.refunds] == [202]
+    assert [e.kind for e in await ledger(runner)] == [LedgerKind.CHARGE, LedgerKind.REFUND_DUE, LedgerKind.REFUND]
