@@ -237,6 +237,7 @@ async def help_command(update: Update, context: AppContext) -> None:
             "/bookings – your bookings inbox\n"
             "/offerings – your offerings\n"
             "/newoffering – create an offering\n"
+            "/earnings – what you were paid, with a CSV of your payments\n"
             "/availability – your weekly hours and days off\n"
             "/profile – what mentees see about you\n\n"
             "Every time is shown in your own time zone."
