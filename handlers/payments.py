@@ -9,10 +9,13 @@ most 10 seconds), in the payer's language when it is refused.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, PreCheckoutQueryHandler, filters
@@ -32,6 +35,8 @@ from handlers.labels import payment_mode_label
 from handlers.render import booking_card_for_mentee, booking_card_for_mentor
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+RECORD_RETRIES = (0.5, 2.0, 5.0)  # seconds between attempts to record a payment while the database is away
 
 
 # --- the invoice ----------------------------------------------------------------------------------------------
@@ -175,10 +180,40 @@ async def record_payment(update: Update, context: AppContext) -> None:
         telegram_charge_id=paid.telegram_payment_charge_id,
         provider_charge_id=paid.provider_payment_charge_id or None,
     )
-    async with context.uow() as uow:
-        outcome, _view = await usecase.record_payment(uow, context.clock, payment)
-        await uow.commit()
+
+    async def record() -> usecase.PaymentOutcome:
+        async with context.uow() as uow:
+            outcome, _view = await usecase.record_payment(uow, context.clock, payment)
+            await uow.commit()
+        return outcome
+
+    try:
+        outcome = await with_retries(record)
+    except Exception:
+        log.exception(
+            "a payment could not be recorded: payer %s, %s %s, payload %s, telegram charge %s, provider charge %s",
+            payment.payer_id, payment.total, payment.currency, payment.payload, payment.telegram_charge_id,
+            payment.provider_charge_id,
+        )  # fmt: skip
+        raise
     log.info("payment %s: %s", paid.telegram_payment_charge_id, outcome)
+
+
+async def with_retries(
+    action: Callable[[], Awaitable[T]],
+    pauses: tuple[float, ...] = RECORD_RETRIES,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> T:
+    """``action()``, tried again after each of ``pauses`` while it fails. Telegram reports a payment once (twice at
+    most), so a moment without the database must not lose it; recording a payment is idempotent, so trying again
+    is safe. The last failure is raised."""
+    for pause in pauses:
+        try:
+            return await action()
+        except Exception:
+            log.warning("recording a payment failed; trying again in %.1f s", pause, exc_info=True)
+            await sleep(pause)
+    return await action()
 
 
 # --- earnings -------------------------------------------------------------------------------------------------
