@@ -592,3 +592,30 @@ async def test_a_paid_request_that_expires_unanswered_is_refunded(
     await mentee.wait_for("Refunded: ⭐\u00a0300")
     assert [r.user_id for r in api.payments.refunds] == [202]
     assert [e.kind for e in await ledger(runner)] == [LedgerKind.CHARGE, LedgerKind.REFUND_DUE, LedgerKind.REFUND]
+
+
+async def test_payment_buttons_work_only_for_their_person(api: FakeBotApi, bot: Application, runner) -> None:
+    mentor, mentee, stranger = api.user(101, "Asha"), api.user(202, "Ravi"), api.user(303, "Meera")
+    await paid_offering(api, mentor)
+    await hold_slot(api, mentee, "⭐ Confirm and pay")
+    held = await mentee.wait_for("This time is held for you", since=0)
+    pay, release = (held.button(label).callback_data for label in ("💳 Pay ⭐\u00a0300", "✖️ Let this time go"))
+    assert pay is not None and release is not None
+    await onboard(api, stranger, LONDON)
+
+    async def refused(who: FakeUser, data: str) -> str | None:
+        query = await who.press_data(None, data)
+        await api.wait_idle()
+        [answer] = [a for a in api.callback_answers if a.query_id == query]
+        assert answer.show_alert
+        return answer.text
+
+    assert await refused(stranger, pay) == "You are not allowed to do that."
+    assert await refused(stranger, release) == "You are not allowed to do that."
+    assert await refused(mentor, release) == "You are not allowed to do that."  # the mentor neither
+    assert await refused(mentee, pay.replace(":p", ":m")) == "You are not allowed to do that."  # Mark paid
+    assert await refused(mentee, "pa:99999999999:p") == "That is no longer available."
+    assert await refused(mentee, "pa:1:zz") == "This button is no longer valid."
+    assert len(api.calls_to("sendInvoice")) == 1  # nothing was sent again, nothing changed
+    await mentee.send("/mybookings")
+    assert "waiting for payment" in (await mentee.wait_for("My bookings")).text
