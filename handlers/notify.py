@@ -134,7 +134,7 @@ def receipt_text(view: BookingView) -> str:
     return head
 
 
-def refund_due_text(view: BookingView, charge: LedgerEntry | None, zone: str) -> str:
+def refund_due_text(view: BookingView, charge: LedgerEntry | None) -> str:
     """To the mentor: a refund only they can make (a provider's payment, or money paid outside the bot)."""
     amount = _amount(charge, view)
     head = _("↩️ <b>Refund due: {amount}</b> to {mentee} for booking #{id}.").format(
@@ -188,7 +188,7 @@ def to_mentor(
         case K.HOLD_EXPIRED:
             head = _("⌛ A mentee held this time but did not pay in time, so it is free again.")
         case K.REFUND_DUE:
-            head = refund_due_text(view, charge, _zone(view.mentor, default_zone))
+            head = refund_due_text(view, charge)
         case K.REMINDER:
             head = _("⏰ Reminder: <b>{title}</b> with {mentee} starts in {lead}.").format(
                 title=title, mentee=name, lead=lead_text(n.lead_minutes)

@@ -25,7 +25,6 @@ from domain.payments import (
     NothingToMark,
     accepts_payment,
     after_payment,
-    charges,
     checkout_refusal,
     from_minor,
     manual_charge_ref,
@@ -36,7 +35,6 @@ from domain.payments import (
     totals_from,
 )
 from domain.ports import Clock, UnitOfWork
-from domain.usecases.booking import booking_for
 from domain.usecases.inbox import mentor_booking
 from domain.usecases.ledger import make_refund_due, record_refund, settled
 from domain.usecases.my_bookings import mentee_booking
@@ -258,9 +256,3 @@ async def ledger_of(uow: UnitOfWork, mentor_id: int) -> list[LedgerEntry]:
     """Every event of the mentor's ledger, oldest first (the download)."""
     await _as_mentor(uow, mentor_id)
     return await uow.payments.for_mentor(mentor_id)
-
-
-async def payments_of(uow: UnitOfWork, user_id: int, booking_id: int) -> list[LedgerEntry]:
-    """The ledger of one booking, for either of its people."""
-    await booking_for(uow, booking_id, user_id)
-    return charges(await uow.payments.for_booking(booking_id))

@@ -23,7 +23,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sandbox.botapi.errors import QUERY_TOO_OLD, ApiError, bad_request
+from sandbox.botapi.errors import QUERY_TOO_OLD, bad_request
 from sandbox.botapi.records import ChatMessage, Upload
 from sandbox.botapi.state import BotApiState, Person
 from sandbox.botapi.validation import as_bool, as_int, validate_markup
