@@ -136,7 +136,8 @@ async def record_payment(
         return PaymentOutcome.DUPLICATE, view
     if accepts_payment(booking, found[1], payment.payer_id, payment.currency, payment.total):
         paid, _delta = rules.transition(booking, after_payment(view.offering), Actor.SYSTEM, now)
-        paid = await uow.bookings.update(paid.with_changes(payment_status=PaymentStatus.PAID))
+        # paid - or refund due, when an earlier payment for it (a wrong amount, say) is still being refunded
+        paid = await uow.bookings.update(await settled(uow, paid))
         await record_change(uow, booking, paid, Actor.SYSTEM, view.mentor_zone, now)
         return PaymentOutcome.ACCEPTED, BookingView(paid, view.offering, view.mentor, view.mentee)
     await make_refund_due(uow, charge, now)

@@ -238,3 +238,32 @@ async def test_two_mentees_racing_for_one_paid_slot_get_one_hold(
 
     results = await asyncio.gather(hold(MENTEE_ID), hold(OTHER_MENTEE))
     assert sorted(map(str, results)) == sorted([str(S.AWAITING_PAYMENT), str(SlotTaken())])
+
+
+async def test_a_wrong_payment_then_the_right_one_keeps_the_status_true_to_the_ledger(
+    uow: SqlUnitOfWork, offering_id: int
+) -> None:
+    clock = FixedClock(NOW)
+    booking = await _hold(uow, clock, offering_id)
+    wrong = IncomingPayment(
+        MENTEE_ID, invoice_payload(booking), "XTR", to_minor(booking.amount, booking.currency) + 1, "tg-wrong"
+    )
+    async with uow:
+        outcome, first = await record_payment(uow, clock, wrong)
+        await uow.commit()
+    assert outcome == PaymentOutcome.REFUNDING and first is not None
+    assert (first.booking.status, first.booking.payment_status) == (S.AWAITING_PAYMENT, PaymentStatus.REFUND_DUE)
+    async with uow:
+        outcome, second = await record_payment(uow, clock, _payment(booking, "tg-right"))
+        await uow.commit()
+    assert outcome == PaymentOutcome.ACCEPTED and second is not None
+    # moved on, and still owing the wrong payment back
+    assert (second.booking.status, second.booking.payment_status) == (S.PENDING, PaymentStatus.REFUND_DUE)
+    async with uow:
+        entries = await uow.payments.for_booking(booking.id)  # type: ignore[arg-type]
+        [wrong_charge] = [e for e in entries if e.charge_ref == "tg-wrong" and e.kind == LedgerKind.CHARGE]
+        await refund_made(uow, clock, wrong_charge.id)  # type: ignore[arg-type]
+        await uow.commit()
+    async with uow:
+        stored = await uow.bookings.get(booking.id)  # type: ignore[arg-type]
+    assert stored is not None and stored.payment_status == PaymentStatus.PAID
