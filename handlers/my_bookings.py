@@ -147,7 +147,7 @@ def calendar_file(view: BookingView, now: datetime) -> bytes:
         description.append(_("Meeting link: {link}").format(link=view.booking.meeting_link))
     if view.offering.preparation_notes:
         description.append(_("How to prepare: {notes}").format(notes=view.offering.preparation_notes))
-    return booking_ics(view.booking, title, "\n".join(description), now, mentee.calendar_sequence(view.booking))
+    return booking_ics(view.booking, title, "\n".join(description), now)
 
 
 # --- handlers -----------------------------------------------------------------------------------------------
