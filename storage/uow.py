@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.notifications import NotificationPolicy
+from storage.calendars import SqlBusyCalendarRepository, SqlFeedRepository
 from storage.models import UserRow
 from storage.outbox import OUTBOX_CHANNEL, SqlOutboxRepository
 from storage.repositories import (
@@ -32,8 +33,8 @@ class SqlUnitOfWork:
             await uow.commit()
 
     Entering opens a new session and transaction and binds the repositories (``users``, ``profiles``,
-    ``availability``, ``offerings``, ``bookings``, ``dialogs``, ``outbox``) to it; leaving rolls back whatever was
-    not committed and closes the session. Work done after a ``commit()`` inside the same block runs in a new
+    ``availability``, ``offerings``, ``bookings``, ``dialogs``, ``outbox``, ``discovery``, ``feeds``,
+    ``calendars``) to it; leaving rolls back whatever was not committed and closes the session. Work done after a ``commit()`` inside the same block runs in a new
     transaction and is rolled back on exit unless committed again.
 
     One object may be used for any number of *sequential* ``async with`` blocks, but it holds one session at a
@@ -49,6 +50,8 @@ class SqlUnitOfWork:
     dialogs: SqlDialogRepository
     outbox: SqlOutboxRepository
     discovery: SqlDiscoveryRepository
+    feeds: SqlFeedRepository
+    calendars: SqlBusyCalendarRepository
 
     def __init__(
         self,
@@ -83,6 +86,8 @@ class SqlUnitOfWork:
         self.dialogs = SqlDialogRepository(session)
         self.outbox = SqlOutboxRepository(session, self._policy)
         self.discovery = SqlDiscoveryRepository(session)
+        self.feeds = SqlFeedRepository(session)
+        self.calendars = SqlBusyCalendarRepository(session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
