@@ -33,6 +33,7 @@ class NotificationKind(StrEnum):
     EXPIRED = "expired"  # to both
     LINK = "link"  # to the mentee: the meeting link was added or changed
     RATE = "rate"  # to the mentee: the session is marked completed, please rate it
+    CALENDAR_FAILING = "calendar_failing"  # to a mentor: a busy calendar failed for a day and stopped blocking
     # timed
     REMINDER = "reminder"  # to both, ``lead_minutes`` before the start
     AFTER_SESSION = "after_session"  # to the mentor at the end: completed or no-show?
@@ -69,7 +70,7 @@ class Notification:
     kind: NotificationKind
     recipient_id: int  # the mentor for EXPIRE (the action's owner)
     due_at: datetime  # UTC
-    booking_id: int | None = None  # None only for AGENDA
+    booking_id: int | None = None  # None only for AGENDA and CALENDAR_FAILING
     lead_minutes: int = 0  # REMINDER: how long before the start
     key: str = field(default="")
 
@@ -177,8 +178,8 @@ def events_for(before: Booking | None, after: Booking, actor: Actor, now: dateti
 
 def still_relevant(n: Notification, booking: Booking | None) -> bool:
     """Checked at send time: does this notification still describe the booking as it is now?"""
-    if n.kind == NotificationKind.AGENDA:
-        return True  # the agenda is built from the day's bookings when sent (and skipped if there are none)
+    if n.kind in (NotificationKind.AGENDA, NotificationKind.CALENDAR_FAILING):
+        return True  # built when sent from what holds then (and skipped if nothing does)
     if booking is None:
         return False
     match n.kind:
