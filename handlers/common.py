@@ -32,6 +32,14 @@ log = logging.getLogger(__name__)
 C = TypeVar("C", bound=CallbackData)
 
 
+class CalendarReader(Protocol):
+    """Reads a mentor's busy calendar now (``bot.calendar_sync.CalendarSync``), right after it was added."""
+
+    async def refresh(self, calendar_id: int) -> object:
+        """Fetch and read the calendar and save the outcome (its state is loaded again to show it)."""
+        ...
+
+
 class OutboxSender(Protocol):
     """What the handlers may ask of the outbox's sender (``bot.dispatcher.Dispatcher``)."""
 
@@ -54,6 +62,10 @@ class Services:
     dispatcher: OutboxSender | None = None
     # Units of work that only read (a screen that shows data): on SQLite they run beside the writer.
     read_factory: Callable[[], UnitOfWork] | None = None
+    # Calendar sync: where feeds are served (None: no feeds), how often busy calendars are read, and who reads one.
+    public_url: str | None = None
+    calendar_refresh_minutes: int = 15
+    calendar_reader: CalendarReader | None = None
 
 
 class AppContext(CallbackContext[ExtBot, dict, dict, dict]):

@@ -41,6 +41,7 @@ class DialogState(StrEnum):
     PRIVATE_NOTE = "private_note"  # bookings inbox: the mentor's private note on a booking
     OFFER_EDIT = "offer_edit"  # offerings: a new value for one field of an offering
     DISCOVER_SEARCH = "discover_search"  # discover: the words to search offerings for
+    BUSY_CALENDAR_URL = "busy_calendar_url"  # availability: the address of a busy calendar to add
 
 
 TextStep = Callable[[Update, AppContext, str, dict[str, Any]], Awaitable[None]]

@@ -77,12 +77,16 @@ async def open_feed(uow: UnitOfWork, clock: Clock, token: str) -> Feed | None:
 
 async def record_feed_version(uow: UnitOfWork, clock: Clock, feed: Feed, digest: str) -> datetime:
     """The feed now serves the content with ``digest``; returns when that content was first served (its
-    Last-Modified). Writes only when the content changed."""
-    if feed.link.content_digest == digest and feed.link.changed_at is not None:
-        return feed.link.changed_at
-    now = clock.now()
-    await uow.feeds.set_version(feed.owner.id, digest, now)
-    return now
+    Last-Modified), in whole seconds and later than the previous version's, so that HTTP dates tell any two
+    versions apart. Writes only when the content changed."""
+    previous = feed.link.changed_at
+    if feed.link.content_digest == digest and previous is not None:
+        return previous
+    changed = clock.now().replace(microsecond=0)
+    if previous is not None and changed <= previous:
+        changed = previous + timedelta(seconds=1)
+    await uow.feeds.set_version(feed.owner.id, digest, changed)
+    return changed
 
 
 # --- a mentor's busy calendars ----------------------------------------------------------------------------------
@@ -139,13 +143,6 @@ async def remove_calendar(uow: UnitOfWork, clock: Clock, mentor_id: int, calenda
     await load_mentor(uow, mentor_id)
     await _own_calendar(uow, mentor_id, calendar_id)
     await uow.calendars.remove(calendar_id)
-    return await list_calendars(uow, clock, mentor_id)
-
-
-async def calendar_of(uow: UnitOfWork, clock: Clock, mentor_id: int, calendar_id: int) -> Calendars:
-    """The mentor's calendars, after checking that ``calendar_id`` is one of them."""
-    await load_mentor(uow, mentor_id)
-    await _own_calendar(uow, mentor_id, calendar_id)
     return await list_calendars(uow, clock, mentor_id)
 
 
