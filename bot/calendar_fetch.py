@@ -1,7 +1,8 @@
 """Fetching a mentor's calendar from the address they gave, guarded: the address is anyone's to choose, and the bot
 must not become a way into the networks it can reach.
 
-* http and https only, on every hop; redirects are followed here, at most ``MAX_REDIRECTS``, each one checked again.
+* http and https only, on every hop; redirects are followed here, at most ``MAX_REDIRECTS``, each one checked
+  again.
 * The host is resolved here and refused if any of its addresses is private, loopback, link-local, multicast,
   reserved, unspecified or otherwise not global - IPv4 and IPv6, with the IPv4 address inside an IPv4-mapped,
   6to4, Teredo or NAT64 IPv6 address checked too (``address_allowed``). The connection goes to the addresses that

@@ -50,7 +50,7 @@ def feed_file(feed: Feed) -> bytes:
         return feed_ics(name, events)
 
 
-# --- the screen in /settings ---------------------------------------------------------------------------------------
+# --- the screen in /settings ------------------------------------------------------------------------------------
 
 
 def feed_url(public_url: str, link: FeedLink) -> str:
@@ -80,7 +80,10 @@ def feed_view(public_url: str, link: FeedLink, note: str = "") -> tuple[str, Inl
         ).format(webcal=f"<code>{esc(webcal_url(url))}</code>"),
         _("<b>Outlook</b>: Add calendar → Subscribe from web → paste the address."),
         "",
-        _("Keep the address to yourself: anyone who has it can see your sessions. 🔄 New address stops the old one."),
+        _(
+            "Keep the address to yourself: anyone who has it can see your sessions. 🔄 New address stops the old "
+            "one."
+        ),
     ]
     if note:
         lines += ["", note]

@@ -89,9 +89,9 @@ def explain_input(error: errors.InvalidInput) -> str:
         if detail == busy.TOO_LONG:
             return _("That address is too long: at most {limit} characters.").format(limit=busy.URL_MAX)
         if detail == busy.TOO_MANY:
-            return _("You already have {count} busy calendars, the most allowed. Remove one to add another.").format(
-                count=busy.MAX_CALENDARS
-            )
+            return _(
+                "You already have {count} busy calendars, the most allowed. Remove one to add another."
+            ).format(count=busy.MAX_CALENDARS)
         return _(
             "That is not a calendar address. Send a link that starts with https:// or webcal://, such as Google's "
             "secret address in iCal format."
