@@ -29,6 +29,7 @@ from domain.model import Offering, TimeRange, WeeklyRule
 from domain.notifications import Notification, NotificationKind
 from domain.usecases import calendars
 from domain.usecases.booking import BookingRequest, book_slot, check_slot, free_times
+from domain.usecases.overrides import preview_free_time
 from handlers.notify import prepare
 from storage.uow import SqlUnitOfWork
 from tests.storage.builders import MENTEE_ID, MENTOR_ID, mentor_and_mentee
@@ -161,6 +162,13 @@ async def test_a_google_export_blocks_its_times_but_not_its_exceptions(world: Wo
     assert await world.times(date(2026, 12, 2)) == ["09:00", "11:00", "11:30"]
     assert {day: await world.times(date(2026, 11, day)) for day in (26, 27, 30)} == before
     assert before[26] == ALL_TIMES
+    # the mentor's next 7 days leave the stand-up out too
+    async with world.factory() as uow:
+        preview = await preview_free_time(uow, world.clock, MENTOR_ID)
+    wednesday = next(day for day in preview.days if day.day == date(2026, 11, 25))
+    assert [(local(low), local(high)) for low, high in wednesday.free] == [
+        ("25 09:00", "25 10:00"), ("25 10:30", "25 12:00")
+    ]
     # the slot check inside the booking transaction refuses a blocked time, and books a free one
     async with world.factory() as uow:
         with pytest.raises(SlotTaken):
