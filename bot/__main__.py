@@ -20,7 +20,7 @@ import sys
 from bot.app import build_application
 from bot.config import ConfigError, load_settings
 from bot.lifecycle import StartupError, database_failure, run_polling
-from bot.web import run_webhook
+from bot.web import create_runner, run_webhook
 from domain.ports import Clock
 
 
@@ -53,9 +53,12 @@ def main(clock: Clock | None = None) -> int:
     # two seconds, 10-20 ms each, 1-2% in all (benchmarks/bench_flow.py, 50 ms latency: 293 -> 306 updates/s).
     # What waits for it - garbage in reference cycles - is at most that many objects.
     gc.set_threshold(50_000, 10, 10)
-    serve = run_webhook if settings.webhook_url else run_polling
     try:
-        asyncio.run(serve(application, settings))
+        if settings.webhook_url:
+            asyncio.run(run_webhook(application, settings))
+        else:  # with PUBLIC_URL, the HTTP server for the calendar feeds too
+            server = create_runner(application, settings) if settings.public_url else None
+            asyncio.run(run_polling(application, settings, server=server))
     except StartupError as error:
         return _startup_failed(error)
     return 0

@@ -19,6 +19,8 @@ from telegram.ext import (
     TypeHandler,
 )
 
+from bot.calendar_fetch import CalendarFetcher
+from bot.calendar_sync import CalendarSync, refresh_with_job_queue
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.dispatcher import Dispatcher, Prepare, wake_with_job_queue
@@ -31,6 +33,7 @@ from handlers import (
     aftercare,
     availability,
     booking,
+    calendar_feed,
     discover,
     mentor_inbox,
     menu,
@@ -88,6 +91,15 @@ def build_application(
         max_active_per_mentor=settings.max_active_bookings_per_mentor,
         payments=settings.payment_settings,
         provider_token=settings.payment_provider_token,
+        public_url=settings.public_url,
+        calendar_refresh_minutes=settings.calendar_refresh_minutes,
+    )
+    # Mentors' busy calendars: read every CALENDAR_REFRESH_MINUTES by the leader, and when a mentor adds one.
+    calendar_sync = CalendarSync(
+        services.uow_factory,
+        clock,
+        CalendarFetcher(allow_loopback=settings.calendar_allow_loopback),
+        timedelta(minutes=settings.calendar_refresh_minutes),
     )
 
     async def post_init(application: Application) -> None:
@@ -99,13 +111,16 @@ def build_application(
         if application.job_queue is None:  # pragma: no cover - a dependency of the project
             raise RuntimeError('the JobQueue is missing: install "python-telegram-bot[job-queue]"')
         wake_with_job_queue(application.job_queue, dispatcher, settings.dispatch_interval_seconds)
+        refresh_with_job_queue(application.job_queue, calendar_sync)
 
     async def post_stop(application: Application) -> None:
         await dispatcher.stop()  # finish the messages being sent, give back the rest of the claimed rows
+        await calendar_sync.stop()
         await leadership.stop()  # another process may take over now
 
     async def post_shutdown(application: Application) -> None:
         await dispatcher.stop()  # already stopped by post_stop under run_polling
+        await calendar_sync.stop()
         await leadership.stop()
         await engine.dispose()
         if read_engine is not None:
@@ -172,8 +187,10 @@ def build_application(
         else AlwaysLeader(on_leadership)
     )
     dispatcher.may_send = lambda: leadership.is_leader
-    services = replace(services, dispatcher=dispatcher)
+    calendar_sync.may_run = lambda: leadership.is_leader
+    services = replace(services, dispatcher=dispatcher, calendar_reader=calendar_sync)
     application.bot_data["dispatcher"] = dispatcher
+    application.bot_data["calendar_sync"] = calendar_sync
     application.bot_data["leadership"] = leadership
     application.bot_data["services"] = services
     application.bot_data["engine"] = engine  # the health check (bot.web) pings the database through it
@@ -185,6 +202,7 @@ def build_application(
     for module in (*flows, aftercare):
         application.add_handlers(module.handlers())
     application.add_handlers(my_bookings.handlers())
+    application.add_handlers(calendar_feed.handlers())
     application.add_handler(menu.open_menu_item)
     application.add_handler(text_handler())
     application.add_handler(CallbackQueryHandler(answer_stale_button))

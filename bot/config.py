@@ -111,6 +111,12 @@ class Settings(BaseSettings):
     )
     payment_hold_minutes: int = Field(15, ge=1, le=1440, description="a whole number of minutes from 1 to 1440")
     operator_chat_id: int | None = Field(None, description="a Telegram chat id, e.g. 123456789 or -1001234567890")
+    # Calendar sync: where people reach the bot's HTTP server (their feeds are <public_url>/calendar/<token>.ics;
+    # unset: no feeds, and no HTTP server in polling mode), how often mentors' busy calendars are read, and - for
+    # tests only - whether a calendar on a loopback address may be read.
+    public_url: str | None = Field(None, description="an http(s) URL, e.g. https://bot.example.com")
+    calendar_refresh_minutes: int = Field(15, ge=1, le=24 * 60, description="a whole number of minutes, 1 to 1440")
+    calendar_allow_loopback: bool = Field(False, description="1 or 0 (true/false, yes/no, on/off)")
 
     @classmethod
     def settings_customise_sources(
@@ -136,6 +142,11 @@ class Settings(BaseSettings):
     def webhook_path(self) -> str:
         """The path the webhook is served on: the path of ``webhook_url`` (``/`` when it has none)."""
         return urlsplit(self.webhook_url or "").path or "/"
+
+    @property
+    def feed_path(self) -> str:
+        """The aiohttp route of the feeds: the path of ``public_url`` followed by ``/calendar/{token}.ics``."""
+        return urlsplit(self.public_url or "").path.rstrip("/") + "/calendar/{token}.ics"
 
     @property
     def base_url(self) -> str:
@@ -224,6 +235,22 @@ class Settings(BaseSettings):
         if parts.path.rstrip("/") == "/healthz":
             raise ValueError("must not use the path /healthz (the health check is served there)")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - a port that is not a number in range raises
+        except ValueError:
+            raise ValueError from None
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError
+        if parts.username or parts.password:
+            raise ValueError
+        return value.rstrip("/")
 
     @field_validator("webhook_secret")
     @classmethod

@@ -1,5 +1,8 @@
 """Start, serve and stop the bot: long polling here, webhook mode in ``bot.web``, one start-up for both.
 
+Both modes may serve HTTP: webhook mode always (``bot.web``), polling mode when ``PUBLIC_URL`` is set (the
+calendar feeds and the health check, on ``WEBHOOK_LISTEN:PORT``); ``listen`` starts that server in either.
+
 The order is ``Application.run_polling``'s: initialize (Telegram's ``getMe``), ``post_init`` (migrations, the
 command menus), start taking updates, ``start``; on the way out updates stop coming in, the ones already queued
 are handled (``stop``), ``post_stop``, ``shutdown``, ``post_shutdown``. It is spelled out here, with PTB's public
@@ -14,11 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
+from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
@@ -27,6 +32,8 @@ from telegram.ext import Application
 
 from bot.config import Settings
 from storage.engine import normalize_url
+
+log = logging.getLogger(__name__)
 
 # How long start-up waits for the database to answer (asyncpg's own connect timeout is a minute).
 DATABASE_TIMEOUT_SECONDS = 10.0
@@ -142,8 +149,29 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
-async def run_polling(application: Application, settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Long polling until ``stop`` is set (by SIGTERM or SIGINT when not given): ``run_polling``'s lifecycle."""
+async def listen(runner: web.AppRunner, settings: Settings) -> None:
+    """Start the HTTP server on ``WEBHOOK_LISTEN:PORT`` (``StartupError`` when the port cannot be had)."""
+    await runner.setup()
+    reuse_port = settings.webhook_reuse_port or None  # None: the platform's default (off)
+    try:
+        await web.TCPSite(runner, settings.webhook_listen, settings.port, reuse_port=reuse_port).start()
+    except OSError as error:
+        raise StartupError(
+            f"cannot listen on {settings.webhook_listen}:{settings.port} ({short_reason(error)}): check PORT and "
+            "WEBHOOK_LISTEN (is another process using the port?)"
+        ) from error
+
+
+async def run_polling(
+    application: Application,
+    settings: Settings,
+    stop: asyncio.Event | None = None,
+    server: web.AppRunner | None = None,
+) -> None:
+    """Long polling until ``stop`` is set (by SIGTERM or SIGINT when not given): ``run_polling``'s lifecycle.
+
+    ``server``: also serve HTTP (``bot.web.create_runner``; ``python -m bot`` passes one when ``PUBLIC_URL`` is
+    set), from start-up on; on the way out it stops accepting first, like the webhook server."""
     stop = stop or stop_on_signals()
     updater = application.updater
     if updater is None:  # pragma: no cover - build_application always builds one
@@ -154,11 +182,16 @@ async def run_polling(application: Application, settings: Settings, stop: asynci
 
     try:
         await prepare(application, settings)
+        if server is not None:
+            await listen(server, settings)
+            log.info("serving the calendar feeds and /healthz on %s:%s", settings.webhook_listen, settings.port)
         with telegram_failures(settings):
             await updater.start_polling(allowed_updates=Update.ALL_TYPES, error_callback=polling_failed)
         await application.start()
         await stop.wait()
     finally:
+        if server is not None:
+            await server.cleanup()  # stop accepting; requests in flight finish
         if updater.running:
             await updater.stop()
         await finish(application)

@@ -1,13 +1,16 @@
-"""Webhook mode: an ``aiohttp.web`` server that takes Telegram's updates and answers a health check.
+"""The bot's HTTP server (``aiohttp.web``): in webhook mode it takes Telegram's updates; with ``PUBLIC_URL`` set it
+serves the calendar feeds (``bot.feed``), in polling mode too; it always answers a health check.
 
 PTB's own ``run_webhook`` serves with tornado and only the webhook path, so a platform's health check has
-nowhere to go; this module serves both on one port:
+nowhere to go; this module serves everything on one port:
 
 * ``POST <path of WEBHOOK_URL>``: Telegram delivers an update. Only a request carrying our secret in
   ``X-Telegram-Bot-Api-Secret-Token`` is processed (403 otherwise). The update is handled - through the
   application's update processor (``PerUserUpdateProcessor``: bounded, one person's updates in order) - and only
   then answered 200. A request that is not a readable Telegram update gets a 4xx and at most one warning line,
   never a traceback: those are anyone's to send.
+* ``GET <path of PUBLIC_URL>/calendar/<token>.ics``: a person's calendar feed (``bot.feed``), when PUBLIC_URL is
+  set.
 * ``GET /healthz``: ``SELECT 1`` against the bot's database with a short timeout; 200 or 503 with a small JSON.
 
 ``run_webhook`` is the webhook twin of ``bot.lifecycle.run_polling``: the same start-up and lifecycle hooks in the
@@ -35,7 +38,9 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.config import Settings
-from bot.lifecycle import StartupError, finish, prepare, short_reason, stop_on_signals, telegram_failures
+from bot.feed import FeedService, MissLimiter, add_feed_route
+from bot.lifecycle import finish, listen, prepare, stop_on_signals, telegram_failures
+from handlers.common import Services
 
 log = logging.getLogger(__name__)
 
@@ -74,15 +79,36 @@ server_log.addFilter(QuietMalformedRequests())
 
 
 def create_web_app(application: Application, settings: Settings) -> web.Application:
-    """The aiohttp application: the webhook on ``settings.webhook_path`` and ``/healthz``."""
-    if settings.webhook_path == HEALTH_PATH:
+    """The aiohttp application: the webhook on ``settings.webhook_path`` (webhook mode), the calendar feeds on
+    ``settings.feed_path`` (``PUBLIC_URL`` set) and ``/healthz``."""
+    if settings.webhook_url and settings.webhook_path == HEALTH_PATH:
         raise ValueError(f"WEBHOOK_URL must not use the path {HEALTH_PATH} (the health check lives there)")
     app = web.Application(client_max_size=MAX_UPDATE_BYTES)
     app[_APPLICATION] = application
     app[_SECRET] = settings.webhook_secret_token
-    app.router.add_post(settings.webhook_path, receive_update)
+    if settings.webhook_url:
+        app.router.add_post(settings.webhook_path, receive_update)
+    if settings.public_url:
+        services: Services = application.bot_data["services"]
+        feeds = FeedService(
+            reader=services.read_factory or services.uow_factory,
+            writer=services.uow_factory,
+            clock=services.clock,
+            limiter=MissLimiter(),
+        )
+        add_feed_route(app, settings.feed_path, feeds)
     app.router.add_get(HEALTH_PATH, health)
     return app
+
+
+def create_runner(application: Application, settings: Settings) -> web.AppRunner:
+    """The server of ``create_web_app``, ready for ``bot.lifecycle.listen``."""
+    return web.AppRunner(
+        create_web_app(application, settings),
+        access_log=None,
+        logger=server_log,
+        shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
+    )
 
 
 async def receive_update(request: web.Request) -> web.Response:
@@ -204,25 +230,12 @@ async def run_webhook(application: Application, settings: Settings, stop: asynci
     cannot be bound, or a Bot API that cannot be reached, raises ``StartupError``.
     """
     stop = stop or stop_on_signals()
-    runner = web.AppRunner(
-        create_web_app(application, settings),
-        access_log=None,
-        logger=server_log,
-        shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
-    )
+    runner = create_runner(application, settings)
     address = f"{settings.webhook_listen}:{settings.port}"
     try:
         await prepare(application, settings)
         await application.start()
-        await runner.setup()
-        reuse_port = settings.webhook_reuse_port or None  # None: the platform's default (off)
-        try:
-            await web.TCPSite(runner, settings.webhook_listen, settings.port, reuse_port=reuse_port).start()
-        except OSError as error:
-            raise StartupError(
-                f"cannot listen on {address} ({short_reason(error)}): check PORT and "
-                "WEBHOOK_LISTEN (is another process using the port?)"
-            ) from error
+        await listen(runner, settings)
         log.info("webhook: serving %s and %s on %s", settings.webhook_path, HEALTH_PATH, address)
         with telegram_failures(settings):
             await ensure_webhook(application, settings)

@@ -27,7 +27,7 @@ from enum import StrEnum
 
 from domain import slots
 from domain.errors import InvalidInput
-from domain.model import ALLOWED_DURATIONS, Availability, Booking, Category, Offering, User
+from domain.model import ALLOWED_DURATIONS, Availability, Booking, BusyInterval, Category, Offering, User
 
 PAGE_SIZE = 5
 SOON_DAYS = 7  # "has a free slot in the next 7 days"
@@ -209,6 +209,7 @@ def next_free_slot(
     busy: Sequence[Booking],
     now: datetime,
     horizon_days: int = NEXT_SLOT_HORIZON_DAYS,
+    external: Sequence[BusyInterval] = (),
 ) -> datetime | None:
     """The earliest bookable start within ``horizon_days`` from ``now`` (and the offering's own window), looked
     for a week at a time so an offering with an early free slot costs one week of slot generation."""
@@ -216,7 +217,7 @@ def next_free_slot(
     low = now
     while low < end:
         high = min(low + timedelta(days=7), end)
-        found = slots.generate_slots(offering, availability, busy, now, start=low, end=high)
+        found = slots.generate_slots(offering, availability, busy, now, start=low, end=high, external=external)
         if found:
             return found[0]
         low = high

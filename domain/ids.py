@@ -56,3 +56,4 @@ def ids(high: int) -> NumberRange:
 OFFERING_IDS = ids(INT32_MAX)  # offerings.id: Integer
 BOOKING_IDS = ids(INT32_MAX)  # bookings.id: Integer
 USER_IDS = ids(INT64_MAX)  # users.id: BigInteger, Telegram's user ids
+CALENDAR_IDS = ids(INT32_MAX)  # busy_calendars.id: Integer

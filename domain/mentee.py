@@ -118,13 +118,6 @@ def mentee_actions(booking: Booking, offering: Offering, now: datetime) -> Mente
     )
 
 
-def calendar_sequence(booking: Booking) -> int:
-    """The iCalendar ``SEQUENCE``: whole minutes from booking to the last change, so it grows with every change."""
-    if booking.updated_at is None:
-        return 0
-    return max(0, int((booking.updated_at - booking.created_at).total_seconds() // 60))
-
-
 # --- the booking flow: dates a week at a time, times by part of the day ---------------------------------------
 
 

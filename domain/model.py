@@ -252,6 +252,9 @@ class Booking:
     mentee_feedback: str | None = None
     mentor_notes: str | None = None  # private to the mentor
     updated_at: datetime | None = None
+    # Rises by one with every saved change (storage increments it): the iCalendar SEQUENCE of the booking's event,
+    # so a calendar app that has the event takes each new version (``domain.calendar``).
+    sequence: int = 0
 
     @property
     def ends_at(self) -> datetime:
@@ -268,6 +271,17 @@ class Booking:
 
     def with_changes(self, **changes: object) -> Booking:
         return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class BusyInterval:
+    """Time a mentor's external calendar says they are busy: ``[start, end)``, aware UTC, ``start < end``.
+
+    It blocks slots like a booking without buffers of its own: the offering's buffers still keep a new session
+    apart from it (``domain.slots``, rule 4)."""
+
+    start: datetime
+    end: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,7 @@ class NotificationKind(StrEnum):
     REFUND_DUE_OPERATOR = "refund_due_operator"  # the same for the operator's chat (recipient: the mentor)
     REFUNDED = "refunded"  # to the payer: the refund is done
     REFUND = "refund"  # not a message: refund a Stars payment (``payment_id``), once
+    CALENDAR_FAILING = "calendar_failing"  # to a mentor: a busy calendar failed for a day and stopped blocking
     # timed
     REMINDER = "reminder"  # to both, ``lead_minutes`` before the start
     AFTER_SESSION = "after_session"  # to the mentor at the end: completed or no-show?
@@ -82,7 +83,7 @@ class Notification:
     kind: NotificationKind
     recipient_id: int  # the mentor for EXPIRE (the action's owner)
     due_at: datetime  # UTC
-    booking_id: int | None = None  # None only for AGENDA
+    booking_id: int | None = None  # None only for AGENDA and CALENDAR_FAILING
     lead_minutes: int = 0  # REMINDER: how long before the start
     key: str = field(default="")
     payment_id: int | None = None  # the ledger's charge a payment message or a refund is about
@@ -202,8 +203,8 @@ def events_for(before: Booking | None, after: Booking, actor: Actor, now: dateti
 
 def still_relevant(n: Notification, booking: Booking | None) -> bool:
     """Checked at send time: does this notification still describe the booking as it is now?"""
-    if n.kind == NotificationKind.AGENDA:
-        return True  # the agenda is built from the day's bookings when sent (and skipped if there are none)
+    if n.kind in (NotificationKind.AGENDA, NotificationKind.CALENDAR_FAILING):
+        return True  # built when sent from what holds then (and skipped if nothing does)
     if booking is None:
         return False
     match n.kind:

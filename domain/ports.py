@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
+from domain.busy import BusyCalendar
+from domain.calendar import FeedLink
 from domain.discovery import Filters, Match, Review
 from domain.inbox import InboxTab, MentorStats
 from domain.mentee import MyTab
@@ -17,6 +19,7 @@ from domain.model import (
     Availability,
     Booking,
     BookingStatus,
+    BusyInterval,
     Category,
     DateOverride,
     MentorProfile,
@@ -132,6 +135,11 @@ class BookingRepository(Protocol):
         """The mentee's pending and confirmed bookings whose session time touches [start, end)."""
         ...
 
+    async def for_feed(self, user_id: int, since: datetime, limit: int) -> list[Booking]:
+        """The person's bookings as a mentor or a mentee, of every status, starting at or after ``since``; earliest
+        first, at most ``limit`` (``domain.calendar``)."""
+        ...
+
     async def list_for_mentor(
         self, mentor_id: int, statuses: Sequence[BookingStatus], limit: int, offset: int = 0
     ) -> list[Booking]: ...
@@ -170,6 +178,61 @@ class BookingRepository(Protocol):
 
     async def count_open_with_mentor(self, mentee_id: int, mentor_id: int, now: datetime) -> int:
         """The mentee's pending and confirmed bookings with the mentor that have not ended at ``now``."""
+        ...
+
+
+class FeedRepository(Protocol):
+    """Each person's private calendar feed (``domain.calendar.FeedLink``)."""
+
+    async def get(self, user_id: int) -> FeedLink | None: ...
+
+    async def find(self, token_digest: str) -> FeedLink | None:
+        """The feed whose token has this SHA-256."""
+        ...
+
+    async def save(self, feed: FeedLink) -> None:
+        """Insert or replace the person's feed."""
+        ...
+
+    async def set_version(self, user_id: int, content_digest: str, changed_at: datetime) -> None:
+        """The feed now serves ``content_digest``, first at ``changed_at`` (nothing changes if it already did)."""
+        ...
+
+
+class BusyCalendarRepository(Protocol):
+    """A mentor's external calendars and their busy intervals (``domain.busy``)."""
+
+    async def list_for_mentor(self, mentor_id: int) -> list[BusyCalendar]:
+        """In the order they were added."""
+        ...
+
+    async def get(self, calendar_id: int) -> BusyCalendar | None: ...
+
+    async def add(self, calendar: BusyCalendar) -> BusyCalendar:
+        """Insert and return the calendar with its new id."""
+        ...
+
+    async def save(self, calendar: BusyCalendar) -> bool:
+        """Save every field; False when the calendar is gone."""
+        ...
+
+    async def remove(self, calendar_id: int) -> None:
+        """The calendar and its busy intervals."""
+        ...
+
+    async def replace_busy(self, calendar: BusyCalendar, intervals: Sequence[BusyInterval]) -> None:
+        """The calendar's busy intervals are exactly ``intervals`` from now on."""
+        ...
+
+    async def busy_for_mentor(
+        self, mentor_id: int, start: datetime, end: datetime, fresh_since: datetime
+    ) -> list[BusyInterval]:
+        """The busy intervals touching ``[start, end)`` of the mentor's calendars last read successfully at or
+        after ``fresh_since`` (the others no longer block), by start."""
+        ...
+
+    async def due(self, before: datetime, limit: int) -> list[int]:
+        """Ids of calendars never tried or last tried at or before ``before``, the longest waiting first."""
         ...
 
 
@@ -282,6 +345,8 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     discovery: DiscoveryRepository
     payments: PaymentRepository
+    feeds: FeedRepository
+    calendars: BusyCalendarRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from domain.availability import UTC, DayClock, open_intervals, replace_days, weekly_rules
 from domain.errors import InvalidInput
-from domain.model import Availability, Booking, DateOverride, Offering, TimeRange, WeeklyRule
+from domain.model import Availability, Booking, BusyInterval, DateOverride, Offering, TimeRange, WeeklyRule
 
 PROFILE = 0  # the scope of the mentor's own weekly hours
 FALLBACK_ZONE = "UTC"  # the zone of a mentor who never picked one (storage reads their rules in UTC too)
@@ -218,17 +218,25 @@ def _subtract(intervals: Iterable[Interval], holes: Sequence[Interval]) -> list[
 
 
 def free_time(
-    availability: Availability, busy: Sequence[Booking], now: datetime, days: int = PREVIEW_DAYS
+    availability: Availability,
+    busy: Sequence[Booking],
+    now: datetime,
+    days: int = PREVIEW_DAYS,
+    external: Sequence[BusyInterval] = (),
 ) -> list[FreeDay]:
     """Per local date in the availability's zone, from today for ``days`` dates: the open hours after exceptions,
-    and those hours minus the time active bookings hold (session plus buffers) and minus what is already past."""
+    and those hours minus the time active bookings hold (session plus buffers), minus the busy times of the
+    mentor's external calendars and minus what is already past."""
     tz = ZoneInfo(availability.timezone)
     now = now.astimezone(UTC)
     today = now.astimezone(tz).date()
     holes = sorted(
-        (booking.blocked_from.astimezone(UTC), booking.blocked_until.astimezone(UTC))
-        for booking in busy
-        if booking.status.is_active
+        [
+            (booking.blocked_from.astimezone(UTC), booking.blocked_until.astimezone(UTC))
+            for booking in busy
+            if booking.status.is_active
+        ]
+        + [(interval.start.astimezone(UTC), interval.end.astimezone(UTC)) for interval in external]
     )
     overridden = {override.day for override in availability.overrides}
     preview = []

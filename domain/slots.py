@@ -16,15 +16,18 @@ these hold:
    the new session does not overlap ``B``'s blocked time ``[B.blocked_from, B.blocked_until)``, and ``B``'s
    session does not overlap the new session widened by this offering's buffers ``[s - before, s + d + after)``.
    So two sessions are separated by at least the larger of the two buffers that face each other; buffers may
-   share the same free time.
+   share the same free time. A busy interval ``E`` of the mentor's external calendars (``domain.busy``) blocks
+   like a booking without buffers of its own: the new session widened by this offering's buffers does not
+   overlap ``[E.start, E.end)``.
 5. **Daily limit.** Fewer than ``max_bookings_per_day`` active bookings *of this offering* start on the same
    mentor-local date as ``s``. Slots are independent options, so they are not counted against each other.
 
 Inactive bookings in ``busy`` are ignored, and so is the offering's status (the use case checks that).
 
-Implementation: busy bookings are turned once into sorted, merged open intervals of forbidden start instants
-(rule 4 for one booking forbids exactly ``B.scheduled_at - d - max(B.before, after) < s < B.ends_at +
-max(B.after, before)``), so each candidate costs one binary search.
+Implementation: busy bookings and external busy intervals are turned once into sorted, merged open intervals of
+forbidden start instants (rule 4 for one booking forbids exactly ``B.scheduled_at - d - max(B.before, after) < s <
+B.ends_at + max(B.after, before)``, for an external interval ``E.start - d - after < s < E.end + before``), so
+each candidate costs one binary search.
 """
 
 from __future__ import annotations
@@ -37,13 +40,13 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.availability import UTC, DayClock, effective_availability, local_dates, minutes
-from domain.model import Availability, Booking, Offering, User
+from domain.model import Availability, Booking, BusyInterval, Offering, User
 
 _ONE_DAY = timedelta(days=1)
 
-# Bookings this far before or after a window can still block a slot in it: a whole local day either side covers
-# the daily limit (counted on the mentor's local day) and any buffer. Load the busy bookings of a window widened
-# by this much.
+# Bookings (and external busy intervals) this far before or after a window can still block a slot in it: a whole
+# local day either side covers the daily limit (counted on the mentor's local day) and any buffer. Load what is
+# busy in a window widened by this much.
 NEIGHBOURHOOD = timedelta(days=2)
 
 
@@ -55,6 +58,7 @@ class SlotContext:
     mentor: User
     availability: Availability | None
     busy: list[Booking]
+    external: Sequence[BusyInterval] = ()  # the mentor's external calendars, around the same range
 
 
 def slot_step_minutes(duration: int) -> int:
@@ -129,6 +133,13 @@ class _Rules:
             return ((min(low_1, low_2), max(high_1, high_2)),)
         return tuple(piece for piece in ((low_1, high_1), (low_2, high_2)) if piece[0] < piece[1])
 
+    def external_forbidden(self, interval: BusyInterval) -> tuple[datetime, datetime]:
+        """Rule 4 for an external busy interval: the open interval of forbidden starts. The session widened by
+        this offering's buffers, ``[s - before, s + d + after)``, overlaps ``[E.start, E.end)`` exactly when
+        ``E.start - d - after < s < E.end + before``."""
+        low = interval.start.astimezone(UTC) - self.duration - minutes(self.buffer_after_minutes)
+        return low, interval.end.astimezone(UTC) + minutes(self.buffer_before_minutes)
+
     def conflicts(self, booking: Booking, start: datetime) -> bool:
         """Whether active ``booking`` forbids a session starting at ``start`` (rule 4, one booking)."""
         offset = start - booking.scheduled_at
@@ -143,7 +154,8 @@ class _Rules:
 
 
 class _Calendar:
-    """The mentor's busy bookings prepared for many questions: forbidden starts sorted and merged, daily counts.
+    """The mentor's busy bookings and external busy intervals prepared for many questions: forbidden starts
+    sorted and merged, daily counts.
 
     Forbidden starts are kept as disjoint open intervals sorted by their low end, so "is this start blocked?" is
     one binary search instead of a pass over every booking.
@@ -151,14 +163,16 @@ class _Calendar:
 
     __slots__ = ("_highs", "_lows", "_max_per_day", "_per_day")
 
-    def __init__(self, rules: _Rules, busy: Sequence[Booking]) -> None:
+    def __init__(self, rules: _Rules, busy: Sequence[Booking], external: Sequence[BusyInterval] = ()) -> None:
         active = [booking for booking in busy if booking.status.is_active]
-        intervals = sorted(
+        intervals = [
             (anchor + minutes(low), anchor + minutes(high))
             for booking in active
             for anchor in (booking.scheduled_at.astimezone(UTC),)
             for low, high in rules.forbidden_offsets(booking)
-        )
+        ]
+        intervals += [rules.external_forbidden(interval) for interval in external]
+        intervals.sort()
         self._lows: list[datetime] = []
         self._highs: list[datetime] = []
         for low, high in intervals:
@@ -210,13 +224,15 @@ def generate_slots(
     now: datetime,
     start: datetime | None = None,
     end: datetime | None = None,
+    external: Sequence[BusyInterval] = (),
 ) -> list[datetime]:
     """Every bookable start instant for ``offering``, sorted, unique, timezone-aware UTC.
 
     ``availability`` is the mentor's profile availability (the offering's effective availability is derived from
     it; passing an already effective one is equivalent). ``busy`` are the mentor's bookings around the window, of
-    every offering; inactive ones are ignored. ``start`` (inclusive) and ``end`` (exclusive) narrow the booking
-    window; they never widen it. Returns ``[]`` when ``availability`` is None.
+    every offering; inactive ones are ignored. ``external``: the busy intervals of the mentor's external calendars
+    around the window. ``start`` (inclusive) and ``end`` (exclusive) narrow the booking window; they never widen
+    it. Returns ``[]`` when ``availability`` is None.
     """
     rules = _Rules.of(offering, availability, now)
     if rules is None:
@@ -226,7 +242,7 @@ def generate_slots(
     high = rules.latest if end is None else min(rules.latest, end)
     if low > high:
         return []
-    calendar = _Calendar(rules, busy)
+    calendar = _Calendar(rules, busy, external)
     found = {
         slot
         for day in local_dates(low, high, rules.tz)
@@ -237,12 +253,18 @@ def generate_slots(
 
 
 def is_bookable(
-    offering: Offering, availability: Availability | None, busy: Sequence[Booking], now: datetime, start: datetime
+    offering: Offering,
+    availability: Availability | None,
+    busy: Sequence[Booking],
+    now: datetime,
+    start: datetime,
+    external: Sequence[BusyInterval] = (),
 ) -> bool:
-    """Exactly ``start in generate_slots(offering, availability, busy, now)``, but only looks at that local day.
+    """Exactly ``start in generate_slots(offering, availability, busy, now, external=external)``, but only looks
+    at that local day.
 
     Meant for re-checking a chosen slot at booking time, inside the write transaction. Costs one pass over
-    ``busy`` (no sorting) and the availability ranges of one date.
+    ``busy`` and ``external`` (no sorting) and the availability ranges of one date.
     """
     rules = _Rules.of(offering, availability, now)
     if rules is None or start.utcoffset() is None:
@@ -269,11 +291,18 @@ def is_bookable(
     same_day = sum(1 for b in active if rules.counts_per_day(b) and rules.local_date(b.scheduled_at) == day)
     if same_day >= rules.max_per_day:
         return False
+    if any(low < start < high for low, high in map(rules.external_forbidden, external)):
+        return False
     return not any(rules.conflicts(booking, start) for booking in active)
 
 
 def free_dates(
-    offering: Offering, availability: Availability | None, busy: Sequence[Booking], now: datetime, tz: ZoneInfo
+    offering: Offering,
+    availability: Availability | None,
+    busy: Sequence[Booking],
+    now: datetime,
+    tz: ZoneInfo,
+    external: Sequence[BusyInterval] = (),
 ) -> list[date]:
     """The dates, in the viewer's zone ``tz``, that have at least one slot; sorted.
 
@@ -284,7 +313,7 @@ def free_dates(
     rules = _Rules.of(offering, availability, now)
     if rules is None or rules.earliest > rules.latest:
         return []
-    calendar = _Calendar(rules, busy)
+    calendar = _Calendar(rules, busy, external)
     low, high = rules.earliest, rules.latest
     found: set[date] = set()
     same_clock = tz.key == rules.tz.key
@@ -305,13 +334,21 @@ def slots_on(
     now: datetime,
     day: date,
     tz: ZoneInfo,
+    external: Sequence[BusyInterval] = (),
 ) -> list[datetime]:
     """The slots whose start falls on ``day`` in the viewer's zone ``tz``; sorted UTC instants."""
-    # A day's worth of margin on each side covers any UTC offset and any clock jump; the filter is exact.
-    around_start = _near_midnight(day, tz) - _ONE_DAY
-    around_end = _near_midnight(day + _ONE_DAY, tz) + _ONE_DAY
-    slots = generate_slots(offering, availability, busy, now, start=around_start, end=around_end)
+    around_start, around_end = day_range(day, tz)
+    slots = generate_slots(
+        offering, availability, busy, now, start=around_start, end=around_end, external=external
+    )
     return [slot for slot in slots if slot.astimezone(tz).date() == day]
+
+
+def day_range(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """UTC instants around ``day`` in ``tz`` that hold every slot starting on that day (``slots_on`` looks only
+    here; load what is busy in this range widened by ``NEIGHBOURHOOD``)."""
+    # A day's worth of margin on each side covers any UTC offset and any clock jump; the filter is exact.
+    return _near_midnight(day, tz) - _ONE_DAY, _near_midnight(day + _ONE_DAY, tz) + _ONE_DAY
 
 
 def _near_midnight(day: date, tz: ZoneInfo) -> datetime:

@@ -25,7 +25,7 @@ from domain.schedule import PROFILE, Week
 from domain.usecases import people
 from domain.usecases.availability import clear_day, copy_day_to, load_week, set_days
 from domain.validation import merge_hours, parse_time_ranges
-from handlers import overrides
+from handlers import busy_calendars, overrides
 from handlers.callbacks import (
     ActOnDay,
     ApplyCopy,
@@ -113,6 +113,7 @@ def days_view(draft: dict[str, Any], week: Week) -> tuple[str, InlineKeyboardMar
         ]
         if profile_only
         else [],
+        [(_("📆 Busy calendars"), OpenSchedule(PROFILE, SchedulePage.CALENDARS))] if profile_only else [],
     )
     return text, markup
 
@@ -344,6 +345,8 @@ async def open_schedule(update: Update, context: AppContext, data: OpenSchedule)
             await uow.dialogs.clear(context.user.id)  # whatever was being typed is dropped
             await uow.commit()
         await show(update, *week_view(week))
+    elif data.page in (SchedulePage.CALENDARS, SchedulePage.ADD_CALENDAR):
+        await busy_calendars.open_calendars(update, context, data.page)
     else:
         await overrides.open_page(update, context, data.page)
     return None
@@ -425,4 +428,5 @@ def handlers() -> list[BaseHandler]:
         choose_copy_targets,
         apply_copy,
         *overrides.handlers(),
+        *busy_calendars.handlers(),
     ]

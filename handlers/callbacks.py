@@ -24,7 +24,7 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Self
 
 from domain.discovery import CATEGORIES, PriceBand, SortOrder
-from domain.ids import BOOKING_IDS, INT32_MAX, OFFERING_IDS, USER_IDS, NumberRange
+from domain.ids import BOOKING_IDS, CALENDAR_IDS, INT32_MAX, OFFERING_IDS, USER_IDS, NumberRange
 from domain.inbox import InboxTab
 from domain.mentee import MyTab
 from domain.model import OfferingStatus, PaymentMode
@@ -41,6 +41,7 @@ _REGISTRY: dict[str, type[CallbackData]] = {}
 OfferingId = Annotated[int, OFFERING_IDS]
 BookingId = Annotated[int, BOOKING_IDS]
 UserId = Annotated[int, USER_IDS]
+CalendarId = Annotated[int, CALENDAR_IDS]
 # 0 for the mentor's own weekly hours, otherwise the id of the offering whose own hours are edited
 Scope = Annotated[int, NumberRange(0, OFFERING_IDS.high, outside=-1)]
 # 0-based; any number beyond reads as a page past the end, which shows the last page
@@ -399,6 +400,8 @@ class SchedulePage(StrEnum):
     DAY_OFF = "off"  # the first step of adding an exception
     DATE_HOURS = "hrs"
     VACATION = "vac"
+    CALENDARS = "cal"  # busy calendars (``handlers.busy_calendars``)
+    ADD_CALENDAR = "cala"  # asks for a calendar's address
 
 
 class DayAction(StrEnum):
@@ -464,6 +467,13 @@ class RemoveException(CallbackData):
     last: date
 
 
+@callback("awk")
+class RemoveCalendar(CallbackData):
+    """Remove one of the mentor's busy calendars (``handlers.busy_calendars``)."""
+
+    calendar_id: CalendarId
+
+
 # --- the mentor's bookings inbox (``handlers.mentor_inbox``) ---------------------------------------------------
 
 
@@ -524,6 +534,19 @@ class SetOfferingField(CallbackData):
     offering_id: OfferingId
     field: OfferingField
     value: str
+
+
+class FeedAction(StrEnum):
+    SHOW = "s"
+    ASK_RESET = "a"  # asks first: the old address stops working
+    RESET = "r"
+
+
+@callback("fd")
+class CalendarFeed(CallbackData):
+    """``/settings`` → 📆 Calendar feed: show the address, or make a new one (``handlers.calendar_feed``)."""
+
+    action: FeedAction
 
 
 @callback("ag")

@@ -33,6 +33,14 @@ log = logging.getLogger(__name__)
 C = TypeVar("C", bound=CallbackData)
 
 
+class CalendarReader(Protocol):
+    """Reads a mentor's busy calendar now (``bot.calendar_sync.CalendarSync``), right after it was added."""
+
+    async def refresh(self, calendar_id: int) -> object:
+        """Fetch and read the calendar and save the outcome (its state is loaded again to show it)."""
+        ...
+
+
 class OutboxSender(Protocol):
     """What the handlers may ask of the outbox's sender (``bot.dispatcher.Dispatcher``)."""
 
@@ -59,6 +67,10 @@ class Services:
     payments: PaymentSettings = PaymentSettings()
     # The payment provider's token from @BotFather (``PAYMENT_PROVIDER_TOKEN``): a secret, never shown.
     provider_token: str = field(default="", repr=False)
+    # Calendar sync: where feeds are served (None: no feeds), how often busy calendars are read, and who reads one.
+    public_url: str | None = None
+    calendar_refresh_minutes: int = 15
+    calendar_reader: CalendarReader | None = None
 
 
 class AppContext(CallbackContext[ExtBot, dict, dict, dict]):

@@ -42,6 +42,7 @@ class DialogState(StrEnum):
     OFFER_EDIT = "offer_edit"  # offerings: a new value for one field of an offering
     DISCOVER_SEARCH = "discover_search"  # discover: the words to search offerings for
     OFFER_STARS = "offer_stars"  # a new offering's price in Telegram Stars (when Stars payments are on)
+    BUSY_CALENDAR_URL = "busy_calendar_url"  # availability: the address of a busy calendar to add
 
 
 TextStep = Callable[[Update, AppContext, str, dict[str, Any]], Awaitable[None]]

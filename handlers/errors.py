@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chat.i18n import _, ngettext
-from domain import errors, inbox, offerings, payments, profiles, schedule, sessions, validation
+from domain import busy, errors, inbox, offerings, payments, profiles, schedule, sessions, validation
 from domain.model import LINK_MAX, NOTES_MAX, REASON_MAX, TITLE_MAX, BookingStatus
 from handlers.labels import booking_status_label
 
@@ -84,6 +84,17 @@ def explain_input(error: errors.InvalidInput) -> str:
             return _("The note is empty. Type some text, or - to delete the note.")
         return _("The private note is too long: at most {limit} characters in all.").format(
             limit=inbox.PRIVATE_NOTE_MAX
+        )
+    if field == "calendar_url":  # availability: a busy calendar's address
+        if detail == busy.TOO_LONG:
+            return _("That address is too long: at most {limit} characters.").format(limit=busy.URL_MAX)
+        if detail == busy.TOO_MANY:
+            return _(
+                "You already have {count} busy calendars, the most allowed. Remove one to add another."
+            ).format(count=busy.MAX_CALENDARS)
+        return _(
+            "That is not a calendar address. Send a link that starts with https:// or webcal://, such as Google's "
+            "secret address in iCal format."
         )
     if field == "search":  # discover: a search with nothing to look for
         return _("Type a word or two to search for, e.g. resume or Python.")

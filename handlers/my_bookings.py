@@ -20,6 +20,7 @@ from domain.sessions import cancellation_deadline
 from domain.usecases.aftercare import booking_to_rate
 from domain.usecases.my_bookings import my_booking, open_my_bookings
 from handlers.aftercare import stars_keyboard
+from handlers.calendar_feed import event_texts
 from handlers.callbacks import AddToCalendar, AskRating, CancelMine, OpenMyBooking, OpenMyBookings
 from handlers.common import AppContext, on_button, show
 from handlers.keyboards import button
@@ -145,14 +146,8 @@ def card_screen(
 
 
 def calendar_file(view: BookingView, now: datetime) -> bytes:
-    """The ``.ics`` for the booking, its title and description in the reader's language."""
-    title = _("{title} with {mentor}").format(title=view.offering.title, mentor=view.mentor.display_name)
-    description = [_("Mentor Desk booking #{id}").format(id=view.booking.id)]
-    if view.booking.meeting_link:
-        description.append(_("Meeting link: {link}").format(link=view.booking.meeting_link))
-    if view.offering.preparation_notes:
-        description.append(_("How to prepare: {notes}").format(notes=view.offering.preparation_notes))
-    return booking_ics(view.booking, title, "\n".join(description), now, mentee.calendar_sequence(view.booking))
+    """The ``.ics`` for the booking, described as in the mentee's calendar feed (same UID and SEQUENCE)."""
+    return booking_ics(view.booking, *event_texts(view, as_mentor=False), now)
 
 
 # --- handlers -----------------------------------------------------------------------------------------------

@@ -21,10 +21,12 @@ from domain.model import BookingStatus, BookingView, PaymentMode, User
 from domain.notifications import Notification, NotificationKind, still_relevant
 from domain.payments import LedgerEntry
 from domain.ports import Clock, UnitOfWork
+from domain.usecases.calendars import stopped_calendars
 from domain.usecases.notifications import day_agenda, expire_request, load_view
 from domain.usecases.payments import charge_of, expire_hold, refund_made, refund_to_make
 from handlers.aftercare import attendance_buttons, stars_keyboard
 from handlers.labels import booking_status_label
+from handlers.busy_calendars import stopped_buttons, stopped_text
 from handlers.render import booking_card_for_mentee, booking_card_for_mentor, esc
 
 K = NotificationKind
@@ -245,6 +247,13 @@ async def prepare(
             return None
         with use_locale(agenda.mentor.locale):
             return agenda_message(agenda, default_zone)
+    if n.kind == K.CALENDAR_FAILING:
+        stopped = await stopped_calendars(uow, clock, n.recipient_id)
+        if stopped is None:  # it works again, or was removed: nothing to say
+            return None
+        mentor, calendars = stopped
+        with use_locale(mentor.locale):
+            return Outgoing(mentor.id, stopped_text(calendars), stopped_buttons())
     view = await load_view(uow, n.booking_id) if n.booking_id is not None else None
     if view is None or not still_relevant(n, view.booking):
         return None

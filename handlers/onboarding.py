@@ -18,7 +18,16 @@ from domain.errors import InvalidInput
 from domain.model import User
 from domain.usecases import people
 from handlers import deeplinks, dialog
-from handlers.callbacks import BrowseZones, Menu, MenuItem, PickLanguage, PickZone, ToggleAgenda
+from handlers.callbacks import (
+    BrowseZones,
+    CalendarFeed,
+    FeedAction,
+    Menu,
+    MenuItem,
+    PickLanguage,
+    PickZone,
+    ToggleAgenda,
+)
 from handlers.common import AppContext, on_button, say, show
 from handlers.dialog import DialogState, text_step
 from handlers.keyboards import rows
@@ -246,7 +255,8 @@ async def help_command(update: Update, context: AppContext) -> None:
     )
 
 
-def settings_view(user: User, zone: str, now: datetime) -> tuple[str, InlineKeyboardMarkup]:
+def settings_view(user: User, zone: str, now: datetime, feed: bool = False) -> tuple[str, InlineKeyboardMarkup]:
+    """``feed``: the bot serves calendar feeds (``PUBLIC_URL`` is set), so the screen offers one."""
     text = _("<b>Settings</b>\nLanguage: {language}\nTime zone: {zone} (now {time})").format(
         language=LOCALE_NAMES[user.locale], zone=html.escape(zone), time=format_clock(now, zone)
     )
@@ -255,12 +265,18 @@ def settings_view(user: User, zone: str, now: datetime) -> tuple[str, InlineKeyb
         text += "\n" + (_("Daily agenda at 08:00: on") if user.daily_agenda else _("Daily agenda at 08:00: off"))
         label = _("🔕 Turn the daily agenda off") if user.daily_agenda else _("🔔 Turn the daily agenda on")
         buttons.append((label, ToggleAgenda(not user.daily_agenda)))
+    if feed:
+        buttons.append((_("📆 Calendar feed"), CalendarFeed(FeedAction.SHOW)))
     return text, rows(buttons, width=2)
 
 
+def _settings_view(context: AppContext) -> tuple[str, InlineKeyboardMarkup]:
+    feed = context.services.public_url is not None
+    return settings_view(context.user, context.zone, context.clock.now(), feed)
+
+
 async def settings(update: Update, context: AppContext) -> None:
-    text, markup = settings_view(context.user, context.zone, context.clock.now())
-    await show(update, text, markup)
+    await show(update, *_settings_view(context))
 
 
 async def cancel(update: Update, context: AppContext) -> None:
@@ -337,8 +353,7 @@ async def toggle_agenda(update: Update, context: AppContext, data: ToggleAgenda)
     async with context.uow() as uow:
         context.me = await people.set_daily_agenda(uow, context.user.id, data.on)
         await uow.commit()
-    text, markup = settings_view(context.user, context.zone, context.clock.now())
-    await show(update, text, markup)
+    await show(update, *_settings_view(context))
     return _("Daily agenda on.") if data.on else _("Daily agenda off.")
 
 
@@ -348,8 +363,7 @@ async def pick_language(update: Update, context: AppContext, data: PickLanguage)
         context.me = await people.set_locale(uow, context.user.id, data.locale, SUPPORTED_LOCALES)
         await uow.commit()
     set_locale(context.user.locale)
-    text, markup = settings_view(context.user, context.zone, context.clock.now())
-    await show(update, text, markup)
+    await show(update, *_settings_view(context))
     return _("Language changed.")
 
 

@@ -127,7 +127,10 @@ def preview_view(preview: Preview) -> tuple[str, InlineKeyboardMarkup]:
     zone = preview.timezone
     lines = [
         _("<b>Your free time in the next 7 days</b> (time zone {zone})").format(zone=esc(zone)),
-        _("Your hours after date exceptions, minus booked sessions and their buffers."),
+        _(
+            "Your hours after date exceptions, minus booked sessions with their buffers and the busy times of your "
+            "calendars."
+        ),
         "",
     ]
     for day in preview.days:

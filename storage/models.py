@@ -342,6 +342,8 @@ class BookingRow(Base):
     mentor_notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The iCalendar SEQUENCE: every UPDATE of the row adds one (``SqlBookingRepository.update``).
+    sequence: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default=text("0"))
 
 
 class DialogRow(Base):
@@ -353,6 +355,68 @@ class DialogRow(Base):
     state: Mapped[str] = mapped_column(String(64), nullable=False)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     updated_at: Mapped[datetime] = _updated_at()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Calendar sync: the personal feed and a mentor's busy calendars (``domain.calendar``, ``domain.busy``)
+# --------------------------------------------------------------------------------------------------------------
+
+
+class CalendarFeedRow(Base):
+    """A person's private calendar feed: ``<PUBLIC_URL>/calendar/<token>.ics``.
+
+    The token is kept so that /settings can show the address again (anyone who can read this table can read the
+    bookings themselves); requests find it by its SHA-256 (``token_digest``), so the database never compares the
+    secret itself. ``content_digest`` and ``changed_at`` are the feed's ETag and Last-Modified: the digest of the
+    last body served and when it first was.
+    """
+
+    __tablename__ = "calendar_feeds"
+
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    token: Mapped[str] = mapped_column(String(64), nullable=False)
+    token_digest: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    content_digest: Mapped[str | None] = mapped_column(String(64))
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = _created_at()
+
+
+class BusyCalendarRow(Base):
+    """An external iCalendar URL of a mentor whose events block their free times (``domain.busy.BusyCalendar``)."""
+
+    __tablename__ = "busy_calendars"
+    __table_args__ = (Index(None, "mentor_id"), Index(None, "last_attempt_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mentor_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    url: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    # Conditional GET: what the server said last time.
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    busy_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the end of the range last read
+    last_error: Mapped[str | None] = mapped_column(String(40))  # ``domain.busy.Problem`` (with an HTTP status)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failure_told: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+
+
+class CalendarBusyRow(Base):
+    """One busy interval of a busy calendar, in the coming booking window (replaced on every successful read)."""
+
+    __tablename__ = "calendar_busy"
+    __table_args__ = (Index(None, "mentor_id", "starts_at"), Index(None, "calendar_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    calendar_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("busy_calendars.id", ondelete="CASCADE"), nullable=False
+    )
+    mentor_id: Mapped[int] = mapped_column(BigInteger, nullable=False)  # the calendar's, for the range query
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -721,6 +721,7 @@ def _booking_from_row(row: BookingRow | Row[Any]) -> Booking:
         mentee_feedback=row.mentee_feedback,
         mentor_notes=row.mentor_notes,
         updated_at=row.updated_at,
+        sequence=row.sequence,
     )
 
 
@@ -754,6 +755,7 @@ def _booking_values(booking: Booking) -> dict[str, Any]:
         "mentor_notes": booking.mentor_notes,
         "created_at": booking.created_at,
         "updated_at": booking.updated_at,
+        "sequence": booking.sequence,
     }
 
 
@@ -764,10 +766,18 @@ def _copy_booking(booking: Booking, row: BookingRow) -> None:
 
 _BOOKING_BY_ID = select(*_BOOKINGS.c).where(_BOOKINGS.c.id == bindparam("id"))
 _BOOKING_BY_ID_FOR_UPDATE = _BOOKING_BY_ID.with_for_update()
+_NOT_SET = ("id", "sequence")
+# Every change saves every column and adds one to ``sequence`` (the iCalendar SEQUENCE), in the one UPDATE.
 _BOOKING_UPDATE = (
     update(_BOOKINGS)
     .where(_BOOKINGS.c.id == bindparam("booking_id"))
-    .values({c.name: bindparam(f"new_{c.name}", type_=c.type) for c in _BOOKINGS.c if c.name != "id"})
+    .values(
+        {
+            **{c.name: bindparam(f"new_{c.name}", type_=c.type) for c in _BOOKINGS.c if c.name not in _NOT_SET},
+            "sequence": _BOOKINGS.c.sequence + 1,
+        }
+    )
+    .returning(_BOOKINGS.c.sequence)
 )
 
 
@@ -789,6 +799,19 @@ def _active_overlapping(person: Any, begins: Any, ends: Any) -> Select[Any]:
 _B = _BOOKINGS.c
 _ACTIVE_FOR_MENTOR = _active_overlapping(_B.mentor_id, _B.blocked_from, _B.blocked_until)  # buffers included
 _ACTIVE_FOR_MENTEE = _active_overlapping(_B.mentee_id, _B.scheduled_at, _B.ends_at)
+# A person's calendar feed: both roles, as two index ranges (mentor_id, ...) and (mentee_id, ...) in one statement.
+_FOR_FEED = (
+    union_all(
+        *(
+            select(*_BOOKINGS.c).where(
+                person == bindparam("user_id"), _B.scheduled_at >= bindparam("since", type_=UTCDateTime())
+            )
+            for person in (_B.mentor_id, _B.mentee_id)
+        )
+    )
+    .order_by("scheduled_at", "id")
+    .limit(bindparam("limit"))
+)
 
 
 class SqlBookingRepository:
@@ -814,16 +837,18 @@ class SqlBookingRepository:
         return booking.with_changes(id=row.id)
 
     async def update(self, booking: Booking) -> Booking:
-        """Save every field of ``booking`` (looked up by id), including the derived range columns: one
-        ``UPDATE``, no read first (the use case read it, ``for_update``, in this transaction)."""
+        """Save every field of ``booking`` (looked up by id), including the derived range columns, and raise its
+        ``sequence`` by one: one ``UPDATE``, no read first (the use case read it, ``for_update``, in this
+        transaction). Returns the booking with its new sequence."""
         if booking.id is None:
             raise ValueError("cannot update a booking without an id")
         await _flush_pending(self._session)
-        values = {f"new_{name}": value for name, value in _booking_values(booking).items()}
+        values = {f"new_{name}": value for name, value in _booking_values(booking).items() if name != "sequence"}
         result = await self._session.execute(_BOOKING_UPDATE, {"booking_id": booking.id, **values})
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        sequence = result.scalar_one_or_none()
+        if sequence is None:
             raise NotFound(f"booking {booking.id}")
-        return booking
+        return booking.with_changes(sequence=sequence)
 
     async def active_for_mentor(self, mentor_id: int, start: datetime, end: datetime) -> list[Booking]:
         """Pending/confirmed bookings (any offering) whose ``[blocked_from, blocked_until)`` overlaps
@@ -842,6 +867,12 @@ class SqlBookingRepository:
         """
         params = {"person": mentee_id, "start": start, "end": end}
         return [_booking_from_row(row) for row in await _core_rows(self._session, _ACTIVE_FOR_MENTEE, params)]
+
+    async def for_feed(self, user_id: int, since: datetime, limit: int) -> list[Booking]:
+        """The person's bookings as a mentor or a mentee, of every status, starting at or after ``since``;
+        earliest first, at most ``limit``."""
+        params = {"user_id": user_id, "since": since, "limit": limit}
+        return [_booking_from_row(row) for row in await _core_rows(self._session, _FOR_FEED, params)]
 
     async def list_for_mentor(
         self, mentor_id: int, statuses: Sequence[BookingStatus], limit: int, offset: int = 0

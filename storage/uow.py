@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.notifications import NotificationPolicy
+from storage.calendars import SqlBusyCalendarRepository, SqlFeedRepository
 from storage.models import UserRow
 from storage.outbox import OUTBOX_CHANNEL, SqlOutboxRepository
 from storage.payments import SqlPaymentRepository
@@ -33,9 +34,13 @@ class SqlUnitOfWork:
             await uow.commit()
 
     Entering opens a new session and transaction and binds the repositories (``users``, ``profiles``,
-    ``availability``, ``offerings``, ``bookings``, ``dialogs``, ``outbox``, ``payments``) to it; leaving rolls back
-    whatever was not committed and closes the session. Work done after a ``commit()`` inside the same block runs in
-    a new transaction and is rolled back on exit unless committed again.
+    ``availability``, ``offerings``, ``bookings``, ``dialogs``, ``outbox``, ``discovery``, ``payments``,
+    ``feeds``, ``calendars``) to it; leaving rolls back whatever was not committed and closes the session. Work done
+    after a ``commit()`` inside the same block runs in a new transaction and is rolled back on exit unless committed
+    again.
+    ``availability``, ``offerings``, ``bookings``, ``dialogs``, ``outbox``, ``discovery``, ``feeds``,
+    ``calendars``) to it; leaving rolls back whatever was not committed and closes the session. Work done after a ``commit()`` inside the same block runs in a new
+    transaction and is rolled back on exit unless committed again.
 
     One object may be used for any number of *sequential* ``async with`` blocks, but it holds one session at a
     time: never share it between concurrent tasks (give each task - each Telegram update - its own
@@ -51,6 +56,8 @@ class SqlUnitOfWork:
     outbox: SqlOutboxRepository
     discovery: SqlDiscoveryRepository
     payments: SqlPaymentRepository
+    feeds: SqlFeedRepository
+    calendars: SqlBusyCalendarRepository
 
     def __init__(
         self,
@@ -86,6 +93,8 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepository(session, self._policy)
         self.discovery = SqlDiscoveryRepository(session)
         self.payments = SqlPaymentRepository(session)
+        self.feeds = SqlFeedRepository(session)
+        self.calendars = SqlBusyCalendarRepository(session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

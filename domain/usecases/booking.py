@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from domain import booking as rules
-from domain import slots
+from domain import busy, slots
 from domain.availability import effective_availability
 from domain.errors import (
     MenteeOverlap,
@@ -28,7 +28,17 @@ from domain.errors import (
     TooManyBookings,
 )
 from domain.mentee import DEFAULT_MAX_ACTIVE_PER_MENTOR
-from domain.model import Actor, Booking, BookingStatus, BookingView, Offering, OfferingStatus, PaymentMode, User
+from domain.model import (
+    Actor,
+    Booking,
+    BookingStatus,
+    BookingView,
+    BusyInterval,
+    Offering,
+    OfferingStatus,
+    PaymentMode,
+    User,
+)
 from domain.payments import NONCE_BYTES, PaymentSettings, payment_terms
 from domain.ports import Clock, UnitOfWork
 from domain.slots import SlotContext
@@ -51,16 +61,31 @@ async def _bookable_offering(uow: UnitOfWork, offering_id: int, viewer_id: int) 
     return offering, mentor
 
 
+async def busy_between(
+    uow: UnitOfWork, now: datetime, mentor_id: int, start: datetime, end: datetime
+) -> list[BusyInterval]:
+    """What the mentor's external calendars that still block (``domain.busy``, rule 4) say is busy in
+    ``[start, end)``."""
+    return await uow.calendars.busy_for_mentor(mentor_id, start, end, busy.fresh_since(now))
+
+
 async def _slot_context(
-    uow: UnitOfWork, offering_id: int, viewer_id: int, now: datetime, at: datetime | None = None
+    uow: UnitOfWork,
+    offering_id: int,
+    viewer_id: int,
+    now: datetime,
+    around: tuple[datetime, datetime] | None = None,
 ) -> SlotContext:
-    """The offering, its mentor, their availability and the bookings that can affect the slot ``at``, or, without
-    ``at``, any slot of the offering's booking window from ``now``. Loads each of them once."""
+    """The offering, its mentor, their availability, and the bookings and external busy intervals that can
+    affect a slot in ``around`` (a range of start times; without it, the offering's booking window from ``now``).
+    Loads each of them once."""
     offering, mentor = await _bookable_offering(uow, offering_id, viewer_id)
-    start, end = (at, at) if at is not None else slots.booking_window(offering, now)
+    start, end = around if around is not None else slots.booking_window(offering, now)
+    start, end = start - slots.NEIGHBOURHOOD, end + slots.NEIGHBOURHOOD
     availability = effective_availability(offering, await uow.availability.get(mentor.id))
-    busy = await uow.bookings.active_for_mentor(mentor.id, start - slots.NEIGHBOURHOOD, end + slots.NEIGHBOURHOOD)
-    return SlotContext(offering, mentor, availability, busy)
+    booked = await uow.bookings.active_for_mentor(mentor.id, start, end)
+    external = await busy_between(uow, now, mentor.id, start, end)
+    return SlotContext(offering, mentor, availability, booked, external)
 
 
 async def free_dates(
@@ -70,18 +95,21 @@ async def free_dates(
     ctx = await _slot_context(uow, offering_id, viewer_id, clock.now())
     if ctx.availability is None:
         return ctx, []
-    days = slots.free_dates(ctx.offering, ctx.availability, ctx.busy, clock.now(), ZoneInfo(viewer_tz))
+    days = slots.free_dates(
+        ctx.offering, ctx.availability, ctx.busy, clock.now(), ZoneInfo(viewer_tz), ctx.external
+    )
     return ctx, days
 
 
 async def free_times(
     uow: UnitOfWork, clock: Clock, offering_id: int, viewer_id: int, day: date, viewer_tz: str
 ) -> tuple[SlotContext, list[datetime]]:
-    """Free start times on ``day`` in the viewer's zone."""
-    ctx = await _slot_context(uow, offering_id, viewer_id, clock.now())
+    """Free start times on ``day`` in the viewer's zone (what is busy is loaded around that day only)."""
+    zone = ZoneInfo(viewer_tz)
+    ctx = await _slot_context(uow, offering_id, viewer_id, clock.now(), slots.day_range(day, zone))
     if ctx.availability is None:
         return ctx, []
-    times = slots.slots_on(ctx.offering, ctx.availability, ctx.busy, clock.now(), day, ZoneInfo(viewer_tz))
+    times = slots.slots_on(ctx.offering, ctx.availability, ctx.busy, clock.now(), day, zone, ctx.external)
     return ctx, times
 
 
@@ -89,9 +117,11 @@ async def check_slot(
     uow: UnitOfWork, clock: Clock, offering_id: int, viewer_id: int, start: datetime
 ) -> SlotContext:
     """Raise ``SlotTaken`` unless ``start`` is bookable now (used before asking for notes and at confirmation)."""
-    ctx = await _slot_context(uow, offering_id, viewer_id, clock.now(), at=start)
     now = clock.now()
-    if ctx.availability is None or not slots.is_bookable(ctx.offering, ctx.availability, ctx.busy, now, start):
+    ctx = await _slot_context(uow, offering_id, viewer_id, now, (start, start))
+    if ctx.availability is None or not slots.is_bookable(
+        ctx.offering, ctx.availability, ctx.busy, now, start, ctx.external
+    ):
         raise SlotTaken()
     return ctx
 

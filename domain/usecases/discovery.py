@@ -22,27 +22,28 @@ from domain.discovery import (
     next_free_slot,
 )
 from domain.errors import NotFound, OfferingUnavailable
-from domain.model import Availability, Booking, OfferingStatus
+from domain.model import Availability, Booking, BusyInterval, OfferingStatus
 from domain.ports import Clock, UnitOfWork
 from domain.slots import NEIGHBOURHOOD
+from domain.usecases.booking import busy_between
 
 
 async def _next_slots(
     uow: UnitOfWork, matches: Sequence[Match], now: datetime, horizon_days: int
 ) -> list[datetime | None]:
-    """The next free slot of each match; each mentor's availability and bookings are loaded once."""
-    loaded: dict[int, tuple[Availability | None, list[Booking]]] = {}
+    """The next free slot of each match; each mentor's availability, bookings and external busy intervals are
+    loaded once."""
+    loaded: dict[int, tuple[Availability | None, list[Booking], list[BusyInterval]]] = {}
     found = []
+    start, end = now - NEIGHBOURHOOD, now + timedelta(days=horizon_days) + NEIGHBOURHOOD
     for match in matches:
         mentor_id = match.offering.mentor_id
         if mentor_id not in loaded:
             availability = await uow.availability.get(mentor_id)
-            busy = await uow.bookings.active_for_mentor(
-                mentor_id, now - NEIGHBOURHOOD, now + timedelta(days=horizon_days) + NEIGHBOURHOOD
-            )
-            loaded[mentor_id] = (availability, busy)
-        availability, busy = loaded[mentor_id]
-        found.append(next_free_slot(match.offering, availability, busy, now, horizon_days))
+            booked = await uow.bookings.active_for_mentor(mentor_id, start, end)
+            loaded[mentor_id] = (availability, booked, await busy_between(uow, now, mentor_id, start, end))
+        availability, booked, external = loaded[mentor_id]
+        found.append(next_free_slot(match.offering, availability, booked, now, horizon_days, external))
     return found
 
 

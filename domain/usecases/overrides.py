@@ -32,6 +32,7 @@ from domain.schedule import (
     preview_window,
     vacation_dates,
 )
+from domain.usecases.booking import busy_between
 from domain.usecases.people import load_mentor
 
 _ONE_DAY = timedelta(days=1)
@@ -118,10 +119,12 @@ async def remove_exceptions(uow: UnitOfWork, clock: Clock, mentor_id: int, first
 
 
 async def preview_free_time(uow: UnitOfWork, clock: Clock, mentor_id: int) -> Preview:
-    """The mentor's free time for the next 7 days (profile hours, after exceptions, minus bookings)."""
+    """The mentor's free time for the next 7 days (profile hours, after exceptions, minus bookings and what their
+    external calendars say is busy)."""
     await load_mentor(uow, mentor_id)
     saved = await uow.availability.get(mentor_id) or Availability(FALLBACK_ZONE)
     now = clock.now()
     start, end = preview_window(saved, now)
-    busy = await uow.bookings.active_for_mentor(mentor_id, start, end)
-    return Preview(saved.timezone, free_time(saved, busy, now))
+    booked = await uow.bookings.active_for_mentor(mentor_id, start, end)
+    external = await busy_between(uow, now, mentor_id, start, end)
+    return Preview(saved.timezone, free_time(saved, booked, now, external=external))

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from domain import discovery
+from domain import busy, discovery
 from domain.clock import FixedClock
 from domain.discovery import (
     CATEGORIES,
@@ -23,7 +23,7 @@ from domain.discovery import (
     stars,
 )
 from domain.errors import InvalidInput, NotFound, OfferingUnavailable
-from domain.model import Availability, Booking, Category, Offering, OfferingStatus, User
+from domain.model import Availability, Booking, BusyInterval, Category, Offering, OfferingStatus, User
 from domain.usecases.discovery import discover, offering_card
 from tests.domain.factories import NOW, TUESDAY, WEDNESDAY, booking, every_day, offering, utc, weekly
 
@@ -163,6 +163,20 @@ class FakeBookings:
         return [b for b in self.busy if b.mentor_id == mentor_id]
 
 
+class FakeCalendars:
+    """The busy intervals of the mentors' external calendars that still block, and the freshness asked for."""
+
+    def __init__(self) -> None:
+        self.by_mentor: dict[int, list[BusyInterval]] = {}
+        self.asked: list[tuple[int, datetime]] = []
+
+    async def busy_for_mentor(
+        self, mentor_id: int, start: datetime, end: datetime, fresh_since: datetime
+    ) -> list[BusyInterval]:
+        self.asked.append((mentor_id, fresh_since))
+        return [i for i in self.by_mentor.get(mentor_id, []) if i.start < end and i.end > start]
+
+
 class FakeUsers:
     async def get(self, user_id: int) -> User | None:
         names = {MENTOR_A: "Asha", MENTOR_B: "Bo"}
@@ -187,6 +201,7 @@ class FakeUow:
         self.discovery = FakeDiscovery(matches)
         self.availability = FakeAvailability(hours)
         self.bookings = FakeBookings([])
+        self.calendars = FakeCalendars()
         self.users = FakeUsers()
         self.profiles = FakeProfiles()
         self.offerings = FakeOfferings(matches)
@@ -263,6 +278,19 @@ async def test_soonest_sort_orders_by_next_free_slot_and_puts_none_last() -> Non
     assert [i.match.offering.id for i in listing.items] == [2, 3, 1, 4]
     assert [i.next_slot for i in listing.items][-1] is None
     assert uow.availability.loads == [MENTOR_A, MENTOR_B, 9]  # B loaded once for both of its offerings
+
+
+async def test_the_next_free_time_leaves_out_what_the_mentors_calendars_say_is_busy() -> None:
+    uow = _world()
+    uow.calendars.by_mentor[MENTOR_B] = [BusyInterval(utc(TUESDAY, "08:00"), utc(WEDNESDAY, "10:00"))]
+    listing = await discover(uow, FixedClock(NOW), Filters(sort=SortOrder.SOONEST))  # type: ignore[arg-type]
+    by_id = {item.match.offering.id: item.next_slot for item in listing.items}
+    assert by_id[2] == by_id[3] == utc(WEDNESDAY, "10:00")  # was Tuesday 09:00
+    assert [i.match.offering.id for i in listing.items] == [4, 2, 3, 1]  # D (Wednesday 09:00) is now first
+    assert {mentor for mentor, _fresh in uow.calendars.asked} == {MENTOR_A, MENTOR_B, 9}
+    assert {fresh for _mentor, fresh in uow.calendars.asked} == {NOW - busy.STALE_AFTER}
+    card = await offering_card(uow, FixedClock(NOW), 2, VIEWER)  # type: ignore[arg-type]
+    assert card.next_slot == utc(WEDNESDAY, "10:00")
 
 
 async def test_more_candidates_than_the_limit_are_flagged() -> None:

@@ -11,7 +11,6 @@ from domain import mentee
 from domain.mentee import (
     DayPart,
     MyTab,
-    calendar_sequence,
     counts_towards_limit,
     group_times,
     mentee_actions,
@@ -116,13 +115,6 @@ def test_cancel_is_offered_only_until_the_cut_off(
     terms = offering(cancellation_cutoff_hours=cutoff)
     actions = mentee_actions(booking(NOW + hours_ahead * H, status=status), terms, NOW)
     assert (actions.cancel, actions.cancel_closed) == (cancel, closed)
-
-
-def test_the_calendar_sequence_grows_with_each_change() -> None:
-    made = booking(LATER)
-    assert calendar_sequence(made) == 0
-    assert calendar_sequence(made.with_changes(updated_at=NOW + 5 * timedelta(minutes=1))) == 5
-    assert calendar_sequence(made.with_changes(updated_at=NOW + H)) == 60
 
 
 # --- the booking flow ---------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Properties of the slot engine over random offerings, availability, busy calendars and zones (hypothesis).
+"""Properties of the slot engine over random offerings, availability, busy calendars (bookings and the busy
+intervals of external calendars) and zones (hypothesis).
 
 The centrepiece is ``reference_slots``: the rules of ``domain.slots`` written out literally (every grid minute of
 every local day, every busy booking for every candidate), compared with the fast engine. The other properties
@@ -30,6 +31,7 @@ from domain.model import (
     Availability,
     Booking,
     BookingStatus,
+    BusyInterval,
     DateOverride,
     Offering,
     TimeRange,
@@ -73,6 +75,7 @@ class Scenario:
     profile: Availability
     busy: list[Booking]
     now: datetime
+    external: tuple[BusyInterval, ...] = ()
 
     @property
     def availability(self) -> Availability:
@@ -85,7 +88,7 @@ class Scenario:
         return ZoneInfo(self.profile.timezone)
 
     def slots(self) -> list[datetime]:
-        return generate_slots(self.offering, self.profile, self.busy, self.now)
+        return generate_slots(self.offering, self.profile, self.busy, self.now, external=self.external)
 
 
 @st.composite
@@ -146,7 +149,13 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             max_size=16,
         )
     )
-    return Scenario(the_offering, profile, busy, now)
+    # External busy intervals on the 5-minute grid, 5 minutes to two days long (all-day events included)
+    starts = st.integers(-24 * 12, (advance_days + 1) * 24 * 12)
+    external = [
+        BusyInterval(anchor + timedelta(minutes=5 * first), anchor + timedelta(minutes=5 * (first + length)))
+        for first, length in draw(st.lists(st.tuples(starts, st.integers(1, 2 * 24 * 12)), max_size=6))
+    ]
+    return Scenario(the_offering, profile, busy, now, tuple(external))
 
 
 def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
@@ -162,7 +171,7 @@ def conflicts(scenario: Scenario, start: datetime) -> bool:
         overlaps(start, end, b.blocked_from, b.blocked_until) or overlaps(b.scheduled_at, b.ends_at, *widened)
         for b in scenario.busy
         if b.status.is_active
-    )
+    ) or any(overlaps(e.start, e.end, *widened) for e in scenario.external)
 
 
 def reference_slots(scenario: Scenario) -> list[datetime]:
@@ -245,7 +254,7 @@ def test_booking_slots_one_by_one_never_exceeds_the_daily_maximum(scenario: Scen
     busy = list(scenario.busy)
     booked: list[Booking] = []
     for _ in range(12):
-        slots = generate_slots(o, scenario.profile, busy, scenario.now)
+        slots = generate_slots(o, scenario.profile, busy, scenario.now, external=scenario.external)
         if not slots:
             break
         start = data.draw(st.sampled_from(slots))
@@ -256,10 +265,10 @@ def test_booking_slots_one_by_one_never_exceeds_the_daily_maximum(scenario: Scen
             after=o.buffer_after_minutes,
             status=BookingStatus.PENDING,
         )
-        assert is_bookable(o, scenario.profile, busy, scenario.now, start)
+        assert is_bookable(o, scenario.profile, busy, scenario.now, start, scenario.external)
         busy.append(new)
         booked.append(new)
-        assert not is_bookable(o, scenario.profile, busy, scenario.now, start)
+        assert not is_bookable(o, scenario.profile, busy, scenario.now, start, scenario.external)
     after = per_day(busy)
     for new in booked:
         day = new.scheduled_at.astimezone(tz).date()
@@ -283,9 +292,9 @@ def test_is_bookable_agrees_with_generate_slots(scenario: Scenario, quarter_hour
         probes += [slot, slot - timedelta(minutes=15), slot + timedelta(minutes=30), slot + timedelta(seconds=1)]
         probes.append(slot.astimezone(ZoneInfo("Asia/Tokyo")))
     for probe in probes:
-        assert is_bookable(scenario.offering, scenario.profile, scenario.busy, scenario.now, probe) == (
-            probe in slot_set
-        ), probe
+        assert is_bookable(
+            scenario.offering, scenario.profile, scenario.busy, scenario.now, probe, scenario.external
+        ) == (probe in slot_set), probe
 
 
 @PROPERTIES
@@ -294,9 +303,9 @@ def test_free_dates_and_slots_on_partition_the_slots(scenario: Scenario, viewer_
     viewer = ZoneInfo(viewer_zone)
     args = (scenario.offering, scenario.profile, scenario.busy, scenario.now)
     slots = scenario.slots()
-    days = free_dates(*args, viewer)
+    days = free_dates(*args, viewer, scenario.external)
     assert days == sorted({slot.astimezone(viewer).date() for slot in slots})
-    assert [slot for day in days for slot in slots_on(*args, day, viewer)] == slots
+    assert [slot for day in days for slot in slots_on(*args, day, viewer, scenario.external)] == slots
 
 
 @PROPERTIES
@@ -304,7 +313,9 @@ def test_free_dates_and_slots_on_partition_the_slots(scenario: Scenario, viewer_
 def test_free_dates_in_the_mentors_own_zone(scenario: Scenario) -> None:
     """The viewer shares the mentor's zone: ``free_dates`` settles each day by its first slot (DST days too)."""
     slots = scenario.slots()
-    days = free_dates(scenario.offering, scenario.profile, scenario.busy, scenario.now, scenario.tz)
+    days = free_dates(
+        scenario.offering, scenario.profile, scenario.busy, scenario.now, scenario.tz, scenario.external
+    )
     assert days == sorted({slot.astimezone(scenario.tz).date() for slot in slots})
 
 
@@ -313,5 +324,7 @@ def test_free_dates_in_the_mentors_own_zone(scenario: Scenario) -> None:
 def test_start_and_end_select_a_sub_range(scenario: Scenario, start_hours: int, length_hours: int) -> None:
     start = scenario.now + timedelta(hours=start_hours, minutes=30)
     end = start + timedelta(hours=length_hours)
-    narrowed = generate_slots(scenario.offering, scenario.profile, scenario.busy, scenario.now, start, end)
+    narrowed = generate_slots(
+        scenario.offering, scenario.profile, scenario.busy, scenario.now, start, end, scenario.external
+    )
     assert narrowed == [slot for slot in scenario.slots() if start <= slot < end]

@@ -30,13 +30,16 @@ class BotRunner:
         self.database_url = database_url
         self.clock = clock
 
-    def settings(self) -> Settings:
-        return Settings(bot_token=self.api.token, database_url=self.database_url, telegram_api_url=self.api.url)
+    def settings(self, **changes: object) -> Settings:
+        """The bot's settings for this server and database, with ``changes`` (e.g. ``public_url=...``)."""
+        return Settings(
+            bot_token=self.api.token, database_url=self.database_url, telegram_api_url=self.api.url, **changes
+        )
 
     @asynccontextmanager
-    async def running(self) -> AsyncIterator[Application]:
+    async def running(self, **changes: object) -> AsyncIterator[Application]:
         """One bot process: start-up (migrations, command menu), long polling, clean shutdown."""
-        application = build_application(self.settings(), clock=self.clock, rate_limit=False)
+        application = build_application(self.settings(**changes), clock=self.clock, rate_limit=False)
         async with self.api.running(application) as app:
             await app.post_init(app)
             try:

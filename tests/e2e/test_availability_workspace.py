@@ -59,7 +59,9 @@ async def test_saving_some_days_keeps_the_others(api: FakeBotApi, bot) -> None:
     screen = await open_availability(api, mentor)
     assert WEEKDAYS_9_TO_12 in screen.text
     assert "Days you leave out keep their hours" in screen.text
-    assert screen.buttons[-4:] == ["Next: hours ▶", "✏️ Edit one day", "📅 Date exceptions", "👀 Next 7 days"]
+    assert screen.buttons[-5:] == [
+        "Next: hours ▶", "✏️ Edit one day", "📅 Date exceptions", "👀 Next 7 days", "📆 Busy calendars"
+    ]
     await mentor.press(lambda label: label.endswith("Sat"))
     await mentor.wait_for(lambda m: "✅ Sat" in m.buttons)
     await mentor.press("Next: hours ▶")

@@ -88,14 +88,37 @@ async def test_update_saves_everything_and_moves_the_blocked_range(uow: SqlUnitO
         updated_at=T0 + timedelta(hours=4),
     )
     async with uow:
-        assert await uow.bookings.update(moved) == moved
+        assert await uow.bookings.update(moved) == moved.with_changes(sequence=1)
         await uow.commit()
     async with uow:
-        assert await uow.bookings.get(added.id or 0) == moved
+        assert await uow.bookings.get(added.id or 0) == moved.with_changes(sequence=1)
         row = (await uow.session.execute(select(BookingRow).where(BookingRow.id == added.id))).scalar_one()
         assert (row.blocked_from, row.blocked_until) == (moved.blocked_from, moved.blocked_until)
         with pytest.raises(NotFound):
             await uow.bookings.update(moved.with_changes(id=404))
+
+
+async def test_every_change_raises_the_sequence_by_one(uow: SqlUnitOfWork) -> None:
+    """The iCalendar SEQUENCE: storage adds one on each update, whatever sequence the caller passes."""
+    o = await mentor_and_mentee(uow)
+    async with uow:
+        added = await uow.bookings.add(booking(o))
+        await uow.commit()
+    assert added.sequence == 0
+    seen = []
+    for link in ("https://a.example", "https://b.example", "https://c.example"):
+        async with uow:
+            current = await uow.bookings.get(added.id or 0, for_update=True)
+            assert current is not None
+            changed = await uow.bookings.update(current.with_changes(meeting_link=link))
+            await uow.commit()
+        seen.append(changed.sequence)
+    async with uow:
+        stale = await uow.bookings.update(added.with_changes(meeting_link="https://d.example"))  # sequence 0
+        await uow.commit()
+    async with uow:
+        stored = await uow.bookings.get(added.id or 0)
+    assert seen == [1, 2, 3] and stale.sequence == 4 and stored is not None and stored.sequence == 4
 
 
 @pytest.mark.parametrize("rating", [0, 6, -1])

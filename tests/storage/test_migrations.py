@@ -189,3 +189,47 @@ def test_alembic_command_line(tmp_path: Path) -> None:
         cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120,
     )
     assert f"{_head()} (head)" in current.stdout, current.stdout + current.stderr
+
+
+async def test_existing_bookings_keep_the_sequence_their_downloads_had(db_kind: str, tmp_path: Path) -> None:
+    """0005 adds ``bookings.sequence``; before it the .ics download derived SEQUENCE from the timestamps (whole
+    minutes from booking to the last change), so existing rows start there and a re-import is still newer."""
+    from storage.migrate import upgrade
+
+    url = await create_empty_database(db_kind, tmp_path)
+    engine = create_engine(url)
+    try:
+        await upgrade(url, "0004")
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql(
+                "INSERT INTO users (id, first_name) VALUES (1, 'Asha'), (2, 'Ravi')"
+            )
+            await connection.exec_driver_sql(
+                "INSERT INTO offerings (id, mentor_id, title, price, duration_minutes, buffer_before_minutes, "
+                "buffer_after_minutes, max_bookings_per_day, advance_booking_days, min_notice_hours) "
+                "VALUES (1, 1, 'Review', 0, 30, 5, 5, 5, 30, 24)"
+            )
+            row = (
+                "1, 1, 2, '2030-03-04 10:00:00', '2030-03-04 10:30:00', '2030-03-04 09:55:00', "
+                "'2030-03-04 10:35:00', 30, 5, 5, 'UTC', 0, 'not_required', 'confirmed'"
+            )
+            columns = (
+                "offering_id, mentor_id, mentee_id, scheduled_at, ends_at, blocked_from, blocked_until, "
+                "duration_minutes, buffer_before_minutes, buffer_after_minutes, timezone, amount, payment_status, "
+                "status, created_at, updated_at"
+            )
+            for created, updated in (
+                ("'2030-03-01 08:00:00'", "NULL"),
+                ("'2030-03-01 08:00:00'", "'2030-03-01 09:30:59'"),
+                ("'2030-03-01 08:00:00'", "'2030-03-03 08:00:00'"),
+            ):
+                await connection.exec_driver_sql(
+                    f"INSERT INTO bookings ({columns}) VALUES ({row}, {created}, {updated})"
+                )
+        await upgrade_to_head(url)
+        async with engine.connect() as connection:
+            found = await connection.exec_driver_sql("SELECT sequence FROM bookings ORDER BY id")
+            assert found.scalars().all() == [0, 90, 2 * 24 * 60]
+    finally:
+        await engine.dispose()
+        await drop_database(url)

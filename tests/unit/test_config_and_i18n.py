@@ -86,10 +86,36 @@ def test_database_url_spellings_mean_what_the_engine_opens(given: str, used: str
     assert normalize_url(settings.database_url) == normalize_url(given)  # the same password, host and options
 
 
+def test_calendar_settings():
+    default = load_settings({"BOT_TOKEN": TOKEN})
+    assert (default.public_url, default.calendar_refresh_minutes, default.calendar_allow_loopback) == (
+        None, 15, False
+    )
+    assert default.feed_path == "/calendar/{token}.ics"
+    custom = load_settings(
+        {
+            "BOT_TOKEN": TOKEN,
+            "PUBLIC_URL": "https://bot.example.com/mentor/",
+            "CALENDAR_REFRESH_MINUTES": "5",
+            "CALENDAR_ALLOW_LOOPBACK": "1",
+        }
+    )
+    assert custom.public_url == "https://bot.example.com/mentor"
+    assert custom.feed_path == "/mentor/calendar/{token}.ics"
+    assert (custom.calendar_refresh_minutes, custom.calendar_allow_loopback) == (5, True)
+
+
 @pytest.mark.parametrize(
     ("env", "named"),
     [
         ({}, "BOT_TOKEN"),
+        ({"BOT_TOKEN": TOKEN, "PUBLIC_URL": "bot.example.com"}, "PUBLIC_URL"),
+        ({"BOT_TOKEN": TOKEN, "PUBLIC_URL": "webcal://bot.example.com"}, "PUBLIC_URL"),
+        ({"BOT_TOKEN": TOKEN, "PUBLIC_URL": "https://bot.example.com/?x=1"}, "PUBLIC_URL"),
+        ({"BOT_TOKEN": TOKEN, "PUBLIC_URL": "https://u:p@bot.example.com"}, "PUBLIC_URL"),
+        ({"BOT_TOKEN": TOKEN, "CALENDAR_REFRESH_MINUTES": "0"}, "CALENDAR_REFRESH_MINUTES"),
+        ({"BOT_TOKEN": TOKEN, "CALENDAR_REFRESH_MINUTES": "2.5"}, "CALENDAR_REFRESH_MINUTES"),
+        ({"BOT_TOKEN": TOKEN, "CALENDAR_ALLOW_LOOPBACK": "maybe"}, "CALENDAR_ALLOW_LOOPBACK"),
         ({"BOT_TOKEN": "nope"}, "BOT_TOKEN"),
         ({"BOT_TOKEN": TOKEN, "DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
         ({"BOT_TOKEN": TOKEN, "DATABASE_URL": "postgresql+psycopg://x"}, "DATABASE_URL"),

@@ -1,8 +1,8 @@
 """Payments: a booking held awaiting payment, what it costs and how it is paid; an offering's price in Stars and
 its "confirm paid bookings automatically"; the append-only payments ledger; the charge an outbox row is about.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005_calendar
 Create Date: 2026-11-26
 
 Hand-written and frozen, like 0001. The value lists in the CHECK constraints are copied from ``domain.model`` and
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0004"
+revision: str = "0006"
+down_revision: str | Sequence[str] | None = "0005_calendar"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

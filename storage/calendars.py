@@ -1,0 +1,194 @@
+"""Calendar sync in storage: the personal feeds (``FeedRepository``) and the mentors' busy calendars with their
+busy intervals (``BusyCalendarRepository``), ports of ``domain.ports``. Like every repository, none commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, bindparam, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.busy import BusyCalendar, Failure
+from domain.calendar import FeedLink
+from domain.model import BusyInterval
+from storage.models import BusyCalendarRow, CalendarBusyRow, CalendarFeedRow, UTCDateTime
+from storage.repositories import dialect_insert, session_dialect
+
+_FEEDS = CalendarFeedRow.__table__
+_CALENDARS = BusyCalendarRow.__table__
+_BUSY = CalendarBusyRow.__table__
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Feeds
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _feed_from_row(row: Row[Any]) -> FeedLink:
+    return FeedLink(row.user_id, row.token, row.token_digest, row.content_digest, row.changed_at)
+
+
+_FEED_OF_USER = select(*_FEEDS.c).where(_FEEDS.c.user_id == bindparam("user_id"))
+_FEED_BY_DIGEST = select(*_FEEDS.c).where(_FEEDS.c.token_digest == bindparam("digest"))
+
+
+class SqlFeedRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, user_id: int) -> FeedLink | None:
+        found = (await self._session.execute(_FEED_OF_USER, {"user_id": user_id})).first()
+        return _feed_from_row(found) if found else None
+
+    async def find(self, token_digest: str) -> FeedLink | None:
+        found = (await self._session.execute(_FEED_BY_DIGEST, {"digest": token_digest})).first()
+        return _feed_from_row(found) if found else None
+
+    async def save(self, feed: FeedLink) -> None:
+        """Insert or replace the person's feed (a new token starts with no version)."""
+        values = {
+            "user_id": feed.user_id,
+            "token": feed.token,
+            "token_digest": feed.token_digest,
+            "content_digest": feed.content_digest,
+            "changed_at": feed.changed_at,
+        }
+        stmt = dialect_insert(session_dialect(self._session), CalendarFeedRow).values(values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["user_id"], set_={name: stmt.excluded[name] for name in values if name != "user_id"}
+        )
+        await self._session.execute(stmt)
+
+    async def set_version(self, user_id: int, content_digest: str, changed_at: datetime) -> None:
+        """The feed's content is now ``content_digest``, first served at ``changed_at``; nothing changes when the
+        digest is already that (another process served the same content first)."""
+        await self._session.execute(
+            update(CalendarFeedRow)
+            .where(
+                CalendarFeedRow.user_id == user_id,
+                (CalendarFeedRow.content_digest != content_digest) | CalendarFeedRow.content_digest.is_(None),
+            )
+            .values(content_digest=content_digest, changed_at=changed_at)
+        )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Busy calendars
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _calendar_from_row(row: Row[Any]) -> BusyCalendar:
+    return BusyCalendar(
+        id=row.id,
+        mentor_id=row.mentor_id,
+        url=row.url,
+        created_at=row.created_at,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        last_attempt_at=row.last_attempt_at,
+        last_success_at=row.last_success_at,
+        busy_until=row.busy_until,
+        failure=Failure.from_code(row.last_error) if row.last_error else None,
+        failing_since=row.failing_since,
+        failure_told=row.failure_told,
+    )
+
+
+def _calendar_values(calendar: BusyCalendar) -> dict[str, Any]:
+    return {
+        "mentor_id": calendar.mentor_id,
+        "url": calendar.url,
+        "created_at": calendar.created_at,
+        "etag": calendar.etag,
+        "last_modified": calendar.last_modified,
+        "last_attempt_at": calendar.last_attempt_at,
+        "last_success_at": calendar.last_success_at,
+        "busy_until": calendar.busy_until,
+        "last_error": calendar.failure.code if calendar.failure is not None else None,
+        "failing_since": calendar.failing_since,
+        "failure_told": calendar.failure_told,
+    }
+
+
+_C = _CALENDARS.c
+_CALENDAR_BY_ID = select(*_C).where(_C.id == bindparam("id"))
+_CALENDARS_OF_MENTOR = select(*_C).where(_C.mentor_id == bindparam("mentor_id")).order_by(_C.id)
+_DUE = (
+    select(_C.id)
+    .where((_C.last_attempt_at.is_(None)) | (_C.last_attempt_at <= bindparam("before", type_=UTCDateTime())))
+    .order_by(_C.last_attempt_at.is_not(None), _C.last_attempt_at, _C.id)
+    .limit(bindparam("limit"))
+)
+# The busy intervals of a mentor's calendars that still block (read successfully since ``fresh``), in a range.
+_BUSY_OF_MENTOR = (
+    select(_BUSY.c.starts_at, _BUSY.c.ends_at)
+    .join(_CALENDARS, _C.id == _BUSY.c.calendar_id)
+    .where(
+        _BUSY.c.mentor_id == bindparam("mentor_id"),
+        _BUSY.c.starts_at < bindparam("end", type_=UTCDateTime()),
+        _BUSY.c.ends_at > bindparam("start", type_=UTCDateTime()),
+        _C.last_success_at >= bindparam("fresh", type_=UTCDateTime()),
+    )
+    .order_by(_BUSY.c.starts_at)
+)
+
+
+class SqlBusyCalendarRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def list_for_mentor(self, mentor_id: int) -> list[BusyCalendar]:
+        rows = (await self._session.execute(_CALENDARS_OF_MENTOR, {"mentor_id": mentor_id})).all()
+        return [_calendar_from_row(row) for row in rows]
+
+    async def get(self, calendar_id: int) -> BusyCalendar | None:
+        found = (await self._session.execute(_CALENDAR_BY_ID, {"id": calendar_id})).first()
+        return _calendar_from_row(found) if found else None
+
+    async def add(self, calendar: BusyCalendar) -> BusyCalendar:
+        result = await self._session.execute(
+            insert(_CALENDARS).values(_calendar_values(calendar)).returning(_C.id)
+        )
+        return calendar.with_changes(id=result.scalar_one())
+
+    async def save(self, calendar: BusyCalendar) -> bool:
+        """Save every field; False when the calendar is gone (removed while it was being read)."""
+        result = await self._session.execute(
+            update(_CALENDARS).where(_C.id == calendar.id).values(_calendar_values(calendar))
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    async def remove(self, calendar_id: int) -> None:
+        """The calendar and its busy intervals."""
+        await self._session.execute(delete(_BUSY).where(_BUSY.c.calendar_id == calendar_id))
+        await self._session.execute(delete(_CALENDARS).where(_C.id == calendar_id))
+
+    async def replace_busy(self, calendar: BusyCalendar, intervals: Sequence[BusyInterval]) -> None:
+        """The calendar's busy intervals are exactly ``intervals`` from now on."""
+        await self._session.execute(delete(_BUSY).where(_BUSY.c.calendar_id == calendar.id))
+        if intervals:
+            await self._session.execute(
+                insert(_BUSY),
+                [
+                    {
+                        "calendar_id": calendar.id,
+                        "mentor_id": calendar.mentor_id,
+                        "starts_at": interval.start,
+                        "ends_at": interval.end,
+                    }
+                    for interval in intervals
+                ],
+            )
+
+    async def busy_for_mentor(
+        self, mentor_id: int, start: datetime, end: datetime, fresh_since: datetime
+    ) -> list[BusyInterval]:
+        params = {"mentor_id": mentor_id, "start": start, "end": end, "fresh": fresh_since}
+        rows = (await self._session.execute(_BUSY_OF_MENTOR, params)).all()
+        return [BusyInterval(row.starts_at, row.ends_at) for row in rows]
+
+    async def due(self, before: datetime, limit: int) -> list[int]:
+        rows = (await self._session.execute(_DUE, {"before": before, "limit": limit})).all()
+        return [row.id for row in rows]
