@@ -364,10 +364,12 @@ def test_the_checker_follows_project_base_classes() -> None:
         "from sqlalchemy.dialects.postgresql import insert",
         "import aiosqlite\nfrom telegram.ext import Application",
         "from sqlalchemy.orm import DeclarativeBase\nclass Base(DeclarativeBase):\n    pass",
-        "from telegram.request import BaseRequest\nclass R(BaseRequest):\n    async def do_request(self):\n        pass",
+        "from telegram.request import BaseRequest\n"
+        "class R(BaseRequest):\n    async def do_request(self):\n        pass",
         "from telegram.error import TelegramError\nclass Mine(TelegramError):\n    pass",
         "def f(row):\n    return row._mapping",
-        "class A:\n    def __init__(self):\n        self._x = 1\n    def y(self, other):\n        return other._x",
+        "class A:\n    def __init__(self):\n        self._x = 1\n"
+        "    def y(self, other):\n        return other._x",
     ],
 )
 def test_the_checker_lets_public_use_pass(source: str) -> None:
