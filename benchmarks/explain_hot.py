@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import inspect
 import re
 import statistics
 import time
@@ -168,10 +167,9 @@ async def explain(url: str, brief: bool, repeat: int) -> None:
 
 
 async def _plan(uow: SqlUnitOfWork, sqlite: bool, statement: str, parameters: Any) -> list[str]:
-    connection = await uow.session.connection()  # SQLite: a synchronous Connection (storage.inline_session)
+    connection = await uow.session.connection()
     prefix = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN (ANALYZE, BUFFERS) "
-    result = connection.exec_driver_sql(prefix + statement, parameters)
-    rows = (await result if inspect.isawaitable(result) else result).all()
+    rows = (await connection.exec_driver_sql(prefix + statement, parameters)).all()
     if sqlite:
         return [f"{'  ' * _depth(rows, r)}{r[3]}" for r in rows]
     return [r[0] for r in rows]

@@ -259,7 +259,7 @@ def _sqlite_converter(table: Table, column: str, sample: Any, dialect: Dialect) 
     if sample is not None:
         if convert is not None and isinstance(sample, datetime) and sample.utcoffset() != timedelta(0):
             raise ValueError(f"{table.name}.{column}: seed values must be UTC")
-        reference = kind._cached_bind_processor(dialect)  # type: ignore[attr-defined]
+        reference = kind.dialect_impl(dialect).bind_processor(dialect)
         expected = reference(sample) if reference is not None else sample
         got = convert(sample) if convert is not None else sample
         if isinstance(kind, JSON):

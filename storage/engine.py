@@ -13,9 +13,8 @@ SQLite is configured for a bot that books time slots from several tasks (or proc
   reads included, serializes with writers; keep transactions short, and never open a second unit of work
   while one is open in the same task (it would wait for the first one forever, i.e. until the timeout).
 * A file database gets a pool of one connection (see ``create_engine``).
-* Statements run on the event loop's thread (``storage.sqlite_driver``), not on aiosqlite's threads; only a
-  writer waiting for another process's write lock waits on a worker thread. Units of work drive a synchronous
-  ``Session`` directly (``storage.inline_session``) instead of ``AsyncSession``'s greenlet per call.
+* Statements run through SQLAlchemy's own aiosqlite adapter, on each connection's aiosqlite thread; a writer
+  waiting for another process's write lock waits there (SQLite's busy handler), never on the event loop.
 * Reads that need no write lock can use ``create_read_engine``: a few more connections to the same file whose
   transactions begin ``DEFERRED`` and which refuse writes (``PRAGMA query_only``). In WAL mode they read a
   consistent snapshot without waiting for the writer, so screens that only show data do not queue behind it.
@@ -38,9 +37,6 @@ from typing import Any
 from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-
-from storage.inline_session import InlineSessionFactory
-from storage.sqlite_driver import inline_dbapi, inline_writer_dbapi, runs_inline
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -79,7 +75,6 @@ def create_engine(url: str | URL, *, echo: bool = False, foreign_keys: bool = Tr
         if not is_sqlite_memory(parsed) and not (parsed.database or "").startswith("file:"):
             Path(parsed.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
-        kwargs.setdefault("module", inline_writer_dbapi())  # on the loop's thread: storage.sqlite_driver
         if not is_sqlite_memory(parsed) and "poolclass" not in kwargs:
             # Every transaction holds the write lock, so a second connection in this process could only wait
             # for it - polling in the busy handler. One pooled connection makes local waiters queue on the
@@ -142,7 +137,6 @@ def create_read_engine(url: str | URL) -> AsyncEngine | None:
     engine = create_async_engine(
         parsed,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-        module=inline_dbapi(),  # reads never wait for a lock: no thread (storage.sqlite_driver)
         pool_size=READ_POOL_SIZE,
         max_overflow=0,
         pool_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
@@ -177,11 +171,8 @@ def reading_engine(engine: AsyncEngine, read_engine: AsyncEngine | None = None) 
     return engine
 
 
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession] | InlineSessionFactory:
-    """Sessions for ``storage.uow.SqlUnitOfWork``: on SQLite through this project's driver, ``InlineSession``s
-    (no greenlet per call, ``storage.inline_session``); otherwise ``AsyncSession``s."""
-    if runs_inline(engine):
-        return InlineSessionFactory(engine)
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """``AsyncSession``s for ``storage.uow.SqlUnitOfWork``."""
     return async_sessionmaker(engine, expire_on_commit=False)
 
 

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.notifications import Claimed, Notification, NotificationKind, NotificationPolicy
 from storage.models import NotificationRow
-from storage.repositories import compiled_once, dialect_insert, session_dialect
+from storage.repositories import dialect_insert, session_dialect
 
 # PostgreSQL: a commit that wrote notifications NOTIFYs this channel (``storage.uow``); the process that sends the
 # outbox (``bot.leader``) LISTENs, so a notification committed by any process goes out at once.
@@ -86,14 +86,11 @@ def _insert_statement(dialect: str, reschedule_pending: bool) -> Any:
     """Built once: ``excluded`` is a new alias of the whole table each time, garbage with cycles once used."""
     stmt = dialect_insert(dialect, _T).values({name: bindparam(name) for name in _COLUMNS})
     if not reschedule_pending:
-        return compiled_once(stmt.on_conflict_do_nothing(index_elements=["key"]), dialect)
-    return compiled_once(
-        stmt.on_conflict_do_update(
-            index_elements=["key"],
-            set_={"due_at": stmt.excluded.due_at, "lead_minutes": stmt.excluded.lead_minutes},
-            where=_T.c.status == "pending",
-        ),
-        dialect,
+        return stmt.on_conflict_do_nothing(index_elements=["key"])
+    return stmt.on_conflict_do_update(
+        index_elements=["key"],
+        set_={"due_at": stmt.excluded.due_at, "lead_minutes": stmt.excluded.lead_minutes},
+        where=_T.c.status == "pending",
     )
 
 
@@ -238,7 +235,7 @@ class SqlOutboxRepository:
     async def counts(self) -> dict[str, int]:
         """How many rows are in each status (statuses without rows are left out)."""
         rows = await self._session.execute(select(_T.c.status, func.count()).group_by(_T.c.status))
-        return {status: count for status, count in rows.tuples()}
+        return {status: count for status, count in rows}
 
     async def records(self, *, booking_id: int | None = None, key: str | None = None) -> list[OutboxRecord]:
         stmt = select(_T).order_by(_T.c.due_at, _T.c.id)

@@ -1,5 +1,4 @@
-"""Repositories: the ports of ``domain.ports`` over one session (``AsyncSession``, or on SQLite its look-alike
-``storage.inline_session.InlineSession``).
+"""Repositories: the ports of ``domain.ports`` over one ``AsyncSession``.
 
 Every method takes and returns domain objects (never ORM rows), and none of them commits: the unit of work
 (``storage.uow.SqlUnitOfWork``) owns the transaction. ``flush`` is used where a new id is needed. Reads use
@@ -17,11 +16,9 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Insert,
     Integer,
     Row,
     Select,
-    TextClause,
     and_,
     bindparam,
     case,
@@ -38,9 +35,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql.base import PGDialect
-from sqlalchemy.dialects.sqlite.base import SQLiteDialect
-from sqlalchemy.engine.interfaces import BindTyping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import NotFound
@@ -115,40 +109,13 @@ def session_dialect(session: AsyncSession) -> str:
 
 
 def dialect_insert(dialect: str, table: Any) -> Any:
-    """The dialect's ``INSERT`` (with ``on_conflict_do_*``, which both spell the same way). Run it through
-    ``compiled_once``: SQLAlchemy does not cache these statements."""
+    """The dialect's ``INSERT`` (with ``on_conflict_do_*``, which both spell the same way). SQLAlchemy caches its
+    compiled form like any other statement's (since 2.1)."""
     if dialect == "postgresql":
         return postgresql.insert(table)
     if dialect == "sqlite":
         return sqlite.insert(table)
     raise RuntimeError(f"no INSERT ... ON CONFLICT for {dialect!r}")  # pragma: no cover - create_engine refuses
-
-
-class _PlainPGDialect(PGDialect):
-    """PostgreSQL's SQL without casts on parameters (``:data::JSON``): asyncpg adds its own when it runs the
-    text."""
-
-    bind_typing = BindTyping.NONE
-
-
-_NAMED = {"postgresql": _PlainPGDialect(paramstyle="named"), "sqlite": SQLiteDialect(paramstyle="named")}
-
-
-def compiled_once(stmt: Any, dialect: str) -> TextClause:
-    """``stmt`` as the SQL text ``dialect`` gives it, with its parameters' types: a statement SQLAlchemy caches.
-
-    The dialects' ``INSERT ... ON CONFLICT`` has no cache key (``inherit_cache = False``: the ON CONFLICT clause
-    is not part of one), so SQLAlchemy compiled it again on every execution, 110-200 us here - the dialog upsert
-    on every step of a conversation. The text is compiled here once; executing it binds and converts the
-    parameters by the same types (``tests/storage/test_compiled_once.py``)."""
-    if isinstance(stmt, Insert):
-        stmt = stmt.inline()  # no RETURNING of the generated key, which PostgreSQL's compiler would add
-    compiled = stmt.compile(dialect=_NAMED[dialect])
-    binds = [
-        bindparam(name, type_=param.type) if param.required else bindparam(name, param.value, type_=param.type)
-        for param, name in compiled.bind_names.items()  # literals in the statement keep their values
-    ]
-    return text(compiled.string).bindparams(*binds)
 
 
 async def _upsert(
@@ -175,7 +142,7 @@ def _upsert_statement(
     updates: dict[str, Any] = {name: stmt.excluded[name] for name in columns if name not in key}
     if touch is not None:
         updates[touch] = func.now()
-    return compiled_once(stmt.on_conflict_do_update(index_elements=list(key), set_=updates), dialect)
+    return stmt.on_conflict_do_update(index_elements=list(key), set_=updates)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -1,5 +1,4 @@
-"""The SQL unit of work: one session and one transaction per ``async with`` block (an ``AsyncSession``; on SQLite
-an ``InlineSession``, ``storage.inline_session``)."""
+"""The SQL unit of work: one ``AsyncSession`` and one transaction per ``async with`` block."""
 
 from __future__ import annotations
 

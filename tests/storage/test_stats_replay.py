@@ -132,7 +132,7 @@ async def _step(uow: SqlUnitOfWork, clock: FixedClock, rng: random.Random, offer
     """One random action by a random person; returns what was tried (for failure messages)."""
     async with uow:
         rows = await uow.session.execute(select(BookingRow.id, BookingRow.status).order_by(BookingRow.id))
-        statuses = dict(rows.tuples().all())
+        statuses = dict(rows.all())
     booking_ids = list(statuses)
     op = rng.choices(
         ["book", "confirm", "decline", "cancel_mentor", "cancel_mentee", "expire", "complete", "no_show", "rate",
