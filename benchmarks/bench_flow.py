@@ -60,7 +60,7 @@ from sqlalchemy import make_url
 
 from domain.model import Availability, Offering, OfferingStatus, TimeRange, User, WeeklyRule
 from handlers.callbacks import ActOnBooking, BookDate, BookingAction, BookTime, ConfirmBooking, SkipNotes
-from storage.engine import create_engine, create_session_factory
+from storage.engine import create_engine
 from storage.migrate import upgrade_to_head
 from storage.uow import SqlUnitOfWork
 from tests.dbutil import drop_database, fresh_database
@@ -427,7 +427,7 @@ async def seed_cast(url: str, mentors: int, mentees: int) -> list[int]:
     weekly = tuple(WeeklyRule(day, TimeRange(6 * 60, 22 * 60)) for day in range(7))
     offerings: list[int] = []
     try:
-        async with SqlUnitOfWork(create_session_factory(engine)) as uow:
+        async with SqlUnitOfWork(engine) as uow:
             for n in range(mentors):
                 mentor_id = FIRST_MENTOR + n
                 await uow.users.add(User(mentor_id, f"User{mentor_id}", is_mentor=True, timezone=ZONE))

@@ -30,7 +30,7 @@ from chat.outgoing import Outgoing
 from domain.model import User
 from domain.notifications import Notification, NotificationKind
 from domain.ports import UnitOfWork
-from storage.engine import create_engine, create_session_factory
+from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from tests.dbutil import drop_database, fresh_database
 from sandbox.botapi import FakeBotApi
@@ -49,7 +49,7 @@ def _key(text: str) -> str:
 async def _seed(url: str, count: int, due: datetime) -> None:
     engine = create_engine(url)
     try:
-        async with SqlUnitOfWork(create_session_factory(engine)) as uow:
+        async with SqlUnitOfWork(engine) as uow:
             chats = range(FIRST_CHAT, FIRST_CHAT + count)
             for chat in chats:
                 await uow.users.add(User(chat, f"Mentee {chat}"))
@@ -64,7 +64,7 @@ async def _seed(url: str, count: int, due: datetime) -> None:
 async def _statuses(url: str) -> dict[str, int]:
     engine = create_engine(url)
     try:
-        async with SqlUnitOfWork(create_session_factory(engine)) as uow:
+        async with SqlUnitOfWork(engine) as uow:
             return await uow.outbox.counts()
     finally:
         await engine.dispose()

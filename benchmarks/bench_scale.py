@@ -53,7 +53,7 @@ from domain.people import Profile
 from domain.usecases.booking import BookingRequest, book_slot, change_status, check_slot, free_dates, free_times
 from domain.usecases.inbox import mentor_booking
 from domain.usecases.people import register_user
-from storage.engine import create_engine, create_session_factory
+from storage.engine import create_engine
 from storage.migrate import upgrade_to_head
 from storage.uow import SqlUnitOfWork
 from tests.dbutil import drop_database, fresh_database, postgres_server_url
@@ -93,7 +93,7 @@ class Flow:
     """One mentee booking one offering and its mentor confirming, step by step, each step timed."""
 
     def __init__(self, engine: AsyncEngine, clock: FixedClock, rng: random.Random) -> None:
-        self.factory = create_session_factory(engine)
+        self.engine = engine
         self.clock = clock
         self.rng = rng
 
@@ -101,7 +101,7 @@ class Flow:
         self, out: dict[str, float], name: str, work: Callable[[SqlUnitOfWork], Awaitable[Any]]
     ) -> Any:
         began = time.perf_counter()
-        async with SqlUnitOfWork(self.factory) as uow:
+        async with SqlUnitOfWork(self.engine) as uow:
             result = await work(uow)
         out[name] = (time.perf_counter() - began) * 1000
         return result
@@ -171,7 +171,7 @@ async def add_cast(engine: AsyncEngine, mentees: int) -> tuple[list[int], list[U
     weekly = tuple(WeeklyRule(day, TimeRange(6 * 60, 22 * 60)) for day in range(7))
     offerings: list[int] = []
     people: list[User] = []
-    async with SqlUnitOfWork(create_session_factory(engine)) as uow:
+    async with SqlUnitOfWork(engine) as uow:
         for n in range(CAST_MENTORS):
             mentor_id = CAST_MENTOR + n
             await uow.users.add(User(mentor_id, f"Bench mentor {n}", is_mentor=True, timezone=ZONE))
@@ -198,7 +198,7 @@ async def seeded_cast(
         found = await connection.execute(text("SELECT id, mentor_id FROM offerings WHERE status = 'active'"))
         live = [(int(i), int(m)) for i, m in found if m < FREE_IDS_FROM]
     pairs: list[tuple[int, User]] = []
-    async with SqlUnitOfWork(create_session_factory(engine)) as uow:
+    async with SqlUnitOfWork(engine) as uow:
         while len(pairs) < count:
             offering_id, mentor_id = rng.choice(live)
             mentee = await uow.users.get(first + rng.randrange(users))

@@ -28,7 +28,7 @@ from domain.discovery import Filters, SortOrder
 from domain.inbox import InboxTab, week_bounds
 from domain.mentee import MyTab
 from domain.usecases.discovery import discover
-from storage.engine import create_engine, create_session_factory
+from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 
 Call = Callable[[SqlUnitOfWork], Awaitable[Any]]
@@ -140,13 +140,12 @@ async def explain(url: str, brief: bool, repeat: int) -> None:
         if not statement.lstrip().upper().startswith(("EXPLAIN", "BEGIN", "PRAGMA")):
             captured.append((statement, parameters))
 
-    factory = create_session_factory(engine)
     try:
         for name, call in calls(ids, now):
             timings = []
             plans: list[tuple[str, list[str]]] = []
             for n in range(repeat):
-                async with SqlUnitOfWork(factory) as uow:
+                async with SqlUnitOfWork(engine) as uow:
                     captured.clear()
                     began = time.perf_counter()
                     await call(uow)
@@ -167,9 +166,8 @@ async def explain(url: str, brief: bool, repeat: int) -> None:
 
 
 async def _plan(uow: SqlUnitOfWork, sqlite: bool, statement: str, parameters: Any) -> list[str]:
-    connection = await uow.session.connection()
     prefix = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN (ANALYZE, BUFFERS) "
-    rows = (await connection.exec_driver_sql(prefix + statement, parameters)).all()
+    rows = (await uow.db.exec_driver_sql(prefix + statement, parameters)).all()
     if sqlite:
         return [f"{'  ' * _depth(rows, r)}{r[3]}" for r in rows]
     return [r[0] for r in rows]

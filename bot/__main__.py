@@ -26,10 +26,6 @@ from domain.ports import Clock
 
 def main(clock: Clock | None = None) -> int:
     """``clock``: the real one unless given (tests run whole processes on a clock of their own)."""
-    # A worker thread (a SQLite writer waiting for another process's lock, storage.sqlite_driver) must get the GIL
-    # back from the busy event loop thread, which by default keeps it up to 5 ms. A short switch interval makes
-    # those hand-overs prompt; with no such thread it costs nothing.
-    sys.setswitchinterval(0.0002)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # the outbox wake-up job runs every few seconds

@@ -48,7 +48,7 @@ from handlers import (
 from handlers.commands import follow_role_changes, publish_default_menus
 from handlers.common import AppContext, Services, answer_stale_button, remember_user, report_error
 from handlers.dialog import text_handler
-from storage.engine import create_engine, create_read_engine, create_session_factory, reading_engine
+from storage.engine import create_engine, create_read_engine, reading_engine
 from storage.migrate import upgrade_to_head
 from storage.uow import SqlUnitOfWork
 
@@ -71,9 +71,8 @@ def build_application(
     False makes this process send regardless (tests of the outbox's own guarantees).
     """
     engine = create_engine(settings.database_url)
-    session_factory = create_session_factory(engine)
     read_engine = create_read_engine(settings.database_url)  # SQLite: reads beside the single writer
-    read_sessions = create_session_factory(reading_engine(engine, read_engine))  # PostgreSQL: autocommit
+    reads = reading_engine(engine, read_engine)  # PostgreSQL: the same pool, in autocommit
     policy = NotificationPolicy(
         reminder_leads=settings.reminder_leads, expire_after=timedelta(hours=settings.expire_after_hours)
     )
@@ -83,8 +82,8 @@ def build_application(
         dispatcher.wake()
 
     services = Services(
-        uow_factory=lambda: SqlUnitOfWork(session_factory, policy, wake_dispatcher),
-        read_factory=lambda: SqlUnitOfWork(read_sessions, policy, read_only=True),
+        uow_factory=lambda: SqlUnitOfWork(engine, policy, wake_dispatcher),
+        read_factory=lambda: SqlUnitOfWork(reads, policy, read_only=True),
         clock=clock,
         default_timezone=settings.default_timezone,
         default_locale=settings.default_locale,

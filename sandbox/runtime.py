@@ -35,7 +35,7 @@ from sandbox import demo, store
 from sandbox.botapi import FakeBotApi, FakeUser
 from sandbox.clock import SandboxClock
 from sandbox.store import PersonRecord, SandboxRecord
-from storage.engine import create_engine, create_session_factory
+from storage.engine import create_engine
 from storage.migrate import upgrade_to_head
 from storage.uow import SqlUnitOfWork
 
@@ -228,8 +228,7 @@ async def create_demo_database(paths: Paths, now: datetime) -> None:
     await upgrade_to_head(paths.database_url)
     engine = create_engine(paths.database_url)
     try:
-        sessions = create_session_factory(engine)
-        await demo.seed(lambda: SqlUnitOfWork(sessions), now)
+        await demo.seed(lambda: SqlUnitOfWork(engine), now)
     finally:
         await engine.dispose()
 

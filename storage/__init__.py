@@ -2,5 +2,5 @@
 
     engine = create_engine(url)                      # storage.engine
     await upgrade_to_head(url)                       # storage.migrate
-    uow = SqlUnitOfWork(create_session_factory(engine))  # storage.uow
+    uow = SqlUnitOfWork(engine)  # storage.uow
 """

@@ -7,18 +7,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row, Table, bindparam, delete, insert, or_, select, update
 
 from domain.busy import BusyCalendar, Failure
 from domain.calendar import FeedLink
 from domain.model import BusyInterval
+from storage.db import Db
 from storage.models import BusyCalendarRow, CalendarBusyRow, CalendarFeedRow, UTCDateTime
-from storage.repositories import dialect_insert, session_dialect
+from storage.repositories import upsert
 
-_FEEDS = CalendarFeedRow.__table__
-_CALENDARS = BusyCalendarRow.__table__
-_BUSY = CalendarBusyRow.__table__
+_FEEDS: Table = CalendarFeedRow.__table__  # type: ignore[assignment]
+_CALENDARS: Table = BusyCalendarRow.__table__  # type: ignore[assignment]
+_BUSY: Table = CalendarBusyRow.__table__  # type: ignore[assignment]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -32,18 +32,26 @@ def _feed_from_row(row: Row[Any]) -> FeedLink:
 
 _FEED_OF_USER = select(*_FEEDS.c).where(_FEEDS.c.user_id == bindparam("user_id"))
 _FEED_BY_DIGEST = select(*_FEEDS.c).where(_FEEDS.c.token_digest == bindparam("digest"))
+_FEED_SET_VERSION = (
+    update(_FEEDS)
+    .where(
+        _FEEDS.c.user_id == bindparam("feed_of"),
+        or_(_FEEDS.c.content_digest != bindparam("digest"), _FEEDS.c.content_digest.is_(None)),
+    )
+    .values(content_digest=bindparam("digest"), changed_at=bindparam("first_served", type_=UTCDateTime()))
+)
 
 
 class SqlFeedRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, db: Db) -> None:
+        self._db = db
 
     async def get(self, user_id: int) -> FeedLink | None:
-        found = (await self._session.execute(_FEED_OF_USER, {"user_id": user_id})).first()
+        found = await self._db.first(_FEED_OF_USER, {"user_id": user_id})
         return _feed_from_row(found) if found else None
 
     async def find(self, token_digest: str) -> FeedLink | None:
-        found = (await self._session.execute(_FEED_BY_DIGEST, {"digest": token_digest})).first()
+        found = await self._db.first(_FEED_BY_DIGEST, {"digest": token_digest})
         return _feed_from_row(found) if found else None
 
     async def save(self, feed: FeedLink) -> None:
@@ -55,23 +63,13 @@ class SqlFeedRepository:
             "content_digest": feed.content_digest,
             "changed_at": feed.changed_at,
         }
-        stmt = dialect_insert(session_dialect(self._session), CalendarFeedRow).values(values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["user_id"], set_={name: stmt.excluded[name] for name in values if name != "user_id"}
-        )
-        await self._session.execute(stmt)
+        await upsert(self._db, _FEEDS, values, key=("user_id",))
 
     async def set_version(self, user_id: int, content_digest: str, changed_at: datetime) -> None:
         """The feed's content is now ``content_digest``, first served at ``changed_at``; nothing changes when the
         digest is already that (another process served the same content first)."""
-        await self._session.execute(
-            update(CalendarFeedRow)
-            .where(
-                CalendarFeedRow.user_id == user_id,
-                (CalendarFeedRow.content_digest != content_digest) | CalendarFeedRow.content_digest.is_(None),
-            )
-            .values(content_digest=content_digest, changed_at=changed_at)
-        )
+        params = {"feed_of": user_id, "digest": content_digest, "first_served": changed_at}
+        await self._db.execute(_FEED_SET_VERSION, params)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -133,44 +131,58 @@ _BUSY_OF_MENTOR = (
     )
     .order_by(_BUSY.c.starts_at)
 )
+_CALENDAR_FIELDS = (
+    "mentor_id", "url", "created_at", "etag", "last_modified", "last_attempt_at", "last_success_at", "busy_until",
+    "last_error", "failing_since", "failure_told",
+)  # fmt: skip
+_CALENDAR_INSERT = (
+    insert(_CALENDARS)
+    .values({name: bindparam(name, type_=_C[name].type) for name in _CALENDAR_FIELDS})
+    .returning(_C.id)
+)
+_CALENDAR_UPDATE = (
+    update(_CALENDARS)
+    .where(_C.id == bindparam("calendar_id"))
+    .values({name: bindparam(name, type_=_C[name].type) for name in _CALENDAR_FIELDS})
+)
+_BUSY_OF_CALENDAR_DELETE = delete(_BUSY).where(_BUSY.c.calendar_id == bindparam("calendar_id"))
+_CALENDAR_DELETE = delete(_CALENDARS).where(_C.id == bindparam("calendar_id"))
+_BUSY_COLUMNS = ("calendar_id", "mentor_id", "starts_at", "ends_at")
+_BUSY_INSERT = insert(_BUSY).values({name: bindparam(name, type_=_BUSY.c[name].type) for name in _BUSY_COLUMNS})
 
 
 class SqlBusyCalendarRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, db: Db) -> None:
+        self._db = db
 
     async def list_for_mentor(self, mentor_id: int) -> list[BusyCalendar]:
-        rows = (await self._session.execute(_CALENDARS_OF_MENTOR, {"mentor_id": mentor_id})).all()
+        rows = await self._db.rows(_CALENDARS_OF_MENTOR, {"mentor_id": mentor_id})
         return [_calendar_from_row(row) for row in rows]
 
     async def get(self, calendar_id: int) -> BusyCalendar | None:
-        found = (await self._session.execute(_CALENDAR_BY_ID, {"id": calendar_id})).first()
+        found = await self._db.first(_CALENDAR_BY_ID, {"id": calendar_id})
         return _calendar_from_row(found) if found else None
 
     async def add(self, calendar: BusyCalendar) -> BusyCalendar:
-        result = await self._session.execute(
-            insert(_CALENDARS).values(_calendar_values(calendar)).returning(_C.id)
-        )
-        return calendar.with_changes(id=result.scalar_one())
+        new_id = await self._db.scalar(_CALENDAR_INSERT, _calendar_values(calendar))
+        return calendar.with_changes(id=new_id)
 
     async def save(self, calendar: BusyCalendar) -> bool:
         """Save every field; False when the calendar is gone (removed while it was being read)."""
-        result = await self._session.execute(
-            update(_CALENDARS).where(_C.id == calendar.id).values(_calendar_values(calendar))
-        )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        params = {"calendar_id": calendar.id, **_calendar_values(calendar)}
+        return await self._db.rowcount(_CALENDAR_UPDATE, params) == 1
 
     async def remove(self, calendar_id: int) -> None:
         """The calendar and its busy intervals."""
-        await self._session.execute(delete(_BUSY).where(_BUSY.c.calendar_id == calendar_id))
-        await self._session.execute(delete(_CALENDARS).where(_C.id == calendar_id))
+        await self._db.execute(_BUSY_OF_CALENDAR_DELETE, {"calendar_id": calendar_id})
+        await self._db.execute(_CALENDAR_DELETE, {"calendar_id": calendar_id})
 
     async def replace_busy(self, calendar: BusyCalendar, intervals: Sequence[BusyInterval]) -> None:
         """The calendar's busy intervals are exactly ``intervals`` from now on."""
-        await self._session.execute(delete(_BUSY).where(_BUSY.c.calendar_id == calendar.id))
+        await self._db.execute(_BUSY_OF_CALENDAR_DELETE, {"calendar_id": calendar.id})
         if intervals:
-            await self._session.execute(
-                insert(_BUSY),
+            await self._db.execute(
+                _BUSY_INSERT,
                 [
                     {
                         "calendar_id": calendar.id,
@@ -186,9 +198,9 @@ class SqlBusyCalendarRepository:
         self, mentor_id: int, start: datetime, end: datetime, fresh_since: datetime
     ) -> list[BusyInterval]:
         params = {"mentor_id": mentor_id, "start": start, "end": end, "fresh": fresh_since}
-        rows = (await self._session.execute(_BUSY_OF_MENTOR, params)).all()
+        rows = await self._db.rows(_BUSY_OF_MENTOR, params)
         return [BusyInterval(row.starts_at, row.ends_at) for row in rows]
 
     async def due(self, before: datetime, limit: int) -> list[int]:
-        rows = (await self._session.execute(_DUE, {"before": before, "limit": limit})).all()
+        rows = await self._db.rows(_DUE, {"before": before, "limit": limit})
         return [row.id for row in rows]

@@ -1,4 +1,4 @@
-"""Engines and session factories for SQLite (aiosqlite) and PostgreSQL (asyncpg).
+"""Engines for SQLite (aiosqlite) and PostgreSQL (asyncpg).
 
 SQLite is configured for a bot that books time slots from several tasks (or processes) at once:
 
@@ -15,9 +15,9 @@ SQLite is configured for a bot that books time slots from several tasks (or proc
 * A file database gets a pool of one connection (see ``create_engine``).
 * Statements run through SQLAlchemy's own aiosqlite adapter, on each connection's aiosqlite thread; a writer
   waiting for another process's write lock waits there (SQLite's busy handler), never on the event loop.
-* Reads that need no write lock can use ``create_read_engine``: a few more connections to the same file whose
-  transactions begin ``DEFERRED`` and which refuse writes (``PRAGMA query_only``). In WAL mode they read a
-  consistent snapshot without waiting for the writer, so screens that only show data do not queue behind it.
+* Reads that need no write lock can use ``create_read_engine``: a few more connections to the same file, in
+  autocommit, which refuse writes (``PRAGMA query_only``). In WAL mode they read the last committed state without
+  waiting for the writer, so screens that only show data do not queue behind it.
 
 PostgreSQL gets a modest pool; serialization there comes from ``UnitOfWork.lock_users`` (row locks), not from
 the engine. A connection is checked before use only when it sat in the pool for ``IDLE_PING_AFTER`` seconds or
@@ -36,7 +36,7 @@ from typing import Any
 
 from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -91,6 +91,8 @@ def create_engine(url: str | URL, *, echo: bool = False, foreign_keys: bool = Tr
             kwargs.setdefault("max_overflow", 10)
             kwargs.setdefault("pool_timeout", 30)
             kwargs.setdefault("pool_recycle", 1800)
+        # a reader in autocommit (``reading_engine``) has nothing to roll back when it gives its connection back
+        kwargs.setdefault("skip_autocommit_rollback", True)
         engine = create_async_engine(parsed, echo=echo, **kwargs)
         if not kwargs.get("pool_pre_ping"):
             _ping_if_idle(engine.sync_engine, IDLE_PING_AFTER)
@@ -130,7 +132,12 @@ READ_POOL_SIZE = 4
 
 def create_read_engine(url: str | URL) -> AsyncEngine | None:
     """For a SQLite file: an engine of read-only connections (see the module notes). None otherwise: PostgreSQL's
-    pool already runs transactions side by side, and an in-memory database has one connection."""
+    pool already runs transactions side by side, and an in-memory database has one connection.
+
+    Its connections run in SQLite's autocommit mode (SQLAlchemy's ``AUTOCOMMIT`` isolation level): no BEGIN and
+    no ROLLBACK around a unit of work (``skip_autocommit_rollback``), each statement reads the latest committed
+    state, as a PostgreSQL reader does (``reading_engine``). Each round trip to aiosqlite's thread is one the
+    reader no longer makes."""
     parsed = normalize_url(url)
     if parsed.get_backend_name() != "sqlite" or is_sqlite_memory(parsed):
         return None
@@ -140,6 +147,8 @@ def create_read_engine(url: str | URL) -> AsyncEngine | None:
         pool_size=READ_POOL_SIZE,
         max_overflow=0,
         pool_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+        isolation_level="AUTOCOMMIT",
+        skip_autocommit_rollback=True,
     )
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -151,10 +160,6 @@ def create_read_engine(url: str | URL) -> AsyncEngine | None:
             cursor.execute("PRAGMA query_only=ON")  # a write through a reader is a bug: fail loudly
         finally:
             cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")  # deferred: a read snapshot, no write lock
 
     return engine
 
@@ -169,11 +174,6 @@ def reading_engine(engine: AsyncEngine, read_engine: AsyncEngine | None = None) 
     if engine.dialect.name == "postgresql":
         return engine.execution_options(isolation_level="AUTOCOMMIT")
     return engine
-
-
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """``AsyncSession``s for ``storage.uow.SqlUnitOfWork``."""
-    return async_sessionmaker(engine, expire_on_commit=False)
 
 
 def _configure_sqlite(engine: Engine, *, foreign_keys: bool, wal: bool) -> None:

@@ -26,11 +26,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.notifications import Claimed, Notification, NotificationKind, NotificationPolicy
+from storage.db import Db
 from storage.models import NotificationRow
-from storage.repositories import dialect_insert, session_dialect
+from storage.repositories import dialect_insert
 
 # PostgreSQL: a commit that wrote notifications NOTIFYs this channel (``storage.uow``); the process that sends the
 # outbox (``bot.leader``) LISTENs, so a notification committed by any process goes out at once.
@@ -72,13 +72,13 @@ def event_key(n: Notification) -> str:
     return f"{n.kind.value}:{n.recipient_id}:{booking}:{uuid.uuid4().hex}"
 
 
-def _insert(session: AsyncSession, *, reschedule_pending: bool = False) -> Any:
+def _insert(db: Db, *, reschedule_pending: bool = False) -> Any:
     """``INSERT ... ON CONFLICT (key) DO NOTHING`` into the outbox - both dialects spell it the same way.
 
     ``reschedule_pending``: on a conflict with a row that is still pending, move it to the new due time instead
     (``DO UPDATE ... WHERE status = 'pending'``): an after-session question keeps its key when the session moves.
     """
-    return _insert_statement(session_dialect(session), reschedule_pending)
+    return _insert_statement(db.dialect, reschedule_pending)
 
 
 @functools.cache
@@ -119,11 +119,11 @@ def _held(claim: Claimed) -> Any:
 
 
 class SqlOutboxRepository:
-    """Implements ``domain.ports.OutboxRepository`` over one session; never commits. ``policy`` says when timed
-    notifications fall due (reminder leads, expiry); the deployment's settings choose it."""
+    """Implements ``domain.ports.OutboxRepository`` on a unit of work's connection; never commits. ``policy``
+    says when timed notifications fall due (reminder leads, expiry); the deployment's settings choose it."""
 
-    def __init__(self, session: AsyncSession, policy: NotificationPolicy = NotificationPolicy()) -> None:
-        self._session = session
+    def __init__(self, db: Db, policy: NotificationPolicy = NotificationPolicy()) -> None:
+        self._db = db
         self.policy = policy
         self.wrote = False  # something was added in this transaction (the unit of work wakes the dispatcher)
 
@@ -132,7 +132,7 @@ class SqlOutboxRepository:
     async def add(self, notifications: Sequence[Notification]) -> None:
         if notifications:
             self.wrote = True
-            await self._session.execute(_insert(self._session), [_values(n) for n in notifications])
+            await self._db.execute(_insert(self._db), [_values(n) for n in notifications])
 
     async def replace_timed(self, booking_id: int, notifications: Sequence[Notification]) -> None:
         """Delete the booking's pending timed rows whose key is not in ``notifications``, add the new ones and move
@@ -146,12 +146,10 @@ class SqlOutboxRepository:
             if not n.kind.is_timed or n.booking_id not in (booking_id, None):
                 raise ValueError(f"not a timed notification of booking {booking_id}: {n}")
         keys = [n.key for n in notifications]
-        await self._session.execute(_DELETE_OTHER_TIMED, {"booking_id": booking_id, "keys": keys})
+        await self._db.execute(_DELETE_OTHER_TIMED, {"booking_id": booking_id, "keys": keys})
         if notifications:
             self.wrote = True
-            await self._session.execute(
-                _insert(self._session, reschedule_pending=True), [_values(n) for n in notifications]
-            )
+            await self._db.execute(_insert(self._db, reschedule_pending=True), [_values(n) for n in notifications])
 
     # -- the dispatcher ----------------------------------------------------------------------------------------
 
@@ -171,7 +169,7 @@ class SqlOutboxRepository:
             .scalar_subquery()
         )
         locked_until = now + lease
-        result = await self._session.execute(
+        result = await self._db.execute(
             update(_T)
             .where(_T.c.id.in_(chosen))
             .values(status="sending", locked_until=locked_until, attempts=_T.c.attempts + 1)
@@ -193,15 +191,14 @@ class SqlOutboxRepository:
             )
             claimed.append(Claimed(row.id, notification, row.attempts, locked_until))
         if unknown:  # written by a newer version of the bot, or by hand: never let it block the queue
-            await self._session.execute(
+            await self._db.execute(
                 update(_T).where(_T.c.id.in_(unknown)).values(status="failed", last_error="unknown kind")
             )
         claimed.sort(key=lambda c: (c.notification.due_at, c.outbox_id))
         return claimed
 
     async def _finish(self, claim: Claimed, **values: Any) -> bool:
-        result = await self._session.execute(update(_T).where(_held(claim)).values(locked_until=None, **values))
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return await self._db.rowcount(update(_T).where(_held(claim)).values(locked_until=None, **values)) == 1
 
     async def mark_sent(self, claim: Claimed, at: datetime) -> bool:
         return await self._finish(claim, status="sent", sent_at=at)
@@ -225,8 +222,8 @@ class SqlOutboxRepository:
             await self._finish(claim, status="pending", attempts=_T.c.attempts - 1)
 
     async def next_due(self) -> datetime | None:
-        pending = await self._session.scalar(select(func.min(_T.c.due_at)).where(_T.c.status == "pending"))
-        leased = await self._session.scalar(select(func.min(_T.c.locked_until)).where(_T.c.status == "sending"))
+        pending = await self._db.scalar(select(func.min(_T.c.due_at)).where(_T.c.status == "pending"))
+        leased = await self._db.scalar(select(func.min(_T.c.locked_until)).where(_T.c.status == "sending"))
         found = [t for t in (pending, leased) if t is not None]
         return min(found) if found else None
 
@@ -234,7 +231,7 @@ class SqlOutboxRepository:
 
     async def counts(self) -> dict[str, int]:
         """How many rows are in each status (statuses without rows are left out)."""
-        rows = await self._session.execute(select(_T.c.status, func.count()).group_by(_T.c.status))
+        rows = await self._db.rows(select(_T.c.status, func.count()).group_by(_T.c.status))
         return {status: count for status, count in rows}
 
     async def records(self, *, booking_id: int | None = None, key: str | None = None) -> list[OutboxRecord]:
@@ -243,7 +240,7 @@ class SqlOutboxRepository:
             stmt = stmt.where(_T.c.booking_id == booking_id)
         if key is not None:
             stmt = stmt.where(_T.c.key == key)
-        rows = await self._session.execute(stmt)
+        rows = await self._db.rows(stmt)
         return [
             OutboxRecord(
                 key=r.key, kind=r.kind, recipient_id=r.recipient_id, booking_id=r.booking_id, due_at=r.due_at,

@@ -15,12 +15,12 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Row, Table, bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.model import Currency, PaymentMode
 from domain.payments import LedgerEntry, LedgerKind, Sums
-from storage.models import PaymentRow
-from storage.repositories import dialect_insert, session_dialect
+from storage.db import Db
+from storage.models import PaymentRow, UTCDateTime
+from storage.repositories import dialect_insert
 
 _P: Table = PaymentRow.__table__  # type: ignore[assignment]
 _COLUMNS = (
@@ -70,38 +70,44 @@ def _values(entry: LedgerEntry) -> dict[str, Any]:
 
 
 _ORDER = (_P.c.recorded_at, _P.c.id)
+_BY_ID = select(_P).where(_P.c.id == bindparam("id"))
+_OF_BOOKING = select(_P).where(_P.c.booking_id == bindparam("booking_id")).order_by(_P.c.id)
+_OF_MENTOR = select(_P).where(_P.c.mentor_id == bindparam("mentor_id")).order_by(*_ORDER)
+_SUMS = select(_P.c.currency, _P.c.kind, func.sum(_P.c.amount)).where(_P.c.mentor_id == bindparam("mentor_id"))
+_SUMS_ALL = _SUMS.group_by(_P.c.currency, _P.c.kind)
+_SUMS_SINCE = _SUMS.where(_P.c.recorded_at >= bindparam("since", type_=UTCDateTime())).group_by(
+    _P.c.currency, _P.c.kind
+)
 
 
 class SqlPaymentRepository:
-    """Implements ``domain.ports.PaymentRepository`` over one session; never commits, never updates or deletes."""
+    """Implements ``domain.ports.PaymentRepository`` on a unit of work's connection; never commits, never updates
+    or deletes."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, db: Db) -> None:
+        self._db = db
 
     async def add(self, entry: LedgerEntry) -> LedgerEntry | None:
         if entry.amount <= 0:
             raise ValueError("a ledger amount is positive")
-        result = await self._session.execute(_insert_once(session_dialect(self._session)), _values(entry))
-        new_id = result.scalar_one_or_none()
+        new_id = await self._db.scalar(_insert_once(self._db.dialect), _values(entry))
         if new_id is None:
             return None
         return replace(entry, id=new_id)
 
     async def get(self, payment_id: int) -> LedgerEntry | None:
-        row = (await self._session.execute(select(_P).where(_P.c.id == payment_id))).first()
+        row = await self._db.first(_BY_ID, {"id": payment_id})
         return _entry(row) if row is not None else None
 
     async def for_booking(self, booking_id: int) -> list[LedgerEntry]:
-        rows = await self._session.execute(select(_P).where(_P.c.booking_id == booking_id).order_by(_P.c.id))
-        return [_entry(row) for row in rows]
+        return [_entry(row) for row in await self._db.rows(_OF_BOOKING, {"booking_id": booking_id})]
 
     async def for_mentor(self, mentor_id: int) -> list[LedgerEntry]:
-        rows = await self._session.execute(select(_P).where(_P.c.mentor_id == mentor_id).order_by(*_ORDER))
-        return [_entry(row) for row in rows]
+        return [_entry(row) for row in await self._db.rows(_OF_MENTOR, {"mentor_id": mentor_id})]
 
     async def sums_for_mentor(self, mentor_id: int, since: datetime | None = None) -> Sums:
-        stmt = select(_P.c.currency, _P.c.kind, func.sum(_P.c.amount)).where(_P.c.mentor_id == mentor_id)
-        if since is not None:
-            stmt = stmt.where(_P.c.recorded_at >= since)
-        rows = await self._session.execute(stmt.group_by(_P.c.currency, _P.c.kind))
+        if since is None:
+            rows = await self._db.rows(_SUMS_ALL, {"mentor_id": mentor_id})
+        else:
+            rows = await self._db.rows(_SUMS_SINCE, {"mentor_id": mentor_id, "since": since})
         return {(Currency(currency), LedgerKind(kind)): Decimal(total) for currency, kind, total in rows}

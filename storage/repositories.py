@@ -1,9 +1,11 @@
-"""Repositories: the ports of ``domain.ports`` over one ``AsyncSession``.
+"""Repositories: the ports of ``domain.ports`` as Core statements on one unit of work's connection
+(``storage.db.Db``).
 
-Every method takes and returns domain objects (never ORM rows), and none of them commits: the unit of work
-(``storage.uow.SqlUnitOfWork``) owns the transaction. ``flush`` is used where a new id is needed. Reads use
-``populate_existing`` so that a row changed by a bulk UPDATE (``apply_stats``) is never served stale from the
-session's identity map.
+Every method takes and returns domain objects, and none of them commits: the unit of work
+(``storage.uow.SqlUnitOfWork``) owns the transaction. No ORM session is involved: the mapped classes of
+``storage.models`` describe the tables, and the statements here run on their ``Table`` objects, most of them built
+once at import (a statement built once keeps its cache key and leaves no expression trees to the garbage
+collector). A new row's id comes back from its ``INSERT ... RETURNING``.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from sqlalchemy import (
     Integer,
     Row,
     Select,
+    Table,
     and_,
     bindparam,
     case,
     delete,
     func,
+    insert,
     literal,
     literal_column,
     null,
@@ -35,7 +39,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import NotFound
 from domain import inbox as inbox_rules
@@ -62,6 +65,7 @@ from domain.model import (
     User,
     WeeklyRule,
 )
+from storage.db import Db
 from storage.models import (
     AvailabilityOverrideRow,
     AvailabilityRuleRow,
@@ -76,39 +80,23 @@ from storage.models import (
 FALLBACK_TIMEZONE = "UTC"
 _ACTIVE_STATUSES = tuple(s.value for s in BookingStatus if s.is_active)
 
-# The tables behind the mapped classes. The reads on every booking step (a user, an offering with its rules, a
-# mentor's availability, their bookings around a window) are prepared once as Core statements over these: Core
-# rows skip the ORM's identity map and instance building, and a statement built once keeps its cache key, which
-# together more than halved their cost per call (benchmarks/bench_flow.py).
-_USERS = UserRow.__table__
-_RULES = AvailabilityRuleRow.__table__
-_OVERRIDES = AvailabilityOverrideRow.__table__
-_OFFERINGS = OfferingRow.__table__
-_BOOKINGS = BookingRow.__table__
+
+def _table(model: type[Any]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
-async def _core_rows(session: AsyncSession, stmt: Any, params: dict[str, Any]) -> Sequence[Row[Any]]:
-    """Run a Core statement in the session's transaction. The ORM flushes pending changes before its own
-    queries only; this does the same, so a read after a write in one unit of work sees the write."""
-    await _flush_pending(session)
-    return (await session.execute(stmt, params)).all()
+_USERS = _table(UserRow)
+_PROFILES = _table(MentorProfileRow)
+_RULES = _table(AvailabilityRuleRow)
+_OVERRIDES = _table(AvailabilityOverrideRow)
+_OFFERINGS = _table(OfferingRow)
+_BOOKINGS = _table(BookingRow)
+_DIALOGS = _table(DialogRow)
 
 
-async def _flush_pending(session: AsyncSession) -> None:
-    """What the ORM's autoflush does before its own statements, for a Core statement."""
-    if session.new or session.dirty or session.deleted:
-        await session.flush()
-
-
-def session_dialect(session: AsyncSession) -> str:
-    """``"sqlite"`` or ``"postgresql"``: the dialect of the engine the session is bound to."""
-    bind = session.bind
-    if bind is None:
-        raise RuntimeError("the session is not bound to an engine")
-    return bind.dialect.name
-
-
-def dialect_insert(dialect: str, table: Any) -> Any:
+def dialect_insert(dialect: str, table: Table) -> Any:
     """The dialect's ``INSERT`` (with ``on_conflict_do_*``, which both spell the same way). SQLAlchemy caches its
     compiled form like any other statement's (since 2.1)."""
     if dialect == "postgresql":
@@ -118,31 +106,31 @@ def dialect_insert(dialect: str, table: Any) -> Any:
     raise RuntimeError(f"no INSERT ... ON CONFLICT for {dialect!r}")  # pragma: no cover - create_engine refuses
 
 
-async def _upsert(
-    session: AsyncSession,
-    model: type[Any],
-    values: dict[str, Any],
-    key: tuple[str, ...],
-    touch: str | None = None,
+async def upsert(
+    db: Db, table: Table, values: dict[str, Any], key: tuple[str, ...], touch: str | None = None
 ) -> None:
     """Insert ``values``; on a ``key`` conflict overwrite the other columns of ``values`` (and set the ``touch``
     column to ``now()``). ``INSERT ... ON CONFLICT (key) DO UPDATE SET col = excluded.col``: both dialects spell
     it the same way."""
-    stmt = _upsert_statement(session_dialect(session), model, tuple(values), key, touch)
-    await session.execute(stmt, values)
+    await db.execute(_upsert_statement(db.dialect, table, tuple(values), key, touch), values)
 
 
 @functools.cache
 def _upsert_statement(
-    dialect: str, model: type[Any], columns: tuple[str, ...], key: tuple[str, ...], touch: str | None
+    dialect: str, table: Table, columns: tuple[str, ...], key: tuple[str, ...], touch: str | None
 ) -> Any:
     """Built once per shape: each ``excluded`` is a new alias of the whole table, and a statement built per call
     left a cycle of columns and collections for the garbage collector on every dialog step."""
-    stmt = dialect_insert(dialect, model).values({name: bindparam(name) for name in columns})
+    stmt = dialect_insert(dialect, table).values({name: bindparam(name) for name in columns})
     updates: dict[str, Any] = {name: stmt.excluded[name] for name in columns if name not in key}
     if touch is not None:
         updates[touch] = func.now()
     return stmt.on_conflict_do_update(index_elements=list(key), set_=updates)
+
+
+def _insert_values(table: Table, columns: Iterable[str]) -> Any:
+    """``INSERT INTO table (columns) VALUES (:column, ...)``."""
+    return insert(table).values({name: bindparam(name, type_=table.c[name].type) for name in columns})
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -153,34 +141,39 @@ def _upsert_statement(
 _USER_FIELDS = ("id", "first_name", "last_name", "username", "locale", "timezone", "is_mentor", "daily_agenda")
 
 
-def _user_from_row(row: UserRow | Row[Any], prefix: str = "") -> User:
+def _user_from_row(row: Row[Any], prefix: str = "") -> User:
     """``prefix``: the user's columns are labelled ``prefix + name`` (a user joined to another table)."""
     return User(**{name: getattr(row, prefix + name) for name in _USER_FIELDS})
 
 
-def _copy_user(user: User, row: UserRow) -> None:
-    row.first_name = user.first_name
-    row.last_name = user.last_name
-    row.username = user.username
-    row.locale = user.locale
-    row.timezone = user.timezone
-    row.is_mentor = user.is_mentor
-    row.daily_agenda = user.daily_agenda
+def _user_values(user: User) -> dict[str, Any]:
+    return {name: getattr(user, name) for name in _USER_FIELDS}
 
 
-_USER_BY_ID = select(*_USERS.c).where(_USERS.c.id == bindparam("id"))
+_U = _USERS.c
+_USER_BY_ID = select(*_U).where(_U.id == bindparam("id"))
+_USER_INSERT = _insert_values(_USERS, _USER_FIELDS)
+_USER_UPDATE = (
+    update(_USERS)
+    .where(_U.id == bindparam("user_id"))
+    .values({name: bindparam(name, type_=_U[name].type) for name in _USER_FIELDS if name != "id"})
+)
+_USER_UNREACHABLE = update(_USERS).where(_U.id == bindparam("user_id")).values(unreachable=True)
+_USER_REACHABLE = (
+    update(_USERS).where(_U.id == bindparam("user_id"), _U.unreachable.is_(True)).values(unreachable=False)
+)
+_USER_IS_UNREACHABLE = select(_U.unreachable).where(_U.id == bindparam("id"))
 
 
 class SqlUserRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, db: Db) -> None:
+        self._db = db
         self._reachable: set[int] = set()  # loaded in this transaction and not blocked (see mark_reachable)
 
     async def get(self, user_id: int) -> User | None:
-        found = await _core_rows(self._session, _USER_BY_ID, {"id": user_id})
-        if not found:
+        row = await self._db.first(_USER_BY_ID, {"id": user_id})
+        if row is None:
             return None
-        row = found[0]
         if row.unreachable:
             self._reachable.discard(user_id)
         else:
@@ -188,56 +181,51 @@ class SqlUserRepository:
         return _user_from_row(row)
 
     async def add(self, user: User) -> User:
-        row = UserRow(id=user.id)
-        _copy_user(user, row)
-        self._session.add(row)
-        await self._session.flush()
-        return _user_from_row(row)
+        await self._db.execute(_USER_INSERT, _user_values(user))
+        return user
 
     async def update(self, user: User) -> User:
-        row = await self._session.get(UserRow, user.id, populate_existing=True)
-        if row is None:
+        values = _user_values(user)
+        values["user_id"] = values.pop("id")
+        if await self._db.rowcount(_USER_UPDATE, values) != 1:
             raise NotFound(f"user {user.id}")
-        _copy_user(user, row)
-        await self._session.flush()
-        return _user_from_row(row)
+        return user
 
     # -- reachability (``storage.outbox`` / ``bot.dispatcher``): not part of the domain ``User`` --------------
 
     async def mark_unreachable(self, user_id: int) -> None:
         """The user blocked the bot (Telegram said 403): skip their notifications until they write again."""
         self._reachable.discard(user_id)
-        await self._session.execute(update(UserRow).where(UserRow.id == user_id).values(unreachable=True))
+        await self._db.execute(_USER_UNREACHABLE, {"user_id": user_id})
 
     async def mark_reachable(self, user_id: int) -> None:
         """The user wrote to the bot: deliver their notifications again (no write when nothing changes).
 
-        Runs on every update (``handlers.common.remember_user``, right after ``get``): when the row this session
-        already loaded says the user is reachable, there is nothing to do and no statement is sent."""
+        Runs on every update (``handlers.common.remember_user``, right after ``get``): when the row this unit of
+        work already loaded says the user is reachable, there is nothing to do and no statement is sent."""
         if user_id in self._reachable:
             return
-        await self._session.execute(
-            update(UserRow).where(UserRow.id == user_id, UserRow.unreachable.is_(True)).values(unreachable=False)
-        )
+        await self._db.execute(_USER_REACHABLE, {"user_id": user_id})
 
     async def is_unreachable(self, user_id: int) -> bool:
         if user_id in self._reachable:  # loaded as reachable in this transaction
             return False
-        found = await self._session.scalar(select(UserRow.unreachable).where(UserRow.id == user_id))
-        return bool(found)
+        return bool(await self._db.scalar(_USER_IS_UNREACHABLE, {"id": user_id}))
 
 
 # --------------------------------------------------------------------------------------------------------------
 # Mentor profiles
 # --------------------------------------------------------------------------------------------------------------
 
+_PROFILE_OF = select(*_PROFILES.c).where(_PROFILES.c.user_id == bindparam("user_id"))
+
 
 class SqlProfileRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, db: Db) -> None:
+        self._db = db
 
     async def get(self, user_id: int) -> MentorProfile | None:
-        row = await self._session.get(MentorProfileRow, user_id, populate_existing=True)
+        row = await self._db.first(_PROFILE_OF, {"user_id": user_id})
         if row is None:
             return None
         return MentorProfile(
@@ -258,7 +246,7 @@ class SqlProfileRepository:
             "expertise": list(profile.expertise),
             "languages": list(profile.languages),
         }
-        await _upsert(self._session, MentorProfileRow, values, key=("user_id",))
+        await upsert(self._db, _PROFILES, values, key=("user_id",))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -266,30 +254,30 @@ class SqlProfileRepository:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _rule_from_row(row: AvailabilityRuleRow | Row[Any]) -> WeeklyRule:
+def _rule_from_row(row: Row[Any]) -> WeeklyRule:
     return WeeklyRule(row.weekday, TimeRange(row.start_minute, row.end_minute))
 
 
-def _rule_rows(mentor_id: int, offering_id: int | None, rules: Iterable[WeeklyRule]) -> list[AvailabilityRuleRow]:
-    return [
-        AvailabilityRuleRow(
-            mentor_id=mentor_id,
-            offering_id=offering_id,
-            weekday=rule.weekday,
-            start_minute=rule.range.start,
-            end_minute=rule.range.end,
-        )
+_RULE_COLUMNS = ("mentor_id", "offering_id", "weekday", "start_minute", "end_minute")
+_RULE_INSERT = _insert_values(_RULES, _RULE_COLUMNS)
+
+
+async def _insert_rules(db: Db, mentor_id: int, offering_id: int | None, rules: Iterable[WeeklyRule]) -> None:
+    values = [
+        {
+            "mentor_id": mentor_id,
+            "offering_id": offering_id,
+            "weekday": rule.weekday,
+            "start_minute": rule.range.start,
+            "end_minute": rule.range.end,
+        }
         for rule in rules
     ]
+    if values:
+        await db.execute(_RULE_INSERT, values)
 
 
-def _rules_query() -> Select[tuple[AvailabilityRuleRow]]:
-    return select(AvailabilityRuleRow).order_by(
-        AvailabilityRuleRow.weekday, AvailabilityRuleRow.start_minute, AvailabilityRuleRow.id
-    )
-
-
-def _overrides_from_rows(rows: Iterable[AvailabilityOverrideRow | Row[Any]]) -> list[DateOverride]:
+def _overrides_from_rows(rows: Iterable[Row[Any]]) -> list[DateOverride]:
     """Rows sorted by day into one override per day; a row without minutes marks the day off."""
     by_day: dict[date, list[TimeRange]] = defaultdict(list)
     for row in rows:
@@ -338,11 +326,11 @@ class SqlAvailabilityRepository:
     Overrides are written one date at a time (``set_override`` / ``clear_override``).
     """
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, db: Db) -> None:
+        self._db = db
 
     async def get(self, mentor_id: int) -> Availability | None:
-        found = await _core_rows(self._session, _AVAILABILITY_OF_MENTOR, {"mentor_id": mentor_id})
+        found = await self._db.rows(_AVAILABILITY_OF_MENTOR, {"mentor_id": mentor_id})
         if not found or found[0].part != 0:  # no such user
             return None
         rules = [_rule_from_row(r) for r in found if r.part == 0 and r.weekday is not None]
@@ -357,51 +345,49 @@ class SqlAvailabilityRepository:
         )
 
     async def replace_weekly(self, mentor_id: int, rules: Sequence[WeeklyRule]) -> None:
-        await self._session.execute(
-            delete(AvailabilityRuleRow).where(
-                AvailabilityRuleRow.mentor_id == mentor_id, AvailabilityRuleRow.offering_id.is_(None)
-            )
-        )
-        self._session.add_all(_rule_rows(mentor_id, None, rules))
-        await self._session.flush()
+        await self._db.execute(_PROFILE_RULES_DELETE, {"mentor_id": mentor_id})
+        await _insert_rules(self._db, mentor_id, None, rules)
 
     async def set_override(self, mentor_id: int, override: DateOverride) -> None:
         """Replace whatever ``override.day`` had; an override without ranges stores a day off."""
         await self.clear_override(mentor_id, override.day)
         ranges: Sequence[TimeRange | None] = override.ranges or (None,)
-        self._session.add_all(
-            AvailabilityOverrideRow(
-                mentor_id=mentor_id,
-                day=override.day,
-                start_minute=r.start if r else None,
-                end_minute=r.end if r else None,
-            )
-            for r in ranges
+        await self._db.execute(
+            _OVERRIDE_INSERT,
+            [
+                {
+                    "mentor_id": mentor_id,
+                    "day": override.day,
+                    "start_minute": r.start if r else None,
+                    "end_minute": r.end if r else None,
+                }
+                for r in ranges
+            ],
         )
-        await self._session.flush()
 
     async def clear_override(self, mentor_id: int, day: date) -> None:
-        await self._session.execute(
-            delete(AvailabilityOverrideRow).where(
-                AvailabilityOverrideRow.mentor_id == mentor_id, AvailabilityOverrideRow.day == day
-            )
-        )
+        await self._db.execute(_OVERRIDE_DELETE, {"mentor_id": mentor_id, "day": day})
 
     async def list_overrides(self, mentor_id: int, first: date, last: date) -> list[DateOverride]:
-        rows = (
-            await self._session.scalars(
-                select(AvailabilityOverrideRow)
-                .where(
-                    AvailabilityOverrideRow.mentor_id == mentor_id,
-                    AvailabilityOverrideRow.day >= first,
-                    AvailabilityOverrideRow.day <= last,
-                )
-                .order_by(
-                    AvailabilityOverrideRow.day, AvailabilityOverrideRow.start_minute, AvailabilityOverrideRow.id
-                )
-            )
-        ).all()
+        rows = await self._db.rows(_OVERRIDES_BETWEEN, {"mentor_id": mentor_id, "first": first, "last": last})
         return _overrides_from_rows(rows)
+
+
+_O = _OVERRIDES.c
+_PROFILE_RULES_DELETE = delete(_RULES).where(
+    _RULES.c.mentor_id == bindparam("mentor_id"), _RULES.c.offering_id.is_(None)
+)
+_OVERRIDE_INSERT = _insert_values(_OVERRIDES, ("mentor_id", "day", "start_minute", "end_minute"))
+_OVERRIDE_DELETE = delete(_OVERRIDES).where(_O.mentor_id == bindparam("mentor_id"), _O.day == bindparam("day"))
+_OVERRIDES_BETWEEN = (
+    select(*_O)
+    .where(
+        _O.mentor_id == bindparam("mentor_id"),
+        _O.day >= bindparam("first", type_=_O.day.type),
+        _O.day <= bindparam("last", type_=_O.day.type),
+    )
+    .order_by(_O.day, _O.start_minute, _O.id)
+)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -427,7 +413,7 @@ _OFFERING_EDITABLE = (
 )
 
 
-def _offering_from_row(row: OfferingRow | Row[Any], rules: Sequence[WeeklyRule]) -> Offering:
+def _offering_from_row(row: Row[Any], rules: Sequence[WeeklyRule]) -> Offering:
     return Offering(
         id=row.id,
         mentor_id=row.mentor_id,
@@ -456,11 +442,12 @@ def _offering_from_row(row: OfferingRow | Row[Any], rules: Sequence[WeeklyRule])
     )
 
 
-def _copy_offering(offering: Offering, row: OfferingRow) -> None:
-    for name in _OFFERING_EDITABLE:
-        setattr(row, name, getattr(offering, name))
-    row.category = offering.category.value
-    row.status = offering.status.value
+def _offering_values(offering: Offering) -> dict[str, Any]:
+    """The columns ``OfferingRepository.update`` writes: the editable fields, category and status."""
+    values = {name: getattr(offering, name) for name in _OFFERING_EDITABLE}
+    values["category"] = offering.category.value
+    values["status"] = offering.status.value
+    return values
 
 
 def _average_rating_sql(dialect: str, rating_sum: ColumnElement[int], rating_count: ColumnElement[int]) -> Any:
@@ -515,7 +502,8 @@ _OFFERING_WITH_RULES = (
 
 
 _MENTOR = _USERS.alias("mentor")
-_MENTOR_PREFIX = "mentor_user_"  # the mentor's columns in _OFFERING_WITH_MENTOR (offerings has its own mentor_id)
+_MENTOR_PREFIX = "mentor_user_"  # the mentor's columns beside an offering's (offerings has its own mentor_id)
+_MENTOR_COLUMNS = tuple(column.label(_MENTOR_PREFIX + column.name) for column in _U)  # the users table's
 _OFFERING_WITH_MENTOR = (
     select(
         *_OFFERING_WITH_RULES.selected_columns,
@@ -541,41 +529,62 @@ def _offering_with_rules(rows: Sequence[Row[Any]]) -> Offering:
     return _offering_from_row(rows[0], rules)
 
 
+_OF = _OFFERINGS.c
+_OFFERING_WRITTEN = (*_OFFERING_EDITABLE, "category", "status")
+_OFFERING_INSERT = _insert_values(
+    _OFFERINGS,
+    ("mentor_id", *_OFFERING_WRITTEN, "total_bookings", "total_completed", "rating_sum", "rating_count",
+     "average_rating"),
+).returning(_OF.id)  # fmt: skip
+_OFFERING_UPDATE = (
+    update(_OFFERINGS)
+    .where(_OF.id == bindparam("offering_id"))
+    .values({name: bindparam(name, type_=_OF[name].type) for name in _OFFERING_WRITTEN})
+    .returning(_OF.mentor_id)
+)
+_OFFERING_RULES_DELETE = delete(_RULES).where(_RULES.c.offering_id == bindparam("offering_id"))
+_OFFERING_DELETE = delete(_OFFERINGS).where(_OF.id == bindparam("offering_id"))
+_OFFERINGS_OF_MENTOR = select(*_OF).where(_OF.mentor_id == bindparam("mentor_id")).order_by(_OF.id)
+_ANY_BOOKING_OF_OFFERING = (
+    select(_BOOKINGS.c.id).where(_BOOKINGS.c.offering_id == bindparam("offering_id")).limit(1)
+)
+_RULES_OF_OFFERINGS = (
+    select(*_RULES.c)
+    .where(_RULES.c.offering_id.in_(bindparam("offering_ids", expanding=True)))
+    .order_by(_RULES.c.weekday, _RULES.c.start_minute, _RULES.c.id)
+)
+
+
+async def _rules_for(db: Db, offering_ids: Sequence[int]) -> dict[int, list[WeeklyRule]]:
+    """The offerings' own weekly rules, by offering id."""
+    rules: dict[int, list[WeeklyRule]] = defaultdict(list)
+    if offering_ids:
+        for row in await db.rows(_RULES_OF_OFFERINGS, {"offering_ids": list(offering_ids)}):
+            rules[row.offering_id].append(_rule_from_row(row))
+    return rules
+
+
 class SqlOfferingRepository:
     """Offerings, with their own weekly rules (``availability_rules.offering_id``) in ``Offering.weekly_rules``."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
-    async def _rules_for(self, offering_ids: Sequence[int]) -> dict[int, list[WeeklyRule]]:
-        rules: dict[int, list[WeeklyRule]] = defaultdict(list)
-        if offering_ids:
-            stmt = _rules_query().where(AvailabilityRuleRow.offering_id.in_(offering_ids))
-            rows = await self._session.scalars(stmt)
-            for row in rows:
-                assert row.offering_id is not None
-                rules[row.offering_id].append(_rule_from_row(row))
-        return rules
-
-    async def _load(self, stmt: Select[tuple[OfferingRow]]) -> list[Offering]:
-        rows = (await self._session.scalars(stmt.execution_options(populate_existing=True))).all()
-        rules = await self._rules_for([row.id for row in rows])
-        return [_offering_from_row(row, rules.get(row.id, ())) for row in rows]
+    def __init__(self, db: Db) -> None:
+        self._db = db
 
     async def get(self, offering_id: int) -> Offering | None:
         # the offering and its own weekly rules in one query (no rule: one row with NULL rule columns)
-        rows = await _core_rows(self._session, _OFFERING_WITH_RULES, {"id": offering_id})
+        rows = await self._db.rows(_OFFERING_WITH_RULES, {"id": offering_id})
         return _offering_with_rules(rows) if rows else None
 
     async def get_with_mentor(self, offering_id: int) -> tuple[Offering, User] | None:
         """The offering with its own weekly rules and its mentor, in one query (every booking step needs both)."""
-        rows = await _core_rows(self._session, _OFFERING_WITH_MENTOR, {"id": offering_id})
+        rows = await self._db.rows(_OFFERING_WITH_MENTOR, {"id": offering_id})
         if not rows:
             return None
         return _offering_with_rules(rows), _user_from_row(rows[0], _MENTOR_PREFIX)
 
     async def add(self, offering: Offering) -> Offering:
-        row = OfferingRow(
+        values = _offering_values(offering)
+        values.update(
             mentor_id=offering.mentor_id,
             total_bookings=offering.total_bookings,
             total_completed=offering.total_completed,
@@ -583,12 +592,9 @@ class SqlOfferingRepository:
             rating_count=offering.rating_count,
             average_rating=offering.average_rating,
         )
-        _copy_offering(offering, row)
-        self._session.add(row)
-        await self._session.flush()
-        self._session.add_all(_rule_rows(offering.mentor_id, row.id, offering.weekly_rules))
-        await self._session.flush()
-        return offering.with_changes(id=row.id)
+        offering_id = await self._db.scalar(_OFFERING_INSERT, values)
+        await _insert_rules(self._db, offering.mentor_id, offering_id, offering.weekly_rules)
+        return offering.with_changes(id=offering_id)
 
     async def update(self, offering: Offering) -> Offering:
         """Save the editable fields, category and status, and replace the offering's own weekly rules.
@@ -598,30 +604,28 @@ class SqlOfferingRepository:
         """
         if offering.id is None:
             raise ValueError("cannot update an offering without an id")
-        row = await self._session.get(OfferingRow, offering.id, populate_existing=True)
-        if row is None:
+        values = {"offering_id": offering.id, **_offering_values(offering)}
+        mentor_id = await self._db.scalar(_OFFERING_UPDATE, values)
+        if mentor_id is None:
             raise NotFound(f"offering {offering.id}")
-        _copy_offering(offering, row)
-        await self._session.execute(delete(AvailabilityRuleRow).where(AvailabilityRuleRow.offering_id == row.id))
-        self._session.add_all(_rule_rows(row.mentor_id, row.id, offering.weekly_rules))
-        await self._session.flush()
-        updated = await self.get(row.id)
+        await self._db.execute(_OFFERING_RULES_DELETE, {"offering_id": offering.id})
+        await _insert_rules(self._db, mentor_id, offering.id, offering.weekly_rules)
+        updated = await self.get(offering.id)
         assert updated is not None
         return updated
 
     async def list_by_mentor(self, mentor_id: int) -> list[Offering]:
         """All of the mentor's offerings (every status), oldest first."""
-        return await self._load(
-            select(OfferingRow).where(OfferingRow.mentor_id == mentor_id).order_by(OfferingRow.id)
-        )
+        rows = await self._db.rows(_OFFERINGS_OF_MENTOR, {"mentor_id": mentor_id})
+        rules = await _rules_for(self._db, [row.id for row in rows])
+        return [_offering_from_row(row, rules.get(row.id, ())) for row in rows]
 
     async def apply_stats(self, offering_id: int, delta: StatsDelta) -> None:
         """One ``UPDATE``: every counter ``x = x + :d`` and ``average_rating`` recomputed from the new values."""
         if not delta:
             return
-        await _flush_pending(self._session)  # a Core statement: the ORM would have flushed before its UPDATE
-        result = await self._session.execute(
-            _apply_stats_statement(session_dialect(self._session)),
+        matched = await self._db.rowcount(
+            _apply_stats_statement(self._db.dialect),
             {
                 "offering_id": offering_id,
                 "d_bookings": delta.bookings,
@@ -630,30 +634,21 @@ class SqlOfferingRepository:
                 "d_rating_count": delta.rating_count,
             },
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if matched != 1:
             raise NotFound(f"offering {offering_id}")
 
     # -- offerings workspace: delete only what was never booked ----------------------------------------------
 
     async def has_bookings(self, offering_id: int) -> bool:
         """Whether any booking row, of any status, refers to the offering."""
-        found = await self._session.scalar(
-            select(BookingRow.id).where(BookingRow.offering_id == offering_id).limit(1)
-        )
-        return found is not None
+        return await self._db.first(_ANY_BOOKING_OF_OFFERING, {"offering_id": offering_id}) is not None
 
     async def delete(self, offering_id: int) -> None:
         """Remove the offering and its own weekly rules; ``NotFound`` if it is not there. A booking that refers to
         it makes the database refuse (foreign key): the caller checks ``has_bookings`` first."""
-        await self._session.execute(
-            delete(AvailabilityRuleRow).where(AvailabilityRuleRow.offering_id == offering_id)
-        )
-        result = await self._session.execute(
-            delete(OfferingRow).where(OfferingRow.id == offering_id).execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        await self._db.execute(_OFFERING_RULES_DELETE, {"offering_id": offering_id})
+        if await self._db.rowcount(_OFFERING_DELETE, {"offering_id": offering_id}) != 1:
             raise NotFound(f"offering {offering_id}")
-        await self._session.flush()
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -661,7 +656,7 @@ class SqlOfferingRepository:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _booking_from_row(row: BookingRow | Row[Any]) -> Booking:
+def _booking_from_row(row: Row[Any]) -> Booking:
     return Booking(
         id=row.id,
         offering_id=row.offering_id,
@@ -726,13 +721,11 @@ def _booking_values(booking: Booking) -> dict[str, Any]:
     }
 
 
-def _copy_booking(booking: Booking, row: BookingRow) -> None:
-    for name, value in _booking_values(booking).items():
-        setattr(row, name, value)
-
-
 _BOOKING_BY_ID = select(*_BOOKINGS.c).where(_BOOKINGS.c.id == bindparam("id"))
 _BOOKING_BY_ID_FOR_UPDATE = _BOOKING_BY_ID.with_for_update()
+_BOOKING_INSERT = _insert_values(_BOOKINGS, (c.name for c in _BOOKINGS.c if c.name != "id")).returning(
+    _BOOKINGS.c.id
+)
 _NOT_SET = ("id", "sequence")
 # Every change saves every column and adds one to ``sequence`` (the iCalendar SEQUENCE), in the one UPDATE.
 _BOOKING_UPDATE = (
@@ -782,26 +775,22 @@ _FOR_FEED = (
 
 
 class SqlBookingRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, db: Db) -> None:
+        self._db = db
 
-    async def _load(self, stmt: Select[tuple[BookingRow]]) -> list[Booking]:
-        rows = await self._session.scalars(stmt.execution_options(populate_existing=True))
-        return [_booking_from_row(row) for row in rows]
+    async def _load(self, stmt: Select[Any], params: dict[str, Any] | None = None) -> list[Booking]:
+        return [_booking_from_row(row) for row in await self._db.rows(stmt, params)]
 
     async def get(self, booking_id: int, *, for_update: bool = False) -> Booking | None:
         """``for_update``: ``SELECT ... FOR UPDATE`` on PostgreSQL (SQLite renders no locking clause: its write
         transactions are immediate and already hold the database's write lock)."""
         stmt = _BOOKING_BY_ID_FOR_UPDATE if for_update else _BOOKING_BY_ID
-        rows = await _core_rows(self._session, stmt, {"id": booking_id})
-        return _booking_from_row(rows[0]) if rows else None
+        row = await self._db.first(stmt, {"id": booking_id})
+        return _booking_from_row(row) if row is not None else None
 
     async def add(self, booking: Booking) -> Booking:
-        row = BookingRow()
-        _copy_booking(booking, row)
-        self._session.add(row)
-        await self._session.flush()
-        return booking.with_changes(id=row.id)
+        booking_id = await self._db.scalar(_BOOKING_INSERT, _booking_values(booking))
+        return booking.with_changes(id=booking_id)
 
     async def update(self, booking: Booking) -> Booking:
         """Save every field of ``booking`` (looked up by id), including the derived range columns, and raise its
@@ -809,10 +798,8 @@ class SqlBookingRepository:
         transaction). Returns the booking with its new sequence."""
         if booking.id is None:
             raise ValueError("cannot update a booking without an id")
-        await _flush_pending(self._session)
         values = {f"new_{name}": value for name, value in _booking_values(booking).items() if name != "sequence"}
-        result = await self._session.execute(_BOOKING_UPDATE, {"booking_id": booking.id, **values})
-        sequence = result.scalar_one_or_none()
+        sequence = await self._db.scalar(_BOOKING_UPDATE, {"booking_id": booking.id, **values})
         if sequence is None:
             raise NotFound(f"booking {booking.id}")
         return booking.with_changes(sequence=sequence)
@@ -824,42 +811,40 @@ class SqlBookingRepository:
         Half-open on both sides: a booking whose buffer ends exactly at ``start`` does not touch the range.
         Sorted by start time.
         """
-        params = {"person": mentor_id, "start": start, "end": end}
-        return [_booking_from_row(row) for row in await _core_rows(self._session, _ACTIVE_FOR_MENTOR, params)]
+        return await self._load(_ACTIVE_FOR_MENTOR, {"person": mentor_id, "start": start, "end": end})
 
     async def active_for_mentee(self, mentee_id: int, start: datetime, end: datetime) -> list[Booking]:
         """The mentee's pending/confirmed bookings whose ``[scheduled_at, ends_at)`` overlaps ``[start, end)``.
 
         Buffers do not matter here: they protect the mentor's calendar, not the mentee's. Sorted by start time.
         """
-        params = {"person": mentee_id, "start": start, "end": end}
-        return [_booking_from_row(row) for row in await _core_rows(self._session, _ACTIVE_FOR_MENTEE, params)]
+        return await self._load(_ACTIVE_FOR_MENTEE, {"person": mentee_id, "start": start, "end": end})
 
     async def for_feed(self, user_id: int, since: datetime, limit: int) -> list[Booking]:
         """The person's bookings as a mentor or a mentee, of every status, starting at or after ``since``;
         earliest first, at most ``limit``."""
         params = {"user_id": user_id, "since": since, "limit": limit}
-        return [_booking_from_row(row) for row in await _core_rows(self._session, _FOR_FEED, params)]
+        return await self._load(_FOR_FEED, params)
 
     async def list_for_mentor(
         self, mentor_id: int, statuses: Sequence[BookingStatus], limit: int, offset: int = 0
     ) -> list[Booking]:
         """The mentor's bookings in ``statuses``, earliest session first."""
-        return await self._list(BookingRow.mentor_id == mentor_id, statuses, limit, offset)
+        return await self._list(_B.mentor_id == mentor_id, statuses, limit, offset)
 
     async def list_for_mentee(
         self, mentee_id: int, statuses: Sequence[BookingStatus], limit: int, offset: int = 0
     ) -> list[Booking]:
         """The mentee's bookings in ``statuses``, earliest session first."""
-        return await self._list(BookingRow.mentee_id == mentee_id, statuses, limit, offset)
+        return await self._list(_B.mentee_id == mentee_id, statuses, limit, offset)
 
     async def _list(
         self, who: ColumnElement[bool], statuses: Sequence[BookingStatus], limit: int, offset: int
     ) -> list[Booking]:
         return await self._load(
-            select(BookingRow)
-            .where(who, BookingRow.status.in_([BookingStatus(s).value for s in statuses]))
-            .order_by(BookingRow.scheduled_at, BookingRow.id)
+            select(*_B)
+            .where(who, _B.status.in_([BookingStatus(s).value for s in statuses]))
+            .order_by(_B.scheduled_at, _B.id)
             .limit(limit)
             .offset(offset)
         )
@@ -869,7 +854,7 @@ class SqlBookingRepository:
     async def count_inbox_tabs(self, mentor_id: int, now: datetime) -> dict[InboxTab, int]:
         tabs = inbox_rules.TABS
         columns = [func.coalesce(func.sum(case((_holds(tabs[tab], now), 1), else_=0)), 0) for tab in InboxTab]
-        found = (await self._session.execute(select(*columns).where(BookingRow.mentor_id == mentor_id))).one()
+        found = await self._db.first(select(*columns).where(_B.mentor_id == mentor_id))
         return {tab: int(count) for tab, count in zip(InboxTab, found)}
 
     async def list_inbox_tab(
@@ -877,8 +862,8 @@ class SqlBookingRepository:
     ) -> list[Booking]:
         rule = inbox_rules.TABS[tab]
         return await self._load(
-            select(BookingRow)
-            .where(BookingRow.mentor_id == mentor_id, _holds(rule, now))
+            select(*_B)
+            .where(_B.mentor_id == mentor_id, _holds(rule, now))
             .order_by(*_page_order(rule))
             .limit(limit)
             .offset(offset)
@@ -888,20 +873,16 @@ class SqlBookingRepository:
         def count(condition: ColumnElement[bool]) -> Any:
             return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
-        this_week = and_(
-            _status_in(WEEK_STATUSES), BookingRow.scheduled_at >= week_start, BookingRow.scheduled_at < week_end
+        this_week = and_(_status_in(WEEK_STATUSES), _B.scheduled_at >= week_start, _B.scheduled_at < week_end)
+        found = await self._db.first(
+            select(
+                count(_B.status == BookingStatus.PENDING.value),
+                count(this_week),
+                count(_B.status == BookingStatus.COMPLETED.value),
+                func.coalesce(func.sum(_B.mentee_rating), 0),
+                func.count(_B.mentee_rating),
+            ).where(_B.mentor_id == mentor_id)
         )
-        found = (
-            await self._session.execute(
-                select(
-                    count(BookingRow.status == BookingStatus.PENDING.value),
-                    count(this_week),
-                    count(BookingRow.status == BookingStatus.COMPLETED.value),
-                    func.coalesce(func.sum(BookingRow.mentee_rating), 0),
-                    func.count(BookingRow.mentee_rating),
-                ).where(BookingRow.mentor_id == mentor_id)
-            )
-        ).one()
         return MentorStats(*(int(value) for value in found))
 
     # -- the mentee's "My bookings" (the tabs are ``domain.mentee.TABS``) and the limit per mentor --
@@ -909,7 +890,7 @@ class SqlBookingRepository:
     async def count_mentee_tabs(self, mentee_id: int, now: datetime) -> dict[MyTab, int]:
         tabs = mentee_rules.TABS
         columns = [func.coalesce(func.sum(case((_holds(tabs[tab], now), 1), else_=0)), 0) for tab in MyTab]
-        found = (await self._session.execute(select(*columns).where(BookingRow.mentee_id == mentee_id))).one()
+        found = await self._db.first(select(*columns).where(_B.mentee_id == mentee_id))
         return {tab: int(count) for tab, count in zip(MyTab, found)}
 
     async def list_mentee_tab(
@@ -917,8 +898,8 @@ class SqlBookingRepository:
     ) -> list[Booking]:
         rule = mentee_rules.TABS[tab]
         return await self._load(
-            select(BookingRow)
-            .where(BookingRow.mentee_id == mentee_id, _holds(rule, now))
+            select(*_B)
+            .where(_B.mentee_id == mentee_id, _holds(rule, now))
             .order_by(*_page_order(rule))
             .limit(limit)
             .offset(offset)
@@ -926,37 +907,39 @@ class SqlBookingRepository:
 
     async def count_open_with_mentor(self, mentee_id: int, mentor_id: int, now: datetime) -> int:
         """``domain.mentee.OPEN_WITH_MENTOR``: pending or confirmed, not yet ended."""
-        found = await self._session.scalar(
-            select(func.count()).where(
-                BookingRow.mentee_id == mentee_id,
-                BookingRow.mentor_id == mentor_id,
-                _holds(mentee_rules.OPEN_WITH_MENTOR, now),
-            )
-        )
-        return int(found or 0)
+        params = {"mentee_id": mentee_id, "mentor_id": mentor_id, "now": now}
+        return int(await self._db.scalar(_OPEN_WITH_MENTOR, params) or 0)
 
 
 def _status_in(statuses: Iterable[BookingStatus]) -> ColumnElement[bool]:
     values = [s.value for s in statuses]
-    return BookingRow.status == values[0] if len(values) == 1 else BookingRow.status.in_(values)
+    return _B.status == values[0] if len(values) == 1 else _B.status.in_(values)
 
 
-def _holds(rule: BookingSet, now: datetime) -> ColumnElement[bool]:
-    """The SQL form of ``rule.holds(booking, now)`` (``domain.model.BookingSet``)."""
+def _holds(rule: BookingSet, now: Any) -> ColumnElement[bool]:
+    """The SQL form of ``rule.holds(booking, now)`` (``domain.model.BookingSet``); ``now`` a datetime or a bound
+    parameter."""
     conditions = []
     if rule.always:
         conditions.append(_status_in(rule.always))
     if rule.until_end:
-        conditions.append(and_(_status_in(rule.until_end), BookingRow.ends_at > now))
+        conditions.append(and_(_status_in(rule.until_end), _B.ends_at > now))
     if rule.after_end:
-        conditions.append(and_(_status_in(rule.after_end), BookingRow.ends_at <= now))
+        conditions.append(and_(_status_in(rule.after_end), _B.ends_at <= now))
     return or_(*conditions) if len(conditions) > 1 else conditions[0]
 
 
 def _page_order(rule: BookingSet) -> tuple[Any, ...]:
     if rule.soonest_first:
-        return BookingRow.scheduled_at, BookingRow.id
-    return BookingRow.scheduled_at.desc(), BookingRow.id.desc()
+        return _B.scheduled_at, _B.id
+    return _B.scheduled_at.desc(), _B.id.desc()
+
+
+_OPEN_WITH_MENTOR = select(func.count()).where(
+    _B.mentee_id == bindparam("mentee_id"),
+    _B.mentor_id == bindparam("mentor_id"),
+    _holds(mentee_rules.OPEN_WITH_MENTOR, bindparam("now", type_=UTCDateTime())),
+)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -964,32 +947,32 @@ def _page_order(rule: BookingSet) -> tuple[Any, ...]:
 # --------------------------------------------------------------------------------------------------------------
 
 
-_DIALOGS = DialogRow.__table__
 _DIALOG_OF_USER = select(_DIALOGS.c.state, _DIALOGS.c.data).where(_DIALOGS.c.user_id == bindparam("user_id"))
+_DIALOG_DELETE = delete(_DIALOGS).where(_DIALOGS.c.user_id == bindparam("user_id"))
 
 
 class SqlDialogRepository:
     """Conversation state per user: ``(state, data)``; ``data`` must be JSON-serializable (str keys, no Decimal or
     datetime - store their ``str``/``isoformat()``)."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, db: Db) -> None:
+        self._db = db
 
     async def get(self, user_id: int) -> tuple[str, dict[str, Any]] | None:
-        found = await _core_rows(self._session, _DIALOG_OF_USER, {"user_id": user_id})
-        return (found[0].state, dict(found[0].data)) if found else None
+        found = await self._db.first(_DIALOG_OF_USER, {"user_id": user_id})
+        return (found.state, dict(found.data)) if found is not None else None
 
     async def set(self, user_id: int, state: str, data: dict[str, Any]) -> None:
-        await _upsert(
-            self._session,
-            DialogRow,
+        await upsert(
+            self._db,
+            _DIALOGS,
             {"user_id": user_id, "state": state, "data": data},
             key=("user_id",),
             touch="updated_at",
         )
 
     async def clear(self, user_id: int) -> None:
-        await self._session.execute(delete(DialogRow).where(DialogRow.user_id == user_id))
+        await self._db.execute(_DIALOG_DELETE, {"user_id": user_id})
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -1005,23 +988,23 @@ def _like_pattern(term: str) -> str:
 
 def _discovery_conditions(filters: Filters, *, with_category: bool = True) -> list[ColumnElement[bool]]:
     """``WHERE`` clauses over offerings joined with their mentor (``UserRow``) and profile (outer join)."""
-    conditions: list[ColumnElement[bool]] = [OfferingRow.status == OfferingStatus.ACTIVE.value]
+    conditions: list[ColumnElement[bool]] = [_OF.status == OfferingStatus.ACTIVE.value]
     if with_category and filters.category is not None:
-        conditions.append(OfferingRow.category == filters.category.value)
+        conditions.append(_OF.category == filters.category.value)
     low, high = PRICE_BOUNDS[filters.price]
     if low is not None:
-        conditions.append(OfferingRow.price >= low)
+        conditions.append(_OF.price >= low)
     if high is not None:
-        conditions.append(OfferingRow.price <= high)
+        conditions.append(_OF.price <= high)
     if filters.minutes:
-        conditions.append(OfferingRow.duration_minutes == filters.minutes)
+        conditions.append(_OF.duration_minutes == filters.minutes)
     searched = (
-        OfferingRow.title,
-        OfferingRow.description,
-        UserRow.first_name,
-        func.coalesce(UserRow.last_name, ""),
-        func.coalesce(UserRow.username, ""),
-        func.coalesce(MentorProfileRow.display_name, ""),
+        _OF.title,
+        _OF.description,
+        _U.first_name,
+        func.coalesce(_U.last_name, ""),
+        func.coalesce(_U.username, ""),
+        func.coalesce(_PROFILES.c.display_name, ""),
     )
     for term in filters.terms:  # every word somewhere
         pattern = _like_pattern(term)
@@ -1030,69 +1013,68 @@ def _discovery_conditions(filters: Filters, *, with_category: bool = True) -> li
 
 
 def _discovery_order(sort: SortOrder) -> list[Any]:
-    rating = OfferingRow.average_rating.desc().nulls_last()
+    rating = _OF.average_rating.desc().nulls_last()
     if sort == SortOrder.BOOKINGS:
-        return [OfferingRow.total_bookings.desc(), rating, OfferingRow.id]
+        return [_OF.total_bookings.desc(), rating, _OF.id]
     if sort == SortOrder.PRICE:
-        return [OfferingRow.price, rating, OfferingRow.total_bookings.desc(), OfferingRow.id]
-    return [rating, OfferingRow.total_bookings.desc(), OfferingRow.id]  # rating; the base of "soonest"
+        return [_OF.price, rating, _OF.total_bookings.desc(), _OF.id]
+    return [rating, _OF.total_bookings.desc(), _OF.id]  # rating; the base of "soonest"
 
 
 class SqlDiscoveryRepository:
     """Implements ``domain.ports.DiscoveryRepository``."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, db: Db) -> None:
+        self._db = db
 
     @staticmethod
     def _joined(stmt: Select[Any]) -> Select[Any]:
-        return stmt.join(UserRow, UserRow.id == OfferingRow.mentor_id).outerjoin(
-            MentorProfileRow, MentorProfileRow.user_id == OfferingRow.mentor_id
-        )
+        return stmt.join(_USERS, _U.id == _OF.mentor_id).outerjoin(_PROFILES, _PROFILES.c.user_id == _OF.mentor_id)
 
     async def search(self, filters: Filters, limit: int, offset: int = 0) -> list[Match]:
         stmt = (
-            self._joined(select(OfferingRow, UserRow, MentorProfileRow.display_name, MentorProfileRow.headline))
+            self._joined(select(*_OF, *_MENTOR_COLUMNS, _PROFILES.c.display_name, _PROFILES.c.headline))
             .where(*_discovery_conditions(filters))
             .order_by(*_discovery_order(filters.sort))
             .limit(limit)
             .offset(offset)
-            .execution_options(populate_existing=True)
         )
-        rows = (await self._session.execute(stmt)).all()
-        rules = await SqlOfferingRepository(self._session)._rules_for([row[0].id for row in rows])
+        rows = await self._db.rows(stmt)
+        rules = await _rules_for(self._db, [row.id for row in rows])
         return [
-            Match(_offering_from_row(row, rules.get(row.id, ())), _user_from_row(mentor), name, headline or "")
-            for row, mentor, name, headline in rows
+            Match(
+                _offering_from_row(row, rules.get(row.id, ())),
+                _user_from_row(row, _MENTOR_PREFIX),
+                row.display_name,
+                row.headline or "",
+            )
+            for row in rows
         ]
 
     async def count(self, filters: Filters) -> int:
-        stmt = self._joined(select(func.count(OfferingRow.id))).where(*_discovery_conditions(filters))
-        return int(await self._session.scalar(stmt) or 0)
+        stmt = self._joined(select(func.count(_OF.id))).where(*_discovery_conditions(filters))
+        return int(await self._db.scalar(stmt) or 0)
 
     async def category_counts(self, filters: Filters) -> dict[Category, int]:
         stmt = (
-            self._joined(select(OfferingRow.category, func.count(OfferingRow.id)))
+            self._joined(select(_OF.category, func.count(_OF.id)))
             .where(*_discovery_conditions(filters, with_category=False))
-            .group_by(OfferingRow.category)
+            .group_by(_OF.category)
         )
-        return {Category(category): int(count) for category, count in (await self._session.execute(stmt)).all()}
+        return {Category(category): int(count) for category, count in await self._db.rows(stmt)}
 
     async def latest_reviews(self, mentor_id: int, limit: int) -> list[Review]:
         """Completed, rated sessions with feedback text, the most recently rated first."""
         stmt = (
-            select(BookingRow.mentee_rating, BookingRow.mentee_feedback, BookingRow.updated_at)
+            select(_B.mentee_rating, _B.mentee_feedback, _B.updated_at)
             .where(
-                BookingRow.mentor_id == mentor_id,
-                BookingRow.status == BookingStatus.COMPLETED.value,
-                BookingRow.mentee_rating.is_not(None),
-                BookingRow.mentee_feedback.is_not(None),
-                func.trim(BookingRow.mentee_feedback) != "",
+                _B.mentor_id == mentor_id,
+                _B.status == BookingStatus.COMPLETED.value,
+                _B.mentee_rating.is_not(None),
+                _B.mentee_feedback.is_not(None),
+                func.trim(_B.mentee_feedback) != "",
             )
-            .order_by(
-                func.coalesce(BookingRow.updated_at, BookingRow.scheduled_at).desc(),
-                BookingRow.id.desc(),
-            )
+            .order_by(func.coalesce(_B.updated_at, _B.scheduled_at).desc(), _B.id.desc())
             .limit(limit)
         )
-        return [Review(int(stars), text, at) for stars, text, at in (await self._session.execute(stmt)).all()]
+        return [Review(int(stars), text, at) for stars, text, at in await self._db.rows(stmt)]

@@ -27,7 +27,7 @@ from chat.outgoing import Outgoing
 from domain.model import User
 from domain.notifications import Notification, NotificationKind
 from domain.ports import UnitOfWork
-from storage.engine import create_engine, create_session_factory
+from storage.engine import create_engine
 from storage.outbox import OutboxRecord
 from storage.uow import SqlUnitOfWork
 
@@ -54,7 +54,7 @@ async def seed_outbox(url: str, user_ids: Sequence[int], notifications: Sequence
     """Users (for the foreign keys) and outbox rows, committed, on a separate engine."""
     engine = create_engine(url)
     try:
-        async with SqlUnitOfWork(create_session_factory(engine)) as uow:
+        async with SqlUnitOfWork(engine) as uow:
             existing = {u for u in user_ids if await uow.users.get(u) is not None}
             for user_id in user_ids:
                 if user_id not in existing:
@@ -68,7 +68,7 @@ async def seed_outbox(url: str, user_ids: Sequence[int], notifications: Sequence
 async def outbox_rows(url: str) -> list[OutboxRecord]:
     engine = create_engine(url)
     try:
-        async with SqlUnitOfWork(create_session_factory(engine)) as uow:
+        async with SqlUnitOfWork(engine) as uow:
             return await uow.outbox.records()
     finally:
         await engine.dispose()

@@ -13,7 +13,7 @@ from domain.clock import FixedClock
 from domain.model import BookingStatus, DateOverride, OfferingStatus
 from domain.usecases.booking import BookingRequest, book_slot, free_dates, free_times
 from handlers.callbacks import BookOffering, BookWeek
-from storage.engine import create_engine, create_session_factory
+from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from tests.e2e.conftest import BotRunner
 from tests.e2e.flows import (
@@ -34,11 +34,10 @@ S = BookingStatus
 class Data:
     def __init__(self, runner: BotRunner) -> None:
         self.engine = create_engine(runner.database_url)
-        self.sessions = create_session_factory(self.engine)
         self.clock: FixedClock = runner.clock
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.sessions)
+        return SqlUnitOfWork(self.engine)
 
     async def change_offering(self, offering_id: int, **changes: object) -> None:
         async with self.uow() as uow:

@@ -15,7 +15,7 @@ from domain.model import Booking, BookingStatus
 from domain.usecases.booking import BookingRequest, book_slot, change_status, free_dates, free_times
 from domain.usecases.people import set_locale
 from handlers.callbacks import ActOnBooking, BookingAction, OpenBookingCard, OpenInbox
-from storage.engine import create_engine, create_session_factory
+from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from tests.e2e.conftest import BotRunner
 from tests.e2e.flows import become_mentor_with_offering, onboard
@@ -36,11 +36,10 @@ class Data:
 
     def __init__(self, runner: BotRunner) -> None:
         self.engine = create_engine(runner.database_url)
-        self.sessions = create_session_factory(self.engine)
         self.clock: FixedClock = runner.clock
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.sessions)
+        return SqlUnitOfWork(self.engine)
 
     async def book(self, mentee_id: int, count: int, offering_id: int = 1) -> list[Booking]:
         """``count`` bookings by the mentee, each at the earliest free time, as if booked in the chat."""

@@ -23,7 +23,7 @@ from domain.usecases.booking import (
 )
 from domain.usecases.inbox import mark_session
 from handlers.callbacks import AddToCalendar, AskRating, CancelMine, OpenMyBooking, RateSession
-from storage.engine import create_engine, create_session_factory
+from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from tests.e2e.conftest import BotRunner
 from tests.e2e.flows import become_mentor_with_offering, onboard, open_first_date, pick_time_and_skip_notes
@@ -45,11 +45,10 @@ class Data:
 
     def __init__(self, runner: BotRunner) -> None:
         self.engine = create_engine(runner.database_url)
-        self.sessions = create_session_factory(self.engine)
         self.clock: FixedClock = runner.clock
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.sessions)
+        return SqlUnitOfWork(self.engine)
 
     async def get(self, booking_id: int) -> Booking:
         async with self.uow() as uow:

@@ -20,7 +20,7 @@ from domain.clock import FixedClock
 from domain.model import PaymentMode
 from domain.payments import LedgerKind, sums_of, totals_from
 from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
-from storage.engine import create_engine, create_session_factory
+from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from tests.e2e.conftest import NOW, BotRunner
 from tests.e2e.flows import LONDON, KOLKATA, onboard, open_first_date, pick_time_and_skip_notes, set_hours
@@ -125,7 +125,7 @@ async def hold_slot(api: FakeBotApi, mentee: FakeUser, pay_with: str, onboard_fi
 async def ledger(runner: BotRunner) -> list:
     engine = create_engine(runner.database_url)
     try:
-        async with SqlUnitOfWork(create_session_factory(engine)) as uow:
+        async with SqlUnitOfWork(engine) as uow:
             return await uow.payments.for_mentor(101)
     finally:
         await engine.dispose()

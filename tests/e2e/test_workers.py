@@ -26,7 +26,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from storage.engine import create_engine, create_session_factory
+from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from tests.dbutil import drop_database, fresh_database
 from tests.e2e.dispatcher_worker import outbox_rows
@@ -128,7 +128,7 @@ def requests_to(mentor: FakeUser) -> list[str]:
 async def booked_starts(database_url: str, mentor_id: int) -> list[datetime]:
     engine = create_engine(database_url)
     try:
-        async with SqlUnitOfWork(create_session_factory(engine)) as uow:
+        async with SqlUnitOfWork(engine) as uow:
             found = await uow.bookings.active_for_mentor(mentor_id, START, START + timedelta(days=60))
     finally:
         await engine.dispose()

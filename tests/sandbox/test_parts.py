@@ -16,7 +16,7 @@ from sandbox.botapi import ChatMessage, FakeBotApi, SentDocument
 from sandbox.clock import SandboxClock
 from sandbox.runtime import Paths, create_demo_database
 from sandbox.views import message_view
-from storage.engine import create_engine, create_session_factory
+from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from tests.sandbox.conftest import NOW
 
@@ -38,7 +38,7 @@ async def test_the_demo_is_made_through_the_use_cases_and_leaves_no_old_news(tmp
     await create_demo_database(paths, NOW)
     engine = create_engine(paths.database_url)
     try:
-        uow = SqlUnitOfWork(create_session_factory(engine))
+        uow = SqlUnitOfWork(engine)
         async with uow:
             cards = [await mentor_card(uow, mentor.person.id) for mentor in demo.MENTORS]
             counts = await uow.outbox.counts()

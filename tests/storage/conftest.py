@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.engine import create_engine, create_session_factory
+from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from tests.dbutil import drop_database, fresh_database
 
@@ -41,11 +41,6 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return create_session_factory(engine)
-
-
-@pytest.fixture
-def uow(session_factory: async_sessionmaker[AsyncSession]) -> SqlUnitOfWork:
+def uow(engine: AsyncEngine) -> SqlUnitOfWork:
     """A unit of work, not yet entered: ``async with uow: ...`` (sequential blocks are fine)."""
-    return SqlUnitOfWork(session_factory)
+    return SqlUnitOfWork(engine)

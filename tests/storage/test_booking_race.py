@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.clock import FixedClock
 from domain.errors import SlotTaken
 from domain.model import Booking, Offering, TimeRange, WeeklyRule
 from domain.usecases.booking import BookingRequest, book_slot
-from storage.engine import create_engine, create_session_factory
+from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from tests.storage.builders import MENTOR_ID, T0, booking, offering, seed, user
 
@@ -37,11 +37,11 @@ def _blocks_overlap(a: Booking, b: Booking) -> bool:
 
 
 async def attempt_booking(
-    session_factory: async_sessionmaker[AsyncSession], offering_: Offering, mentee_id: int, start: datetime
+    engine: AsyncEngine, offering_: Offering, mentee_id: int, start: datetime
 ) -> Booking:
     """What ``book_slot`` does with storage, minus the domain rules that do not matter for the race."""
     candidate = booking(offering_, mentee_id=mentee_id, start=start)
-    async with SqlUnitOfWork(session_factory) as uow:
+    async with SqlUnitOfWork(engine) as uow:
         await uow.lock_users(*sorted({offering_.mentor_id, mentee_id}))
         busy = await uow.bookings.active_for_mentor(offering_.mentor_id, start - DAY, candidate.ends_at + DAY)
         if any(_blocks_overlap(candidate, b) for b in busy):
@@ -68,7 +68,7 @@ class RaceResult:
         )
 
 
-Attempt = Callable[[async_sessionmaker[AsyncSession]], Awaitable[object]]
+Attempt = Callable[[AsyncEngine], Awaitable[object]]
 
 
 async def race(db_url: str, attempts: Sequence[Attempt]) -> RaceResult:
@@ -85,7 +85,7 @@ async def race(db_url: str, attempts: Sequence[Attempt]) -> RaceResult:
 
         async def run(engine_index: int, attempt: Attempt) -> object:
             await go.wait()
-            return await attempt(create_session_factory(engines[engine_index]))
+            return await attempt(engines[engine_index])
 
         tasks = [asyncio.create_task(run(i, a)) for i, a in enumerate(attempts)]
         await asyncio.sleep(0.05)  # every task is parked on the barrier
@@ -124,13 +124,13 @@ async def test_fifty_mentees_one_slot(
 
 
 async def test_fifty_mentees_one_slot_one_engine(
-    session_factory: async_sessionmaker[AsyncSession], uow: SqlUnitOfWork, request: pytest.FixtureRequest
+    engine: AsyncEngine, uow: SqlUnitOfWork, request: pytest.FixtureRequest
 ) -> None:
     """The single-process bot: fifty tasks sharing one engine (on SQLite they queue on its one connection)."""
     [o] = await seed(uow, user(MENTOR_ID, is_mentor=True), *map(user, MENTEES), offerings=(offering(),))
     started = time.perf_counter()
     outcomes = await asyncio.gather(
-        *(attempt_booking(session_factory, o, m, T0) for m in MENTEES), return_exceptions=True
+        *(attempt_booking(engine, o, m, T0) for m in MENTEES), return_exceptions=True
     )
     result = RaceResult.of(outcomes, time.perf_counter() - started)
     report(request, result)
@@ -164,9 +164,9 @@ async def test_fifty_mentees_overlapping_slots_of_two_offerings(
 
 
 def _book_with_use_case(offering_: Offering, mentee_id: int, start: datetime) -> Attempt:
-    async def attempt(session_factory: async_sessionmaker[AsyncSession]) -> object:
+    async def attempt(engine: AsyncEngine) -> object:
         clock = FixedClock(T0 - 3 * DAY)
-        async with SqlUnitOfWork(session_factory) as uow:
+        async with SqlUnitOfWork(engine) as uow:
             view = await book_slot(uow, clock, BookingRequest(offering_.id, mentee_id, start))
             await uow.commit()
             return view.booking

@@ -56,7 +56,7 @@ async def test_booking_round_trip(uow: SqlUnitOfWork) -> None:
         assert await uow.bookings.get(added_minimal.id) == minimal.with_changes(id=added_minimal.id)
         assert await uow.bookings.get(404) is None
 
-        row = (await uow.session.execute(select(BookingRow).where(BookingRow.id == added.id))).scalar_one()
+        row = (await uow.db.execute(select(BookingRow.__table__).where(BookingRow.id == added.id))).one()
         assert row.ends_at == got.ends_at == datetime(2030, 3, 4, 10, 30, 0, 123456, tzinfo=UTC)
         assert row.blocked_from == got.blocked_from == datetime(2030, 3, 4, 9, 50, 0, 123456, tzinfo=UTC)
         assert row.blocked_until == got.blocked_until == datetime(2030, 3, 4, 10, 45, 0, 123456, tzinfo=UTC)
@@ -92,7 +92,7 @@ async def test_update_saves_everything_and_moves_the_blocked_range(uow: SqlUnitO
         await uow.commit()
     async with uow:
         assert await uow.bookings.get(added.id or 0) == moved.with_changes(sequence=1)
-        row = (await uow.session.execute(select(BookingRow).where(BookingRow.id == added.id))).scalar_one()
+        row = (await uow.db.execute(select(BookingRow.__table__).where(BookingRow.id == added.id))).one()
         assert (row.blocked_from, row.blocked_until) == (moved.blocked_from, moved.blocked_until)
         with pytest.raises(NotFound):
             await uow.bookings.update(moved.with_changes(id=404))

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.calendar_fetch import CalendarFetcher
 from bot.calendar_sync import CalendarSync
@@ -118,7 +118,7 @@ class World:
 
 @pytest.fixture
 async def world(
-    uow: SqlUnitOfWork, session_factory: async_sessionmaker[AsyncSession]
+    uow: SqlUnitOfWork, engine: AsyncEngine
 ) -> AsyncIterator[World]:
     """A mentor in Kolkata with weekday hours 09:00-12:00 and a 30-minute offering (5-minute buffers, 24 h
     notice); a mentee; a clock on Tuesday 24 November 2026; a calendar reader that may reach loopback."""
@@ -131,7 +131,7 @@ async def world(
     clock = FixedClock(NOW)
 
     def factory() -> SqlUnitOfWork:
-        return SqlUnitOfWork(session_factory)
+        return SqlUnitOfWork(engine)
 
     sync = CalendarSync(factory, clock, CalendarFetcher(allow_loopback=True, timeout=2.0), timedelta(minutes=15))
     try:

@@ -95,7 +95,6 @@ async def test_sqlite_readers_read_beside_the_writer_and_cannot_write(tmp_path: 
     from storage.engine import create_read_engine
     from storage.migrate import upgrade_to_head
     from storage.uow import SqlUnitOfWork
-    from storage.engine import create_session_factory
     from domain.model import User
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
@@ -105,12 +104,12 @@ async def test_sqlite_readers_read_beside_the_writer_and_cannot_write(tmp_path: 
     assert create_read_engine("sqlite+aiosqlite:///:memory:") is None
     assert create_read_engine("postgresql+asyncpg://u@h/db") is None
     try:
-        async with SqlUnitOfWork(create_session_factory(writer)) as uow:
+        async with SqlUnitOfWork(writer) as uow:
             await uow.users.add(User(1, "Asha"))
             await uow.commit()
-        async with SqlUnitOfWork(create_session_factory(writer)) as uow:
+        async with SqlUnitOfWork(writer) as uow:
             await uow.users.add(User(2, "Ravi"))  # the write lock is held, not committed yet
-            async with SqlUnitOfWork(create_session_factory(reader), read_only=True) as view:
+            async with SqlUnitOfWork(reader, read_only=True) as view:
                 found = await asyncio.wait_for(view.users.get(1), 2)  # no waiting for the writer
                 assert found is not None and await view.users.get(2) is None
                 with pytest.raises(RuntimeError, match="read-only"):
@@ -128,7 +127,7 @@ async def test_read_only_units_of_work_need_no_transaction(db_url: str, engine: 
     """``reading_engine``: SQLite reads on its read engine; PostgreSQL reads in autocommit on the same pool (every
     statement its own snapshot, as READ COMMITTED gives inside a transaction anyway), and still sees commits."""
     from domain.model import User
-    from storage.engine import create_read_engine, create_session_factory, reading_engine
+    from storage.engine import create_read_engine, reading_engine
     from storage.uow import SqlUnitOfWork
 
     read_engine = create_read_engine(db_url)
@@ -142,10 +141,10 @@ async def test_read_only_units_of_work_need_no_transaction(db_url: str, engine: 
             assert writer_starts[1] == writer_starts[0]  # the writer still runs one transaction
         else:
             assert reads is read_engine
-        async with SqlUnitOfWork(create_session_factory(engine)) as uow:
+        async with SqlUnitOfWork(engine) as uow:
             await uow.users.add(User(7, "Asha"))
             await uow.commit()
-        async with SqlUnitOfWork(create_session_factory(reads), read_only=True) as view:
+        async with SqlUnitOfWork(reads, read_only=True) as view:
             assert await view.users.get(7) == User(7, "Asha")
             assert await view.dialogs.get(7) is None
     finally:

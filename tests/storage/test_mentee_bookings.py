@@ -7,7 +7,7 @@ import random
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.clock import FixedClock
 from domain.errors import TooManyBookings
@@ -120,7 +120,7 @@ async def test_racing_requests_by_one_mentee_never_pass_the_limit(db_url: str, u
     [o] = await _bookable(uow, offering())
 
     def attempt(hour: int):
-        async def run(factory: async_sessionmaker[AsyncSession]) -> object:
+        async def run(factory: AsyncEngine) -> object:
             return await _book(SqlUnitOfWork(factory), o, hour)
 
         return run

@@ -37,7 +37,7 @@ async def _cast(uow: SqlUnitOfWork) -> list[Offering]:
 
 
 async def _rule_rows(uow: SqlUnitOfWork) -> int:
-    return await uow.session.scalar(select(func.count()).select_from(AvailabilityRuleRow)) or 0
+    return await uow.db.scalar(select(func.count()).select_from(AvailabilityRuleRow.__table__)) or 0
 
 
 @pytest.mark.parametrize("status", list(BookingStatus))

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.errors import NotFound
 from domain.model import Category, Offering, OfferingStatus, StatsDelta, TimeRange, WeeklyRule
@@ -46,7 +46,7 @@ def full_offering() -> Offering:
 
 
 async def average_rating_column(uow: SqlUnitOfWork, offering_id: int) -> Decimal | None:
-    return await uow.session.scalar(select(OfferingRow.average_rating).where(OfferingRow.id == offering_id))
+    return await uow.db.scalar(select(OfferingRow.average_rating).where(OfferingRow.id == offering_id))
 
 
 async def test_offering_round_trip(uow: SqlUnitOfWork) -> None:
@@ -175,12 +175,12 @@ async def test_stored_average_matches_the_domain_rounding(
 
 
 async def test_concurrent_apply_stats_lose_no_update(
-    uow: SqlUnitOfWork, session_factory: async_sessionmaker[AsyncSession]
+    uow: SqlUnitOfWork, engine: AsyncEngine
 ) -> None:
     [added] = await seed(uow, user(MENTOR_ID), offerings=(offering(),))
 
     async def one(i: int) -> None:
-        async with SqlUnitOfWork(session_factory) as mine:
+        async with SqlUnitOfWork(engine) as mine:
             delta = StatsDelta(bookings=1, rating_sum=i % 5 + 1, rating_count=1)
             await mine.offerings.apply_stats(added.id or 0, delta)
             await mine.commit()
@@ -205,7 +205,7 @@ async def test_status_check(uow: SqlUnitOfWork) -> None:
     [added] = await seed(uow, user(MENTOR_ID), offerings=(offering(),))
     async with uow:
         with pytest.raises(IntegrityError):
-            await uow.session.execute(
+            await uow.db.execute(
                 text("UPDATE offerings SET status = 'deleted' WHERE id = :id"), {"id": added.id}
             )
 

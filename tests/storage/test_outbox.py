@@ -8,12 +8,12 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import delete, insert
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.model import BookingStatus
 from domain.notifications import Notification, NotificationKind, timed_for
-from storage.engine import create_engine, create_session_factory
+from storage.engine import create_engine
 from storage.models import BookingRow, NotificationRow
 from storage.uow import SqlUnitOfWork
 from tests.storage.builders import MENTEE_ID, MENTOR_ID, T0, booking, offering, seed, user
@@ -147,7 +147,7 @@ async def test_replace_timed_leaves_other_bookings_alone_and_refuses_events(
 async def test_rows_go_with_their_booking(uow: SqlUnitOfWork, booking_id: int) -> None:
     async with uow:
         await uow.outbox.add([reminder(booking_id), Notification(K.AGENDA, MENTOR_ID, NOW)])
-        await uow.session.execute(delete(BookingRow).where(BookingRow.id == booking_id))
+        await uow.db.execute(delete(BookingRow.__table__).where(BookingRow.id == booking_id))
         await uow.commit()
     assert [r.kind for r in await _records(uow)] == ["agenda"]
 
@@ -231,8 +231,10 @@ async def test_outcomes(uow: SqlUnitOfWork, booking_id: int) -> None:
 async def test_a_row_of_an_unknown_kind_fails_instead_of_blocking(uow: SqlUnitOfWork, booking_id: int) -> None:
     async with uow:
         await uow.outbox.add([event(K.LINK, booking_id=booking_id)])
-        uow.session.add(
-            NotificationRow(key="from-the-future", kind="telepathy", recipient_id=MENTEE_ID, due_at=NOW)
+        await uow.db.execute(
+            insert(NotificationRow.__table__).values(
+                key="from-the-future", kind="telepathy", recipient_id=MENTEE_ID, due_at=NOW
+            )
         )
         await uow.commit()
     assert [c.notification.kind for c in await _claim(uow)] == [K.LINK]
@@ -312,10 +314,10 @@ async def test_concurrent_claimers_never_get_the_same_row(
         await uow.commit()
     engines = [create_engine(db_url) for _ in range(CLAIMERS)]
     try:
-        factories = [create_session_factory(e) for e in engines]
+        factories = list(engines)
         start = asyncio.Event()
 
-        async def drain(factory: async_sessionmaker[AsyncSession]) -> list[int]:
+        async def drain(factory: AsyncEngine) -> list[int]:
             got: list[int] = []
             await start.wait()
             while True:

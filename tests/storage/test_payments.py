@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.clock import FixedClock
 from domain.errors import SlotTaken
@@ -101,7 +102,7 @@ async def test_no_one_rewrites_or_deletes_a_ledger_row(uow: SqlUnitOfWork, offer
     for statement in ("UPDATE payments SET amount = 1", "DELETE FROM payments"):
         async with uow:
             with pytest.raises(DBAPIError, match="append-only"):
-                await uow.session.execute(text(statement))
+                await uow.db.execute(text(statement))
     async with uow:
         [kept] = await uow.payments.for_booking(booking.id)
         assert kept.amount == Decimal(300)
@@ -142,13 +143,13 @@ async def test_a_held_slot_runs_out_through_the_outbox_unless_paid(uow: SqlUnitO
 
 
 async def test_one_payment_delivered_twice_at_once_is_recorded_once(
-    uow: SqlUnitOfWork, session_factory, offering_id: int
+    uow: SqlUnitOfWork, engine: AsyncEngine, offering_id: int
 ) -> None:
     clock = FixedClock(NOW)
     booking = await _hold(uow, clock, offering_id)
 
     async def deliver() -> PaymentOutcome:
-        async with SqlUnitOfWork(session_factory) as own:
+        async with SqlUnitOfWork(engine) as own:
             outcome, _view = await record_payment(own, clock, _payment(booking))
             await own.commit()
         return outcome
@@ -223,13 +224,13 @@ async def test_earnings_sums_in_sql_agree_with_a_recount(uow: SqlUnitOfWork, off
 
 
 async def test_two_mentees_racing_for_one_paid_slot_get_one_hold(
-    uow: SqlUnitOfWork, session_factory, offering_id: int
+    uow: SqlUnitOfWork, engine: AsyncEngine, offering_id: int
 ) -> None:
     clock = FixedClock(NOW)
 
     async def hold(mentee: int) -> object:
         try:
-            async with SqlUnitOfWork(session_factory) as own:
+            async with SqlUnitOfWork(engine) as own:
                 view = await book_slot(own, clock, BookingRequest(offering_id, mentee, T0), payments=STARS)
                 await own.commit()
             return view.booking.status

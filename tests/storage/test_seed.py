@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from benchmarks.seed import FREE_IDS_FROM, Seeded, seed, seeded_info
 from domain.model import BookingStatus, Offering, OfferingStatus, User
-from storage.engine import create_engine, create_session_factory
+from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
@@ -57,12 +57,12 @@ async def _app_reads_and_adds(url: str, made: Seeded) -> None:
     """Repositories read the seeded rows as the app wrote them, and new rows get ids after the seeded ones."""
     engine = create_engine(url)
     try:
-        async with SqlUnitOfWork(create_session_factory(engine)) as uow:
+        async with SqlUnitOfWork(engine) as uow:
             # (one connection: on SQLite a second one would wait for this transaction's write lock)
-            rated = await uow.session.scalar(text("SELECT min(id) FROM offerings WHERE rating_count > 0"))
+            rated = await uow.db.scalar(text("SELECT min(id) FROM offerings WHERE rating_count > 0"))
             offering = await uow.offerings.get(rated)
             assert offering is not None and offering.average_rating is not None
-            stored = await uow.session.scalar(text(f"SELECT average_rating FROM offerings WHERE id = {rated}"))
+            stored = await uow.db.scalar(text(f"SELECT average_rating FROM offerings WHERE id = {rated}"))
             assert Decimal(stored).scaleb(-2 if url.startswith("sqlite") else 0) == offering.average_rating
             live = await uow.offerings.get(made.live_offerings[0])
             assert live is not None and live.status == OfferingStatus.ACTIVE

@@ -87,8 +87,8 @@ async def _check_counters(uow: SqlUnitOfWork, clock: FixedClock, step: str) -> C
     """Compare every offering's counters with a recount of its bookings; returns how many bookings are in each
     status (so the test can see that the walk went everywhere)."""
     async with uow:
-        bookings = (await uow.session.execute(select(BookingRow))).scalars().all()
-        offerings = (await uow.session.execute(select(OfferingRow))).scalars().all()
+        bookings = await uow.db.rows(select(BookingRow.__table__))
+        offerings = await uow.db.rows(select(OfferingRow.__table__))
         for row in offerings:
             mine = [b for b in bookings if b.offering_id == row.id]
             ratings = [b.mentee_rating for b in mine if b.mentee_rating is not None]
@@ -110,7 +110,7 @@ async def _check_counters(uow: SqlUnitOfWork, clock: FixedClock, step: str) -> C
                 sum(o.rating_count for o in own),
             ), step
         # every booking's payment status is what its ledger says; every event of a charge once, in order
-        ledger = (await uow.session.execute(select(PaymentRow).order_by(PaymentRow.id))).scalars().all()
+        ledger = await uow.db.rows(select(PaymentRow.__table__).order_by(PaymentRow.id))
         kinds = [(p.charge_ref, p.kind) for p in ledger]
         assert len(kinds) == len(set(kinds)), step
         for p in ledger:
@@ -131,8 +131,8 @@ async def _check_counters(uow: SqlUnitOfWork, clock: FixedClock, step: str) -> C
 async def _step(uow: SqlUnitOfWork, clock: FixedClock, rng: random.Random, offering_ids: list[int]) -> str:
     """One random action by a random person; returns what was tried (for failure messages)."""
     async with uow:
-        rows = await uow.session.execute(select(BookingRow.id, BookingRow.status).order_by(BookingRow.id))
-        statuses = dict(rows.all())
+        rows = await uow.db.rows(select(BookingRow.id, BookingRow.status).order_by(BookingRow.id))
+        statuses = dict(rows)
     booking_ids = list(statuses)
     op = rng.choices(
         ["book", "confirm", "decline", "cancel_mentor", "cancel_mentee", "expire", "complete", "no_show", "rate",
@@ -222,9 +222,8 @@ class DomainErrorForTest(DomainError):
 
 async def _refunds(uow: SqlUnitOfWork, clock: FixedClock, rng: random.Random) -> str:
     async with uow:
-        ledger = await uow.session.execute(select(PaymentRow.id, PaymentRow.mode, PaymentRow.booking_id,
-                                                  PaymentRow.mentor_id, PaymentRow.charge_ref, PaymentRow.kind))
-        rows = ledger.all()
+        rows = await uow.db.rows(select(PaymentRow.id, PaymentRow.mode, PaymentRow.booking_id,
+                                        PaymentRow.mentor_id, PaymentRow.charge_ref, PaymentRow.kind))
     done = {r.charge_ref for r in rows if r.kind == LedgerKind.REFUND}
     due = [r for r in rows if r.kind == LedgerKind.REFUND_DUE and r.charge_ref not in done]
     if not due:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.clock import FixedClock
 from domain.errors import InvalidTransition
@@ -45,8 +45,8 @@ async def _pending_bookings(uow: SqlUnitOfWork) -> list[Booking]:
 
 
 def _mentor_declines(booking_id: int) -> Attempt:
-    async def attempt(session_factory: async_sessionmaker[AsyncSession]) -> object:
-        async with SqlUnitOfWork(session_factory) as uow:
+    async def attempt(engine: AsyncEngine) -> object:
+        async with SqlUnitOfWork(engine) as uow:
             view = await change_status(
                 uow, CLOCK, MENTOR_ID, booking_id, BookingStatus.DECLINED, "busy that day"
             )
@@ -57,8 +57,8 @@ def _mentor_declines(booking_id: int) -> Attempt:
 
 
 def _mentee_cancels(booking_id: int, mentee_id: int) -> Attempt:
-    async def attempt(session_factory: async_sessionmaker[AsyncSession]) -> object:
-        async with SqlUnitOfWork(session_factory) as uow:
+    async def attempt(engine: AsyncEngine) -> object:
+        async with SqlUnitOfWork(engine) as uow:
             view = await cancel_as_mentee(uow, CLOCK, mentee_id, booking_id, "plans changed")
             await uow.commit()
             return view.booking

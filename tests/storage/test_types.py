@@ -36,7 +36,7 @@ async def test_decimal_money_round_trips_exactly(uow: SqlUnitOfWork) -> None:
             ids.append(added.id)
         await uow.commit()
     async with uow:
-        rows = (await uow.session.execute(select(BookingRow.id, BookingRow.amount).order_by(BookingRow.id))).all()
+        rows = await uow.db.rows(select(BookingRow.id, BookingRow.amount).order_by(BookingRow.id))
     got = {row.id: row.amount for row in rows}
     for booking_id, price in zip(ids, prices, strict=True):
         assert isinstance(got[booking_id], Decimal)
@@ -60,9 +60,10 @@ async def test_money_ordering_is_numeric(uow: SqlUnitOfWork) -> None:
     async with uow:
         for i, price in enumerate(prices):
             await uow.bookings.add(booking(o, start=T0 + timedelta(hours=i), amount=price))
-        got = (await uow.session.scalars(select(BookingRow.amount).order_by(BookingRow.amount))).all()
+        got = (await uow.db.execute(select(BookingRow.amount).order_by(BookingRow.amount))).scalars().all()
         assert got == sorted(prices)
-        over_nine = await uow.session.scalars(select(BookingRow.amount).where(BookingRow.amount > Decimal("9.5")))
+        over_nine = await uow.db.rows(select(BookingRow.amount).where(BookingRow.amount > Decimal("9.5")))
+        over_nine = [amount for (amount,) in over_nine]
         assert sorted(over_nine) == [Decimal("10.00"), Decimal("99.99"), Decimal("100.00")]
 
 

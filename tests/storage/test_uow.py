@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.uow import SqlUnitOfWork
 from tests.storage.builders import user
@@ -50,11 +50,11 @@ async def test_sequential_reuse_but_no_nesting(uow: SqlUnitOfWork) -> None:
                 pass
         assert await uow.users.get(2) == user(2)
     with pytest.raises(RuntimeError, match="not active"):
-        uow.session  # noqa: B018
+        uow.db  # noqa: B018
 
 
-async def test_lock_users_serializes_transactions(session_factory: async_sessionmaker[AsyncSession]) -> None:
-    async with SqlUnitOfWork(session_factory) as setup:
+async def test_lock_users_serializes_transactions(engine: AsyncEngine) -> None:
+    async with SqlUnitOfWork(engine) as setup:
         await setup.users.add(user(1))
         await setup.users.add(user(2))
         await setup.commit()
@@ -64,7 +64,7 @@ async def test_lock_users_serializes_transactions(session_factory: async_session
     release_first = asyncio.Event()
 
     async def first() -> None:
-        async with SqlUnitOfWork(session_factory) as uow:
+        async with SqlUnitOfWork(engine) as uow:
             await uow.lock_users(2, 1)
             events.append("first locked")
             first_has_lock.set()
@@ -75,7 +75,7 @@ async def test_lock_users_serializes_transactions(session_factory: async_session
 
     async def second() -> None:
         await first_has_lock.wait()
-        async with SqlUnitOfWork(session_factory) as uow:
+        async with SqlUnitOfWork(engine) as uow:
             await uow.lock_users(1)
             events.append("second locked")
             got = await uow.users.get(1)

@@ -54,8 +54,8 @@ async def test_server_side_timestamps_read_back_as_aware_utc(uow: SqlUnitOfWork)
         await uow.commit()
     async with uow:
         stamps = [
-            *(await uow.session.execute(select(UserRow.created_at, UserRow.updated_at))).one(),
-            (await uow.session.execute(select(DialogRow.updated_at))).scalar_one(),
+            *(await uow.db.execute(select(UserRow.created_at, UserRow.updated_at))).one(),
+            (await uow.db.execute(select(DialogRow.updated_at))).scalar_one(),
         ]
     now = datetime.now(UTC)
     for stamp in stamps:

@@ -1,0 +1,262 @@
+"""A unit of work's access to the database: one SQLAlchemy ``AsyncConnection``, Core statements, one transaction
+at a time.
+
+The repositories (``storage.repositories``, ``storage.outbox``) run Core statements through a ``Db``; the unit of
+work (``storage.uow``) owns it and ends its transactions. The connection is taken from the engine's pool at the
+first statement, not before, so a unit of work that reads nothing holds no connection; the transaction begins
+with that statement too (SQLAlchemy's autobegin; on SQLite the writer's ``BEGIN IMMEDIATE``, see
+``storage.engine``). Rows come back buffered: a result is complete when the statement returns.
+
+**SQLite runs on its own thread** (``SqliteDb``). aiosqlite runs each call on the connection's thread and hands
+the result back through the event loop that awaits it, and SQLAlchemy's adapter makes four such calls for one
+``SELECT`` (cursor, execute, fetch, close). Awaited on the bot's event loop, each of them waits for that loop's
+turn: under load, a few milliseconds per statement, and a write transaction holds SQLite's one write lock (and the
+writer's pool of one connection) for all of them. So every SQLite engine's connections live on one extra thread
+with an event loop of its own (``_SqliteThread``), where those hand-offs take microseconds, and a unit of work
+waits for its statements there: it blocks the bot's loop for the statement's own time, as an embedded database
+does, instead of yielding to it between the hand-offs. What may wait for long is awaited instead, so the loop goes
+on meanwhile: a free connection (an ``asyncio`` semaphore per pool: a unit of work holding a connection across
+other awaits makes the next one wait its turn), and the write lock when another process holds it (``BEGIN
+IMMEDIATE`` is tried without waiting first; only if another process has the lock is it awaited with SQLite's busy
+timeout). A write transaction therefore holds the lock for its own work only.
+
+Everything here is SQLAlchemy's and aiosqlite's public interface: ``AsyncConnection``, ``get_raw_connection``
+and the aiosqlite connection's ``execute_fetchall`` (the busy timeout), ``asyncio.run_coroutine_threadsafe``.
+PostgreSQL (asyncpg really awaits the network) uses ``Db`` on the bot's loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import weakref
+from collections.abc import Coroutine, Mapping, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import CursorResult, Executable, Row
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import Pool, QueuePool
+
+from storage.engine import SQLITE_BUSY_TIMEOUT_MS
+
+T = TypeVar("T")
+
+
+class Db:
+    """One unit of work's connection (see the module notes). Not for concurrent use: one task at a time."""
+
+    __slots__ = ("engine", "dialect", "_connection")
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.dialect: str = engine.dialect.name  # "sqlite" or "postgresql"
+        self._connection: AsyncConnection | None = None
+
+    async def connection(self) -> AsyncConnection:
+        """The connection, checked out of the pool on first use."""
+        if self._connection is None:
+            connection = self.engine.connect()
+            await connection.start()
+            self._connection = connection
+        return self._connection
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
+        """Run ``statement`` (a list of parameter sets: once per set, as one ``executemany``)."""
+        connection = await self.connection()
+        return await connection.execute(statement, parameters)
+
+    async def exec_driver_sql(self, statement: str, parameters: Any = None) -> CursorResult[Any]:
+        """Run SQL text in the driver's own parameter style (tools: ``benchmarks.explain_hot``)."""
+        connection = await self.connection()
+        return await connection.exec_driver_sql(statement, parameters)
+
+    async def rows(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> Sequence[Row[Any]]:
+        return (await self.execute(statement, parameters)).all()
+
+    async def first(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> Row[Any] | None:
+        return (await self.execute(statement, parameters)).first()
+
+    async def scalar(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> Any:
+        return (await self.execute(statement, parameters)).scalar()
+
+    async def rowcount(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> int:
+        """Run a DML statement; how many rows it matched."""
+        return (await self.execute(statement, parameters)).rowcount
+
+    async def begin(self) -> None:
+        """Begin the transaction now, if none is open (SQLite's writer: takes the write lock)."""
+        connection = await self.connection()
+        if not connection.in_transaction():
+            await connection.begin()
+
+    def in_transaction(self) -> bool:
+        return self._connection is not None and self._connection.in_transaction()
+
+    async def commit(self) -> None:
+        if self.in_transaction():
+            assert self._connection is not None
+            await self._connection.commit()
+
+    async def rollback(self) -> None:
+        if self.in_transaction():
+            assert self._connection is not None
+            await self._connection.rollback()
+
+    async def close(self) -> None:
+        """Roll back what was not committed and give the connection back to the pool."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close()
+
+
+class _SqliteThread:
+    """The thread every SQLite connection of this process lives on, with its event loop (see the module notes)."""
+
+    _lock = threading.Lock()
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    def loop(cls) -> asyncio.AbstractEventLoop:
+        with cls._lock:
+            if cls._loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="sqlite", daemon=True).start()
+                cls._loop = loop
+            return cls._loop
+
+    @classmethod
+    def wait(cls, work: Coroutine[Any, Any, T]) -> T:
+        """Run ``work`` there and block until it is done: for what takes the statement's own time."""
+        return asyncio.run_coroutine_threadsafe(work, cls.loop()).result()
+
+    @classmethod
+    async def await_(cls, work: Coroutine[Any, Any, T]) -> T:
+        """Run ``work`` there and await it: for what may wait for long (the write lock of another process)."""
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, cls.loop()))
+
+
+# A connection for each unit of work that holds one, per pool: awaited on the bot's loop, so that checking one
+# out on the SQLite thread never waits (which would block the loop while the holders could not go on).
+_turns: weakref.WeakKeyDictionary[Pool, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _turn(pool: Pool) -> asyncio.Semaphore:
+    turn = _turns.get(pool)
+    if turn is None:
+        assert isinstance(pool, QueuePool)
+        turn = _turns[pool] = asyncio.Semaphore(pool.size())
+    return turn
+
+
+def _locked(error: OperationalError) -> bool:
+    return "locked" in str(error.orig)
+
+
+class SqliteDb(Db):
+    """``Db`` for a SQLite file: the connection lives on ``_SqliteThread`` (see the module notes).
+
+    ``writes``: this unit of work's connection begins ``BEGIN IMMEDIATE`` transactions (the writer engine), so
+    beginning may wait for another process; without it (the read engine, in autocommit) nothing ever waits.
+    """
+
+    __slots__ = ("_writes", "_patience_ms", "_turn")
+
+    def __init__(self, engine: AsyncEngine, *, writes: bool, patience_ms: int) -> None:
+        super().__init__(engine)
+        self._writes = writes
+        self._patience_ms = patience_ms
+        self._turn: asyncio.Semaphore | None = None
+
+    async def connection(self) -> AsyncConnection:
+        if self._connection is None:
+            turn = _turn(self.engine.sync_engine.pool)
+            await turn.acquire()
+            try:
+                self._connection = _SqliteThread.wait(_checkout(self.engine))
+            except BaseException:
+                turn.release()
+                raise
+            self._turn = turn
+        return self._connection
+
+    async def _begun(self) -> AsyncConnection:
+        """The connection, in a transaction: ``BEGIN IMMEDIATE`` without waiting, awaited if another process holds
+        the lock (SQLite's busy timeout then waits up to the connection's patience, on the SQLite thread)."""
+        connection = await self.connection()
+        if not connection.in_transaction():
+            if not _SqliteThread.wait(_begin_at_once(connection, self._patience_ms)):
+                await _SqliteThread.await_(_begin(connection))
+        return connection
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
+        connection = await (self._begun() if self._writes else self.connection())
+        return _SqliteThread.wait(connection.execute(statement, parameters))
+
+    async def exec_driver_sql(self, statement: str, parameters: Any = None) -> CursorResult[Any]:
+        connection = await (self._begun() if self._writes else self.connection())
+        return _SqliteThread.wait(connection.exec_driver_sql(statement, parameters))
+
+    async def begin(self) -> None:
+        if self._writes:
+            await self._begun()
+        else:
+            connection = await self.connection()
+            if not connection.in_transaction():
+                _SqliteThread.wait(_begin(connection))
+
+    async def commit(self) -> None:
+        if self.in_transaction():
+            assert self._connection is not None
+            _SqliteThread.wait(self._connection.commit())
+
+    async def rollback(self) -> None:
+        if self.in_transaction():
+            assert self._connection is not None
+            _SqliteThread.wait(self._connection.rollback())
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        turn, self._turn = self._turn, None
+        try:
+            if connection is not None:
+                _SqliteThread.wait(connection.close())
+        finally:
+            if turn is not None:
+                turn.release()
+
+
+async def _checkout(engine: AsyncEngine) -> AsyncConnection:
+    connection = engine.connect()
+    await connection.start()
+    return connection
+
+
+async def _begin(connection: AsyncConnection) -> None:
+    await connection.begin()
+
+
+async def _begin_at_once(connection: AsyncConnection, patience_ms: int) -> bool:
+    """``BEGIN IMMEDIATE`` with SQLite's busy timeout at 0 for the moment: False if another process holds the write
+    lock (the caller then waits for it elsewhere)."""
+    driver = (await connection.get_raw_connection()).driver_connection  # the aiosqlite connection
+    await driver.execute_fetchall("PRAGMA busy_timeout=0")
+    try:
+        await connection.begin()
+    except OperationalError as error:
+        if not _locked(error):
+            raise
+        return False
+    finally:
+        await driver.execute_fetchall(f"PRAGMA busy_timeout={int(patience_ms)}")
+    return True
+
+
+def unit_of_work_db(engine: AsyncEngine, *, read_only: bool) -> Db:
+    """The ``Db`` for a unit of work on ``engine``: ``SqliteDb`` for a SQLite file (a pool of its own connections),
+    ``Db`` otherwise (PostgreSQL; an in-memory SQLite database, whose one connection is shared)."""
+    if engine.dialect.name == "sqlite" and isinstance(engine.sync_engine.pool, QueuePool):
+        # the read engine runs in autocommit: it never begins a transaction, so nothing it does ever waits
+        autocommit = engine.dialect.skip_autocommit_rollback
+        return SqliteDb(engine, writes=not (read_only and autocommit), patience_ms=SQLITE_BUSY_TIMEOUT_MS)
+    return Db(engine)

@@ -1,0 +1,225 @@
+"""SQLite units of work (``storage.db.SqliteDb``): statements run on the SQLite thread, the bot's loop waits only
+for a free connection and for another process's write lock, and then it is awaited, not blocked."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+import storage.db
+from storage.engine import create_engine, create_read_engine
+from storage.migrate import upgrade_to_head
+from storage.uow import SqlUnitOfWork
+from tests.storage.builders import user
+
+
+@pytest.fixture
+async def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    await upgrade_to_head(url)
+    return url
+
+
+@pytest.fixture
+async def writer(sqlite_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(sqlite_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def reader(sqlite_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_read_engine(sqlite_url)
+    assert engine is not None
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+class Ticker:
+    """Counts turns of the event loop every 10 ms: a blocked loop stops counting."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(0.01)
+            self.ticks += 1
+
+    def stop(self) -> None:
+        self._task.cancel()
+
+
+def _statements(engine: AsyncEngine) -> list[tuple[str, str]]:
+    """(first word, name of the thread it ran on) of every statement ``engine`` runs from now on."""
+    seen: list[tuple[str, str]] = []
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        seen.append((statement.split()[0], threading.current_thread().name))
+
+    return seen
+
+
+async def test_statements_run_on_the_sqlite_thread(writer: AsyncEngine, reader: AsyncEngine) -> None:
+    written, read = _statements(writer), _statements(reader)
+    async with SqlUnitOfWork(writer) as uow:
+        await uow.users.add(user(1))
+        await uow.commit()
+    async with SqlUnitOfWork(reader, read_only=True) as view:
+        assert await view.users.get(1) == user(1)
+    assert written == [("BEGIN", "sqlite"), ("INSERT", "sqlite")]
+    assert read == [("SELECT", "sqlite")]  # autocommit: no BEGIN (and no ROLLBACK) around a read
+
+
+async def test_a_reader_sees_each_commit_at_once(writer: AsyncEngine, reader: AsyncEngine) -> None:
+    """Autocommit: every statement of a read-only unit of work reads the latest committed state."""
+    async with SqlUnitOfWork(reader, read_only=True) as view:
+        assert await view.users.get(1) is None
+        async with SqlUnitOfWork(writer) as uow:
+            await uow.users.add(user(1))
+            async with SqlUnitOfWork(reader, read_only=True) as other:
+                assert await other.users.get(1) is None  # not committed yet
+            await uow.commit()
+        assert await view.users.get(1) == user(1)
+
+
+async def test_units_of_work_queue_for_the_writer_without_blocking_the_loop(writer: AsyncEngine) -> None:
+    holding = asyncio.Event()
+    release = asyncio.Event()
+
+    async def first() -> None:
+        async with SqlUnitOfWork(writer) as uow:
+            await uow.users.add(user(1))
+            holding.set()
+            await release.wait()  # holds the one writer connection (and the write lock)
+            await uow.commit()
+
+    async def second() -> None:
+        async with SqlUnitOfWork(writer) as uow:
+            await uow.users.add(user(2))
+            await uow.commit()
+
+    one = asyncio.create_task(first())
+    await holding.wait()
+    ticker = Ticker()
+    two = asyncio.create_task(second())
+    await asyncio.sleep(0.3)
+    assert not two.done()  # waiting for the pool's one connection ...
+    assert ticker.ticks >= 10  # ... asynchronously
+    release.set()
+    await asyncio.wait_for(asyncio.gather(one, two), 5)
+    ticker.stop()
+    async with SqlUnitOfWork(writer) as uow:
+        assert [await uow.users.get(i) for i in (1, 2)] == [user(1), user(2)]
+
+
+async def test_readers_beyond_the_pool_wait_their_turn(reader: AsyncEngine, writer: AsyncEngine) -> None:
+    async with SqlUnitOfWork(writer) as uow:
+        await uow.users.add(user(1))
+        await uow.commit()
+    size = reader.sync_engine.pool.size()  # type: ignore[attr-defined]
+    release = asyncio.Event()
+    inside = 0
+
+    async def read() -> None:
+        nonlocal inside
+        async with SqlUnitOfWork(reader, read_only=True) as view:
+            assert await view.users.get(1) == user(1)  # holds a connection from here ...
+            inside += 1
+            await release.wait()  # ... across an await
+
+    tasks = [asyncio.create_task(read()) for _ in range(size + 3)]
+    await asyncio.sleep(0.2)
+    assert inside == size  # the rest wait for a connection without blocking the loop
+    release.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert inside == size + 3
+
+
+def _hold_the_write_lock(path: Path, seconds: float, taken: threading.Event) -> None:
+    """Another process, as far as SQLite can tell: its own connection, holding the write lock for a while."""
+    import sqlite3
+
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        taken.set()
+        time.sleep(seconds)
+        connection.execute("COMMIT")
+    finally:
+        connection.close()
+
+
+async def _lock_elsewhere(path: Path, seconds: float) -> asyncio.Future[None]:
+    taken = threading.Event()
+    holder = asyncio.get_running_loop().run_in_executor(None, _hold_the_write_lock, path, seconds, taken)
+    await asyncio.to_thread(taken.wait, 5)
+    return holder
+
+
+async def test_a_writer_waits_for_another_process_without_blocking_the_loop(
+    tmp_path: Path, writer: AsyncEngine
+) -> None:
+    holder = await _lock_elsewhere(tmp_path / "bot.db", 0.5)
+    ticker = Ticker()
+    began = time.monotonic()
+    async with SqlUnitOfWork(writer) as uow:
+        await uow.users.add(user(1))  # BEGIN IMMEDIATE waits for the other's lock ...
+        await uow.commit()
+    waited = time.monotonic() - began
+    ticker.stop()
+    await holder
+    assert 0.3 < waited < 5
+    assert ticker.ticks >= 10  # ... on the SQLite thread: the loop kept turning
+    async with SqlUnitOfWork(writer) as uow:
+        assert await uow.users.get(1) == user(1)
+
+
+async def test_a_writer_gives_up_after_its_patience(
+    tmp_path: Path, writer: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(storage.db, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    holder = await _lock_elsewhere(tmp_path / "bot.db", 1.0)
+    began = time.monotonic()
+    with pytest.raises(OperationalError, match="database is locked"):
+        async with SqlUnitOfWork(writer) as uow:
+            await uow.users.add(user(1))
+    assert 0.15 <= time.monotonic() - began < 0.9
+    await holder
+    async with SqlUnitOfWork(writer) as uow:  # the connection is usable again once the lock is free
+        await uow.users.add(user(1))
+        await uow.commit()
+    async with SqlUnitOfWork(writer) as uow:
+        assert await uow.users.get(1) == user(1)
+        assert (await uow.db.execute(text("PRAGMA busy_timeout"))).scalar() == 200  # its patience restored
+
+
+async def test_a_failed_write_rolls_back_and_the_writer_goes_on(writer: AsyncEngine) -> None:
+    async with SqlUnitOfWork(writer) as uow:
+        await uow.users.add(user(1))
+        await uow.commit()
+    with pytest.raises(IntegrityError):
+        async with SqlUnitOfWork(writer) as uow:
+            await uow.users.add(user(2))
+            await uow.users.add(user(1))  # the same id again
+    async with SqlUnitOfWork(writer) as uow:
+        assert [await uow.users.get(i) for i in (1, 2)] == [user(1), None]
+        await uow.users.add(user(3))
+        await uow.commit()
+    async with SqlUnitOfWork(writer) as uow:
+        assert await uow.users.get(3) == user(3)
