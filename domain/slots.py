@@ -303,18 +303,25 @@ def free_dates(
     now: datetime,
     tz: ZoneInfo,
     external: Sequence[BusyInterval] = (),
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
 ) -> list[date]:
     """The dates, in the viewer's zone ``tz``, that have at least one slot; sorted.
 
-    Exactly ``{s.astimezone(tz).date() for s in generate_slots(...)}``. When the viewer's zone is the mentor's,
-    a slot's date is the mentor-local day it was generated for, so one slot per day settles that day (the date
-    picker runs this on every open; it need not build the whole 30-day window).
+    Exactly ``{s.astimezone(tz).date() for s in generate_slots(..., start=start, end=end, external=external)}``:
+    ``start`` and ``end`` narrow the booking window as there (``busy`` and ``external`` need only cover them). When the viewer's zone is the mentor's, a slot's
+    date is the mentor-local day it was generated for, so one slot per day settles that day (the date picker runs
+    this on every open; it need not build every slot of the days it looks at).
     """
     rules = _Rules.of(offering, availability, now)
-    if rules is None or rules.earliest > rules.latest:
+    if rules is None:
+        return []
+    low = rules.earliest if start is None else max(rules.earliest, start.astimezone(UTC))
+    high = rules.latest if end is None else min(rules.latest, end.astimezone(UTC) - timedelta(microseconds=1))
+    if low > high:
         return []
     calendar = _Calendar(rules, busy, external)
-    low, high = rules.earliest, rules.latest
     found: set[date] = set()
     same_clock = tz.key == rules.tz.key
     for day in local_dates(low, high, rules.tz):
@@ -327,6 +334,13 @@ def free_dates(
     return sorted(found)
 
 
+def days_around(first: date, last: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """UTC instants surely before local midnight starting ``first`` and after the one ending ``last`` in ``tz``: a
+    day's margin either side covers any UTC offset and any clock jump. Every slot starting on those days lies in
+    between (``slots_on`` looks only here); load what is busy in this range widened by ``NEIGHBOURHOOD``."""
+    return _near_midnight(first, tz) - _ONE_DAY, _near_midnight(last + _ONE_DAY, tz) + _ONE_DAY
+
+
 def slots_on(
     offering: Offering,
     availability: Availability | None,
@@ -337,18 +351,11 @@ def slots_on(
     external: Sequence[BusyInterval] = (),
 ) -> list[datetime]:
     """The slots whose start falls on ``day`` in the viewer's zone ``tz``; sorted UTC instants."""
-    around_start, around_end = day_range(day, tz)
+    around_start, around_end = days_around(day, day, tz)  # with margins; the filter below is exact
     slots = generate_slots(
         offering, availability, busy, now, start=around_start, end=around_end, external=external
     )
     return [slot for slot in slots if slot.astimezone(tz).date() == day]
-
-
-def day_range(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """UTC instants around ``day`` in ``tz`` that hold every slot starting on that day (``slots_on`` looks only
-    here; load what is busy in this range widened by ``NEIGHBOURHOOD``)."""
-    # A day's worth of margin on each side covers any UTC offset and any clock jump; the filter is exact.
-    return _near_midnight(day, tz) - _ONE_DAY, _near_midnight(day + _ONE_DAY, tz) + _ONE_DAY
 
 
 def _near_midnight(day: date, tz: ZoneInfo) -> datetime:

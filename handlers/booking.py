@@ -24,7 +24,7 @@ from domain.model import NOTES_MAX, BookingStatus, Offering, PaymentMode
 from domain.payments import ONLINE, modes_for, price_in
 from domain.sessions import cutoff_before
 from domain.slots import SlotContext
-from domain.usecases.booking import BookingRequest, book_slot, check_slot, free_dates, free_times
+from domain.usecases.booking import BookingRequest, book_slot, check_slot, date_page, free_times
 from domain.validation import clean_text
 from handlers import dialog, discover, payments
 from handlers.callbacks import (
@@ -174,7 +174,7 @@ def times_view(
 @offering_may_be_gone
 async def choose_offering(update: Update, context: AppContext, data: BookOffering) -> str | None:
     async with context.reader() as uow:
-        ctx, days = await free_dates(uow, context.clock, data.offering_id, context.user.id, context.zone)
+        ctx, days = await date_page(uow, context.clock, data.offering_id, context.user.id, context.zone)
     await show(update, *dates_view(ctx, days, context.zone, context.clock.now()))
     return None
 
@@ -183,7 +183,9 @@ async def choose_offering(update: Update, context: AppContext, data: BookOfferin
 @offering_may_be_gone
 async def choose_week(update: Update, context: AppContext, data: BookWeek) -> str | None:
     async with context.reader() as uow:
-        ctx, days = await free_dates(uow, context.clock, data.offering_id, context.user.id, context.zone)
+        ctx, days = await date_page(
+            uow, context.clock, data.offering_id, context.user.id, context.zone, data.monday
+        )
     await show(update, *dates_view(ctx, days, context.zone, context.clock.now(), data.monday))
     return None
 

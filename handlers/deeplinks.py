@@ -12,7 +12,7 @@ from telegram import Update
 from chat.i18n import _
 from domain.errors import NotFound, OfferingUnavailable, SelfBooking
 from domain.offerings import read_payload, start_payload
-from domain.usecases.booking import free_dates
+from domain.usecases.booking import date_page
 from domain.usecases.profiles import mentor_card
 from handlers.booking import dates_view
 from handlers.common import AppContext, say
@@ -61,7 +61,7 @@ async def open_link(update: Update, context: AppContext, payload: str) -> bool:
 async def _open_offering(update: Update, context: AppContext, offering_id: int) -> bool:
     try:
         async with context.reader() as uow:
-            ctx, days = await free_dates(uow, context.clock, offering_id, context.user.id, context.zone)
+            ctx, days = await date_page(uow, context.clock, offering_id, context.user.id, context.zone)
     except SelfBooking:
         await say(
             update,

@@ -193,7 +193,9 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool, wal: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # storage.db may have begun already, in the same call to aiosqlite's thread as its busy timeout
+        if not connection.connection.driver_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _switch_to_wal(cursor: Any) -> None:

@@ -25,6 +25,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    cast,
     delete,
     func,
     insert,
@@ -166,8 +167,9 @@ _USER_IS_UNREACHABLE = select(_U.unreachable).where(_U.id == bindparam("id"))
 
 
 class SqlUserRepository:
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: Db, prefetched: Prefetched | None = None) -> None:
         self._db = db
+        self._prefetched = prefetched  # a mentor's time zone is part of their availability
         self._reachable: set[int] = set()  # loaded in this transaction and not blocked (see mark_reachable)
 
     async def get(self, user_id: int) -> User | None:
@@ -185,6 +187,8 @@ class SqlUserRepository:
         return user
 
     async def update(self, user: User) -> User:
+        if self._prefetched is not None:
+            self._prefetched.clear()
         values = _user_values(user)
         values["user_id"] = values.pop("id")
         if await self._db.rowcount(_USER_UPDATE, values) != 1:
@@ -277,13 +281,14 @@ async def _insert_rules(db: Db, mentor_id: int, offering_id: int | None, rules: 
         await db.execute(_RULE_INSERT, values)
 
 
-def _overrides_from_rows(rows: Iterable[Row[Any]]) -> list[DateOverride]:
-    """Rows sorted by day into one override per day; a row without minutes marks the day off."""
+def _overrides_from_rows(rows: Iterable[tuple[date, int | None, int | None]]) -> list[DateOverride]:
+    """``(day, start_minute, end_minute)`` sorted by day into one override per day; a row without minutes marks
+    the day off."""
     by_day: dict[date, list[TimeRange]] = defaultdict(list)
-    for row in rows:
-        ranges = by_day[row.day]  # creates the day even for a day-off row
-        if row.start_minute is not None and row.end_minute is not None:
-            ranges.append(TimeRange(row.start_minute, row.end_minute))
+    for day, start, end in rows:
+        ranges = by_day[day]  # creates the day even for a day-off row
+        if start is not None and end is not None:
+            ranges.append(TimeRange(start, end))
     return [DateOverride(day, tuple(ranges)) for day, ranges in by_day.items()]
 
 
@@ -315,6 +320,32 @@ _AVAILABILITY_OF_MENTOR = union_all(
 ).order_by(text("part"), text("weekday"), text("day"), text("start_minute"), text("row_id"))
 
 
+def _availability(
+    timezone: str | None, rules: list[WeeklyRule], overrides: list[tuple[date, int | None, int | None]]
+) -> Availability | None:
+    if timezone is None and not rules and not overrides:
+        return None
+    return Availability(
+        timezone=timezone or FALLBACK_TIMEZONE,
+        weekly=tuple(rules),
+        overrides=tuple(_overrides_from_rows(overrides)),
+    )
+
+
+class Prefetched:
+    """Mentors' availability read together with something else in this unit of work, for the next
+    ``SqlAvailabilityRepository.get`` of that mentor (``SqlOfferingRepository.get_with_mentor``: every booking step
+    reads both, in one statement). Used once; any write to users or availability in the unit of work drops it."""
+
+    __slots__ = ("availability",)
+
+    def __init__(self) -> None:
+        self.availability: dict[int, Availability | None] = {}
+
+    def clear(self) -> None:
+        self.availability.clear()
+
+
 class SqlAvailabilityRepository:
     """Profile availability: weekly rules with ``offering_id IS NULL`` plus date overrides, in the mentor's zone.
 
@@ -326,30 +357,29 @@ class SqlAvailabilityRepository:
     Overrides are written one date at a time (``set_override`` / ``clear_override``).
     """
 
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: Db, prefetched: Prefetched | None = None) -> None:
         self._db = db
+        self._prefetched = prefetched or Prefetched()
 
     async def get(self, mentor_id: int) -> Availability | None:
+        known = self._prefetched.availability
+        if mentor_id in known:
+            return known.pop(mentor_id)
         found = await self._db.rows(_AVAILABILITY_OF_MENTOR, {"mentor_id": mentor_id})
         if not found or found[0].part != 0:  # no such user
             return None
         rules = [_rule_from_row(r) for r in found if r.part == 0 and r.weekday is not None]
-        override_rows = [r for r in found if r.part == 1]
-        timezone = found[0].timezone
-        if timezone is None and not rules and not override_rows:
-            return None
-        return Availability(
-            timezone=timezone or FALLBACK_TIMEZONE,
-            weekly=tuple(rules),
-            overrides=tuple(_overrides_from_rows(override_rows)),
-        )
+        overrides = [(r.day, r.start_minute, r.end_minute) for r in found if r.part == 1]
+        return _availability(found[0].timezone, rules, overrides)
 
     async def replace_weekly(self, mentor_id: int, rules: Sequence[WeeklyRule]) -> None:
+        self._prefetched.clear()
         await self._db.execute(_PROFILE_RULES_DELETE, {"mentor_id": mentor_id})
         await _insert_rules(self._db, mentor_id, None, rules)
 
     async def set_override(self, mentor_id: int, override: DateOverride) -> None:
         """Replace whatever ``override.day`` had; an override without ranges stores a day off."""
+        self._prefetched.clear()
         await self.clear_override(mentor_id, override.day)
         ranges: Sequence[TimeRange | None] = override.ranges or (None,)
         await self._db.execute(
@@ -366,11 +396,12 @@ class SqlAvailabilityRepository:
         )
 
     async def clear_override(self, mentor_id: int, day: date) -> None:
+        self._prefetched.clear()
         await self._db.execute(_OVERRIDE_DELETE, {"mentor_id": mentor_id, "day": day})
 
     async def list_overrides(self, mentor_id: int, first: date, last: date) -> list[DateOverride]:
         rows = await self._db.rows(_OVERRIDES_BETWEEN, {"mentor_id": mentor_id, "first": first, "last": last})
-        return _overrides_from_rows(rows)
+        return _overrides_from_rows((r.day, r.start_minute, r.end_minute) for r in rows)
 
 
 _O = _OVERRIDES.c
@@ -519,6 +550,56 @@ _OFFERING_WITH_MENTOR = (
 )
 
 
+# The offering with its own rules and its mentor (part 0), and that mentor's availability: profile rules (part 1)
+# and date overrides (part 2), in one statement: what every booking step reads first.
+_MENTOR_OF_OFFERING = select(_OFFERINGS.c.mentor_id).where(_OFFERINGS.c.id == bindparam("id")).scalar_subquery()
+
+
+
+def _hours_part(part: int, **values: Any) -> list[Any]:
+    """The columns of ``_OFFERING_WITH_MENTOR_AND_HOURS`` for a part of the mentor's hours: ``values`` by name,
+    NULL for the offering's and the mentor's."""
+    names = ["part", *(c.name for c in _OFFERING_WITH_MENTOR.selected_columns), "override_day", "row_id"]
+    values["part"] = literal_column(str(part))
+    return [values.get(name, null()) for name in names]
+
+
+_OFFERING_WITH_MENTOR_AND_HOURS = union_all(
+    select(
+        literal_column("0").label("part"),
+        *_OFFERING_WITH_MENTOR.selected_columns,
+        cast(null(), _OVERRIDES.c.day.type).label("override_day"),  # typed: PostgreSQL unites NULL, NULL, date
+        _RULES.c.id.label("row_id"),
+    )
+    .select_from(
+        _OFFERINGS.join(_MENTOR, _MENTOR.c.id == _OFFERINGS.c.mentor_id).outerjoin(
+            _RULES, _RULES.c.offering_id == _OFFERINGS.c.id
+        )
+    )
+    .where(_OFFERINGS.c.id == bindparam("id")),
+    select(
+        *_hours_part(
+            1,
+            rule_weekday=_RULES.c.weekday,
+            rule_start_minute=_RULES.c.start_minute,
+            rule_end_minute=_RULES.c.end_minute,
+            row_id=_RULES.c.id,
+        )
+    ).where(_RULES.c.mentor_id == _MENTOR_OF_OFFERING, _RULES.c.offering_id.is_(None)),
+    select(
+        *_hours_part(
+            2,
+            rule_start_minute=_OVERRIDES.c.start_minute,
+            rule_end_minute=_OVERRIDES.c.end_minute,
+            override_day=_OVERRIDES.c.day,
+            row_id=_OVERRIDES.c.id,
+        )
+    ).where(_OVERRIDES.c.mentor_id == _MENTOR_OF_OFFERING),
+).order_by(
+    text("part"), text("rule_weekday"), text("override_day"), text("rule_start_minute"), text("row_id")
+)
+
+
 def _offering_with_rules(rows: Sequence[Row[Any]]) -> Offering:
     """The offering of ``rows`` (one per own weekly rule, or one with NULL rule columns)."""
     rules = [
@@ -567,8 +648,9 @@ async def _rules_for(db: Db, offering_ids: Sequence[int]) -> dict[int, list[Week
 class SqlOfferingRepository:
     """Offerings, with their own weekly rules (``availability_rules.offering_id``) in ``Offering.weekly_rules``."""
 
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: Db, prefetched: Prefetched | None = None) -> None:
         self._db = db
+        self._prefetched = prefetched or Prefetched()
 
     async def get(self, offering_id: int) -> Offering | None:
         # the offering and its own weekly rules in one query (no rule: one row with NULL rule columns)
@@ -576,11 +658,21 @@ class SqlOfferingRepository:
         return _offering_with_rules(rows) if rows else None
 
     async def get_with_mentor(self, offering_id: int) -> tuple[Offering, User] | None:
-        """The offering with its own weekly rules and its mentor, in one query (every booking step needs both)."""
-        rows = await self._db.rows(_OFFERING_WITH_MENTOR, {"id": offering_id})
-        if not rows:
+        """The offering with its own weekly rules and its mentor, in one query (every booking step needs both);
+        the mentor's availability comes with it, for the ``availability.get`` that follows (``Prefetched``)."""
+        rows = await self._db.rows(_OFFERING_WITH_MENTOR_AND_HOURS, {"id": offering_id})
+        offering_rows = [row for row in rows if row.part == 0]
+        if not offering_rows:
             return None
-        return _offering_with_rules(rows), _user_from_row(rows[0], _MENTOR_PREFIX)
+        mentor = _user_from_row(offering_rows[0], _MENTOR_PREFIX)
+        hours = [
+            WeeklyRule(row.rule_weekday, TimeRange(row.rule_start_minute, row.rule_end_minute))
+            for row in rows
+            if row.part == 1
+        ]
+        overrides = [(r.override_day, r.rule_start_minute, r.rule_end_minute) for r in rows if r.part == 2]
+        self._prefetched.availability[mentor.id] = _availability(mentor.timezone, hours, overrides)
+        return _offering_with_rules(offering_rows), mentor
 
     async def add(self, offering: Offering) -> Offering:
         values = _offering_values(offering)

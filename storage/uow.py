@@ -14,6 +14,7 @@ from storage.models import UserRow
 from storage.outbox import OUTBOX_CHANNEL, SqlOutboxRepository
 from storage.payments import SqlPaymentRepository
 from storage.repositories import (
+    Prefetched,
     SqlAvailabilityRepository,
     SqlBookingRepository,
     SqlDialogRepository,
@@ -92,10 +93,11 @@ class SqlUnitOfWork:
             raise RuntimeError("this unit of work is already active (it must not be shared between tasks)")
         db = unit_of_work_db(self._engine, read_only=self.read_only)
         self._db = db
-        self.users = SqlUserRepository(db)
+        prefetched = Prefetched()  # a mentor's availability, read with their offering
+        self.users = SqlUserRepository(db, prefetched)
         self.profiles = SqlProfileRepository(db)
-        self.availability = SqlAvailabilityRepository(db)
-        self.offerings = SqlOfferingRepository(db)
+        self.availability = SqlAvailabilityRepository(db, prefetched)
+        self.offerings = SqlOfferingRepository(db, prefetched)
         self.bookings = SqlBookingRepository(db)
         self.dialogs = SqlDialogRepository(db)
         self.outbox = SqlOutboxRepository(db, self._policy)

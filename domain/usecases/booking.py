@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -27,7 +27,7 @@ from domain.errors import (
     SlotTaken,
     TooManyBookings,
 )
-from domain.mentee import DEFAULT_MAX_ACTIVE_PER_MENTOR
+from domain.mentee import DEFAULT_MAX_ACTIVE_PER_MENTOR, monday_of, window_days
 from domain.model import (
     Actor,
     Booking,
@@ -77,21 +77,31 @@ async def _slot_context(
     around: tuple[datetime, datetime] | None = None,
 ) -> SlotContext:
     """The offering, its mentor, their availability, and the bookings and external busy intervals that can
-    affect a slot in ``around`` (a range of start times; without it, the offering's booking window from ``now``).
-    Loads each of them once."""
+    affect a slot starting in ``around`` (both ends included; without it, the offering's booking window from
+    ``now``). Loads each of them once, and only what is busy around what the step looks at: a step's cost does not
+    grow with how many bookings the mentor has elsewhere."""
     offering, mentor = await _bookable_offering(uow, offering_id, viewer_id)
-    start, end = around if around is not None else slots.booking_window(offering, now)
-    start, end = start - slots.NEIGHBOURHOOD, end + slots.NEIGHBOURHOOD
     availability = effective_availability(offering, await uow.availability.get(mentor.id))
-    booked = await uow.bookings.active_for_mentor(mentor.id, start, end)
-    external = await busy_between(uow, now, mentor.id, start, end)
-    return SlotContext(offering, mentor, availability, booked, external)
+    ctx = SlotContext(offering, mentor, availability, [])
+    return await _with_busy(uow, ctx, now, around or slots.booking_window(offering, now))
+
+
+async def _with_busy(
+    uow: UnitOfWork, ctx: SlotContext, now: datetime, around: tuple[datetime, datetime]
+) -> SlotContext:
+    """``ctx`` with the mentor's bookings and external busy intervals that can affect a slot starting in
+    ``around``."""
+    start, end = around[0] - slots.NEIGHBOURHOOD, around[1] + slots.NEIGHBOURHOOD
+    booked = await uow.bookings.active_for_mentor(ctx.mentor.id, start, end)
+    external = await busy_between(uow, now, ctx.mentor.id, start, end)
+    return replace(ctx, busy=booked, external=external)
 
 
 async def free_dates(
     uow: UnitOfWork, clock: Clock, offering_id: int, viewer_id: int, viewer_tz: str
 ) -> tuple[SlotContext, list[date]]:
-    """Dates (in the viewer's zone) on which the offering has at least one free start time."""
+    """Dates (in the viewer's zone) on which the offering has at least one free start time, in its whole booking
+    window (the date picker shows one week: ``date_page``)."""
     ctx = await _slot_context(uow, offering_id, viewer_id, clock.now())
     if ctx.availability is None:
         return ctx, []
@@ -101,12 +111,44 @@ async def free_dates(
     return ctx, days
 
 
+async def date_page(
+    uow: UnitOfWork, clock: Clock, offering_id: int, viewer_id: int, viewer_tz: str, monday: date | None = None
+) -> tuple[SlotContext, list[date]]:
+    """What the date picker shows: the free dates (viewer's zone) of the week starting ``monday``, or, without one,
+    of the first week of the booking window that has any. When the week asked for has none, the free dates of the
+    earliest other week that has any come back instead (so ``domain.mentee.week_page`` shows an empty week, not an
+    empty window); ``[]`` means the whole window is full. Loads what is busy one week at a time, usually once."""
+    now = clock.now()
+    offering, mentor = await _bookable_offering(uow, offering_id, viewer_id)
+    first, last = window_days(offering, now, viewer_tz)
+    weeks = (monday_of(last) - monday_of(first)).days // 7 + 1
+    mondays = [monday_of(first) + timedelta(weeks=n) for n in range(weeks)]
+    if monday is not None:
+        wanted = min(max(monday_of(monday), mondays[0]), mondays[-1])
+        mondays.remove(wanted)
+        mondays.insert(0, wanted)
+    tz = ZoneInfo(viewer_tz)
+    availability = effective_availability(offering, await uow.availability.get(mentor.id))
+    ctx = SlotContext(offering, mentor, availability, [])
+    if ctx.availability is None:
+        return ctx, []
+    for week in mondays:
+        sunday = week + timedelta(days=6)
+        start, end = slots.days_around(week, sunday, tz)
+        ctx = await _with_busy(uow, ctx, now, (start, end))
+        days = slots.free_dates(offering, ctx.availability, ctx.busy, now, tz, ctx.external, start=start, end=end)
+        days = [day for day in days if week <= day <= sunday]
+        if days:
+            return ctx, days
+    return ctx, []
+
+
 async def free_times(
     uow: UnitOfWork, clock: Clock, offering_id: int, viewer_id: int, day: date, viewer_tz: str
 ) -> tuple[SlotContext, list[datetime]]:
     """Free start times on ``day`` in the viewer's zone (what is busy is loaded around that day only)."""
     zone = ZoneInfo(viewer_tz)
-    ctx = await _slot_context(uow, offering_id, viewer_id, clock.now(), slots.day_range(day, zone))
+    ctx = await _slot_context(uow, offering_id, viewer_id, clock.now(), slots.days_around(day, day, zone))
     if ctx.availability is None:
         return ctx, []
     times = slots.slots_on(ctx.offering, ctx.availability, ctx.busy, clock.now(), day, zone, ctx.external)

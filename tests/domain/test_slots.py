@@ -602,3 +602,13 @@ def test_all_slots_in_transition_zones_exist_over_a_year() -> None:
             assert len({w.replace(tzinfo=None) for w in walls}) == len(walls)
             for first, second in itertools.pairwise(slots):
                 assert second - first >= timedelta(minutes=30)  # no slot repeats an instant or crowds the grid
+
+
+def test_free_dates_between_start_and_end() -> None:
+    """Narrowed like ``generate_slots``: ``start`` included, ``end`` excluded (``domain.usecases.date_page``)."""
+    one_slot = weekly("UTC", (1, "09:00", "10:00"))  # Tuesdays, one slot of the 60-minute offering at 09:00
+    args = (offering(), one_slot, [], NOW, ZoneInfo("UTC"))
+    assert free_dates(*args, start=utc(TUESDAY, "00:00"), end=utc(TUESDAY, "09:00")) == []
+    assert free_dates(*args, start=utc(TUESDAY, "09:00"), end=utc(TUESDAY, "09:01")) == [TUESDAY]
+    assert free_dates(*args, start=utc(TUESDAY, "09:01"), end=utc(WEDNESDAY, "00:00")) == []
+    assert free_dates(*args, start=utc(TUESDAY, "00:00")) == free_dates(*args)[:] != []

@@ -328,3 +328,18 @@ def test_start_and_end_select_a_sub_range(scenario: Scenario, start_hours: int, 
         scenario.offering, scenario.profile, scenario.busy, scenario.now, start, end, scenario.external
     )
     assert narrowed == [slot for slot in scenario.slots() if start <= slot < end]
+
+
+@PROPERTIES
+@given(scenarios(), st.sampled_from(ZONES), st.integers(-48, 10 * 24), st.integers(0, 4 * 24))
+def test_free_dates_narrowed_are_the_dates_of_the_narrowed_slots(
+    scenario: Scenario, viewer_zone: str, start_hours: int, length_hours: int
+) -> None:
+    """``free_dates(..., start, end)`` (the date picker's week, ``domain.usecases.date_page``)."""
+    viewer = ZoneInfo(viewer_zone)
+    start = scenario.now + timedelta(hours=start_hours, minutes=30)
+    end = start + timedelta(hours=length_hours)
+    args = (scenario.offering, scenario.profile, scenario.busy, scenario.now)
+    days = free_dates(*args, viewer, scenario.external, start=start, end=end)
+    narrowed = generate_slots(*args, start, end, scenario.external)
+    assert days == sorted({slot.astimezone(viewer).date() for slot in narrowed})
