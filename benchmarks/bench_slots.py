@@ -1,17 +1,31 @@
 """Benchmark the slot engine: a 30-day window with 200 existing bookings, then the same with 500 busy events of
-the mentor's external calendars besides them.
+the mentor's external calendars besides them; and the booking steps against a mentor's number of future bookings.
 
-Run with ``python -m benchmarks.bench_slots``. Prints the median and 95th percentile of ``generate_slots`` (and of
+``python -m benchmarks.bench_slots`` prints the median and 95th percentile of ``generate_slots`` (and of
 ``is_bookable`` for one slot) over repeated runs with fixed, deterministic inputs.
+
+``python -m benchmarks.bench_slots --steps`` (``--db postgres`` for PostgreSQL at ``TEST_POSTGRES_URL``;
+``--bookings 10,1000``, ``--runs 300``) times the booking steps' use cases, each in its own unit of work as a
+Telegram update would run it, for a mentor with few and with many future bookings: the date picker
+(``date_page``, this week), a day's times (``free_times``, a day of this week), holding a time (``check_slot``) and
+booking it (``book_slot``, rolled back so that the count stays). The mentor (06:00-22:00 every day, Asia/Kolkata, a
+30-minute offering bookable 60 days ahead) has the same 10 confirmed bookings this week in every run, and the rest
+of the given number spread evenly from the next week to a year ahead: dates the steps do not look at (the code
+before 2026-11-26 loaded the whole 60-day window on every step). Printed per step: median and 95th percentile wall
+time and CPU time (this process: the bot's side, SQLite included), and the ratio of the many to the few at the
+median - a step's cost should not grow with bookings on dates it does not show.
 """
 
 from __future__ import annotations
 
+import argparse
 import random
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 from domain.model import (
     Availability,
@@ -30,6 +44,16 @@ NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 RUNS = 300
 BUSY_COUNT = 200
 EXTERNAL_COUNT = 500  # busy events of external calendars (target: median at most 2 ms)
+
+# --steps
+STEP_NOW = datetime(2030, 3, 4, 3, 0, tzinfo=UTC)
+ZONE = "Asia/Kolkata"
+MENTOR = 8_000_000_000
+FIRST_MENTEE = 8_100_000_000
+STEP_MENTEES = 2_000
+RUNS_WARMUP = 30
+NEAR = 10  # bookings this week, in every run
+STEPS = ("dates", "times", "hold", "book")
 
 
 def _availability() -> Availability:
@@ -91,7 +115,159 @@ def _measure(function, runs: int) -> tuple[float, float]:
     return statistics.median(timings), timings[int(len(timings) * 0.95) - 1]
 
 
+async def _steps_database(db: str, tmp: str, bookings: int) -> tuple[str, int]:
+    """A fresh database with the cast: the mentor, their offering, ``bookings`` future bookings (one mentee each),
+    and 2,000 mentees for the steps. Returns the URL and the offering's id."""
+    from domain.model import OfferingStatus, User
+    from storage.engine import create_engine
+    from storage.uow import SqlUnitOfWork
+    from tests.dbutil import fresh_database
+
+    url = await fresh_database(db, Path(tmp))
+    engine = create_engine(url)
+    try:
+        async with SqlUnitOfWork(engine) as uow:
+            await uow.users.add(User(MENTOR, "Mentor", is_mentor=True, timezone=ZONE))
+            await uow.availability.replace_weekly(
+                MENTOR, [WeeklyRule(day, TimeRange(6 * 60, 22 * 60)) for day in range(7)]
+            )
+            offering = await uow.offerings.add(
+                Offering(
+                    MENTOR, "Mock interview", Decimal(500), 30, status=OfferingStatus.ACTIVE,
+                    advance_booking_days=60, min_notice_hours=1, max_bookings_per_day=48,
+                )  # fmt: skip
+            )
+            assert offering.id is not None
+            for n in range(STEP_MENTEES + bookings):
+                await uow.users.add(User(FIRST_MENTEE + n, f"Mentee {n}", timezone=ZONE))
+            near = min(bookings, NEAR)
+            for n in range(bookings):
+                if n < near:  # this week: 10 a day apart, from tomorrow
+                    start = STEP_NOW + timedelta(days=1 + n % 6, hours=4 + n)
+                else:  # from the next week to a year ahead
+                    start = STEP_NOW + timedelta(days=8) + (n - near) * timedelta(days=357) / (bookings - near)
+                start = start.replace(second=0, microsecond=0) - timedelta(minutes=start.minute % 30)
+                await uow.bookings.add(
+                    Booking(
+                        offering_id=offering.id, mentor_id=MENTOR, mentee_id=FIRST_MENTEE + STEP_MENTEES + n,
+                        scheduled_at=start, duration_minutes=30, buffer_before_minutes=0, buffer_after_minutes=0,
+                        timezone=ZONE, amount=Decimal(500), payment_status=PaymentStatus.PENDING,
+                        status=BookingStatus.CONFIRMED, created_at=STEP_NOW,
+                    )  # fmt: skip
+                )
+            await uow.commit()
+    finally:
+        await engine.dispose()
+    return url, offering.id
+
+
+async def _steps(db: str, bookings: int, runs: int) -> dict[str, tuple[list[float], list[float]]]:
+    """(wall ms, CPU ms) per run of each step."""
+    import tempfile
+
+    from domain.usecases import booking as usecases
+    from domain.clock import FixedClock
+    from storage.engine import create_engine, create_read_engine, reading_engine
+    from storage.uow import SqlUnitOfWork
+    from tests.dbutil import drop_database
+
+    clock = FixedClock(STEP_NOW)
+    with tempfile.TemporaryDirectory(prefix="bench-slots-") as tmp:
+        url, offering_id = await _steps_database(db, tmp, bookings)
+        engine = create_engine(url)
+        read_engine = create_read_engine(url)
+        reads = reading_engine(engine, read_engine)
+        rng = random.Random(bookings)
+        out: dict[str, tuple[list[float], list[float]]] = {step: ([], []) for step in STEPS}
+        try:
+            for run in range(runs + RUNS_WARMUP):
+                mentee = FIRST_MENTEE + run % STEP_MENTEES
+                day = STEP_NOW.date() + timedelta(days=rng.randrange(1, 6))  # this week
+                timings: dict[str, tuple[float, float]] = {}
+
+                async def timed(step: str, work: Any) -> Any:
+                    wall, cpu = time.perf_counter(), time.process_time()
+                    result = await work()
+                    timings[step] = ((time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000)
+                    return result
+
+                async def dates() -> Any:
+                    async with SqlUnitOfWork(reads, read_only=True) as uow:
+                        return await usecases.date_page(uow, clock, offering_id, mentee, ZONE)
+
+                async def times() -> Any:
+                    async with SqlUnitOfWork(reads, read_only=True) as uow:
+                        return await usecases.free_times(uow, clock, offering_id, mentee, day, ZONE)
+
+                await timed("dates", dates)
+                _ctx, free = await timed("times", times)
+                if not free:
+                    continue
+                start = rng.choice(free)
+
+                async def hold() -> None:
+                    async with SqlUnitOfWork(reads, read_only=True) as uow:
+                        await usecases.check_slot(uow, clock, offering_id, mentee, start)
+
+                async def book() -> None:
+                    async with SqlUnitOfWork(engine) as uow:  # not committed: the count stays
+                        await usecases.book_slot(uow, clock, usecases.BookingRequest(offering_id, mentee, start))
+
+                await timed("hold", hold)
+                await timed("book", book)
+                if run >= RUNS_WARMUP:
+                    for step, (wall, cpu) in timings.items():
+                        out[step][0].append(wall)
+                        out[step][1].append(cpu)
+        finally:
+            await engine.dispose()
+            if read_engine is not None:
+                await read_engine.dispose()
+            await drop_database(url)
+    return out
+
+
+def _median_p95(values: list[float]) -> tuple[float, float]:
+    ordered = sorted(values)
+    return statistics.median(ordered), ordered[int(len(ordered) * 0.95) - 1]
+
+
+def steps_main(db: str, counts: list[int], runs: int) -> None:
+    import asyncio
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 10, 10)  # as the bot runs (bot/__main__.py)
+    results = {count: asyncio.run(_steps(db, count, runs)) for count in counts}
+    print(f"{db}: booking steps for a mentor with {' vs '.join(map(str, counts))} future bookings ({NEAR} of them "
+          f"this week, the rest up to a year ahead), {runs} runs; ms, median / p95")  # fmt: skip
+    header = " | ".join(f"{count}: wall | {count}: CPU" for count in counts)
+    print(f"| step | {header} | CPU {counts[-1]} / {counts[0]} |")
+    print("|---|" + "---|---|" * len(counts) + "---|")
+    for step in STEPS:
+        cells = []
+        for count in counts:
+            wall, cpu = results[count][step]
+            cells += ["{:.2f} / {:.2f}".format(*_median_p95(wall)), "{:.2f} / {:.2f}".format(*_median_p95(cpu))]
+        ratio = _median_p95(results[counts[-1]][step][1])[0] / _median_p95(results[counts[0]][step][1])[0]
+        print(f"| {step} | " + " | ".join(cells) + f" | {ratio:.2f} |")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--steps", action="store_true", help="the booking steps against many future bookings")
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--bookings", default="10,1000", help="comma-separated numbers of future bookings")
+    parser.add_argument("--runs", type=int, default=300)
+    args = parser.parse_args()
+    if args.steps:
+        steps_main(args.db, [int(n) for n in args.bookings.split(",")], args.runs)
+    else:
+        engine_main()
+
+
+def engine_main() -> None:
     offering = Offering(mentor_id=1, title="Mock interview", price=Decimal(500), duration_minutes=60, id=7)
     availability = _availability()
     busy = _busy(offering)

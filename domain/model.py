@@ -12,6 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 ALLOWED_DURATIONS: tuple[int, ...] = (15, 30, 45, 60, 90)
+MAX_BUFFER_MINUTES = 120  # an offering's (and so a booking's) buffer before or after a session, at most
 MINUTES_PER_DAY = 24 * 60
 
 TITLE_MAX = 100

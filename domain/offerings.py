@@ -14,6 +14,7 @@ from domain.errors import DomainError, InvalidInput
 from domain.ids import OFFERING_IDS, USER_IDS
 from domain.model import (
     DESCRIPTION_MAX,
+    MAX_BUFFER_MINUTES,
     TITLE_MAX,
     Availability,
     Category,
@@ -64,8 +65,8 @@ class Bounds:
 
 # The whole-number fields: the attribute of ``Offering`` and its bounds (stated in the error message).
 NUMBERS: dict[OfferingField, tuple[str, Bounds]] = {
-    OfferingField.BUFFER_BEFORE: ("buffer_before_minutes", Bounds(0, 120, "buffer")),
-    OfferingField.BUFFER_AFTER: ("buffer_after_minutes", Bounds(0, 120, "buffer")),
+    OfferingField.BUFFER_BEFORE: ("buffer_before_minutes", Bounds(0, MAX_BUFFER_MINUTES, "buffer")),
+    OfferingField.BUFFER_AFTER: ("buffer_after_minutes", Bounds(0, MAX_BUFFER_MINUTES, "buffer")),
     OfferingField.DAILY_LIMIT: ("max_bookings_per_day", Bounds(1, 50, "daily_limit")),
     OfferingField.ADVANCE_DAYS: ("advance_booking_days", Bounds(1, 365, "advance_days")),
     OfferingField.MIN_NOTICE: ("min_notice_hours", Bounds(0, 720, "min_notice")),

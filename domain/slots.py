@@ -310,9 +310,10 @@ def free_dates(
     """The dates, in the viewer's zone ``tz``, that have at least one slot; sorted.
 
     Exactly ``{s.astimezone(tz).date() for s in generate_slots(..., start=start, end=end, external=external)}``:
-    ``start`` and ``end`` narrow the booking window as there (``busy`` and ``external`` need only cover them). When the viewer's zone is the mentor's, a slot's
-    date is the mentor-local day it was generated for, so one slot per day settles that day (the date picker runs
-    this on every open; it need not build every slot of the days it looks at).
+    ``start`` and ``end`` narrow the booking window as there (``busy`` and ``external`` need only cover them).
+    When the viewer's zone is the mentor's, a slot's date is the mentor-local day it was generated for, so one slot
+    per day settles that day (the date picker runs this on every open; it need not build every slot of the days it
+    looks at).
     """
     rules = _Rules.of(offering, availability, now)
     if rules is None:

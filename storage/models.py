@@ -51,6 +51,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from domain.model import (
     ALLOWED_DURATIONS,
+    MAX_BUFFER_MINUTES,
     Actor,
     BookingStatus,
     Currency,
@@ -146,6 +147,10 @@ class ExactDecimal(TypeDecorator[Decimal]):
         if dialect.name == "sqlite":
             return Decimal(int(value)).scaleb(-self.scale)
         return Decimal(value).quantize(Decimal(1).scaleb(-self.scale))
+
+
+def _between(column: str, low: int, high: int) -> str:
+    return f"{column} BETWEEN {low} AND {high}"
 
 
 def _in(column: str, values: object) -> str:
@@ -260,6 +265,8 @@ class OfferingRow(Base):
         Index(None, "mentor_id"),
         CheckConstraint(_in("status", OFFERING_STATUSES), name="status"),
         CheckConstraint(_in("duration_minutes", ALLOWED_DURATIONS), name="duration_minutes"),
+        CheckConstraint(_between("buffer_before_minutes", 0, MAX_BUFFER_MINUTES), name="buffer_before_minutes"),
+        CheckConstraint(_between("buffer_after_minutes", 0, MAX_BUFFER_MINUTES), name="buffer_after_minutes"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -309,6 +316,11 @@ class BookingRow(Base):
         CheckConstraint(f"payment_mode IS NULL OR {_in('payment_mode', PAYMENT_MODES)}", name="payment_mode"),
         CheckConstraint(f"cancelled_by IS NULL OR {_in('cancelled_by', ACTORS)}", name="cancelled_by"),
         CheckConstraint("mentee_rating IS NULL OR mentee_rating BETWEEN 1 AND 5", name="mentee_rating"),
+        # a booking's blocked time is at most this long around its start (storage.repositories: _active_overlapping
+        # bounds its index range with them)
+        CheckConstraint(_in("duration_minutes", ALLOWED_DURATIONS), name="duration_minutes"),
+        CheckConstraint(_between("buffer_before_minutes", 0, MAX_BUFFER_MINUTES), name="buffer_before_minutes"),
+        CheckConstraint(_between("buffer_after_minutes", 0, MAX_BUFFER_MINUTES), name="buffer_after_minutes"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

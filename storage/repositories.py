@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -48,6 +48,8 @@ from domain.inbox import WEEK_STATUSES, InboxTab, MentorStats
 from domain.mentee import MyTab
 from domain.discovery import PRICE_BOUNDS, Filters, Match, Review, SortOrder
 from domain.model import (
+    ALLOWED_DURATIONS,
+    MAX_BUFFER_MINUTES,
     Actor,
     Availability,
     Booking,
@@ -835,17 +837,39 @@ _BOOKING_UPDATE = (
 
 def _active_overlapping(person: Any, begins: Any, ends: Any) -> Select[Any]:
     """Pending/confirmed bookings where ``person`` is ``:person`` and ``[begins, ends)`` overlaps
-    ``[:start, :end)``, by start time."""
+    ``[:start, :end)``, by start time. ``:started_after`` and ``:started_before`` narrow the index on
+    ``(person, status, scheduled_at)`` to the start times such a booking can have (``_around``): without them the
+    database reads every active booking of the person, and a step's cost grows with their bookings elsewhere."""
     return (
         select(*_BOOKINGS.c)
         .where(
             person == bindparam("person"),
             _BOOKINGS.c.status.in_(_ACTIVE_STATUSES),
+            _BOOKINGS.c.scheduled_at > bindparam("started_after", type_=UTCDateTime()),
+            _BOOKINGS.c.scheduled_at < bindparam("started_before", type_=UTCDateTime()),
             begins < bindparam("end", type_=UTCDateTime()),
             ends > bindparam("start", type_=UTCDateTime()),
         )
         .order_by(_BOOKINGS.c.scheduled_at, _BOOKINGS.c.id)
     )
+
+
+# How far a booking's time reaches from its start, at most (CHECK constraints on bookings, migration 0007).
+_LONGEST = timedelta(minutes=max(ALLOWED_DURATIONS))
+_MOST_BEFORE = timedelta(minutes=MAX_BUFFER_MINUTES)
+_MOST_AFTER = _LONGEST + timedelta(minutes=MAX_BUFFER_MINUTES)
+
+
+def _around(person: int, start: datetime, end: datetime, before: timedelta, after: timedelta) -> dict[str, Any]:
+    """Parameters of ``_active_overlapping``: a booking that reaches ``before`` ahead of its start and ``after``
+    past it can only overlap ``[start, end)`` if it starts within ``(start - after, end + before)``."""
+    return {
+        "person": person,
+        "start": start,
+        "end": end,
+        "started_after": start - after,
+        "started_before": end + before,
+    }
 
 
 _B = _BOOKINGS.c
@@ -903,14 +927,14 @@ class SqlBookingRepository:
         Half-open on both sides: a booking whose buffer ends exactly at ``start`` does not touch the range.
         Sorted by start time.
         """
-        return await self._load(_ACTIVE_FOR_MENTOR, {"person": mentor_id, "start": start, "end": end})
+        return await self._load(_ACTIVE_FOR_MENTOR, _around(mentor_id, start, end, _MOST_BEFORE, _MOST_AFTER))
 
     async def active_for_mentee(self, mentee_id: int, start: datetime, end: datetime) -> list[Booking]:
         """The mentee's pending/confirmed bookings whose ``[scheduled_at, ends_at)`` overlaps ``[start, end)``.
 
         Buffers do not matter here: they protect the mentor's calendar, not the mentee's. Sorted by start time.
         """
-        return await self._load(_ACTIVE_FOR_MENTEE, {"person": mentee_id, "start": start, "end": end})
+        return await self._load(_ACTIVE_FOR_MENTEE, _around(mentee_id, start, end, timedelta(0), _LONGEST))
 
     async def for_feed(self, user_id: int, since: datetime, limit: int) -> list[Booking]:
         """The person's bookings as a mentor or a mentee, of every status, starting at or after ``since``;

@@ -102,7 +102,8 @@ async def test_migrated_schema_matches_the_models(db_url: str) -> None:
     if kind == "postgres":  # SQLite does not report primary key names
         assert migrated["bookings"]["pk"] == "pk_bookings"
     assert [name for name, _sql in migrated["bookings"]["checks"]] == [
-        "ck_bookings_cancelled_by", "ck_bookings_currency", "ck_bookings_mentee_rating",
+        "ck_bookings_buffer_after_minutes", "ck_bookings_buffer_before_minutes", "ck_bookings_cancelled_by",
+        "ck_bookings_currency", "ck_bookings_duration_minutes", "ck_bookings_mentee_rating",
         "ck_bookings_payment_mode", "ck_bookings_payment_status", "ck_bookings_status",
     ]  # fmt: skip
 
@@ -174,6 +175,16 @@ async def test_check_constraints_at_head_allow_exactly_the_domain_values(db_url:
     finally:
         await engine.dispose()
     assert found == expected
+
+
+def test_frozen_booking_bounds_match_the_domain() -> None:
+    """Migration 0007 copied the durations and the buffers' bound: the bookings read relies on them."""
+    from domain.model import ALLOWED_DURATIONS, MAX_BUFFER_MINUTES
+
+    flat = " ".join((ROOT / "storage/migrations/versions/0007_bounded_bookings.py").read_text().split())
+    durations = re.search(r'"duration_minutes IN \(([^)]*)\)"', flat)
+    assert durations and tuple(int(d) for d in durations[1].split(",")) == ALLOWED_DURATIONS
+    assert re.findall(r"BETWEEN 0 AND (\d+)", flat) == [str(MAX_BUFFER_MINUTES)] * 2
 
 
 def test_alembic_command_line(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -179,3 +180,37 @@ async def test_a_booking_outside_what_a_step_read_is_still_seen_by_its_own_step(
         assert later not in days and days
         _ctx, times = await usecases.free_times(uow, CLOCK, offering_id, MENTEE_ID, later, ZONE)
         assert times == []
+
+
+async def test_the_longest_bookings_are_found_at_the_edges_of_a_range(uow: SqlUnitOfWork) -> None:
+    """The read of a mentor's (or mentee's) bookings narrows by start time (``_active_overlapping``): a booking
+    reaching as far as the schema allows (90 minutes, 120-minute buffers) is still found from either side."""
+    offering = await mentor_and_mentee(
+        uow, duration_minutes=90, buffer_before_minutes=120, buffer_after_minutes=120
+    )
+    start = datetime(2030, 3, 10, 6, 0, tzinfo=UTC)
+    async with uow:
+        booked = await uow.bookings.add(booking(offering, MENTEE_ID, start, status=BookingStatus.CONFIRMED))
+        await uow.commit()
+    blocked_until = start + timedelta(minutes=90 + 120)
+    blocked_from = start - timedelta(minutes=120)
+    minute = timedelta(minutes=1)
+    async with uow:
+        after = await uow.bookings.active_for_mentor(MENTOR_ID, blocked_until - minute, blocked_until + minute)
+        before = await uow.bookings.active_for_mentor(MENTOR_ID, blocked_from - minute, blocked_from + minute)
+        assert [b.id for b in after] == [b.id for b in before] == [booked.id]
+        assert await uow.bookings.active_for_mentor(MENTOR_ID, blocked_until, blocked_until + minute) == []
+        assert await uow.bookings.active_for_mentor(MENTOR_ID, blocked_from - minute, blocked_from) == []
+        ends = start + timedelta(minutes=90)
+        assert [b.id for b in await uow.bookings.active_for_mentee(MENTEE_ID, ends - minute, ends)] == [booked.id]
+
+
+async def test_a_booking_beyond_the_bounds_is_refused(uow: SqlUnitOfWork) -> None:
+    offering = await mentor_and_mentee(uow)
+    for changes in ({"buffer_after_minutes": 121}, {"buffer_before_minutes": -1}, {"duration_minutes": 100}):
+        with pytest.raises(IntegrityError):
+            async with uow:
+                await uow.bookings.add(booking(offering, **changes))
+    with pytest.raises(IntegrityError):
+        async with uow:
+            await uow.offerings.add(offering.with_changes(id=None, buffer_before_minutes=500))
