@@ -13,8 +13,9 @@ SQLite is configured for a bot that books time slots from several tasks (or proc
   reads included, serializes with writers; keep transactions short, and never open a second unit of work
   while one is open in the same task (it would wait for the first one forever, i.e. until the timeout).
 * A file database gets a pool of one connection (see ``create_engine``).
-* Statements run through SQLAlchemy's own aiosqlite adapter, on each connection's aiosqlite thread; a writer
-  waiting for another process's write lock waits there (SQLite's busy handler), never on the event loop.
+* Statements run through SQLAlchemy's own aiosqlite dialect, and units of work run them on a thread of their own
+  (``storage.db.SqliteDb``); a writer waiting for another process's write lock waits there (SQLite's busy
+  handler), never on the bot's event loop.
 * Reads that need no write lock can use ``create_read_engine``: a few more connections to the same file, in
   autocommit, which refuse writes (``PRAGMA query_only``). In WAL mode they read the last committed state without
   waiting for the writer, so screens that only show data do not queue behind it.
