@@ -24,13 +24,13 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
 from bot.config import Settings
+from storage.db import ping
 from storage.engine import normalize_url
 
 log = logging.getLogger(__name__)
@@ -111,8 +111,8 @@ def telegram_failures(settings: Settings) -> Iterator[None]:
 async def check_database(engine: AsyncEngine, settings: Settings) -> None:
     """``SELECT 1``, so that a database that cannot be reached is told apart from a migration that fails."""
     try:
-        async with asyncio.timeout(DATABASE_TIMEOUT_SECONDS), engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        async with asyncio.timeout(DATABASE_TIMEOUT_SECONDS):
+            await ping(engine)
     except Exception as error:  # noqa: BLE001 - whatever the driver raises, the database is not usable
         raise database_failure(error, settings) from error
 

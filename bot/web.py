@@ -32,7 +32,6 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.http import HttpProcessingError
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.ext import Application
@@ -41,6 +40,7 @@ from bot.config import Settings
 from bot.feed import FeedService, MissLimiter, add_feed_route
 from bot.lifecycle import finish, listen, prepare, stop_on_signals, telegram_failures
 from handlers.common import Services
+from storage.db import ping
 
 log = logging.getLogger(__name__)
 
@@ -180,8 +180,7 @@ async def database_problem(engine: AsyncEngine, timeout: float = HEALTH_TIMEOUT_
     """None if the database answers; otherwise a short reason that names no host, user or password."""
     try:
         async with asyncio.timeout(timeout):
-            async with engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+            await ping(engine)
     except TimeoutError:
         log.warning("health check: the database gave no answer within %g s", timeout)
         return f"no answer within {timeout:g} s"

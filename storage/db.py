@@ -35,7 +35,7 @@ import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import CursorResult, Executable, Row
+from sqlalchemy import CursorResult, Executable, Row, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import Pool, QueuePool
@@ -335,3 +335,18 @@ def unit_of_work_db(engine: AsyncEngine, *, read_only: bool) -> Db:
         autocommit = engine.dialect.skip_autocommit_rollback
         return SqliteDb(engine, writes=not (read_only and autocommit), patience_ms=SQLITE_BUSY_TIMEOUT_MS)
     return Db(engine)
+
+
+_PING = text("SELECT 1")
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """``SELECT 1`` on ``engine`` the way a unit of work runs it (a SQLite file: on the SQLite thread, taking its
+    turn for a connection); raises whatever the driver raises when the database does not answer. A SQLite engine's
+    connections must never be awaited on another event loop than that thread's: SQLAlchemy's pool queues waiters
+    on the loop that first waited for a connection."""
+    db = unit_of_work_db(engine, read_only=True)
+    try:
+        await db.execute(_PING)
+    finally:
+        await db.close()

@@ -223,3 +223,22 @@ async def test_a_failed_write_rolls_back_and_the_writer_goes_on(writer: AsyncEng
         await uow.commit()
     async with SqlUnitOfWork(writer) as uow:
         assert await uow.users.get(3) == user(3)
+
+
+async def test_a_health_check_takes_its_turn_like_a_unit_of_work(writer: AsyncEngine) -> None:
+    """``ping`` (the start-up check and ``/healthz``) while units of work hold and queue for the writer: it waits
+    its turn, and the units of work after it go on. A connection awaited on the bot's loop instead would tie the
+    pool's queue to that loop and break the SQLite thread's next wait for it (or the other way round)."""
+    async with SqlUnitOfWork(writer) as uow:
+        await uow.users.add(user(1))
+        await uow.commit()
+
+    async def touch(n: int) -> None:
+        async with SqlUnitOfWork(writer) as uow:
+            await uow.users.get(1)
+            await asyncio.sleep(0.002 * (n % 3))  # holds the connection across awaits, as handlers do
+            await uow.commit()
+
+    for _round in range(3):
+        await asyncio.gather(*(touch(n) for n in range(20)), *(storage.db.ping(writer) for _ in range(5)))
+    await storage.db.ping(writer)
