@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import sys
+from collections.abc import Sequence
 
 from bot.app import build_application
 from bot.config import ConfigError, load_settings
@@ -65,9 +67,17 @@ def _startup_failed(error: StartupError) -> int:
     return 1
 
 
-if __name__ == "__main__":
-    if len(sys.argv) > 1:  # options are the sandbox's: python -m bot --sandbox [--port N] [--reset]
+def cli(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    """The command line: ``python -m bot`` and the ``mentor-desk`` script (``[project.scripts]``). Without
+    options, the bot (``main``); options are the sandbox's (``--sandbox [--port N] [--host H] [--reset]``, or
+    ``--help``). ``argv`` and ``prog``: ``sys.argv``'s unless given."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args:
         from sandbox.main import main as sandbox_main
 
-        sys.exit(sandbox_main(sys.argv[1:]))
-    sys.exit(main())
+        return sandbox_main(args, prog=prog or os.path.basename(sys.argv[0]))
+    return main()
+
+
+if __name__ == "__main__":
+    sys.exit(cli(prog="python -m bot"))

@@ -21,7 +21,7 @@ import typing
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self, TypeVar
 
 from domain.discovery import CATEGORIES, PriceBand, SortOrder
 from domain.ids import BOOKING_IDS, CALENDAR_IDS, INT32_MAX, OFFERING_IDS, USER_IDS, NumberRange
@@ -177,6 +177,9 @@ class CallbackData:
         return re.compile(rf"^{re.escape(cls.prefix)}(:|$)")
 
 
+Kind = TypeVar("Kind", bound=CallbackData)
+
+
 @functools.cache
 def _layout(cls: type[CallbackData]) -> tuple[_Field, ...]:
     """The kind's fields in order with their readers (resolved once: every button built or pressed needs them)."""
@@ -189,10 +192,11 @@ def _layout(cls: type[CallbackData]) -> tuple[_Field, ...]:
     return tuple(layout)
 
 
-def callback(prefix: str):
-    """Class decorator: a frozen dataclass button kind with a unique ``prefix``."""
+@typing.dataclass_transform(frozen_default=True)
+def callback(prefix: str) -> Callable[[type[Kind]], type[Kind]]:
+    """Class decorator: a frozen dataclass button kind with a unique ``prefix`` (type checkers see the fields)."""
 
-    def wrap(cls: type) -> type:
+    def wrap(cls: type[Kind]) -> type[Kind]:
         if prefix in _REGISTRY or _SEP in prefix:
             raise ValueError(f"duplicate or invalid callback prefix {prefix!r}")
         cls = dataclasses.dataclass(frozen=True, slots=True)(cls)

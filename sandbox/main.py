@@ -24,9 +24,9 @@ from sandbox.web import WebChat
 DATA_DIRECTORY = Path("data")
 
 
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+def parse_args(argv: Sequence[str], prog: str = "python -m bot") -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m bot",
+        prog=prog,
         description="Without options: run the bot on Telegram (BOT_TOKEN). With --sandbox: try it locally in a "
         "browser, with no token and no network.",
     )
@@ -46,8 +46,9 @@ def _port(raw: str) -> int:
     return int(raw)
 
 
-def main(argv: Sequence[str]) -> int:
-    args = parse_args(argv)
+def main(argv: Sequence[str], prog: str = "python -m bot") -> int:
+    """``prog``: the command's name in usage and errors (``mentor-desk`` when run as the installed script)."""
+    args = parse_args(argv, prog)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("sandbox").setLevel(logging.INFO)
     try:
