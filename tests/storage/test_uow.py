@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.uow import SqlUnitOfWork
@@ -61,6 +62,7 @@ async def test_lock_users_serializes_transactions(engine: AsyncEngine) -> None:
 
     events: list[str] = []
     first_has_lock = asyncio.Event()
+    second_asks = asyncio.Event()
     release_first = asyncio.Event()
 
     async def first() -> None:
@@ -76,6 +78,7 @@ async def test_lock_users_serializes_transactions(engine: AsyncEngine) -> None:
     async def second() -> None:
         await first_has_lock.wait()
         async with SqlUnitOfWork(engine) as uow:
+            second_asks.set()
             await uow.lock_users(1)
             events.append("second locked")
             got = await uow.users.get(1)
@@ -83,11 +86,26 @@ async def test_lock_users_serializes_transactions(engine: AsyncEngine) -> None:
 
     tasks = [asyncio.create_task(first()), asyncio.create_task(second())]
     await first_has_lock.wait()
-    await asyncio.sleep(0.5)
+    await second_asks.wait()  # resumes once the second has gone into lock_users and is suspended there
+    if engine.dialect.name == "postgresql":
+        await _until_a_backend_waits_for_a_lock(engine)
     assert events == ["first locked"]  # the second is waiting for the lock
     release_first.set()
     await asyncio.gather(*tasks)
     assert events == ["first locked", "first commits", "second locked"]
+
+
+async def _until_a_backend_waits_for_a_lock(engine: AsyncEngine) -> None:
+    """Poll PostgreSQL's own view of this database's sessions until one is blocked on a row lock (10 s at most)."""
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    async with asyncio.timeout(10):
+        while True:
+            async with engine.connect() as connection:
+                if await connection.scalar(waiting):
+                    return
+            await asyncio.sleep(0.01)
 
 
 async def test_lock_users_with_unknown_or_no_ids_changes_nothing(uow: SqlUnitOfWork) -> None:
