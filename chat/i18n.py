@@ -119,6 +119,11 @@ def _money(amount: Decimal, code: str) -> str:
     return format_currency(amount, "INR", format=pattern, locale=locale, currency_digits=False)
 
 
+def format_rating(value: Decimal | float) -> str:
+    """An average rating with one decimal as the reader writes numbers: ``4.5`` in English, ``4,5`` in Russian."""
+    return format_decimal(value, format="0.0", locale=_babel_locale(get_locale()))
+
+
 def format_price(amount: Decimal, currency: str = "INR") -> str:
     """A price in its currency: rupees as ``format_money`` writes them (``Free`` for zero), Telegram Stars
     (``XTR``) as ``⭐ 1,500`` with the reader's digit grouping."""

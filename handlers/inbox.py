@@ -6,7 +6,7 @@ from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from chat.i18n import N_, _, format_moment, ngettext
+from chat.i18n import N_, _, format_moment, format_rating, ngettext
 from domain.inbox import PAGE_SIZE, Inbox, InboxTab, MentorStats
 from domain.model import BookingStatus, BookingView
 from handlers.callbacks import OpenBookingCard, OpenInbox
@@ -33,7 +33,7 @@ def stats_lines(stats: MentorStats) -> list[str]:
     else:
         rating = ngettext(
             "★ {rating} ({count} rating)", "★ {rating} ({count} ratings)", stats.rating_count
-        ).format(rating=f"{stats.average_rating:.1f}", count=stats.rating_count)
+        ).format(rating=format_rating(stats.average_rating), count=stats.rating_count)
     return [
         _("⏳ Pending requests: {count}").format(count=stats.pending),
         _("📅 Sessions this week: {count}").format(count=stats.this_week),

@@ -250,9 +250,17 @@ async def help_command(update: Update, context: AppContext) -> None:
             "/availability – your weekly hours and days off\n"
             "/profile – what mentees see about you\n\n"
             "Every time is shown in your own time zone."
-        ),
+        )
+        + feed_hint(context.services.public_url is not None),
         main_menu(context.user),
     )
+
+
+def feed_hint(feed: bool) -> str:
+    """The ``/help`` line about the calendar feed, when the bot serves feeds (``PUBLIC_URL`` is set)."""
+    if not feed:
+        return ""
+    return "\n" + _("Your sessions in your own calendar app: /settings → 📆 Calendar feed.")
 
 
 def settings_view(user: User, zone: str, now: datetime, feed: bool = False) -> tuple[str, InlineKeyboardMarkup]:

@@ -7,7 +7,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from chat.i18n import _, format_money, ngettext
+from chat.i18n import _, format_money, format_rating, ngettext
 from domain.discovery import stars
 from domain.profiles import (
     BIO_MAX,
@@ -32,7 +32,7 @@ def stats_line(stats: MentorStats) -> str:
     if stats.average_rating is None:
         return _("{bookings} · no ratings yet").format(bookings=counts)
     rating = ngettext("★ {rating} ({count} rating)", "★ {rating} ({count} ratings)", stats.rating_count).format(
-        rating=f"{stats.average_rating:.1f}", count=stats.rating_count
+        rating=format_rating(stats.average_rating), count=stats.rating_count
     )
     return f"{rating} · {counts}"
 

@@ -11,7 +11,16 @@ from datetime import UTC, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from chat.i18n import _, format_clock, format_money, format_moment, format_price, format_wall, ngettext
+from chat.i18n import (
+    _,
+    format_clock,
+    format_money,
+    format_moment,
+    format_price,
+    format_rating,
+    format_wall,
+    ngettext,
+)
 from domain.booking import allowed_moves, link_editable
 from domain.model import (
     Actor,
@@ -57,7 +66,7 @@ def rating_line(offering: Offering) -> str:
     if offering.average_rating is None:
         return _("no ratings yet")
     return ngettext("★ {rating} ({count} rating)", "★ {rating} ({count} ratings)", offering.rating_count).format(
-        rating=f"{offering.average_rating:.1f}", count=offering.rating_count
+        rating=format_rating(offering.average_rating), count=offering.rating_count
     )
 
 

@@ -221,6 +221,9 @@ async def test_the_feed_address_from_settings_serves_the_persons_sessions(
         await mentee.wait_for("Request sent")
         request = await mentor.wait_for("New booking request")
 
+        await mentee.send("/help")
+        assert "/settings → 📆 Calendar feed" in (await mentee.wait_for("Mentor Desk")).text  # feeds are served
+
         url = await feed_address(mentee)
         screen = mentee.last_keyboard_message()
         assert url.replace("http://", "webcal://") in screen.text

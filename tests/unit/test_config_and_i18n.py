@@ -13,6 +13,7 @@ from chat.i18n import (
     format_clock,
     format_day,
     format_money,
+    format_rating,
     format_wall,
     ngettext,
     pick_locale,
@@ -251,3 +252,7 @@ def test_russian_readers_get_russian_money_dates_and_times():
         assert format_day(moment, "Europe/Moscow") == "пн, 30 нояб."
         assert format_clock(moment, "Europe/Moscow") == "12:00"
         assert format_wall(9 * 60) == "09:00"
+        assert format_rating(Decimal("4.5")) == "4,5"  # a Russian reader's decimal comma
+    with use_locale("en"):
+        assert format_rating(Decimal("4.5")) == "4.5"
+        assert format_rating(Decimal("5")) == "5.0"
