@@ -21,6 +21,7 @@ NOTES_MAX = 1000
 REASON_MAX = 500
 LINK_MAX = 500
 PRICE_MAX = Decimal("1000000")
+CAPACITY_MAX = 100  # seats of a group offering, at most (1: a 1:1 session)
 
 
 class Category(StrEnum):
@@ -200,6 +201,9 @@ class Offering:
     preparation_notes: str = ""
     price_stars: int | None = None  # the price in Telegram Stars; None: suggested from the rupee price
     auto_confirm_paid: bool = False  # a paid booking is confirmed at once instead of waiting for the mentor
+    # Seats of one session: 1 is a 1:1 session; more makes a group session, each attendee with a booking of their
+    # own at the same start (``domain.slots``, rule 6).
+    capacity: int = 1
     status: OfferingStatus = OfferingStatus.DRAFT
     total_bookings: int = 0
     total_completed: int = 0
@@ -209,6 +213,10 @@ class Offering:
     @property
     def is_free(self) -> bool:
         return self.price == 0
+
+    @property
+    def is_group(self) -> bool:
+        return self.capacity > 1
 
     @property
     def average_rating(self) -> Decimal | None:

@@ -13,6 +13,7 @@ from enum import StrEnum
 from domain.errors import DomainError, InvalidInput
 from domain.ids import OFFERING_IDS, USER_IDS
 from domain.model import (
+    CAPACITY_MAX,
     DESCRIPTION_MAX,
     MAX_BUFFER_MINUTES,
     TITLE_MAX,
@@ -52,6 +53,7 @@ class OfferingField(StrEnum):
     PROFILE_HOURS = "ph"  # "1": the mentor's profile hours, "0": the offering's own weekly rules
     PRICE_STARS = "ps"  # the price in Telegram Stars; "-": the suggestion from the rupee price
     AUTO_CONFIRM = "ac"  # "1": a booking paid in the bot is confirmed at once, "0": it waits for the mentor
+    CAPACITY = "sc"  # seats of one session (1: 1:1); lowering it never drops anyone already booked
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,7 @@ NUMBERS: dict[OfferingField, tuple[str, Bounds]] = {
     OfferingField.ADVANCE_DAYS: ("advance_booking_days", Bounds(1, 365, "advance_days")),
     OfferingField.MIN_NOTICE: ("min_notice_hours", Bounds(0, 720, "min_notice")),
     OfferingField.CANCELLATION_CUTOFF: ("cancellation_cutoff_hours", Bounds(0, 720, "cutoff_hours")),
+    OfferingField.CAPACITY: ("capacity", Bounds(1, CAPACITY_MAX, "capacity")),
 }
 
 # The free-text fields: the attribute, the limit in characters, the ``InvalidInput`` field.
@@ -211,6 +214,7 @@ def duplicate(offering: Offering, mark: str) -> Offering:
         preparation_notes=offering.preparation_notes,
         price_stars=offering.price_stars,
         auto_confirm_paid=offering.auto_confirm_paid,
+        capacity=offering.capacity,
         status=OfferingStatus.DRAFT,
     )
 

@@ -19,13 +19,21 @@ these hold:
    share the same free time. A busy interval ``E`` of the mentor's external calendars (``domain.busy``) blocks
    like a booking without buffers of its own: the new session widened by this offering's buffers does not
    overlap ``[E.start, E.end)``.
-5. **Daily limit.** Fewer than ``max_bookings_per_day`` active bookings *of this offering* start on the same
-   mentor-local date as ``s``. Slots are independent options, so they are not counted against each other.
+5. **Daily limit.** Fewer than ``max_bookings_per_day`` sessions *of this offering* start on the same
+   mentor-local date as ``s``: a session is a start instant with active bookings of the offering, however many
+   attendees it has. Slots are independent options, so they are not counted against each other.
+6. **Seats.** An offering seats ``capacity`` people a session (1: a 1:1 session). A start ``s`` where the offering
+   already has a session with fewer attendees (active bookings at exactly ``s``) than seats is offered when rules
+   1-3 hold and rule 4 holds for everything else - its own attendees' bookings are not a conflict, and the daily
+   limit does not apply since joining adds no session. A session whose seats are all taken is not offered (its
+   bookings block it by rule 4). For the mentor's *other* offerings one seat taken blocks the time like any
+   booking.
 
 Inactive bookings in ``busy`` are ignored, and so is the offering's status (the use case checks that).
 
 Implementation: busy bookings and external busy intervals are turned once into sorted, merged open intervals of
-forbidden start instants (rule 4 for one booking forbids exactly ``B.scheduled_at - d - max(B.before, after) < s <
+forbidden start instants (the starts of sessions with seats left, each checked once against everything else, are
+the exceptions: rule 6) (rule 4 for one booking forbids exactly ``B.scheduled_at - d - max(B.before, after) < s <
 B.ends_at + max(B.after, before)``, for an external interval ``E.start - d - after < s < E.end + before``), so
 each candidate costs one binary search.
 """
@@ -40,7 +48,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.availability import UTC, DayClock, effective_availability, local_dates, minutes
-from domain.model import Availability, Booking, BusyInterval, Offering, User
+from domain.model import ALLOWED_DURATIONS, MAX_BUFFER_MINUTES, Availability, Booking, BusyInterval, Offering, User
 
 _ONE_DAY = timedelta(days=1)
 
@@ -89,6 +97,7 @@ class _Rules:
     earliest: datetime
     latest: datetime
     max_per_day: int
+    capacity: int
 
     @classmethod
     def of(cls, offering: Offering, availability: Availability | None, now: datetime) -> _Rules | None:
@@ -108,6 +117,7 @@ class _Rules:
             earliest=earliest,
             latest=latest,
             max_per_day=offering.max_bookings_per_day,
+            capacity=offering.capacity,
         )
 
     def in_window(self, start: datetime) -> bool:
@@ -146,7 +156,7 @@ class _Rules:
         return any(minutes(low) < offset < minutes(high) for low, high in self.forbidden_offsets(booking))
 
     def counts_per_day(self, booking: Booking) -> bool:
-        """Whether ``booking`` counts against this offering's daily limit (rule 5)."""
+        """Whether ``booking`` is an attendee of a session of this offering (rules 5 and 6)."""
         return booking.status.is_active and booking.offering_id == self.offering_id
 
     def local_date(self, instant: datetime) -> date:
@@ -155,48 +165,93 @@ class _Rules:
 
 class _Calendar:
     """The mentor's busy bookings and external busy intervals prepared for many questions: forbidden starts
-    sorted and merged, daily counts.
+    sorted and merged, sessions per day, the sessions that still have seats.
 
     Forbidden starts are kept as disjoint open intervals sorted by their low end, so "is this start blocked?" is
-    one binary search instead of a pass over every booking.
+    one binary search instead of a pass over every booking. The starts of this offering's sessions with seats
+    left that nothing else blocks (rule 6) are a set, checked first.
     """
 
-    __slots__ = ("_highs", "_lows", "_max_per_day", "_per_day")
+    __slots__ = ("_highs", "_lows", "_max_per_day", "_per_day", "joinable")
 
     def __init__(self, rules: _Rules, busy: Sequence[Booking], external: Sequence[BusyInterval] = ()) -> None:
         active = [booking for booking in busy if booking.status.is_active]
-        intervals = [
-            (anchor + minutes(low), anchor + minutes(high))
-            for booking in active
-            for anchor in (booking.scheduled_at.astimezone(UTC),)
-            for low, high in rules.forbidden_offsets(booking)
-        ]
-        intervals += [rules.external_forbidden(interval) for interval in external]
-        intervals.sort()
-        self._lows: list[datetime] = []
-        self._highs: list[datetime] = []
-        for low, high in intervals:
-            if self._highs and low < self._highs[-1]:  # open intervals that merely touch stay apart
-                self._highs[-1] = max(self._highs[-1], high)
-            else:
-                self._lows.append(low)
-                self._highs.append(high)
-        self._per_day = Counter(rules.local_date(b.scheduled_at) for b in active if rules.counts_per_day(b))
+        sessions: dict[datetime, list[Booking]] = {}
+        for booking in active:
+            if rules.counts_per_day(booking):
+                sessions.setdefault(booking.scheduled_at.astimezone(UTC), []).append(booking)
+        open_starts = {start for start, attendees in sessions.items() if len(attendees) < rules.capacity}
+        seated = [b for start in sorted(open_starts) for b in sessions[start]]  # attendees of open sessions
+        others = [b for b in active if not (rules.counts_per_day(b) and b.scheduled_at in open_starts)]
+        self._lows, self._highs = _merged(rules, others, external)
+        self.joinable: frozenset[datetime] = frozenset()
+        if open_starts:
+            # a start with seats left is offered when nothing but its own attendees forbids it
+            self.joinable = frozenset(
+                start
+                for start in open_starts
+                if not self.is_blocked(start)
+                and not any(rules.conflicts(b, start) for b in _near(seated, start) if b.scheduled_at != start)
+            )
+            self._lows, self._highs = _merged(rules, active, external)
+        self._per_day = Counter(rules.local_date(start) for start in sessions)
         self._max_per_day = rules.max_per_day
 
     def is_blocked(self, start: datetime) -> bool:
         index = bisect_left(self._lows, start) - 1  # the last interval whose low end is before ``start``
         return index >= 0 and start < self._highs[index]
 
+    def is_free(self, start: datetime, day_full: bool) -> bool:
+        """Whether ``start`` passes rules 4-6, given whether its local day already has its sessions."""
+        if start in self.joinable:
+            return True
+        return not day_full and not self.is_blocked(start)
+
     def is_full(self, day: date) -> bool:
         return self._per_day[day] >= self._max_per_day
+
+
+# A booking's blocked time lies within these bounds around its start (durations and buffers are bounded:
+# ``domain.model``), so only bookings this near a start can forbid it.
+_REACH = timedelta(minutes=2 * (max(ALLOWED_DURATIONS) + MAX_BUFFER_MINUTES))
+
+
+def _near(bookings: Sequence[Booking], start: datetime) -> Sequence[Booking]:
+    """The bookings of ``bookings`` (sorted by start) starting within ``_REACH`` of ``start``."""
+    starts = [b.scheduled_at for b in bookings]
+    return bookings[bisect_left(starts, start - _REACH) : bisect_left(starts, start + _REACH)]
+
+
+def _merged(
+    rules: _Rules, bookings: Sequence[Booking], external: Sequence[BusyInterval]
+) -> tuple[list[datetime], list[datetime]]:
+    """Rule 4 for ``bookings`` and ``external``: the forbidden starts as disjoint open intervals sorted by their
+    low ends (``lows``, ``highs``)."""
+    intervals = [
+        (anchor + minutes(low), anchor + minutes(high))
+        for booking in bookings
+        for anchor in (booking.scheduled_at.astimezone(UTC),)
+        for low, high in rules.forbidden_offsets(booking)
+    ]
+    intervals += [rules.external_forbidden(interval) for interval in external]
+    intervals.sort()
+    lows: list[datetime] = []
+    highs: list[datetime] = []
+    for low, high in intervals:
+        if highs and low < highs[-1]:  # open intervals that merely touch stay apart
+            highs[-1] = max(highs[-1], high)
+        else:
+            lows.append(low)
+            highs.append(high)
+    return lows, highs
 
 
 def _starts_on_local_day(
     rules: _Rules, calendar: _Calendar, day: date, low: datetime, high: datetime
 ) -> Iterator[datetime]:
-    """Starts in ``[low, high]`` on mentor-local ``day`` passing rules 1, 2, 4 and 5, in order; may repeat."""
-    if calendar.is_full(day):
+    """Starts in ``[low, high]`` on mentor-local ``day`` passing rules 1, 2, 4, 5 and 6, in order; may repeat."""
+    full = calendar.is_full(day)
+    if full and not calendar.joinable:
         return
     clock = DayClock(day, rules.tz)
     duration = rules.duration
@@ -213,7 +268,7 @@ def _starts_on_local_day(
                 continue
             if start > last:
                 break  # starts only grow with the wall clock (first occurrences of existing times)
-            if not calendar.is_blocked(start):
+            if calendar.is_free(start, full):
                 yield start
 
 
@@ -288,12 +343,24 @@ def is_bookable(
     if not in_a_range:
         return False
     active = [booking for booking in busy if booking.status.is_active]
-    same_day = sum(1 for b in active if rules.counts_per_day(b) and rules.local_date(b.scheduled_at) == day)
-    if same_day >= rules.max_per_day:
-        return False
+    ours = [b for b in active if rules.counts_per_day(b)]  # this offering's attendees, of every session
+    attendees = [b for b in ours if b.scheduled_at == start]
+    if len(attendees) >= rules.capacity:
+        return False  # rule 6: every seat taken (a 1:1 session's one seat included)
+    if not attendees:  # a new session: the daily limit (rule 5); joining a session adds none
+        sessions = {b.scheduled_at for b in ours if rules.local_date(b.scheduled_at) == day}
+        if len(sessions) >= rules.max_per_day:
+            return False
     if any(low < start < high for low, high in map(rules.external_forbidden, external)):
         return False
-    return not any(rules.conflicts(booking, start) for booking in active)
+    return not any(rules.conflicts(b, start) for b in active if b not in attendees)
+
+
+def seats_left(offering: Offering, busy: Sequence[Booking], start: datetime) -> int:
+    """How many of the offering's seats at ``start`` are not taken by an active booking (rule 6); never below 0
+    (a capacity lowered below a session's attendees leaves them all booked)."""
+    taken = sum(1 for b in busy if b.status.is_active and b.offering_id == offering.id and b.scheduled_at == start)
+    return max(offering.capacity - taken, 0)
 
 
 def free_dates(

@@ -23,7 +23,7 @@ from domain.mentee import DayPart, MyTab, WeekPage, group_times, monday_of, week
 from domain.model import NOTES_MAX, BookingStatus, Offering, PaymentMode
 from domain.payments import ONLINE, modes_for, price_in
 from domain.sessions import cutoff_before
-from domain.slots import SlotContext
+from domain.slots import SlotContext, seats_left
 from domain.usecases.booking import BookingRequest, book_slot, check_slot, date_page, free_times
 from domain.validation import clean_text
 from handlers import dialog, discover, payments
@@ -46,8 +46,10 @@ from handlers.render import (
     booking_card_for_mentee,
     cancellation_terms,
     esc,
+    group_size,
     offering_summary,
     refund_terms,
+    seats_left_line,
     session_time,
 )
 
@@ -139,7 +141,8 @@ def times_view(
     ctx: SlotContext, day: date, times: list[datetime], zone: str, lead: str = ""
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The free times of ``day`` grouped by part of the day on the mentee's clock: each group named in the text
-    (with its first and last time) and starting a new row of buttons, in the same order."""
+    (with its first and last time) and starting a new row of buttons, in the same order. A group offering's
+    buttons say how many seats each time has left."""
     offering = ctx.offering
     assert offering.id is not None
     mentor_zone = ctx.mentor.timezone
@@ -147,7 +150,11 @@ def times_view(
 
     def label(moment: datetime) -> str:
         mine = format_clock(moment, zone)
-        return f"{mine} ({format_clock(moment, mentor_zone)})" if dual and mentor_zone else mine
+        shown = f"{mine} ({format_clock(moment, mentor_zone)})" if dual and mentor_zone else mine
+        if offering.is_group:
+            # TRANSLATORS: a time button of a group session: the time, then how many seats are still free
+            return _("{time} · {left} left").format(time=shown, left=seats_left(offering, ctx.busy, moment))
+        return shown
 
     back = [button(_("◀ Dates"), BookWeek(offering.id, monday_of(day)))]
     if not times:
@@ -159,13 +166,16 @@ def times_view(
             title=esc(offering.title), day=format_day(day), zones=_zones_note(ctx, zone)
         )
     ]
+    if offering.is_group:
+        lines.append(group_size(offering.capacity))
     keyboard = []
     for part, moments in group_times(times, zone):
         span = format_clock(moments[0], zone)
         if len(moments) > 1:
             span += " – " + format_clock(moments[-1], zone)
         lines.append(_("{part}: {times}").format(part=_(_DAY_PARTS[part]), times=span))
-        markup = rows([(label(t), BookTime(offering.id, t)) for t in moments], width=2 if dual else 3)
+        width = 2 if dual or offering.is_group else 3
+        markup = rows([(label(t), BookTime(offering.id, t)) for t in moments], width=width)
         keyboard += markup.inline_keyboard
     return "\n".join(lines), InlineKeyboardMarkup([*keyboard, back])
 
@@ -266,10 +276,12 @@ async def _summary(update: Update, context: AppContext, offering_id: int, start:
     online = [mode for mode in modes if mode in ONLINE]
     prices = [price_in(offering, mode, settings.stars_per_rupee) for mode in online]
     shown = " · ".join(dict.fromkeys(format_price(amount, currency) for amount, currency in prices))
+    seats = [seats_left_line(seats_left(offering, ctx.busy, start), offering.capacity)] if offering.is_group else []
     lines = [
         _("<b>Please check your booking</b>"),
         offering_summary(offering, ctx.mentor),
         _("When: {time}").format(time=session_time(start, context.zone, ctx.mentor.timezone, _("mentor"))),
+        *seats,
         _("Price: {price}").format(price=shown or format_money(offering.price)),
         _("Your notes: {notes}").format(notes=esc(notes)) if notes else _("No notes."),
         *_policy_lines(offering),

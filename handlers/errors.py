@@ -186,6 +186,10 @@ def explain_offering_input(error: errors.InvalidInput) -> str:
             return _("Type a whole number of sessions per day from {low} to {high}.").format(low=low, high=high)
         if field == "advance_days":
             return _("Type a whole number of days from {low} to {high}.").format(low=low, high=high)
+        if field == "capacity":
+            return _("Type a whole number of seats from {low} to {high} (1 for a 1:1 session).").format(
+                low=low, high=high
+            )
         return _("Type a whole number of hours from {low} to {high}.").format(low=low, high=high)
     if field in _OFFERING_TEXTS:
         limit = _OFFERING_TEXTS[field]

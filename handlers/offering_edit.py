@@ -35,6 +35,7 @@ _PRESETS: dict[OfferingField, tuple[int, ...]] = {
     OfferingField.MIN_NOTICE: (0, 2, 12, 24, 48),
     OfferingField.CANCELLATION_CUTOFF: (0, 2, 12, 24, 48),
     OfferingField.DURATION: ALLOWED_DURATIONS,
+    OfferingField.CAPACITY: (1, 5, 10, 20, 50),
 }
 
 
@@ -110,6 +111,12 @@ def question(field: OfferingField) -> str:
             case OfferingField.MIN_NOTICE:
                 text = _(
                     "How many hours of notice do you need before a session? "
+                    "Tap one, or type a number from {low} to {high}."
+                )
+            case OfferingField.CAPACITY:
+                text = _(
+                    "How many people may book one session? 1 is a 1:1 session; more makes a group session, where "
+                    "a time stays bookable until its seats are taken. People already booked keep their seats. "
                     "Tap one, or type a number from {low} to {high}."
                 )
             case _:

@@ -366,6 +366,7 @@ FIELD_LABELS: dict[OfferingField, str] = {
     OfferingField.CANCELLATION_POLICY: N_("Cancellation policy"),
     OfferingField.CANCELLATION_CUTOFF: N_("Cancellation cut-off"),
     OfferingField.PREPARATION_NOTES: N_("Preparation notes"),
+    OfferingField.CAPACITY: N_("Seats"),
 }
 
 

@@ -90,8 +90,24 @@ def offering_summary(offering: Offering, mentor: User | None = None) -> str:
             category=category_label(offering.category),
         )
     )
+    if offering.is_group:
+        lines.append(group_size(offering.capacity))
     lines.append(f"{rating_line(offering)} · {booking_counts(offering.total_bookings, offering.total_completed)}")
     return "\n".join(lines)
+
+
+def group_size(capacity: int) -> str:
+    """What a group offering is: how many people one session seats."""
+    return ngettext(
+        "👥 Group session for up to {count} person", "👥 Group session for up to {count} people", capacity
+    ).format(count=capacity)
+
+
+def seats_left_line(left: int, capacity: int) -> str:
+    """How many seats of a group session are still free: "3 of 10 seats left"."""
+    return ngettext("👥 {left} of {capacity} seat left", "👥 {left} of {capacity} seats left", capacity).format(
+        left=left, capacity=capacity
+    )
 
 
 def offering_details(offering: Offering) -> str:

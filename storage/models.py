@@ -51,6 +51,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from domain.model import (
     ALLOWED_DURATIONS,
+    CAPACITY_MAX,
     MAX_BUFFER_MINUTES,
     Actor,
     BookingStatus,
@@ -267,6 +268,7 @@ class OfferingRow(Base):
         CheckConstraint(_in("duration_minutes", ALLOWED_DURATIONS), name="duration_minutes"),
         CheckConstraint(_between("buffer_before_minutes", 0, MAX_BUFFER_MINUTES), name="buffer_before_minutes"),
         CheckConstraint(_between("buffer_after_minutes", 0, MAX_BUFFER_MINUTES), name="buffer_after_minutes"),
+        CheckConstraint(_between("capacity", 1, CAPACITY_MAX), name="capacity"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -293,6 +295,8 @@ class OfferingRow(Base):
     # confirmed at once.
     price_stars: Mapped[int | None] = mapped_column(Integer)
     auto_confirm_paid: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    # Seats of one session (0008): 1 is a 1:1 session; each attendee of a group session has a booking of their own.
+    capacity: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default=text("1"))
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="draft", server_default="draft")
     total_bookings: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default=text("0"))
     total_completed: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default=text("0"))

@@ -443,6 +443,7 @@ _OFFERING_EDITABLE = (
     "preparation_notes",
     "price_stars",
     "auto_confirm_paid",
+    "capacity",
 )
 
 
@@ -467,6 +468,7 @@ def _offering_from_row(row: Row[Any], rules: Sequence[WeeklyRule]) -> Offering:
         preparation_notes=row.preparation_notes,
         price_stars=row.price_stars,
         auto_confirm_paid=row.auto_confirm_paid,
+        capacity=row.capacity,
         status=OfferingStatus(row.status),
         total_bookings=row.total_bookings,
         total_completed=row.total_completed,

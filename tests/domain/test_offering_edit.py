@@ -48,6 +48,9 @@ def offering(**changes: object) -> Offering:
          "Free cancellation until a day before."),
         (OfferingField.CANCELLATION_CUTOFF, " 48 ", "cancellation_cutoff_hours", 48),
         (OfferingField.PREPARATION_NOTES, "Read the brief", "preparation_notes", "Read the brief"),
+        (OfferingField.CAPACITY, "10", "capacity", 10),
+        (OfferingField.CAPACITY, "100", "capacity", 100),
+        (OfferingField.CAPACITY, "1", "capacity", 1),
     ],
 )
 def test_each_field_takes_a_good_value(field: OfferingField, typed: str, attribute: str, expected: object) -> None:
@@ -83,6 +86,9 @@ def test_each_field_takes_a_good_value(field: OfferingField, typed: str, attribu
         (OfferingField.CANCELLATION_CUTOFF, "721", "cutoff_hours", "out_of_range"),
         (OfferingField.CANCELLATION_CUTOFF, "", "cutoff_hours", "not_a_number"),
         (OfferingField.PROFILE_HOURS, "yes", "profile_hours", "unknown"),
+        (OfferingField.CAPACITY, "0", "capacity", "out_of_range"),
+        (OfferingField.CAPACITY, "101", "capacity", "out_of_range"),
+        (OfferingField.CAPACITY, "ten", "capacity", "not_a_number"),
     ],
 )
 def test_bad_values_are_refused_with_the_field_named(
@@ -102,6 +108,7 @@ def test_the_number_bounds_are_the_ones_stated() -> None:
         OfferingField.ADVANCE_DAYS: (1, 365),
         OfferingField.MIN_NOTICE: (0, 720),
         OfferingField.CANCELLATION_CUTOFF: (0, 720),
+        OfferingField.CAPACITY: (1, 100),
     }
 
 

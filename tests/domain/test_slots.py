@@ -274,7 +274,7 @@ def test_conflicts_come_from_every_offering_of_the_mentor() -> None:
 def test_only_active_bookings_block(status: BookingStatus) -> None:
     busy = [
         booking(utc(TUESDAY, "10:00"), status=status),
-        booking(utc(TUESDAY, "10:00"), status=status, mentee_id=2),
+        booking(utc(TUESDAY, "13:00"), status=status, mentee_id=2),  # outside the hours, still a session
     ]
     expected = ["09:00", "11:00"] if status.is_active else ["09:00", "09:30", "10:00", "10:30", "11:00"]
     assert tuesday_slots(busy=busy, max_bookings_per_day=3) == expected

@@ -37,7 +37,15 @@ from domain.model import (
     TimeRange,
     WeeklyRule,
 )
-from domain.slots import booking_window, free_dates, generate_slots, is_bookable, slot_step_minutes, slots_on
+from domain.slots import (
+    booking_window,
+    free_dates,
+    generate_slots,
+    is_bookable,
+    seats_left,
+    slot_step_minutes,
+    slots_on,
+)
 from tests.domain.factories import OFFERING_ID, OTHER_OFFERING_ID, booking, offering
 
 PROPERTIES = settings(
@@ -114,6 +122,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         buffer_before_minutes=draw(st.integers(0, 30)),
         buffer_after_minutes=draw(st.integers(0, 30)),
         max_bookings_per_day=draw(st.integers(1, 4)),
+        capacity=draw(st.sampled_from([1, 1, 2, 3, 5])),
         min_notice_hours=draw(st.integers(0, 48)),
         advance_booking_days=advance_days,
         use_profile_availability=use_profile,
@@ -149,6 +158,22 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             max_size=16,
         )
     )
+    # Attendees who joined a session of the offering: more bookings at the start of one of its bookings (a group
+    # session, full or with seats left; a 1:1 offering with two is data from before a capacity was lowered)
+    ours = [b for b in busy if b.offering_id == OFFERING_ID]
+    if ours:
+        for _ in range(draw(st.integers(0, 4))):
+            seat = draw(st.sampled_from(ours))
+            busy.append(
+                booking(
+                    seat.scheduled_at,
+                    seat.duration_minutes,
+                    before=seat.buffer_before_minutes,
+                    after=seat.buffer_after_minutes,
+                    status=draw(st.sampled_from(list(BookingStatus))),
+                    mentee_id=draw(st.integers(501, 520)),
+                )
+            )
     # External busy intervals on the 5-minute grid, 5 minutes to two days long (all-day events included)
     starts = st.integers(-24 * 12, (advance_days + 1) * 24 * 12)
     external = [
@@ -162,15 +187,23 @@ def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datet
     return a_start < b_end and b_start < a_end
 
 
-def conflicts(scenario: Scenario, start: datetime) -> bool:
-    """Rule 4 written out: does any active busy booking forbid a session starting at ``start``?"""
+def attendees(scenario: Scenario, start: datetime) -> list[Booking]:
+    """The active bookings of the offering's session at ``start`` (rule 6)."""
+    o = scenario.offering
+    return [b for b in scenario.busy if b.status.is_active and b.offering_id == o.id and b.scheduled_at == start]
+
+
+def conflicts(scenario: Scenario, start: datetime, *, joining: bool = False) -> bool:
+    """Rule 4 written out: does any active busy booking forbid a session starting at ``start``? ``joining``: the
+    attendees of the offering's session at ``start`` do not (rule 6)."""
     o = scenario.offering
     end = start + timedelta(minutes=o.duration_minutes)
     widened = (start - timedelta(minutes=o.buffer_before_minutes), end + timedelta(minutes=o.buffer_after_minutes))
+    seated = attendees(scenario, start) if joining else []
     return any(
         overlaps(start, end, b.blocked_from, b.blocked_until) or overlaps(b.scheduled_at, b.ends_at, *widened)
         for b in scenario.busy
-        if b.status.is_active
+        if b.status.is_active and b not in seated
     ) or any(overlaps(e.start, e.end, *widened) for e in scenario.external)
 
 
@@ -183,11 +216,11 @@ def reference_slots(scenario: Scenario) -> list[datetime]:
     found: set[datetime] = set()
     day = earliest.astimezone(tz).date() - timedelta(days=2)
     while day <= latest.astimezone(tz).date() + timedelta(days=2):
-        taken = sum(
-            1
+        sessions = {
+            b.scheduled_at
             for b in scenario.busy
             if b.status.is_active and b.offering_id == o.id and b.scheduled_at.astimezone(tz).date() == day
-        )
+        }
         for time_range in availability.ranges_on(day):
             interval = range_to_utc(day, time_range, tz)
             for minute in range(0, 1440, step):
@@ -200,7 +233,12 @@ def reference_slots(scenario: Scenario) -> list[datetime]:
                     continue
                 if not earliest <= start <= latest:
                     continue
-                if conflicts(scenario, start) or taken >= o.max_bookings_per_day:
+                seated = len(attendees(scenario, start))
+                if seated >= o.capacity:
+                    continue  # every seat taken
+                if seated and conflicts(scenario, start, joining=True):
+                    continue  # joining a session: anything but its own attendees blocks
+                if not seated and (conflicts(scenario, start) or len(sessions) >= o.max_bookings_per_day):
                     continue
                 found.add(start)
         day += timedelta(days=1)
@@ -242,15 +280,21 @@ def test_every_slot_lies_inside_availability_and_the_window(scenario: Scenario) 
 
 @PROPERTIES
 @given(scenarios(), st.data())
-def test_booking_slots_one_by_one_never_exceeds_the_daily_maximum(scenario: Scenario, data: st.DataObject) -> None:
+def test_booking_slots_one_by_one_never_exceeds_the_daily_maximum_nor_the_seats(
+    scenario: Scenario, data: st.DataObject
+) -> None:
     o, tz = scenario.offering, scenario.tz
 
-    def per_day(busy: list[Booking]) -> Counter[date]:
+    def sessions_per_day(busy: list[Booking]) -> Counter[date]:
         return Counter(
-            b.scheduled_at.astimezone(tz).date() for b in busy if b.status.is_active and b.offering_id == o.id
+            start.astimezone(tz).date()
+            for start in {b.scheduled_at for b in busy if b.status.is_active and b.offering_id == o.id}
         )
 
-    before = per_day(scenario.busy)
+    def seats(busy: list[Booking], start: datetime) -> int:
+        return sum(1 for b in busy if b.status.is_active and b.offering_id == o.id and b.scheduled_at == start)
+
+    before = sessions_per_day(scenario.busy)
     busy = list(scenario.busy)
     booked: list[Booking] = []
     for _ in range(12):
@@ -258,6 +302,8 @@ def test_booking_slots_one_by_one_never_exceeds_the_daily_maximum(scenario: Scen
         if not slots:
             break
         start = data.draw(st.sampled_from(slots))
+        assert seats(busy, start) < o.capacity
+        assert seats_left(o, busy, start) == o.capacity - seats(busy, start)
         new = booking(
             start,
             o.duration_minutes,
@@ -268,15 +314,19 @@ def test_booking_slots_one_by_one_never_exceeds_the_daily_maximum(scenario: Scen
         assert is_bookable(o, scenario.profile, busy, scenario.now, start, scenario.external)
         busy.append(new)
         booked.append(new)
-        assert not is_bookable(o, scenario.profile, busy, scenario.now, start, scenario.external)
-    after = per_day(busy)
+        full = seats(busy, start) >= o.capacity
+        assert is_bookable(o, scenario.profile, busy, scenario.now, start, scenario.external) == (not full)
+        assert (seats_left(o, busy, start) == 0) == full
+    after = sessions_per_day(busy)
     for new in booked:
         day = new.scheduled_at.astimezone(tz).date()
         assert after[day] <= max(o.max_bookings_per_day, before[day])
-        assert after[day] <= o.max_bookings_per_day
-    # The sessions booked this way never crowd each other either.
+        assert seats(busy, new.scheduled_at) <= max(o.capacity, seats(scenario.busy, new.scheduled_at))
+    # The sessions booked this way never crowd each other either (attendees of one session share its time).
     for i, first in enumerate(booked):
         for second in booked[i + 1 :]:
+            if first.scheduled_at == second.scheduled_at:
+                continue
             assert not overlaps(first.blocked_from, first.blocked_until, second.scheduled_at, second.ends_at)
             assert not overlaps(second.blocked_from, second.blocked_until, first.scheduled_at, first.ends_at)
 

@@ -122,7 +122,7 @@ async def test_advanced_reaches_and_edits_every_field(api: FakeBotApi, bot) -> N
     assert menu.buttons == [
         "✏️ Title", "✏️ Description", "✏️ Category", "✏️ Price", "✏️ Duration", "✏️ Buffer before",
         "✏️ Buffer after", "✏️ Daily limit", "✏️ Booking window", "✏️ Minimum notice", "✏️ Cancellation policy",
-        "✏️ Cancellation cut-off", "✏️ Preparation notes", "🔀 Use its own hours", "◀ Back",
+        "✏️ Cancellation cut-off", "✏️ Preparation notes", "✏️ Seats", "🔀 Use its own hours", "◀ Back",
     ]
     await mentor.press("◀ Back")
     await mentor.wait_for("Buffers:")
@@ -164,6 +164,9 @@ async def test_advanced_reaches_and_edits_every_field(api: FakeBotApi, bot) -> N
     assert "Preparation notes: Send your resume the day before." in shown
     shown = await edit(api, mentor, "Description", "-")
     assert "Description: —" in shown
+    shown = await edit(api, mentor, "Seats", "0", "101", "12")
+    assert shown.count("Type a whole number of seats from 1 to 100 (1 for a 1:1 session).") == 2
+    assert "👥 Group session for up to 12 people" in shown
 
     offering = await only_offering(bot, mentor.id)
     assert offering.with_changes(id=None) == Offering(
@@ -181,6 +184,7 @@ async def test_advanced_reaches_and_edits_every_field(api: FakeBotApi, bot) -> N
         cancellation_policy="Full refund until <b>a day</b> before.",
         cancellation_cutoff_hours=6,
         preparation_notes="Send your resume the day before.",
+        capacity=12,
         status=OfferingStatus.DRAFT,
     )
     # the typed step ended with the save: more text is not taken as a value

@@ -37,6 +37,7 @@ def full_offering() -> Offering:
         min_notice_hours=48,
         cancellation_policy="24h notice",
         preparation_notes="Read the brief",
+        capacity=12,
         status=OfferingStatus.PAUSED,
         total_bookings=7,
         total_completed=3,
@@ -99,6 +100,7 @@ async def test_update_saves_editable_fields_and_rules_but_not_counters(uow: SqlU
         duration_minutes=45,
         use_profile_availability=True,
         weekly_rules=(WeeklyRule(3, TimeRange(60, 120)),),
+        capacity=100,
         status=OfferingStatus.ACTIVE,
         total_bookings=999,  # ignored: counters move through apply_stats only
     )
@@ -199,6 +201,14 @@ async def test_duration_check(uow: SqlUnitOfWork, duration: int) -> None:
     async with uow:
         with pytest.raises(IntegrityError):
             await uow.offerings.add(offering(duration_minutes=duration))
+
+
+@pytest.mark.parametrize("capacity", [0, 101])
+async def test_capacity_check(uow: SqlUnitOfWork, capacity: int) -> None:
+    await seed(uow, user(MENTOR_ID))
+    async with uow:
+        with pytest.raises(IntegrityError):
+            await uow.offerings.add(offering(capacity=capacity))
 
 
 async def test_status_check(uow: SqlUnitOfWork) -> None:
