@@ -44,6 +44,7 @@ from handlers import (
     onboarding,
     payments,
     profile,
+    roster,
 )
 from handlers.commands import follow_role_changes, publish_default_menus
 from handlers.common import AppContext, Services, answer_stale_button, remember_user, report_error
@@ -202,6 +203,7 @@ def build_application(
         application.add_handlers(module.handlers())
     application.add_handlers(my_bookings.handlers())
     application.add_handlers(calendar_feed.handlers())
+    application.add_handlers(roster.handlers())
     application.add_handler(menu.open_menu_item)
     application.add_handler(text_handler())
     application.add_handler(CallbackQueryHandler(answer_stale_button))

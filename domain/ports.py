@@ -140,6 +140,11 @@ class BookingRepository(Protocol):
         first, at most ``limit`` (``domain.calendar``)."""
         ...
 
+    async def session_bookings(self, offering_id: int, scheduled_at: datetime) -> list[Booking]:
+        """Every booking of the offering starting exactly at ``scheduled_at``, of every status, oldest first: the
+        attendees of one group session (``domain.roster``)."""
+        ...
+
     async def list_for_mentor(
         self, mentor_id: int, statuses: Sequence[BookingStatus], limit: int, offset: int = 0
     ) -> list[Booking]: ...

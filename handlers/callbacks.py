@@ -694,3 +694,21 @@ class NewStarsPrice(CallbackData):
 @callback("ecsv")
 class DownloadLedger(CallbackData):
     """``/earnings``: the mentor's ledger as a CSV file."""
+
+
+class SessionAction(StrEnum):
+    """A group session's roster (``handlers.roster``). Values travel in button data: new letters only."""
+
+    OPEN = "o"  # show the roster
+    LINK = "l"  # one meeting link for every attendee
+    CANCEL = "x"  # cancel the whole session (a reason follows)
+    COMPLETE = "k"  # this attendee (the button's booking) attended
+    NO_SHOW = "n"  # this attendee did not come
+
+
+@callback("gs")
+class ActOnSession(CallbackData):
+    """``booking_id``: an attendee's booking; the session is every booking of its offering at its start."""
+
+    booking_id: BookingId
+    action: SessionAction

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chat.i18n import _, ngettext
-from domain import busy, errors, inbox, offerings, payments, profiles, schedule, sessions, validation
+from domain import busy, errors, inbox, offerings, payments, profiles, roster, schedule, sessions, validation
 from domain.model import LINK_MAX, NOTES_MAX, REASON_MAX, TITLE_MAX, BookingStatus
 from handlers.labels import booking_status_label
 
@@ -144,6 +144,11 @@ def explain(error: errors.DomainError) -> str:
         return _("You have already rated this session. Thank you!")
     if isinstance(error, sessions.NotRateable):
         return _("You can rate a session once the mentor marks it completed.")
+    if isinstance(error, roster.SeatBeingPaid):
+        return _(
+            "A mentee is paying for a seat of this session right now. Try again in a few minutes, once the "
+            "payment is done or the hold has run out."
+        )
     if isinstance(error, offerings.HasBookings):
         return _("This offering has bookings, so it cannot be deleted: archive it instead.")
     if isinstance(error, errors.TooManyBookings):

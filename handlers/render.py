@@ -38,9 +38,11 @@ from domain.sessions import cancellation_deadline
 from handlers.callbacks import (
     ActOnBooking,
     ActOnPayment,
+    ActOnSession,
     BookingAction,
     CallbackData,
     PaymentAction,
+    SessionAction,
     SetOfferingStatus,
 )
 from handlers.keyboards import button
@@ -175,7 +177,13 @@ def booking_card_for_mentor(
         lines.append(_("🔒 Your private note: {note}").format(note=esc(booking.mentor_notes)))
     if now is not None and booking.status == BookingStatus.CONFIRMED and booking.ends_at <= now:
         lines.append(_("This session has ended: mark it completed or no-show."))
-    return "\n".join(lines), mentor_booking_buttons(booking, now, back)
+    markup = mentor_booking_buttons(booking, now, back)
+    if offering.is_group and markup is not None:  # the session's attendees together (``handlers.roster``)
+        assert booking.id is not None
+        lines.insert(2, group_size(offering.capacity))
+        roster = [button(_("👥 Session roster"), ActOnSession(booking.id, SessionAction.OPEN))]
+        markup = InlineKeyboardMarkup([roster, *markup.inline_keyboard])
+    return "\n".join(lines), markup
 
 
 # Before any booking starts: without a "now", the moves that wait for the start are not offered.

@@ -892,6 +892,16 @@ _FOR_FEED = (
 )
 
 
+_SESSION_BOOKINGS = (
+    select(*_B)
+    .where(
+        _B.offering_id == bindparam("offering_id"),
+        _B.scheduled_at == bindparam("scheduled_at", type_=UTCDateTime()),
+    )
+    .order_by(_B.id)
+)
+
+
 class SqlBookingRepository:
     def __init__(self, db: Db) -> None:
         self._db = db
@@ -943,6 +953,11 @@ class SqlBookingRepository:
         earliest first, at most ``limit``."""
         params = {"user_id": user_id, "since": since, "limit": limit}
         return await self._load(_FOR_FEED, params)
+
+    async def session_bookings(self, offering_id: int, scheduled_at: datetime) -> list[Booking]:
+        """Every booking of the offering at exactly ``scheduled_at`` (any status), oldest first (the index on
+        ``offering_id``)."""
+        return await self._load(_SESSION_BOOKINGS, {"offering_id": offering_id, "scheduled_at": scheduled_at})
 
     async def list_for_mentor(
         self, mentor_id: int, statuses: Sequence[BookingStatus], limit: int, offset: int = 0

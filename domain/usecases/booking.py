@@ -41,6 +41,7 @@ from domain.model import (
 )
 from domain.payments import NONCE_BYTES, PaymentSettings, payment_terms
 from domain.ports import Clock, UnitOfWork
+from domain.roster import session_link as roster_link
 from domain.slots import SlotContext
 from domain.usecases.ledger import settle_move
 from domain.usecases.notifications import record_change
@@ -214,6 +215,9 @@ async def book_slot(
     booking, delta = rules.new_booking(
         ctx.offering, mentee.id, request.start, mentee.timezone or "UTC", clock.now(), request.notes, terms
     )
+    if ctx.offering.is_group:  # joining a session: its meeting link is everyone's (``domain.roster``)
+        link = roster_link(ctx.offering, ctx.busy, request.start)
+        booking = booking.with_changes(meeting_link=link) if link else booking
     booking = await uow.bookings.add(booking)
     await uow.offerings.apply_stats(ctx.offering.id, delta)  # type: ignore[arg-type]
     await record_change(uow, None, booking, Actor.MENTEE, ctx.mentor.timezone or "UTC", clock.now())

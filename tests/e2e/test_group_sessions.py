@@ -4,6 +4,7 @@ taken, each with a booking of their own; the time is busy for the mentor's other
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from telegram.ext import Application
 
@@ -140,3 +141,119 @@ async def test_lowering_the_seats_keeps_everyone_booked(api: FakeBotApi, bot: Ap
     async with bot.bot_data["services"].uow_factory() as uow:
         booked = await uow.bookings.active_for_mentor(mentor.id, NOW, NOW + timedelta(days=7))
     assert sorted(b.mentee_id for b in booked) == [ravi.id, meena.id]
+
+
+async def book_three(api: FakeBotApi, mentor: FakeUser) -> list[FakeUser]:
+    """A three-seat cohort (free, 60 minutes) booked by three mentees for Thursday 9:00 Kolkata."""
+    await become_mentor_with_offering(api, mentor, "Mock interview cohort", "Free", 60)
+    await set_seats(api, mentor, "3")
+    mentees = [api.user(200 + n, name, username=name.lower()) for n, name in enumerate(["Ravi", "Meena", "Kiran"])]
+    for left, mentee in zip((3, 2, 1), mentees):
+        await onboard(api, mentee)
+        await open_times(api, mentee, "cohort")
+        await book_time(api, mentee, clock(f"9:00 AM · {left} left"))
+    return mentees
+
+
+async def open_roster(api: FakeBotApi, mentor: FakeUser, tab: str = "Upcoming"):
+    """/bookings → ``tab`` → its first booking's card → 👥 Session roster."""
+    await mentor.send("/bookings")
+    inbox = await mentor.wait_for("Your bookings")
+    await mentor.press(lambda label: label.lstrip("• ").startswith(tab), message=inbox)
+    await mentor.wait_for(lambda m: m.message_id == inbox.message_id and f"{tab} ·" in m.text and "1. " in m.text)
+    await mentor.press(lambda label: label.startswith("1. "), message=inbox)
+    card = await mentor.wait_for(lambda m: m.message_id == inbox.message_id and "Booking #" in m.text)
+    assert "👥 Group session for up to 3 people" in card.text
+    assert card.buttons[0] == "👥 Session roster"
+    await mentor.press("👥 Session roster", message=inbox)
+    roster = await mentor.wait_for(lambda m: m.message_id == inbox.message_id and "Group session" in m.text)
+    await api.wait_idle()
+    return roster
+
+
+async def test_the_roster_gives_everyone_one_link_and_cancels_the_whole_session(
+    api: FakeBotApi, bot: Application
+) -> None:
+    mentor = api.user(101, "Asha")
+    ravi, meena, kiran = await book_three(api, mentor)
+
+    roster = await open_roster(api, mentor)
+    text = roster.text
+    assert "Seats taken: 3 of 3" in text and "No meeting link yet." in text
+    assert "1. Ravi (@ravi) · confirmed" in text and "3. Kiran (@kiran) · confirmed" in text
+    assert roster.buttons == [
+        "1. Ravi", "2. Meena", "3. Kiran", "🔗 Link for everyone", "🚫 Cancel the whole session", "⬅ Back to list"
+    ]  # fmt: skip
+
+    # one link, set once, every attendee told
+    await mentor.press("🔗 Link for everyone", message=roster)
+    await mentor.wait_for("Send the meeting link for the whole session")
+    await mentor.send("not a link")
+    await mentor.wait_for("That is not a web link")
+    await mentor.send("https://meet.example.com/cohort")
+    saved = await mentor.wait_for("Link saved. Every attendee has been told.")
+    assert "Meeting link: https://meet.example.com/cohort" in saved.text
+    for mentee in (ravi, meena, kiran):
+        told = await mentee.wait_for("The mentor added a meeting link")
+        assert "https://meet.example.com/cohort" in told.text
+
+    # one attendee cancels on their own; the rest of the session goes on
+    await api.wait_idle()
+    await meena.send("/mybookings")
+    listing = await meena.wait_for("My bookings")
+    await meena.press(lambda label: label.startswith("1. "), message=listing)
+    await meena.wait_for(lambda m: m.message_id == listing.message_id and "Status: confirmed" in m.text)
+    await meena.press(lambda label: "Cancel" in label, message=listing)
+    await meena.wait_for("reason")
+    await meena.send("Something came up")
+    await meena.wait_for("cancelled")
+    await api.wait_idle()
+
+    # the whole session: a reason once, every remaining attendee told
+    roster = await open_roster(api, mentor)
+    assert "Seats taken: 2 of 3" in roster.text and "2. Meena (@meena) · cancelled" in roster.text
+    await mentor.press("🚫 Cancel the whole session", message=roster)
+    await mentor.wait_for("Why are you cancelling the whole session?")
+    await mentor.send("The venue is closed")
+    done = await mentor.wait_for("The whole session is cancelled. Every attendee has been told.")
+    assert done.text.count("· cancelled") == 3 and "Seats taken: 0 of 3" in done.text
+    for mentee in (ravi, kiran):
+        told = await mentee.wait_for(lambda m: "The venue is closed" in (m.text or ""))
+        assert "cancel" in told.text.lower()
+    async with bot.bot_data["services"].uow_factory() as uow:
+        offering = (await uow.offerings.list_by_mentor(mentor.id))[0]
+    assert offering.total_bookings == 3
+
+
+async def test_a_group_session_through_to_ratings(api: FakeBotApi, bot: Application, clock) -> None:
+    mentor = api.user(101, "Asha")
+    ravi, meena, kiran = await book_three(api, mentor)
+    clock.advance(timedelta(days=2, hours=6))  # Thursday 12:00 UTC: the session is over
+
+    roster = await open_roster(api, mentor, "Past")
+    assert roster.buttons[:9] == [
+        "1. Ravi", "✔️ 1 came", "🙈 1 no-show", "2. Meena", "✔️ 2 came", "🙈 2 no-show",
+        "3. Kiran", "✔️ 3 came", "🙈 3 no-show",
+    ]  # fmt: skip
+    await mentor.press("✔️ 1 came", message=roster)
+    await mentor.wait_for(lambda m: m.message_id == roster.message_id and "1. Ravi (@ravi) · completed" in m.text)
+    await mentor.press("🙈 2 no-show", message=roster)
+    await mentor.wait_for(lambda m: m.message_id == roster.message_id and "2. Meena (@meena) · marked as no-show" in m.text)
+    await mentor.press("✔️ 3 came", message=roster)
+    marked = await mentor.wait_for(
+        lambda m: m.message_id == roster.message_id and "3. Kiran (@kiran) · completed" in m.text
+    )
+    assert not [label for label in marked.buttons if "came" in label or "no-show" in label]
+    assert "Seats taken: 3 of 3" in marked.text
+
+    for mentee, stars in ((ravi, "⭐⭐⭐⭐⭐"), (kiran, "⭐⭐⭐")):
+        prompt = await mentee.wait_for("How was")
+        await mentee.press(stars, message=prompt)
+        await mentee.wait_for("You rated")
+    await api.wait_idle()
+    assert not [m for m in meena.bot_messages() if "How was" in (m.text or "")]  # a no-show is not asked
+    async with bot.bot_data["services"].uow_factory() as uow:
+        offering = (await uow.offerings.list_by_mentor(mentor.id))[0]
+    # requests and sessions held count attendees; the rating averages the attendees' ratings
+    assert (offering.total_bookings, offering.total_completed) == (3, 2)
+    assert (offering.rating_sum, offering.rating_count, offering.average_rating) == (8, 2, Decimal("4.00"))
