@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import gc
 import os
 import random
@@ -60,11 +61,11 @@ from sqlalchemy import make_url
 
 from domain.model import Availability, Offering, OfferingStatus, TimeRange, User, WeeklyRule
 from handlers.callbacks import ActOnBooking, BookDate, BookingAction, BookTime, ConfirmBooking, SkipNotes
+from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
 from storage.engine import create_engine
 from storage.migrate import upgrade_to_head
 from storage.uow import SqlUnitOfWork
 from tests.dbutil import drop_database, fresh_database
-from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
 
 ZONE = "Asia/Kolkata"
 FIRST_MENTOR = 7_000_000_000  # far above the ids ``benchmarks.seed`` uses
@@ -171,8 +172,9 @@ class Replies:
             finished, message = await asyncio.wait_for(future, REPLY_TIMEOUT)
         except TimeoutError:
             if os.environ.get("BENCH_DEBUG"):
-                last = user.bot_messages()[-1:] 
-                print(f"  ! no answer for {user.id}; last bot message: {last[0].describe()[:300] if last else None}")
+                last = user.bot_messages()[-1:]
+                described = last[0].describe()[:300] if last else None
+                print(f"  ! no answer for {user.id}; last bot message: {described}")
             raise
         finally:
             waiting = self._waiting.get(user.id)
@@ -248,7 +250,8 @@ async def mentee(
             return
         offering = rng.choice(offerings)
         try:
-            latency, message = await replies.act(user, lambda: user.send(f"/start o{offering}"), _date_picker)
+            start = functools.partial(user.send, f"/start o{offering}")
+            latency, message = await replies.act(user, start, _date_picker)
         except TimeoutError:
             run.timeouts += 1
             continue
@@ -292,6 +295,10 @@ async def mentor(
             run.confirmed += 1
 
 
+def _echoed(text: str, kind: str, message: Any) -> bool:
+    return kind == "sent" and message.text == text
+
+
 async def echo_user(run: Run, replies: Replies, user: FakeUser, pacer: Pacer, stop: asyncio.Event) -> None:
     count = 0
     while not stop.is_set():
@@ -300,7 +307,7 @@ async def echo_user(run: Run, replies: Replies, user: FakeUser, pacer: Pacer, st
         text = f"hello {count}"
         try:
             latency, _answer = await replies.act(
-                user, lambda: user.send(text), lambda kind, m: kind == "sent" and m.text == text
+                user, functools.partial(user.send, text), functools.partial(_echoed, text)
             )
         except TimeoutError:
             run.timeouts += 1
@@ -343,7 +350,7 @@ async def _started(processes: list[Any], logs: list[Any], ready: Callable[[], bo
     """Wait up to 60 s until ``ready()``; a process that exits meanwhile fails the run with its log's tail."""
     deadline = time.monotonic() + 60
     while not ready():
-        for process, log in zip(processes, logs):
+        for process, log in zip(processes, logs, strict=True):
             if process.poll() is not None:
                 raise RuntimeError(f"the bot exited at start-up:\n{Path(log.name).read_text()[-3000:]}")
         if time.monotonic() > deadline:
@@ -564,7 +571,8 @@ async def run_ours(
             enq, fetched = replies.debug  # type: ignore[attr-defined]
             waits = sorted((fetched[i] - enq[i]) * 1000 for i in fetched if i in enq)
             if waits:
-                print(f"  enqueue->fetched ms: p50 {waits[len(waits) // 2]:.1f} p99 {waits[int(len(waits) * .99)]:.1f}")
+                p50, p99 = waits[len(waits) // 2], waits[int(len(waits) * 0.99)]
+                print(f"  enqueue->fetched ms: p50 {p50:.1f} p99 {p99:.1f}")
     replies.arrivals = None
     return run
 
@@ -581,7 +589,8 @@ def report(runs: list[Run]) -> None:
         server = r.server_cpu / len(r.samples) * 1000 if r.samples else float("nan")
         print(
             f"| {r.name} | {r.throughput():.0f} | {r.percentile(0.5):.0f} | {r.percentile(0.99):.0f} | "
-            f"{len(r.measured())} | {r.timeouts} | {r.bookings} | {r.confirmed} | {per_update:.1f} | {server:.1f} |"
+            f"{len(r.measured())} | {r.timeouts} | {r.bookings} | {r.confirmed} | {per_update:.1f} | "
+            f"{server:.1f} |"
         )
     for r in runs:
         kinds = sorted({s.kind for s in r.measured()})
@@ -589,7 +598,8 @@ def report(runs: list[Run]) -> None:
             parts = []
             for kind in kinds:
                 lat = sorted(s.latency for s in r.measured() if s.kind == kind)
-                parts.append(f"{kind} {statistics.median(lat) * 1000:.0f}/{lat[int(0.99 * (len(lat) - 1))] * 1000:.0f}")
+                p50, p99 = statistics.median(lat), lat[int(0.99 * (len(lat) - 1))]
+                parts.append(f"{kind} {p50 * 1000:.0f}/{p99 * 1000:.0f}")
             print(f"  {r.name}: p50/p99 ms by step: " + ", ".join(parts))
 
 

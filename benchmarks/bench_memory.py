@@ -1,20 +1,21 @@
 """Benchmark the bot's resident memory with 100,000 users in the database, as more and more of them write to it.
 
-Run with ``.venv/bin/python -m benchmarks.bench_memory`` (about three minutes); options: ``--database URL`` (default:
-a copy of ``data/bench/seed_1m.sqlite3`` made by ``benchmarks.seed``: 100,000 users, 1,000,000 bookings),
+Run with ``.venv/bin/python -m benchmarks.bench_memory`` (about three minutes); options: ``--database URL``
+(default: a copy of ``data/bench/seed_1m.sqlite3`` made by ``benchmarks.seed``: 100,000 users, 1,000,000 bookings),
 ``--users 6000`` (distinct users who write), ``--concurrency 200``.
 
-The bot runs as deployed (``python -m bot``, long polling) against the fake Bot API in this process. Distinct seeded
-users each send ``/start`` once and wait for the answer; the bot's resident set size (``VmRSS``) is read at start-up
-and after every 1,000 users. What the process keeps per user is what would grow: conversation state, the outbox
-and bookings are in the database, and the per-user turn of ``bot.updates`` is dropped when the user is idle, so
-the line should be flat after warm-up. The scheduler runs as usual meanwhile (the seeded outbox has due rows).
+The bot runs as deployed (``python -m bot``, long polling) against the fake Bot API in this process. Distinct
+seeded users each send ``/start`` once and wait for the answer; the bot's resident set size (``VmRSS``) is read at
+start-up and after every 1,000 users. What the process keeps per user is what would grow: conversation state, the
+outbox and bookings are in the database, and the per-user turn of ``bot.updates`` is dropped when the user is idle,
+so the line should be flat after warm-up. The scheduler runs as usual meanwhile (the seeded outbox has due rows).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import shutil
 import sys
 import time
@@ -56,7 +57,7 @@ async def run(database_url: str, users: int, concurrency: int) -> bool:
                 while not queue.empty():
                     user = api.user(queue.get_nowait(), started=True)
                     try:
-                        await replies.act(user, lambda: user.send("/start"), _any_answer)
+                        await replies.act(user, functools.partial(user.send, "/start"), _any_answer)
                     except TimeoutError:
                         print(f"  ! no answer for {user.id}")
                     done += 1

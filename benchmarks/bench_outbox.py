@@ -30,10 +30,10 @@ from chat.outgoing import Outgoing
 from domain.model import User
 from domain.notifications import Notification, NotificationKind
 from domain.ports import UnitOfWork
+from sandbox.botapi import FakeBotApi
 from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from tests.dbutil import drop_database, fresh_database
-from sandbox.botapi import FakeBotApi
 
 FIRST_CHAT = 100_000
 

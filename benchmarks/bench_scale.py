@@ -76,7 +76,7 @@ class Timings:
 
     @property
     def flows(self) -> list[float]:
-        return [sum(parts) for parts in zip(*(self.steps[s] for s in STEPS))]
+        return [sum(parts) for parts in zip(*(self.steps[s] for s in STEPS), strict=True)]
 
     def series(self, step: str) -> list[float]:
         return self.flows if step == "flow" else self.steps[step]

@@ -22,7 +22,8 @@ import argparse
 import random
 import statistics
 import time
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -135,8 +136,8 @@ async def _steps_database(db: str, tmp: str, bookings: int) -> tuple[str, int]:
                 Offering(
                     MENTOR, "Mock interview", Decimal(500), 30, status=OfferingStatus.ACTIVE,
                     advance_booking_days=60, min_notice_hours=1, max_bookings_per_day=48,
-                )  # fmt: skip
-            )
+                )
+            )  # fmt: skip
             assert offering.id is not None
             for n in range(STEP_MENTEES + bookings):
                 await uow.users.add(User(FIRST_MENTEE + n, f"Mentee {n}", timezone=ZONE))
@@ -153,20 +154,28 @@ async def _steps_database(db: str, tmp: str, bookings: int) -> tuple[str, int]:
                         scheduled_at=start, duration_minutes=30, buffer_before_minutes=0, buffer_after_minutes=0,
                         timezone=ZONE, amount=Decimal(500), payment_status=PaymentStatus.PENDING,
                         status=BookingStatus.CONFIRMED, created_at=STEP_NOW,
-                    )  # fmt: skip
-                )
+                    )
+                )  # fmt: skip
             await uow.commit()
     finally:
         await engine.dispose()
     return url, offering.id
 
 
+async def _timed(timings: dict[str, tuple[float, float]], step: str, work: Awaitable[Any]) -> Any:
+    """Await ``work``, keeping its wall and CPU milliseconds as ``timings[step]``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = await work
+    timings[step] = ((time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000)
+    return result
+
+
 async def _steps(db: str, bookings: int, runs: int) -> dict[str, tuple[list[float], list[float]]]:
     """(wall ms, CPU ms) per run of each step."""
     import tempfile
 
-    from domain.usecases import booking as usecases
     from domain.clock import FixedClock
+    from domain.usecases import booking as usecases
     from storage.engine import create_engine, create_read_engine, reading_engine
     from storage.uow import SqlUnitOfWork
     from tests.dbutil import drop_database
@@ -179,42 +188,35 @@ async def _steps(db: str, bookings: int, runs: int) -> dict[str, tuple[list[floa
         reads = reading_engine(engine, read_engine)
         rng = random.Random(bookings)
         out: dict[str, tuple[list[float], list[float]]] = {step: ([], []) for step in STEPS}
+
+        async def dates(mentee: int) -> Any:
+            async with SqlUnitOfWork(reads, read_only=True) as uow:
+                return await usecases.date_page(uow, clock, offering_id, mentee, ZONE)
+
+        async def times(mentee: int, day: date) -> Any:
+            async with SqlUnitOfWork(reads, read_only=True) as uow:
+                return await usecases.free_times(uow, clock, offering_id, mentee, day, ZONE)
+
+        async def hold(mentee: int, start: datetime) -> None:
+            async with SqlUnitOfWork(reads, read_only=True) as uow:
+                await usecases.check_slot(uow, clock, offering_id, mentee, start)
+
+        async def book(mentee: int, start: datetime) -> None:
+            async with SqlUnitOfWork(engine) as uow:  # not committed: the count stays
+                await usecases.book_slot(uow, clock, usecases.BookingRequest(offering_id, mentee, start))
+
         try:
             for run in range(runs + RUNS_WARMUP):
                 mentee = FIRST_MENTEE + run % STEP_MENTEES
                 day = STEP_NOW.date() + timedelta(days=rng.randrange(1, 6))  # this week
                 timings: dict[str, tuple[float, float]] = {}
-
-                async def timed(step: str, work: Any) -> Any:
-                    wall, cpu = time.perf_counter(), time.process_time()
-                    result = await work()
-                    timings[step] = ((time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000)
-                    return result
-
-                async def dates() -> Any:
-                    async with SqlUnitOfWork(reads, read_only=True) as uow:
-                        return await usecases.date_page(uow, clock, offering_id, mentee, ZONE)
-
-                async def times() -> Any:
-                    async with SqlUnitOfWork(reads, read_only=True) as uow:
-                        return await usecases.free_times(uow, clock, offering_id, mentee, day, ZONE)
-
-                await timed("dates", dates)
-                _ctx, free = await timed("times", times)
+                await _timed(timings, "dates", dates(mentee))
+                _ctx, free = await _timed(timings, "times", times(mentee, day))
                 if not free:
                     continue
                 start = rng.choice(free)
-
-                async def hold() -> None:
-                    async with SqlUnitOfWork(reads, read_only=True) as uow:
-                        await usecases.check_slot(uow, clock, offering_id, mentee, start)
-
-                async def book() -> None:
-                    async with SqlUnitOfWork(engine) as uow:  # not committed: the count stays
-                        await usecases.book_slot(uow, clock, usecases.BookingRequest(offering_id, mentee, start))
-
-                await timed("hold", hold)
-                await timed("book", book)
+                await _timed(timings, "hold", hold(mentee, start))
+                await _timed(timings, "book", book(mentee, start))
                 if run >= RUNS_WARMUP:
                     for step, (wall, cpu) in timings.items():
                         out[step][0].append(wall)

@@ -40,7 +40,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -220,7 +219,10 @@ class BulkWriter:
         columns = list(rows[0])
         converters = [_sqlite_converter(table, c, rows[0][c], self.connection.dialect) for c in columns]
         records = [
-            tuple(row[c] if f is None or row[c] is None else f(row[c]) for c, f in zip(columns, converters))
+            tuple(
+                row[c] if f is None or row[c] is None else f(row[c])
+                for c, f in zip(columns, converters, strict=True)
+            )
             for row in rows
         ]
         sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
@@ -230,7 +232,10 @@ class BulkWriter:
         columns = list(rows[0])
         as_json = [isinstance(table.c[c].type, JSON) for c in columns]
         records = [
-            tuple(json.dumps(row[c]) if j and row[c] is not None else row[c] for c, j in zip(columns, as_json))
+            tuple(
+                json.dumps(row[c]) if j and row[c] is not None else row[c]
+                for c, j in zip(columns, as_json, strict=True)
+            )
             for row in rows
         ]
         await (await self._driver()).copy_records_to_table(table.name, records=records, columns=columns)
@@ -238,9 +243,10 @@ class BulkWriter:
 
 def _sqlite_text(value: datetime) -> str:
     """The stored form of a UTC datetime on SQLite (``UTCDateTime``: naive UTC, SQLAlchemy's DATETIME format)."""
-    return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (
-        value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond
-    )  # fmt: skip
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
+        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
+    )
 
 
 def _sqlite_converter(table: Table, column: str, sample: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
@@ -368,7 +374,7 @@ def _offering_statuses(rng: random.Random) -> list[OfferingStatus]:
 # --- bookings -----------------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@functools.cache
 def _local_midnight_utc(zone: str, day: date) -> datetime:
     """Local midnight of ``day`` in ``zone`` as UTC, by the offset at noon (grid slots never span a DST change)."""
     noon = datetime(day.year, day.month, day.day, 12, tzinfo=ZoneInfo(zone))
@@ -647,9 +653,9 @@ class _Seeder:
         maker = BookingMaker(rng, self.now, mentees, self.zones)
         end = (self.now + timedelta(days=FUTURE_DAYS)).date()
         grids = [maker.days(m, end) for m in self.mentors]
-        capacities = [days * len(m.starts) for m, (_monday, days) in zip(self.mentors, grids)]
+        capacities = [days * len(m.starts) for m, (_monday, days) in zip(self.mentors, grids, strict=True)]
         counts = _spread(rng, r.bookings, capacities)
-        for mentor, (monday, _days), capacity, count in zip(self.mentors, grids, capacities, counts):
+        for mentor, (monday, _days), capacity, count in zip(self.mentors, grids, capacities, counts, strict=True):
             for booking, event in maker.rows(mentor, monday, rng.sample(range(capacity), count)):
                 self.w.pending.setdefault("notifications", []).append(event)  # written with its booking:
                 await self.w.add("bookings", booking, then=["notifications"])  # they refer to it
@@ -678,8 +684,8 @@ class _Seeder:
                 total_bookings=bindparam("b_total"), total_completed=bindparam("b_completed"),
                 rating_sum=bindparam("b_sum"), rating_count=bindparam("b_count"),
                 average_rating=bindparam("b_avg"),
-            )  # fmt: skip
-        )
+            )
+        )  # fmt: skip
         params = [
             {
                 "b_id": o["id"], "b_total": o["total_bookings"], "b_completed": o["total_completed"],
@@ -688,10 +694,10 @@ class _Seeder:
                     (Decimal(o["rating_sum"]) / o["rating_count"]).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
                     if o["rating_count"] else None
                 ),
-            }  # fmt: skip
+            }
             for o in self.offerings
             if o["total_bookings"]
-        ]
+        ]  # fmt: skip
         for i in range(0, len(params), CHUNK):
             await self.w.connection.execute(stmt, params[i : i + CHUNK])
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from functools import partial
 from datetime import timedelta
+from functools import partial
 
 from telegram import Update
 from telegram.constants import ParseMode

@@ -40,8 +40,8 @@ from datetime import timedelta
 
 from aiolimiter import AsyncLimiter  # installed with python-telegram-bot[rate-limiter], which uses it too
 from telegram import Bot
-from telegram.ext import JobQueue
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter
+from telegram.ext import JobQueue
 from telegram.warnings import PTBDeprecationWarning
 
 from chat.messages import send_text
@@ -323,7 +323,8 @@ class Dispatcher:
             outcome = _Outcome("blocked", _describe(error))
         except (BadRequest, ChatMigrated) as error:  # BadRequest before NetworkError: it is a subclass
             outcome = _Outcome("give_up", _describe(error))
-        except Exception as error:  # NetworkError (5xx, connection), TimedOut, anything unexpected
+        # NetworkError (5xx, connection), TimedOut, anything unexpected: retried later, never lost
+        except Exception as error:  # noqa: BLE001
             outcome = self._retry(claim, error)
         else:
             outcome = _Outcome("sent")
@@ -349,7 +350,9 @@ class Dispatcher:
             return
         if not held:
             self.stats.lost_claims += 1
-            log.warning("dispatcher: %s was claimed again before its outcome arrived: %s", claim.outbox_id, outcome)
+            log.warning(
+                "dispatcher: %s was claimed again before its outcome arrived: %s", claim.outbox_id, outcome
+            )
             return
         match outcome.kind:
             case "sent":

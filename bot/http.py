@@ -52,7 +52,7 @@ _JSON_HEADERS = {"Content-Type": "application/json"}
 
 # A timeout argument as PTB passes it to ``do_request``: seconds, None (no limit), or ``BaseRequest.DEFAULT_NONE``
 # ("not given": use the instance's default). PTB's own alias for this lives in a private module.
-TimeoutArg: TypeAlias = float | None | object
+TimeoutArg: TypeAlias = float | object | None
 
 
 def _given_or(value: TimeoutArg, default: float | None) -> float | None:

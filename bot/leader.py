@@ -82,7 +82,8 @@ class _Campaign:
         return self._leader
 
     async def start(self) -> None:
-        """The first try happens here (a lone process leads from its first update on), the rest in the background."""
+        """The first try happens here (a lone process leads from its first update on), the rest in the
+        background."""
         if self._task is None:
             await self._attempt()
             self._task = asyncio.get_running_loop().create_task(self._run(), name="leader election")

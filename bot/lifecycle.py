@@ -113,7 +113,7 @@ async def check_database(engine: AsyncEngine, settings: Settings) -> None:
     try:
         async with asyncio.timeout(DATABASE_TIMEOUT_SECONDS):
             await ping(engine)
-    except Exception as error:  # noqa: BLE001 - whatever the driver raises, the database is not usable
+    except Exception as error:  # whatever the driver raises, the database is not usable
         raise database_failure(error, settings) from error
 
 

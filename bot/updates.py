@@ -65,9 +65,10 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         lock, users = self._turns.get(key, (asyncio.Lock(), 0))
         self._turns[key] = (lock, users + 1)
         try:
-            async with lock:  # asyncio.Lock wakes waiters first come, first served
-                async with self._running:  # only now: waiting for one's turn takes no running slot
-                    await coroutine
+            # The lock first (asyncio.Lock wakes waiters first come, first served), the running slot only then:
+            # waiting for one's turn takes no running slot.
+            async with lock, self._running:
+                await coroutine
         finally:
             lock, users = self._turns[key]
             if users == 1:

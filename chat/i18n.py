@@ -13,7 +13,7 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from functools import cache, lru_cache
 from pathlib import Path
@@ -154,7 +154,8 @@ def format_day(value: date | datetime, tz: str | None = None) -> str:
 
 @lru_cache(maxsize=_MEMO)
 def _day(value: date, code: str) -> str:
-    return format_skeleton("MMMEd", datetime(value.year, value.month, value.day), locale=_babel_locale(code))
+    midnight = datetime(value.year, value.month, value.day, tzinfo=UTC)  # shown in UTC: the same day
+    return format_skeleton("MMMEd", midnight, locale=_babel_locale(code))
 
 
 def format_clock(moment: datetime, tz: str) -> str:

@@ -1,4 +1,5 @@
-"""Sending and editing the bot's text screens, through PTB's own ``Bot.send_message`` and ``Bot.edit_message_text``.
+"""Sending and editing the bot's text screens, through PTB's own ``Bot.send_message`` and
+``Bot.edit_message_text``.
 
 The handlers (``handlers.common.show``/``say``) and the scheduler (``bot.dispatcher``) send every text screen
 through these two functions, so how a screen goes out is said once: HTML text (the parse mode comes from the

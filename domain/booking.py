@@ -67,14 +67,17 @@ def allowed_moves(booking: Booking, actor: Actor, now: datetime) -> list[Booking
     return [
         target
         for (source, target), move in TRANSITIONS.items()
-        if source == booking.status and actor in move.actors and (not move.only_after_start or now >= booking.scheduled_at)
+        if source == booking.status
+        and actor in move.actors
+        and (not move.only_after_start or now >= booking.scheduled_at)
     ]
 
 
 def transition(
     booking: Booking, target: BookingStatus, actor: Actor, now: datetime, reason: str | None = None
 ) -> tuple[Booking, StatsDelta]:
-    """Move ``booking`` to ``target`` as ``actor``; raise ``InvalidTransition`` or ``ReasonRequired`` if not allowed."""
+    """Move ``booking`` to ``target`` as ``actor``; raise ``InvalidTransition`` or ``ReasonRequired`` if not
+    allowed."""
     if not any(actor in move.actors for (_source, to), move in TRANSITIONS.items() if to == target):
         raise NotAllowed(f"{actor} never moves a booking to {target}")
     move = TRANSITIONS.get((booking.status, target))
@@ -113,8 +116,10 @@ def new_booking(
         terms = PaymentTerms(PaymentMode.OFF, Decimal(offering.price), Currency.INR, None, None)
     if terms is None:
         status = S.CONFIRMED
+    elif terms.hold_until is not None:
+        status = S.AWAITING_PAYMENT
     else:
-        status = S.AWAITING_PAYMENT if terms.hold_until is not None else S.PENDING
+        status = S.PENDING
     booking = Booking(
         offering_id=offering.id,
         mentor_id=offering.mentor_id,
@@ -157,7 +162,9 @@ def set_meeting_link(booking: Booking, actor: Actor, link: str, now: datetime) -
     return booking.with_changes(meeting_link=validate_link(link), updated_at=now)
 
 
-def rate(booking: Booking, actor: Actor, stars: int, feedback: str | None, now: datetime) -> tuple[Booking, StatsDelta]:
+def rate(
+    booking: Booking, actor: Actor, stars: int, feedback: str | None, now: datetime
+) -> tuple[Booking, StatsDelta]:
     """The mentee rates a completed session once, 1 to 5 stars."""
     if actor != Actor.MENTEE:
         raise NotAllowed()

@@ -126,7 +126,7 @@ def _utc_zone() -> icalendar.Timezone:
     zone = icalendar.Timezone()
     zone.add("tzid", "UTC")
     standard = icalendar.TimezoneStandard()
-    standard.add("dtstart", datetime(1970, 1, 1))
+    standard.add("dtstart", datetime(1970, 1, 1))  # noqa: DTZ001 - RFC 5545: a VTIMEZONE's DTSTART is local time
     standard.add("tzoffsetfrom", timedelta(0))
     standard.add("tzoffsetto", timedelta(0))
     standard.add("tzname", "UTC")

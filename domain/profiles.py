@@ -98,7 +98,8 @@ _ATTRIBUTE = {
 
 @dataclass(frozen=True, slots=True)
 class MentorStats:
-    """A mentor's totals over all their offerings (each offering's counters are kept exact by the booking rules)."""
+    """A mentor's totals over all their offerings (each offering's counters are kept exact by the booking
+    rules)."""
 
     bookings: int = 0
     completed: int = 0

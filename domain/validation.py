@@ -1,7 +1,9 @@
-"""Checks for values people type. Each failure is an ``InvalidInput`` whose ``field``/``detail`` the UI explains."""
+"""Checks for values people type. Each failure is an ``InvalidInput`` whose ``field``/``detail`` the UI
+explains."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
@@ -106,7 +108,7 @@ def parse_time_ranges(text: str) -> list[TimeRange]:
             raise InvalidInput("ranges", "order")
         ranges.append(TimeRange(start, end))
     ranges.sort(key=lambda r: r.start)
-    for before, after in zip(ranges, ranges[1:]):
+    for before, after in itertools.pairwise(ranges):
         if after.start < before.end:
             raise InvalidInput("ranges", "overlap")
     return ranges

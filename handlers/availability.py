@@ -126,7 +126,8 @@ def hours_view(draft: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
     ).format(days=esc(days))
     chosen = set(draft["hours"])
     hour_buttons = [
-        ((("✅ " if h in chosen else "") + format_wall(h * 60)), ToggleHour(h)) for h in range(FIRST_HOUR, LAST_HOUR + 1)
+        ((("✅ " if h in chosen else "") + format_wall(h * 60)), ToggleHour(h))
+        for h in range(FIRST_HOUR, LAST_HOUR + 1)
     ]
     grid = [hour_buttons[i : i + 4] for i in range(0, len(hour_buttons), 4)]
     scope, single = draft.get("scope", PROFILE), draft.get("single")
@@ -144,7 +145,8 @@ def hours_view(draft: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
 
 def typed_view(draft: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
     text = _(
-        "Type your hours for {days} in 24-hour time, separated by commas, e.g. <code>09:30-12:00, 14:00-18:30</code>."
+        "Type your hours for {days} in 24-hour time, separated by commas, "
+        "e.g. <code>09:30-12:00, 14:00-18:30</code>."
     ).format(days=esc(", ".join(weekday_name(d) for d in draft["days"])))
     scope = draft.get("scope", PROFILE)
     back = EditDay(scope, draft["days"][0]) if draft.get("single") else AvailabilityGo(AvailabilityStep.HOURS)
@@ -156,7 +158,10 @@ def saved_view(week: Week) -> tuple[str, InlineKeyboardMarkup]:
     if week.offering is None:
         text = _("Saved. Your weekly hours ({zone}):\n{hours}").format(zone=esc(week.timezone), hours=hours)
         return text, stack(
-            [(_("➕ New offering"), Menu(MenuItem.NEW_OFFERING)), (_("📋 My offerings"), Menu(MenuItem.MY_OFFERINGS))],
+            [
+                (_("➕ New offering"), Menu(MenuItem.NEW_OFFERING)),
+                (_("📋 My offerings"), Menu(MenuItem.MY_OFFERINGS)),
+            ],
             [(_("🗓 Edit hours again"), Menu(MenuItem.AVAILABILITY))],
         )
     text = _("Saved. Weekly hours for {title} ({zone}):\n{hours}").format(
@@ -169,7 +174,8 @@ def saved_view(week: Week) -> tuple[str, InlineKeyboardMarkup]:
 
 
 def week_view(week: Week) -> tuple[str, InlineKeyboardMarkup]:
-    text = "\n".join([heading(week), "", _("Tap a day to see its hours, change them, copy them or clear the day.")])
+    hint = _("Tap a day to see its hours, change them, copy them or clear the day.")
+    text = "\n".join([heading(week), "", hint])
     hours = [describe_ranges(schedule.ranges_of_day(week.weekly, d)) or "—" for d in range(7)]
     days = [[(f"{weekday_name(d)}: {hours[d]}", EditDay(week.scope, d))] for d in range(7)]
     return text, stack(*days, [(_("◀ Back"), OpenSchedule(week.scope, SchedulePage.DAYS))])

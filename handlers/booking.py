@@ -39,8 +39,8 @@ from handlers.callbacks import (
     SkipNotes,
 )
 from handlers.common import AppContext, ButtonCallback, C, on_button, show
-from handlers.errors import explain
 from handlers.dialog import DialogState, text_step
+from handlers.errors import explain
 from handlers.keyboards import button, rows
 from handlers.render import (
     booking_card_for_mentee,
@@ -266,7 +266,9 @@ def _policy_lines(offering: Offering) -> list[str]:
     return lines
 
 
-async def _summary(update: Update, context: AppContext, offering_id: int, start: datetime, notes: str | None) -> None:
+async def _summary(
+    update: Update, context: AppContext, offering_id: int, start: datetime, notes: str | None
+) -> None:
     async with context.reader() as uow:
         ctx = await check_slot(uow, context.clock, offering_id, context.user.id, start)
     offering = ctx.offering
@@ -313,7 +315,7 @@ async def _summary(update: Update, context: AppContext, offering_id: int, start:
     if online:
         keyboard = [
             [button(_confirm_and_pay(mode, amount, currency), ConfirmPaid(offering.id, start, mode))]
-            for mode, (amount, currency) in zip(online, prices)
+            for mode, (amount, currency) in zip(online, prices, strict=True)
         ]
     keyboard.append([button(_("◀ Change time"), BookDate(offering.id, start.astimezone(_zone(context)).date()))])
     await show(update, "\n".join(lines), InlineKeyboardMarkup(keyboard))

@@ -28,8 +28,8 @@ from domain.ids import BOOKING_IDS, CALENDAR_IDS, INT32_MAX, OFFERING_IDS, USER_
 from domain.inbox import InboxTab
 from domain.mentee import MyTab
 from domain.model import OfferingStatus, PaymentMode
-from domain.payments import STARS_MAX, STARS_MIN
 from domain.offerings import OfferingField
+from domain.payments import STARS_MAX, STARS_MIN
 from domain.profiles import ProfileField
 
 MAX_BYTES = 64
@@ -169,7 +169,7 @@ class CallbackData:
         layout = _layout(cls)
         if parts[0] != cls.prefix or len(parts) != len(layout) + 1:
             raise BadCallback(f"not a {cls.__name__}: {data!r}")
-        return cls(**{field.name: field.decode(raw) for field, raw in zip(layout, parts[1:])})
+        return cls(**{field.name: field.decode(raw) for field, raw in zip(layout, parts[1:], strict=True)})
 
     @classmethod
     def pattern(cls) -> re.Pattern[str]:

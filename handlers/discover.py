@@ -14,7 +14,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler
 
-from chat.i18n import _, format_money, format_moment, ngettext
+from chat.i18n import _, format_moment, format_money, ngettext
 from domain import discovery
 from domain.discovery import (
     CATEGORIES,
@@ -32,7 +32,7 @@ from domain.discovery import (
     stars,
 )
 from domain.errors import InvalidInput, NotFound, OfferingUnavailable
-from domain.model import ALLOWED_DURATIONS, Offering
+from domain.model import ALLOWED_DURATIONS
 from domain.usecases.discovery import discover, offering_card
 from domain.usecases.profiles import mentor_card
 from handlers.callbacks import (

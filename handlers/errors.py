@@ -7,7 +7,6 @@ from domain import busy, errors, inbox, offerings, payments, profiles, roster, s
 from domain.model import LINK_MAX, NOTES_MAX, REASON_MAX, TITLE_MAX, BookingStatus
 from handlers.labels import booking_status_label
 
-
 _PROFILE_LIMITS = {
     "display_name": profiles.NAME_MAX,
     "headline": profiles.HEADLINE_MAX,
@@ -59,7 +58,8 @@ def explain_input(error: errors.InvalidInput) -> str:
         if detail == validation.EMPTY:
             return _("The name cannot be empty. Send - to use your Telegram name.")
         if detail == profiles.TOO_MANY:
-            return _("That is too many: at most {count}, separated by commas.").format(count=_PROFILE_LIMITS[field])
+            limit = _PROFILE_LIMITS[field]
+            return _("That is too many: at most {count}, separated by commas.").format(count=limit)
         if field in ("expertise", "languages"):
             return _("Each one can be at most {limit} characters.").format(limit=profiles.TAG_MAX)
         return _("That is too long: at most {limit} characters.").format(limit=_PROFILE_LIMITS[field])
@@ -161,7 +161,8 @@ def explain(error: errors.DomainError) -> str:
         ).format(limit=error.limit)
     if isinstance(error, payments.HoldOver):
         return _(
-            "The time held for you has run out, or the booking no longer waits for a payment. Book again with /book."
+            "The time held for you has run out, or the booking no longer waits for a payment. "
+            "Book again with /book."
         )
     if isinstance(error, payments.PaymentModeUnavailable):
         return _("That way of paying is not available for this offering right now.")

@@ -24,8 +24,8 @@ from handlers.calendar_feed import event_texts
 from handlers.callbacks import AddToCalendar, AskRating, CancelMine, OpenMyBooking, OpenMyBookings
 from handlers.common import AppContext, on_button, show
 from handlers.keyboards import button
-from handlers.payments import pay_buttons
 from handlers.labels import booking_status_label
+from handlers.payments import pay_buttons
 from handlers.render import booking_card_for_mentee, esc
 
 _TAB_NAMES = {

@@ -25,8 +25,8 @@ from domain.usecases.calendars import stopped_calendars
 from domain.usecases.notifications import day_agenda, expire_request, load_view
 from domain.usecases.payments import charge_of, expire_hold, refund_made, refund_to_make
 from handlers.aftercare import attendance_buttons, stars_keyboard
-from handlers.labels import booking_status_label
 from handlers.busy_calendars import stopped_buttons, stopped_text
+from handlers.labels import booking_status_label
 from handlers.render import booking_card_for_mentee, booking_card_for_mentor, esc
 
 K = NotificationKind
@@ -105,7 +105,9 @@ def to_mentee(
                 may_cancel = not sessions.cancellation_closed(booking, offering, now)
                 extra.append(attendance_buttons(booking.id, may_cancel))  # type: ignore[arg-type]
                 if not may_cancel:
-                    head += "\n" + _("The cancellation cut-off has passed: if you cannot come, please message your mentor.")
+                    head += "\n" + _(
+                        "The cancellation cut-off has passed: if you cannot come, please message your mentor."
+                    )
         case K.RATE | K.RATE_AGAIN:
             head = _("⭐ How was <b>{title}</b> with {mentor}? Tap the stars to rate it.").format(
                 title=title, mentor=name

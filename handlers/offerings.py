@@ -162,9 +162,9 @@ async def choose_duration(update: Update, context: AppContext, data: NewDuration
         await uow.dialogs.clear(context.user.id)
         await uow.commit()
     assert offering.id is not None
-    text = _("Created as a draft:\n\n{details}\n\nEverything else has sensible defaults you can change later.").format(
-        details=offering_details(offering)
-    )
+    text = _(
+        "Created as a draft:\n\n{details}\n\nEverything else has sensible defaults you can change later."
+    ).format(details=offering_details(offering))
     advanced = button(_("⚙️ Advanced"), ActOnOffering(offering.id, OfferingAction.EDIT))
     keyboard = [offering_status_buttons(offering), [advanced]]
     if availability is None or not availability.weekly:

@@ -73,7 +73,8 @@ def exceptions_view(found: Exceptions, note: str = "") -> tuple[str, InlineKeybo
         lines.append(
             ngettext(
                 "You have {count} booking on these dates. It is kept: cancel it from /bookings if you need to.",
-                "You have {count} bookings on these dates. They are kept: cancel them from /bookings if you need to.",
+                "You have {count} bookings on these dates. They are kept: "
+                "cancel them from /bookings if you need to.",
                 found.bookings_kept,
             ).format(count=found.bookings_kept)
         )
@@ -118,7 +119,8 @@ def ask_date_view(step: DateStep, today: date, first: date | None = None) -> tup
 
 def ask_hours_view(day: date) -> tuple[str, InlineKeyboardMarkup]:
     text = _(
-        "Type your hours for {day} in 24-hour time, separated by commas, e.g. <code>10:00-13:00, 15:00-17:00</code>."
+        "Type your hours for {day} in 24-hour time, separated by commas, "
+        "e.g. <code>10:00-13:00, 15:00-17:00</code>."
     ).format(day=format_day(day))
     return text, stack([(_("◀ Back"), OpenSchedule(PROFILE, SchedulePage.EXCEPTIONS))])
 
@@ -128,8 +130,8 @@ def preview_view(preview: Preview) -> tuple[str, InlineKeyboardMarkup]:
     lines = [
         _("<b>Your free time in the next 7 days</b> (time zone {zone})").format(zone=esc(zone)),
         _(
-            "Your hours after date exceptions, minus booked sessions with their buffers and the busy times of your "
-            "calendars."
+            "Your hours after date exceptions, minus booked sessions with their buffers and the busy times "
+            "of your calendars."
         ),
         "",
     ]

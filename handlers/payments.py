@@ -278,8 +278,8 @@ def ledger_csv(entries: list[LedgerEntry]) -> bytes:
             [
                 e.recorded_at.isoformat(), e.booking_id, e.kind.value, f"{e.amount:f}", e.currency.value,
                 e.mode.value, e.telegram_charge_id or "", e.provider_charge_id or "",
-            ]  # fmt: skip
-        )
+            ]
+        )  # fmt: skip
     return out.getvalue().encode("utf-8-sig")
 
 

@@ -14,8 +14,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from chat.i18n import (
     _,
     format_clock,
-    format_money,
     format_moment,
+    format_money,
     format_price,
     format_rating,
     format_wall,
@@ -121,7 +121,9 @@ def offering_details(offering: Offering) -> str:
             before=offering.buffer_before_minutes, after=offering.buffer_after_minutes
         ),
         _("At most {count} per day · book up to {days} days ahead · at least {hours} h notice").format(
-            count=offering.max_bookings_per_day, days=offering.advance_booking_days, hours=offering.min_notice_hours
+            count=offering.max_bookings_per_day,
+            days=offering.advance_booking_days,
+            hours=offering.min_notice_hours,
         ),
     ]
     return "\n".join(lines)
@@ -163,7 +165,9 @@ def booking_card_for_mentor(
         f"<b>{esc(offering.title)}</b>",
         _("Mentee: {name}").format(name=esc(mentee.display_name))
         + (f" (@{esc(mentee.username)})" if mentee.username else ""),
-        _("When: {time}").format(time=session_time(booking.scheduled_at, mentor_zone, booking.timezone, _("mentee"))),
+        _("When: {time}").format(
+            time=session_time(booking.scheduled_at, mentor_zone, booking.timezone, _("mentee"))
+        ),
         price_line(booking),
         *money_lines(booking, offering, mentor_zone, Actor.MENTOR),
     ]

@@ -38,12 +38,14 @@ def main() -> None:
         po = LOCALES / locale / "LC_MESSAGES" / "messages.po"
         command = "update" if po.exists() else "init"
         extra = ["--no-fuzzy-matching", "--ignore-obsolete"] if command == "update" else []
-        pybabel(command, "-i", str(POT), "-d", str(LOCALES), "-D", "messages", "-l", locale, "-w", str(WIDTH), *extra)
+        pybabel(
+            command, "-i", str(POT), "-d", str(LOCALES), "-D", "messages", "-l", locale, "-w", str(WIDTH), *extra
+        )
     source = LOCALES / SOURCE_LOCALE / "LC_MESSAGES" / "messages.po"
     with source.open("rb") as fp:
         catalog = read_po(fp, locale=SOURCE_LOCALE)
     for message in catalog:
-        if message.id and not message.string or (isinstance(message.id, tuple) and not all(message.string)):
+        if (message.id and not message.string) or (isinstance(message.id, tuple) and not all(message.string)):
             message.string = message.id if isinstance(message.id, str) else tuple(message.id)
     with source.open("wb") as fp:
         write_po(fp, catalog, width=WIDTH, omit_header=False, sort_output=True)

@@ -49,7 +49,7 @@ Work = Callable[[AsyncConnection], Awaitable[T]]
 class Db:
     """One unit of work's connection (see the module notes). Not for concurrent use: one task at a time."""
 
-    __slots__ = ("engine", "dialect", "_connection")
+    __slots__ = ("_connection", "dialect", "engine")
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -189,7 +189,7 @@ class SqliteDb(Db):
     and a commit gives the connection back at once (the next statement takes one again).
     """
 
-    __slots__ = ("_writes", "_patience_ms", "_turn")
+    __slots__ = ("_patience_ms", "_turn", "_writes")
 
     def __init__(self, engine: AsyncEngine, *, writes: bool, patience_ms: int) -> None:
         super().__init__(engine)

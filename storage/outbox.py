@@ -176,8 +176,8 @@ class SqlOutboxRepository:
             .returning(
                 _T.c.id, _T.c.key, _T.c.kind, _T.c.recipient_id, _T.c.booking_id, _T.c.due_at,
                 _T.c.lead_minutes, _T.c.attempts, _T.c.payment_id,
-            )  # fmt: skip
-        )
+            )
+        )  # fmt: skip
         claimed: list[Claimed] = []
         unknown: list[int] = []
         for row in result:
@@ -245,6 +245,6 @@ class SqlOutboxRepository:
             OutboxRecord(
                 key=r.key, kind=r.kind, recipient_id=r.recipient_id, booking_id=r.booking_id, due_at=r.due_at,
                 status=r.status, attempts=r.attempts, last_error=r.last_error, sent_at=r.sent_at,
-            )  # fmt: skip
+            )
             for r in rows
-        ]
+        ]  # fmt: skip

@@ -41,12 +41,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from domain.errors import NotFound
 from domain import inbox as inbox_rules
 from domain import mentee as mentee_rules
+from domain.discovery import PRICE_BOUNDS, Filters, Match, Review, SortOrder
+from domain.errors import NotFound
 from domain.inbox import WEEK_STATUSES, InboxTab, MentorStats
 from domain.mentee import MyTab
-from domain.discovery import PRICE_BOUNDS, Filters, Match, Review, SortOrder
 from domain.model import (
     ALLOWED_DURATIONS,
     MAX_BUFFER_MINUTES,
@@ -988,7 +988,7 @@ class SqlBookingRepository:
         tabs = inbox_rules.TABS
         columns = [func.coalesce(func.sum(case((_holds(tabs[tab], now), 1), else_=0)), 0) for tab in InboxTab]
         found = await self._db.first(select(*columns).where(_B.mentor_id == mentor_id))
-        return {tab: int(count) for tab, count in zip(InboxTab, found)}
+        return {tab: int(count) for tab, count in zip(InboxTab, found, strict=True)}
 
     async def list_inbox_tab(
         self, mentor_id: int, tab: InboxTab, now: datetime, limit: int, offset: int = 0
@@ -1024,7 +1024,7 @@ class SqlBookingRepository:
         tabs = mentee_rules.TABS
         columns = [func.coalesce(func.sum(case((_holds(tabs[tab], now), 1), else_=0)), 0) for tab in MyTab]
         found = await self._db.first(select(*columns).where(_B.mentee_id == mentee_id))
-        return {tab: int(count) for tab, count in zip(MyTab, found)}
+        return {tab: int(count) for tab, count in zip(MyTab, found, strict=True)}
 
     async def list_mentee_tab(
         self, mentee_id: int, tab: MyTab, now: datetime, limit: int, offset: int = 0

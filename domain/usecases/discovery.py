@@ -65,14 +65,15 @@ async def discover(
         page = min(page, pages - 1)
         matches = await uow.discovery.search(filters, size, page * size)
         nexts = await _next_slots(uow, matches, now, NEXT_SLOT_HORIZON_DAYS)
-        items = [Listed(m, s) for m, s in zip(matches, nexts)]
+        items = [Listed(m, s) for m, s in zip(matches, nexts, strict=True)]
         return Listing(filters, page, pages, total, items, counts, asked_page=asked)
 
     candidates = await uow.discovery.search(filters, CANDIDATE_LIMIT + 1, 0)
     truncated = len(candidates) > CANDIDATE_LIMIT
     candidates = candidates[:CANDIDATE_LIMIT]
     horizon = SOON_DAYS if filters.soon and filters.sort != SortOrder.SOONEST else NEXT_SLOT_HORIZON_DAYS
-    listed = [Listed(m, s) for m, s in zip(candidates, await _next_slots(uow, candidates, now, horizon))]
+    nexts = await _next_slots(uow, candidates, now, horizon)
+    listed = [Listed(m, s) for m, s in zip(candidates, nexts, strict=True)]
     if filters.soon:
         soon_end = now + timedelta(days=SOON_DAYS)
         listed = [item for item in listed if item.next_slot is not None and item.next_slot < soon_end]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from domain.model import Booking, PaymentMode, PaymentStatus
+from domain.model import Actor, Booking, BookingView, PaymentMode, PaymentStatus
 from domain.notifications import Notification, NotificationKind
 from domain.payments import (
     LedgerEntry,
@@ -24,7 +24,6 @@ from domain.payments import (
     refund_on_move,
 )
 from domain.ports import UnitOfWork
-from domain.model import Actor, BookingView
 
 K = NotificationKind
 

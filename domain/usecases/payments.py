@@ -165,8 +165,8 @@ async def mark_paid(uow: UnitOfWork, clock: Clock, mentor_id: int, booking_id: i
         LedgerEntry(
             booking.id, booking.mentor_id, booking.mentee_id, LedgerKind.CHARGE, booking.amount, booking.currency,
             PaymentMode.OFF, manual_charge_ref(booking.id), now,
-        )  # fmt: skip
-    )
+        )
+    )  # fmt: skip
     paid = await uow.bookings.update(await settled(uow, booking.with_changes(updated_at=now)))
     await record_change(uow, booking, paid, Actor.MENTOR, view.mentor_zone, now)
     return BookingView(paid, view.offering, view.mentor, view.mentee)

@@ -272,9 +272,7 @@ class FaultRule:
                 return False
         elif self.method.lower() != method.lower():
             return False
-        if self.chat_id is not None and str(params.get("chat_id")) != str(self.chat_id):
-            return False
-        return True
+        return self.chat_id is None or str(params.get("chat_id")) == str(self.chat_id)
 
 
 @dataclasses.dataclass

@@ -395,7 +395,10 @@ class FakeBotApi(BotApiState):
             if quiet_end > deadline:
                 raise HarnessTimeout(describe())
             changed = await self.wait_until(
-                lambda: self.activity != activity, quiet_end - loop.time(), describe, raise_on_timeout=False
+                lambda seen=activity: self.activity != seen,
+                quiet_end - loop.time(),
+                describe,
+                raise_on_timeout=False,
             )
             if changed or self._idle_problems(require_answers):
                 continue

@@ -228,9 +228,9 @@ class FakeUser(Person):
             nonlocal checked
             events = api.events_by_chat.get(self.id, [])
             for event in events[checked:]:
-                if event.seq > after and event.kind in ("sent", "edited") and event.message.from_bot:
-                    if predicate(event.snapshot):
-                        return event.message
+                from_bot = event.seq > after and event.kind in ("sent", "edited") and event.message.from_bot
+                if from_bot and predicate(event.snapshot):
+                    return event.message
             checked = len(events)
             return None
 

@@ -147,7 +147,7 @@ def test_paid_bookings_in_the_bot_are_held_with_their_terms():
     outside = PaymentTerms(PaymentMode.OFF, Decimal(500), Currency.INR, None, None)
     waiting, _ = rules.new_booking(offering("500"), 2, START, "Asia/Kolkata", NOW, terms=outside)
     assert (waiting.status, waiting.payment_mode, waiting.hold_until) == (S.PENDING, PaymentMode.OFF, None)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a free offering has no payment terms"):
         rules.new_booking(offering("0"), 2, START, "Asia/Kolkata", NOW, terms=terms)
 
 

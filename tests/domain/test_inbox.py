@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from domain.notifications import Notification, NotificationKind, NotificationPolicy
-
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -16,7 +14,7 @@ from domain.clock import FixedClock
 from domain.errors import InvalidInput, InvalidTransition, NotAllowed, ReasonRequired
 from domain.inbox import InboxTab, MentorStats, SessionNotStarted, edit_private_note, tab_of, week_bounds
 from domain.model import Booking, BookingStatus, Offering, User
-from domain.validation import EMPTY, TOO_LONG
+from domain.notifications import Notification, NotificationKind, NotificationPolicy
 from domain.usecases.inbox import (
     cancel_as_mentor,
     mark_session,
@@ -25,6 +23,7 @@ from domain.usecases.inbox import (
     set_private_note,
     start_mentor_move,
 )
+from domain.validation import EMPTY, TOO_LONG
 from tests.domain.factories import booking, offering
 
 S = BookingStatus
@@ -215,7 +214,9 @@ class FakeOutbox:
 class FakeUow:
     def __init__(self, bookings: list[Booking], offerings: list[Offering]) -> None:
         self.outbox = FakeOutbox()
-        people = [User(MENTOR, "Asha", is_mentor=True), User(MENTEE, "Ravi"), User(OTHER_MENTOR, "Mo", is_mentor=True)]
+        people = [
+            User(MENTOR, "Asha", is_mentor=True), User(MENTEE, "Ravi"), User(OTHER_MENTOR, "Mo", is_mentor=True)
+        ]
         self.users = FakeRepo({u.id: u for u in people})
         self.bookings = FakeBookings({b.id: b for b in bookings})
         self.offerings = FakeOfferings({o.id: o for o in offerings})

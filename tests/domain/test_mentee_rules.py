@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from domain.errors import TooManyBookings
 from domain import mentee
+from domain.errors import TooManyBookings
 from domain.mentee import (
     DayPart,
     MyTab,

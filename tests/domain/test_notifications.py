@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -95,8 +95,8 @@ def test_moving_a_booking_changes_its_reminder_keys() -> None:
 
 def test_agenda_time_follows_dst() -> None:
     # London: 08:00 is 08:00 UTC in winter and 07:00 UTC in summer
-    assert agenda_time(datetime(2026, 1, 10).date(), "Europe/London", NotificationPolicy()).hour == 8
-    assert agenda_time(datetime(2026, 7, 10).date(), "Europe/London", NotificationPolicy()).hour == 7
+    assert agenda_time(date(2026, 1, 10), "Europe/London", NotificationPolicy()).hour == 8
+    assert agenda_time(date(2026, 7, 10), "Europe/London", NotificationPolicy()).hour == 7
 
 
 @pytest.mark.parametrize(
@@ -108,7 +108,10 @@ def test_agenda_time_follows_dst() -> None:
         (BookingStatus.PENDING, BookingStatus.DECLINED, Actor.MENTOR, [(K.DECLINED, MENTEE_ID)]),
         (BookingStatus.CONFIRMED, BookingStatus.CANCELLED, Actor.MENTOR, [(K.CANCELLED, MENTEE_ID)]),
         (BookingStatus.CONFIRMED, BookingStatus.CANCELLED, Actor.MENTEE, [(K.CANCELLED, MENTOR_ID)]),
-        (BookingStatus.PENDING, BookingStatus.EXPIRED, Actor.SYSTEM, [(K.EXPIRED, MENTEE_ID), (K.EXPIRED, MENTOR_ID)]),
+        (
+            BookingStatus.PENDING, BookingStatus.EXPIRED, Actor.SYSTEM,
+            [(K.EXPIRED, MENTEE_ID), (K.EXPIRED, MENTOR_ID)],
+        ),
         (BookingStatus.CONFIRMED, BookingStatus.COMPLETED, Actor.MENTOR, [(K.RATE, MENTEE_ID)]),
         (BookingStatus.CONFIRMED, BookingStatus.NO_SHOW, Actor.MENTOR, []),
     ],

@@ -147,7 +147,7 @@ def test_replacing_days_keeps_every_other_day() -> None:
     new = [WeeklyRule(2, span("07:00", "08:00")), WeeklyRule(3, span("07:00", "08:00"))]
     assert replace_days(WEEK, [2, 3], new) == (MON_AM, MON_PM, *new, FRI)
     assert replace_days(WEEK, [0], ()) == (WED, FRI)  # no rules clears the day
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="names a day that is not being replaced"):
         replace_days(WEEK, [2], [WeeklyRule(5, span("07:00", "08:00"))])
 
 

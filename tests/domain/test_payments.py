@@ -107,7 +107,7 @@ def test_the_mentors_stars_price_wins_over_the_suggestion() -> None:
 def test_amounts_go_to_telegram_in_the_smallest_unit(amount: Decimal, currency: Currency, units: int) -> None:
     assert to_minor(amount, currency) == units
     assert from_minor(units, currency) == amount
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a whole number of the smallest unit"):
         to_minor(Decimal("1.5"), Currency.XTR)
 
 

@@ -66,8 +66,13 @@ def test_http_links(link):
     assert validate_link(link) == link
 
 
-@pytest.mark.parametrize("link", ["ftp://x.org", "javascript:alert(1)", "meet.google.com/x", "https://", "https://a b.c",
-                                  "https://x.org/" + "a" * 600])
+@pytest.mark.parametrize(
+    "link",
+    [
+        "ftp://x.org", "javascript:alert(1)", "meet.google.com/x", "https://", "https://a b.c",
+        "https://x.org/" + "a" * 600,
+    ],
+)
 def test_non_http_links_are_refused(link):
     with pytest.raises(InvalidInput):
         validate_link(link)

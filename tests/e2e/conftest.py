@@ -17,8 +17,8 @@ from telegram.ext import Application
 from bot.app import build_application
 from bot.config import Settings
 from domain.clock import FixedClock
-from tests.dbutil import create_empty_database, drop_database
 from sandbox.botapi import FakeBotApi
+from tests.dbutil import create_empty_database, drop_database
 
 # A Tuesday morning: Wednesday 25 Nov is the first day outside the default 24-hour notice.
 NOW = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)

@@ -6,8 +6,8 @@ As a process (crash and two-process tests)::
 
 builds the real application (``bot.app.build_application``: rate limiter, JobQueue, dispatcher) with
 ``say_key`` as the message renderer, starts it without polling, prints ``ready`` and dispatches until SIGTERM or
-SIGINT (printing ``leader`` when it is elected to send, ``bot.leader``); then it stops like ``run_polling`` does and
-prints its counters (``sent=... released=...``).
+SIGINT (printing ``leader`` when it is elected to send, ``bot.leader``); then it stops like ``run_polling`` does
+and prints its counters (``sent=... released=...``).
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ from handlers.callbacks import (
     SchedulePage,
     ToggleDay,
 )
-from tests.e2e.flows import become_mentor_with_offering, clock, onboard, set_hours
 from sandbox.botapi import FakeBotApi, FakeUser
+from tests.e2e.flows import become_mentor_with_offering, clock, onboard, set_hours
 
 # Now is Tuesday 24 Nov 2026, 11:30 in Kolkata.
 WEEKDAYS_9_TO_12 = clock("Mon, Tue, Wed, Thu, Fri: 9:00 AM–12:00 PM")

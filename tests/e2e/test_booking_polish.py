@@ -13,6 +13,7 @@ from domain.clock import FixedClock
 from domain.model import BookingStatus, DateOverride, OfferingStatus
 from domain.usecases.booking import BookingRequest, book_slot, free_dates, free_times
 from handlers.callbacks import BookOffering, BookWeek
+from sandbox.botapi import FakeBotApi, FakeUser
 from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from tests.e2e.conftest import BotRunner
@@ -26,7 +27,6 @@ from tests.e2e.flows import (
     pick_time_and_skip_notes,
     set_hours,
 )
-from sandbox.botapi import FakeBotApi, FakeUser
 
 S = BookingStatus
 

@@ -15,11 +15,11 @@ from domain.model import Booking, BookingStatus
 from domain.usecases.booking import BookingRequest, book_slot, change_status, free_dates, free_times
 from domain.usecases.people import set_locale
 from handlers.callbacks import ActOnBooking, BookingAction, OpenBookingCard, OpenInbox
+from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
 from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from tests.e2e.conftest import BotRunner
 from tests.e2e.flows import become_mentor_with_offering, onboard
-from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
 
 NOT_ALLOWED = "You are not allowed to do that."
 S = BookingStatus
@@ -124,7 +124,7 @@ async def test_stats_tabs_and_pages(api: FakeBotApi, data: Data) -> None:
 
     await mentor.press("Next ▶", message=screen)
     second = await mentor.wait_for(lambda m: m.message_id == screen.message_id and "page 2 of 2" in m.text)
-    assert [b for b in second.buttons if re.match(r"\d+\. ", b)][0].startswith("6. ")
+    assert next(b for b in second.buttons if re.match(r"\d+\. ", b)).startswith("6. ")
     assert "◀ Previous" in second.buttons and "Next ▶" not in second.buttons
 
     # open the sixth booking, confirm it: it moves to Upcoming, and Back leads there

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from sandbox.botapi import FakeBotApi
 from tests.e2e.flows import (
     LONDON,
     become_mentor_with_offering,
@@ -12,7 +13,6 @@ from tests.e2e.flows import (
     open_first_date,
     pick_time_and_skip_notes,
 )
-from sandbox.botapi import FakeBotApi
 
 
 async def test_mentor_publishes_mentee_books_mentor_confirms_and_adds_link(api: FakeBotApi, bot) -> None:

@@ -8,8 +8,8 @@ import pytest
 from telegram.ext import Application
 
 from domain.model import Offering
-from tests.e2e.flows import KOLKATA, become_mentor_with_offering, onboard, pick_time_and_skip_notes
 from sandbox.botapi import FakeBotApi
+from tests.e2e.flows import KOLKATA, become_mentor_with_offering, onboard, pick_time_and_skip_notes
 
 LINK = "https://t.me/mentor_desk_test_bot?start="
 

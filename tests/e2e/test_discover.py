@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from telegram.ext import Application
 
+from domain.discovery import PriceBand, SortOrder
 from domain.model import (
     Booking,
     BookingStatus,
@@ -23,10 +24,9 @@ from domain.model import (
     WeeklyRule,
 )
 from handlers.callbacks import DiscoverList, ShowMentor, ShowOffering
-from domain.discovery import PriceBand, SortOrder
+from sandbox.botapi import FakeBotApi
 from tests.e2e.conftest import NOW
 from tests.e2e.flows import LONDON, clock, onboard
-from sandbox.botapi import FakeBotApi
 
 ASHA, BO, RAVI = 101, 102, 202
 MORNINGS = [WeeklyRule(day, TimeRange(9 * 60, 12 * 60)) for day in range(5)]  # Mon-Fri 09:00-12:00
@@ -133,7 +133,7 @@ async def test_book_lists_categories_pages_filters_sorts_and_searches(api: FakeB
     assert "with Asha Rao" in listing.text
     assert "★ 5.0 (1 rating) · 3 requests made · 0 sessions held" in listing.text
     assert clock("🗓 Next free time: Wed, Nov 25, 6:00 AM") in listing.text  # London time
-    assert ["📅 Book 1", "ℹ️ Details 1"] == [b.text for b in listing.keyboard[4]]
+    assert [b.text for b in listing.keyboard[4]] == ["📅 Book 1", "ℹ️ Details 1"]
     await ravi.press("More ▶")
     page_two = await ravi.wait_for("Page 2 of 2")
     assert "6. " in page_two.text and "1. Resume review" not in page_two.text

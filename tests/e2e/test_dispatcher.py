@@ -22,9 +22,9 @@ from bot.app import build_application
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.dispatcher import Backoff, Dispatcher
+from sandbox.botapi import FakeBotApi, FakeUser
 from tests.dbutil import drop_database, fresh_database
 from tests.e2e.dispatcher_worker import events, key_of, outbox_rows, say_key, seed_outbox
-from sandbox.botapi import FakeBotApi, FakeUser
 
 
 @pytest.fixture

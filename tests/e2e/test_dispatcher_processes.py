@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.botapi import FakeBotApi
 from tests.dbutil import drop_database, fresh_database
 from tests.e2e.dispatcher_worker import events, key_of, outbox_rows, seed_outbox
-from sandbox.botapi import FakeBotApi
 
 ROOT = Path(__file__).resolve().parents[2]
 

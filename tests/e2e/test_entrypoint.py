@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import derive_webhook_secret
-from tests.e2e.webhooks import free_port, wait_until_healthy
 from sandbox.botapi import FakeBotApi
+from tests.e2e.webhooks import free_port, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 # settings of the bot: a developer's own environment must not leak into these runs
@@ -32,7 +32,10 @@ def bot_env(**overrides: str) -> dict[str, str]:
     [
         ({}, "BOT_TOKEN"),
         ({"BOT_TOKEN": "123:short"}, "BOT_TOKEN"),
-        ({"BOT_TOKEN": "123456:ABCdefGHIjklMNOpqrSTUvwxYZ", "DEFAULT_TIMEZONE": "Nowhere/City"}, "DEFAULT_TIMEZONE"),
+        (
+            {"BOT_TOKEN": "123456:ABCdefGHIjklMNOpqrSTUvwxYZ", "DEFAULT_TIMEZONE": "Nowhere/City"},
+            "DEFAULT_TIMEZONE",
+        ),
     ],
 )
 async def test_a_bad_setting_stops_start_up_with_one_clear_line(tmp_path: Path, overrides, named) -> None:
@@ -40,7 +43,7 @@ async def test_a_bad_setting_stops_start_up_with_one_clear_line(tmp_path: Path, 
         sys.executable, "-m", "bot", cwd=tmp_path, env=bot_env(PYTHONPATH=str(ROOT), **overrides),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    _stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
     lines = stderr.decode().strip().splitlines()
     assert process.returncode == 2
     assert len(lines) == 1 and named in lines[0] and "Traceback" not in lines[0], lines
@@ -131,7 +134,8 @@ async def test_python_m_bot_in_webhook_mode_serves_health_and_updates_and_stops_
         )
         try:
             base = f"http://127.0.0.1:{port}"
-            assert await wait_until_healthy(base, timeout=60) == {"status": "ok", "database": "ok", "dispatcher": "leader"}
+            health = await wait_until_healthy(base, timeout=60)
+            assert health == {"status": "ok", "database": "ok", "dispatcher": "leader"}
             await api.wait_until(lambda: api.webhook, 10, lambda: "setWebhook was never called")
             assert api.webhook["url"] == "https://bot.example.test/tg"
             assert api.webhook["secret_token"] == derive_webhook_secret(api.token)  # no WEBHOOK_SECRET: derived

@@ -9,8 +9,14 @@ from collections.abc import AsyncIterator
 import pytest
 from telegram import Bot, LabeledPrice, Update
 from telegram.error import BadRequest
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, PreCheckoutQueryHandler
-from telegram.ext import filters
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    MessageHandler,
+    PreCheckoutQueryHandler,
+    filters,
+)
 
 from sandbox.botapi import FakeBotApi
 
@@ -131,7 +137,7 @@ async def test_stars_are_refunded_once_per_charge(api: FakeBotApi, app: Applicat
     with pytest.raises(BadRequest):
         await app.bot.refund_star_payment(other.id, charge)  # not their payment
     assert await app.bot.refund_star_payment(payer.id, charge)
-    with pytest.raises(BadRequest, match="(?i)charge_already_refunded"):
+    with pytest.raises(BadRequest, match=r"(?i)charge_already_refunded"):
         await app.bot.refund_star_payment(payer.id, charge)
     with pytest.raises(BadRequest):
         await app.bot.refund_star_payment(payer.id, "stxUNKNOWN")

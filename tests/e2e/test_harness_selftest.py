@@ -12,8 +12,15 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from aiohttp import web
-from telegram import Bot, BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram import MenuButtonCommands, Update
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    MenuButtonCommands,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -518,7 +525,7 @@ async def test_commands_menu_actions_webhook(api: FakeBotApi, bot: Bot) -> None:
 
 async def test_send_document_multipart_and_download(api: FakeBotApi, bot: Bot) -> None:
     alice = api.user(101, started=True)
-    payload = "id,when\n1,2025-01-01 10:00\n".encode() + bytes(range(256))
+    payload = b"id,when\n1,2025-01-01 10:00\n" + bytes(range(256))
     message = await bot.send_document(
         alice.id, io.BytesIO(payload), filename="bookings.csv", caption="<b>Export</b>", parse_mode="HTML"
     )
@@ -626,7 +633,7 @@ async def test_application_shutdown_is_quick_and_clean(caplog: pytest.LogCapture
 async def test_running_can_call_lifecycle_hooks(api: FakeBotApi) -> None:
     calls: list[str] = []
 
-    def hook(name: str):  # noqa: ANN202
+    def hook(name: str):
         async def record(application: Application) -> None:
             calls.append(name)
             if name == "post_init":
@@ -663,6 +670,7 @@ class Receiver:
         self.answers: list[int] = []
         self.gate: asyncio.Event | None = None  # when set up: each request waits for it
         self.in_flight: dict[int, int] = {}  # chat id -> requests of that chat being answered
+        self.arrived = asyncio.Condition()  # notified whenever a request arrives
         self.peak_total = 0
         self.peak_per_chat = 0
         self.url = ""
@@ -689,6 +697,8 @@ class Receiver:
         self.in_flight[chat] = self.in_flight.get(chat, 0) + 1
         self.peak_per_chat = max(self.peak_per_chat, self.in_flight[chat])
         self.peak_total = max(self.peak_total, sum(self.in_flight.values()))
+        async with self.arrived:
+            self.arrived.notify_all()
         try:
             if self.gate is not None:
                 await self.gate.wait()
@@ -769,9 +779,8 @@ async def test_webhook_connection_errors_are_retried(api: FakeBotApi, bot: Bot, 
 
 async def wait_in_flight(receiver: Receiver, count: int) -> None:
     """Until ``count`` requests are held at the receiver's gate, then a moment more for any extra to arrive."""
-    async with asyncio.timeout(5):
-        while sum(receiver.in_flight.values()) < count:
-            await asyncio.sleep(0.01)
+    async with asyncio.timeout(5), receiver.arrived:
+        await receiver.arrived.wait_for(lambda: sum(receiver.in_flight.values()) >= count)
     await asyncio.sleep(0.05)
 
 

@@ -23,11 +23,11 @@ from domain.usecases.booking import (
 )
 from domain.usecases.inbox import mark_session
 from handlers.callbacks import AddToCalendar, AskRating, CancelMine, OpenMyBooking, RateSession
+from sandbox.botapi import FakeBotApi, FakeUser
 from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from tests.e2e.conftest import BotRunner
 from tests.e2e.flows import become_mentor_with_offering, onboard, open_first_date, pick_time_and_skip_notes
-from sandbox.botapi import FakeBotApi, FakeUser
 
 S = BookingStatus
 NOT_ALLOWED = "You are not allowed to do that."

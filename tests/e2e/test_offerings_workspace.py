@@ -19,8 +19,8 @@ from handlers.callbacks import (
     SetOfferingField,
     SetOfferingStatus,
 )
-from tests.e2e.flows import become_mentor_with_offering, clock, onboard, open_first_date, pick_time_and_skip_notes
 from sandbox.botapi import FakeBotApi, FakeUser
+from tests.e2e.flows import become_mentor_with_offering, clock, onboard, open_first_date, pick_time_and_skip_notes
 
 NOT_ALLOWED = "You are not allowed to do that."
 
@@ -304,7 +304,8 @@ async def test_duplicate_and_share_link(api: FakeBotApi, bot) -> None:
     await mentor.press("📄 Duplicate")
     copy_screen = await mentor.wait_for("Duplicated as a draft")
     assert "Resume Review 1:1 (copy)" in copy_screen.text and "Status: draft" in copy_screen.text
-    assert "0 requests made · 0 sessions held" in copy_screen.text and "🚀 Publish & Go Live" in copy_screen.buttons
+    assert "0 requests made · 0 sessions held" in copy_screen.text
+    assert "🚀 Publish & Go Live" in copy_screen.buttons
     original_now, copy = await offerings_of(bot, mentor.id)
     assert original_now.total_bookings == 1 and copy.total_bookings == 0
     assert copy.with_changes(id=None, title=original.title, status=OfferingStatus.ACTIVE) == original.with_changes(

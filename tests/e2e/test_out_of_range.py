@@ -4,6 +4,7 @@ unknown id or date: every registered button kind, every number and date field, o
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
 from datetime import UTC, date, datetime
 from enum import Enum
@@ -39,7 +40,8 @@ UNKNOWN = {
 }
 # Values of the fields that are not varied: what the bot's own buttons would carry.
 PLAIN: dict[str, object] = {
-    "offering_id": 1, "booking_id": 1, "calendar_id": 1, "scope": 0, "mentor_id": 101, "page": 0, "weekday": 0, "source": 0,
+    "offering_id": 1, "booking_id": 1, "calendar_id": 1, "scope": 0, "mentor_id": 101, "page": 0, "weekday": 0,
+    "source": 0,
     "hour": 9, "targets": 0, "stars": 5, "minutes": 30, "category": 0, "zone": "Asia/Kolkata", "region": "Asia",
     "locale": "en", "value": "30", "text": "",
 }  # fmt: skip
@@ -78,6 +80,11 @@ def plain_values(name: str, kind: object) -> list[object]:
     return [PLAIN.get(name, "x")]
 
 
+def with_field(parts: list[str], index: int, raw: str) -> str:
+    """A button's data (``parts``, split at ``:``) with the field at ``index`` replaced by ``raw``."""
+    return ":".join([*parts[:index], raw, *parts[index + 1 :]])
+
+
 def plain_buttons(kind: type[CallbackData]) -> list[list[str]]:
     """The kind's button with usual values, once per member of each choosing enum (the rest at their first)."""
     hints = typing.get_type_hints(kind)
@@ -94,10 +101,7 @@ def cases() -> list[tuple[str, str, list[str]]]:
         hints = typing.get_type_hints(kind)
         for parts in plain_buttons(kind):
             for index, field in enumerate(dataclasses.fields(kind), start=1):
-
-                def data(raw: str) -> str:
-                    return ":".join([*parts[:index], raw, *parts[index + 1 :]])
-
+                data = functools.partial(with_field, parts, index)
                 where = f"{kind.prefix}.{field.name}"
                 match hints[field.name]:
                     case x if x is int:

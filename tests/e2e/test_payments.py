@@ -23,7 +23,7 @@ from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
 from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from tests.e2e.conftest import NOW, BotRunner
-from tests.e2e.flows import LONDON, KOLKATA, onboard, open_first_date, pick_time_and_skip_notes, set_hours
+from tests.e2e.flows import KOLKATA, LONDON, onboard, open_first_date, pick_time_and_skip_notes, set_hours
 
 SESSION = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 HOLD = timedelta(minutes=15)
@@ -505,7 +505,7 @@ async def test_a_lost_invoice_is_sent_again_and_the_time_can_be_let_go(
     held = await mentee.wait_for("This time is held for you", since=0)
     await mentee.press("💳 Pay ⭐\u00a0300", message=held)
     again = await mentee.wait_for(lambda m: m.invoice is not None)
-    assert again.invoice_payload == [c for c in api.calls_to("sendInvoice")][0].params["payload"]
+    assert again.invoice_payload == next(iter(api.calls_to("sendInvoice"))).params["payload"]
     await mentee.send("/mybookings")
     listing = await mentee.wait_for("My bookings")
     assert "waiting for payment" in listing.text

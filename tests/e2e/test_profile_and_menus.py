@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from handlers.callbacks import EditProfile, PreviewProfile
 from domain.profiles import ProfileField
-from tests.e2e.flows import become_mentor_with_offering, onboard
+from handlers.callbacks import EditProfile, PreviewProfile
 from sandbox.botapi import FakeBotApi
+from tests.e2e.flows import become_mentor_with_offering, onboard
 
-MENTOR_COMMANDS = ["bookings", "offerings", "availability", "profile", "newoffering", "earnings", "book", "mybookings", "settings", "help", "cancel"]
+MENTOR_COMMANDS = [
+    "bookings", "offerings", "availability", "profile", "newoffering", "earnings",
+    "book", "mybookings", "settings", "help", "cancel",
+]
 
 
 def chat_menu(api: FakeBotApi, user_id: int) -> list[dict[str, str]]:

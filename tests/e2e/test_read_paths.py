@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import event
 from telegram.ext import Application
 
-from tests.e2e.flows import become_mentor_with_offering, onboard
 from sandbox.botapi import FakeBotApi
+from tests.e2e.flows import become_mentor_with_offering, onboard
 
 
 class WriteCounter:

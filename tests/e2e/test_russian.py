@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e.flows import become_mentor_with_offering, onboard
 from sandbox.botapi import FakeBotApi
+from tests.e2e.flows import become_mentor_with_offering, onboard
 
 MENTEE_COMMANDS = ["book", "mybookings", "settings", "help", "cancel"]
 CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)

@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from handlers.callbacks import ActOnBooking, BookingAction, ConfirmBooking, SetOfferingStatus
 from domain.model import OfferingStatus
+from handlers.callbacks import ActOnBooking, BookingAction, ConfirmBooking, SetOfferingStatus
+from sandbox.botapi import FakeBotApi
 from tests.e2e.conftest import BotRunner
 from tests.e2e.flows import (
     become_mentor_with_offering,
@@ -16,7 +17,6 @@ from tests.e2e.flows import (
     open_first_date,
     pick_time_and_skip_notes,
 )
-from sandbox.botapi import FakeBotApi
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -68,7 +68,11 @@ async def test_nobody_else_can_act_on_a_booking_even_with_forged_buttons(api: Fa
         (intruder, ActOnBooking(booking_id, BookingAction.DECLINE).pack(), "You are not allowed to do that."),
         (intruder, ActOnBooking(booking_id, BookingAction.LINK).pack(), "You are not allowed to do that."),
         (mentee, ActOnBooking(booking_id, BookingAction.CONFIRM).pack(), "You are not allowed to do that."),
-        (intruder, SetOfferingStatus(offering_id, OfferingStatus.PAUSED).pack(), "You are not allowed to do that."),
+        (
+            intruder,
+            SetOfferingStatus(offering_id, OfferingStatus.PAUSED).pack(),
+            "You are not allowed to do that.",
+        ),
         (intruder, ActOnBooking(booking_id + 1000, BookingAction.CONFIRM).pack(), "That is no longer available."),
         (intruder, "ba:1:zz", "This button is no longer valid."),
         (intruder, "totally-made-up", "This button is no longer valid."),
@@ -123,7 +127,8 @@ async def test_bad_input_is_explained_and_the_step_is_kept(api: FakeBotApi, bot)
     await mentor.wait_for("The title is too long: at most 100 characters.")
     await mentor.send("<i>Mock</i> interview")
     await mentor.wait_for("Step 2 of 3")
-    for typed, answer in [("abc", "That is not a price"), ("-10", "cannot be negative"), ("10.555", "two decimal")]:
+    refusals = [("abc", "That is not a price"), ("-10", "cannot be negative"), ("10.555", "two decimal")]
+    for typed, answer in refusals:
         await mentor.send(typed)
         await mentor.wait_for(answer)
     await mentor.send("1,500")

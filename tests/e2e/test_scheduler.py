@@ -11,16 +11,18 @@ from telegram.ext import Application
 
 from bot.config import Settings
 from domain.clock import FixedClock
+from sandbox.botapi import FakeBotApi, FakeUser
 from tests.e2e.conftest import BotRunner
 from tests.e2e.flows import (
     LONDON,
     become_mentor_with_offering,
-    clock as clock_label,
     onboard,
     open_first_date,
     pick_time_and_skip_notes,
 )
-from sandbox.botapi import FakeBotApi, FakeUser
+from tests.e2e.flows import (
+    clock as clock_label,
+)
 
 # The mentor works Mon-Fri 9-12 in Kolkata; "now" is Tue 06:00 UTC, so the first free start is Wed 25 Nov
 # 11:30 IST = 06:00 UTC (24 h notice). Reminders here: 20 h and 1 h before (configured, not the default).
@@ -232,7 +234,9 @@ async def test_messages_due_while_the_bot_was_down_go_out_once_after_a_restart(
     assert len(texts(mentor, "Your sessions today")) == 1
 
 
-async def test_reminders_carry_the_join_button_once_there_is_a_link(api: FakeBotApi, bot: Application, clock) -> None:
+async def test_reminders_carry_the_join_button_once_there_is_a_link(
+    api: FakeBotApi, bot: Application, clock
+) -> None:
     mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
     await book_first_slot(api, mentor, mentee, "Free")
     booked = await mentor.wait_for("🔔 New booking")

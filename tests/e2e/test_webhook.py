@@ -31,11 +31,11 @@ from bot.web import (
     ensure_webhook,
     run_webhook,
 )
+from sandbox.botapi import FakeBotApi
 from storage.engine import create_engine
 from tests.e2e.conftest import BotRunner
-from tests.e2e.webhooks import free_port, wait_until_healthy
 from tests.e2e.flows import become_mentor_with_offering, onboard, open_first_date, pick_time_and_skip_notes
-from sandbox.botapi import FakeBotApi
+from tests.e2e.webhooks import free_port, wait_until_healthy
 
 WEBHOOK_URL = "https://bot.example.test/tg/hook"
 SECRET = "test-secret_0123456789"

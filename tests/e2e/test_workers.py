@@ -26,6 +26,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from sandbox.botapi import FakeBotApi, FakeUser
 from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from tests.dbutil import drop_database, fresh_database
@@ -33,7 +34,6 @@ from tests.e2e.dispatcher_worker import outbox_rows
 from tests.e2e.flows import become_mentor_with_offering, onboard, open_first_date, pick_time_and_skip_notes
 from tests.e2e.shifted_bot import offset_to
 from tests.e2e.webhooks import free_port, wait_until_healthy
-from sandbox.botapi import FakeBotApi, FakeUser
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK_URL = "https://bot.example.test/tg"
@@ -70,7 +70,8 @@ class RoundRobin:
             for offset in range(len(self.workers)):
                 index = (first + offset) % len(self.workers)
                 try:
-                    async with http.post(self.workers[index].url + request.path, data=body, headers=headers) as reply:
+                    target = self.workers[index].url + request.path
+                    async with http.post(target, data=body, headers=headers) as reply:
                         self.routed.append(index)
                         return web.Response(status=reply.status, body=await reply.read())
                 except aiohttp.ClientConnectionError:

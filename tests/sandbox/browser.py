@@ -124,7 +124,6 @@ class Browser:
 
         The page draws a chat afresh when a message arrives, so an element found may be replaced before the click
         lands: then it is found again (bounded)."""
-        from selenium.common.exceptions import StaleElementReferenceException
 
         await self.click_found(_LAST_MATCHING, selector, text, exact, None, what=f"{selector!r} with {text!r}")
 

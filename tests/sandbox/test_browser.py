@@ -52,7 +52,8 @@ def bubble(person: int) -> str:
     return f"{chat(person)} .msg.in .bubble"
 
 
-# The button labelled ``label`` (or the first) of the bot's last message that contains ``text`` and has that button.
+# The button labelled ``label`` (or the first) of the bot's last message that contains ``text`` and has that
+# button.
 _BUTTON_UNDER = """
 const [pane, text, label] = args;
 const messages = [...document.querySelectorAll(pane + " .msg.in")].reverse();

@@ -100,7 +100,7 @@ async def race(db_url: str, attempts: Sequence[Attempt]) -> RaceResult:
 
 def report(request: pytest.FixtureRequest, result: RaceResult) -> None:
     request.node.user_properties.append(("race_seconds", round(result.seconds, 3)))
-    print(f"\nRACE {request.node.name}: {ATTEMPTS} attempts in {result.seconds:.3f}s")  # noqa: T201
+    print(f"\nRACE {request.node.name}: {ATTEMPTS} attempts in {result.seconds:.3f}s")
 
 
 async def stored_bookings(uow: SqlUnitOfWork) -> list[Booking]:

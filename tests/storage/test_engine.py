@@ -92,10 +92,10 @@ async def test_sqlite_writers_wait_instead_of_failing(tmp_path: Path) -> None:
 async def test_sqlite_readers_read_beside_the_writer_and_cannot_write(tmp_path: Path) -> None:
     """``create_read_engine``: while the writer holds the write lock (BEGIN IMMEDIATE, uncommitted insert), a
     reader still reads the last committed state at once; a write through a reader fails."""
+    from domain.model import User
     from storage.engine import create_read_engine
     from storage.migrate import upgrade_to_head
     from storage.uow import SqlUnitOfWork
-    from domain.model import User
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     await upgrade_to_head(url)
@@ -116,7 +116,7 @@ async def test_sqlite_readers_read_beside_the_writer_and_cannot_write(tmp_path: 
                     await view.commit()
             await uow.commit()
         async with reader.connect() as connection:
-            with pytest.raises(OperationalError, match="readonly|read-only|query_only"):
+            with pytest.raises(OperationalError, match=r"readonly|read-only|query_only"):
                 await connection.execute(text("DELETE FROM users"))
     finally:
         await writer.dispose()

@@ -12,6 +12,7 @@ from domain.notifications import Notification, NotificationKind
 from storage.uow import SqlUnitOfWork
 from tests.storage.builders import MENTEE_ID, T0, booking, mentor_and_mentee
 
+
 async def _step(uow: SqlUnitOfWork, offering_id: int, booking_id: int, i: int) -> None:
     async with uow:
         await uow.dialogs.set(MENTEE_ID, "booking_notes", {"offering_id": offering_id, "n": i})

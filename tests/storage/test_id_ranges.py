@@ -40,9 +40,9 @@ def test_a_number_beyond_the_range_reads_as_an_id_no_record_has() -> None:
     assert USER_IDS.read("9223372036854775807") == INT64_MAX and USER_IDS.read("9223372036854775808") == 0
     assert OFFERING_IDS.read("00042") == 42
     for bad in ("", "-", "1.5", " 1", "1e3", "٣"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="not a number"):
             OFFERING_IDS.read(bad)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="bad number range"):
         NumberRange(0, 10, outside=5)  # an "unknown" value that is a real one
 
 

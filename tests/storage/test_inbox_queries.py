@@ -27,7 +27,7 @@ async def test_tabs_counts_pages_and_stats_match_the_definitions(uow: SqlUnitOfW
     now = T0  # a Monday 10:00 UTC
     added = []
     async with uow:
-        for i in range(60):
+        for _ in range(60):
             status = rng.choice(list(S))
             start = now + timedelta(minutes=30 * rng.randint(-400, 400))
             rating = rng.randint(1, 5) if status == S.COMPLETED and rng.random() < 0.7 else None

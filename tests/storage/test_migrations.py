@@ -12,11 +12,10 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect
 
 from storage.engine import create_engine
-from alembic.script import ScriptDirectory
-
 from storage.migrate import alembic_config, downgrade, upgrade_to_head
 from storage.models import Base
 from tests.dbutil import create_empty_database, drop_database

@@ -136,9 +136,9 @@ async def test_replace_timed_leaves_other_bookings_alone_and_refuses_events(
     async with uow:
         await uow.outbox.add([reminder(other), reminder(booking_id)])
         await uow.outbox.replace_timed(booking_id, [])
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="not a timed notification of booking"):
             await uow.outbox.replace_timed(booking_id, [event(K.LINK, booking_id=booking_id)])
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="not a timed notification of booking"):
             await uow.outbox.replace_timed(booking_id, [reminder(other)])
         await uow.commit()
     assert [r.booking_id for r in await _records(uow)] == [other]

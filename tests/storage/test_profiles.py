@@ -11,7 +11,9 @@ async def test_profile_round_trip_and_replace(uow: SqlUnitOfWork) -> None:
     async with uow:
         await uow.users.add(user(5, is_mentor=True))
         assert await uow.profiles.get(5) is None
-        first = MentorProfile(5, "Asha R.", "Staff engineer", "Ten years <b>of</b> Python", ("Python", "SQL"), ("हिन्दी",))
+        first = MentorProfile(
+            5, "Asha R.", "Staff engineer", "Ten years <b>of</b> Python", ("Python", "SQL"), ("हिन्दी",)
+        )
         await uow.profiles.save(first)
         await uow.commit()
     async with uow:

@@ -83,7 +83,7 @@ async def _app_reads_and_adds(url: str, made: Seeded) -> None:
 
 async def test_the_same_seed_gives_the_same_rows(tmp_path: Path) -> None:
     urls = [f"sqlite+aiosqlite:///{tmp_path / name}" for name in ("a.sqlite3", "b.sqlite3", "c.sqlite3")]
-    for url, number in zip(urls, (7, 7, 8)):
+    for url, number in zip(urls, (7, 7, 8), strict=True):
         await seed(url, seed=number, now=NOW, **SIZE)
     query = "SELECT id, mentor_id, mentee_id, scheduled_at, status, mentee_rating FROM bookings ORDER BY id"
     first, again, other = [await _rows(url, query) for url in urls]

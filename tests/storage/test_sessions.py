@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
+from domain import sessions
 from domain.clock import FixedClock
 from domain.errors import InvalidInput, InvalidTransition, NotAllowed
 from domain.model import BookingStatus
-from domain import sessions
 from domain.usecases.aftercare import leave_feedback, rate_session
 from domain.usecases.my_bookings import cancel_as_mentee, start_mentee_cancellation
 from storage.uow import SqlUnitOfWork

@@ -7,14 +7,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.usecases import booking as usecases
 from domain.clock import FixedClock
 from domain.mentee import monday_of
 from domain.model import Booking, BookingStatus, BusyInterval, DateOverride, TimeRange, WeeklyRule
+from domain.usecases import booking as usecases
 from storage.calendars import SqlBusyCalendarRepository
 from storage.repositories import SqlBookingRepository
 from storage.uow import SqlUnitOfWork

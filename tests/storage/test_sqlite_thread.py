@@ -213,7 +213,7 @@ async def test_a_failed_write_rolls_back_and_the_writer_goes_on(writer: AsyncEng
     async with SqlUnitOfWork(writer) as uow:
         await uow.users.add(user(1))
         await uow.commit()
-    with pytest.raises(IntegrityError):
+    with pytest.raises(IntegrityError):  # noqa: PT012 - the whole unit of work is what fails and rolls back
         async with SqlUnitOfWork(writer) as uow:
             await uow.users.add(user(2))
             await uow.users.add(user(1))  # the same id again

@@ -353,7 +353,7 @@ def test_read_timeout_property_and_factory() -> None:
     assert (request.read_timeout, request.connection_pool_size) == (7.0, 64)
     assert (get_updates_request.read_timeout, get_updates_request.connection_pool_size) == (7.0, 1)
     assert AiohttpRequest(read_timeout=None).read_timeout is None
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="connection_pool_size must be at least 1"):
         AiohttpRequest(connection_pool_size=0)
 
 

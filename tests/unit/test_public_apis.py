@@ -164,10 +164,15 @@ def defined_private_names(trees: list[ast.Module]) -> set[str]:
                     for elt in ast.walk(node.value)
                     if isinstance(elt, ast.Constant) and isinstance(elt.value, str)
                 )
-            elif isinstance(node, ast.Call):  # setattr(obj, "_name", ...)
-                if isinstance(node.func, ast.Name) and node.func.id == "setattr" and len(node.args) >= 2:
-                    if isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
-                        names.add(node.args[1].value)
+            elif (  # setattr(obj, "_name", ...)
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "setattr"
+                and len(node.args) >= 2
+                and isinstance(node.args[1], ast.Constant)
+                and isinstance(node.args[1].value, str)
+            ):
+                names.add(node.args[1].value)
     return {name for name in names if is_private(name)}
 
 

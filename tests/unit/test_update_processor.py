@@ -143,9 +143,9 @@ async def test_the_held_bound_counts_updates_waiting_for_their_turn() -> None:
 def test_the_processor_uses_ptbs_seam_and_leaves_its_final_method_alone() -> None:
     assert PerUserUpdateProcessor.process_update is BaseUpdateProcessor.process_update
     assert "process_update" not in vars(PerUserUpdateProcessor)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="max_running must be at least 1"):
         PerUserUpdateProcessor(0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="max_held must be at least max_running"):
         PerUserUpdateProcessor(4, max_held=3)
 
 
