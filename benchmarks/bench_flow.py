@@ -49,18 +49,26 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from tempfile import TemporaryDirectory
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import make_url
 
-from domain.model import Availability, Offering, OfferingStatus, TimeRange, User, WeeklyRule
-from handlers.callbacks import ActOnBooking, BookDate, BookingAction, BookTime, ConfirmBooking, SkipNotes
+from domain.model import Offering, OfferingStatus, TimeRange, User, WeeklyRule
+from handlers.callbacks import (
+    ActOnBooking,
+    BookDate,
+    BookingAction,
+    BookTime,
+    CallbackData,
+    ConfirmBooking,
+    SkipNotes,
+)
 from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
 from storage.engine import create_engine
 from storage.migrate import upgrade_to_head
@@ -144,6 +152,8 @@ class Replies:
     def __init__(self, api: FakeBotApi) -> None:
         self._waiting: dict[int, list[tuple[Match, asyncio.Future[tuple[float, ChatMessage]]]]] = {}
         self.arrivals: Callable[[int, str, ChatMessage], None] | None = None
+        # BENCH_DEBUG: when each update was enqueued and when the bot fetched it, by update id
+        self.debug: tuple[dict[int, float], dict[int, float]] = ({}, {})
         api.on_event = self._on_event
 
     def _on_event(self, chat_id: int, kind: str, message: ChatMessage) -> None:
@@ -193,8 +203,8 @@ def _datas(message: ChatMessage) -> list[str]:
     return [b.callback_data for row in message.keyboard for b in row if b.callback_data]
 
 
-def _of_kind(message: ChatMessage, kind: type) -> list[str]:
-    pattern = kind.pattern()  # type: ignore[attr-defined]
+def _of_kind(message: ChatMessage, kind: type[CallbackData]) -> list[str]:
+    pattern = kind.pattern()
     return [d for d in _datas(message) if pattern.match(d)]
 
 
@@ -457,15 +467,20 @@ async def seed_cast(url: str, mentors: int, mentees: int) -> list[int]:
             await uow.commit()
     finally:
         await engine.dispose()
-    assert Availability  # the mentors' hours are weekly rules above
     return offerings
 
 
 # --- runs ---------------------------------------------------------------------------------------------------
 
 
+class Actor(Protocol):
+    """What one simulated user does for a run (``mentee``, ``mentor`` or ``echo_user`` with its own arguments)."""
+
+    def __call__(self, *, run: Run, pacer: Pacer, stop: asyncio.Event) -> Coroutine[Any, Any, None]: ...
+
+
 async def measure(
-    name: str, api: FakeBotApi, users: list[tuple[FakeUser, Callable[[Run, Pacer, asyncio.Event], object]]],
+    name: str, api: FakeBotApi, users: list[tuple[FakeUser, Actor]],
     rate: float | None, warmup: float, seconds: float,
 ) -> Run:
     run = Run(name)
@@ -478,7 +493,7 @@ async def measure(
     gc.collect()
     gc.disable()
     try:
-        tasks = [asyncio.create_task(start(run, pacer, stop)) for _user, start in users]  # type: ignore[arg-type]
+        tasks = [asyncio.create_task(start(run=run, pacer=pacer, stop=stop)) for _user, start in users]
         began = time.perf_counter()
         run.window = (began + warmup, began + warmup + seconds)
         await asyncio.sleep(warmup + seconds)
@@ -501,7 +516,7 @@ async def run_echo(api: FakeBotApi, replies: Replies, count: int, args: argparse
         run = await measure(
             "baseline: bare PTB echo bot, concurrent_updates(256)",
             api,
-            [(u, lambda run, pacer, stop, u=u: echo_user(run, replies, u, pacer, stop)) for u in users],
+            [(u, functools.partial(echo_user, replies=replies, user=u)) for u in users],
             None,
             args.warmup,
             args.seconds,
@@ -529,29 +544,35 @@ async def run_ours(
         fetched: dict[int, float] = {}
         original_enqueue, original_get = api.enqueue_update, api.methods.get_updates
 
-        def enqueue(update):  # type: ignore[no-untyped-def]
+        def enqueue(update: dict[str, Any]) -> int:
             update_id = original_enqueue(update)
             enq[update_id] = time.perf_counter()
             return update_id
 
-        async def get_updates(params, files):  # type: ignore[no-untyped-def]
+        async def get_updates(params: dict[str, Any], files: Any) -> Any:
             result = await original_get(params, files)
             now = time.perf_counter()
             for u in result:
                 fetched.setdefault(u["update_id"], now)
             return result
 
+        # BENCH_DEBUG only: the server's own methods wrapped to time each update
         api.enqueue_update, api.methods.get_updates = enqueue, get_updates  # type: ignore[method-assign]
-        replies.debug = (enq, fetched)  # type: ignore[attr-defined]
-    actors: list[tuple[FakeUser, Callable[[Run, Pacer, asyncio.Event], object]]] = []
+        replies.debug = (enq, fetched)
+    actors: list[tuple[FakeUser, Actor]] = []
     for mentee_id in mentee_ids:
         u = api.user(mentee_id, f"User{mentee_id}", started=True)
         actors.append(
-            (u, lambda run, pacer, stop, u=u: mentee(run, replies, u, offerings, pacer, stop, rng, args.warmup))
+            (
+                u,
+                functools.partial(
+                    mentee, replies=replies, user=u, offerings=offerings, rng=rng, start_within=args.warmup
+                ),
+            )
         )
     for mentor_id in mentor_ids:
         u = api.user(mentor_id, f"User{mentor_id}", started=True)
-        actors.append((u, lambda run, pacer, stop, u=u: mentor(run, replies, u, inboxes[u.id], pacer, stop)))
+        actors.append((u, functools.partial(mentor, replies=replies, user=u, inbox=inboxes[u.id])))
     env = {"BOT_TOKEN": api.token, "DATABASE_URL": url, "TELEGRAM_API_URL": api.url, "DEFAULT_TIMEZONE": ZONE}
     command = os.environ.get("BENCH_BOT_COMMAND", f"{sys.executable} -m bot").split()  # e.g. a traced bot
     async with bot_processes(api, command, env, args.workers) as processes:
@@ -568,7 +589,7 @@ async def run_ours(
             per_second = Counter(int(c.time - start) for c in calls)
             print("  calls per second:", [per_second[i] for i in range(max(per_second, default=0) + 1)])
             print("  polls:", api.get_updates_count, "pending updates:", len(api.pending_updates))
-            enq, fetched = replies.debug  # type: ignore[attr-defined]
+            enq, fetched = replies.debug
             waits = sorted((fetched[i] - enq[i]) * 1000 for i in fetched if i in enq)
             if waits:
                 p50, p99 = waits[len(waits) // 2], waits[int(len(waits) * 0.99)]

@@ -379,7 +379,7 @@ async def main_async(args: argparse.Namespace) -> None:
         await large_engine.dispose()
         await drop_database(empty_url)
         await drop_copy(args.db, work)
-    report(*(lane.timings for lane in lanes[:2]), lanes[2].timings if len(lanes) > 2 else None)
+    report(lanes[0].timings, lanes[1].timings, lanes[2].timings if len(lanes) > 2 else None)
 
 
 def main() -> None:

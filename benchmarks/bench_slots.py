@@ -69,6 +69,7 @@ def _availability() -> Availability:
 
 
 def _busy(offering: Offering) -> list[Booking]:
+    assert offering.id is not None, "a saved offering"
     rng = random.Random(20260302)
     bookings = []
     for index in range(BUSY_COUNT):

@@ -16,7 +16,7 @@ import asyncio
 import re
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,10 +28,19 @@ from domain.discovery import Filters, SortOrder
 from domain.inbox import InboxTab, week_bounds
 from domain.mentee import MyTab
 from domain.usecases.discovery import discover
+from storage.db import AnyRow
 from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 
 Call = Callable[[SqlUnitOfWork], Awaitable[Any]]
+
+
+def _mentee_tab(mentee: int, tab: MyTab, now: datetime) -> Call:
+    return lambda u: u.bookings.list_mentee_tab(mentee, tab, now, 5)
+
+
+def _inbox_tab(mentor: int, tab: InboxTab, now: datetime) -> Call:
+    return lambda u: u.bookings.list_inbox_tab(mentor, tab, now, 5)
 
 
 _BUSIEST_MENTORS = "SELECT mentor_id, count(*) FROM bookings GROUP BY mentor_id ORDER BY 2 DESC, 1"
@@ -83,14 +92,11 @@ def calls(ids: dict[str, int], now: datetime) -> list[tuple[str, Call]]:
         ("bookings.count_mentee_tabs (busiest mentee)", lambda u: u.bookings.count_mentee_tabs(mentee, now)),
     ]
     for my_tab in MyTab:
-        mine: Call = lambda u, t=my_tab: u.bookings.list_mentee_tab(mentee, t, now, 5)  # noqa: E731
-        found.append((f"bookings.list_mentee_tab {my_tab.name}", mine))
-    counts: Call = lambda u: u.bookings.count_inbox_tabs(mentor, now)  # noqa: E731
+        found.append((f"bookings.list_mentee_tab {my_tab.name}", _mentee_tab(mentee, my_tab, now)))
+    counts: Call = lambda u: u.bookings.count_inbox_tabs(mentor, now)  # noqa: E731 - a name for the line below
     found.append(("bookings.count_inbox_tabs (busiest mentor)", counts))
     for tab in InboxTab:
-        found.append(
-            (f"bookings.list_inbox_tab {tab.name}", lambda u, t=tab: u.bookings.list_inbox_tab(mentor, t, now, 5))
-        )
+        found.append((f"bookings.list_inbox_tab {tab.name}", _inbox_tab(mentor, tab, now)))
     found += [
         (
             "bookings.list_inbox_tab PAST, page 100",
@@ -167,13 +173,13 @@ async def explain(url: str, brief: bool, repeat: int) -> None:
 
 async def _plan(uow: SqlUnitOfWork, sqlite: bool, statement: str, parameters: Any) -> list[str]:
     prefix = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN (ANALYZE, BUFFERS) "
-    rows = (await uow.db.exec_driver_sql(prefix + statement, parameters)).all()
+    rows: Sequence[AnyRow] = (await uow.db.exec_driver_sql(prefix + statement, parameters)).all()
     if sqlite:
         return [f"{'  ' * _depth(rows, r)}{r[3]}" for r in rows]
     return [r[0] for r in rows]
 
 
-def _depth(rows: list[Any], row: Any) -> int:
+def _depth(rows: Sequence[AnyRow], row: AnyRow) -> int:
     parents = {r[0]: r[1] for r in rows}
     depth, parent = 0, row[1]
     while parent in parents:

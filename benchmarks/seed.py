@@ -54,6 +54,7 @@ from storage.migrate import upgrade_to_head
 from storage.models import (
     AvailabilityOverrideRow,
     AvailabilityRuleRow,
+    Base,
     BookingRow,
     DialogRow,
     ExactDecimal,
@@ -76,8 +77,8 @@ INFO_TABLE = "bench_seed_info"  # one row describing the seed; not part of the a
 
 S = BookingStatus
 
-_T = {
-    name: row.__table__  # type: ignore[attr-defined]
+_T: dict[str, Table] = {
+    name: Base.metadata.tables[row.__tablename__]
     for name, row in (
         ("users", UserRow), ("profiles", MentorProfileRow), ("rules", AvailabilityRuleRow),
         ("overrides", AvailabilityOverrideRow), ("offerings", OfferingRow), ("bookings", BookingRow),
@@ -591,12 +592,12 @@ class _Seeder:
         rng, r = self.rng, self.r
         for n in range(r.users):
             user_id = r.first_user_id + n
-            mentor = n < r.mentors
+            is_mentor = n < r.mentors
             created = self._moment(self.start - timedelta(days=60), self.now - timedelta(days=1))
-            row = _user_row(rng, user_id, mentor, created)
+            row = _user_row(rng, user_id, is_mentor, created)
             self.zones[user_id] = row["timezone"]
             await self.w.add("users", row)
-            if mentor:
+            if is_mentor:
                 late = self._moment(self.start, self.now - timedelta(days=90))
                 joined = self.start if rng.random() < 0.6 else late
                 weekdays, ranges = PATTERNS[rng.choices(range(len(PATTERNS)), PATTERN_WEIGHTS)[0]]
@@ -663,12 +664,12 @@ class _Seeder:
         if self.pending_outbox:
             keys: dict[str, dict[str, Any]] = {}
             policy = NotificationPolicy()
-            for booking, zone in maker.future_active:
-                for n in timed_for(booking, zone, self.now, policy):
+            for active, zone in maker.future_active:
+                for n in timed_for(active, zone, self.now, policy):
                     keys[n.key] = {
                         "key": n.key, "kind": n.kind.value, "recipient_id": n.recipient_id,
                         "booking_id": n.booking_id, "due_at": n.due_at, "lead_minutes": n.lead_minutes,
-                        "status": "pending", "attempts": 0, "created_at": booking.created_at,
+                        "status": "pending", "attempts": 0, "created_at": active.created_at,
                     }  # fmt: skip
             for row in keys.values():
                 await self.w.add("notifications", row)
@@ -787,12 +788,13 @@ async def _finish(connection: AsyncConnection, result: Seeded) -> None:
             )
             if orphans:
                 raise AssertionError(f"{orphans} rows of {table.name}.{child.name} point nowhere")
-    for table in ("offerings", "bookings"):
+    for name in ("offerings", "bookings"):
         await connection.execute(
-            text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+            text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT max(id) FROM {name}))")
         )
-    raw = await connection.get_raw_connection()
-    await raw.driver_connection.execute("ANALYZE")  # type: ignore[union-attr]
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None, "a connection taken from the pool is open"
+    await driver.execute("ANALYZE")
 
 
 async def checkpoint(url: str) -> None:
@@ -800,8 +802,9 @@ async def checkpoint(url: str) -> None:
     engine = create_engine(url)
     try:
         async with engine.connect() as connection:  # outside a transaction: on the driver's connection
-            raw = await connection.get_raw_connection()
-            await raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None, "a connection taken from the pool is open"
+            await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         await engine.dispose()
 

@@ -144,12 +144,14 @@ def build_application(
         # different people's updates at once, one person's in order (conversation state is per person)
         .concurrent_updates(PerUserUpdateProcessor(256))
     )
+    application: Application  # with or without the rate limiter, which changes the bot's type parameters
     if rate_limit:
         # Answers to people are not capped overall (Telegram's ~30 messages/s is for bulk messages - the
         # scheduler's, capped in the dispatcher below); a RetryAfter is waited out, holding every request, and
         # retried here first.
-        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
-    application = builder.build()
+        application = builder.rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3)).build()
+    else:
+        application = builder.build()
 
     # The scheduler: due notifications are outbox rows; the JobQueue only wakes the dispatcher that sends them
     # (from post_init on).

@@ -309,7 +309,9 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
     try:
         if environ is None:
             return _Environment(_env_file=env_file)
-        return Settings(**{name.lower(): value for name, value in environ.items() if value.strip()})
+        # Any: text, as in the environment, which each field's validation reads
+        values: dict[str, Any] = {name.lower(): value for name, value in environ.items() if value.strip()}
+        return Settings(**values)
     except ValidationError as error:
         raise _config_error(error) from None
 

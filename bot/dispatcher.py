@@ -431,6 +431,8 @@ def wake_with_job_queue(job_queue: JobQueue, dispatcher: Dispatcher, interval: f
     late_is_fine = {"misfire_grace_time": None, "coalesce": True}  # a wake that comes late still counts, once
     job_queue.run_repeating(dispatch, interval=interval, name="dispatch the outbox", job_kwargs=late_is_fine)
     job_queue.run_once(dispatch, 0, name="dispatch the outbox at start", job_kwargs=late_is_fine)
-    dispatcher.waker = lambda delay: job_queue.run_once(
-        dispatch, delay, name="dispatch the outbox now", job_kwargs=late_is_fine
-    )
+
+    def wake(delay: float) -> None:
+        job_queue.run_once(dispatch, delay, name="dispatch the outbox now", job_kwargs=late_is_fine)
+
+    dispatcher.waker = wake

@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -112,7 +113,7 @@ class BusyCalendar:
     failing_since: datetime | None = None  # the first failure after the last success
     failure_told: bool = False  # the mentor was told it stopped blocking (once per failure)
 
-    def with_changes(self, **changes: object) -> BusyCalendar:
+    def with_changes(self, **changes: Any) -> BusyCalendar:
         return replace(self, **changes)
 
 
@@ -242,10 +243,18 @@ def _instant(value: date | datetime, zone: tzinfo) -> datetime:
     return value.astimezone(UTC)
 
 
-def _end_value(event: icalendar.Event, start: date | datetime) -> date | datetime:
+def _moment(prop: object) -> date | datetime:
+    """The value of a DTSTART or DTEND property: a date or a date-time (anything else: the file is unreadable)."""
+    value = getattr(prop, "dt", None)
+    if not isinstance(value, date):  # a datetime is a date too
+        raise ValueError(f"not a date or a date-time: {prop!r}")
+    return value
+
+
+def _end_value(event: icalendar.Component, start: date | datetime) -> date | datetime:
     end = event.get("DTEND")
     if end is not None:
-        return end.dt
+        return _moment(end)
     duration = event.get("DURATION")
     if duration is not None and isinstance(duration.dt, timedelta):
         return start + duration.dt
@@ -269,7 +278,7 @@ def _outside(event: icalendar.Component, start: datetime, end: datetime, zone: t
     exported with years of history is mostly these, and leaving them out keeps the expansion cheap."""
     if _rules(event) or "RDATE" in event or "RECURRENCE-ID" in event or "DTSTART" not in event:
         return False
-    begins = event["DTSTART"].dt
+    begins = _moment(event["DTSTART"])
     return _instant(_end_value(event, begins), zone) < start - _MARGIN or _instant(begins, zone) > end + _MARGIN
 
 
@@ -286,7 +295,7 @@ _BY_PARTS = (
 )
 
 
-def _first(rule: dict, key: str, default: object) -> object:
+def _first(rule: dict[str, object], key: str, default: object) -> object:
     values = rule.get(key) or [default]
     return values[0] if isinstance(values, list) else values
 
@@ -300,7 +309,7 @@ def expansion_work(calendar: icalendar.Calendar, end: datetime, zone: tzinfo) ->
         rules = _rules(event)
         if not rules or "DTSTART" not in event:
             continue
-        begins = _instant(event["DTSTART"].dt, zone)
+        begins = _instant(_moment(event["DTSTART"]), zone)
         for rule in rules:
             if not isinstance(rule, dict):
                 continue
@@ -334,7 +343,7 @@ def read_busy(data: bytes, start: datetime, end: datetime, fallback_zone: str) -
         with warnings.catch_warnings():  # icalendar warns about vendor-prefixed TZIDs it guesses; fine here
             warnings.simplefilter("ignore")
             calendar = icalendar.Calendar.from_ical(data)
-            if not isinstance(calendar, icalendar.Calendar) or calendar.name != "VCALENDAR":
+            if calendar.name != "VCALENDAR":  # a file of a single event reads as that event
                 raise ValueError("not a VCALENDAR")
             zone = _zone(calendar.get("X-WR-TIMEZONE")) or ZoneInfo(fallback_zone)
             calendar.subcomponents = [
@@ -352,8 +361,8 @@ def read_busy(data: bytes, start: datetime, end: datetime, fallback_zone: str) -
                 begins = event.get("DTSTART")
                 if begins is None or not _blocks_time(event):
                     continue
-                first = _instant(begins.dt, zone)
-                last = _instant(_end_value(event, begins.dt), zone)
+                first = _instant(_moment(begins), zone)
+                last = _instant(_end_value(event, _moment(begins)), zone)
                 if last > first and last > start and first < end:
                     found.append(BusyInterval(max(first, start), min(last, end)))
     except _UNREADABLE as error:

@@ -90,7 +90,7 @@ def booking_ics(booking: Booking, title: str, description: str, now: datetime) -
     calendar = _calendar()
     calendar.add("method", "PUBLISH")
     calendar.add_component(booking_event(booking, title, description, now))
-    return calendar.to_ical()
+    return _ical(calendar)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +119,7 @@ def feed_ics(name: str, events: Sequence[FeedEvent]) -> bytes:
         calendar.add_component(booking_event(event.booking, event.summary, event.description, event.stamp))
     if not events:
         calendar.add_component(_utc_zone())
-    return calendar.to_ical()
+    return _ical(calendar)
 
 
 def _utc_zone() -> icalendar.Timezone:
@@ -177,3 +177,8 @@ def looks_like_token(text: str) -> bool:
 def token_matches(given: str, feed: FeedLink) -> bool:
     """The token of a request against the feed found by its digest, in constant time."""
     return hmac.compare_digest(given.encode(), feed.token.encode())
+
+
+def _ical(calendar: icalendar.Calendar) -> bytes:
+    data: bytes = calendar.to_ical()  # icalendar leaves ``to_ical`` unannotated; it returns the file's bytes
+    return data

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from domain import slots
 from domain.errors import InvalidInput
@@ -97,7 +98,7 @@ class Filters:
         """Whether anything but the sort order limits what is shown."""
         return bool(self.category or self.price != PriceBand.ANY or self.minutes or self.soon or self.text)
 
-    def with_changes(self, **changes: object) -> Filters:
+    def with_changes(self, **changes: Any) -> Filters:
         return replace(self, **changes)
 
     def cleared(self) -> Filters:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 ALLOWED_DURATIONS: tuple[int, ...] = (15, 30, 45, 60, 90)
 MAX_BUFFER_MINUTES = 120  # an offering's (and so a booking's) buffer before or after a session, at most
@@ -176,7 +177,7 @@ class MentorProfile:
     expertise: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
 
-    def with_changes(self, **changes: object) -> MentorProfile:
+    def with_changes(self, **changes: Any) -> MentorProfile:
         return replace(self, **changes)
 
 
@@ -222,7 +223,7 @@ class Offering:
     def average_rating(self) -> Decimal | None:
         return average_rating(self.rating_sum, self.rating_count)
 
-    def with_changes(self, **changes: object) -> Offering:
+    def with_changes(self, **changes: Any) -> Offering:
         return replace(self, **changes)
 
 
@@ -278,7 +279,7 @@ class Booking:
     def blocked_until(self) -> datetime:
         return self.ends_at + timedelta(minutes=self.buffer_after_minutes)
 
-    def with_changes(self, **changes: object) -> Booking:
+    def with_changes(self, **changes: Any) -> Booking:
         return replace(self, **changes)
 
 

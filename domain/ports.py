@@ -341,17 +341,40 @@ class PaymentRepository(Protocol):
 class UnitOfWork(Protocol):
     """One database transaction. Rolls back on exit unless ``commit()`` was called; repositories never commit."""
 
-    users: UserRepository
-    profiles: ProfileRepository
-    availability: AvailabilityRepository
-    offerings: OfferingRepository
-    bookings: BookingRepository
-    dialogs: DialogRepository
-    outbox: OutboxRepository
-    discovery: DiscoveryRepository
-    payments: PaymentRepository
-    feeds: FeedRepository
-    calendars: BusyCalendarRepository
+    # Read-only (properties): a use case reads a repository and never replaces it, and an implementation may
+    # hold a subtype of each.
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def profiles(self) -> ProfileRepository: ...
+
+    @property
+    def availability(self) -> AvailabilityRepository: ...
+
+    @property
+    def offerings(self) -> OfferingRepository: ...
+
+    @property
+    def bookings(self) -> BookingRepository: ...
+
+    @property
+    def dialogs(self) -> DialogRepository: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def discovery(self) -> DiscoveryRepository: ...
+
+    @property
+    def payments(self) -> PaymentRepository: ...
+
+    @property
+    def feeds(self) -> FeedRepository: ...
+
+    @property
+    def calendars(self) -> BusyCalendarRepository: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -31,6 +31,7 @@ from handlers.callbacks import (
     ApplyCopy,
     AvailabilityGo,
     AvailabilityStep,
+    CallbackData,
     CopyDay,
     DayAction,
     EditDay,
@@ -131,6 +132,7 @@ def hours_view(draft: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
     ]
     grid = [hour_buttons[i : i + 4] for i in range(0, len(hour_buttons), 4)]
     scope, single = draft.get("scope", PROFILE), draft.get("single")
+    back: tuple[str, CallbackData]
     if single:
         back = (_("◀ Back"), EditDay(scope, draft["days"][0]))
     else:

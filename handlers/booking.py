@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from chat.i18n import N_, _, format_clock, format_day, format_money, format_price, ngettext
@@ -168,7 +169,7 @@ def times_view(
     ]
     if offering.is_group:
         lines.append(group_size(offering.capacity))
-    keyboard = []
+    keyboard: list[Sequence[InlineKeyboardButton]] = []
     for part, moments in group_times(times, zone):
         span = format_clock(moments[0], zone)
         if len(moments) > 1:
@@ -394,8 +395,8 @@ async def _confirm(
         await _show_fresh_times(update, context, offering_id, start)
         return _("This time was just taken. Please choose another time.")
     except TooManyBookings as error:
-        markup = InlineKeyboardMarkup([[button(_("🎟 My bookings"), OpenMyBookings(MyTab.UPCOMING, 0))]])
-        await show(update, "⚠️ " + explain(error), markup)
+        to_bookings = InlineKeyboardMarkup([[button(_("🎟 My bookings"), OpenMyBookings(MyTab.UPCOMING, 0))]])
+        await show(update, "⚠️ " + explain(error), to_bookings)
         return explain(error)
     if view.booking.status == BookingStatus.AWAITING_PAYMENT:
         await payments.show_held_booking(update, context, view)

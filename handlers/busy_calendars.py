@@ -113,10 +113,10 @@ def calendars_view(found: Calendars, refresh_minutes: int, note: str = "") -> tu
         lines.append(_("No calendars yet."))
     if note:
         lines += ["", note]
-    removals = [
-        [(_("🗑 Remove {number}").format(number=number), RemoveCalendar(calendar.id))]  # type: ignore[arg-type]
-        for number, calendar in enumerate(found.calendars, start=1)
-    ]
+    removals = []
+    for number, calendar in enumerate(found.calendars, start=1):
+        assert calendar.id is not None, "a stored calendar"
+        removals.append([(_("🗑 Remove {number}").format(number=number), RemoveCalendar(calendar.id))])
     if found.room:
         add = [(_("➕ Add a calendar"), OpenSchedule(PROFILE, SchedulePage.ADD_CALENDAR))]
     else:

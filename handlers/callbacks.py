@@ -15,7 +15,6 @@ of the two, far outside any booking window or date step, instead of overflowing 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import re
 import typing
 from collections.abc import Callable
@@ -180,9 +179,18 @@ class CallbackData:
 Kind = TypeVar("Kind", bound=CallbackData)
 
 
-@functools.cache
+_LAYOUTS: dict[type[CallbackData], tuple[_Field, ...]] = {}
+
+
 def _layout(cls: type[CallbackData]) -> tuple[_Field, ...]:
     """The kind's fields in order with their readers (resolved once: every button built or pressed needs them)."""
+    layout = _LAYOUTS.get(cls)
+    if layout is None:
+        layout = _LAYOUTS[cls] = _resolve_layout(cls)
+    return layout
+
+
+def _resolve_layout(cls: type[CallbackData]) -> tuple[_Field, ...]:
     hints = typing.get_type_hints(cls, include_extras=True)
     layout = []
     for field in dataclasses.fields(cls):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from babel.dates import get_day_names
 
 from chat.i18n import N_, _, get_locale
@@ -48,7 +50,7 @@ def category_label(category: Category) -> str:
     return _(_CATEGORY[category])
 
 
-def weekday_name(weekday: int, width: str = "abbreviated") -> str:
+def weekday_name(weekday: int, width: Literal["abbreviated", "narrow", "short", "wide"] = "abbreviated") -> str:
     """Monday is 0, as in ``date.weekday()``; the name comes from Babel's locale data."""
     return get_day_names(width, locale=get_locale())[weekday]
 

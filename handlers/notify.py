@@ -64,6 +64,7 @@ def to_mentee(
     n: Notification, view: BookingView, default_zone: str, now: datetime, charge: LedgerEntry | None = None
 ) -> Outgoing | None:
     booking, offering, mentor = view.booking, view.offering, view.mentor
+    assert booking.id is not None, "a stored booking"
     card, markup = booking_card_for_mentee(booking, offering, mentor, _zone(view.mentee, default_zone))
     title, name = esc(offering.title), esc(mentor.display_name)
     extra: list[list[InlineKeyboardButton]] = []
@@ -103,7 +104,7 @@ def to_mentee(
             )
             if timedelta(minutes=n.lead_minutes) >= ASK_ATTENDANCE_FROM:
                 may_cancel = not sessions.cancellation_closed(booking, offering, now)
-                extra.append(attendance_buttons(booking.id, may_cancel))  # type: ignore[arg-type]
+                extra.append(attendance_buttons(booking.id, may_cancel))
                 if not may_cancel:
                     head += "\n" + _(
                         "The cancellation cut-off has passed: if you cannot come, please message your mentor."
@@ -114,7 +115,7 @@ def to_mentee(
             )
             if n.kind == K.RATE_AGAIN:
                 head = _("A quick reminder, it helps other mentees:") + "\n" + head
-            return Outgoing(view.mentee.id, head, stars_keyboard(booking.id))  # type: ignore[arg-type]
+            return Outgoing(view.mentee.id, head, stars_keyboard(booking.id))
         case _:
             return None
     return Outgoing(view.mentee.id, f"{head}\n\n{card}", _markup(markup, extra))

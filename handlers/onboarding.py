@@ -21,6 +21,7 @@ from handlers import deeplinks, dialog
 from handlers.callbacks import (
     BrowseZones,
     CalendarFeed,
+    CallbackData,
     FeedAction,
     Menu,
     MenuItem,
@@ -194,7 +195,7 @@ def likely_zones(locale: str) -> tuple[str, ...]:
 
 
 def zone_picker(locale: str, now: datetime) -> InlineKeyboardMarkup:
-    buttons = [(zone_label(z, now), PickZone(z)) for z in likely_zones(locale)]
+    buttons: list[tuple[str, CallbackData]] = [(zone_label(z, now), PickZone(z)) for z in likely_zones(locale)]
     buttons.append((_("🌍 Other time zone…"), BrowseZones("", 0)))
     return rows(buttons, width=2)
 
@@ -326,8 +327,8 @@ async def browse_zones(update: Update, context: AppContext, data: BrowseZones) -
         return None
     zones = [z for z in _zones() if z.startswith(data.region + "/")] if data.region else []
     if not zones:  # no region chosen (or a forged one): the list of regions
-        buttons = [(region, BrowseZones(region, 0)) for region in _regions()]
-        await show(update, _("Choose a region, or type your city."), rows(buttons, width=3))
+        regions = [(region, BrowseZones(region, 0)) for region in _regions()]
+        await show(update, _("Choose a region, or type your city."), rows(regions, width=3))
         return None
     page = max(0, min(data.page, (len(zones) - 1) // ZONES_PER_PAGE))
     chunk = zones[page * ZONES_PER_PAGE : (page + 1) * ZONES_PER_PAGE]

@@ -97,7 +97,9 @@ def exceptions_view(found: Exceptions, note: str = "") -> tuple[str, InlineKeybo
 def date_picker(step: DateStep, start: date, first: date | None = None) -> list[list[tuple[str, CallbackData]]]:
     """Two weeks of date buttons from ``start``, three to a row."""
     days = [start + timedelta(days=n) for n in range(PICKER_DAYS)]
-    buttons = [(format_day(day), PickDate(step, day, first or day)) for day in days]
+    buttons: list[tuple[str, CallbackData]] = [
+        (format_day(day), PickDate(step, day, first or day)) for day in days
+    ]
     return [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
 
 

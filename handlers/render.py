@@ -198,11 +198,12 @@ def mentor_booking_buttons(
     booking: Booking, now: datetime | None = None, back: CallbackData | None = None
 ) -> InlineKeyboardMarkup | None:
     """Only the moves ``allowed_moves`` opens now; a pending request is declined (not cancelled)."""
-    assert booking.id is not None
+    booking_id = booking.id
+    assert booking_id is not None
     moves = allowed_moves(booking, Actor.MENTOR, now or _BEFORE_ALL)
 
     def act(label: str, action: BookingAction) -> InlineKeyboardButton:
-        return button(label, ActOnBooking(booking.id, action))  # type: ignore[arg-type]
+        return button(label, ActOnBooking(booking_id, action))
 
     rows: list[list[InlineKeyboardButton]] = []
     if BookingStatus.CONFIRMED in moves:
@@ -218,9 +219,9 @@ def mentor_booking_buttons(
         rows.append([act(_("🚫 Cancel booking"), BookingAction.CANCEL)])
     money = []
     if may_mark_paid(booking):
-        money.append(button(_("💰 Mark paid"), ActOnPayment(booking.id, PaymentAction.MARK_PAID)))
+        money.append(button(_("💰 Mark paid"), ActOnPayment(booking_id, PaymentAction.MARK_PAID)))
     if may_mark_refunded(booking):
-        money.append(button(_("↩️ Mark refunded"), ActOnPayment(booking.id, PaymentAction.MARK_REFUNDED)))
+        money.append(button(_("↩️ Mark refunded"), ActOnPayment(booking_id, PaymentAction.MARK_REFUNDED)))
     if money:
         rows.append(money)
     note = _("📝 Edit private note") if booking.mentor_notes else _("📝 Private note")

@@ -111,6 +111,14 @@ class Sandbox:
         assert self.application is not None, "the bot is not running"
         return self.application.bot_data["services"]
 
+    def reader(self) -> SqlUnitOfWork:
+        """A read-only unit of work of the running bot: the SQL one, whose outbox also lists its rows."""
+        factory = self.services.read_factory
+        assert factory is not None, "build_application gives the bot a reader"
+        uow = factory()
+        assert isinstance(uow, SqlUnitOfWork)
+        return uow
+
     @property
     def dispatcher(self) -> Dispatcher:
         assert self.application is not None, "the bot is not running"
@@ -119,7 +127,7 @@ class Sandbox:
     async def publish_menus(self) -> None:
         """Give everyone the "/" menu of their role and language (the server forgets menus when it stops)."""
         assert self.application is not None
-        async with self.services.read_factory() as reader:
+        async with self.reader() as reader:
             users = [await reader.users.get(person.id) for person in self.record.people]
         for user in users:
             if user is not None:
@@ -135,7 +143,7 @@ class Sandbox:
 
     async def people(self) -> list[dict[str, Any]]:
         """Everyone in the sandbox as the page lists them, with what the bot knows about them."""
-        async with self.services.read_factory() as reader:
+        async with self.reader() as reader:
             users = {p.id: await reader.users.get(p.id) for p in self.record.people}
         listed = []
         for person in self.record.people:
@@ -204,7 +212,7 @@ class Sandbox:
         """When the next reminder is due, or else the next scheduled message or expiry, with its kind; None if
         nothing is scheduled."""
         now = self.clock.now()
-        async with self.services.read_factory() as reader:
+        async with self.reader() as reader:
             records = await reader.outbox.records()
         pending = [r for r in records if r.status == "pending" and r.due_at > now]
         reminders = [r for r in pending if r.kind == NotificationKind.REMINDER.value]

@@ -45,7 +45,8 @@ def main() -> None:
     with source.open("rb") as fp:
         catalog = read_po(fp, locale=SOURCE_LOCALE)
     for message in catalog:
-        if (message.id and not message.string) or (isinstance(message.id, tuple) and not all(message.string)):
+        plural_untranslated = isinstance(message.string, tuple | list) and not all(message.string)
+        if (message.id and not message.string) or (isinstance(message.id, tuple) and plural_untranslated):
             message.string = message.id if isinstance(message.id, str) else tuple(message.id)
     with source.open("wb") as fp:
         write_po(fp, catalog, width=WIDTH, omit_header=False, sort_output=True)

@@ -7,18 +7,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Table, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 
 from domain.busy import BusyCalendar, Failure
 from domain.calendar import FeedLink
 from domain.model import BusyInterval
-from storage.db import Db
-from storage.models import BusyCalendarRow, CalendarBusyRow, CalendarFeedRow, UTCDateTime
+from storage.db import AnyRow, Db
+from storage.models import Base, BusyCalendarRow, CalendarBusyRow, CalendarFeedRow, UTCDateTime
 from storage.repositories import upsert
 
-_FEEDS: Table = CalendarFeedRow.__table__  # type: ignore[assignment]
-_CALENDARS: Table = BusyCalendarRow.__table__  # type: ignore[assignment]
-_BUSY: Table = CalendarBusyRow.__table__  # type: ignore[assignment]
+_FEEDS: Table = Base.metadata.tables[CalendarFeedRow.__tablename__]
+_CALENDARS: Table = Base.metadata.tables[BusyCalendarRow.__tablename__]
+_BUSY: Table = Base.metadata.tables[CalendarBusyRow.__tablename__]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -26,7 +26,7 @@ _BUSY: Table = CalendarBusyRow.__table__  # type: ignore[assignment]
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _feed_from_row(row: Row[Any]) -> FeedLink:
+def _feed_from_row(row: AnyRow) -> FeedLink:
     return FeedLink(row.user_id, row.token, row.token_digest, row.content_digest, row.changed_at)
 
 
@@ -77,7 +77,7 @@ class SqlFeedRepository:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _calendar_from_row(row: Row[Any]) -> BusyCalendar:
+def _calendar_from_row(row: AnyRow) -> BusyCalendar:
     return BusyCalendar(
         id=row.id,
         mentor_id=row.mentor_id,

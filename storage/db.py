@@ -32,7 +32,7 @@ import logging
 import sqlite3
 import threading
 import weakref
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import CursorResult, Executable, Row, text
@@ -43,7 +43,8 @@ from sqlalchemy.pool import Pool, QueuePool
 from storage.engine import SQLITE_BUSY_TIMEOUT_MS
 
 T = TypeVar("T")
-Work = Callable[[AsyncConnection], Awaitable[T]]
+Work = Callable[[AsyncConnection], Coroutine[Any, Any, T]]
+AnyRow = Row[*tuple[Any, ...]]  # a row of any number of columns of any types
 
 
 class Db:
@@ -74,11 +75,15 @@ class Db:
         connection = await self.connection()
         return await connection.exec_driver_sql(statement, parameters)
 
-    async def rows(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> Sequence[Row[Any]]:
+    async def rows(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> Sequence[AnyRow]:
         return (await self.execute(statement, parameters)).all()
 
-    async def first(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> Row[Any] | None:
+    async def first(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> AnyRow | None:
         return (await self.execute(statement, parameters)).first()
+
+    async def one(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> AnyRow:
+        """The statement's one row (an aggregate's, say); an error if it returns none or more."""
+        return (await self.execute(statement, parameters)).one()
 
     async def scalar(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> Any:
         return (await self.execute(statement, parameters)).scalar()
@@ -218,7 +223,7 @@ class SqliteDb(Db):
             raise
         self._connection = connection
         if begun:
-            return result  # type: ignore[return-value]
+            return result  # type: ignore[return-value]  # begun: ``work`` ran, and this is its T
         return await self._begin_then(connection, work)  # another process holds the write lock
 
     async def _begin_then(self, connection: AsyncConnection, work: Work[T]) -> T:
@@ -316,6 +321,7 @@ async def _begin_at_once(connection: AsyncConnection, patience_ms: int) -> bool:
     begins and sets it back; SQLAlchemy's transaction then begins on a connection already in one, and the engine's
     "begin" listener emits nothing more (``storage.engine``)."""
     driver = (await connection.get_raw_connection()).driver_connection  # the aiosqlite connection
+    assert driver is not None, "a connection taken from the pool is open"
     try:
         await driver.executescript(f"PRAGMA busy_timeout=0; BEGIN IMMEDIATE; PRAGMA busy_timeout={patience_ms:d};")
     except sqlite3.OperationalError as error:

@@ -18,6 +18,7 @@ migrations (a test checks the two agree).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -154,7 +155,7 @@ def _between(column: str, low: int, high: int) -> str:
     return f"{column} BETWEEN {low} AND {high}"
 
 
-def _in(column: str, values: object) -> str:
+def _in(column: str, values: Iterable[object]) -> str:
     """SQL text ``column IN ('a', 'b')`` for a CHECK constraint over fixed values."""
     return f"{column} IN ({', '.join(repr(str(v)) if isinstance(v, str) else str(v) for v in values)})"
 

@@ -29,14 +29,14 @@ from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, update
 
 from domain.notifications import Claimed, Notification, NotificationKind, NotificationPolicy
 from storage.db import Db
-from storage.models import NotificationRow
+from storage.models import Base, NotificationRow
 from storage.repositories import dialect_insert
 
 # PostgreSQL: a commit that wrote notifications NOTIFYs this channel (``storage.uow``); the process that sends the
 # outbox (``bot.leader``) LISTENs, so a notification committed by any process goes out at once.
 OUTBOX_CHANNEL = "mentor_desk_outbox"
 
-_T: Table = NotificationRow.__table__  # type: ignore[assignment]
+_T: Table = Base.metadata.tables[NotificationRow.__tablename__]
 _TIMED_KINDS = tuple(k.value for k in NotificationKind if k.is_timed)
 _ERROR_LENGTH = 1000
 

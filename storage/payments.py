@@ -14,15 +14,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Table, bindparam, func, select
+from sqlalchemy import Table, bindparam, func, select
 
 from domain.model import Currency, PaymentMode
 from domain.payments import LedgerEntry, LedgerKind, Sums
-from storage.db import Db
-from storage.models import PaymentRow, UTCDateTime
+from storage.db import AnyRow, Db
+from storage.models import Base, PaymentRow, UTCDateTime
 from storage.repositories import dialect_insert
 
-_P: Table = PaymentRow.__table__  # type: ignore[assignment]
+_P: Table = Base.metadata.tables[PaymentRow.__tablename__]
 _COLUMNS = (
     "booking_id", "mentor_id", "payer_id", "kind", "amount", "currency", "mode", "charge_ref",
     "telegram_payment_charge_id", "provider_payment_charge_id", "recorded_at",
@@ -36,7 +36,7 @@ def _insert_once(dialect: str) -> Any:
     return stmt.on_conflict_do_nothing(index_elements=["charge_ref", "kind"]).returning(_P.c.id)
 
 
-def _entry(row: Row[Any]) -> LedgerEntry:
+def _entry(row: AnyRow) -> LedgerEntry:
     return LedgerEntry(
         id=row.id,
         booking_id=row.booking_id,

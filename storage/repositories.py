@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Executable,
     Integer,
-    Row,
     Select,
     Table,
     and_,
@@ -68,7 +68,7 @@ from domain.model import (
     User,
     WeeklyRule,
 )
-from storage.db import Db
+from storage.db import AnyRow, Db
 from storage.models import (
     AvailabilityOverrideRow,
     AvailabilityRuleRow,
@@ -144,7 +144,7 @@ def _insert_values(table: Table, columns: Iterable[str]) -> Any:
 _USER_FIELDS = ("id", "first_name", "last_name", "username", "locale", "timezone", "is_mentor", "daily_agenda")
 
 
-def _user_from_row(row: Row[Any], prefix: str = "") -> User:
+def _user_from_row(row: AnyRow, prefix: str = "") -> User:
     """``prefix``: the user's columns are labelled ``prefix + name`` (a user joined to another table)."""
     return User(**{name: getattr(row, prefix + name) for name in _USER_FIELDS})
 
@@ -260,7 +260,7 @@ class SqlProfileRepository:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _rule_from_row(row: Row[Any]) -> WeeklyRule:
+def _rule_from_row(row: AnyRow) -> WeeklyRule:
     return WeeklyRule(row.weekday, TimeRange(row.start_minute, row.end_minute))
 
 
@@ -447,7 +447,7 @@ _OFFERING_EDITABLE = (
 )
 
 
-def _offering_from_row(row: Row[Any], rules: Sequence[WeeklyRule]) -> Offering:
+def _offering_from_row(row: AnyRow, rules: Sequence[WeeklyRule]) -> Offering:
     return Offering(
         id=row.id,
         mentor_id=row.mentor_id,
@@ -604,7 +604,7 @@ _OFFERING_WITH_MENTOR_AND_HOURS = union_all(
 )
 
 
-def _offering_with_rules(rows: Sequence[Row[Any]]) -> Offering:
+def _offering_with_rules(rows: Sequence[AnyRow]) -> Offering:
     """The offering of ``rows`` (one per own weekly rule, or one with NULL rule columns)."""
     rules = [
         WeeklyRule(r.rule_weekday, TimeRange(r.rule_start_minute, r.rule_end_minute))
@@ -752,7 +752,7 @@ class SqlOfferingRepository:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _booking_from_row(row: Row[Any]) -> Booking:
+def _booking_from_row(row: AnyRow) -> Booking:
     return Booking(
         id=row.id,
         offering_id=row.offering_id,
@@ -906,7 +906,7 @@ class SqlBookingRepository:
     def __init__(self, db: Db) -> None:
         self._db = db
 
-    async def _load(self, stmt: Select[Any], params: dict[str, Any] | None = None) -> list[Booking]:
+    async def _load(self, stmt: Executable, params: dict[str, Any] | None = None) -> list[Booking]:
         return [_booking_from_row(row) for row in await self._db.rows(stmt, params)]
 
     async def get(self, booking_id: int, *, for_update: bool = False) -> Booking | None:
@@ -987,7 +987,7 @@ class SqlBookingRepository:
     async def count_inbox_tabs(self, mentor_id: int, now: datetime) -> dict[InboxTab, int]:
         tabs = inbox_rules.TABS
         columns = [func.coalesce(func.sum(case((_holds(tabs[tab], now), 1), else_=0)), 0) for tab in InboxTab]
-        found = await self._db.first(select(*columns).where(_B.mentor_id == mentor_id))
+        found = await self._db.one(select(*columns).where(_B.mentor_id == mentor_id))
         return {tab: int(count) for tab, count in zip(InboxTab, found, strict=True)}
 
     async def list_inbox_tab(
@@ -1007,7 +1007,7 @@ class SqlBookingRepository:
             return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
         this_week = and_(_status_in(WEEK_STATUSES), _B.scheduled_at >= week_start, _B.scheduled_at < week_end)
-        found = await self._db.first(
+        found = await self._db.one(
             select(
                 count(_B.status == BookingStatus.PENDING.value),
                 count(this_week),
@@ -1023,7 +1023,7 @@ class SqlBookingRepository:
     async def count_mentee_tabs(self, mentee_id: int, now: datetime) -> dict[MyTab, int]:
         tabs = mentee_rules.TABS
         columns = [func.coalesce(func.sum(case((_holds(tabs[tab], now), 1), else_=0)), 0) for tab in MyTab]
-        found = await self._db.first(select(*columns).where(_B.mentee_id == mentee_id))
+        found = await self._db.one(select(*columns).where(_B.mentee_id == mentee_id))
         return {tab: int(count) for tab, count in zip(MyTab, found, strict=True)}
 
     async def list_mentee_tab(

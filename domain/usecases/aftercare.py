@@ -29,7 +29,8 @@ async def rate_session(uow: UnitOfWork, clock: Clock, user_id: int, booking_id: 
         check_rateable(view.booking)
     rated, delta = rules.rate(view.booking, actor, stars, None, clock.now())
     rated = await uow.bookings.update(rated)
-    await uow.offerings.apply_stats(view.offering.id, delta)  # type: ignore[arg-type]
+    assert view.offering.id is not None, "a loaded offering"
+    await uow.offerings.apply_stats(view.offering.id, delta)
     await record_change(uow, view.booking, rated, actor, view.mentor_zone, clock.now())  # withdraws the follow-up
     return BookingView(rated, view.offering, view.mentor, view.mentee)
 

@@ -219,7 +219,8 @@ async def book_slot(
         link = roster_link(ctx.offering, ctx.busy, request.start)
         booking = booking.with_changes(meeting_link=link) if link else booking
     booking = await uow.bookings.add(booking)
-    await uow.offerings.apply_stats(ctx.offering.id, delta)  # type: ignore[arg-type]
+    assert ctx.offering.id is not None, "a loaded offering"
+    await uow.offerings.apply_stats(ctx.offering.id, delta)
     await record_change(uow, None, booking, Actor.MENTEE, ctx.mentor.timezone or "UTC", clock.now())
     return BookingView(booking, ctx.offering, ctx.mentor, mentee)
 
@@ -312,7 +313,8 @@ async def move(
     updated = await uow.bookings.update(updated)
     await record_change(uow, view.booking, updated, actor, view.mentor_zone, clock.now())
     if delta:
-        await uow.offerings.apply_stats(view.offering.id, delta)  # type: ignore[arg-type]
+        assert view.offering.id is not None, "a loaded offering"
+        await uow.offerings.apply_stats(view.offering.id, delta)
     return BookingView(updated, view.offering, view.mentor, view.mentee)
 
 

@@ -70,7 +70,8 @@ async def day_agenda(uow: UnitOfWork, mentor_id: int, moment: datetime) -> Agend
     for booking in await uow.bookings.active_for_mentor(mentor_id, moment, day_end):
         if booking.status != BookingStatus.CONFIRMED or not moment <= booking.scheduled_at < day_end:
             continue
-        view = await load_view(uow, booking.id)  # type: ignore[arg-type]
+        assert booking.id is not None, "a loaded booking"
+        view = await load_view(uow, booking.id)
         if view is not None:
             views.append(view)
     if not views:

@@ -66,9 +66,10 @@ def _decode_html_entity(source: str, pos: int) -> tuple[str | None, int]:
         j = pos + 1
         while j < n and source[j].isascii() and source[j].isalpha():
             j += 1
-        char = _NAMED_HTML_ENTITIES.get(source[pos + 1 : j])
-        if char is None:  # unsupported named entity: the '&' is kept as text
+        named = _NAMED_HTML_ENTITIES.get(source[pos + 1 : j])
+        if named is None:  # unsupported named entity: the '&' is kept as text
             return None, pos
+        char = named
     if j < n and source[j] == ";":
         j += 1
     return char, j

@@ -328,7 +328,8 @@ class BotApiMethods:
                 document = self.state.store_file(reference.rsplit("/", 1)[-1] or None, None, None, url=reference)
             else:
                 raise bad_request("wrong file identifier/HTTP URL specified")
-        caption, caption_entities = None, []
+        caption: str | None = None
+        caption_entities: list[dict[str, Any]] = []
         if params.get("caption"):
             caption, caption_entities = format_text(
                 params.get("caption"), params.get("parse_mode"), params.get("caption_entities"),

@@ -66,6 +66,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dtm
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -268,7 +269,7 @@ class FakeBotApi(BotApiState):
         them without them sending anything first.
         """
         existing = self.people.get(user_id)
-        if existing is not None:
+        if isinstance(existing, FakeUser):  # everyone here is one: this method makes them
             if first_name is not None:
                 existing.first_name = first_name
             if username is not None:
@@ -280,6 +281,7 @@ class FakeBotApi(BotApiState):
             return existing
         user = FakeUser(
             self,
+            self.payments,
             user_id,
             first_name or f"User{user_id}",
             last_name,
@@ -293,7 +295,7 @@ class FakeBotApi(BotApiState):
 
     @property
     def users(self) -> list[FakeUser]:
-        return list(self.people.values())
+        return [person for person in self.people.values() if isinstance(person, FakeUser)]
 
     def chat(self, chat_id: int) -> list[ChatMessage]:
         return list(self.chats.get(chat_id, []))
@@ -357,6 +359,10 @@ class FakeBotApi(BotApiState):
         if problems:
             raise AssertionError("Bot API errors:\n  " + "\n  ".join(problems))
 
+    def _active_since(self, seen: int) -> bool:
+        """Whether anything happened since ``activity`` was ``seen``."""
+        return self.activity != seen
+
     async def wait_idle(
         self,
         timeout: float | None = None,
@@ -395,7 +401,7 @@ class FakeBotApi(BotApiState):
             if quiet_end > deadline:
                 raise HarnessTimeout(describe())
             changed = await self.wait_until(
-                lambda seen=activity: self.activity != seen,
+                functools.partial(self._active_since, activity),
                 quiet_end - loop.time(),
                 describe,
                 raise_on_timeout=False,

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.botapi.html import utf16_len
+from sandbox.botapi.payments import PaymentDesk
 from sandbox.botapi.records import Button, CallbackQueryRecord, ChatMessage
 from sandbox.botapi.state import BotApiState, Person
 
@@ -20,6 +21,7 @@ class FakeUser(Person):
     def __init__(
         self,
         api: BotApiState,
+        payments: PaymentDesk,
         user_id: int,
         first_name: str,
         last_name: str | None,
@@ -29,6 +31,7 @@ class FakeUser(Person):
     ) -> None:
         super().__init__(user_id, first_name, last_name, username, language_code, started)
         self.api = api
+        self.payments = payments  # the server's invoices, checkouts and charges (``pay``)
         self._mark = 0  # event sequence number of this user's last action
 
     def __repr__(self) -> str:
@@ -108,6 +111,7 @@ class FakeUser(Person):
         Looks at the latest bot message with an inline keyboard, or at ``message``.  Enqueues a
         ``callback_query`` update with the button's ``callback_data`` and returns the query id.
         """
+        target: ChatMessage | None
         if message is not None:
             target = self._resolve(message)
         else:
@@ -169,7 +173,7 @@ class FakeUser(Person):
     async def pay(self, invoice: ChatMessage | int, **options: Any) -> Any:
         """Tap Pay on the invoice ``invoice`` (``sandbox.botapi.payments.PaymentDesk.pay``): the pre-checkout
         query, the bot's answer, and on yes the ``successful_payment``. Returns the ``Checkout``."""
-        return await self.api.payments.pay(self, self._resolve(invoice), **options)
+        return await self.payments.pay(self, self._resolve(invoice), **options)
 
     async def block(self, *, notify: bool = True) -> None:
         """Block the bot: further bot calls for this chat get 403 "bot was blocked by the user".

@@ -93,9 +93,9 @@ async def read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, U
             else:
                 params[key] = _coerce_form_value(key, str(value))
     for key in ("chat_id", "message_id", "user_id"):
-        value = params.get(key)
-        if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
-            params[key] = int(value)
+        given = params.get(key)
+        if isinstance(given, str) and re.fullmatch(r"-?\d+", given.strip()):
+            params[key] = int(given)
     for key in _JSON_PARAMS & params.keys():
         if isinstance(params[key], str):
             try:
