@@ -74,6 +74,7 @@ class Roster:
         return any(view.booking.status == S.AWAITING_PAYMENT for view in self.attendees)
 
     def check_cancellable(self) -> None:
-        """``SeatBeingPaid`` while a seat is held for a payment (that mentee could pay into a cancelled session)."""
+        """``SeatBeingPaid`` while a seat is held for a payment (that mentee could pay into a cancelled
+        session)."""
         if self.held_for_payment:
             raise SeatBeingPaid()

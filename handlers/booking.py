@@ -279,7 +279,9 @@ async def _summary(
     online = [mode for mode in modes if mode in ONLINE]
     prices = [price_in(offering, mode, settings.stars_per_rupee) for mode in online]
     shown = " · ".join(dict.fromkeys(format_price(amount, currency) for amount, currency in prices))
-    seats = [seats_left_line(seats_left(offering, ctx.busy, start), offering.capacity)] if offering.is_group else []
+    seats = []
+    if offering.is_group:
+        seats = [seats_left_line(seats_left(offering, ctx.busy, start), offering.capacity)]
     lines = [
         _("<b>Please check your booking</b>"),
         offering_summary(offering, ctx.mentor),

@@ -67,8 +67,12 @@ def roster_view(roster: Roster, zone: str, now: datetime) -> tuple[str, InlineKe
         if S.COMPLETED in allowed_moves(booking, Actor.MENTOR, now):
             row += [
                 # TRANSLATORS: the attendee numbered {number} on the roster attended / did not come
-                button(_("✔️ {number} came").format(number=number), ActOnSession(booking.id, SessionAction.COMPLETE)),
-                button(_("🙈 {number} no-show").format(number=number), ActOnSession(booking.id, SessionAction.NO_SHOW)),
+                button(
+                    _("✔️ {number} came").format(number=number), ActOnSession(booking.id, SessionAction.COMPLETE)
+                ),
+                button(
+                    _("🙈 {number} no-show").format(number=number), ActOnSession(booking.id, SessionAction.NO_SHOW)
+                ),
             ]
         rows.append(row)
     if not roster.attendees:

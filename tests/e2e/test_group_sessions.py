@@ -9,6 +9,7 @@ from decimal import Decimal
 from telegram.ext import Application
 
 from domain.model import BookingStatus
+from sandbox.botapi import FakeBotApi, FakeUser
 from tests.e2e.conftest import NOW
 from tests.e2e.flows import (
     become_mentor_with_offering,
@@ -16,7 +17,6 @@ from tests.e2e.flows import (
     create_offering,
     onboard,
 )
-from sandbox.botapi import FakeBotApi, FakeUser
 
 THURSDAY = "Thu, Nov 26"
 
@@ -148,7 +148,7 @@ async def book_three(api: FakeBotApi, mentor: FakeUser) -> list[FakeUser]:
     await become_mentor_with_offering(api, mentor, "Mock interview cohort", "Free", 60)
     await set_seats(api, mentor, "3")
     mentees = [api.user(200 + n, name, username=name.lower()) for n, name in enumerate(["Ravi", "Meena", "Kiran"])]
-    for left, mentee in zip((3, 2, 1), mentees):
+    for left, mentee in zip((3, 2, 1), mentees, strict=True):
         await onboard(api, mentee)
         await open_times(api, mentee, "cohort")
         await book_time(api, mentee, clock(f"9:00 AM · {left} left"))
@@ -238,7 +238,9 @@ async def test_a_group_session_through_to_ratings(api: FakeBotApi, bot: Applicat
     await mentor.press("✔️ 1 came", message=roster)
     await mentor.wait_for(lambda m: m.message_id == roster.message_id and "1. Ravi (@ravi) · completed" in m.text)
     await mentor.press("🙈 2 no-show", message=roster)
-    await mentor.wait_for(lambda m: m.message_id == roster.message_id and "2. Meena (@meena) · marked as no-show" in m.text)
+    await mentor.wait_for(
+        lambda m: m.message_id == roster.message_id and "2. Meena (@meena) · marked as no-show" in m.text
+    )
     await mentor.press("✔️ 3 came", message=roster)
     marked = await mentor.wait_for(
         lambda m: m.message_id == roster.message_id and "3. Kiran (@kiran) · completed" in m.text

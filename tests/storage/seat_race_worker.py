@@ -35,7 +35,7 @@ async def main(url: str, offering_id: int, start: datetime, mentees: list[int]) 
     try:
         async with engine.connect() as connection:
             await connection.exec_driver_sql("SELECT 1")
-        print("ready", flush=True)  # noqa: T201
+        print("ready", flush=True)
         go = await asyncio.to_thread(sys.stdin.readline)
         assert go.strip() == "go", go
         outcomes = await asyncio.gather(*(attempt(m) for m in mentees), return_exceptions=True)
@@ -57,4 +57,4 @@ if __name__ == "__main__":
     args = parser.parse_args()
     mentees = [int(m) for m in args.mentees.split(",")]
     result = asyncio.run(main(args.database_url, args.offering, datetime.fromisoformat(args.start), mentees))
-    print(json.dumps(result), flush=True)  # noqa: T201
+    print(json.dumps(result), flush=True)
