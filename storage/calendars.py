@@ -14,7 +14,7 @@ from domain.calendar import FeedLink
 from domain.model import BusyInterval
 from storage.db import AnyRow, Db
 from storage.models import Base, BusyCalendarRow, CalendarBusyRow, CalendarFeedRow, UTCDateTime
-from storage.repositories import upsert
+from storage.repositories import Prefetched, upsert
 
 _FEEDS: Table = Base.metadata.tables[CalendarFeedRow.__tablename__]
 _CALENDARS: Table = Base.metadata.tables[BusyCalendarRow.__tablename__]
@@ -152,8 +152,9 @@ _BUSY_INSERT = insert(_BUSY).values({name: bindparam(name, type_=_BUSY.c[name].t
 
 
 class SqlBusyCalendarRepository:
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: Db, prefetched: Prefetched | None = None) -> None:
         self._db = db
+        self._prefetched = prefetched or Prefetched()  # mentors known to have no calendar (``get_with_mentor``)
 
     async def list_for_mentor(self, mentor_id: int) -> list[BusyCalendar]:
         rows = await self._db.rows(_CALENDARS_OF_MENTOR, {"mentor_id": mentor_id})
@@ -164,6 +165,7 @@ class SqlBusyCalendarRepository:
         return _calendar_from_row(found) if found else None
 
     async def add(self, calendar: BusyCalendar) -> BusyCalendar:
+        self._prefetched.without_calendars.discard(calendar.mentor_id)
         new_id = await self._db.scalar(_CALENDAR_INSERT, _calendar_values(calendar))
         return calendar.with_changes(id=new_id)
 
@@ -197,6 +199,8 @@ class SqlBusyCalendarRepository:
     async def busy_for_mentor(
         self, mentor_id: int, start: datetime, end: datetime, fresh_since: datetime
     ) -> list[BusyInterval]:
+        if mentor_id in self._prefetched.without_calendars:  # read with the offering: none to look at
+            return []
         params = {"mentor_id": mentor_id, "start": start, "end": end, "fresh": fresh_since}
         rows = await self._db.rows(_BUSY_OF_MENTOR, params)
         return [BusyInterval(row.starts_at, row.ends_at) for row in rows]

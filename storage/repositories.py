@@ -73,6 +73,7 @@ from storage.models import (
     AvailabilityOverrideRow,
     AvailabilityRuleRow,
     BookingRow,
+    BusyCalendarRow,
     DialogRow,
     MentorProfileRow,
     OfferingRow,
@@ -97,6 +98,7 @@ _OVERRIDES = _table(AvailabilityOverrideRow)
 _OFFERINGS = _table(OfferingRow)
 _BOOKINGS = _table(BookingRow)
 _DIALOGS = _table(DialogRow)
+_BUSY_CALENDARS = _table(BusyCalendarRow)
 
 
 def dialect_insert(dialect: str, table: Table) -> Any:
@@ -337,15 +339,21 @@ def _availability(
 class Prefetched:
     """Mentors' availability read together with something else in this unit of work, for the next
     ``SqlAvailabilityRepository.get`` of that mentor (``SqlOfferingRepository.get_with_mentor``: every booking step
-    reads both, in one statement). Used once; any write to users or availability in the unit of work drops it."""
+    reads both, in one statement). Used once; any write to users or availability in the unit of work drops it.
 
-    __slots__ = ("availability",)
+    ``without_calendars``: mentors that statement found without any busy calendar, whose busy intervals
+    (``storage.calendars.SqlBusyCalendarRepository.busy_for_mentor``) are then known to be none without another
+    statement, for the rest of the unit of work; adding a calendar in it drops them."""
+
+    __slots__ = ("availability", "without_calendars")
 
     def __init__(self) -> None:
         self.availability: dict[int, Availability | None] = {}
+        self.without_calendars: set[int] = set()
 
     def clear(self) -> None:
         self.availability.clear()
+        self.without_calendars.clear()
 
 
 class SqlAvailabilityRepository:
@@ -555,7 +563,8 @@ _OFFERING_WITH_MENTOR = (
 
 
 # The offering with its own rules and its mentor (part 0), and that mentor's availability: profile rules (part 1)
-# and date overrides (part 2), in one statement: what every booking step reads first.
+# and date overrides (part 2), and their busy calendars' ids (part 3: whether there are any), in one statement:
+# what every booking step reads first.
 _MENTOR_OF_OFFERING = select(_OFFERINGS.c.mentor_id).where(_OFFERINGS.c.id == bindparam("id")).scalar_subquery()
 
 
@@ -599,6 +608,7 @@ _OFFERING_WITH_MENTOR_AND_HOURS = union_all(
             row_id=_OVERRIDES.c.id,
         )
     ).where(_OVERRIDES.c.mentor_id == _MENTOR_OF_OFFERING),
+    select(*_hours_part(3, row_id=_BUSY_CALENDARS.c.id)).where(_BUSY_CALENDARS.c.mentor_id == _MENTOR_OF_OFFERING),
 ).order_by(
     text("part"), text("rule_weekday"), text("override_day"), text("rule_start_minute"), text("row_id")
 )
@@ -676,6 +686,10 @@ class SqlOfferingRepository:
         ]
         overrides = [(r.override_day, r.rule_start_minute, r.rule_end_minute) for r in rows if r.part == 2]
         self._prefetched.availability[mentor.id] = _availability(mentor.timezone, hours, overrides)
+        if rows[-1].part != 3:  # ordered by part: no busy calendar
+            self._prefetched.without_calendars.add(mentor.id)
+        else:
+            self._prefetched.without_calendars.discard(mentor.id)
         return _offering_with_rules(offering_rows), mentor
 
     async def add(self, offering: Offering) -> Offering:

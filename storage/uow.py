@@ -93,7 +93,7 @@ class SqlUnitOfWork:
             raise RuntimeError("this unit of work is already active (it must not be shared between tasks)")
         db = unit_of_work_db(self._engine, read_only=self.read_only)
         self._db = db
-        prefetched = Prefetched()  # a mentor's availability, read with their offering
+        prefetched = Prefetched()  # read with an offering: its mentor's hours, whether they have calendars
         self.users = SqlUserRepository(db, prefetched)
         self.profiles = SqlProfileRepository(db)
         self.availability = SqlAvailabilityRepository(db, prefetched)
@@ -104,7 +104,7 @@ class SqlUnitOfWork:
         self.discovery = SqlDiscoveryRepository(db)
         self.payments = SqlPaymentRepository(db)
         self.feeds = SqlFeedRepository(db)
-        self.calendars = SqlBusyCalendarRepository(db)
+        self.calendars = SqlBusyCalendarRepository(db, prefetched)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -11,6 +11,8 @@ from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain import busy
+from domain.busy import BusyCalendar
 from domain.clock import FixedClock
 from domain.mentee import monday_of
 from domain.model import Booking, BookingStatus, BusyInterval, DateOverride, TimeRange, WeeklyRule
@@ -75,6 +77,32 @@ async def test_a_write_in_between_is_not_hidden_by_what_came_with_the_offering(u
         await uow.availability.clear_override(MENTOR_ID, date(2030, 3, 6))
         cleared = await uow.availability.get(MENTOR_ID)
         assert cleared is not None and cleared.overrides == ()
+
+
+async def test_a_mentor_without_busy_calendars_costs_no_statement_for_them(
+    engine: AsyncEngine, uow: SqlUnitOfWork
+) -> None:
+    offering_id = await _mentor_with_hours(uow)
+    start, end, fresh = NOW, NOW + timedelta(days=7), NOW - timedelta(days=1)
+    selects = _selects(engine)
+    async with uow:
+        await uow.offerings.get_with_mentor(offering_id)
+        assert await uow.calendars.busy_for_mentor(MENTOR_ID, start, end, fresh) == []
+        assert await uow.calendars.busy_for_mentor(MENTOR_ID, start, end, fresh) == []  # for the whole step
+        assert len(selects) == 1  # the offering's statement said there is no calendar
+        # a calendar added in the same unit of work is read
+        calendar = await uow.calendars.add(BusyCalendar(MENTOR_ID, "https://example.com/a.ics", NOW))
+        calendar = busy.read_ok(calendar, NOW, None, None, end)
+        await uow.calendars.save(calendar)
+        busy_hour = BusyInterval(NOW + timedelta(hours=5), NOW + timedelta(hours=6))
+        await uow.calendars.replace_busy(calendar, [busy_hour])
+        assert await uow.calendars.busy_for_mentor(MENTOR_ID, start, end, fresh) == [busy_hour]
+        await uow.commit()
+    del selects[:]
+    async with uow:  # the mentor has a calendar now: the offering's statement says so, and it is read
+        await uow.offerings.get_with_mentor(offering_id)
+        assert len(await uow.calendars.busy_for_mentor(MENTOR_ID, start, end, fresh)) == 1
+        assert len(selects) == 2
 
 
 async def _book(uow: SqlUnitOfWork, offering_id: int, starts: list[datetime]) -> None:
