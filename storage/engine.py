@@ -38,6 +38,7 @@ from typing import Any
 from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import PoolResetState
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -76,6 +77,9 @@ def create_engine(url: str | URL, *, echo: bool = False, foreign_keys: bool = Tr
         if not is_sqlite_memory(parsed) and not (parsed.database or "").startswith("file:"):
             Path(parsed.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+        # a connection given back after a commit has nothing to roll back: ``_configure_sqlite`` rolls back only
+        # what is still open (the pool's default rolls back every time: a call to aiosqlite's thread)
+        kwargs.setdefault("pool_reset_on_return", None)
         if not is_sqlite_memory(parsed) and "poolclass" not in kwargs:
             # Every transaction holds the write lock, so a second connection in this process could only wait
             # for it - polling in the busy handler. One pooled connection makes local waiters queue on the
@@ -191,6 +195,16 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool, wal: bool) -> None:
             cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         finally:
             cursor.close()
+
+    @event.listens_for(engine, "reset")
+    def on_reset(dbapi_connection: Any, connection_record: Any, reset_state: PoolResetState) -> None:
+        # The pool's reset (``pool_reset_on_return=None``, see ``create_engine``): a transaction SQLAlchemy ended
+        # itself needs nothing more; otherwise roll back if the connection is still in one (aiosqlite reads
+        # ``in_transaction`` from the sqlite3 connection without a call to its thread).
+        if reset_state.transaction_was_reset or not reset_state.asyncio_safe:
+            return
+        if connection_record.driver_connection.in_transaction:
+            dbapi_connection.rollback()
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:

@@ -4,6 +4,7 @@ for a free connection and for another process's write lock, and then it is await
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -242,3 +243,53 @@ async def test_a_health_check_takes_its_turn_like_a_unit_of_work(writer: AsyncEn
     for _round in range(3):
         await asyncio.gather(*(touch(n) for n in range(20)), *(storage.db.ping(writer) for _ in range(5)))
     await storage.db.ping(writer)
+
+
+async def test_a_connection_given_back_after_a_commit_is_not_rolled_back_again(
+    writer: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool resets a SQLite connection only when a transaction is still open on it (``storage.engine``): a
+    rollback after a commit would be one more call to aiosqlite's thread for nothing."""
+    import aiosqlite
+
+    rollbacks: list[object] = []
+    original = aiosqlite.Connection.rollback
+
+    async def counted(self: aiosqlite.Connection) -> None:
+        rollbacks.append(self)
+        await original(self)
+
+    monkeypatch.setattr(aiosqlite.Connection, "rollback", counted)
+    async with SqlUnitOfWork(writer) as uow:
+        await uow.users.add(user(1))
+        await uow.commit()
+    async with SqlUnitOfWork(writer) as uow:
+        await uow.users.add(user(2))  # not committed: rolled back on the way out
+    assert len(rollbacks) == 1
+    async with SqlUnitOfWork(writer) as uow:
+        assert await uow.users.get(1) == user(1) and await uow.users.get(2) is None
+
+
+async def test_a_transaction_left_open_on_the_driver_is_rolled_back_when_the_connection_goes_back(
+    writer: AsyncEngine, sqlite_url: str
+) -> None:
+    """A transaction SQLAlchemy does not know of (begun on the driver connection itself) does not outlive the
+    connection's return to the pool: its writes are undone and the write lock is free for others at once."""
+
+    async def begin_on_the_driver_and_give_back() -> None:
+        connection = writer.connect()
+        await connection.start()
+        driver = (await connection.get_raw_connection()).driver_connection
+        await driver.execute("BEGIN IMMEDIATE")
+        await driver.execute("INSERT INTO dialogs (user_id, state, data) VALUES (7, 'x', '{}')")
+        await connection.close()
+
+    await storage.db._SqliteThread.await_(begin_on_the_driver_and_give_back())
+    other = sqlite3.connect(sqlite_url.split(":///", 1)[1], timeout=0, isolation_level=None)
+    try:  # another process's writer: the write lock is free at once ("database is locked" otherwise)
+        other.execute("BEGIN IMMEDIATE")
+        found = other.execute("SELECT count(*) FROM dialogs").fetchone()[0]
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    assert found == 0
