@@ -28,7 +28,7 @@ from domain.discovery import Filters, SortOrder
 from domain.inbox import InboxTab, week_bounds
 from domain.mentee import MyTab
 from domain.usecases.discovery import discover
-from storage.db import AnyRow
+from storage.db import AnyRow, listen_to_selects
 from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 
@@ -145,6 +145,8 @@ async def explain(url: str, brief: bool, repeat: int) -> None:
     def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
         if not statement.lstrip().upper().startswith(("EXPLAIN", "BEGIN", "PRAGMA")):
             captured.append((statement, parameters))
+
+    listen_to_selects(engine, lambda statement, parameters: captured.append((statement, parameters)))  # SQLite
 
     try:
         for name, call in calls(ids, now):

@@ -18,6 +18,7 @@ from domain.mentee import monday_of
 from domain.model import Booking, BookingStatus, BusyInterval, DateOverride, TimeRange, WeeklyRule
 from domain.usecases import booking as usecases
 from storage.calendars import SqlBusyCalendarRepository
+from storage.db import listen_to_selects
 from storage.repositories import SqlBookingRepository
 from storage.uow import SqlUnitOfWork
 from tests.storage.builders import MENTEE_ID, MENTOR_ID, booking, mentor_and_mentee, user
@@ -37,6 +38,7 @@ def _selects(engine: AsyncEngine) -> list[tuple[str, Any]]:
         if statement.lstrip().upper().startswith(("SELECT", "WITH", "(")):
             seen.append((statement, parameters))
 
+    listen_to_selects(engine, lambda statement, parameters: seen.append((statement, parameters)))  # SQLite
     return seen
 
 

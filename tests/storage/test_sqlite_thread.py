@@ -73,6 +73,9 @@ def _statements(engine: AsyncEngine) -> list[tuple[str, str]]:
     def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
         seen.append((statement.split()[0], threading.current_thread().name))
 
+    storage.db.listen_to_selects(  # the SELECTs run in one call to aiosqlite's thread
+        engine, lambda statement, parameters: seen.append((statement.split()[0], threading.current_thread().name))
+    )
     return seen
 
 

@@ -1,0 +1,175 @@
+"""SQLite reads in one call (``storage.db._Select``): a ``SELECT`` a unit of work runs again and again comes back
+exactly as SQLAlchemy returns it - the same values of the same types under the same names - while it takes one
+call to aiosqlite's thread; what the fast way does not cover, and its errors, go through SQLAlchemy."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, event, select
+from sqlalchemy.exc import StatementError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.busy import BusyCalendar, read_ok
+from domain.model import BookingStatus, BusyInterval, DateOverride, TimeRange, WeeklyRule
+from storage import calendars, repositories
+from storage.db import Db, listen_to_selects, unit_of_work_db
+from storage.engine import create_engine, create_read_engine
+from storage.migrate import upgrade_to_head
+from storage.models import UserRow
+from storage.uow import SqlUnitOfWork
+from tests.storage.builders import MENTEE_ID, MENTOR_ID, T0, booking, mentor_and_mentee
+
+H = timedelta(hours=1)
+
+
+@pytest.fixture
+async def engines(tmp_path: Path) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    await upgrade_to_head(url)
+    writer, reader = create_engine(url), create_read_engine(url)
+    assert reader is not None
+    try:
+        yield writer, reader
+    finally:
+        await writer.dispose()
+        await reader.dispose()
+
+
+async def _seeded(writer: AsyncEngine) -> int:
+    """A mentor with hours, a date off, an offering with its own rules, bookings in three statuses, a busy calendar
+    read just now, a blocked mentee with a conversation in progress."""
+    uow = SqlUnitOfWork(writer)
+    own_hours = (WeeklyRule(2, TimeRange(600, 720)),)
+    offering = await mentor_and_mentee(uow, price=Decimal("450.50"), weekly_rules=own_hours)
+    assert offering.id is not None
+    async with uow:
+        await uow.availability.replace_weekly(MENTOR_ID, [WeeklyRule(0, TimeRange(540, 720))])
+        await uow.availability.set_override(MENTOR_ID, DateOverride(date(2030, 3, 6), ()))
+        await uow.availability.set_override(MENTOR_ID, DateOverride(date(2030, 3, 7), (TimeRange(600, 660),)))
+        for n, status in enumerate((BookingStatus.CONFIRMED, BookingStatus.PENDING, BookingStatus.CANCELLED)):
+            made = booking(offering, start=T0 + n * 2 * H, status=status, meeting_notes=f"n{n} «é»")
+            await uow.bookings.add(made)
+        calendar = await uow.calendars.add(BusyCalendar(MENTOR_ID, "https://example.com/a.ics", T0))
+        calendar = read_ok(calendar, T0, None, None, T0 + 100 * H)
+        await uow.calendars.save(calendar)
+        await uow.calendars.replace_busy(calendar, [BusyInterval(T0 + H, T0 + 2 * H)])
+        await uow.dialogs.set(MENTEE_ID, "booking_notes", {"offering_id": offering.id, "notes": "Zoë <b>"})
+        await uow.users.mark_unreachable(MENTEE_ID)
+        await uow.commit()
+    return offering.id
+
+
+def _hot(offering_id: int) -> list[tuple[str, Any, dict[str, Any]]]:
+    """The reads of every update and of booking, with parameters that find rows."""
+    around = repositories._around(MENTOR_ID, T0 - 5 * H, T0 + 50 * H, timedelta(minutes=90), timedelta(hours=5))
+    return [
+        ("user", repositories._USER_BY_ID, {"id": MENTEE_ID}),
+        ("unreachable", repositories._USER_IS_UNREACHABLE, {"id": MENTEE_ID}),
+        ("offering, mentor and hours", repositories._OFFERING_WITH_MENTOR_AND_HOURS, {"id": offering_id}),
+        ("offering", repositories._OFFERING_WITH_RULES, {"id": offering_id}),
+        ("mentor's bookings around", repositories._ACTIVE_FOR_MENTOR, around),
+        ("open with the mentor", repositories._OPEN_WITH_MENTOR, {"mentee_id": MENTEE_ID, "mentor_id": MENTOR_ID,
+                                                                  "now": T0 - 24 * H}),
+        ("conversation", repositories._DIALOG_OF_USER, {"user_id": MENTEE_ID}),
+        ("busy", calendars._BUSY_OF_MENTOR, {"mentor_id": MENTOR_ID, "start": T0, "end": T0 + 48 * H,
+                                             "fresh": T0 - H}),
+    ]  # fmt: skip
+
+
+def _through_sqlalchemy(engine: AsyncEngine) -> list[str]:
+    seen: list[str] = []
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        seen.append(statement)
+
+    return seen
+
+
+def _in_one_call(engine: AsyncEngine) -> list[str]:
+    seen: list[str] = []
+    listen_to_selects(engine, lambda statement, arguments: seen.append(statement))
+    return seen
+
+
+def _typed(rows: Any) -> list[list[tuple[str, Any, type]]]:
+    return [[(name, value, type(value)) for name, value in zip(row._fields, row, strict=True)] for row in rows]
+
+
+@pytest.mark.parametrize("read_only", [True, False], ids=["reader", "in a write transaction"])
+async def test_hot_reads_come_back_as_sqlalchemy_returns_them(
+    engines: tuple[AsyncEngine, AsyncEngine], read_only: bool
+) -> None:
+    writer, reader = engines
+    offering_id = await _seeded(writer)
+    engine = reader if read_only else writer
+    slow, fast = _through_sqlalchemy(engine), _in_one_call(engine)
+    for name, statement, parameters in _hot(offering_id):
+        db = unit_of_work_db(engine, read_only=read_only)
+        try:
+            # seen, then prepared and named by SQLAlchemy's result, then in one call
+            rows, _again, fast_rows = [await db.rows(statement, parameters) for _ in range(3)]
+            fast_first, fast_scalar = await db.first(statement, parameters), await db.scalar(statement, parameters)
+        finally:
+            await db.close()
+        assert rows, name  # the data finds something for every statement
+        assert _typed(fast_rows) == _typed(rows), name
+        assert fast_first is not None and _typed([fast_first]) == _typed(rows[:1]), name
+        assert (fast_scalar, type(fast_scalar)) == (rows[0][0], type(rows[0][0])), name
+        assert getattr(fast_first, rows[0]._fields[-1]) == rows[0][-1], name
+    statements = len(_hot(offering_id))
+    assert len(slow) == 2 * statements
+    assert len(fast) == 3 * statements
+
+
+async def test_the_same_results_in_the_unit_of_works_transaction(engines: tuple[AsyncEngine, AsyncEngine]) -> None:
+    """A read in one call runs on the unit of work's own connection: it sees the transaction's own writes."""
+    writer, _reader = engines
+    await _seeded(writer)
+    for _ in range(3):
+        async with SqlUnitOfWork(writer) as uow:
+            await uow.dialogs.set(MENTEE_ID, "other", {"n": 1})
+            assert await uow.dialogs.get(MENTEE_ID) == ("other", {"n": 1})
+    async with SqlUnitOfWork(writer) as uow:  # rolled back every time
+        assert (await uow.dialogs.get(MENTEE_ID) or ("",))[0] == "booking_notes"
+
+
+async def test_a_statement_built_for_each_call_goes_through_sqlalchemy(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    writer, reader = engines
+    await _seeded(writer)
+    slow, fast = _through_sqlalchemy(reader), _in_one_call(reader)
+    users = UserRow.__table__
+    for _ in range(3):
+        db = unit_of_work_db(reader, read_only=True)
+        try:
+            built = select(users.c.id).where(users.c.id == bindparam("id"))
+            assert await db.scalar(built, {"id": MENTOR_ID}) == MENTOR_ID
+            # a list parameter is expanded per call by SQLAlchemy
+            assert len(await db.rows(repositories._RULES_OF_OFFERINGS, {"offering_ids": [1, 2]})) >= 0
+        finally:
+            await db.close()
+    assert fast == [] and len(slow) == 6
+
+
+async def test_errors_are_raised_as_sqlalchemy_raises_them(engines: tuple[AsyncEngine, AsyncEngine]) -> None:
+    writer, reader = engines
+    await _seeded(writer)
+    naive = {"mentor_id": MENTOR_ID, "start": datetime(2030, 3, 4), "end": T0, "fresh": T0}  # noqa: DTZ001
+    for _ in range(3):
+        db: Db = unit_of_work_db(reader, read_only=True)
+        try:
+            assert await db.first(repositories._USER_BY_ID, {"id": MENTOR_ID}) is not None
+            with pytest.raises(StatementError, match="naive datetime"):
+                await db.rows(calendars._BUSY_OF_MENTOR, naive)
+            with pytest.raises(StatementError, match="A value is required for bind parameter 'id'"):
+                await db.first(repositories._USER_BY_ID, {})
+        finally:
+            await db.close()
