@@ -173,6 +173,7 @@ def build_application(
         max_attempts=settings.dispatch_max_attempts,
         lease=timedelta(seconds=settings.dispatch_lease_seconds),
         rate=settings.send_rate_per_second if rate_limit else None,
+        read_factory=services.read_factory,
     )
     def on_leadership(leader: bool) -> None:
         if leader:

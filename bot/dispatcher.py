@@ -126,10 +126,13 @@ class Dispatcher:
         chat_interval: float = 1.0,
         waker: Waker | None = None,
         rate: float | None = None,
+        read_factory: Callable[[], UnitOfWork] | None = None,
     ) -> None:
         if batch < 1 or concurrency < 1 or max_attempts < 1:
             raise ValueError("batch, concurrency and max_attempts must be at least 1")
         self.uow_factory = uow_factory
+        # reading when to wake next needs no transaction (SQLite: no write lock; PostgreSQL: no BEGIN/ROLLBACK)
+        self.read_factory = read_factory or uow_factory
         self.bot = bot
         self.clock = clock
         self.prepare = prepare
@@ -270,7 +273,7 @@ class Dispatcher:
 
     async def _plan_next_wake(self) -> None:
         try:
-            async with self.uow_factory() as uow:
+            async with self.read_factory() as uow:
                 due = await uow.outbox.next_due()
         except Exception:
             log.exception("dispatcher: could not read the next due time")

@@ -118,6 +118,14 @@ def _held(claim: Claimed) -> Any:
     return and_(_T.c.id == claim.outbox_id, _T.c.status == "sending", _T.c.attempts == claim.attempts)
 
 
+# When the dispatcher must wake next: the first pending row due, the first lease to run out (one statement, built
+# once: the dispatcher reads it after every pass).
+_NEXT_DUE = select(
+    select(func.min(_T.c.due_at)).where(_T.c.status == "pending").scalar_subquery().label("pending"),
+    select(func.min(_T.c.locked_until)).where(_T.c.status == "sending").scalar_subquery().label("leased"),
+)
+
+
 class SqlOutboxRepository:
     """Implements ``domain.ports.OutboxRepository`` on a unit of work's connection; never commits. ``policy``
     says when timed notifications fall due (reminder leads, expiry); the deployment's settings choose it."""
@@ -222,9 +230,8 @@ class SqlOutboxRepository:
             await self._finish(claim, status="pending", attempts=_T.c.attempts - 1)
 
     async def next_due(self) -> datetime | None:
-        pending = await self._db.scalar(select(func.min(_T.c.due_at)).where(_T.c.status == "pending"))
-        leased = await self._db.scalar(select(func.min(_T.c.locked_until)).where(_T.c.status == "sending"))
-        found = [t for t in (pending, leased) if t is not None]
+        row = await self._db.first(_NEXT_DUE)
+        found = [t for t in row or () if t is not None]
         return min(found) if found else None
 
     # -- for tests, benchmarks and operators -------------------------------------------------------------------
