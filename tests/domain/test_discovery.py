@@ -69,8 +69,7 @@ def test_price_bands_do_not_overlap_and_cover_every_price() -> None:
         inside = [
             b
             for b in bands
-            if (discovery.PRICE_BOUNDS[b][0] is None or price >= discovery.PRICE_BOUNDS[b][0])
-            and (discovery.PRICE_BOUNDS[b][1] is None or price <= discovery.PRICE_BOUNDS[b][1])
+            if _within(price, *discovery.PRICE_BOUNDS[b])
         ]
         assert len(inside) == 1, price
 
@@ -213,6 +212,15 @@ def _match(offering_id: int, mentor_id: int, rating_sum: int = 0, **changes: obj
     return Match(shop.with_changes(**changes), User(mentor_id, f"M{mentor_id}", is_mentor=True))
 
 
+def _within(price: Decimal, low: Decimal | None, high: Decimal | None) -> bool:
+    return (low is None or price >= low) and (high is None or price <= high)
+
+
+def fake_uow() -> Any:
+    """A world the use cases take for a unit of work (it has only the repositories ``discover`` reads)."""
+    return _world()
+
+
 def _world() -> FakeUow:
     # A (best rated) works Mondays only: its first slot, Monday 9 March 09:00, is 7 days and 1 hour after NOW.
     # B's two offerings are free from Tuesday 09:00; D (unrated, mentor 9) from Wednesday 09:00.
@@ -246,9 +254,7 @@ async def test_a_page_past_the_end_moves_to_the_last_page() -> None:
     listing = await discover(uow, FixedClock(NOW), Filters(), page=7, size=3)
     assert (listing.page, listing.asked_page, listing.moved) == (1, 7, True)
     assert [i.match.offering.id for i in listing.items] == [4]
-    empty = await discover(  # type: ignore[arg-type]
-        _world(), FixedClock(NOW), Filters(minutes=90), page=3
-    )
+    empty = await discover(fake_uow(), FixedClock(NOW), Filters(minutes=90), page=3)
     assert (empty.page, empty.pages, empty.total, empty.items) == (0, 1, 0, [])
 
 
@@ -259,9 +265,7 @@ async def test_free_slot_in_seven_days_drops_the_offerings_without_one() -> None
     assert (listing.total, listing.pages, listing.truncated) == (3, 1, False)
     assert uow.discovery.searches == [(discovery.CANDIDATE_LIMIT + 1, 0)]  # candidates, not a page
     # two hours later Monday 9 March 09:00 is within 7 days: A is back, still first (best rated)
-    later = await discover(  # type: ignore[arg-type]
-        _world(), FixedClock(NOW + timedelta(hours=2)), Filters(soon=True)
-    )
+    later = await discover(fake_uow(), FixedClock(NOW + timedelta(hours=2)), Filters(soon=True))
     assert [i.match.offering.id for i in later.items] == [1, 2, 3, 4]
     # without the filter A is listed with its next free time
     everything = await discover(_world(), FixedClock(NOW), Filters())  # type: ignore[arg-type]

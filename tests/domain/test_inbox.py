@@ -218,8 +218,8 @@ class FakeUow:
             User(MENTOR, "Asha", is_mentor=True), User(MENTEE, "Ravi"), User(OTHER_MENTOR, "Mo", is_mentor=True)
         ]
         self.users = FakeRepo({u.id: u for u in people})
-        self.bookings = FakeBookings({b.id: b for b in bookings})
-        self.offerings = FakeOfferings({o.id: o for o in offerings})
+        self.bookings = FakeBookings({b.id: b for b in bookings if b.id is not None})  # stored ones
+        self.offerings = FakeOfferings({o.id: o for o in offerings if o.id is not None})
 
 
 def uow_with(*bookings: Booking) -> FakeUow:

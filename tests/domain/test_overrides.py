@@ -84,7 +84,7 @@ def test_today_is_the_mentors_date() -> None:
 
 def test_an_exception_date_is_today_to_a_year_ahead() -> None:
     assert check_override_date(TODAY, TODAY) == TODAY
-    assert check_override_date(TODAY + timedelta(days=365), TODAY)
+    assert check_override_date(TODAY + timedelta(days=365), TODAY) == TODAY + timedelta(days=365)
     with pytest.raises(InvalidInput) as error:
         check_override_date(TODAY - timedelta(days=1), TODAY)
     assert refused(error) == ("date", "past")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -51,14 +52,14 @@ OFF = PaymentMode.OFF
 BOTH = PaymentSettings(modes=(STARS, PROVIDER), stars_per_rupee=Decimal("0.6"))
 
 
-def offering(price: str = "500", **changes: object) -> Offering:
+def offering(price: str = "500", **changes: Any) -> Offering:
     return Offering(
         mentor_id=1, title="Resume Review", price=Decimal(price), duration_minutes=30, id=7,
         status=OfferingStatus.ACTIVE, cancellation_cutoff_hours=24, **changes,
     )  # fmt: skip
 
 
-def held(mode: PaymentMode = STARS, settings: PaymentSettings = BOTH, **changes: object) -> Booking:
+def held(mode: PaymentMode = STARS, settings: PaymentSettings = BOTH, **changes: Any) -> Booking:
     terms = payment_terms(offering(), mode, settings, START, NOW, NONCE)
     made, _delta = rules.new_booking(offering(), 2, START, "Europe/London", NOW, terms=terms)
     return made.with_changes(id=42, **changes)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from domain.model import BookingStatus
 from domain.slots import generate_slots, is_bookable, seats_left
 from tests.domain.factories import (
@@ -19,13 +21,13 @@ from tests.domain.factories import (
 HOURS = weekly("UTC", (1, "09:00", "12:00"))  # Tuesday 09:00-12:00 UTC; 60-minute sessions
 
 
-def attendees(count: int, at: str = "10:00", **changes: object) -> list:
+def attendees(count: int, at: str = "10:00", **changes: Any) -> list:
     return [booking(utc(TUESDAY, at), mentee_id=600 + n, **changes) for n in range(count)]
 
 
-def tuesday(busy: list, **changes: object) -> list[str]:
-    window = {"start": utc(TUESDAY, "00:00"), "end": utc(WEDNESDAY, "00:00")}
-    slots = generate_slots(offering(**changes), HOURS, busy, NOW, **window)
+def tuesday(busy: list, **changes: Any) -> list[str]:
+    start, end = utc(TUESDAY, "00:00"), utc(WEDNESDAY, "00:00")
+    slots = generate_slots(offering(**changes), HOURS, busy, NOW, start=start, end=end)
     return clock_times(slots)
 
 

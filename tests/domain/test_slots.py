@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -607,7 +608,7 @@ def test_all_slots_in_transition_zones_exist_over_a_year() -> None:
 def test_free_dates_between_start_and_end() -> None:
     """Narrowed like ``generate_slots``: ``start`` included, ``end`` excluded (``domain.usecases.date_page``)."""
     one_slot = weekly("UTC", (1, "09:00", "10:00"))  # Tuesdays, one slot of the 60-minute offering at 09:00
-    args = (offering(), one_slot, [], NOW, ZoneInfo("UTC"))
+    args: tuple[Any, ...] = (offering(), one_slot, [], NOW, ZoneInfo("UTC"))
     assert free_dates(*args, start=utc(TUESDAY, "00:00"), end=utc(TUESDAY, "09:00")) == []
     assert free_dates(*args, start=utc(TUESDAY, "09:00"), end=utc(TUESDAY, "09:01")) == [TUESDAY]
     assert free_dates(*args, start=utc(TUESDAY, "09:01"), end=utc(WEDNESDAY, "00:00")) == []

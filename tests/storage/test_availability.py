@@ -63,7 +63,7 @@ async def test_overrides_round_trip(uow: SqlUnitOfWork) -> None:
     async with uow:
         got = await uow.availability.get(MENTOR_ID)
     assert got == Availability("Europe/London", weekly=(MON_MORNING,), overrides=(day_off, other_hours))
-    assert got is not None and got.ranges_on(date(2030, 3, 4)) == ()
+    assert got.ranges_on(date(2030, 3, 4)) == ()  # got is the Availability above
 
     replaced = DateOverride(date(2030, 3, 4), (TimeRange(0, 30),))
     async with uow:

@@ -117,7 +117,7 @@ async def test_fifty_mentees_one_slot(
     db_url: str, uow: SqlUnitOfWork, request: pytest.FixtureRequest
 ) -> None:
     [o] = await seed(uow, user(MENTOR_ID, is_mentor=True), *map(user, MENTEES), offerings=(offering(),))
-    result = await race(db_url, [lambda f, m=m: attempt_booking(f, o, m, T0) for m in MENTEES])
+    result = await race(db_url, [_attempt(o, m, T0) for m in MENTEES])
     report(request, result)
     assert_one_winner(result)
     assert await stored_bookings(uow) == result.won
@@ -149,9 +149,7 @@ async def test_fifty_mentees_overlapping_slots_of_two_offerings(
         offerings=(offering(duration_minutes=60), offering(title="short", duration_minutes=30)),
     )
     attempts: list[Attempt] = [
-        (lambda f, m=m: attempt_booking(f, long, m, T0))
-        if i % 2
-        else (lambda f, m=m: attempt_booking(f, short, m, T0 + timedelta(minutes=30)))
+        _attempt(long, m, T0) if i % 2 else _attempt(short, m, T0 + timedelta(minutes=30))
         for i, m in enumerate(MENTEES)
     ]
     result = await race(db_url, attempts)
@@ -160,14 +158,22 @@ async def test_fifty_mentees_overlapping_slots_of_two_offerings(
     assert await stored_bookings(uow) == result.won
 
 
+def _attempt(offering_: Offering, mentee_id: int, start: datetime) -> Attempt:
+    """``attempt_booking`` of ``mentee_id`` at ``start``, for ``race`` to run on its engine."""
+    return lambda engine: attempt_booking(engine, offering_, mentee_id, start)
+
+
 # --- the real use case --------------------------------------------------------------------------------------
 
 
 def _book_with_use_case(offering_: Offering, mentee_id: int, start: datetime) -> Attempt:
+    assert offering_.id is not None
+    offering_id = offering_.id
+
     async def attempt(engine: AsyncEngine) -> object:
         clock = FixedClock(T0 - 3 * DAY)
         async with SqlUnitOfWork(engine) as uow:
-            view = await book_slot(uow, clock, BookingRequest(offering_.id, mentee_id, start))
+            view = await book_slot(uow, clock, BookingRequest(offering_id, mentee_id, start))
             await uow.commit()
             return view.booking
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.calendar_fetch import CalendarFetcher
 from bot.calendar_sync import CalendarSync
 from chat.i18n import use_locale
+from chat.outgoing import Outgoing
 from domain import busy
 from domain.busy import Failure, Problem
 from domain.clock import FixedClock
@@ -245,7 +246,7 @@ async def test_a_failing_calendar_blocks_for_a_day_then_stops_and_the_mentor_is_
                 world.clock,
                 "UTC",
             )
-        assert message is not None and message.chat_id == MENTOR_ID
+        assert isinstance(message, Outgoing) and message.chat_id == MENTOR_ID
         assert "stopped blocking" in message.text and "127.0.0.1/…/cal.ics" in message.text
         assert "the server answered with an error (HTTP 500)" in message.text
         world.clock.advance(timedelta(hours=1))

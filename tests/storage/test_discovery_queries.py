@@ -34,7 +34,7 @@ async def _catalogue(uow: SqlUnitOfWork) -> dict[str, int]:
                      status=OfferingStatus.PAUSED),
         ),
     )
-    ids = {o.title.split()[0].lower(): o.id for o in added}
+    ids = {o.title.split()[0].lower(): o.id for o in added if o.id is not None}  # all of them: stored
     async with uow:
         await uow.profiles.save(MentorProfile(BO, display_name="Bodhi Sen", headline="Staff engineer"))
         # ratings: resume 5.0 (1), mock 4.0 (2), code 4.5 (2), career and quick unrated; bookings vary
@@ -43,7 +43,7 @@ async def _catalogue(uow: SqlUnitOfWork) -> dict[str, int]:
         await uow.offerings.apply_stats(ids["code"], StatsDelta(bookings=3, rating_sum=9, rating_count=2))
         await uow.offerings.apply_stats(ids["career"], StatsDelta(bookings=9))
         await uow.commit()
-    return ids  # type: ignore[return-value]
+    return ids
 
 
 async def _titles(uow: SqlUnitOfWork, filters: Filters, limit: int = 50, offset: int = 0) -> list[str]:

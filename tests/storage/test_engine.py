@@ -189,9 +189,12 @@ async def test_postgres_pings_a_connection_only_after_it_sat_idle(monkeypatch: p
         engine = create_engine(url)
         pings: list[object] = []
         ping = engine.dialect.do_ping
-        monkeypatch.setattr(
-            engine.dialect, "do_ping", lambda connection: pings.append(connection) or ping(connection)
-        )
+
+        def counted_ping(connection: Any) -> bool:
+            pings.append(connection)
+            return ping(connection)
+
+        monkeypatch.setattr(engine.dialect, "do_ping", counted_ping)
         try:
             assert await _query_ok(engine) and await _query_ok(engine)
             assert pings == []  # a new connection, then one back from the pool at once: no pings

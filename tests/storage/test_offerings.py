@@ -62,7 +62,7 @@ async def test_offering_round_trip(uow: SqlUnitOfWork) -> None:
     async with uow:
         assert await uow.offerings.get(added.id) == added
         stored_free = await uow.offerings.get(free.id)
-        assert stored_free == free and stored_free is not None and stored_free.is_free
+        assert stored_free == free and stored_free.is_free
         assert await uow.offerings.get(404) is None
         assert await average_rating_column(uow, added.id) == Decimal("4.67")  # 14 / 3, set on insert
         assert await average_rating_column(uow, free.id) is None
@@ -83,9 +83,9 @@ async def test_get_with_mentor_is_get_and_the_mentor_in_one_read(uow: SqlUnitOfW
         ruled = await uow.offerings.add(full_offering())
         plain = await uow.offerings.add(offering(title="No rules of its own"))
         await uow.commit()
-    assert ruled.id is not None and plain.id is not None
     async with uow:
         for added in (ruled, plain):
+            assert added.id is not None
             assert await uow.offerings.get_with_mentor(added.id) == (added, mentor)  # rules or none: one mentor
         assert await uow.offerings.get_with_mentor(404) is None
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain.model import BookingStatus
 from domain.notifications import Notification, NotificationKind, timed_for
 from storage.engine import create_engine
-from storage.models import BookingRow, NotificationRow
+from storage.models import Base, BookingRow, NotificationRow
 from storage.uow import SqlUnitOfWork
 from tests.storage.builders import MENTEE_ID, MENTOR_ID, T0, booking, offering, seed, user
 
@@ -147,7 +147,8 @@ async def test_replace_timed_leaves_other_bookings_alone_and_refuses_events(
 async def test_rows_go_with_their_booking(uow: SqlUnitOfWork, booking_id: int) -> None:
     async with uow:
         await uow.outbox.add([reminder(booking_id), Notification(K.AGENDA, MENTOR_ID, NOW)])
-        await uow.db.execute(delete(BookingRow.__table__).where(BookingRow.id == booking_id))
+        bookings = Base.metadata.tables[BookingRow.__tablename__]
+        await uow.db.execute(delete(bookings).where(BookingRow.id == booking_id))
         await uow.commit()
     assert [r.kind for r in await _records(uow)] == ["agenda"]
 
@@ -232,7 +233,7 @@ async def test_a_row_of_an_unknown_kind_fails_instead_of_blocking(uow: SqlUnitOf
     async with uow:
         await uow.outbox.add([event(K.LINK, booking_id=booking_id)])
         await uow.db.execute(
-            insert(NotificationRow.__table__).values(
+            insert(Base.metadata.tables[NotificationRow.__tablename__]).values(
                 key="from-the-future", kind="telepathy", recipient_id=MENTEE_ID, due_at=NOW
             )
         )

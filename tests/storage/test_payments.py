@@ -122,7 +122,7 @@ async def test_a_held_slot_runs_out_through_the_outbox_unless_paid(uow: SqlUnitO
         assert await expire_hold(uow, clock, first.id) is None  # not yet: the hold runs
     clock.current = NOW + timedelta(minutes=15)
     async with uow:
-        expired = await expire_hold(uow, clock, first.id)  # type: ignore[arg-type]
+        expired = await expire_hold(uow, clock, first.id)
         await uow.commit()
     assert expired is not None and expired.booking.status == S.EXPIRED
     async with uow:
@@ -157,7 +157,7 @@ async def test_one_payment_delivered_twice_at_once_is_recorded_once(
     outcomes = await asyncio.gather(deliver(), deliver())
     assert sorted(outcomes) == [PaymentOutcome.ACCEPTED, PaymentOutcome.DUPLICATE]
     async with uow:
-        assert [e.kind for e in await uow.payments.for_booking(booking.id)] == [LedgerKind.CHARGE]  # type: ignore
+        assert [e.kind for e in await uow.payments.for_booking(booking.id)] == [LedgerKind.CHARGE]
         receipts = [r for r in await uow.outbox.records(booking_id=booking.id) if r.kind == K.PAID]
     assert len(receipts) == 1
 
@@ -167,7 +167,7 @@ async def test_a_late_payment_is_refunded_once_through_the_outbox(uow: SqlUnitOf
     booking = await _hold(uow, clock, offering_id)
     clock.current = NOW + timedelta(minutes=16)
     async with uow:
-        await expire_hold(uow, clock, booking.id)  # type: ignore[arg-type]
+        await expire_hold(uow, clock, booking.id)
         await uow.commit()
     async with uow:
         outcome, late = await record_payment(uow, clock, _payment(booking))
@@ -185,8 +185,8 @@ async def test_a_late_payment_is_refunded_once_through_the_outbox(uow: SqlUnitOf
         await refund_made(uow, clock, refund.payment_id)  # told twice (a retried send): recorded once
         await uow.commit()
     async with uow:
-        kinds = [e.kind for e in await uow.payments.for_booking(booking.id)]  # type: ignore[arg-type]
-        stored = await uow.bookings.get(booking.id)  # type: ignore[arg-type]
+        kinds = [e.kind for e in await uow.payments.for_booking(booking.id)]
+        stored = await uow.bookings.get(booking.id)
         assert await refund_to_make(uow, refund.payment_id) is None  # nothing left to refund
     assert kinds == [LedgerKind.CHARGE, LedgerKind.REFUND_DUE, LedgerKind.REFUND]
     assert stored is not None and stored.payment_status == PaymentStatus.REFUNDED
@@ -261,10 +261,10 @@ async def test_a_wrong_payment_then_the_right_one_keeps_the_status_true_to_the_l
     # moved on, and still owing the wrong payment back
     assert (second.booking.status, second.booking.payment_status) == (S.PENDING, PaymentStatus.REFUND_DUE)
     async with uow:
-        entries = await uow.payments.for_booking(booking.id)  # type: ignore[arg-type]
+        entries = await uow.payments.for_booking(booking.id)
         [wrong_charge] = [e for e in entries if e.charge_ref == "tg-wrong" and e.kind == LedgerKind.CHARGE]
         await refund_made(uow, clock, wrong_charge.id)  # type: ignore[arg-type]
         await uow.commit()
     async with uow:
-        stored = await uow.bookings.get(booking.id)  # type: ignore[arg-type]
+        stored = await uow.bookings.get(booking.id)
     assert stored is not None and stored.payment_status == PaymentStatus.PAID

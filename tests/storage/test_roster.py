@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,7 @@ BEFORE = FixedClock(T0 - timedelta(days=1))
 S = BookingStatus
 
 
-async def _session(uow: SqlUnitOfWork, **changes: object) -> list[int]:
+async def _session(uow: SqlUnitOfWork, **changes: Any) -> list[int]:
     [group] = await seed(
         uow,
         user(MENTOR_ID, is_mentor=True, timezone="Asia/Kolkata"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
@@ -14,7 +15,7 @@ from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
-SIZE = {"users": 300, "bookings": 2_000, "mentors": 15}
+SIZE: dict[str, Any] = {"users": 300, "bookings": 2_000, "mentors": 15}
 
 
 async def _rows(url: str, sql: str) -> list[tuple]:

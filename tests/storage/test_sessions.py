@@ -78,6 +78,7 @@ async def test_rating_once_moves_the_average_and_feedback_follows(uow: SqlUnitOf
     async with uow:
         with pytest.raises(sessions.AlreadyRated):
             await rate_session(uow, clock, MENTEE_ID, booking_id, 1)
+        assert view.offering.id is not None
         offering = await uow.offerings.get(view.offering.id)
         assert offering is not None and (offering.rating_sum, offering.rating_count) == (4, 1)
         await leave_feedback(uow, clock, MENTEE_ID, booking_id, "Very <b>useful</b>")

@@ -283,6 +283,7 @@ async def test_a_transaction_left_open_on_the_driver_is_rolled_back_when_the_con
         connection = writer.connect()
         await connection.start()
         driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
         await driver.execute("BEGIN IMMEDIATE")
         await driver.execute("INSERT INTO dialogs (user_id, state, data) VALUES (7, 'x', '{}')")
         await connection.close()

@@ -99,7 +99,8 @@ async def _check_counters(uow: SqlUnitOfWork, clock: FixedClock, step: str) -> C
             assert offering is not None and offering.average_rating == row.average_rating, step
             if ratings:
                 exact = Decimal(sum(ratings)) / Decimal(len(ratings))
-                assert abs(offering.average_rating - exact) <= Decimal("0.005"), step  # type: ignore[operator]
+                assert offering.average_rating is not None, step
+                assert abs(offering.average_rating - exact) <= Decimal("0.005"), step
         # the inbox's quick stats agree with the counters, mentor by mentor
         for mentor_id, zone in MENTORS.items():
             stats = await uow.bookings.mentor_stats(mentor_id, *week_bounds(clock.now(), zone))
@@ -132,7 +133,7 @@ async def _step(uow: SqlUnitOfWork, clock: FixedClock, rng: random.Random, offer
     """One random action by a random person; returns what was tried (for failure messages)."""
     async with uow:
         rows = await uow.db.rows(select(BookingRow.id, BookingRow.status).order_by(BookingRow.id))
-        statuses = dict(rows)
+        statuses: dict[int, str] = {booking_id: status for booking_id, status in rows}
     booking_ids = list(statuses)
     op = rng.choices(
         ["book", "confirm", "decline", "cancel_mentor", "cancel_mentee", "expire", "complete", "no_show", "rate",

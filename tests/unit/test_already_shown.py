@@ -23,14 +23,14 @@ def telegram(source: str) -> tuple[str, frozenset]:
 
 
 def catalog_texts() -> list[str]:
-    texts = []
+    texts: list[str] = []
     for po in sorted(LOCALES_DIR.glob("*/LC_MESSAGES/messages.po")):
         with po.open("rb") as file:
             for message in read_po(file):
                 if not message.id:  # the catalog's header
                     continue
                 for text in (message.id, message.string):
-                    texts += [t for t in (text if isinstance(text, tuple) else (text,)) if t]
+                    texts += [t for t in (text if isinstance(text, tuple | list) else (text,)) if t]
     return texts
 
 

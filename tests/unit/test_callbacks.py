@@ -61,7 +61,8 @@ def test_malformed_data_is_refused(forged):
 
 def test_enums_and_strings():
     assert decode(ActOnBooking(5, BookingAction.DECLINE).pack()) == ActOnBooking(5, BookingAction.DECLINE)
-    assert decode(SetOfferingStatus(5, OfferingStatus.PAUSED).pack()).status is OfferingStatus.PAUSED
+    paused = decode(SetOfferingStatus(5, OfferingStatus.PAUSED).pack())
+    assert isinstance(paused, SetOfferingStatus) and paused.status is OfferingStatus.PAUSED
     with pytest.raises(ValueError, match="':' in callback field"):
         PickZone("a:b").pack()
     with pytest.raises(ValueError, match="callback data over 64 bytes"):

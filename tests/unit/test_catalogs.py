@@ -48,7 +48,7 @@ def test_catalog_has_every_string_of_the_code(locale: str, extracted: set[str]) 
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
 def test_every_entry_is_translated_with_the_same_placeholders_and_tags(locale: str) -> None:
-    problems = []
+    problems: list[tuple[str, ...]] = []
     for message in catalog(locale):
         if not message.id:
             continue

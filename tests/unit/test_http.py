@@ -22,7 +22,7 @@ from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
-from bot.http import POOL_FULL_MESSAGE, AiohttpRequest, telegram_requests
+from bot.http import POOL_FULL_MESSAGE, AiohttpRequest, TimeoutArg, telegram_requests
 from sandbox.botapi import FakeBotApi
 
 ICS = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//mentor-desk//test//EN\r\nEND:VCALENDAR\r\n\x00\xff"
@@ -154,7 +154,16 @@ class Capture(BaseRequest):
     async def shutdown(self) -> None:
         pass
 
-    async def do_request(self, url: str, method: str, request_data: RequestData | None = None, **_: Any) -> Any:
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: TimeoutArg = BaseRequest.DEFAULT_NONE,
+        write_timeout: TimeoutArg = BaseRequest.DEFAULT_NONE,
+        connect_timeout: TimeoutArg = BaseRequest.DEFAULT_NONE,
+        pool_timeout: TimeoutArg = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
         self.data = request_data
         raise _Captured
 
