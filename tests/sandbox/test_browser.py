@@ -111,7 +111,9 @@ async def test_a_whole_booking_in_the_browser_with_the_mentor_beside_and_the_rem
     await browser.click(f"{chat(MAYA)} .menu-button")
     await browser.click(f"{chat(MAYA)} .command-menu .cmd", "/book")
     listing = await browser.wait(bubble(MAYA), "Open offerings", read="innerText")
-    number = re.search(r"(\d+)\. Mock interview: system design", listing).group(1)
+    found = re.search(r"(\d+)\. Mock interview: system design", listing)
+    assert found, listing
+    number = found.group(1)
     await click_in(browser, MAYA, "Open offerings", f"📅 Book {number}")
     await click_in(browser, MAYA, "Choose a date.")
     await click_in(browser, MAYA, "Choose a time.")

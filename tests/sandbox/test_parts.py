@@ -55,6 +55,7 @@ async def test_the_demo_is_made_through_the_use_cases_and_leaves_no_old_news(tmp
         assert [b.status for b in past] == [BookingStatus.COMPLETED]
         async with uow:  # a mentee can book at once
             offering = cards[0].offerings[0]
+            assert offering.id is not None
             _ctx, days = await free_dates(uow, FixedClock(NOW), offering.id, 7201, "Asia/Kolkata")
         assert days and days[0] <= (NOW + timedelta(days=2)).date()
     finally:

@@ -21,7 +21,9 @@ async def book_paid_session(page: Page, events: EventStream) -> None:
     """Maya books the first time of Ananya's paid mock interview; Ananya confirms it."""
     await page.send(MAYA, "/book")
     listing = await events.bot_message(MAYA, "Open offerings")
-    number = re.search(r"(\d+)\. Mock interview: system design", listing["text"]).group(1)
+    found = re.search(r"(\d+)\. Mock interview: system design", listing["text"])
+    assert found, listing["text"]
+    number = found.group(1)
     await page.press(MAYA, f"📅 Book {number}")
     await events.bot_message(MAYA, "Choose a date.")
     await page.press(MAYA, (await page.buttons(MAYA))[0])
@@ -145,7 +147,8 @@ async def test_time_travel_moves_the_bot_clock_and_the_reminder_arrives(
     assert sandbox.clock.now() == NOW + timedelta(hours=1)
     await page.travel("day")
     assert sandbox.clock.now() == NOW + timedelta(days=1, hours=1)
-    assert store.load(tmp_path / "data" / "sandbox.json").clock_offset_seconds == 25 * 3600
+    record = store.load(tmp_path / "data" / "sandbox.json")
+    assert record is not None and record.clock_offset_seconds == 25 * 3600
     await page.post("/api/clock", {"by": "back"}, status=400)
 
     await book_paid_session(page, events)
