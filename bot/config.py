@@ -101,7 +101,7 @@ class Settings(BaseSettings):
     # provider's token from @BotFather, how long a slot waits for its payment, and where refunds owed by hand are
     # also reported.
     payments: Annotated[tuple[PaymentMode, ...], NoDecode] = Field(
-        (PaymentMode.OFF,), description="stars, provider or both (comma-separated), or off"
+        (PaymentMode.OFF,), description="stars, provider, upi or several (comma-separated), or off"
     )
     stars_per_rupee: Decimal = Field(
         Decimal(1), gt=0, le=1000, allow_inf_nan=False, description="a positive number such as 0.6 (at most 1000)"
@@ -348,8 +348,8 @@ def derive_webhook_secret(token: str) -> str:
 
 
 def parse_modes(raw: str) -> tuple[PaymentMode, ...]:
-    """``PAYMENTS``: ``stars``, ``provider`` or both (comma-separated, in the order the mentee sees them), or
-    ``off``. ValueError for anything else, or ``off`` with another mode."""
+    """``PAYMENTS``: ``stars``, ``provider``, ``upi`` or several (comma-separated, in the order the mentee sees
+    them), or ``off``. ValueError for anything else, or ``off`` with another mode."""
     modes: list[PaymentMode] = []
     for part in raw.split(","):
         try:
@@ -359,7 +359,7 @@ def parse_modes(raw: str) -> tuple[PaymentMode, ...]:
         if mode not in modes:
             modes.append(mode)
     if PaymentMode.OFF in modes and len(modes) > 1:
-        raise ValueError("is off, or a list of ways to pay in the bot (stars, provider): not both")
+        raise ValueError("is off, or a list of ways to pay in the bot (stars, provider, upi): not both")
     return tuple(modes)
 
 

@@ -1,4 +1,4 @@
-"""Telegram's payment calls: sending an invoice, refunding a Stars payment.
+"""Telegram's payment calls: sending an invoice, refunding a Stars payment, sending a UPI QR code.
 
 An invoice asks for one price in the smallest unit of its currency (paise, or whole Stars for ``XTR``); Stars
 invoices carry no provider token, provider invoices the one from @BotFather. Refunding a Stars payment that
@@ -8,9 +8,11 @@ as done (a refund retried after its first answer was lost must not be reported a
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
-from telegram import Bot, LabeledPrice
+import segno
+from telegram import Bot, InlineKeyboardMarkup, InputFile, LabeledPrice
 from telegram.error import BadRequest
 
 from chat.outgoing import StarRefund
@@ -61,3 +63,22 @@ async def refund_stars(bot: Bot, refund: StarRefund) -> None:
     except BadRequest as error:
         if ALREADY_REFUNDED not in str(error).upper():
             raise
+
+
+QR_SCALE = 8  # pixels per module: a UPI link's QR code comes out near 300 px, which every phone camera reads
+QR_FILENAME = "upi.png"
+
+
+def qr_png(text: str) -> bytes:
+    """``text`` as a QR code PNG (error correction M at least: a photo of a screen still reads; a quiet zone)."""
+    out = io.BytesIO()
+    segno.make_qr(text, error="m").save(out, kind="png", scale=QR_SCALE, border=4)
+    return out.getvalue()
+
+
+async def send_qr(
+    bot: Bot, chat_id: int, text: str, caption: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """A photo of ``text``'s QR code, uploaded from memory, with an HTML ``caption`` and buttons."""
+    photo = InputFile(qr_png(text), filename=QR_FILENAME, attach=True)
+    await bot.send_photo(chat_id, photo, caption=caption, reply_markup=markup)

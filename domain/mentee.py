@@ -113,7 +113,7 @@ def mentee_actions(booking: Booking, offering: Offering, now: datetime) -> Mente
         cancel=not_started and not closed,
         rate=booking.status == S.COMPLETED and booking.mentee_rating is None,
         cancel_closed=closed,
-        pay=awaiting and booking.hold_until is not None and now < booking.hold_until,
+        pay=awaiting and booking.held_until is not None and now < booking.held_until,
         release=awaiting,
     )
 

@@ -70,11 +70,13 @@ class PaymentStatus(StrEnum):
 
 
 class PaymentMode(StrEnum):
-    """How a paid booking is paid (``PAYMENTS``): Telegram Stars, a payment provider's invoice in rupees, or
-    outside the bot (``off``: the mentor marks it paid by hand). Values are stored: never rename them."""
+    """How a paid booking is paid (``PAYMENTS``): Telegram Stars, a payment provider's invoice in rupees, UPI
+    straight to the mentor's UPI ID (the mentor confirms receipt), or outside the bot (``off``: the mentor marks it
+    paid by hand). Values are stored: never rename them."""
 
     STARS = "stars"
     PROVIDER = "provider"
+    UPI = "upi"
     OFF = "off"
 
 
@@ -176,6 +178,7 @@ class MentorProfile:
     bio: str = ""
     expertise: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
+    upi_id: str | None = None  # where mentees pay by UPI (``PAYMENTS`` with ``upi``); never on the public card
 
     def with_changes(self, **changes: Any) -> MentorProfile:
         return replace(self, **changes)
@@ -254,6 +257,9 @@ class Booking:
     payment_mode: PaymentMode | None = None  # None for a free booking
     hold_until: datetime | None = None  # awaiting payment: the slot is held until then
     payment_nonce: str | None = None  # in the invoice payload with the id: a payload nobody can guess
+    # UPI: when the mentee said "I have paid" and the mentor has not answered yet (the hold then lasts until the
+    # start, ``held_until``); None otherwise
+    payment_claimed_at: datetime | None = None
     meeting_link: str | None = None
     meeting_notes: str | None = None  # the mentee's notes
     cancelled_by: Actor | None = None
@@ -278,6 +284,14 @@ class Booking:
     @property
     def blocked_until(self) -> datetime:
         return self.ends_at + timedelta(minutes=self.buffer_after_minutes)
+
+    @property
+    def held_until(self) -> datetime | None:
+        """When the hold on a booking awaiting payment runs out: ``hold_until``, or the session start while the
+        mentor checks a UPI payment the mentee reported (their slowness must not cost the mentee the slot)."""
+        if self.hold_until is None or self.payment_claimed_at is None:
+            return self.hold_until
+        return max(self.hold_until, self.scheduled_at)
 
     def with_changes(self, **changes: Any) -> Booking:
         return replace(self, **changes)

@@ -44,6 +44,8 @@ class NotificationKind(StrEnum):
     REFUND_DUE_OPERATOR = "refund_due_operator"  # the same for the operator's chat (recipient: the mentor)
     REFUNDED = "refunded"  # to the payer: the refund is done
     REFUND = "refund"  # not a message: refund a Stars payment (``payment_id``), once
+    UPI_CLAIM = "upi_claim"  # to the mentor: the mentee says they paid by UPI; received or not?
+    UPI_NOT_RECEIVED = "upi_not_received"  # to the mentee: the mentor did not receive their UPI payment
     CALENDAR_FAILING = "calendar_failing"  # to a mentor: a busy calendar failed for a day and stopped blocking
     # timed
     REMINDER = "reminder"  # to both, ``lead_minutes`` before the start
@@ -138,8 +140,9 @@ def timed_for(
     (the expiry and after-session ones also when already due: they must still happen)."""
     assert booking.id is not None
     out: list[Notification] = []
-    if booking.status == BookingStatus.AWAITING_PAYMENT and booking.hold_until is not None:
-        out.append(Notification(NotificationKind.HOLD_EXPIRE, booking.mentee_id, booking.hold_until, booking.id))
+    held_until = booking.held_until
+    if booking.status == BookingStatus.AWAITING_PAYMENT and held_until is not None:
+        out.append(Notification(NotificationKind.HOLD_EXPIRE, booking.mentee_id, held_until, booking.id))
     elif booking.status == BookingStatus.PENDING:
         expires = expiry_time(booking, policy)
         out.append(Notification(NotificationKind.EXPIRE, booking.mentor_id, expires, booking.id))
@@ -194,6 +197,12 @@ def events_for(before: Booking | None, after: Booking, actor: Actor, now: dateti
                 said = [(K.EXPIRED, after.mentee_id), (K.EXPIRED, after.mentor_id)]
             case BookingStatus.COMPLETED:
                 said = [(K.RATE, after.mentee_id)]
+    elif before.payment_claimed_at is None and after.payment_claimed_at is not None:
+        said = [(K.UPI_CLAIM, after.mentor_id)]  # the mentee says they paid by UPI
+    elif before.payment_claimed_at is not None and after.payment_claimed_at is None and (
+        after.payment_status == PaymentStatus.PENDING
+    ):
+        said = [(K.UPI_NOT_RECEIVED, after.mentee_id)]  # the mentor did not find the money
     elif before.meeting_link != after.meeting_link and after.meeting_link:
         said = [(K.LINK, after.mentee_id)]
     elif before.payment_status != after.payment_status and after.payment_status == PaymentStatus.PAID:
@@ -223,6 +232,8 @@ def still_relevant(n: Notification, booking: Booking | None) -> bool:
             return booking.status in (BookingStatus.CONFIRMED, BookingStatus.COMPLETED)
         case NotificationKind.LINK:
             return booking.status.is_active and bool(booking.meeting_link)
+        case NotificationKind.UPI_CLAIM:  # still waiting for the mentor's check
+            return booking.payment_claimed_at is not None and booking.payment_status == PaymentStatus.PENDING
     # a new booking, declined, cancelled, expired, a payment or a refund: always worth telling, whatever happened
     # since (a refund's own checks are the ledger's, when it is prepared)
     return True

@@ -2,9 +2,11 @@
 checkout, the refund policy, and the ledger with its summaries (a booking's payment status, a mentor's earnings).
 
 Modes (``PAYMENTS``, ``PaymentSettings.modes``): ``stars`` and ``provider`` take the money in the bot with an
-invoice; ``off`` leaves it outside (the mentor marks a booking paid by hand). Several online modes may be on at
-once; the mentee picks. A new online mode is one more ``PaymentMode`` value, listed in ``ONLINE`` if the bot
-sends it an invoice, with its currency in ``price_in``.
+invoice; ``upi`` shows the mentee the mentor's UPI ID, a ``upi://pay`` link and its QR code, and the mentor
+confirms the money arrived; ``off`` leaves it outside (the mentor marks a booking paid by hand). Several modes may
+be on at once; the mentee picks. Every mode but ``off`` holds the slot while the mentee pays (``HELD``). A new
+mode is one more ``PaymentMode`` value, listed in ``ONLINE`` if the bot sends it an invoice, with its currency in
+``price_in``.
 
 The money a booking asks for is decided once, when the booking is made (``payment_terms``), and stored on the
 booking; every later check (the checkout, the payment, a refund) compares against the booking, never against a
@@ -22,15 +24,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from domain.errors import DomainError
+from domain.errors import DomainError, InvalidInput
 from domain.model import Actor, Booking, BookingStatus, Currency, Offering, PaymentMode, PaymentStatus
 from domain.sessions import cancellation_closed
 
 S = BookingStatus
 
 ONLINE: tuple[PaymentMode, ...] = (PaymentMode.STARS, PaymentMode.PROVIDER)  # paid with an invoice in the bot
+HELD: tuple[PaymentMode, ...] = (*ONLINE, PaymentMode.UPI)  # paid while the slot is held (awaiting payment)
 STARS_MIN = 1
 STARS_MAX = 100_000  # a typed Stars price above this is refused (Telegram may refuse lower ones)
 NONCE_BYTES = 8  # the random part of an invoice payload: 16 hex digits
@@ -46,7 +50,13 @@ class PaymentSettings:
 
     @property
     def online(self) -> tuple[PaymentMode, ...]:
+        """The invoice modes that are on."""
         return tuple(mode for mode in self.modes if mode in ONLINE)
+
+    @property
+    def held(self) -> tuple[PaymentMode, ...]:
+        """The modes that are on and hold the slot while the mentee pays (invoices, UPI)."""
+        return tuple(mode for mode in self.modes if mode in HELD)
 
 
 class PaymentModeUnavailable(DomainError):
@@ -64,12 +74,16 @@ class NothingToMark(DomainError):
 # --- what a booking costs, and how it is paid ----------------------------------------------------------------
 
 
-def modes_for(offering: Offering, settings: PaymentSettings) -> tuple[PaymentMode, ...]:
-    """How a booking of ``offering`` may be paid, in the order offered: nothing for a free offering; the online
-    modes that are on; else ``off`` (paid outside the bot)."""
+def modes_for(
+    offering: Offering, settings: PaymentSettings, upi_id: str | None = None
+) -> tuple[PaymentMode, ...]:
+    """How a booking of ``offering`` may be paid, in the order ``PAYMENTS`` lists them: nothing for a free
+    offering; the modes that are on (UPI only when the mentor has a UPI ID, ``upi_id``); else ``off`` (paid
+    outside the bot)."""
     if offering.is_free:
         return ()
-    return settings.online or (PaymentMode.OFF,)
+    usable = tuple(mode for mode in settings.held if mode != PaymentMode.UPI or upi_id)
+    return usable or (PaymentMode.OFF,)
 
 
 def suggested_stars(price: Decimal, stars_per_rupee: Decimal) -> int:
@@ -122,11 +136,12 @@ def payment_terms(
     start: datetime,
     now: datetime,
     nonce: str,
+    upi_id: str | None = None,
 ) -> PaymentTerms | None:
     """The terms of a new booking of ``offering`` starting at ``start``: None when it is free; ``mode`` None
-    takes the first mode offered. ``PaymentModeUnavailable`` for a mode this offering cannot be paid with. The
-    hold lasts ``settings.hold``, and never past the start."""
-    offered = modes_for(offering, settings)
+    takes the first mode offered (``upi_id``: the mentor's, see ``modes_for``). ``PaymentModeUnavailable`` for a
+    mode this offering cannot be paid with. The hold lasts ``settings.hold``, and never past the start."""
+    offered = modes_for(offering, settings, upi_id)
     if not offered:
         if mode is not None:
             raise PaymentModeUnavailable(mode)
@@ -135,7 +150,7 @@ def payment_terms(
     if chosen not in offered:
         raise PaymentModeUnavailable(chosen)
     amount, currency = price_in(offering, chosen, settings.stars_per_rupee)
-    if chosen not in ONLINE:
+    if chosen not in HELD:
         return PaymentTerms(chosen, amount, currency, None, None)
     if not re.fullmatch(r"[0-9a-f]{16}", nonce):
         raise ValueError("the nonce must be 16 hex digits")
@@ -178,6 +193,8 @@ def checkout_refusal(
     booking's. Otherwise why not."""
     if booking is None or booking.payment_nonce is None or booking.payment_nonce != nonce:
         return CheckoutRefusal.UNKNOWN
+    if booking.payment_mode not in ONLINE:  # a UPI booking is never paid with an invoice
+        return CheckoutRefusal.UNKNOWN
     if booking.mentee_id != payer_id:
         return CheckoutRefusal.NOT_YOURS
     if booking.status != S.AWAITING_PAYMENT:
@@ -195,6 +212,7 @@ def accepts_payment(booking: Booking, nonce: str, payer_id: int, currency: str, 
     Anything else is refunded."""
     return (
         booking.status == S.AWAITING_PAYMENT
+        and booking.payment_mode in ONLINE
         and booking.payment_nonce == nonce
         and booking.mentee_id == payer_id
         and currency == booking.currency.value
@@ -249,8 +267,67 @@ def may_mark_paid(booking: Booking) -> bool:
 def may_mark_refunded(booking: Booking) -> bool:
     """A refund only the mentor can make is owed (Stars are refunded by the bot itself)."""
     return booking.payment_status == PaymentStatus.REFUND_DUE and booking.payment_mode in (
-        PaymentMode.PROVIDER, PaymentMode.OFF,
+        PaymentMode.PROVIDER, PaymentMode.UPI, PaymentMode.OFF,
     )  # fmt: skip
+
+
+# --- UPI: paid to the mentor's UPI ID, confirmed by the mentor -------------------------------------------------
+
+UPI_ID_MAX = 100  # characters, handle included (NPCI allows more; nobody's is this long)
+_UPI_ID = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}@[a-z][a-z0-9]{1,35}")
+UPI_NOTE_MAX = 50  # the ``tn`` (transaction note) of a ``upi://pay`` link: apps cut longer ones
+
+
+def parse_upi_id(text: str) -> str:
+    """A UPI ID as typed (``Ananya.Rao@okicici``), checked and lower-cased (UPI IDs ignore case): a name of
+    2-64 letters, digits, ``.``, ``_`` or ``-``, ``@``, and a bank handle of 2-36 letters and digits starting with
+    a letter; at most ``UPI_ID_MAX`` characters in all. ``InvalidInput("upi_id")`` otherwise."""
+    typed = text.strip().lower()
+    if len(typed) > UPI_ID_MAX or not _UPI_ID.fullmatch(typed):
+        raise InvalidInput("upi_id")
+    return typed
+
+
+def upi_link(upi_id: str, payee: str, amount: Decimal, currency: Currency, note: str) -> str:
+    """The ``upi://pay`` link UPI apps open (NPCI's deep-link form): payee address and name, the amount with two
+    decimals, the currency, a note. Every value is percent-encoded (``@`` too: apps decode it), so a payee name or
+    note can never add a parameter. Only rupees go by UPI."""
+    if currency != Currency.INR:
+        raise ValueError("UPI pays rupees only")
+    values = (
+        ("pa", upi_id),
+        ("pn", payee),
+        ("am", f"{amount.quantize(Decimal('0.01'))}"),
+        ("cu", currency.value),
+        ("tn", note[:UPI_NOTE_MAX]),
+    )
+    return "upi://pay?" + "&".join(f"{key}={quote(value, safe='')}" for key, value in values)
+
+
+def upi_charge_ref(booking_id: int) -> str:
+    """The ledger's reference of a booking's UPI payment: one per booking (the mentor confirms it once)."""
+    return f"upi:{booking_id}"
+
+
+def may_claim_upi(booking: Booking) -> bool:
+    """The mentee may say "I have paid" for a UPI booking not paid yet and not already waiting for the mentor's
+    check: while it is held, or after the hold ran out or was let go (the money may have left anyway: the mentor
+    then confirms it and refunds it)."""
+    return (
+        booking.payment_mode == PaymentMode.UPI
+        and booking.payment_status == PaymentStatus.PENDING
+        and booking.payment_claimed_at is None
+        and booking.status in (S.AWAITING_PAYMENT, S.EXPIRED, S.CANCELLED)
+    )
+
+
+def may_check_upi(booking: Booking) -> bool:
+    """The mentor may answer a UPI payment the mentee reported (received / not received) once, while it waits."""
+    return (
+        booking.payment_mode == PaymentMode.UPI
+        and booking.payment_status == PaymentStatus.PENDING
+        and booking.payment_claimed_at is not None
+    )
 
 
 # --- the ledger -----------------------------------------------------------------------------------------------

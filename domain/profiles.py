@@ -13,6 +13,7 @@ from enum import StrEnum
 from domain.discovery import Review
 from domain.errors import InvalidInput
 from domain.model import MentorProfile, Offering, User, average_rating
+from domain.payments import parse_upi_id
 from domain.validation import EMPTY, TOO_LONG, clean_text
 
 NAME_MAX = 64
@@ -33,6 +34,7 @@ class ProfileField(StrEnum):
     BIO = "bio"
     EXPERTISE = "expertise"
     LANGUAGES = "languages"
+    UPI_ID = "upi_id"  # where mentees pay by UPI (``domain.payments.parse_upi_id``)
 
 
 def parse_tags(value: str, *, field: str, limit: int) -> tuple[str, ...]:
@@ -63,6 +65,7 @@ def edit_profile(profile: MentorProfile, field: ProfileField, value: str) -> Men
             ProfileField.BIO: "",
             ProfileField.EXPERTISE: (),
             ProfileField.LANGUAGES: (),
+            ProfileField.UPI_ID: None,
         }
         return profile.with_changes(**{_ATTRIBUTE[field]: cleared[field]})
     match field:
@@ -84,6 +87,8 @@ def edit_profile(profile: MentorProfile, field: ProfileField, value: str) -> Men
             return profile.with_changes(expertise=parse_tags(value, field="expertise", limit=TAGS_MAX))
         case ProfileField.LANGUAGES:
             return profile.with_changes(languages=parse_tags(value, field="languages", limit=LANGUAGES_MAX))
+        case ProfileField.UPI_ID:
+            return profile.with_changes(upi_id=parse_upi_id(value))
     raise InvalidInput("field")  # pragma: no cover - every ProfileField is handled above
 
 
@@ -93,6 +98,7 @@ _ATTRIBUTE = {
     ProfileField.BIO: "bio",
     ProfileField.EXPERTISE: "expertise",
     ProfileField.LANGUAGES: "languages",
+    ProfileField.UPI_ID: "upi_id",
 }
 
 

@@ -22,10 +22,17 @@ from chat.i18n import N_, _, format_clock, format_day, format_money, format_pric
 from domain.errors import NotFound, OfferingUnavailable, SlotTaken, TooManyBookings
 from domain.mentee import DayPart, MyTab, WeekPage, group_times, monday_of, week_page, window_days
 from domain.model import NOTES_MAX, BookingStatus, Offering, PaymentMode
-from domain.payments import ONLINE, modes_for, price_in
+from domain.payments import HELD, ONLINE, modes_for, price_in
 from domain.sessions import cutoff_before
 from domain.slots import SlotContext, seats_left
-from domain.usecases.booking import BookingRequest, book_slot, check_slot, date_page, free_times
+from domain.usecases.booking import (
+    BookingRequest,
+    book_slot,
+    check_slot,
+    date_page,
+    free_times,
+    upi_id_for,
+)
 from domain.validation import clean_text
 from handlers import dialog, discover, payments
 from handlers.callbacks import (
@@ -270,13 +277,14 @@ def _policy_lines(offering: Offering) -> list[str]:
 async def _summary(
     update: Update, context: AppContext, offering_id: int, start: datetime, notes: str | None
 ) -> None:
+    settings = context.services.payments
     async with context.reader() as uow:
         ctx = await check_slot(uow, context.clock, offering_id, context.user.id, start)
+        upi_id = await upi_id_for(uow, ctx.offering, settings)
     offering = ctx.offering
     assert offering.id is not None
-    settings = context.services.payments
-    modes = modes_for(offering, settings)
-    online = [mode for mode in modes if mode in ONLINE]
+    modes = modes_for(offering, settings, upi_id)
+    online = [mode for mode in modes if mode in HELD]  # paid now, while the time is held
     prices = [price_in(offering, mode, settings.stars_per_rupee) for mode in online]
     shown = " · ".join(dict.fromkeys(format_price(amount, currency) for amount, currency in prices))
     seats = []
@@ -300,15 +308,27 @@ async def _summary(
         lines.append(_("⏳ Paid session: needs the mentor's approval. I will message you when they answer."))
     else:
         minutes = int(settings.hold.total_seconds() // 60)
-        lines.append(
-            ngettext(
+        if any(mode in ONLINE for mode in online):
+            held = ngettext(
                 "💳 Paid in Telegram: after you confirm, the time is held for you for {minutes} minute while "
                 "you pay.",
                 "💳 Paid in Telegram: after you confirm, the time is held for you for {minutes} minutes while "
                 "you pay.",
                 minutes,
-            ).format(minutes=minutes)
-        )
+            )
+        else:
+            held = ngettext(
+                "📲 Paid by UPI to the mentor: after you confirm, the time is held for you for {minutes} minute "
+                "while you pay.",
+                "📲 Paid by UPI to the mentor: after you confirm, the time is held for you for {minutes} minutes "
+                "while you pay.",
+                minutes,
+            )
+        lines.append(held.format(minutes=minutes))
+        if PaymentMode.UPI in online:
+            lines.append(
+                _("📲 By UPI: once you tap “I have paid”, the time stays held until the mentor has checked.")
+            )
         lines.append(
             _("Once paid, your session is confirmed at once.")
             if offering.auto_confirm_paid
@@ -328,6 +348,8 @@ def _confirm_and_pay(mode: PaymentMode, amount: Decimal, currency: str) -> str:
     price = format_price(amount, currency)
     if mode == PaymentMode.STARS:
         return _("⭐ Confirm and pay {price} in Stars").format(price=price)
+    if mode == PaymentMode.UPI:
+        return _("📲 Confirm and pay {price} by UPI").format(price=price)
     return _("💳 Confirm and pay {price}").format(price=price)
 
 

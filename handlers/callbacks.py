@@ -684,6 +684,8 @@ class PaymentAction(StrEnum):
     RELEASE = "r"  # the mentee: give the held time back without paying
     MARK_PAID = "m"  # the mentor: received outside the bot
     MARK_REFUNDED = "f"  # the mentor: refunded by hand
+    CLAIM_UPI = "c"  # the mentee: "I have paid" by UPI
+    NOT_RECEIVED = "n"  # the mentor: the UPI payment the mentee reported has not arrived
 
 
 @callback("pa")

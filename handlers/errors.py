@@ -104,6 +104,11 @@ def explain_input(error: errors.InvalidInput) -> str:
         return explain_offering_input(error)
     if field == "status":
         return _("An archived offering cannot be changed.")
+    if field == "upi_id":
+        return _(
+            "That is not a UPI ID. Type it as it appears in your UPI app, e.g. ananya@okicici "
+            "(at most {limit} characters)."
+        ).format(limit=payments.UPI_ID_MAX)
     if field == "price_stars":
         return _("Type a whole number of Stars from {low} to {high}, e.g. 300.").format(
             low=payments.STARS_MIN, high=payments.STARS_MAX

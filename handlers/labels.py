@@ -66,6 +66,7 @@ _PAYMENT_STATUS = {
 _PAYMENT_MODE = {
     PaymentMode.STARS: N_("Telegram Stars"),
     PaymentMode.PROVIDER: N_("card via Telegram"),
+    PaymentMode.UPI: N_("UPI to the mentor"),
     PaymentMode.OFF: N_("paid to the mentor directly"),
 }
 

@@ -129,10 +129,8 @@ def card_screen(
             ).format(hours=offering.cancellation_cutoff_hours)
         )
     rows: list[list[InlineKeyboardButton]] = []
-    if actions.pay:
-        rows += pay_buttons(booking)
-    elif actions.release:  # the hold is over: only letting it go is left (it expires on its own too)
-        rows.append(pay_buttons(booking)[1])
+    if actions.release:  # awaiting payment: once the hold is over only letting it go is left (it expires too)
+        rows += pay_buttons(booking, pay=actions.pay)
     if actions.join and booking.meeting_link:
         rows.append([InlineKeyboardButton(_("🎥 Join"), url=booking.meeting_link)])
     if actions.calendar:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from chat.i18n import _, format_clock, format_price, ngettext, use_locale
+from chat.i18n import _, format_clock, format_moment, format_price, ngettext, use_locale
 from chat.outgoing import Outgoing, StarRefund
 from domain import sessions
 from domain.model import BookingStatus, BookingView, PaymentMode, User
@@ -27,6 +27,7 @@ from domain.usecases.payments import charge_of, expire_hold, refund_made, refund
 from handlers.aftercare import attendance_buttons, stars_keyboard
 from handlers.busy_calendars import stopped_buttons, stopped_text
 from handlers.labels import booking_status_label
+from handlers.payments import pay_buttons, upi_note
 from handlers.render import booking_card_for_mentee, booking_card_for_mentor, esc
 
 K = NotificationKind
@@ -98,6 +99,21 @@ def to_mentee(
                 head += " " + _("The mentor has been asked to refund it and will let you know.")
         case K.REFUNDED:
             head = _("↩️ Refunded: {amount} for <b>{title}</b>.").format(amount=_amount(charge, view), title=title)
+        case K.UPI_NOT_RECEIVED:
+            head = _("⚠️ {mentor} has not received your UPI payment of {amount}.").format(
+                mentor=name, amount=format_price(booking.amount, booking.currency)
+            )
+            held_until = booking.held_until
+            if booking.status == BookingStatus.AWAITING_PAYMENT and held_until is not None and now < held_until:
+                extra += pay_buttons(booking)
+                head += " " + _(
+                    "If you paid, check the UPI ID and the amount in your UPI app, then tap “I have paid” again. "
+                    "The time stays held for you until {time}."
+                ).format(time=format_moment(held_until, _zone(view.mentee, default_zone)))
+            else:
+                head += " " + _(
+                    "The time is no longer held for you. If money left your account, message the mentor."
+                )
         case K.REMINDER:
             head = _("⏰ Reminder: <b>{title}</b> with {mentor} starts in {lead}.").format(
                 title=title, mentor=name, lead=lead_text(n.lead_minutes)
@@ -130,6 +146,15 @@ def receipt_text(view: BookingView) -> str:
             mentor=esc(view.mentor.display_name), amount=paid
         )
         return head
+    if booking.payment_mode == PaymentMode.UPI:
+        head = _("🧾 {mentor} received your UPI payment: {amount} for <b>{title}</b>.").format(
+            mentor=esc(view.mentor.display_name), amount=paid, title=esc(view.offering.title)
+        )
+        if booking.status == BookingStatus.CONFIRMED:
+            return head + " " + _("Your session is confirmed.")
+        if booking.status == BookingStatus.PENDING:
+            return head + " " + _("The mentor will confirm it; I will message you.")
+        return head
     title = esc(view.offering.title)
     head = _("🧾 Payment received: {amount} for <b>{title}</b>.").format(amount=paid, title=title)
     if booking.status == BookingStatus.CONFIRMED:
@@ -151,6 +176,8 @@ def refund_due_text(view: BookingView, charge: LedgerEntry | None) -> str:
             "dashboard (provider charge id: <code>{provider}</code>, Telegram charge id: "
             "<code>{telegram}</code>), then tap “Mark refunded”."
         ).format(provider=esc(charge.provider_charge_id or "—"), telegram=esc(charge.telegram_charge_id or "—"))
+    elif charge is not None and charge.mode == PaymentMode.UPI:
+        head += "\n" + _("It was paid by UPI to you: send it back by UPI, then tap “Mark refunded”.")
     else:
         head += "\n" + _("It was paid outside the bot: pay it back, then tap “Mark refunded”.")
     return head
@@ -194,6 +221,13 @@ def to_mentor(
             head = _("⌛ A mentee held this time but did not pay in time, so it is free again.")
         case K.REFUND_DUE:
             head = refund_due_text(view, charge)
+        case K.UPI_CLAIM:
+            head = _(
+                "📲 {mentee} says they paid {amount} by UPI for this booking. Check your UPI app for it "
+                "(note: <code>{note}</code>), then tap “Mark paid” or “Not received”."
+            ).format(
+                mentee=name, amount=format_price(booking.amount, booking.currency), note=esc(upi_note(view))
+            )
         case K.REMINDER:
             head = _("⏰ Reminder: <b>{title}</b> with {mentee} starts in {lead}.").format(
                 title=title, mentee=name, lead=lead_text(n.lead_minutes)

@@ -253,7 +253,7 @@ def hours_warning(screen: OfferingScreen) -> str | None:
 
 def payment_lines(offering: Offering, payments: PaymentSettings) -> list[str]:
     """How a paid offering is paid here: its price in Stars, and whether a paid booking waits for the mentor."""
-    if offering.is_free or not payments.online:
+    if offering.is_free or not payments.held:
         return []
     lines = []
     if PaymentMode.STARS in payments.online:
@@ -397,7 +397,7 @@ def edit_menu_view(
     else:
         label, value = _("🔀 Use my profile hours"), "1"
     switches = [[button(label, SetOfferingField(offering.id, OfferingField.PROFILE_HOURS, value))]]
-    if payments.online:
+    if payments.held:  # paid in the bot (an invoice, or UPI the mentor confirms)
         auto = offering.auto_confirm_paid
         label = _("⚡ Confirm paid bookings automatically: on") if auto else _(
             "⚡ Confirm paid bookings automatically: off"

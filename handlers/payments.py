@@ -21,18 +21,27 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Upda
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, PreCheckoutQueryHandler, filters
 
 from chat.i18n import _, format_amount, format_day, format_moment, format_price, ngettext
-from chat.payments import Invoice, send_invoice
+from chat.payments import Invoice, send_invoice, send_qr
 from domain.errors import DomainError
 from domain.inbox import tab_of
 from domain.mentee import MyTab
-from domain.model import Booking, BookingView, Currency, PaymentMode
-from domain.payments import CheckoutRefusal, Earnings, LedgerEntry, Totals, invoice_payload, to_minor
+from domain.model import Booking, BookingStatus, BookingView, Currency, PaymentMode
+from domain.payments import (
+    CheckoutRefusal,
+    Earnings,
+    LedgerEntry,
+    Totals,
+    invoice_payload,
+    may_claim_upi,
+    to_minor,
+    upi_link,
+)
 from domain.usecases import payments as usecase
 from handlers.callbacks import ActOnPayment, DownloadLedger, OpenInbox, OpenMyBookings, PaymentAction
-from handlers.common import AppContext, on_button, say, show
+from handlers.common import AppContext, on_button, say, show, show_keyboard
 from handlers.keyboards import button
 from handlers.labels import payment_mode_label
-from handlers.render import booking_card_for_mentee, booking_card_for_mentor
+from handlers.render import booking_card_for_mentee, booking_card_for_mentor, esc
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -64,18 +73,28 @@ def invoice_for(view: BookingView, zone: str, provider_token: str) -> Invoice:
     )
 
 
-def pay_buttons(booking: Booking) -> list[list[InlineKeyboardButton]]:
-    """💳 Pay (the invoice again) and ✖️ Let this time go, for a booking awaiting payment."""
+def claim_button(booking: Booking) -> InlineKeyboardButton:
+    assert booking.id is not None
+    return button(_("✅ I have paid"), ActOnPayment(booking.id, PaymentAction.CLAIM_UPI))
+
+
+def pay_buttons(booking: Booking, pay: bool = True) -> list[list[InlineKeyboardButton]]:
+    """For a booking awaiting payment: 💳 Pay (the invoice, or the UPI details, again) while ``pay``; for UPI,
+    ✅ I have paid until the mentee said so; ✖️ Let this time go."""
     assert booking.id is not None
     price = format_price(booking.amount, booking.currency)
-    return [
-        [button(_("💳 Pay {price}").format(price=price), ActOnPayment(booking.id, PaymentAction.PAY))],
-        [button(_("✖️ Let this time go"), ActOnPayment(booking.id, PaymentAction.RELEASE))],
-    ]
+    rows = []
+    if pay:
+        label = _("📲 Pay {price} by UPI") if booking.payment_mode == PaymentMode.UPI else _("💳 Pay {price}")
+        rows.append([button(label.format(price=price), ActOnPayment(booking.id, PaymentAction.PAY))])
+    if may_claim_upi(booking):
+        rows.append([claim_button(booking)])
+    rows.append([button(_("✖️ Let this time go"), ActOnPayment(booking.id, PaymentAction.RELEASE))])
+    return rows
 
 
 def held_screen(view: BookingView, zone: str) -> tuple[str, InlineKeyboardMarkup]:
-    """After Confirm on a slot paid in the bot: what is held until when, and how to pay."""
+    """After Confirm on a slot paid with an invoice: what is held until when, and how to pay."""
     booking = view.booking
     card, _markup = booking_card_for_mentee(booking, view.offering, view.mentor, zone)
     head = _("🕒 This time is held for you. Pay with the invoice below ({mode}).").format(
@@ -84,8 +103,57 @@ def held_screen(view: BookingView, zone: str) -> tuple[str, InlineKeyboardMarkup
     return f"{head}\n\n{card}", InlineKeyboardMarkup(pay_buttons(booking))
 
 
+def upi_note(view: BookingView) -> str:
+    """The UPI payment's note (``tn``): the offering and the booking, so the mentor can match it."""
+    return f"{view.offering.title} #{view.booking.id}"
+
+
+def upi_screen(view: BookingView, upi_id: str, zone: str) -> tuple[str, InlineKeyboardMarkup, str]:
+    """A booking held for a UPI payment: the amount (the booking's own), the mentor's UPI ID, the ``upi://pay``
+    link as text, what to do; its buttons; and the link (for the QR code)."""
+    booking = view.booking
+    card, _markup = booking_card_for_mentee(booking, view.offering, view.mentor, zone)
+    link = upi_link(upi_id, view.mentor.display_name, booking.amount, booking.currency, upi_note(view))
+    amount = format_price(booking.amount, booking.currency)
+    lines = [
+        _("🕒 This time is held for you. Pay {amount} by UPI to {mentor}:").format(
+            amount=amount, mentor=esc(view.mentor.display_name)
+        ),
+        _("UPI ID: <code>{upi_id}</code>").format(upi_id=esc(upi_id)),
+        _("Scan the QR code below with any UPI app, or open this link on your phone:"),
+        f"<code>{esc(link)}</code>",
+        _("Pay exactly {amount}, then tap “I have paid”: the mentor checks that it arrived.").format(
+            amount=amount
+        ),
+        "",
+        card,
+    ]
+    return "\n".join(lines), InlineKeyboardMarkup(pay_buttons(booking, pay=False)), link
+
+
+def qr_caption(view: BookingView, upi_id: str) -> str:
+    amount = format_price(view.booking.amount, view.booking.currency)
+    return _("Scan to pay {amount} to <code>{upi_id}</code>, then tap “I have paid”.").format(
+        amount=amount, upi_id=esc(upi_id)
+    )
+
+
+async def show_upi(update: Update, context: AppContext, view: BookingView, upi_id: str) -> None:
+    """The UPI details in place of the pressed message, then the QR code of the link (with "I have paid")."""
+    text, markup, link = upi_screen(view, upi_id, context.zone)
+    await show(update, text, markup)
+    rows = [[claim_button(view.booking)]] if may_claim_upi(view.booking) else []
+    await send_qr(context.bot, view.booking.mentee_id, link, qr_caption(view, upi_id), InlineKeyboardMarkup(rows))
+
+
 async def show_held_booking(update: Update, context: AppContext, view: BookingView) -> None:
-    """The held booking's card, then its invoice (the card's 💳 Pay sends it again if it gets lost)."""
+    """The held booking's card, then its invoice (the card's 💳 Pay sends it again if it gets lost); for UPI,
+    the details and the QR code."""
+    if view.booking.payment_mode == PaymentMode.UPI:
+        async with context.reader() as uow:
+            view, upi_id = await usecase.upi_to_pay(uow, context.clock, context.user.id, view.booking.id or 0)
+        await show_upi(update, context, view, upi_id)
+        return
     await show(update, *held_screen(view, context.zone))
     await send_invoice(context.bot, invoice_for(view, context.zone, context.services.provider_token))
 
@@ -100,8 +168,33 @@ async def act_on_payment(update: Update, context: AppContext, data: ActOnPayment
         case PaymentAction.PAY:
             async with context.reader() as uow:
                 view = await usecase.booking_to_pay(uow, context.clock, me, booking_id)
+                if view.booking.payment_mode == PaymentMode.UPI:
+                    view, upi_id = await usecase.upi_to_pay(uow, context.clock, me, booking_id)
+            if view.booking.payment_mode == PaymentMode.UPI:
+                await show_upi(update, context, view, upi_id)
+                return _("The QR code is below.")
             await send_invoice(context.bot, invoice_for(view, context.zone, context.services.provider_token))
             return _("The invoice is below.")
+        case PaymentAction.CLAIM_UPI:
+            async with context.uow() as uow:
+                view = await usecase.claim_upi(uow, context.clock, me, booking_id)
+                await uow.commit()
+            await show_keyboard(update, None)  # the pressed message (the QR code, or the details) is answered
+            card, _markup = booking_card_for_mentee(view.booking, view.offering, view.mentor, context.zone)
+            head = _(
+                "📨 Thank you. {mentor} has been asked to check that your UPI payment arrived; I will message you."
+            )
+            text = head.format(mentor=esc(view.mentor.display_name)) + "\n\n" + card
+            held = view.booking.status == BookingStatus.AWAITING_PAYMENT
+            rows = pay_buttons(view.booking, pay=False) if held else []
+            await say(update, text, InlineKeyboardMarkup(rows) if rows else None)
+            return _("The mentor has been asked to check.")
+        case PaymentAction.NOT_RECEIVED:
+            async with context.uow() as uow:
+                view = await usecase.upi_not_received(uow, context.clock, me, booking_id)
+                await uow.commit()
+            await show(update, *_mentor_card(view, context.zone, now))
+            return _("The mentee has been told that the payment has not arrived.")
         case PaymentAction.RELEASE:
             async with context.uow() as uow:
                 view = await usecase.release_hold(uow, context.clock, me, booking_id)

@@ -9,6 +9,7 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from chat.i18n import _, format_money, format_rating, ngettext
 from domain.discovery import stars
+from domain.model import PaymentMode
 from domain.profiles import (
     BIO_MAX,
     HEADLINE_MAX,
@@ -20,7 +21,7 @@ from domain.profiles import (
     ProfileField,
 )
 from domain.usecases.profiles import my_profile, update_profile
-from handlers.callbacks import BookOffering, BrowseZones, EditProfile, Menu, MenuItem, PreviewProfile
+from handlers.callbacks import BookOffering, BrowseZones, CallbackData, EditProfile, Menu, MenuItem, PreviewProfile
 from handlers.common import AppContext, on_button, say, show
 from handlers.dialog import DialogState, text_step
 from handlers.keyboards import button, stack
@@ -90,28 +91,31 @@ def _shown(value: str | tuple[str, ...]) -> str:
     return esc(text) if text else _("— not set —")
 
 
-def editor_view(card: MentorCard, zone: str) -> tuple[str, InlineKeyboardMarkup]:
+def editor_view(card: MentorCard, zone: str, upi: bool = False) -> tuple[str, InlineKeyboardMarkup]:
+    """The mentor's profile editor; ``upi`` (UPI payments are on) adds the UPI ID, which mentees see only when
+    they pay."""
     profile = card.profile
-    text = "\n".join(
-        [
-            _("<b>Your mentor profile</b>"),
-            _("Name: {value}").format(value=esc(card.name)),
-            _("Headline: {value}").format(value=_shown(profile.headline)),
-            _("Bio: {value}").format(value=_shown(profile.bio)),
-            _("Expertise: {value}").format(value=_shown(profile.expertise)),
-            _("Languages: {value}").format(value=_shown(profile.languages)),
-            _("Time zone: {value}").format(value=esc(zone)),
-            "",
-            stats_line(card.stats),
-        ]
-    )
-    markup = stack(
+    lines = [
+        _("<b>Your mentor profile</b>"),
+        _("Name: {value}").format(value=esc(card.name)),
+        _("Headline: {value}").format(value=_shown(profile.headline)),
+        _("Bio: {value}").format(value=_shown(profile.bio)),
+        _("Expertise: {value}").format(value=_shown(profile.expertise)),
+        _("Languages: {value}").format(value=_shown(profile.languages)),
+        _("Time zone: {value}").format(value=esc(zone)),
+    ]
+    if upi:
+        lines.append(_("UPI ID (mentees pay you here): {value}").format(value=_shown(profile.upi_id or "")))
+    lines += ["", stats_line(card.stats)]
+    rows: list[list[tuple[str, CallbackData]]] = [
         [(_("✏️ Name"), EditProfile(ProfileField.NAME)), (_("✏️ Headline"), EditProfile(ProfileField.HEADLINE))],
         [(_("✏️ Bio"), EditProfile(ProfileField.BIO)), (_("✏️ Expertise"), EditProfile(ProfileField.EXPERTISE))],
         [(_("✏️ Languages"), EditProfile(ProfileField.LANGUAGES)), (_("🕒 Time zone"), BrowseZones("*", 0))],
-        [(_("👁 Preview as a mentee"), PreviewProfile())],
-    )
-    return text, markup
+    ]
+    if upi:
+        rows.append([(_("✏️ UPI ID"), EditProfile(ProfileField.UPI_ID))])
+    rows.append([(_("👁 Preview as a mentee"), PreviewProfile())])
+    return "\n".join(lines), stack(*rows)
 
 
 def _prompt(field: ProfileField) -> str:
@@ -139,6 +143,16 @@ def _prompt(field: ProfileField) -> str:
                 "(at most {count})."
             )
             return text.format(count=LANGUAGES_MAX) + " " + clear
+        case ProfileField.UPI_ID:
+            text = _(
+                "Type your UPI ID, e.g. <i>ananya@okicici</i>. Mentees who pay by UPI get it with a QR code, "
+                "and you confirm each payment that arrives."
+            )
+            return text + " " + clear
+
+
+def _upi_on(context: AppContext) -> bool:
+    return PaymentMode.UPI in context.services.payments.modes
 
 
 async def open_profile(update: Update, context: AppContext) -> None:
@@ -151,7 +165,7 @@ async def open_profile(update: Update, context: AppContext) -> None:
         return
     async with context.reader() as uow:
         card = await my_profile(uow, context.user.id)
-    await show(update, *editor_view(card, context.zone))
+    await show(update, *editor_view(card, context.zone, _upi_on(context)))
 
 
 @on_button(EditProfile)
@@ -171,7 +185,7 @@ async def type_field(update: Update, context: AppContext, text: str, data: dict[
         card = await update_profile(uow, context.user.id, field, text)
         await uow.dialogs.clear(context.user.id)
         await uow.commit()
-    view, markup = editor_view(card, context.zone)
+    view, markup = editor_view(card, context.zone, _upi_on(context))
     await say(update, _("Saved.") + "\n\n" + view, markup)
 
 

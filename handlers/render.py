@@ -33,7 +33,7 @@ from domain.model import (
     TimeRange,
     User,
 )
-from domain.payments import may_mark_paid, may_mark_refunded
+from domain.payments import may_check_upi, may_mark_paid, may_mark_refunded
 from domain.sessions import cancellation_deadline
 from handlers.callbacks import (
     ActOnBooking,
@@ -218,6 +218,9 @@ def mentor_booking_buttons(
     if BookingStatus.CANCELLED in moves and booking.status == BookingStatus.CONFIRMED:
         rows.append([act(_("🚫 Cancel booking"), BookingAction.CANCEL)])
     money = []
+    if may_check_upi(booking):  # the mentee says they paid by UPI: did it arrive?
+        money.append(button(_("💰 Mark paid"), ActOnPayment(booking_id, PaymentAction.MARK_PAID)))
+        money.append(button(_("❌ Not received"), ActOnPayment(booking_id, PaymentAction.NOT_RECEIVED)))
     if may_mark_paid(booking):
         money.append(button(_("💰 Mark paid"), ActOnPayment(booking_id, PaymentAction.MARK_PAID)))
     if may_mark_refunded(booking):
@@ -276,7 +279,17 @@ def refund_terms(deadline: datetime, zone: str) -> str:
 def money_lines(booking: Booking, offering: Offering, zone: str, reader: Actor) -> list[str]:
     """Until when a held slot waits for the payment, a refund owed, and the refund terms while they apply."""
     lines = []
-    if booking.status == BookingStatus.AWAITING_PAYMENT and booking.hold_until is not None:
+    if may_check_upi(booking):  # held (or not) while the mentor checks a UPI payment the mentee reported
+        if reader == Actor.MENTEE:
+            lines.append(_("📲 You said you paid by UPI; the mentor is checking that it arrived."))
+        else:
+            lines.append(
+                _(
+                    "📲 The mentee says they paid by UPI: check your UPI app, then tap “Mark paid” or "
+                    "“Not received”."
+                )
+            )
+    elif booking.status == BookingStatus.AWAITING_PAYMENT and booking.hold_until is not None:
         held = format_moment(booking.hold_until, zone)
         if reader == Actor.MENTEE:
             lines.append(_("💳 Pay by {time}; after that the time is free for others again.").format(time=held))

@@ -218,6 +218,7 @@ class MentorProfileRow(Base):
     # JSON lists of short strings; NULL reads as empty (no server default: PostgreSQL cannot compare json values).
     expertise: Mapped[list[str] | None] = mapped_column(JSON)
     languages: Mapped[list[str] | None] = mapped_column(JSON)
+    upi_id: Mapped[str | None] = mapped_column(String(100))  # 0009: where mentees pay by UPI
     created_at: Mapped[datetime] = _created_at()
 
 
@@ -351,6 +352,8 @@ class BookingRow(Base):
     payment_mode: Mapped[str | None] = mapped_column(String(16))
     hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     payment_nonce: Mapped[str | None] = mapped_column(String(32))
+    # 0009: UPI - when the mentee said they paid, while the mentor has not answered
+    payment_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     cancelled_by: Mapped[str | None] = mapped_column(String(16))
     cancellation_reason: Mapped[str | None] = mapped_column(Text)

@@ -243,6 +243,7 @@ class SqlProfileRepository:
             bio=row.bio or "",
             expertise=tuple(row.expertise or ()),
             languages=tuple(row.languages or ()),
+            upi_id=row.upi_id,
         )
 
     async def save(self, profile: MentorProfile) -> None:
@@ -253,6 +254,7 @@ class SqlProfileRepository:
             "bio": profile.bio,
             "expertise": list(profile.expertise),
             "languages": list(profile.languages),
+            "upi_id": profile.upi_id,
         }
         await upsert(self._db, _PROFILES, values, key=("user_id",))
 
@@ -785,6 +787,7 @@ def _booking_from_row(row: AnyRow) -> Booking:
         payment_mode=PaymentMode(row.payment_mode) if row.payment_mode is not None else None,
         hold_until=row.hold_until,
         payment_nonce=row.payment_nonce,
+        payment_claimed_at=row.payment_claimed_at,
         meeting_link=row.meeting_link,
         meeting_notes=row.meeting_notes,
         cancelled_by=Actor(row.cancelled_by) if row.cancelled_by is not None else None,
@@ -819,6 +822,7 @@ def _booking_values(booking: Booking) -> dict[str, Any]:
         "payment_mode": booking.payment_mode.value if booking.payment_mode is not None else None,
         "hold_until": booking.hold_until,
         "payment_nonce": booking.payment_nonce,
+        "payment_claimed_at": booking.payment_claimed_at,
         "status": booking.status.value,
         "cancelled_by": booking.cancelled_by.value if booking.cancelled_by is not None else None,
         "cancellation_reason": booking.cancellation_reason,

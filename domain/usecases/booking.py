@@ -181,6 +181,15 @@ class BookingRequest:
     mode: PaymentMode | None = None  # how a paid booking is paid; None: the first way the offering offers
 
 
+async def upi_id_for(uow: UnitOfWork, offering: Offering, payments: PaymentSettings) -> str | None:
+    """The mentor's UPI ID when UPI may pay for ``offering`` (it is on, the offering is paid); None otherwise. A
+    mentor without one is simply not offered UPI (``domain.payments.modes_for``)."""
+    if PaymentMode.UPI not in payments.modes or offering.is_free:
+        return None
+    profile = await uow.profiles.get(offering.mentor_id)
+    return profile.upi_id if profile is not None else None
+
+
 async def book_slot(
     uow: UnitOfWork,
     clock: Clock,
@@ -194,9 +203,9 @@ async def book_slot(
     the same mentor or by the same mentee run one after the other and the second sees the first's booking
     (the limit of ``max_active_per_mentor`` pending or upcoming bookings with one mentor included).
 
-    A paid booking paid in the bot (``payments``: Stars, a provider) is held awaiting payment: its price, currency
-    and the end of the hold are stored on it (``domain.payments.payment_terms``), with a random nonce for its
-    invoice; ``PaymentModeUnavailable`` for a way of paying the offering does not offer.
+    A paid booking paid in the bot (``payments``: Stars, a provider, UPI) is held awaiting payment: its price,
+    currency and the end of the hold are stored on it (``domain.payments.payment_terms``), with a random nonce
+    for its invoice; ``PaymentModeUnavailable`` for a way of paying the offering does not offer.
     """
     offering = await uow.offerings.get(request.offering_id)
     if offering is None:
@@ -209,8 +218,9 @@ async def book_slot(
         raise MenteeOverlap()
     if await uow.bookings.count_open_with_mentor(mentee.id, ctx.mentor.id, clock.now()) >= max_active_per_mentor:
         raise TooManyBookings(max_active_per_mentor)
+    upi_id = await upi_id_for(uow, ctx.offering, payments)
     terms = payment_terms(
-        ctx.offering, request.mode, payments, request.start, clock.now(), secrets.token_hex(NONCE_BYTES)
+        ctx.offering, request.mode, payments, request.start, clock.now(), secrets.token_hex(NONCE_BYTES), upi_id
     )
     booking, delta = rules.new_booking(
         ctx.offering, mentee.id, request.start, mentee.timezone or "UTC", clock.now(), request.notes, terms

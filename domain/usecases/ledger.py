@@ -4,8 +4,8 @@ the caller's unit of work, with the booking's payment status and the messages it
 The booking use cases call ``settle_move`` on every status change (``usecases.booking.move``, the expiry of a
 request), so the refund policy (``domain.payments.refund_on_move``) applies whoever moves a booking; the payment
 use cases (``usecases.payments``) call the rest. A Stars refund becomes an outbox row (``REFUND``) that the
-dispatcher performs; a refund Telegram cannot make (a provider's payment, money paid outside the bot) tells the
-mentor, and a copy goes to the operator's chat.
+dispatcher performs; a refund Telegram cannot make (a provider's payment, money paid outside the bot, UPI) tells
+the mentor, and a copy goes to the operator's chat (not for UPI: the money is in the mentor's own account).
 """
 
 from __future__ import annotations
@@ -45,12 +45,10 @@ async def make_refund_due(uow: UnitOfWork, charge: LedgerEntry, now: datetime) -
     if charge.mode == PaymentMode.STARS:
         await uow.outbox.add([Notification(K.REFUND, charge.payer_id, now, booking_id, payment_id=payment)])
     else:
-        await uow.outbox.add(
-            [
-                Notification(K.REFUND_DUE, charge.mentor_id, now, booking_id, payment_id=payment),
-                Notification(K.REFUND_DUE_OPERATOR, charge.mentor_id, now, booking_id, payment_id=payment),
-            ]
-        )
+        told = [Notification(K.REFUND_DUE, charge.mentor_id, now, booking_id, payment_id=payment)]
+        if charge.mode != PaymentMode.UPI:  # UPI went to the mentor's own account: only they can give it back
+            told.append(Notification(K.REFUND_DUE_OPERATOR, charge.mentor_id, now, booking_id, payment_id=payment))
+        await uow.outbox.add(told)
     return True
 
 

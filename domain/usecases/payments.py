@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from domain import booking as rules
@@ -23,16 +24,20 @@ from domain.payments import (
     LedgerEntry,
     LedgerKind,
     NothingToMark,
+    PaymentModeUnavailable,
     accepts_payment,
     after_payment,
     checkout_refusal,
     from_minor,
     manual_charge_ref,
+    may_check_upi,
+    may_claim_upi,
     may_mark_paid,
     month_start,
     outstanding_refunds,
     read_payload,
     totals_from,
+    upi_charge_ref,
 )
 from domain.ports import Clock, UnitOfWork
 from domain.usecases.inbox import mentor_booking
@@ -52,7 +57,8 @@ async def booking_to_pay(uow: UnitOfWork, clock: Clock, mentee_id: int, booking_
     (``HoldOver`` otherwise)."""
     view = await mentee_booking(uow, mentee_id, booking_id)
     booking = view.booking
-    if booking.status != S.AWAITING_PAYMENT or booking.hold_until is None or clock.now() >= booking.hold_until:
+    held_until = booking.held_until
+    if booking.status != S.AWAITING_PAYMENT or held_until is None or clock.now() >= held_until:
         raise HoldOver()
     return view
 
@@ -153,9 +159,12 @@ async def record_payment(
 
 async def mark_paid(uow: UnitOfWork, clock: Clock, mentor_id: int, booking_id: int) -> BookingView:
     """The mentor received the money outside the bot (``off``): a charge in the ledger, the booking paid, the
-    mentee sent a receipt. ``NothingToMark`` unless the booking is paid outside the bot and not paid yet."""
+    mentee sent a receipt. ``NothingToMark`` unless the booking is paid outside the bot and not paid yet. For a
+    UPI booking: the payment the mentee reported arrived (``upi_received``)."""
     view = await mentor_booking(uow, mentor_id, booking_id, for_update=True)
     booking, now = view.booking, clock.now()
+    if booking.payment_mode == PaymentMode.UPI:
+        return await upi_received(uow, view, now)
     if booking.payment_mode != PaymentMode.OFF or booking.payment_status != PaymentStatus.PENDING:
         raise NothingToMark()
     if not may_mark_paid(booking):
@@ -188,6 +197,75 @@ async def mark_refunded(uow: UnitOfWork, clock: Clock, mentor_id: int, booking_i
     return BookingView(updated, view.offering, view.mentor, view.mentee)
 
 
+# --- UPI: the mentee says they paid, the mentor checks -----------------------------------------------------------
+
+
+async def upi_to_pay(uow: UnitOfWork, clock: Clock, mentee_id: int, booking_id: int) -> tuple[BookingView, str]:
+    """The held UPI booking the mentee wants to pay (again), with the mentor's UPI ID; ``HoldOver`` when the hold
+    is over, ``PaymentModeUnavailable`` when the mentor has no UPI ID any more."""
+    view = await booking_to_pay(uow, clock, mentee_id, booking_id)
+    profile = await uow.profiles.get(view.booking.mentor_id)
+    if view.booking.payment_mode != PaymentMode.UPI or profile is None or not profile.upi_id:
+        raise PaymentModeUnavailable(PaymentMode.UPI)
+    return view, profile.upi_id
+
+
+async def claim_upi(uow: UnitOfWork, clock: Clock, mentee_id: int, booking_id: int) -> BookingView:
+    """The mentee says they paid by UPI: the mentor is asked to check (received / not received), and while they
+    check the slot stays held (until the start at most, ``Booking.held_until``). ``NothingToMark`` when there is
+    nothing to report (paid already, reported already, not a UPI booking)."""
+    view = await mentee_booking(uow, mentee_id, booking_id, for_update=True)
+    booking, now = view.booking, clock.now()
+    if not may_claim_upi(booking):
+        raise NothingToMark()
+    claimed = await uow.bookings.update(booking.with_changes(payment_claimed_at=now, updated_at=now))
+    await record_change(uow, booking, claimed, Actor.MENTEE, view.mentor_zone, now)
+    return BookingView(claimed, view.offering, view.mentor, view.mentee)
+
+
+async def upi_received(uow: UnitOfWork, view: BookingView, now: datetime) -> BookingView:
+    """The mentor found the UPI payment: a charge in the ledger (mode ``upi``, the booking's stored amount) and the
+    booking moves on exactly like a payment in Telegram (to the mentor's answer, or confirmed). If the booking no
+    longer waited for it (the hold ran out, the mentee let it go), the money is owed back: refund due, the mentee
+    told, the mentor marks it refunded."""
+    booking = view.booking
+    if not may_check_upi(booking):
+        raise NothingToMark()
+    assert booking.id is not None
+    entry = LedgerEntry(
+        booking.id, booking.mentor_id, booking.mentee_id, LedgerKind.CHARGE, booking.amount, booking.currency,
+        PaymentMode.UPI, upi_charge_ref(booking.id), now,
+    )  # fmt: skip
+    charge = await uow.payments.add(entry)
+    if charge is None:  # recorded already (the ledger keeps one UPI payment per booking)
+        raise NothingToMark()
+    answered = booking.with_changes(payment_claimed_at=None, updated_at=now)
+    if booking.status == S.AWAITING_PAYMENT:
+        paid, _delta = rules.transition(answered, after_payment(view.offering), Actor.SYSTEM, now)
+        paid = await uow.bookings.update(await settled(uow, paid))
+        await record_change(uow, booking, paid, Actor.MENTOR, view.mentor_zone, now)
+        return BookingView(paid, view.offering, view.mentor, view.mentee)
+    await make_refund_due(uow, charge, now)
+    await uow.outbox.add(
+        [Notification(NotificationKind.LATE_PAYMENT, booking.mentee_id, now, booking.id, payment_id=charge.id)]
+    )
+    updated = await uow.bookings.update(await settled(uow, answered))
+    return BookingView(updated, view.offering, view.mentor, view.mentee)
+
+
+async def upi_not_received(uow: UnitOfWork, clock: Clock, mentor_id: int, booking_id: int) -> BookingView:
+    """The mentor did not find the UPI payment the mentee reported: the mentee is told, and the hold goes back
+    to its own end (``hold_until``): if that has passed, the slot is freed at once (the dispatcher's expiry);
+    otherwise the mentee may still pay and report it again. ``NothingToMark`` when no report waits."""
+    view = await mentor_booking(uow, mentor_id, booking_id, for_update=True)
+    booking, now = view.booking, clock.now()
+    if not may_check_upi(booking):
+        raise NothingToMark()
+    answered = await uow.bookings.update(booking.with_changes(payment_claimed_at=None, updated_at=now))
+    await record_change(uow, booking, answered, Actor.MENTOR, view.mentor_zone, now)
+    return BookingView(answered, view.offering, view.mentor, view.mentee)
+
+
 # --- the dispatcher's side ------------------------------------------------------------------------------------
 
 
@@ -198,7 +276,8 @@ async def expire_hold(uow: UnitOfWork, clock: Clock, booking_id: int) -> Booking
     now = clock.now()
     if view is None or view.booking.status != S.AWAITING_PAYMENT:
         return None
-    if view.booking.hold_until is None or now < view.booking.hold_until:
+    held_until = view.booking.held_until  # a UPI payment the mentor is checking keeps it until the start
+    if held_until is None or now < held_until:
         return None
     expired, _delta = rules.transition(view.booking, S.EXPIRED, Actor.SYSTEM, now)
     expired = await uow.bookings.update(expired)

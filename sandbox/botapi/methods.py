@@ -11,6 +11,7 @@ from typing import Any
 
 from sandbox.botapi.errors import BLOCKED, NOT_MODIFIED, NOT_STARTED, QUERY_TOO_OLD, ApiError, bad_request
 from sandbox.botapi.payments import PaymentDesk
+from sandbox.botapi.photos import PhotoDesk
 from sandbox.botapi.records import CallbackAnswer, ChatMessage, SentDocument, Upload
 from sandbox.botapi.state import BotApiState, Person
 from sandbox.botapi.validation import (
@@ -81,6 +82,8 @@ class BotApiMethods:
         }
         self.payments = PaymentDesk(state, self._require_chat)  # sendInvoice, answerPreCheckoutQuery, refunds
         self.handlers.update(self.payments.handlers)
+        self.photos = PhotoDesk(state, self._require_chat)  # sendPhoto
+        self.handlers.update(self.photos.handlers)
 
     def _require_chat(self, params: dict[str, Any], *, for_sending: bool = True) -> Person:
         if "chat_id" not in params or params["chat_id"] in ("", None):

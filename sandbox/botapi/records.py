@@ -48,10 +48,24 @@ class SentDocument:
     content: bytes | None  # None when sent by URL
     url: str | None = None
     file_path: str | None = None
+    width: int | None = None  # a photo's size in pixels (``sendPhoto``); None for other files
+    height: int | None = None
 
     @property
     def file_size(self) -> int | None:
         return None if self.content is None else len(self.content)
+
+    def photo_size(self) -> dict[str, Any]:
+        """A photo as Telegram's ``PhotoSize`` JSON."""
+        data: dict[str, Any] = {
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "width": self.width,
+            "height": self.height,
+        }
+        if self.file_size is not None:
+            data["file_size"] = self.file_size
+        return data
 
     def to_api(self) -> dict[str, Any]:
         data: dict[str, Any] = {"file_id": self.file_id, "file_unique_id": self.file_unique_id}
@@ -84,6 +98,7 @@ class ChatMessage:
     edit_date: int | None = None
     is_deleted: bool = False
     document: SentDocument | None = None
+    photo: SentDocument | None = None  # ``sendPhoto``: the photo (its ``width`` and ``height`` set)
     caption: str | None = None
     caption_entities: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     invoice: dict[str, Any] | None = None  # ``Invoice`` JSON (``sandbox.botapi.payments``)
@@ -157,8 +172,11 @@ class ChatMessage:
         }
         if self.edit_date is not None:
             data["edit_date"] = self.edit_date
-        if self.document is not None:
-            data["document"] = self.document.to_api()
+        if self.document is not None or self.photo is not None:
+            if self.document is not None:
+                data["document"] = self.document.to_api()
+            if self.photo is not None:
+                data["photo"] = [self.photo.photo_size()]
             if self.caption:
                 data["caption"] = self.caption
                 if self.caption_entities:
@@ -182,6 +200,8 @@ class ChatMessage:
         body = self.shown_text
         if self.document is not None:
             body = f"[document {self.document.file_name!r}] {body}"
+        if self.photo is not None:
+            body = f"[photo {self.photo.width}x{self.photo.height}] {body}"
         if self.invoice is not None:
             body = f"[invoice {self.invoice['total_amount']} {self.invoice['currency']}] {body}"
         if self.successful_payment is not None:

@@ -299,8 +299,15 @@ class BotApiState:
 
     # -- files and command menus -------------------------------------------------------------
     def store_file(
-        self, filename: str | None, mime_type: str | None, content: bytes | None, *, url: str | None = None
+        self,
+        filename: str | None,
+        mime_type: str | None,
+        content: bytes | None,
+        *,
+        url: str | None = None,
+        size: tuple[int, int] | None = None,
     ) -> SentDocument:
+        """A file the bot sent, kept for ``getFile`` and the web chat; ``size`` (width, height): a photo."""
         number = next(self._file_ids)
         if not mime_type or mime_type == "application/octet-stream":
             guessed = mimetypes.guess_type(filename or "")[0]
@@ -309,14 +316,17 @@ class BotApiState:
         extension = ""
         if filename and "." in filename:
             extension = "." + filename.rsplit(".", 1)[1]
+        photo = size is not None
         document = SentDocument(
-            file_id=f"BQACAgIAAxkDAAI{number:06d}{digest}",
+            file_id=f"{'AgACAgIAAxkDAAI' if photo else 'BQACAgIAAxkDAAI'}{number:06d}{digest}",
             file_unique_id=f"AgAD{number:06d}",
             file_name=filename,
             mime_type=mime_type,
             content=content,
             url=url,
-            file_path=f"documents/file_{number}{extension}",
+            file_path=f"{'photos' if photo else 'documents'}/file_{number}{extension}",
+            width=size[0] if size is not None else None,
+            height=size[1] if size is not None else None,
         )
         self.files[document.file_id] = document
         return document

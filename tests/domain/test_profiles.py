@@ -23,7 +23,7 @@ from domain.profiles import (
 from tests.domain.factories import offering
 
 EMPTY = MentorProfile(1)
-FULL = MentorProfile(1, "Asha", "Staff engineer", "Bio", ("Python",), ("English",))
+FULL = MentorProfile(1, "Asha", "Staff engineer", "Bio", ("Python",), ("English",), "asha@okicici")
 
 
 def test_name_is_collapsed_and_limited() -> None:
@@ -80,6 +80,7 @@ def test_a_dash_clears_any_field(field: ProfileField) -> None:
         ProfileField.BIO: FULL.with_changes(bio=""),
         ProfileField.EXPERTISE: FULL.with_changes(expertise=()),
         ProfileField.LANGUAGES: FULL.with_changes(languages=()),
+        ProfileField.UPI_ID: FULL.with_changes(upi_id=None),
     }[field]
 
 
