@@ -5,7 +5,8 @@ Run with ``.venv/bin/python -m benchmarks.bench_flow`` (about four minutes); opt
 ``--seconds 15`` (measured window per run, after ``--warmup 3``), ``--rate 300`` (the paced run), ``--db postgres``
 (a throw-away database on ``TEST_POSTGRES_URL`` instead of a SQLite file), ``--database URL`` (an existing,
 migrated database, e.g. one filled by ``benchmarks.seed``), ``--only ours``, ``--workers N`` (N webhook workers
-on one port, ``WEBHOOK_REUSE_PORT``, the server delivering by webhook, instead of one bot long-polling).
+on one port, ``WEBHOOK_REUSE_PORT``, the server delivering by webhook, instead of one bot long-polling),
+``--flows free,stars`` (which booking flows to run, see below; default ``free``).
 
 Method. This process runs the Bot API-compatible server from ``sandbox.botapi`` and the simulated
 users; the bot runs as a separate OS process, exactly as deployed: ``python -m bot`` (long polling, the project's
@@ -18,6 +19,13 @@ a random moment within the warm-up: started together, the paced mentees would mo
 "Confirm booking" in the same second, then all sending ``/start``), a wave of the costliest step no real crowd
 makes; started apart, every step is in the mix at every moment. While a run is measured, this process (the
 server and the users) does not collect garbage; it collects before each run (see ``measure``).
+
+**The paid flow** (``--flows stars``: the bot runs with ``PAYMENTS=stars``) is the same until the summary; then the
+mentee presses "Confirm and pay in Stars" (the answer: the invoice, which follows the held booking's card), taps
+Pay - Telegram's pre-checkout question, which the bot answers (``checkout``: the time from the query's arrival to
+the bot's answer, reported on its own as the pre-checkout p50/p99; Telegram allows 10 s) - and Telegram reports
+the payment (``payment``: until the receipt reaches the mentee through the outbox); the mentor then confirms the
+request as in the free flow. Every update of the paid flow counts towards its throughput.
 
 An update's latency runs from the moment the server makes it available to the bot until the server records the
 bot's visible answer: the new message (``/start``) or the edit of the pressed message (buttons). Runs:
@@ -67,6 +75,7 @@ from handlers.callbacks import (
     BookTime,
     CallbackData,
     ConfirmBooking,
+    ConfirmPaid,
     SkipNotes,
 )
 from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
@@ -87,7 +96,7 @@ REPLY_TIMEOUT = float(os.environ.get("BENCH_REPLY_TIMEOUT", "60"))
 
 @dataclass(frozen=True, slots=True)
 class Sample:
-    kind: str  # "start" | "date" | "time" | "skip" | "confirm" | "mentor" | "echo"
+    kind: str  # "start" | "date" | "time" | "skip" | "confirm" | "checkout" | "payment" | "mentor" | "echo"
     started: float
     finished: float
 
@@ -109,6 +118,11 @@ class Run:
     refused: int = 0  # flows that ended without a booking (limit reached, day full, ...)
     bot_cpu: float = 0.0  # CPU seconds the bot process used during the run (user + system)
     server_cpu: float = 0.0  # CPU seconds this process (the Bot API server and the users) used meanwhile
+    checkouts_refused: int = 0  # pre-checkout questions the bot answered "no" (none expected)
+
+    def latencies(self, kind: str) -> list[float]:
+        """Measured latencies of one kind of update, in ms, sorted."""
+        return sorted(s.latency * 1000 for s in self.measured() if s.kind == kind)
 
     def measured(self) -> list[Sample]:
         begin, end = self.window
@@ -150,6 +164,7 @@ class Replies:
     """Per-chat waiting on the server's events (``FakeBotApi.on_event``): an action waits for its own answer."""
 
     def __init__(self, api: FakeBotApi) -> None:
+        self.api = api
         self._waiting: dict[int, list[tuple[Match, asyncio.Future[tuple[float, ChatMessage]]]]] = {}
         self.arrivals: Callable[[int, str, ChatMessage], None] | None = None
         # BENCH_DEBUG: when each update was enqueued and when the bot fetched it, by update id
@@ -226,6 +241,7 @@ def _mentor_confirm(message: ChatMessage) -> str | None:
 # --- the users ----------------------------------------------------------------------------------------------
 
 FLOW_STEPS: tuple[tuple[type, str], ...] = (
+    (ConfirmPaid, "confirm"),
     (ConfirmBooking, "confirm"),
     (SkipNotes, "skip"),
     (BookTime, "time"),
@@ -276,6 +292,9 @@ async def mentee(
             await pacer.turn()
             if stop.is_set():
                 return
+            if kind is ConfirmPaid:
+                booked = await pay(run, replies, user, message, data, pacer, stop)
+                break
             answer = await press(run, replies, user, message, data, name)
             if answer is None:
                 break
@@ -287,6 +306,52 @@ async def mentee(
             run.bookings += 1
         else:
             run.refused += 1
+
+
+def _invoice(kind: str, m: ChatMessage) -> bool:
+    return kind == "sent" and m.invoice is not None
+
+
+def _receipt(kind: str, m: ChatMessage) -> bool:
+    return kind == "sent" and m.text is not None and m.text.startswith("🧾")
+
+
+async def pay(
+    run: Run, replies: Replies, user: FakeUser, summary: ChatMessage, data: str, pacer: Pacer, stop: asyncio.Event
+) -> bool:
+    """The paid flow's end: "Confirm and pay" (answered by the invoice), Pay (the pre-checkout question) and the
+    payment (answered by the receipt). True when the booking was paid."""
+    try:
+        latency, invoice = await replies.act(user, lambda: user.press_data(summary, data), _invoice)
+    except TimeoutError:
+        run.timeouts += 1
+        return False
+    now = time.perf_counter()
+    run.samples.append(Sample("confirm", now - latency, now))
+    await pacer.turn()
+    if stop.is_set():
+        return False
+    asked = time.perf_counter()
+    checkout = await replies.api.payments.pay(user, invoice, complete=False)
+    if checkout.answer_seconds is None:
+        run.timeouts += 1
+        return False
+    run.samples.append(Sample("checkout", asked, asked + checkout.answer_seconds))
+    if not checkout.ok or checkout.charge is None:
+        run.checkouts_refused += 1
+        return False
+    await pacer.turn()
+    if stop.is_set():
+        return False
+    charge = checkout.charge
+    try:
+        latency, _message = await replies.act(user, lambda: replies.api.payments.deliver(charge, user), _receipt)
+    except TimeoutError:
+        run.timeouts += 1
+        return False
+    now = time.perf_counter()
+    run.samples.append(Sample("payment", now - latency, now))
+    return True
 
 
 async def mentor(
@@ -470,6 +535,9 @@ async def seed_cast(url: str, mentors: int, mentees: int) -> list[int]:
     return offerings
 
 
+FLOWS = {"free": "off", "stars": "stars"}  # a flow and the bot's PAYMENTS for it (``off``: no invoice)
+
+
 # --- runs ---------------------------------------------------------------------------------------------------
 
 
@@ -528,7 +596,7 @@ async def run_echo(api: FakeBotApi, replies: Replies, count: int, args: argparse
 
 async def run_ours(
     api: FakeBotApi, replies: Replies, url: str, offerings: list[int], mentor_ids: list[int],
-    mentee_ids: list[int], rate: float | None, args: argparse.Namespace, label: str,
+    mentee_ids: list[int], rate: float | None, args: argparse.Namespace, label: str, flow: str = "free",
 ) -> Run:
     rng = random.Random(7)
     inboxes: dict[int, asyncio.Queue[ChatMessage]] = {m: asyncio.Queue() for m in mentor_ids}
@@ -574,6 +642,7 @@ async def run_ours(
         u = api.user(mentor_id, f"User{mentor_id}", started=True)
         actors.append((u, functools.partial(mentor, replies=replies, user=u, inbox=inboxes[u.id])))
     env = {"BOT_TOKEN": api.token, "DATABASE_URL": url, "TELEGRAM_API_URL": api.url, "DEFAULT_TIMEZONE": ZONE}
+    env["PAYMENTS"] = FLOWS[flow]
     command = os.environ.get("BENCH_BOT_COMMAND", f"{sys.executable} -m bot").split()  # e.g. a traced bot
     async with bot_processes(api, command, env, args.workers) as processes:
         before, own = sum(cpu_seconds(p.pid) for p in processes), time.process_time()
@@ -614,6 +683,14 @@ def report(runs: list[Run]) -> None:
             f"{server:.1f} |"
         )
     for r in runs:
+        checkouts = r.latencies("checkout")
+        if checkouts:
+            print(
+                f"  {r.name}: pre-checkout answer p50 {statistics.median(checkouts):.0f} ms, "
+                f"p99 {checkouts[int(0.99 * (len(checkouts) - 1))]:.0f} ms, max {checkouts[-1]:.0f} ms "
+                f"over {len(checkouts)} ({r.checkouts_refused} refused)"
+            )
+    for r in runs:
         kinds = sorted({s.kind for s in r.measured()})
         if len(kinds) > 1:
             parts = []
@@ -646,7 +723,9 @@ async def main_async(args: argparse.Namespace) -> None:
                     run = await run_echo(api, replies, args.users, args)
                     run.name = f"{tag}: {run.name}"
                     runs.append(run)
-                if args.only in ("all", "ours"):
+                for flow in args.flows.split(",") if args.only in ("all", "ours") else ():
+                    if flow not in FLOWS:
+                        raise SystemExit(f"--flows: {flow!r} is not one of {', '.join(FLOWS)}")
                     # an existing database gets one run (a second would add the same ids again): the paced one
                     for rate in (args.rate,) if args.database else (None, args.rate):
                         url = args.database or await fresh_database(args.db, Path(tmp))
@@ -658,11 +737,12 @@ async def main_async(args: argparse.Namespace) -> None:
                             backend = make_url(url).get_backend_name()
                             if args.workers:
                                 what += f", {args.workers} webhook worker{'s' if args.workers > 1 else ''}"
-                            print(f"[{tag}] Mentor Desk booking flow, {what} ...", flush=True)
+                            name = "booking flow" if flow == "free" else f"paid booking flow ({flow})"
+                            print(f"[{tag}] Mentor Desk {name}, {what} ...", flush=True)
                             runs.append(
                                 await run_ours(
                                     api, replies, url, offerings, mentor_ids, mentee_ids, rate, args,
-                                    f"{tag}: Mentor Desk booking flow ({backend}), {what}",
+                                    f"{tag}: Mentor Desk {name} ({backend}), {what}", flow,
                                 )
                             )
                         finally:
@@ -682,6 +762,9 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--database", help="an existing database URL (e.g. filled by benchmarks.seed)")
     parser.add_argument("--only", choices=("all", "ours", "baseline"), default="all")
+    parser.add_argument(
+        "--flows", default="free", help="comma-separated booking flows: free, stars (Telegram Stars invoices)"
+    )
     parser.add_argument(
         "--workers", type=int, default=0,
         help="0: the bot long-polls (default); N: N webhook workers sharing one port (WEBHOOK_REUSE_PORT)",

@@ -15,6 +15,14 @@ for its person's turn holds that slot. Two limits therefore:
   handled or waiting for their turn. It is far larger, so that updates waiting behind their own person's do not
   fill it: another user is held up only when one user has thousands of updates waiting at once. It bounds no
   memory - PTB starts a task for every fetched update before it calls the processor - it only has to be finite.
+
+Telegram's pre-checkout question is the exception (``is_urgent``): Telegram waits at most 10 seconds for its
+answer. It waits for its person's turn as any update does - so it sees what that person's earlier updates did (a
+payment just reported, a time just let go) - but at most ``urgent_wait`` seconds (2): an earlier update that takes
+longer is overtaken, and the question answered anyway. It never takes a running slot: its own semaphore (as large
+as ``max_running``) bounds how many run at once, so a crowd of other people's updates does not hold it up either.
+An answer that overtook an earlier update is still safe: the payment that follows is checked against the booking
+again when it arrives, and refunded if the booking no longer waits for it.
 """
 
 from __future__ import annotations
@@ -28,6 +36,12 @@ from telegram.ext import BaseUpdateProcessor
 
 # How many updates may wait for their person's turn per running slot (``max_held = max_running * HELD_PER_SLOT``).
 HELD_PER_SLOT = 64
+URGENT_WAIT = 2.0  # seconds a pre-checkout question waits for its person's earlier updates (Telegram allows 10)
+
+
+def is_urgent(update: object) -> bool:
+    """A pre-checkout question: answered at once, out of turn (see the module notes)."""
+    return isinstance(update, Update) and update.pre_checkout_query is not None
 
 
 def ordering_key(update: object) -> int | str | None:
@@ -43,9 +57,11 @@ def ordering_key(update: object) -> int | str | None:
 class PerUserUpdateProcessor(BaseUpdateProcessor):
     """At most ``max_running`` updates handled at once; one at a time, in arrival order, per user."""
 
-    __slots__ = ("_running", "_turns", "max_running")
+    __slots__ = ("_running", "_turns", "_urgent", "max_running", "urgent_wait")
 
-    def __init__(self, max_running: int = 256, max_held: int | None = None) -> None:
+    def __init__(
+        self, max_running: int = 256, max_held: int | None = None, urgent_wait: float = URGENT_WAIT
+    ) -> None:
         if max_running < 1:
             raise ValueError("max_running must be at least 1")
         held = max_running * HELD_PER_SLOT if max_held is None else max_held
@@ -53,7 +69,9 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
             raise ValueError("max_held must be at least max_running")
         super().__init__(held)
         self.max_running = max_running
+        self.urgent_wait = urgent_wait
         self._running = asyncio.Semaphore(max_running)
+        self._urgent = asyncio.Semaphore(max_running)  # pre-checkout questions, beside the others
         self._turns: dict[int | str, tuple[asyncio.Lock, int]] = {}  # key -> (lock, updates holding or waiting)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
@@ -65,6 +83,9 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         lock, users = self._turns.get(key, (asyncio.Lock(), 0))
         self._turns[key] = (lock, users + 1)
         try:
+            if is_urgent(update):
+                await self._out_of_line(lock, coroutine)
+                return
             # The lock first (asyncio.Lock wakes waiters first come, first served), the running slot only then:
             # waiting for one's turn takes no running slot.
             async with lock, self._running:
@@ -75,6 +96,22 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
                 del self._turns[key]
             else:
                 self._turns[key] = (lock, users - 1)
+
+    async def _out_of_line(self, lock: asyncio.Lock, coroutine: Awaitable[Any]) -> None:
+        """A pre-checkout question: its person's turn if that comes within ``urgent_wait``, else at once; never
+        a running slot."""
+        try:
+            await asyncio.wait_for(lock.acquire(), self.urgent_wait)
+        except TimeoutError:
+            turn = False  # an earlier update of this person takes too long: answer without waiting for it
+        else:
+            turn = True
+        try:
+            async with self._urgent:
+                await coroutine
+        finally:
+            if turn:
+                lock.release()
 
     async def initialize(self) -> None:
         pass

@@ -54,6 +54,7 @@ class DemoMentor:
     days: tuple[int, ...]
     hours: tuple[tuple[int, int], ...]  # local (start, end) hours
     offerings: tuple[DemoOffering, ...]
+    upi_id: str = ""  # where mentees pay by UPI (made up: the sandbox moves no money)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,7 @@ MENTORS = (
                 "A full system design round with written feedback afterwards.", 12,
             ),
         ),
+        upi_id="ananya.rao@okicici",
     ),
     DemoMentor(
         DemoPerson(7102, "Rahul", "Verma", "hi", "Asia/Kolkata"),
@@ -110,6 +112,7 @@ MENTORS = (
                 "Fifteen minutes for one question that has been on your mind.", 1,
             ),
         ),
+        upi_id="rahul.verma@ybl",
     ),
     DemoMentor(
         DemoPerson(7103, "Emma", "Clarke", "en", "Europe/London"),
@@ -205,6 +208,7 @@ async def _mentor(uow_factory: Callable[[], UnitOfWork], mentor: DemoMentor) -> 
             (ProfileField.BIO, mentor.bio),
             (ProfileField.EXPERTISE, mentor.expertise),
             (ProfileField.LANGUAGES, mentor.languages),
+            (ProfileField.UPI_ID, mentor.upi_id or "-"),
         ):
             await profiles.update_profile(uow, mentor_id, field, value)
         made = {}

@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.dispatcher import Dispatcher
 from chat.i18n import SUPPORTED_LOCALES
 from domain.errors import InvalidInput
+from domain.model import PaymentMode
 from domain.notifications import NotificationKind
 from domain.people import Profile
 from domain.ports import Clock
@@ -33,6 +34,7 @@ from handlers.commands import refresh_menu
 from handlers.common import Services
 from sandbox import demo, store
 from sandbox.botapi import FakeBotApi, FakeUser
+from sandbox.botapi.payments import Checkout
 from sandbox.clock import SandboxClock
 from sandbox.store import PersonRecord, SandboxRecord
 from storage.engine import create_engine
@@ -45,6 +47,9 @@ SANDBOX_TOKEN = "7000000:SANDBOX-not-a-telegram-token"
 FIRST_ADDED_ID = 7301  # people added in the page get ids from here on
 NAME_MAX = 64
 TEXT_MAX = 4096  # what a Telegram client lets a person send in one message
+# Paid sessions in the sandbox: Telegram Stars (test payments through the page's Pay button) and UPI (the demo
+# mentors have UPI IDs; "I have paid" and the mentor's Mark paid need no real money either).
+PAYMENTS = (PaymentMode.STARS, PaymentMode.UPI)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +192,16 @@ class Sandbox:
             raise PersonError(f"a message is 1 to {TEXT_MAX} characters")
         await self.person(person_id).send(text)
 
+    async def pay(self, person_id: int, message_id: int) -> Checkout:
+        """Pay the invoice in that message with a test payment, as Telegram's Pay does: the bot's pre-checkout
+        answer, then (if it said yes) the ``successful_payment``. Returns the checkout (``ok``,
+        ``error_message``)."""
+        person = self.person(person_id)
+        message = self.api.messages.get((person_id, message_id))
+        if message is None or message.is_deleted or message.invoice is None:
+            raise PersonError("that invoice is gone")
+        return await person.pay(message)
+
     async def press(self, person_id: int, message_id: int, data: str) -> str:
         """Press the inline button with ``data`` on the message, if the message still has it (as Telegram checks);
         returns the callback query's id."""
@@ -269,7 +284,9 @@ async def running(
             log.info("a new sandbox: creating %s with the demo", paths.database)
             await create_demo_database(paths, clock.now())
         store.save(paths.record, record)
-        settings = Settings(bot_token=api.token, database_url=paths.database_url, telegram_api_url=api.url)
+        settings = Settings(
+            bot_token=api.token, database_url=paths.database_url, telegram_api_url=api.url, payments=PAYMENTS
+        )
         application = build_application(settings, clock=clock)
         sandbox.application = application
         async with api.running(application, poll_timeout=10, run_hooks=True):

@@ -1,15 +1,30 @@
 """What the web chat gets about a message: its kind, text and entities (never HTML), keyboards and files.
 
 The page renders each ``kind`` with a renderer of its own (``static/app.js``: ``MESSAGE_KINDS``) and each inline
-button by its ``kind`` (``BUTTON_KINDS``); a new kind of message (an invoice) or button (Pay) is one entry here
-and one renderer there.
+button by its ``kind`` (``BUTTON_KINDS``); a new kind of message or button is one entry here and one renderer
+there. Invoices come with Telegram's **Pay** button (``pay``: the page asks ``POST /api/chats/<id>/pay``, which
+goes through the pre-checkout question and the payment as Telegram would); photos (the UPI QR code) link to
+``/api/files/<file_id>``; a ``successful_payment`` is a service line.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sandbox.botapi import Button, ChatMessage, SentDocument
+
+# Digits after the decimal point of a currency's smallest unit (Telegram's ``exp``), and how the page writes it.
+CURRENCY_DIGITS = {"XTR": 0, "INR": 2}
+CURRENCY_SIGNS = {"XTR": "⭐ ", "INR": "₹"}
+
+
+def money(total: int, currency: str) -> str:
+    """``total`` smallest units of ``currency`` as a person reads it: ``⭐ 300``, ``₹500.00``, ``12.50 EUR``."""
+    digits = CURRENCY_DIGITS.get(currency, 2)
+    amount = f"{Decimal(total).scaleb(-digits):,.{digits}f}"
+    sign = CURRENCY_SIGNS.get(currency)
+    return f"{sign}{amount}" if sign is not None else f"{amount} {currency}"
 
 
 def file_url(document: SentDocument) -> str:
@@ -34,7 +49,27 @@ def message_view(message: ChatMessage) -> dict[str, Any]:
         "edited": message.edit_date is not None,
         "deleted": message.is_deleted,
     }
-    if message.document is not None:
+    if message.invoice is not None:
+        invoice = message.invoice
+        price = money(invoice["total_amount"], invoice["currency"])
+        view.update(
+            kind="invoice",
+            invoice={"title": invoice["title"], "description": invoice["description"], "price": price},
+            text="",
+            entities=[],
+        )
+    elif message.successful_payment is not None:
+        paid = message.successful_payment
+        view.update(kind="payment", text=money(paid["total_amount"], paid["currency"]), entities=[])
+    elif message.photo is not None:
+        photo = message.photo
+        view.update(
+            kind="photo",
+            photo={"url": file_url(photo), "width": photo.width, "height": photo.height},
+            text=message.caption or "",
+            entities=message.caption_entities,
+        )
+    elif message.document is not None:
         document = message.document
         view.update(
             kind="document",
@@ -52,6 +87,8 @@ def message_view(message: ChatMessage) -> dict[str, Any]:
     markup = message.raw_reply_markup or {}
     if message.keyboard:
         view["inline_keyboard"] = [[button_view(button) for button in row] for row in message.keyboard]
+    if message.invoice is not None and not message.keyboard:  # Telegram's own Pay button, like its clients
+        view["inline_keyboard"] = [[{"kind": "pay", "text": f"Pay {view['invoice']['price']}"}]]
     if "keyboard" in markup:
         view["reply_keyboard"] = {
             "rows": message.reply_keyboard,

@@ -6,9 +6,11 @@
 ``GET /api/chats/<id>``         a person's chat: messages (text + entities, keyboards, files) and their "/" menu
 ``POST /api/chats/<id>/messages``  ``{"text"}``: the person sends it, as a Telegram client would
 ``POST /api/chats/<id>/press``     ``{"message_id", "data"}``: the person presses that inline button
+``POST /api/chats/<id>/pay``       ``{"message_id"}``: the person pays that invoice (test payment: the bot's
+                                pre-checkout answer, then ``successful_payment`` if it said yes)
 ``POST /api/people``            ``{"name", "language", "zone"}``: add a person
 ``POST /api/clock``             ``{"by": "hour" | "day" | "next"}``: move the bot's clock forward
-``GET /api/files/<file_id>``    a document the bot sent (the ``.ics`` files)
+``GET /api/files/<file_id>``    a file the bot sent (the ``.ics`` files, the UPI QR codes)
 ``GET /api/events``             server-sent events: messages sent, edited, deleted; button answers; menus; clock
 
 Posts must be JSON (a form on another site cannot send that), an ``Origin`` must be this server, and a server on
@@ -77,6 +79,7 @@ class WebChat:
             web.get(r"/api/chats/{person:\d+}", api(self.chat)),
             web.post(r"/api/chats/{person:\d+}/messages", api(self.send)),
             web.post(r"/api/chats/{person:\d+}/press", api(self.press)),
+            web.post(r"/api/chats/{person:\d+}/pay", api(self.pay)),
             web.post("/api/people", api(self.add_person)),
             web.post("/api/clock", api(self.travel)),
             web.get("/api/files/{file_id}", api(self.file)),
@@ -193,6 +196,14 @@ class WebChat:
         query_id = await self.sandbox.press(person_id, message_id, self._text(body, "data"))
         return web.json_response({"ok": True, "query_id": query_id})
 
+    async def pay(self, request: web.Request) -> web.StreamResponse:
+        person_id = self._person_id(request)
+        message_id = (await self._body(request)).get("message_id")
+        if not isinstance(message_id, int):
+            raise PersonError("message_id is missing")
+        checkout = await self.sandbox.pay(person_id, message_id)
+        return web.json_response({"ok": checkout.ok, "error": checkout.error_message})
+
     async def add_person(self, request: web.Request) -> web.StreamResponse:
         body = await self._body(request)
         person = await self.sandbox.add_person(
@@ -225,10 +236,14 @@ class WebChat:
         if stored is None or stored.content is None:
             raise web.HTTPNotFound()
         name = re.sub(r"[^A-Za-z0-9._-]", "_", stored.file_name or "file")
+        shown = stored.width is not None  # a photo is shown in the page; anything else is downloaded
         return web.Response(
             body=stored.content,
             content_type=stored.mime_type or "application/octet-stream",
-            headers={"Content-Disposition": f'attachment; filename="{name}"', **SECURITY_HEADERS},
+            headers={
+                "Content-Disposition": f'{"inline" if shown else "attachment"}; filename="{name}"',
+                **SECURITY_HEADERS,
+            },
         )
 
     def _clock(self) -> dict[str, Any]:

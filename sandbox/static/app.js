@@ -3,7 +3,8 @@
 // Everything shown comes from the server as data (text + entities, keyboards, files) and is put on the page with
 // text nodes and element properties only: nothing the bot or a person wrote is ever parsed as HTML.
 // A message is drawn by the renderer of its kind (MESSAGE_KINDS) and each inline button by the renderer of its
-// kind (BUTTON_KINDS): an invoice and its Pay button are one entry in each (and one in sandbox/views.py).
+// kind (BUTTON_KINDS): an invoice and its Pay button are one entry in each (and one in sandbox/views.py). Pay is
+// a test payment: the server asks the bot's pre-checkout question and, on yes, reports the payment to the bot.
 "use strict";
 
 const state = {
@@ -231,6 +232,28 @@ const MESSAGE_KINDS = {
     box.append(icon, info);
     return [box, formatted(view.text, view.entities, view)];
   },
+  photo(view) {
+    const image = el("img", "photo");
+    image.src = view.photo.url;
+    image.alt = "Photo";
+    if (view.photo.width && view.photo.height) {
+      image.width = Math.min(view.photo.width, 260);
+      image.height = Math.round(image.width * view.photo.height / view.photo.width);
+    }
+    return [image, formatted(view.text, view.entities, view)];
+  },
+  invoice(view) {
+    const box = el("div", "invoice");
+    box.append(
+      el("div", "invoice-title", view.invoice.title),
+      el("div", "invoice-description", view.invoice.description),
+      el("div", "invoice-price", view.invoice.price),
+    );
+    return [box, el("div", "body invoice-note", "Test payment: no money moves.")];
+  },
+  payment(view) {
+    return [el("div", "body service", `You paid ${view.text}.`)];
+  },
   unsupported(view) {
     return [el("div", "body", "This kind of message is not shown in the sandbox.")];
   },
@@ -244,6 +267,15 @@ const BUTTON_KINDS = {
       node.classList.add("pending");
     }
     node.addEventListener("click", () => pane.press(view.id, button.data));
+    return node;
+  },
+  pay(button, view, pane) {
+    const node = el("button", "kb-button pay-button", button.text);
+    node.type = "button";
+    if (pane.pending && pane.pending.messageId === view.id && pane.pending.data === null) {
+      node.classList.add("pending");
+    }
+    node.addEventListener("click", () => pane.pay(view.id));
     return node;
   },
   url(button) {
@@ -478,6 +510,21 @@ class Pane {
       this.pending = null;
       this.render();
       this.toast(error.message);
+    }
+  }
+
+  async pay(messageId) {
+    this.pending = { messageId, data: null, query: null };
+    this.render();
+    try {
+      const result = await api(`/api/chats/${this.personId}/pay`, { message_id: messageId });
+      if (result.ok) this.toast("Payment sent");
+      else showAlert(result.error || "The bot did not accept this payment.");
+    } catch (error) {
+      this.toast(error.message);
+    } finally {
+      this.pending = null;
+      this.render();
     }
   }
 

@@ -118,8 +118,13 @@ async def test_a_whole_booking_in_the_browser_with_the_mentor_beside_and_the_rem
     await click_in(browser, MAYA, "Choose a date.")
     await click_in(browser, MAYA, "Choose a time.")
     await click_in(browser, MAYA, "Anything the mentor should know", "Skip ▶")
-    await click_in(browser, MAYA, "Please check your booking", "✅ Confirm booking")
-    await browser.wait(bubble(MAYA), "Request sent")
+    await click_in(browser, MAYA, "Please check your booking", "⭐ Confirm and pay ⭐\u00a01,500 in Stars")
+    # the invoice, paid in the page: Telegram's Pay asks the bot's pre-checkout question, then the payment
+    await browser.wait(f"{chat(MAYA)} .invoice-price", "⭐ 1,500")
+    await click_in(browser, MAYA, "Test payment", "Pay ⭐ 1,500")
+    await browser.wait(f"{chat(MAYA)} .toast", "Payment sent")
+    await browser.wait(f"{chat(MAYA)} .msg.out .service", "You paid ⭐ 1,500.")
+    await browser.wait(bubble(MAYA), "Payment received: ⭐\u00a01,500")
 
     # the request arrives live in Ananya's chat; she confirms it there
     await click_in(browser, ANANYA, "New booking request", "✅ Confirm")

@@ -17,8 +17,9 @@ from tests.sandbox.conftest import ANANYA, ARJUN, MAYA, NOW, RAHUL, EventStream,
 STATIC = Path(__file__).resolve().parents[2] / "sandbox" / "static"
 
 
-async def book_paid_session(page: Page, events: EventStream) -> None:
-    """Maya books the first time of Ananya's paid mock interview; Ananya confirms it."""
+async def book_paid_session(page: Page, events: EventStream, pay_with: str = "⭐ Confirm and pay") -> dict:
+    """Maya books the first time of Ananya's paid mock interview and pays it in Stars with the invoice's test Pay;
+    Ananya confirms it. Returns the invoice's message."""
     await page.send(MAYA, "/book")
     listing = await events.bot_message(MAYA, "Open offerings")
     found = re.search(r"(\d+)\. Mock interview: system design", listing["text"])
@@ -32,11 +33,24 @@ async def book_paid_session(page: Page, events: EventStream) -> None:
     await events.bot_message(MAYA, "Anything the mentor should know")
     await page.press(MAYA, "Skip ▶")
     await events.bot_message(MAYA, "Please check your booking")
-    await page.press(MAYA, "✅ Confirm booking")
-    await events.bot_message(MAYA, "Request sent")
+    labels = await page.buttons(MAYA)
+    assert [label for label in labels if "Confirm and pay" in label] == [
+        "⭐ Confirm and pay ⭐\u00a01,500 in Stars", "📲 Confirm and pay ₹1,500 by UPI",
+    ]  # the sandbox pays in Stars and by UPI  # fmt: skip
+    await page.press(MAYA, next(label for label in labels if label.startswith(pay_with)))
+    sent = await events.next(lambda e: e["type"] == "message" and e["message"].get("kind") == "invoice")
+    invoice = sent["message"]
+    assert invoice["invoice"]["price"] == "⭐ 1,500"
+    assert invoice["invoice"]["title"] == "Mock interview: system design"
+    assert [[b["kind"] for b in row] for row in invoice["inline_keyboard"]] == [["pay"]]
+    assert await page.post(f"/api/chats/{MAYA}/pay", {"message_id": invoice["id"]}) == {"ok": True, "error": None}
+    await events.bot_message(MAYA, "Payment received")
+    paid = [m for m in (await page.chat(MAYA))["messages"] if m["kind"] == "payment"]
+    assert [m["text"] for m in paid] == ["⭐ 1,500"] and not paid[0]["from_bot"]
     await events.bot_message(ANANYA, "New booking request")
     await page.press(ANANYA, "✅ Confirm")
     await events.bot_message(MAYA, "Your booking is confirmed")
+    return invoice
 
 
 async def test_the_page_and_its_files_come_from_the_package_and_fetch_nothing_else(page: Page) -> None:
@@ -178,6 +192,50 @@ async def test_the_calendar_file_downloads(page: Page, events: EventStream) -> N
     assert (answer["text"], answer["alert"]) == ("Calendar file sent.", False)
     async with page.session.get(page.url + "/api/files/nope") as response:
         assert response.status == 404
+
+
+async def test_an_invoice_paid_once_and_the_checkout_refuses_it_again(
+    sandbox: Sandbox, page: Page, events: EventStream
+) -> None:
+    invoice = await book_paid_session(page, events)
+    again = await page.post(f"/api/chats/{MAYA}/pay", {"message_id": invoice["id"]})
+    assert again["ok"] is False and "no longer waits for a payment" in again["error"]  # the bot's own answer
+    assert [c.ok for c in sandbox.api.payments.checkouts.values()] == [True, False]
+    menu = (await page.chat(MAYA))["messages"][0]
+    await page.post(f"/api/chats/{MAYA}/pay", {"message_id": menu["id"]}, status=400)  # not an invoice
+    await page.post(f"/api/chats/{ARJUN}/pay", {"message_id": invoice["id"]}, status=400)  # not in Arjun's chat
+
+
+async def test_upi_shows_the_link_and_the_qr_code_and_the_mentor_marks_it_paid(
+    page: Page, events: EventStream
+) -> None:
+    await page.send(MAYA, "/book")
+    listing = await events.bot_message(MAYA, "Open offerings")
+    found = re.search(r"(\d+)\. Mock interview: system design", listing["text"])
+    assert found, listing["text"]
+    await page.press(MAYA, f"📅 Book {found.group(1)}")
+    await events.bot_message(MAYA, "Choose a date.")
+    await page.press(MAYA, (await page.buttons(MAYA))[0])
+    await events.bot_message(MAYA, "Choose a time.")
+    await page.press(MAYA, (await page.buttons(MAYA))[0])
+    await events.bot_message(MAYA, "Anything the mentor should know")
+    await page.press(MAYA, "Skip ▶")
+    await events.bot_message(MAYA, "Please check your booking")
+    await page.press(MAYA, "📲 Confirm and pay ₹1,500 by UPI")
+    sent = await events.next(lambda e: e["type"] == "message" and e["message"].get("kind") == "photo")
+    photo = sent["message"]
+    assert "Scan to pay ₹1,500 to ananya.rao@okicici" in photo["text"]
+    async with page.session.get(page.url + photo["photo"]["url"]) as response:
+        assert response.status == 200 and response.content_type == "image/png"
+        assert response.headers["Content-Disposition"].startswith("inline")
+        assert (await response.read()).startswith(b"\x89PNG")
+    details = [m for m in (await page.chat(MAYA))["messages"] if "UPI ID: ananya.rao@okicici" in m["text"]]
+    assert details and "upi://pay?pa=ananya.rao%40okicici&pn=Ananya%20Rao&am=1500.00&cu=INR" in details[0]["text"]
+    await page.press(MAYA, "✅ I have paid")
+    await events.bot_message(ANANYA, "says they paid ₹1,500 by UPI")
+    await page.press(ANANYA, "💰 Mark paid")
+    await events.bot_message(MAYA, "Ananya Rao received your UPI payment: ₹1,500")
+    await events.bot_message(ANANYA, "New booking request")
 
 
 async def test_requests_from_elsewhere_are_refused(page: Page) -> None:

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
-from telegram import Chat, Message, Update, User
+from telegram import Chat, Message, PreCheckoutQuery, Update, User
 from telegram.ext import BaseUpdateProcessor
 
 from bot.updates import HELD_PER_SLOT, PerUserUpdateProcessor, ordering_key
@@ -161,3 +161,59 @@ def test_the_dispatcher_lock_is_not_the_migration_lock() -> None:
     from storage.migrate import MIGRATION_LOCK_KEY
 
     assert DISPATCHER_LOCK_KEY != MIGRATION_LOCK_KEY
+
+
+def checkout(update_id: int, user_id: int) -> Update:
+    user = User(user_id, f"u{user_id}", is_bot=False)
+    query = PreCheckoutQuery(str(update_id), user, "XTR", 300, "b1.0123456789abcdef")
+    return Update(update_id, pre_checkout_query=query)
+
+
+async def test_a_pre_checkout_question_takes_its_turn_after_a_quick_earlier_update() -> None:
+    processor = PerUserUpdateProcessor(2)
+    done: list[int] = []
+    earlier_may_finish = asyncio.Event()
+
+    async def earlier() -> None:  # the payment just reported, say
+        await earlier_may_finish.wait()
+        done.append(1)
+
+    async def answer() -> None:
+        done.append(2)
+
+    first = asyncio.create_task(processor.process_update(update(1, 1), earlier()))
+    question = asyncio.create_task(processor.process_update(checkout(2, 1), answer()))
+    await let_others_run()
+    assert done == []  # it waits for its person's turn
+    earlier_may_finish.set()
+    await asyncio.gather(first, question)
+    assert done == [1, 2] and processor.users_in_flight == 0
+
+
+async def test_a_pre_checkout_question_waits_neither_long_for_its_person_nor_for_a_full_house() -> None:
+    processor = PerUserUpdateProcessor(2, urgent_wait=0.05)
+    release = asyncio.Event()
+    answered: list[int] = []
+
+    async def busy() -> None:
+        await release.wait()
+
+    async def answer(update_id: int) -> None:
+        answered.append(update_id)
+
+    # user 1's earlier update and user 2's hold both running slots, and user 1 has another update waiting
+    held = [
+        asyncio.create_task(processor.process_update(update(1, 1), busy())),
+        asyncio.create_task(processor.process_update(update(2, 2), busy())),
+        asyncio.create_task(processor.process_update(update(3, 1), answer(3))),
+    ]
+    await let_others_run()
+    assert answered == []
+    # answered after urgent_wait while the others still wait (the outer timeout only stops a broken processor
+    # from hanging the test)
+    await asyncio.wait_for(processor.process_update(checkout(4, 1), answer(4)), 5)
+    assert answered == [4]
+    release.set()
+    await asyncio.gather(*held)
+    assert answered == [4, 3]
+    assert processor.users_in_flight == 0
