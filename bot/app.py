@@ -44,7 +44,9 @@ from handlers import (
     onboarding,
     payments,
     profile,
+    reschedule,
     roster,
+    waitlist,
 )
 from handlers.commands import follow_role_changes, publish_default_menus
 from handlers.common import AppContext, Services, answer_stale_button, remember_user, report_error
@@ -89,6 +91,7 @@ def build_application(
         default_timezone=settings.default_timezone,
         default_locale=settings.default_locale,
         max_active_per_mentor=settings.max_active_bookings_per_mentor,
+        max_reschedules=settings.max_reschedules,
         payments=settings.payment_settings,
         provider_token=settings.payment_provider_token,
         public_url=settings.public_url,
@@ -201,6 +204,7 @@ def build_application(
     application.add_handler(TypeHandler(Update, remember_user), group=-1)
     flows = (
         onboarding, availability, offerings, offering_edit, booking, discover, mentor_inbox, profile, payments,
+        reschedule, waitlist,
     )  # fmt: skip
     for module in (*flows, aftercare):
         application.add_handlers(module.handlers())

@@ -33,6 +33,7 @@ from chat.i18n import SUPPORTED_LOCALES
 from domain.mentee import DEFAULT_MAX_ACTIVE_PER_MENTOR
 from domain.model import PaymentMode
 from domain.payments import PaymentSettings
+from domain.reschedule import DEFAULT_MAX_RESCHEDULES
 from storage.engine import SUPPORTED_DRIVERS, normalize_url
 
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
@@ -87,6 +88,8 @@ class Settings(BaseSettings):
     expire_after_hours: float = Field(48.0, gt=0, allow_inf_nan=False, description=_POSITIVE)
     # At most this many pending or upcoming bookings per mentee with one mentor.
     max_active_bookings_per_mentor: int = Field(DEFAULT_MAX_ACTIVE_PER_MENTOR, ge=1, description=_AT_LEAST_ONE)
+    # At most this many moves per booking (``domain.reschedule``); 0 turns rescheduling off.
+    max_reschedules: int = Field(DEFAULT_MAX_RESCHEDULES, ge=0, description="a whole number of at least 0")
     # Webhook mode (``bot.web``) when ``webhook_url`` is set, long polling otherwise. An empty secret means
     # "derived from the token" (``webhook_secret_token``).
     webhook_url: str | None = Field(None, description="an https:// URL, e.g. https://bot.example.com/tg")

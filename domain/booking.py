@@ -91,6 +91,8 @@ def transition(
         changes["cancellation_reason"] = cleaned
     if move.needs_reason or target == S.CANCELLED:
         changes["cancelled_by"] = actor
+    if not target.is_active:  # a new time asked for (``domain.reschedule``) is no longer held
+        changes.update(requested_start=None, requested_at=None, proposals=(), proposal_message=None)
     delta = StatsDelta(completed=1) if target == S.COMPLETED else StatsDelta()
     return booking.with_changes(**changes), delta
 

@@ -202,6 +202,7 @@ class Offering:
     min_notice_hours: int = 24
     cancellation_policy: str = ""
     cancellation_cutoff_hours: int = 24  # a mentee may cancel until this many hours before the start
+    reschedule_cutoff_hours: int | None = None  # a mentee may move it until then; None: the cancellation cut-off
     preparation_notes: str = ""
     price_stars: int | None = None  # the price in Telegram Stars; None: suggested from the rupee price
     auto_confirm_paid: bool = False  # a paid booking is confirmed at once instead of waiting for the mentor
@@ -271,6 +272,16 @@ class Booking:
     # Rises by one with every saved change (storage increments it): the iCalendar SEQUENCE of the booking's event,
     # so a calendar app that has the event takes each new version (``domain.calendar``).
     sequence: int = 0
+    # Rescheduling (``domain.reschedule``): a new time the mentee asked for, held for this booking until the mentor
+    # answers (and when it was asked); how often the booking was moved, from which start, by whom (the last move).
+    requested_start: datetime | None = None
+    requested_at: datetime | None = None
+    reschedules: int = 0
+    moved_from: datetime | None = None
+    moved_by: Actor | None = None
+    # New times the mentor proposed (one to three; the mentee picks one or says none work) and their message.
+    proposals: tuple[datetime, ...] = ()
+    proposal_message: str | None = None
 
     @property
     def ends_at(self) -> datetime:

@@ -26,6 +26,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from domain.model import Actor, Booking, BookingStatus, PaymentStatus
+from domain.reschedule import request_expiry
 
 
 class NotificationKind(StrEnum):
@@ -47,6 +48,13 @@ class NotificationKind(StrEnum):
     UPI_CLAIM = "upi_claim"  # to the mentor: the mentee says they paid by UPI; received or not?
     UPI_NOT_RECEIVED = "upi_not_received"  # to the mentee: the mentor did not receive their UPI payment
     CALENDAR_FAILING = "calendar_failing"  # to a mentor: a busy calendar failed for a day and stopped blocking
+    MOVED = "moved"  # to the other person: the booking moved to a new time (``domain.reschedule``)
+    MOVE_REQUESTED = "move_requested"  # to the mentor: the mentee asks for a new time (approve or decline)
+    MOVE_DECLINED = "move_declined"  # to the mentee: the mentor kept the original time
+    MOVE_EXPIRED = "move_expired"  # to both: the request for a new time was not answered in time
+    PROPOSED = "proposed"  # to the mentee: the mentor proposes new times (buttons)
+    PROPOSALS_DECLINED = "proposals_declined"  # to the mentor: none of the proposed times works for the mentee
+    WAITLIST = "waitlist"  # to a mentee on the waitlist: a time freed up (``waitlist_id``, ``slot``); Book it
     # timed
     REMINDER = "reminder"  # to both, ``lead_minutes`` before the start
     AFTER_SESSION = "after_session"  # to the mentor at the end: completed or no-show?
@@ -54,6 +62,7 @@ class NotificationKind(StrEnum):
     AGENDA = "agenda"  # to the mentor at the agenda hour on a day with sessions
     EXPIRE = "expire"  # not a message: expire an unanswered request
     HOLD_EXPIRE = "hold_expire"  # not a message: free the slot of a booking whose hold ran out unpaid
+    MOVE_EXPIRE = "move_expire"  # not a message: expire an unanswered request for a new time
 
     @property
     def is_timed(self) -> bool:
@@ -68,6 +77,7 @@ _TIMED = frozenset(
         NotificationKind.AGENDA,
         NotificationKind.EXPIRE,
         NotificationKind.HOLD_EXPIRE,
+        NotificationKind.MOVE_EXPIRE,
     }
 )
 
@@ -89,6 +99,8 @@ class Notification:
     lead_minutes: int = 0  # REMINDER: how long before the start
     key: str = field(default="")
     payment_id: int | None = None  # the ledger's charge a payment message or a refund is about
+    waitlist_id: int | None = None  # WAITLIST: the entry told
+    slot: datetime | None = None  # WAITLIST: the start time that freed up
 
     def __post_init__(self) -> None:
         if not self.key:
@@ -112,6 +124,8 @@ def _key(n: Notification) -> str:
         return f"agenda:{n.recipient_id}:{n.due_at:%Y%m%d%H%M}"
     if n.kind == NotificationKind.REMINDER:
         return f"reminder:{n.recipient_id}:{n.booking_id}:{n.lead_minutes}:{n.due_at:%Y%m%d%H%M}"
+    if n.kind == NotificationKind.MOVE_EXPIRE:  # a booking may ask for a new time again after one expired
+        return f"move_expire:{n.booking_id}:{n.due_at:%Y%m%d%H%M%S}"
     if n.kind == NotificationKind.REFUND:
         return f"refund:{n.payment_id}"  # one refund per charge, however often it is asked for
     if n.kind.is_timed:
@@ -147,6 +161,9 @@ def timed_for(
         expires = expiry_time(booking, policy)
         out.append(Notification(NotificationKind.EXPIRE, booking.mentor_id, expires, booking.id))
     elif booking.status == BookingStatus.CONFIRMED:
+        if booking.requested_start is not None:
+            due = request_expiry(booking, policy.expire_after)
+            out.append(Notification(NotificationKind.MOVE_EXPIRE, booking.mentor_id, due, booking.id))
         for lead in policy.reminder_leads:
             due = booking.scheduled_at - lead
             if due > now:
@@ -203,6 +220,20 @@ def events_for(before: Booking | None, after: Booking, actor: Actor, now: dateti
         after.payment_status == PaymentStatus.PENDING
     ):
         said = [(K.UPI_NOT_RECEIVED, after.mentee_id)]  # the mentor did not find the money
+    elif before.scheduled_at != after.scheduled_at:  # moved: the other person hears of it
+        said = [(K.MOVED, after.mentee_id if actor == Actor.MENTOR else after.mentor_id)]
+    elif before.requested_start != after.requested_start:
+        if after.requested_start is not None:
+            said = [(K.MOVE_REQUESTED, after.mentor_id)]
+        elif actor == Actor.MENTOR:
+            said = [(K.MOVE_DECLINED, after.mentee_id)]
+        elif actor == Actor.SYSTEM:
+            said = [(K.MOVE_EXPIRED, after.mentee_id), (K.MOVE_EXPIRED, after.mentor_id)]
+    elif before.proposals != after.proposals:
+        if after.proposals:
+            said = [(K.PROPOSED, after.mentee_id)]
+        elif actor == Actor.MENTEE:
+            said = [(K.PROPOSALS_DECLINED, after.mentor_id)]
     elif before.meeting_link != after.meeting_link and after.meeting_link:
         said = [(K.LINK, after.mentee_id)]
     elif before.payment_status != after.payment_status and after.payment_status == PaymentStatus.PAID:
@@ -212,7 +243,7 @@ def events_for(before: Booking | None, after: Booking, actor: Actor, now: dateti
 
 def still_relevant(n: Notification, booking: Booking | None) -> bool:
     """Checked at send time: does this notification still describe the booking as it is now?"""
-    if n.kind in (NotificationKind.AGENDA, NotificationKind.CALENDAR_FAILING):
+    if n.kind in (NotificationKind.AGENDA, NotificationKind.CALENDAR_FAILING, NotificationKind.WAITLIST):
         return True  # built when sent from what holds then (and skipped if nothing does)
     if booking is None:
         return False
@@ -228,6 +259,10 @@ def still_relevant(n: Notification, booking: Booking | None) -> bool:
             return booking.status == BookingStatus.PENDING
         case NotificationKind.HOLD_EXPIRE:
             return booking.status == BookingStatus.AWAITING_PAYMENT
+        case NotificationKind.MOVE_EXPIRE | NotificationKind.MOVE_REQUESTED:
+            return booking.status == BookingStatus.CONFIRMED and booking.requested_start is not None
+        case NotificationKind.PROPOSED:
+            return booking.status.is_active and bool(booking.proposals)
         case NotificationKind.CONFIRMED:
             return booking.status in (BookingStatus.CONFIRMED, BookingStatus.COMPLETED)
         case NotificationKind.LINK:

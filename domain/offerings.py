@@ -49,6 +49,7 @@ class OfferingField(StrEnum):
     MIN_NOTICE = "mn"
     CANCELLATION_POLICY = "cp"
     CANCELLATION_CUTOFF = "cc"
+    RESCHEDULE_CUTOFF = "rc"  # until when a mentee may move a session (``domain.reschedule``)
     PREPARATION_NOTES = "pn"
     PROFILE_HOURS = "ph"  # "1": the mentor's profile hours, "0": the offering's own weekly rules
     PRICE_STARS = "ps"  # the price in Telegram Stars; "-": the suggestion from the rupee price
@@ -74,6 +75,7 @@ NUMBERS: dict[OfferingField, tuple[str, Bounds]] = {
     OfferingField.MIN_NOTICE: ("min_notice_hours", Bounds(0, 720, "min_notice")),
     OfferingField.CANCELLATION_CUTOFF: ("cancellation_cutoff_hours", Bounds(0, 720, "cutoff_hours")),
     OfferingField.CAPACITY: ("capacity", Bounds(1, CAPACITY_MAX, "capacity")),
+    OfferingField.RESCHEDULE_CUTOFF: ("reschedule_cutoff_hours", Bounds(0, 720, "cutoff_hours")),
 }
 
 # The free-text fields: the attribute, the limit in characters, the ``InvalidInput`` field.
@@ -211,6 +213,7 @@ def duplicate(offering: Offering, mark: str) -> Offering:
         min_notice_hours=offering.min_notice_hours,
         cancellation_policy=offering.cancellation_policy,
         cancellation_cutoff_hours=offering.cancellation_cutoff_hours,
+        reschedule_cutoff_hours=offering.reschedule_cutoff_hours,
         preparation_notes=offering.preparation_notes,
         price_stars=offering.price_stars,
         auto_confirm_paid=offering.auto_confirm_paid,

@@ -30,6 +30,7 @@ from domain.model import (
 )
 from domain.notifications import Claimed, Notification, NotificationPolicy
 from domain.payments import LedgerEntry, Sums
+from domain.waitlist import WaitlistEntry
 
 
 class Clock(Protocol):
@@ -129,6 +130,11 @@ class BookingRepository(Protocol):
 
     async def active_for_mentor(self, mentor_id: int, start: datetime, end: datetime) -> list[Booking]:
         """The mentor's pending and confirmed bookings (all offerings) whose buffered time touches [start, end)."""
+        ...
+
+    async def requested_for_mentor(self, mentor_id: int, start: datetime, end: datetime) -> list[Booking]:
+        """The mentor's pending and confirmed bookings with a new time asked for (``Booking.requested_start``)
+        whose buffered new time touches [start, end) (``domain.reschedule``: it is held for them)."""
         ...
 
     async def active_for_mentee(self, mentee_id: int, start: datetime, end: datetime) -> list[Booking]:
@@ -338,6 +344,35 @@ class PaymentRepository(Protocol):
         ...
 
 
+class WaitlistRepository(Protocol):
+    """The waitlist (``domain.waitlist``)."""
+
+    async def add(self, entry: WaitlistEntry) -> WaitlistEntry: ...
+
+    async def get(self, entry_id: int) -> WaitlistEntry | None: ...
+
+    async def for_mentee(self, mentee_id: int) -> list[WaitlistEntry]:
+        """The mentee's entries, in the order they joined."""
+        ...
+
+    async def candidates(self, offering_id: int, first: date, last: date, limit: int) -> list[WaitlistEntry]:
+        """The offering's entries for any date or a date from ``first`` to ``last``, oldest first, at most
+        ``limit``."""
+        ...
+
+    async def count_waiting(self, offering_id: int, today: date) -> int:
+        """Entries of the offering for any date or a date from ``today`` on."""
+        ...
+
+    async def remove(self, entry_id: int, mentee_id: int) -> bool:
+        """Remove the mentee's entry; False when it is not theirs (or gone)."""
+        ...
+
+    async def remove_for(self, offering_id: int, mentee_id: int) -> None:
+        """The mentee booked the offering: their entries for it end."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction. Rolls back on exit unless ``commit()`` was called; repositories never commit."""
 
@@ -375,6 +410,9 @@ class UnitOfWork(Protocol):
 
     @property
     def calendars(self) -> BusyCalendarRepository: ...
+
+    @property
+    def waitlist(self) -> WaitlistRepository: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -41,8 +42,10 @@ from handlers.callbacks import (
     BookTime,
     BookWeek,
     Browse,
+    CallbackData,
     ConfirmBooking,
     ConfirmPaid,
+    JoinWaitlist,
     OpenMyBookings,
     SkipNotes,
 )
@@ -107,20 +110,53 @@ def _week_heading(page: WeekPage) -> str:
     return _("Week of {first} – {last}").format(first=format_day(page.monday), last=format_day(page.sunday))
 
 
+@dataclass(frozen=True, slots=True)
+class Picker:
+    """The buttons of the date and time steps: a week, a date, a time, and the way back from the dates. The booking
+    flow's (``booking_picker``) by default; moving a booking has its own (``handlers.reschedule``)."""
+
+    week: Callable[[date], CallbackData]
+    day: Callable[[date], CallbackData]
+    time: Callable[[datetime], CallbackData]
+    back: Callable[[], InlineKeyboardButton]
+    ticked: frozenset[datetime] = frozenset()  # times shown ticked (the mentor proposing new times)
+    wait: Callable[[date, bool], CallbackData] | None = None  # 🔔 the waitlist: a full date, or any date
+
+
+def booking_picker(offering_id: int) -> Picker:
+    return Picker(
+        week=functools.partial(BookWeek, offering_id),
+        day=functools.partial(BookDate, offering_id),
+        time=functools.partial(BookTime, offering_id),
+        back=lambda: button(_("◀ All offerings"), Browse(0)),
+        wait=functools.partial(JoinWaitlist, offering_id),
+    )
+
+
 def dates_view(
-    ctx: SlotContext, days: list[date], zone: str, now: datetime | None = None, monday: date | None = None
+    ctx: SlotContext,
+    days: list[date],
+    zone: str,
+    now: datetime | None = None,
+    monday: date | None = None,
+    picker: Picker | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
     """One week (Monday to Sunday, the mentee's zone) of the dates with free times, ◀ ▶ to the other weeks of the
     booking window; without ``monday``, the week of the first free date. Without ``now`` only the weeks holding
     free dates are reachable."""
     offering = ctx.offering
     assert offering.id is not None
-    back = [button(_("◀ All offerings"), Browse(0))]
+    picker = picker or booking_picker(offering.id)
+    back = [picker.back()]
     if not days:
         text = _("{summary}\n\nNo free times in the next {days} days. Please check again later.").format(
             summary=offering_summary(offering, ctx.mentor), days=offering.advance_booking_days
         )
-        return text, InlineKeyboardMarkup([back])
+        if picker.wait is None or now is None:
+            return text, InlineKeyboardMarkup([back])
+        first_day = window_days(offering, now, zone)[0]
+        wait = button(_("🔔 Tell me when a time frees up"), picker.wait(first_day, True))
+        return text, InlineKeyboardMarkup([[wait], back])
     window = window_days(offering, now, zone) if now is not None else (days[0], days[-1])
     page = week_page(days, window, monday)
     text = _("{summary}\n\n<b>Choose a date.</b> {zones}").format(
@@ -129,12 +165,12 @@ def dates_view(
     text += "\n\n<b>" + _week_heading(page) + "</b>"
     if not page.days:
         text += "\n" + _("No free times this week. Try another week.")
-    markup = rows([(format_day(day), BookDate(offering.id, day)) for day in page.days], width=3)
+    markup = rows([(format_day(day), picker.day(day)) for day in page.days], width=3)
     nav = []
     if page.has_previous:
-        nav.append(button(_("◀ Earlier week"), BookWeek(offering.id, page.monday - timedelta(days=7))))
+        nav.append(button(_("◀ Earlier week"), picker.week(page.monday - timedelta(days=7))))
     if page.has_next:
-        nav.append(button(_("Later week ▶"), BookWeek(offering.id, page.monday + timedelta(days=7))))
+        nav.append(button(_("Later week ▶"), picker.week(page.monday + timedelta(days=7))))
     return text, InlineKeyboardMarkup([*markup.inline_keyboard, *([nav] if nav else []), back])
 
 
@@ -146,13 +182,14 @@ _DAY_PARTS = {
 
 
 def times_view(
-    ctx: SlotContext, day: date, times: list[datetime], zone: str, lead: str = ""
+    ctx: SlotContext, day: date, times: list[datetime], zone: str, lead: str = "", picker: Picker | None = None
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The free times of ``day`` grouped by part of the day on the mentee's clock: each group named in the text
     (with its first and last time) and starting a new row of buttons, in the same order. A group offering's
     buttons say how many seats each time has left."""
     offering = ctx.offering
     assert offering.id is not None
+    picker = picker or booking_picker(offering.id)
     mentor_zone = ctx.mentor.timezone
     dual = bool(mentor_zone and mentor_zone != zone)
 
@@ -164,10 +201,13 @@ def times_view(
             return _("{time} · {left} left").format(time=shown, left=seats_left(offering, ctx.busy, moment))
         return shown
 
-    back = [button(_("◀ Dates"), BookWeek(offering.id, monday_of(day)))]
+    back = [button(_("◀ Dates"), picker.week(monday_of(day)))]
     if not times:
         text = lead + _("{day} has no free times left. Please pick another date.").format(day=format_day(day))
-        return text, InlineKeyboardMarkup([back])
+        if picker.wait is None:
+            return text, InlineKeyboardMarkup([back])
+        wait = button(_("🔔 Tell me when a time frees up"), picker.wait(day, False))
+        return text, InlineKeyboardMarkup([[wait], back])
     lines = [
         lead
         + _("<b>{title}</b> on {day}. <b>Choose a time.</b> {zones}").format(
@@ -183,7 +223,8 @@ def times_view(
             span += " – " + format_clock(moments[-1], zone)
         lines.append(_("{part}: {times}").format(part=_(_DAY_PARTS[part]), times=span))
         width = 2 if dual or offering.is_group else 3
-        markup = rows([(label(t), BookTime(offering.id, t)) for t in moments], width=width)
+        labels = [(("✅ " if t in picker.ticked else "") + label(t), picker.time(t)) for t in moments]
+        markup = rows(labels, width=width)
         keyboard += markup.inline_keyboard
     return "\n".join(lines), InlineKeyboardMarkup([*keyboard, back])
 

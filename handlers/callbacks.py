@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Self, TypeVar
 
 from domain.discovery import CATEGORIES, PriceBand, SortOrder
-from domain.ids import BOOKING_IDS, CALENDAR_IDS, INT32_MAX, OFFERING_IDS, USER_IDS, NumberRange
+from domain.ids import BOOKING_IDS, CALENDAR_IDS, INT32_MAX, OFFERING_IDS, USER_IDS, WAITLIST_IDS, NumberRange
 from domain.inbox import InboxTab
 from domain.mentee import MyTab
 from domain.model import OfferingStatus, PaymentMode
@@ -41,6 +41,7 @@ OfferingId = Annotated[int, OFFERING_IDS]
 BookingId = Annotated[int, BOOKING_IDS]
 UserId = Annotated[int, USER_IDS]
 CalendarId = Annotated[int, CALENDAR_IDS]
+WaitlistId = Annotated[int, WAITLIST_IDS]
 # 0 for the mentor's own weekly hours, otherwise the id of the offering whose own hours are edited
 Scope = Annotated[int, NumberRange(0, OFFERING_IDS.high, outside=-1)]
 # 0-based; any number beyond reads as a page past the end, which shows the last page
@@ -722,3 +723,122 @@ class ActOnSession(CallbackData):
 
     booking_id: BookingId
     action: SessionAction
+
+
+# --- rescheduling (``handlers.reschedule``) ---------------------------------------------------------------------
+
+
+@callback("rsb")
+class Reschedule(CallbackData):
+    """The mentee starts moving their booking: the date picker of its offering."""
+
+    booking_id: BookingId
+
+
+@callback("rsw")
+class MoveWeek(CallbackData):
+    """Moving a booking: the date picker's week starting on ``monday`` (in the mentee's zone)."""
+
+    booking_id: BookingId
+    monday: date
+
+
+@callback("rsd")
+class MoveDate(CallbackData):
+    booking_id: BookingId
+    day: date
+
+
+@callback("rst")
+class MoveTime(CallbackData):
+    """Moving a booking: the summary of the move to ``start`` (old and new time)."""
+
+    booking_id: BookingId
+    start: datetime
+
+
+@callback("rsc")
+class ConfirmMove(CallbackData):
+    booking_id: BookingId
+    start: datetime
+
+
+@callback("rsa")
+class AnswerMove(CallbackData):
+    """The mentor approves (or declines) the mentee's request to move the booking to ``start``."""
+
+    booking_id: BookingId
+    start: datetime
+    approve: bool
+
+
+@callback("rpo")
+class ProposeTimes(CallbackData):
+    """The mentor starts proposing new times for a booking (none ticked yet)."""
+
+    booking_id: BookingId
+
+
+@callback("rpw")
+class ProposeWeek(CallbackData):
+    booking_id: BookingId
+    monday: date
+
+
+@callback("rpd")
+class ProposeDate(CallbackData):
+    booking_id: BookingId
+    day: date
+
+
+@callback("rpt")
+class ToggleProposal(CallbackData):
+    """Tick or untick one time to propose (at most three)."""
+
+    booking_id: BookingId
+    start: datetime
+
+
+@callback("rps")
+class SendProposals(CallbackData):
+    """Send the ticked times: ``with_message`` asks for a message first."""
+
+    booking_id: BookingId
+    with_message: bool
+
+
+@callback("rpk")
+class PickProposal(CallbackData):
+    """The mentee takes one of the proposed times."""
+
+    booking_id: BookingId
+    start: datetime
+
+
+@callback("rpx")
+class DeclineProposals(CallbackData):
+    """The mentee: none of the proposed times works."""
+
+    booking_id: BookingId
+
+
+# --- the waitlist (``handlers.waitlist``) ------------------------------------------------------------------------
+
+
+@callback("wlj")
+class JoinWaitlist(CallbackData):
+    """Wait for a time of the offering to free up: on ``day`` (the mentee's zone), or any date (``any_day``)."""
+
+    offering_id: OfferingId
+    day: date
+    any_day: bool
+
+
+@callback("wll")
+class OpenWaitlist(CallbackData):
+    """My bookings → Waitlist: the mentee's entries, each with Leave."""
+
+
+@callback("wlx")
+class LeaveWaitlist(CallbackData):
+    entry_id: WaitlistId

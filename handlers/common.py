@@ -23,6 +23,7 @@ from domain.model import User
 from domain.payments import PaymentSettings
 from domain.people import Profile, same_profile
 from domain.ports import Clock, UnitOfWork
+from domain.reschedule import DEFAULT_MAX_RESCHEDULES
 from domain.usecases.people import register_user
 from handlers.callbacks import BadCallback, CallbackData
 from handlers.errors import explain
@@ -59,6 +60,8 @@ class Services:
     default_locale: str
     # At most this many pending or upcoming bookings per mentee with one mentor (``usecases.booking.book_slot``).
     max_active_per_mentor: int = DEFAULT_MAX_ACTIVE_PER_MENTOR
+    # At most this many moves per booking (``MAX_RESCHEDULES``, ``domain.reschedule``).
+    max_reschedules: int = DEFAULT_MAX_RESCHEDULES
     # Sends the outbox; call ``dispatcher.wake()`` after committing notifications that are due now.
     dispatcher: OutboxSender | None = None
     # Units of work that only read (a screen that shows data): on SQLite they run beside the writer.

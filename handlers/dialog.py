@@ -43,6 +43,8 @@ class DialogState(StrEnum):
     DISCOVER_SEARCH = "discover_search"  # discover: the words to search offerings for
     OFFER_STARS = "offer_stars"  # a new offering's price in Telegram Stars (when Stars payments are on)
     BUSY_CALENDAR_URL = "busy_calendar_url"  # availability: the address of a busy calendar to add
+    PROPOSE_TIMES = "propose_times"  # the mentor ticks new times for a booking (buttons only)
+    PROPOSE_MESSAGE = "propose_message"  # then an optional message for the mentee
     SESSION_LINK = "session_link"  # a group session's roster: one meeting link for every attendee
     SESSION_CANCEL_REASON = "session_cancel_reason"  # a group session's roster: why the whole session is cancelled
 

@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from chat.i18n import _, ngettext
-from domain import busy, errors, inbox, offerings, payments, profiles, roster, schedule, sessions, validation
+from domain import (
+    busy,
+    errors,
+    inbox,
+    offerings,
+    payments,
+    profiles,
+    reschedule,
+    roster,
+    schedule,
+    sessions,
+    validation,
+)
 from domain.model import LINK_MAX, NOTES_MAX, REASON_MAX, TITLE_MAX, BookingStatus
 from handlers.labels import booking_status_label
 
@@ -109,6 +121,8 @@ def explain_input(error: errors.InvalidInput) -> str:
             "That is not a UPI ID. Type it as it appears in your UPI app, e.g. ananya@okicici "
             "(at most {limit} characters)."
         ).format(limit=payments.UPI_ID_MAX)
+    if field == "proposals":
+        return _("Tick one to three times.")
     if field == "price_stars":
         return _("Type a whole number of Stars from {low} to {high}, e.g. 300.").format(
             low=payments.STARS_MIN, high=payments.STARS_MAX
@@ -145,6 +159,28 @@ def explain(error: errors.DomainError) -> str:
             "Please message your mentor.",
             error.hours,
         ).format(hours=error.hours)
+    if isinstance(error, reschedule.RescheduleClosed):
+        return ngettext(
+            "It is too late to move this session: it can be moved until {hours} hour before the start. "
+            "Please message your mentor.",
+            "It is too late to move this session: it can be moved until {hours} hours before the start. "
+            "Please message your mentor.",
+            error.hours,
+        ).format(hours=error.hours)
+    if isinstance(error, reschedule.TooManyMoves):
+        return ngettext(
+            "This session has been moved {limit} time, the most allowed. You can still cancel it.",
+            "This session has been moved {limit} times, the most allowed. You can still cancel it.",
+            error.limit,
+        ).format(limit=error.limit)
+    if isinstance(error, reschedule.MoveAwaitsAnswer):
+        return _("You have already asked for a new time; the mentor has not answered yet.")
+    if isinstance(error, reschedule.NoMoveRequest):
+        return _("This request for a new time is no longer open; nothing was changed.")
+    if isinstance(error, reschedule.NoProposal):
+        return _("That proposed time is no longer on offer; nothing was changed.")
+    if isinstance(error, reschedule.SameTime):
+        return _("That is the session's current time. Choose another time.")
     if isinstance(error, sessions.AlreadyRated):
         return _("You have already rated this session. Thank you!")
     if isinstance(error, sessions.NotRateable):

@@ -12,7 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Upda
 from telegram.ext import BaseHandler, CommandHandler
 
 from chat.i18n import N_, _, format_moment, ngettext
-from domain import mentee
+from domain import mentee, reschedule
 from domain.calendar import booking_ics
 from domain.mentee import PAGE_SIZE, MyBookings, MyTab, mentee_actions
 from domain.model import BookingStatus, BookingView
@@ -21,12 +21,20 @@ from domain.usecases.aftercare import booking_to_rate
 from domain.usecases.my_bookings import my_booking, open_my_bookings
 from handlers.aftercare import stars_keyboard
 from handlers.calendar_feed import event_texts
-from handlers.callbacks import AddToCalendar, AskRating, CancelMine, OpenMyBooking, OpenMyBookings
+from handlers.callbacks import (
+    AddToCalendar,
+    AskRating,
+    CancelMine,
+    OpenMyBooking,
+    OpenMyBookings,
+    OpenWaitlist,
+    Reschedule,
+)
 from handlers.common import AppContext, on_button, show
 from handlers.keyboards import button
 from handlers.labels import booking_status_label
 from handlers.payments import pay_buttons
-from handlers.render import booking_card_for_mentee, esc
+from handlers.render import booking_card_for_mentee, esc, proposal_buttons
 
 _TAB_NAMES = {
     MyTab.UPCOMING: N_("Upcoming"),
@@ -99,11 +107,58 @@ def list_screen(found: MyBookings, zone: str) -> tuple[str, InlineKeyboardMarkup
             for tab in MyTab
         ]
     )
+    rows.append([button(_("🔔 Waitlist"), OpenWaitlist())])
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
+def move_lines(view: BookingView, zone: str, now: datetime, max_moves: int) -> list[str]:
+    """Until when the session can be moved and how many moves are left, a request waiting for the mentor, or why
+    it can no longer be moved (``domain.reschedule``)."""
+    booking, offering = view.booking, view.offering
+    if booking.proposals and booking.status.is_active:
+        return [_("🔁 The mentor proposes new times: tap one below to move your session there.")]
+    if booking.requested_start is not None and booking.status.is_active:
+        return [
+            _("⏳ You asked to move it to {time}; waiting for the mentor's answer.").format(
+                time=format_moment(booking.requested_start, zone)
+            )
+        ]
+    if booking.status not in reschedule.MOVABLE or booking.scheduled_at <= now or max_moves == 0:
+        return []
+    if reschedule.moves_left(booking, max_moves) == 0:
+        return [
+            ngettext(
+                "This session was moved {count} time, the most allowed.",
+                "This session was moved {count} times, the most allowed.",
+                booking.reschedules,
+            ).format(count=booking.reschedules)
+        ]
+    if not reschedule.may_reschedule(booking, offering, now, max_moves):
+        hours = reschedule.reschedule_cutoff_hours(offering)
+        return [
+            ngettext(
+                "Moving closed {hours} hour before the start.",
+                "Moving closed {hours} hours before the start.",
+                hours,
+            ).format(hours=hours)
+        ]
+    left = reschedule.moves_left(booking, max_moves)
+    deadline = format_moment(reschedule.reschedule_deadline(booking, offering), zone)
+    return [
+        ngettext(
+            "You can move it until {time} ({count} move left).",
+            "You can move it until {time} ({count} moves left).",
+            left,
+        ).format(time=deadline, count=left)
+    ]
+
+
 def card_screen(
-    view: BookingView, zone: str, now: datetime, back: OpenMyBookings
+    view: BookingView,
+    zone: str,
+    now: datetime,
+    back: OpenMyBookings,
+    max_moves: int = reschedule.DEFAULT_MAX_RESCHEDULES,
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The mentee's card (never the mentor's private note) with the actions open now."""
     booking, offering = view.booking, view.offering
@@ -128,6 +183,7 @@ def card_screen(
                 offering.cancellation_cutoff_hours,
             ).format(hours=offering.cancellation_cutoff_hours)
         )
+    lines += move_lines(view, zone, now, max_moves)
     rows: list[list[InlineKeyboardButton]] = []
     if actions.release:  # awaiting payment: once the hold is over only letting it go is left (it expires too)
         rows += pay_buttons(booking, pay=actions.pay)
@@ -135,6 +191,10 @@ def card_screen(
         rows.append([InlineKeyboardButton(_("🎥 Join"), url=booking.meeting_link)])
     if actions.calendar:
         rows.append([button(_("📅 Add to calendar"), AddToCalendar(booking.id))])
+    if booking.status.is_active:
+        rows += proposal_buttons(booking, zone)
+    if reschedule.may_reschedule(booking, offering, now, max_moves):
+        rows.append([button(_("🔁 Reschedule"), Reschedule(booking.id))])
     if actions.cancel:
         rows.append([button(_("❌ Cancel booking"), CancelMine(booking.id))])
     if actions.rate:
@@ -174,7 +234,8 @@ async def open_my_booking(update: Update, context: AppContext, data: OpenMyBooki
     async with context.reader() as uow:
         view = await my_booking(uow, context.user.id, data.booking_id)
     back = OpenMyBookings(data.tab, data.page)
-    await show(update, *card_screen(view, context.zone, context.clock.now(), back))
+    max_moves = context.services.max_reschedules
+    await show(update, *card_screen(view, context.zone, context.clock.now(), back, max_moves))
     return None
 
 

@@ -17,18 +17,27 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from chat.i18n import _, format_clock, format_moment, format_price, ngettext, use_locale
 from chat.outgoing import Outgoing, StarRefund
 from domain import sessions
-from domain.model import BookingStatus, BookingView, PaymentMode, User
+from domain.model import Actor, BookingStatus, BookingView, PaymentMode, User
 from domain.notifications import Notification, NotificationKind, still_relevant
 from domain.payments import LedgerEntry
 from domain.ports import Clock, UnitOfWork
 from domain.usecases.calendars import stopped_calendars
 from domain.usecases.notifications import day_agenda, expire_request, load_view
 from domain.usecases.payments import charge_of, expire_hold, refund_made, refund_to_make
+from domain.usecases.reschedule import expire_move
+from domain.usecases.waitlist import waitlist_notice
+from handlers import waitlist
 from handlers.aftercare import attendance_buttons, stars_keyboard
 from handlers.busy_calendars import stopped_buttons, stopped_text
 from handlers.labels import booking_status_label
 from handlers.payments import pay_buttons, upi_note
-from handlers.render import booking_card_for_mentee, booking_card_for_mentor, esc
+from handlers.render import (
+    booking_card_for_mentee,
+    booking_card_for_mentor,
+    esc,
+    proposal_buttons,
+    proposal_text,
+)
 
 K = NotificationKind
 ASK_ATTENDANCE_FROM = timedelta(hours=12)  # the mentee's day-before reminder asks "I'll be there / Can't make it"
@@ -66,7 +75,8 @@ def to_mentee(
 ) -> Outgoing | None:
     booking, offering, mentor = view.booking, view.offering, view.mentor
     assert booking.id is not None, "a stored booking"
-    card, markup = booking_card_for_mentee(booking, offering, mentor, _zone(view.mentee, default_zone))
+    zone = _zone(view.mentee, default_zone)
+    card, markup = booking_card_for_mentee(booking, offering, mentor, zone)
     title, name = esc(offering.title), esc(mentor.display_name)
     extra: list[list[InlineKeyboardButton]] = []
     match n.kind:
@@ -114,6 +124,22 @@ def to_mentee(
                 head += " " + _(
                     "The time is no longer held for you. If money left your account, message the mentor."
                 )
+        case K.MOVED:
+            old = format_moment(booking.moved_from, zone) if booking.moved_from else "—"
+            new = format_moment(booking.scheduled_at, zone)
+            # the mentee hears of a move only when the mentor approved the time they asked for
+            head = _("✅ The mentor approved your new time: {old} → {new}.").format(old=old, new=new)
+        case K.MOVE_DECLINED:
+            head = _("✖️ The mentor kept the original time: your session stays at {time}.").format(
+                time=format_moment(booking.scheduled_at, zone)
+            )
+        case K.MOVE_EXPIRED:
+            head = _(
+                "⌛ The mentor did not answer your request for a new time in time: your session stays at {time}."
+            ).format(time=format_moment(booking.scheduled_at, zone))
+        case K.PROPOSED:
+            head = proposal_text(view, zone)
+            extra += proposal_buttons(booking, zone)
         case K.REMINDER:
             head = _("⏰ Reminder: <b>{title}</b> with {mentor} starts in {lead}.").format(
                 title=title, mentor=name, lead=lead_text(n.lead_minutes)
@@ -205,7 +231,8 @@ def to_mentor(
     n: Notification, view: BookingView, default_zone: str, now: datetime, charge: LedgerEntry | None = None
 ) -> Outgoing | None:
     booking, offering, mentee = view.booking, view.offering, view.mentee
-    card, markup = booking_card_for_mentor(booking, offering, mentee, _zone(view.mentor, default_zone), now)
+    zone = _zone(view.mentor, default_zone)
+    card, markup = booking_card_for_mentor(booking, offering, mentee, zone, now)
     title, name = esc(offering.title), esc(mentee.display_name)
     match n.kind:
         case K.NEW_BOOKING:
@@ -227,6 +254,31 @@ def to_mentor(
                 "(note: <code>{note}</code>), then tap “Mark paid” or “Not received”."
             ).format(
                 mentee=name, amount=format_price(booking.amount, booking.currency), note=esc(upi_note(view))
+            )
+        case K.MOVED:
+            old = format_moment(booking.moved_from, zone) if booking.moved_from else "—"
+            new = format_moment(booking.scheduled_at, zone)
+            if booking.moved_by == Actor.MENTOR:  # one of the times the mentor proposed
+                head = _("✅ The mentee took one of your proposed times: {old} → {new}.").format(old=old, new=new)
+            else:
+                head = _("🔁 The mentee moved this session: {old} → {new}.").format(old=old, new=new)
+        case K.PROPOSALS_DECLINED:
+            head = _(
+                "🙅 None of the times you proposed works for the mentee. Propose other times, or cancel the "
+                "booking."
+            )
+        case K.MOVE_REQUESTED:
+            asked = booking.requested_start
+            head = _(
+                "🔁 <b>New time requested</b>: the mentee asks to move this session from {old} to {new}."
+            ).format(
+                old=format_moment(booking.scheduled_at, zone), new=format_moment(asked, zone) if asked else "—"
+            )
+        case K.MOVE_EXPIRED:
+            head = _(
+                "⌛ The mentee's request for a new time expired unanswered: the session stays at {time}."
+            ).format(
+                time=format_moment(booking.scheduled_at, zone)
             )
         case K.REMINDER:
             head = _("⏰ Reminder: <b>{title}</b> with {mentee} starts in {lead}.").format(
@@ -268,9 +320,9 @@ async def prepare(
     default_locale: str = "en",
 ) -> Outgoing | StarRefund | None:
     """The dispatcher's hook (``bot.dispatcher.Prepare`` once the rest is bound)."""
-    if n.kind in (K.EXPIRE, K.HOLD_EXPIRE):
+    if n.kind in (K.EXPIRE, K.HOLD_EXPIRE, K.MOVE_EXPIRE):
         if n.booking_id is not None:
-            expire = expire_request if n.kind == K.EXPIRE else expire_hold
+            expire = {K.EXPIRE: expire_request, K.HOLD_EXPIRE: expire_hold, K.MOVE_EXPIRE: expire_move}[n.kind]
             await expire(uow, clock, n.booking_id)
         return None
     if n.kind == K.REFUND:
@@ -284,6 +336,12 @@ async def prepare(
             return None
         with use_locale(agenda.mentor.locale):
             return agenda_message(agenda, default_zone)
+    if n.kind == K.WAITLIST:
+        freed = await waitlist_notice(uow, clock, n)
+        if freed is None or n.slot is None:
+            return None
+        with use_locale(freed.mentee.locale):
+            return Outgoing(freed.mentee.id, *waitlist.notice(freed, _zone(freed.mentee, default_zone), n.slot))
     if n.kind == K.CALENDAR_FAILING:
         stopped = await stopped_calendars(uow, clock, n.recipient_id)
         if stopped is None:  # it works again, or was removed: nothing to say

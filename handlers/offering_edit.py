@@ -16,6 +16,7 @@ from domain.errors import NotAllowed, NotFound
 from domain.model import ALLOWED_DURATIONS, TITLE_MAX, Category, Offering
 from domain.offerings import NUMBERS, TEXTS, OfferingField
 from domain.payments import STARS_MAX, STARS_MIN, PaymentSettings, stars_price, suggested_stars
+from domain.reschedule import reschedule_cutoff_hours
 from domain.usecases import offerings as workspace
 from handlers import dialog
 from handlers.callbacks import ActOnOffering, EditOfferingField, OfferingAction, SetOfferingField
@@ -34,6 +35,7 @@ _PRESETS: dict[OfferingField, tuple[int, ...]] = {
     OfferingField.ADVANCE_DAYS: (7, 14, 30, 60, 90),
     OfferingField.MIN_NOTICE: (0, 2, 12, 24, 48),
     OfferingField.CANCELLATION_CUTOFF: (0, 2, 12, 24, 48),
+    OfferingField.RESCHEDULE_CUTOFF: (0, 2, 12, 24, 48),
     OfferingField.DURATION: ALLOWED_DURATIONS,
     OfferingField.CAPACITY: (1, 5, 10, 20, 50),
 }
@@ -55,7 +57,7 @@ def _amount(field: OfferingField, count: int) -> str:
     """A number of the field's unit, as shown on its buttons and as its current value."""
     if field in (OfferingField.BUFFER_BEFORE, OfferingField.BUFFER_AFTER, OfferingField.DURATION):
         return _minutes(count)
-    if field in (OfferingField.MIN_NOTICE, OfferingField.CANCELLATION_CUTOFF):
+    if field in (OfferingField.MIN_NOTICE, OfferingField.CANCELLATION_CUTOFF, OfferingField.RESCHEDULE_CUTOFF):
         return _hours(count)
     if field == OfferingField.ADVANCE_DAYS:
         return _days(count)
@@ -63,6 +65,8 @@ def _amount(field: OfferingField, count: int) -> str:
 
 
 def current_value(offering: Offering, field: OfferingField, payments: PaymentSettings = PaymentSettings()) -> str:
+    if field == OfferingField.RESCHEDULE_CUTOFF:  # unset: the cancellation cut-off
+        return _amount(field, reschedule_cutoff_hours(offering))
     if field in NUMBERS:
         return _amount(field, getattr(offering, NUMBERS[field][0]))
     if field in TEXTS:

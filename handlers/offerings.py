@@ -20,9 +20,11 @@ from domain.model import ALLOWED_DURATIONS, Offering, OfferingStatus, PaymentMod
 from domain.offerings import STARS_PRICE, HasBookings, OfferingField, OfferingScreen, parse_whole
 from domain.payments import PaymentSettings, stars_price, suggested_stars
 from domain.ports import UnitOfWork
+from domain.reschedule import reschedule_cutoff_hours
 from domain.usecases import offerings as workspace
 from domain.usecases import people
 from domain.usecases.availability import get_availability
+from domain.usecases.waitlist import waiting_for
 from domain.validation import parse_price, validate_duration, validate_title
 from handlers import dialog
 from handlers.callbacks import (
@@ -281,6 +283,11 @@ def manage_text(screen: OfferingScreen, payments: PaymentSettings = PaymentSetti
             "Mentees may cancel until {hours} hours before the start.",
             offering.cancellation_cutoff_hours,
         ).format(hours=offering.cancellation_cutoff_hours),
+        ngettext(
+            "Mentees may move a session until {hours} hour before the start.",
+            "Mentees may move a session until {hours} hours before the start.",
+            reschedule_cutoff_hours(offering),
+        ).format(hours=reschedule_cutoff_hours(offering)),
         _("Cancellation policy: {text}").format(text=_text_or_dash(offering.cancellation_policy)),
         _("Preparation notes: {text}").format(text=_text_or_dash(offering.preparation_notes)),
         hours_line(screen),
@@ -327,9 +334,17 @@ async def leave_edit_step(uow: UnitOfWork, user_id: int) -> None:
 async def open_offering(update: Update, context: AppContext, data: ManageOffering) -> str | None:
     async with context.uow() as uow:
         screen = await workspace.manage(uow, context.user.id, data.offering_id)
+        waiting = await waiting_for(uow, context.clock, data.offering_id, context.zone)
         await leave_edit_step(uow, context.user.id)
         await uow.commit()
-    await show(update, *manage_view(screen, payments=context.services.payments))
+    lead = ""
+    if waiting:
+        lead = ngettext(
+            "🔔 {count} mentee is waiting for a time of this offering to free up.",
+            "🔔 {count} mentees are waiting for a time of this offering to free up.",
+            waiting,
+        ).format(count=waiting) + "\n\n"
+    await show(update, *manage_view(screen, lead, payments=context.services.payments))
     return None
 
 
@@ -365,6 +380,7 @@ FIELD_LABELS: dict[OfferingField, str] = {
     OfferingField.MIN_NOTICE: N_("Minimum notice"),
     OfferingField.CANCELLATION_POLICY: N_("Cancellation policy"),
     OfferingField.CANCELLATION_CUTOFF: N_("Cancellation cut-off"),
+    OfferingField.RESCHEDULE_CUTOFF: N_("Reschedule cut-off"),
     OfferingField.PREPARATION_NOTES: N_("Preparation notes"),
     OfferingField.CAPACITY: N_("Seats"),
 }

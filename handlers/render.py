@@ -26,6 +26,7 @@ from domain.model import (
     Actor,
     Booking,
     BookingStatus,
+    BookingView,
     Offering,
     OfferingStatus,
     PaymentMode,
@@ -34,14 +35,19 @@ from domain.model import (
     User,
 )
 from domain.payments import may_check_upi, may_mark_paid, may_mark_refunded
+from domain.reschedule import DEFAULT_MAX_RESCHEDULES, may_propose
 from domain.sessions import cancellation_deadline
 from handlers.callbacks import (
     ActOnBooking,
     ActOnPayment,
     ActOnSession,
+    AnswerMove,
     BookingAction,
     CallbackData,
+    DeclineProposals,
     PaymentAction,
+    PickProposal,
+    ProposeTimes,
     SessionAction,
     SetOfferingStatus,
 )
@@ -179,6 +185,7 @@ def booking_card_for_mentor(
         lines.append(_("Reason: {reason}").format(reason=esc(booking.cancellation_reason)))
     if booking.mentor_notes:
         lines.append(_("🔒 Your private note: {note}").format(note=esc(booking.mentor_notes)))
+    lines += move_history(booking, mentor_zone)
     if now is not None and booking.status == BookingStatus.CONFIRMED and booking.ends_at <= now:
         lines.append(_("This session has ended: mark it completed or no-show."))
     markup = mentor_booking_buttons(booking, now, back)
@@ -190,12 +197,66 @@ def booking_card_for_mentor(
     return "\n".join(lines), markup
 
 
+def move_history(booking: Booking, mentor_zone: str) -> list[str]:
+    """The mentor's card: how often the booking moved, from when and by whom, and a new time asked for."""
+    lines = []
+    if booking.reschedules and booking.moved_from is not None:
+        who = _("the mentor") if booking.moved_by == Actor.MENTOR else _("the mentee")
+        lines.append(
+            ngettext(
+                "🔁 Moved {count} time; last from {time}, by {who}.",
+                "🔁 Moved {count} times; last from {time}, by {who}.",
+                booking.reschedules,
+            ).format(count=booking.reschedules, time=format_moment(booking.moved_from, mentor_zone), who=who)
+        )
+    if booking.requested_start is not None and booking.status.is_active:
+        lines.append(
+            _("⏳ The mentee asks to move this session to {time}.").format(
+                time=session_time(booking.requested_start, mentor_zone, booking.timezone, _("mentee"))
+            )
+        )
+    if booking.proposals and booking.status.is_active:
+        times = ", ".join(format_moment(moment, mentor_zone) for moment in booking.proposals)
+        lines.append(_("🔁 You proposed {times}; waiting for the mentee.").format(times=times))
+    return lines
+
+
+def proposal_text(view: BookingView, zone: str) -> str:
+    """To the mentee: the mentor proposes new times (the buttons are ``proposal_buttons``), with their message."""
+    booking = view.booking
+    text = _(
+        "🔁 {mentor} proposes new times for <b>{title}</b> (now {time}). Tap one to move your session there, or "
+        "tell them none of these work."
+    ).format(
+        mentor=esc(view.mentor.display_name),
+        title=esc(view.offering.title),
+        time=session_time(booking.scheduled_at, zone, view.mentor.timezone, _("mentor")),
+    )
+    if booking.proposal_message:
+        text += "\n" + _("Message: {message}").format(message=esc(booking.proposal_message))
+    return text
+
+
+def proposal_buttons(booking: Booking, zone: str) -> list[list[InlineKeyboardButton]]:
+    """A button per proposed time, in the mentee's zone, and "None of these work"."""
+    assert booking.id is not None
+    rows = [
+        [button(format_moment(moment, zone), PickProposal(booking.id, moment))] for moment in booking.proposals
+    ]
+    if rows:
+        rows.append([button(_("🙅 None of these work"), DeclineProposals(booking.id))])
+    return rows
+
+
 # Before any booking starts: without a "now", the moves that wait for the start are not offered.
 _BEFORE_ALL = datetime.min.replace(tzinfo=UTC)
 
 
 def mentor_booking_buttons(
-    booking: Booking, now: datetime | None = None, back: CallbackData | None = None
+    booking: Booking,
+    now: datetime | None = None,
+    back: CallbackData | None = None,
+    max_moves: int = DEFAULT_MAX_RESCHEDULES,
 ) -> InlineKeyboardMarkup | None:
     """Only the moves ``allowed_moves`` opens now; a pending request is declined (not cancelled)."""
     booking_id = booking.id
@@ -206,6 +267,14 @@ def mentor_booking_buttons(
         return button(label, ActOnBooking(booking_id, action))
 
     rows: list[list[InlineKeyboardButton]] = []
+    if booking.requested_start is not None and booking.status == BookingStatus.CONFIRMED:
+        asked = booking.requested_start
+        rows.append(
+            [
+                button(_("✅ Approve new time"), AnswerMove(booking_id, asked, True)),
+                button(_("✖️ Keep original time"), AnswerMove(booking_id, asked, False)),
+            ]
+        )
     if BookingStatus.CONFIRMED in moves:
         rows.append([act(_("✅ Confirm"), BookingAction.CONFIRM), act(_("❌ Decline"), BookingAction.DECLINE)])
     if link_editable(booking, Actor.MENTOR):
@@ -215,6 +284,8 @@ def mentor_booking_buttons(
         rows.append(
             [act(_("✔️ Mark completed"), BookingAction.COMPLETE), act(_("🙈 Mark no-show"), BookingAction.NO_SHOW)]
         )
+    if now is not None and may_propose(booking, now, max_moves):
+        rows.append([button(_("🔁 Propose new times"), ProposeTimes(booking_id))])
     if BookingStatus.CANCELLED in moves and booking.status == BookingStatus.CONFIRMED:
         rows.append([act(_("🚫 Cancel booking"), BookingAction.CANCEL)])
     money = []

@@ -292,6 +292,7 @@ class OfferingRow(Base):
     cancellation_cutoff_hours: Mapped[int] = mapped_column(
         Integer, nullable=False, default=24, server_default=text("24")
     )
+    reschedule_cutoff_hours: Mapped[int | None] = mapped_column(Integer)  # 0009; NULL: the cancellation cut-off
     preparation_notes: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
     # Payments (0005): the price in Telegram Stars (NULL: suggested from ``price``), and whether a paid booking is
     # confirmed at once.
@@ -316,11 +317,14 @@ class BookingRow(Base):
         Index(None, "mentor_id", "status", "scheduled_at"),
         Index(None, "mentee_id", "status", "scheduled_at"),
         Index(None, "offering_id"),
+        Index(None, "mentor_id", "requested_start"),
         CheckConstraint(_in("status", BOOKING_STATUSES), name="status"),
         CheckConstraint(_in("payment_status", PAYMENT_STATUSES), name="payment_status"),
         CheckConstraint(_in("currency", CURRENCIES), name="currency"),
         CheckConstraint(f"payment_mode IS NULL OR {_in('payment_mode', PAYMENT_MODES)}", name="payment_mode"),
         CheckConstraint(f"cancelled_by IS NULL OR {_in('cancelled_by', ACTORS)}", name="cancelled_by"),
+        CheckConstraint(f"moved_by IS NULL OR {_in('moved_by', ACTORS)}", name="moved_by"),
+        CheckConstraint("reschedules >= 0", name="reschedules"),
         CheckConstraint("mentee_rating IS NULL OR mentee_rating BETWEEN 1 AND 5", name="mentee_rating"),
         # a booking's blocked time is at most this long around its start (storage.repositories: _active_overlapping
         # bounds its index range with them)
@@ -364,6 +368,16 @@ class BookingRow(Base):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The iCalendar SEQUENCE: every UPDATE of the row adds one (``SqlBookingRepository.update``).
     sequence: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default=text("0"))
+    # Rescheduling (0009, ``domain.reschedule``): a new time asked for and held until the mentor answers, and the
+    # booking's moves (how many, the start it last left, who moved it).
+    requested_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reschedules: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default=text("0"))
+    moved_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    moved_by: Mapped[str | None] = mapped_column(String(16))
+    # The mentor's proposed new times (0010): a JSON list of UTC ISO instants, NULL when none; and their message.
+    proposals: Mapped[list[str] | None] = mapped_column(JSON)
+    proposal_message: Mapped[str | None] = mapped_column(Text)
 
 
 class DialogRow(Base):
@@ -446,6 +460,23 @@ class CalendarBusyRow(Base):
 NOTIFICATION_STATUSES = ("pending", "sending", "sent", "skipped", "failed")
 
 
+class WaitlistRow(Base):
+    """A mentee waiting for a time of an offering to free up (0011, ``domain.waitlist``): any date (``day`` NULL)
+    or one date in their zone. Told in the order they joined (``id``)."""
+
+    __tablename__ = "waitlist"
+    __table_args__ = (Index(None, "offering_id", "day", "id"), Index(None, "mentee_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    offering_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("offerings.id", ondelete="CASCADE"), nullable=False
+    )
+    mentee_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), nullable=False)
+    day: Mapped[date | None] = mapped_column(Date)
+    zone: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
 class NotificationRow(Base):
     """One message the bot sends on its own (or an action it takes, e.g. expiring a request), due at ``due_at``.
 
@@ -468,6 +499,9 @@ class NotificationRow(Base):
     booking_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("bookings.id", ondelete="CASCADE"))
     # The ledger's charge a payment message or a Stars refund is about (0005).
     payment_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("payments.id"))
+    # A waitlist notice (0011): the entry told, and the start time that freed up.
+    waitlist_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("waitlist.id", ondelete="SET NULL"))
+    slot_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
     due_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     lead_minutes: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default=text("0"))
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending", server_default="pending")

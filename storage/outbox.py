@@ -96,6 +96,7 @@ def _insert_statement(dialect: str, reschedule_pending: bool) -> Any:
 
 _COLUMNS = (
     "key", "kind", "recipient_id", "booking_id", "due_at", "lead_minutes", "status", "attempts", "payment_id",
+    "waitlist_id", "slot_start",
 )  # fmt: skip
 
 
@@ -110,6 +111,8 @@ def _values(n: Notification) -> dict[str, Any]:
         "status": "pending",
         "attempts": 0,
         "payment_id": n.payment_id,
+        "waitlist_id": n.waitlist_id,
+        "slot_start": n.slot,
     }
 
 
@@ -183,7 +186,7 @@ class SqlOutboxRepository:
             .values(status="sending", locked_until=locked_until, attempts=_T.c.attempts + 1)
             .returning(
                 _T.c.id, _T.c.key, _T.c.kind, _T.c.recipient_id, _T.c.booking_id, _T.c.due_at,
-                _T.c.lead_minutes, _T.c.attempts, _T.c.payment_id,
+                _T.c.lead_minutes, _T.c.attempts, _T.c.payment_id, _T.c.waitlist_id, _T.c.slot_start,
             )
         )  # fmt: skip
         claimed: list[Claimed] = []
@@ -195,8 +198,9 @@ class SqlOutboxRepository:
                 unknown.append(row.id)
                 continue
             notification = Notification(
-                kind, row.recipient_id, row.due_at, row.booking_id, row.lead_minutes, row.key, row.payment_id
-            )
+                kind, row.recipient_id, row.due_at, row.booking_id, row.lead_minutes, row.key, row.payment_id,
+                row.waitlist_id, row.slot_start,
+            )  # fmt: skip
             claimed.append(Claimed(row.id, notification, row.attempts, locked_until))
         if unknown:  # written by a newer version of the bot, or by hand: never let it block the queue
             await self._db.execute(

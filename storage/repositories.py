@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -450,6 +450,7 @@ _OFFERING_EDITABLE = (
     "min_notice_hours",
     "cancellation_policy",
     "cancellation_cutoff_hours",
+    "reschedule_cutoff_hours",
     "preparation_notes",
     "price_stars",
     "auto_confirm_paid",
@@ -475,6 +476,7 @@ def _offering_from_row(row: AnyRow, rules: Sequence[WeeklyRule]) -> Offering:
         min_notice_hours=row.min_notice_hours,
         cancellation_policy=row.cancellation_policy,
         cancellation_cutoff_hours=row.cancellation_cutoff_hours,
+        reschedule_cutoff_hours=row.reschedule_cutoff_hours,
         preparation_notes=row.preparation_notes,
         price_stars=row.price_stars,
         auto_confirm_paid=row.auto_confirm_paid,
@@ -797,6 +799,13 @@ def _booking_from_row(row: AnyRow) -> Booking:
         mentor_notes=row.mentor_notes,
         updated_at=row.updated_at,
         sequence=row.sequence,
+        requested_start=row.requested_start,
+        requested_at=row.requested_at,
+        reschedules=row.reschedules,
+        moved_from=row.moved_from,
+        moved_by=Actor(row.moved_by) if row.moved_by is not None else None,
+        proposals=tuple(datetime.fromisoformat(moment) for moment in row.proposals or ()),
+        proposal_message=row.proposal_message,
     )
 
 
@@ -832,6 +841,13 @@ def _booking_values(booking: Booking) -> dict[str, Any]:
         "created_at": booking.created_at,
         "updated_at": booking.updated_at,
         "sequence": booking.sequence,
+        "requested_start": booking.requested_start,
+        "requested_at": booking.requested_at,
+        "reschedules": booking.reschedules,
+        "moved_from": booking.moved_from,
+        "moved_by": booking.moved_by.value if booking.moved_by is not None else None,
+        "proposals": [moment.astimezone(UTC).isoformat() for moment in booking.proposals] or None,
+        "proposal_message": booking.proposal_message,
     }
 
 
@@ -895,6 +911,19 @@ def _around(person: int, start: datetime, end: datetime, before: timedelta, afte
 _B = _BOOKINGS.c
 _ACTIVE_FOR_MENTOR = _active_overlapping(_B.mentor_id, _B.blocked_from, _B.blocked_until)  # buffers included
 _ACTIVE_FOR_MENTEE = _active_overlapping(_B.mentee_id, _B.scheduled_at, _B.ends_at)
+# New times asked for (``domain.reschedule``), by the index on (mentor_id, requested_start): a held time may start
+# within (start - _MOST_AFTER, end + _MOST_BEFORE) to touch [start, end) with its buffers (the use case keeps the
+# exact rule).
+_REQUESTED_FOR_MENTOR = (
+    select(*_BOOKINGS.c)
+    .where(
+        _B.mentor_id == bindparam("person"),
+        _B.requested_start > bindparam("started_after", type_=UTCDateTime()),
+        _B.requested_start < bindparam("started_before", type_=UTCDateTime()),
+        _B.status.in_(_ACTIVE_STATUSES),
+    )
+    .order_by(_B.requested_start, _B.id)
+)
 # A person's calendar feed: both roles, as two index ranges (mentor_id, ...) and (mentee_id, ...) in one statement.
 _FOR_FEED = (
     union_all(
@@ -958,6 +987,10 @@ class SqlBookingRepository:
         Sorted by start time.
         """
         return await self._load(_ACTIVE_FOR_MENTOR, _around(mentor_id, start, end, _MOST_BEFORE, _MOST_AFTER))
+
+    async def requested_for_mentor(self, mentor_id: int, start: datetime, end: datetime) -> list[Booking]:
+        """Active bookings of the mentor whose new time asked for may touch ``[start, end)`` (buffers included)."""
+        return await self._load(_REQUESTED_FOR_MENTOR, _around(mentor_id, start, end, _MOST_BEFORE, _MOST_AFTER))
 
     async def active_for_mentee(self, mentee_id: int, start: datetime, end: datetime) -> list[Booking]:
         """The mentee's pending/confirmed bookings whose ``[scheduled_at, ends_at)`` overlaps ``[start, end)``.

@@ -23,6 +23,7 @@ from storage.repositories import (
     SqlProfileRepository,
     SqlUserRepository,
 )
+from storage.waitlist import SqlWaitlistRepository
 
 _USERS = UserRow.__table__
 # PostgreSQL: the rows of the users a booking change concerns, locked in id order (see ``lock_users``)
@@ -105,6 +106,7 @@ class SqlUnitOfWork:
         self.payments = SqlPaymentRepository(db)
         self.feeds = SqlFeedRepository(db)
         self.calendars = SqlBusyCalendarRepository(db, prefetched)
+        self.waitlist = SqlWaitlistRepository(db)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

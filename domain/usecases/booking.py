@@ -41,6 +41,7 @@ from domain.model import (
 )
 from domain.payments import NONCE_BYTES, PaymentSettings, payment_terms
 from domain.ports import Clock, UnitOfWork
+from domain.reschedule import held_times
 from domain.roster import session_link as roster_link
 from domain.slots import SlotContext
 from domain.usecases.ledger import settle_move
@@ -76,24 +77,33 @@ async def _slot_context(
     viewer_id: int,
     now: datetime,
     around: tuple[datetime, datetime] | None = None,
+    moving: int | None = None,
 ) -> SlotContext:
     """The offering, its mentor, their availability, and the bookings and external busy intervals that can
     affect a slot starting in ``around`` (both ends included; without it, the offering's booking window from
     ``now``). Loads each of them once, and only what is busy around what the step looks at: a step's cost does not
-    grow with how many bookings the mentor has elsewhere."""
+    grow with how many bookings the mentor has elsewhere. ``moving``: the id of a booking being moved, whose own
+    time (and a new time held for it) is not a conflict (``domain.reschedule``, rule 2)."""
     offering, mentor = await _bookable_offering(uow, offering_id, viewer_id)
     availability = effective_availability(offering, await uow.availability.get(mentor.id))
     ctx = SlotContext(offering, mentor, availability, [])
-    return await _with_busy(uow, ctx, now, around or slots.booking_window(offering, now))
+    return await _with_busy(uow, ctx, now, around or slots.booking_window(offering, now), moving)
 
 
 async def _with_busy(
-    uow: UnitOfWork, ctx: SlotContext, now: datetime, around: tuple[datetime, datetime]
+    uow: UnitOfWork,
+    ctx: SlotContext,
+    now: datetime,
+    around: tuple[datetime, datetime],
+    moving: int | None = None,
 ) -> SlotContext:
-    """``ctx`` with the mentor's bookings and external busy intervals that can affect a slot starting in
-    ``around``."""
+    """``ctx`` with the mentor's bookings, the new times held for bookings being rescheduled, and external busy
+    intervals that can affect a slot starting in ``around``; the booking ``moving`` left out."""
     start, end = around[0] - slots.NEIGHBOURHOOD, around[1] + slots.NEIGHBOURHOOD
     booked = await uow.bookings.active_for_mentor(ctx.mentor.id, start, end)
+    booked += held_times(await uow.bookings.requested_for_mentor(ctx.mentor.id, start, end))
+    if moving is not None:
+        booked = [booking for booking in booked if booking.id != moving]
     external = await busy_between(uow, now, ctx.mentor.id, start, end)
     return replace(ctx, busy=booked, external=external)
 
@@ -113,7 +123,13 @@ async def free_dates(
 
 
 async def date_page(
-    uow: UnitOfWork, clock: Clock, offering_id: int, viewer_id: int, viewer_tz: str, monday: date | None = None
+    uow: UnitOfWork,
+    clock: Clock,
+    offering_id: int,
+    viewer_id: int,
+    viewer_tz: str,
+    monday: date | None = None,
+    moving: int | None = None,
 ) -> tuple[SlotContext, list[date]]:
     """What the date picker shows: the free dates (viewer's zone) of the week starting ``monday``, or, without one,
     of the first week of the booking window that has any. When the week asked for has none, the free dates of the
@@ -136,7 +152,7 @@ async def date_page(
     for week in mondays:
         sunday = week + timedelta(days=6)
         start, end = slots.days_around(week, sunday, tz)
-        ctx = await _with_busy(uow, ctx, now, (start, end))
+        ctx = await _with_busy(uow, ctx, now, (start, end), moving)
         days = slots.free_dates(offering, ctx.availability, ctx.busy, now, tz, ctx.external, start=start, end=end)
         days = [day for day in days if week <= day <= sunday]
         if days:
@@ -145,11 +161,19 @@ async def date_page(
 
 
 async def free_times(
-    uow: UnitOfWork, clock: Clock, offering_id: int, viewer_id: int, day: date, viewer_tz: str
+    uow: UnitOfWork,
+    clock: Clock,
+    offering_id: int,
+    viewer_id: int,
+    day: date,
+    viewer_tz: str,
+    moving: int | None = None,
 ) -> tuple[SlotContext, list[datetime]]:
     """Free start times on ``day`` in the viewer's zone (what is busy is loaded around that day only)."""
     zone = ZoneInfo(viewer_tz)
-    ctx = await _slot_context(uow, offering_id, viewer_id, clock.now(), slots.days_around(day, day, zone))
+    ctx = await _slot_context(
+        uow, offering_id, viewer_id, clock.now(), slots.days_around(day, day, zone), moving
+    )
     if ctx.availability is None:
         return ctx, []
     times = slots.slots_on(ctx.offering, ctx.availability, ctx.busy, clock.now(), day, zone, ctx.external)
@@ -157,11 +181,11 @@ async def free_times(
 
 
 async def check_slot(
-    uow: UnitOfWork, clock: Clock, offering_id: int, viewer_id: int, start: datetime
+    uow: UnitOfWork, clock: Clock, offering_id: int, viewer_id: int, start: datetime, moving: int | None = None
 ) -> SlotContext:
     """Raise ``SlotTaken`` unless ``start`` is bookable now (used before asking for notes and at confirmation)."""
     now = clock.now()
-    ctx = await _slot_context(uow, offering_id, viewer_id, now, (start, start))
+    ctx = await _slot_context(uow, offering_id, viewer_id, now, (start, start), moving)
     if ctx.availability is None or not slots.is_bookable(
         ctx.offering, ctx.availability, ctx.busy, now, start, ctx.external
     ):
@@ -230,6 +254,7 @@ async def book_slot(
         booking = booking.with_changes(meeting_link=link) if link else booking
     booking = await uow.bookings.add(booking)
     assert ctx.offering.id is not None, "a loaded offering"
+    await uow.waitlist.remove_for(ctx.offering.id, mentee.id)  # booked: no longer waiting
     await uow.offerings.apply_stats(ctx.offering.id, delta)
     await record_change(uow, None, booking, Actor.MENTEE, ctx.mentor.timezone or "UTC", clock.now())
     return BookingView(booking, ctx.offering, ctx.mentor, mentee)

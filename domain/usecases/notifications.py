@@ -12,8 +12,9 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from domain import booking as rules
+from domain import waitlist
 from domain.model import Actor, Booking, BookingStatus, BookingView
-from domain.notifications import events_for, expiry_time, timed_for
+from domain.notifications import Notification, NotificationKind, events_for, expiry_time, timed_for
 from domain.ports import Clock, UnitOfWork
 from domain.sessions import Agenda
 from domain.usecases.ledger import settle_move
@@ -27,6 +28,29 @@ async def record_change(
     assert after.id is not None
     await uow.outbox.add(events_for(before, after, actor, now))
     await uow.outbox.replace_timed(after.id, timed_for(after, mentor_zone, now, uow.outbox.policy))
+    await tell_waitlist(uow, before, after, now)
+
+
+async def tell_waitlist(uow: UnitOfWork, before: Booking | None, after: Booking, now: datetime) -> None:
+    """The times ``before → after`` frees go to the first people waiting for them (``domain.waitlist``, rule 2):
+    one notice per entry and time, in this transaction."""
+    for start in waitlist.freed_starts(before, after, now):
+        first, last = waitlist.candidate_days(start)
+        entries = await uow.waitlist.candidates(after.offering_id, first, last, waitlist.WAVE * 4)
+        told = waitlist.wave((e for e in entries if e.mentee_id != after.mentee_id), start, now)
+        await uow.outbox.add(
+            [
+                Notification(
+                    NotificationKind.WAITLIST,
+                    entry.mentee_id,
+                    now,
+                    key=waitlist.notice_key(entry.id or 0, start),
+                    waitlist_id=entry.id,
+                    slot=start,
+                )
+                for entry in told
+            ]
+        )
 
 
 async def load_view(uow: UnitOfWork, booking_id: int, *, for_update: bool = False) -> BookingView | None:

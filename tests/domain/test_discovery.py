@@ -161,6 +161,9 @@ class FakeBookings:
     async def active_for_mentor(self, mentor_id: int, start: datetime, end: datetime) -> list[Booking]:
         return [b for b in self.busy if b.mentor_id == mentor_id]
 
+    async def requested_for_mentor(self, mentor_id: int, start: datetime, end: datetime) -> list[Booking]:
+        return [b for b in self.busy if b.mentor_id == mentor_id and b.requested_start is not None]
+
 
 class FakeCalendars:
     """The busy intervals of the mentors' external calendars that still block, and the freshness asked for."""

@@ -211,9 +211,17 @@ class FakeOutbox:
         self.timed[booking_id] = list(notifications)
 
 
+class FakeWaitlist:
+    """Nobody waits."""
+
+    async def candidates(self, offering_id: int, first: Any, last: Any, limit: int) -> list[Any]:
+        return []
+
+
 class FakeUow:
     def __init__(self, bookings: list[Booking], offerings: list[Offering]) -> None:
         self.outbox = FakeOutbox()
+        self.waitlist = FakeWaitlist()
         people = [
             User(MENTOR, "Asha", is_mentor=True), User(MENTEE, "Ravi"), User(OTHER_MENTOR, "Mo", is_mentor=True)
         ]

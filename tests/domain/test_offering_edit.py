@@ -109,6 +109,7 @@ def test_the_number_bounds_are_the_ones_stated() -> None:
         OfferingField.MIN_NOTICE: (0, 720),
         OfferingField.CANCELLATION_CUTOFF: (0, 720),
         OfferingField.CAPACITY: (1, 100),
+        OfferingField.RESCHEDULE_CUTOFF: (0, 720),
     }
 
 

@@ -201,7 +201,7 @@ async def test_a_date_that_filled_up_and_a_time_taken_meanwhile(api: FakeBotApi,
     await data.book_first_times(other.id, 1)  # Sita takes it
     await ravi.press("Wed, Nov 25")
     full = await ravi.wait_for(same(dates.message_id, "Wed, Nov 25 has no free times left"))
-    assert full.buttons == ["◀ Dates"]
+    assert full.buttons == ["🔔 Tell me when a time frees up", "◀ Dates"]
     await ravi.press("◀ Dates")
     week = await ravi.wait_for(same(dates.message_id, "Choose a date."))
     assert week.buttons[0] == "Thu, Nov 26"

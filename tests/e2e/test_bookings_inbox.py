@@ -208,7 +208,8 @@ async def test_cancel_with_a_reason_and_the_mentee_is_told_in_their_language(api
     card = await open_card(api, mentor, booking.id, InboxTab.UPCOMING)  # type: ignore[arg-type]
     # paid outside the bot (PAYMENTS=off): the mentor may mark it paid once confirmed
     assert card.buttons == [
-        "🔗 Add meeting link", "🚫 Cancel booking", "💰 Mark paid", "📝 Private note", "⬅ Back to list"
+        "🔗 Add meeting link", "🔁 Propose new times", "🚫 Cancel booking", "💰 Mark paid", "📝 Private note",
+        "⬅ Back to list",
     ]  # fmt: skip
     await mentor.press("🚫 Cancel booking", message=card)
     await mentor.wait_for("at most 500 characters")

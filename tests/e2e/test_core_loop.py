@@ -56,7 +56,8 @@ async def test_mentor_publishes_mentee_books_mentor_confirms_and_adds_link(api: 
     await mentor.press("✅ Confirm", message=request)
     confirmed = await mentor.wait_for(lambda m: m.message_id == request.message_id and "· confirmed" in m.text)
     assert confirmed.buttons == [
-        "🔗 Add meeting link", "🚫 Cancel booking", "💰 Mark paid", "📝 Private note", "⬅ Back to list"
+        "🔗 Add meeting link", "🔁 Propose new times", "🚫 Cancel booking", "💰 Mark paid", "📝 Private note",
+        "⬅ Back to list",
     ]  # fmt: skip
     told = await mentee.wait_for("Your booking is confirmed")
     assert clock("Wed, Nov 25, 6:00 AM") in told.text

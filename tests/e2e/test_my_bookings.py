@@ -107,7 +107,8 @@ async def test_the_card_joins_adds_to_calendar_and_cancels(api: FakeBotApi, data
     assert "Upcoming · page 1 of 1" in listing.text
     assert "1. Wed, Nov 25, 11:30\u202fAM · Resume Review 1:1 · Asha · confirmed" in listing.text
     assert listing.buttons == [
-        "1. Wed, Nov 25, 11:30\u202fAM · Resume Review 1:1", "• Upcoming (1)", "Past (0)", "Cancelled (0)"
+        "1. Wed, Nov 25, 11:30\u202fAM · Resume Review 1:1", "• Upcoming (1)", "Past (0)", "Cancelled (0)",
+        "🔔 Waitlist",
     ]  # fmt: skip
 
     await mentee.press("1. Wed, Nov 25, 11:30\u202fAM · Resume Review 1:1")
@@ -115,7 +116,9 @@ async def test_the_card_joins_adds_to_calendar_and_cancels(api: FakeBotApi, data
     assert "Resume Review 1:1 with Asha" in card.text
     assert "You can cancel until Tue, Nov 24, 11:30\u202fAM" in card.text  # 24 hours before the start
     assert card.keyboard[0][0].text == "🎥 Join" and card.keyboard[0][0].url == "https://meet.example.com/abc"
-    assert card.buttons[1:] == ["📅 Add to calendar", "❌ Cancel booking", "◀ Back to my bookings"]
+    assert card.buttons[1:] == [
+        "📅 Add to calendar", "🔁 Reschedule", "❌ Cancel booking", "◀ Back to my bookings"
+    ]  # fmt: skip
 
     # Add to calendar: an .ics document, parsed back with the icalendar library
     await mentee.press("📅 Add to calendar")

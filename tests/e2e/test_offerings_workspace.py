@@ -122,7 +122,8 @@ async def test_advanced_reaches_and_edits_every_field(api: FakeBotApi, bot) -> N
     assert menu.buttons == [
         "✏️ Title", "✏️ Description", "✏️ Category", "✏️ Price", "✏️ Duration", "✏️ Buffer before",
         "✏️ Buffer after", "✏️ Daily limit", "✏️ Booking window", "✏️ Minimum notice", "✏️ Cancellation policy",
-        "✏️ Cancellation cut-off", "✏️ Preparation notes", "✏️ Seats", "🔀 Use its own hours", "◀ Back",
+        "✏️ Cancellation cut-off", "✏️ Reschedule cut-off", "✏️ Preparation notes", "✏️ Seats",
+        "🔀 Use its own hours", "◀ Back",
     ]
     await mentor.press("◀ Back")
     await mentor.wait_for("Buffers:")
@@ -159,6 +160,10 @@ async def test_advanced_reaches_and_edits_every_field(api: FakeBotApi, bot) -> N
     shown = await edit(api, mentor, "Cancellation cut-off", "soon", "6")
     assert "Type a whole number of hours from 0 to 720." in shown
     assert "Mentees may cancel until 6 hours before the start." in shown
+    assert "Mentees may move a session until 6 hours before the start." in shown  # unset: the cancellation cut-off
+    shown = await edit(api, mentor, "Reschedule cut-off", "721", tap="2 h")
+    assert "Type a whole number of hours from 0 to 720." in shown
+    assert "Mentees may move a session until 2 hours before the start." in shown
     shown = await edit(api, mentor, "Preparation notes", "x" * 1001, "Send your resume the day before.")
     assert "The preparation notes are too long: at most 1000 characters." in shown
     assert "Preparation notes: Send your resume the day before." in shown
@@ -183,6 +188,7 @@ async def test_advanced_reaches_and_edits_every_field(api: FakeBotApi, bot) -> N
         min_notice_hours=2,
         cancellation_policy="Full refund until <b>a day</b> before.",
         cancellation_cutoff_hours=6,
+        reschedule_cutoff_hours=2,
         preparation_notes="Send your resume the day before.",
         capacity=12,
         status=OfferingStatus.DRAFT,

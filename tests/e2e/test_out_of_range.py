@@ -27,6 +27,7 @@ UNKNOWN = {
     "offering_id": str(INT32),  # no offering has it (ids are Integer)
     "booking_id": str(INT32),
     "calendar_id": str(INT32),  # busy calendars (Integer ids)
+    "entry_id": str(INT32),  # waitlist entries (Integer ids)
     "scope": str(INT32),
     "mentor_id": str(INT64),  # users' ids are Telegram's (BigInteger)
     "page": "99999",  # a page past the end
@@ -40,8 +41,8 @@ UNKNOWN = {
 }
 # Values of the fields that are not varied: what the bot's own buttons would carry.
 PLAIN: dict[str, object] = {
-    "offering_id": 1, "booking_id": 1, "calendar_id": 1, "scope": 0, "mentor_id": 101, "page": 0, "weekday": 0,
-    "source": 0,
+    "offering_id": 1, "booking_id": 1, "calendar_id": 1, "entry_id": 1, "scope": 0, "mentor_id": 101, "page": 0,
+    "weekday": 0, "source": 0,
     "hour": 9, "targets": 0, "stars": 5, "minutes": 30, "category": 0, "zone": "Asia/Kolkata", "region": "Asia",
     "locale": "en", "value": "30", "text": "",
 }  # fmt: skip

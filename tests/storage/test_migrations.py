@@ -103,7 +103,8 @@ async def test_migrated_schema_matches_the_models(db_url: str) -> None:
     assert [name for name, _sql in migrated["bookings"]["checks"]] == [
         "ck_bookings_buffer_after_minutes", "ck_bookings_buffer_before_minutes", "ck_bookings_cancelled_by",
         "ck_bookings_currency", "ck_bookings_duration_minutes", "ck_bookings_mentee_rating",
-        "ck_bookings_payment_mode", "ck_bookings_payment_status", "ck_bookings_status",
+        "ck_bookings_moved_by", "ck_bookings_payment_mode", "ck_bookings_payment_status",
+        "ck_bookings_reschedules", "ck_bookings_status",
     ]  # fmt: skip
 
 

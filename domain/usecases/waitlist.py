@@ -1,0 +1,85 @@
+"""The waitlist (``domain.waitlist`` holds the rules): joining for an offering or a date, one's entries,
+leaving, and the dispatcher's side - what a notice of a freed time says, if it still holds. Telling the people
+waiting when a time frees is ``notifications.tell_waitlist``, in the transaction of the change that frees it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from domain import waitlist as rules
+from domain.errors import NotFound, OfferingUnavailable, SelfBooking, SlotTaken
+from domain.model import Offering, OfferingStatus, User
+from domain.notifications import Notification
+from domain.ports import Clock, UnitOfWork
+from domain.usecases.booking import check_slot
+from domain.waitlist import WaitlistEntry
+
+
+async def join_waitlist(
+    uow: UnitOfWork, clock: Clock, mentee_id: int, offering_id: int, day: date | None, zone: str
+) -> tuple[WaitlistEntry, Offering]:
+    """Wait for the offering (``day`` None: any date) or one date of it in ``zone``; joining again keeps the
+    entry (and its place)."""
+    found = await uow.offerings.get_with_mentor(offering_id)
+    if found is None:
+        raise NotFound("offering")
+    offering, mentor = found
+    if offering.status != OfferingStatus.ACTIVE:
+        raise OfferingUnavailable(offering.status)
+    if mentor.id == mentee_id:
+        raise SelfBooking()
+    await uow.lock_users(mentee_id)
+    for entry in await uow.waitlist.for_mentee(mentee_id):
+        if entry.offering_id == offering_id and entry.day == day:
+            return entry, offering
+    entry = await uow.waitlist.add(rules.new_entry(offering_id, mentee_id, day, zone, clock.now()))
+    return entry, offering
+
+
+async def my_waitlist(uow: UnitOfWork, clock: Clock, mentee_id: int) -> list[tuple[WaitlistEntry, Offering]]:
+    """The mentee's entries that have not ended, with their offerings, in the order they joined."""
+    out = []
+    for entry in await uow.waitlist.for_mentee(mentee_id):
+        offering = await uow.offerings.get(entry.offering_id)
+        if offering is not None and not entry.ended(clock.now()):
+            out.append((entry, offering))
+    return out
+
+
+async def leave_waitlist(uow: UnitOfWork, mentee_id: int, entry_id: int) -> None:
+    """``NotFound`` when the entry is not the asker's (or is gone)."""
+    if not await uow.waitlist.remove(entry_id, mentee_id):
+        raise NotFound("waitlist")
+
+
+async def waiting_for(uow: UnitOfWork, clock: Clock, offering_id: int, zone: str) -> int:
+    """How many wait for the offering (its mentor's screen)."""
+    return await uow.waitlist.count_waiting(offering_id, clock.now().astimezone(ZoneInfo(zone)).date())
+
+
+@dataclass(frozen=True, slots=True)
+class FreedTime:
+    """A waitlist notice as it is sent: the entry, its offering and mentor, the freed start, the mentee."""
+
+    entry: WaitlistEntry
+    offering: Offering
+    mentor: User
+    mentee: User
+
+
+async def waitlist_notice(uow: UnitOfWork, clock: Clock, n: Notification) -> FreedTime | None:
+    """The dispatcher's side: None when the entry ended (left, booked, its date passed) or the time is no longer
+    bookable by its mentee (taken meanwhile) - nothing to say."""
+    if n.waitlist_id is None or n.slot is None:
+        return None
+    entry = await uow.waitlist.get(n.waitlist_id)
+    mentee = await uow.users.get(n.recipient_id)
+    if entry is None or mentee is None or entry.ended(clock.now()):
+        return None
+    try:
+        ctx = await check_slot(uow, clock, entry.offering_id, entry.mentee_id, n.slot)
+    except (SlotTaken, NotFound, OfferingUnavailable, SelfBooking):
+        return None
+    return FreedTime(entry, ctx.offering, ctx.mentor, mentee)

@@ -1,0 +1,196 @@
+"""The waitlist over HTTP, on SQLite and PostgreSQL: a mentee finds a date full, taps 🔔, is told when the time
+frees (a cancellation), books it from the notice and leaves the list by booking; My bookings → Waitlist lists and
+leaves; a stale Leave and someone else's entry are refused. And the fan-out: a thousand people wait for one
+offering, one time frees, and exactly the first five are told, each once, through the dispatcher at the send
+rate."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+
+import pytest
+
+from domain.clock import FixedClock
+from domain.model import BookingStatus, User
+from domain.usecases.my_bookings import cancel_as_mentee
+from domain.waitlist import WAVE, WaitlistEntry
+from handlers.callbacks import JoinWaitlist, LeaveWaitlist, ManageOffering
+from sandbox.botapi import FakeBotApi
+from storage.engine import create_engine
+from storage.outbox import SqlOutboxRepository
+from storage.uow import SqlUnitOfWork
+from tests.e2e.conftest import BotRunner
+from tests.e2e.flows import LONDON, become_mentor_with_offering, onboard, open_first_date, pick_time_and_skip_notes
+
+S = BookingStatus
+WEDNESDAY = date(2026, 11, 25)  # in London; its only free time is 6:00 (11:30 in Kolkata)
+FIRST_START = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
+NOT_ALLOWED = "You are not allowed to do that."
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_kind(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+class Data:
+    def __init__(self, runner: BotRunner) -> None:
+        self.engine = create_engine(runner.database_url)
+        self.clock: FixedClock = runner.clock
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine)
+
+    async def entries(self, mentee_id: int) -> list[WaitlistEntry]:
+        async with self.uow() as uow:
+            return await uow.waitlist.for_mentee(mentee_id)
+
+
+@pytest.fixture
+async def data(runner: BotRunner) -> AsyncIterator[Data]:
+    found = Data(runner)
+    yield found
+    await found.engine.dispose()
+
+
+async def last_answer(api: FakeBotApi) -> str:
+    await api.wait_idle()
+    return api.callback_answers[-1].text
+
+
+async def test_a_full_date_a_freed_time_and_booking_it_from_the_notice(api: FakeBotApi, bot, data: Data) -> None:
+    mentor, ravi, meera = api.user(101, "Asha"), api.user(202, "Ravi"), api.user(303, "Meera")
+    stranger = api.user(404, "Kiran")
+    await become_mentor_with_offering(api, mentor, "Career Chat", "Free", 30)
+    for person in (ravi, meera, stranger):
+        await onboard(api, person, LONDON)
+
+    # Meera has Wednesday on her screen; Ravi books its only time first
+    await meera.send("/book")
+    await meera.wait_for("Open offerings")
+    await meera.press("📅 Book 1")
+    dates = await meera.wait_for("Choose a date.")
+    await open_first_date(api, ravi)
+    await pick_time_and_skip_notes(api, ravi)
+    await ravi.press("✅ Confirm booking")
+    await ravi.wait_for("Booked!")
+    await meera.press(lambda label: label.startswith("Wed"), message=dates)
+    full = await meera.wait_for("has no free times left")
+    await meera.press("🔔 Tell me when a time frees up", message=full)
+    joined = await meera.wait_for("I will message you when a time of Career Chat on Wed, Nov 25 frees up.")
+    assert await last_answer(api) == "You are on the waitlist."
+    await meera.press_data(full.message_id, JoinWaitlist(1, WEDNESDAY, False).pack())  # twice: still one entry
+    await api.wait_idle()
+    [entry] = await data.entries(meera.id)
+    assert (entry.offering_id, entry.day, entry.zone) == (1, WEDNESDAY, "Europe/London")
+
+    # someone else's entry cannot be left
+    await stranger.press_data(None, LeaveWaitlist(entry.id or 0).pack())
+    assert await last_answer(api) == "That is no longer available."
+    assert len(await data.entries(meera.id)) == 1
+    await stranger.press_data(None, JoinWaitlist(1, WEDNESDAY, False).pack())  # Kiran waits too, after Meera
+    await stranger.wait_for("I will message you when a time of Career Chat on Wed, Nov 25 frees up.")
+
+    # Ravi cancels: Meera is told, once, and books it from the notice
+    async with data.uow() as uow:
+        await cancel_as_mentee(uow, data.clock, ravi.id, 1, "Something came up")
+        await uow.commit()
+    await bot.bot_data["dispatcher"].run_until_idle()
+    notice = await meera.wait_for("A time freed up")
+    assert "Career Chat with Asha, Wed, Nov 25, 6:00\u202fAM" in notice.text
+    assert notice.buttons == ["📅 Book it", "🔕 Leave the waitlist"]
+    await meera.press("📅 Book it", message=notice)
+    await meera.wait_for("Anything the mentor should know")
+    await meera.press("Skip ▶")
+    await meera.wait_for("Please check your booking")
+    await meera.press("✅ Confirm booking")
+    await meera.wait_for("Booked!")
+    assert await data.entries(meera.id) == []  # booked the offering: no longer waiting
+    # Kiran was told too, later: the time is taken now, and Kiran stays on the list
+    late = await stranger.wait_for("A time freed up")
+    await stranger.press("📅 Book it", message=late)
+    await stranger.wait_for("This time was just taken. Here are the free times now.")
+    assert await last_answer(api) == "This time was just taken. Please choose another time."
+    assert len(await data.entries(stranger.id)) == 1
+    assert joined.message_id != notice.message_id  # the notice was a new message (now the booking flow's)
+    async with data.uow() as uow:
+        assert isinstance(uow.outbox, SqlOutboxRepository)
+        notices = [r for r in await uow.outbox.records() if r.kind == "waitlist"]
+    assert [(r.recipient_id, r.status) for r in notices] == [(meera.id, "sent"), (stranger.id, "sent")]  # once
+
+
+async def test_my_waitlist_lists_and_leaves(api: FakeBotApi, bot, data: Data) -> None:
+    mentor, meera = api.user(101, "Asha"), api.user(303, "Meera")
+    await become_mentor_with_offering(api, mentor, "Career Chat", "Free", 30)
+    await onboard(api, meera, LONDON)
+    await meera.press_data(None, JoinWaitlist(1, WEDNESDAY, True).pack())  # any date
+    await meera.wait_for("I will message you when a time of Career Chat frees up.")
+    await meera.press_data(None, JoinWaitlist(1, date(2026, 11, 1), False).pack())  # a past date
+    assert await last_answer(api) == "That date has already passed. Choose today or a later date."
+    await mentor.press_data(None, ManageOffering(1).pack())  # the mentor sees how many wait
+    await mentor.wait_for("1 mentee is waiting for a time of this offering to free up.")
+    await meera.send("/mybookings")
+    await meera.wait_for("My bookings")
+    await meera.press("🔔 Waitlist")
+    listing = await meera.wait_for("Your waitlist")
+    assert "1. Career Chat · any date" in listing.text
+    assert listing.buttons == ["🔕 Leave 1. Career Chat", "◀ Back to my bookings"]
+    await meera.press("🔕 Leave 1. Career Chat", message=listing)
+    await meera.wait_for(lambda m: m.message_id == listing.message_id and "You are not waiting" in m.text)
+    assert await last_answer(api) == "You left the waitlist."
+    assert await data.entries(meera.id) == []
+    await meera.press_data(listing.message_id, LeaveWaitlist(1).pack())  # stale
+    assert await last_answer(api) == "That is no longer available."
+
+
+WAITING = 1000
+
+
+async def test_a_thousand_waiting_one_freed_time_tells_the_first_five_once(
+    api: FakeBotApi, runner: BotRunner, data: Data, request: pytest.FixtureRequest
+) -> None:
+    mentor, ravi = api.user(101, "Asha"), api.user(202, "Ravi")
+    async with runner.running(send_rate_per_second=30.0) as app:
+        await become_mentor_with_offering(api, mentor, "Career Chat", "Free", 30)
+        await onboard(api, ravi, LONDON)
+        await open_first_date(api, ravi)
+        await pick_time_and_skip_notes(api, ravi)
+        await ravi.press("✅ Confirm booking")
+        await ravi.wait_for("Booked!")
+        people = [5000 + n for n in range(WAITING)]
+        chats = {person: api.user(person, f"Waiting {person}", started=True) for person in people}
+        async with data.uow() as uow:
+            for person in people:
+                await uow.users.add(User(person, f"Waiting {person}", timezone="Europe/London"))
+                day = None if person % 2 else WEDNESDAY  # half for any date, half for that day
+                await uow.waitlist.add(WaitlistEntry(1, person, day, "Europe/London", data.clock.now()))
+            await uow.commit()
+
+        started = time.perf_counter()
+        async with data.uow() as uow:
+            await cancel_as_mentee(uow, data.clock, ravi.id, 1, "Something came up")
+            await uow.commit()
+        cancel_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        await app.bot_data["dispatcher"].run_until_idle()
+        await api.wait_idle()
+        send_seconds = time.perf_counter() - started
+
+        async with data.uow() as uow:
+            assert isinstance(uow.outbox, SqlOutboxRepository)
+            rows = [r for r in await uow.outbox.records() if r.kind == "waitlist"]
+        assert sorted(r.recipient_id for r in rows) == people[:WAVE]  # the first five to join, no one else
+        assert all(r.status == "sent" for r in rows)
+        told = {
+            person: [m for m in chat.bot_messages() if "A time freed up" in m.text]
+            for person, chat in chats.items()
+        }
+        assert [person for person, said in told.items() if said] == people[:WAVE]  # exactly them
+        assert all(len(told[person]) == 1 for person in people[:WAVE])  # once each
+        request.node.user_properties.append(("cancel_seconds", round(cancel_seconds, 3)))
+        print(
+            f"\nWAITLIST {request.node.name}: cancel with {WAITING} waiting {cancel_seconds:.3f}s, "
+            f"{len(rows)} notices sent in {send_seconds:.3f}s"
+        )
