@@ -292,7 +292,7 @@ class OfferingRow(Base):
     cancellation_cutoff_hours: Mapped[int] = mapped_column(
         Integer, nullable=False, default=24, server_default=text("24")
     )
-    reschedule_cutoff_hours: Mapped[int | None] = mapped_column(Integer)  # 0009; NULL: the cancellation cut-off
+    reschedule_cutoff_hours: Mapped[int | None] = mapped_column(Integer)  # 0010; NULL: the cancellation cut-off
     preparation_notes: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
     # Payments (0005): the price in Telegram Stars (NULL: suggested from ``price``), and whether a paid booking is
     # confirmed at once.
@@ -368,14 +368,14 @@ class BookingRow(Base):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The iCalendar SEQUENCE: every UPDATE of the row adds one (``SqlBookingRepository.update``).
     sequence: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default=text("0"))
-    # Rescheduling (0009, ``domain.reschedule``): a new time asked for and held until the mentor answers, and the
+    # Rescheduling (0010, ``domain.reschedule``): a new time asked for and held until the mentor answers, and the
     # booking's moves (how many, the start it last left, who moved it).
     requested_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
     requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reschedules: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default=text("0"))
     moved_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
     moved_by: Mapped[str | None] = mapped_column(String(16))
-    # The mentor's proposed new times (0010): a JSON list of UTC ISO instants, NULL when none; and their message.
+    # The mentor's proposed new times (0011): a JSON list of UTC ISO instants, NULL when none; and their message.
     proposals: Mapped[list[str] | None] = mapped_column(JSON)
     proposal_message: Mapped[str | None] = mapped_column(Text)
 
@@ -461,7 +461,7 @@ NOTIFICATION_STATUSES = ("pending", "sending", "sent", "skipped", "failed")
 
 
 class WaitlistRow(Base):
-    """A mentee waiting for a time of an offering to free up (0011, ``domain.waitlist``): any date (``day`` NULL)
+    """A mentee waiting for a time of an offering to free up (0012, ``domain.waitlist``): any date (``day`` NULL)
     or one date in their zone. Told in the order they joined (``id``)."""
 
     __tablename__ = "waitlist"
@@ -499,7 +499,7 @@ class NotificationRow(Base):
     booking_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("bookings.id", ondelete="CASCADE"))
     # The ledger's charge a payment message or a Stars refund is about (0005).
     payment_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("payments.id"))
-    # A waitlist notice (0011): the entry told, and the start time that freed up.
+    # A waitlist notice (0012): the entry told, and the start time that freed up.
     waitlist_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("waitlist.id", ondelete="SET NULL"))
     slot_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
     due_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

@@ -1,7 +1,7 @@
 """Proposed times: the new times a mentor proposes for a booking (the mentee picks one) and their message.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-04
 
 Hand-written and frozen, like 0001. ``proposals`` is a JSON list of UTC ISO instants, NULL when none (no server
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010"
-down_revision: str | Sequence[str] | None = "0009"
+revision: str = "0011"
+down_revision: str | Sequence[str] | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

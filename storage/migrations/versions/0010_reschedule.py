@@ -1,8 +1,8 @@
 """Rescheduling: an offering's reschedule cut-off; a booking's new time asked for (held until the mentor answers)
 and its moves (how many, the start it last left, who moved it).
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-04
 
 Hand-written and frozen, like 0001. The actor values in the CHECK constraint are copied from ``domain.model`` as
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | Sequence[str] | None = "0008"
+revision: str = "0010"
+down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
