@@ -46,6 +46,7 @@ from handlers import (
     profile,
     reschedule,
     roster,
+    series,
     waitlist,
 )
 from handlers.commands import follow_role_changes, publish_default_menus
@@ -211,6 +212,7 @@ def build_application(
     application.add_handlers(my_bookings.handlers())
     application.add_handlers(calendar_feed.handlers())
     application.add_handlers(roster.handlers())
+    application.add_handlers(series.handlers())
     application.add_handler(menu.open_menu_item)
     application.add_handler(text_handler())
     application.add_handler(CallbackQueryHandler(answer_stale_button))

@@ -282,6 +282,11 @@ class Booking:
     # New times the mentor proposed (one to three; the mentee picks one or says none work) and their message.
     proposals: tuple[datetime, ...] = ()
     proposal_message: str | None = None
+    # A weekly series (``domain.series``): the id of its first occurrence's booking, and this occurrence's place
+    # among the weeks booked together ("week 3 of 6"); None for a single booking.
+    series_id: int | None = None
+    series_week: int | None = None
+    series_weeks: int | None = None
 
     @property
     def ends_at(self) -> datetime:

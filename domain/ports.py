@@ -146,6 +146,10 @@ class BookingRepository(Protocol):
         first, at most ``limit`` (``domain.calendar``)."""
         ...
 
+    async def series_bookings(self, series_id: int) -> list[Booking]:
+        """Every occurrence of a weekly series (``domain.series``), any status, earliest first."""
+        ...
+
     async def session_bookings(self, offering_id: int, scheduled_at: datetime) -> list[Booking]:
         """Every booking of the offering starting exactly at ``scheduled_at``, of every status, oldest first: the
         attendees of one group session (``domain.roster``)."""

@@ -24,6 +24,7 @@ from domain.errors import NotFound, OfferingUnavailable, SlotTaken, TooManyBooki
 from domain.mentee import DayPart, MyTab, WeekPage, group_times, monday_of, week_page, window_days
 from domain.model import NOTES_MAX, BookingStatus, Offering, PaymentMode
 from domain.payments import HELD, ONLINE, modes_for, price_in
+from domain.series import MIN_WEEKS, repeatable, weeks_possible
 from domain.sessions import cutoff_before
 from domain.slots import SlotContext, seats_left
 from domain.usecases.booking import (
@@ -47,6 +48,7 @@ from handlers.callbacks import (
     ConfirmPaid,
     JoinWaitlist,
     OpenMyBookings,
+    RepeatWeekly,
     SkipNotes,
 )
 from handlers.common import AppContext, ButtonCallback, C, on_button, show
@@ -381,6 +383,9 @@ async def _summary(
             [button(_confirm_and_pay(mode, amount, currency), ConfirmPaid(offering.id, start, mode))]
             for mode, (amount, currency) in zip(online, prices, strict=True)
         ]
+    zone = ctx.availability.timezone if ctx.availability is not None else "UTC"
+    if repeatable(offering, settings) and weeks_possible(offering, start, context.clock.now(), zone) >= MIN_WEEKS:
+        keyboard.append([button(_("🔁 Repeat weekly"), RepeatWeekly(offering.id, start))])
     keyboard.append([button(_("◀ Change time"), BookDate(offering.id, start.astimezone(_zone(context)).date()))])
     await show(update, "\n".join(lines), InlineKeyboardMarkup(keyboard))
 
@@ -421,7 +426,7 @@ async def skip_notes(update: Update, context: AppContext, data: SkipNotes) -> st
     return None
 
 
-async def _notes_for(context: AppContext, offering_id: int, start: datetime) -> str | None:
+async def notes_for(context: AppContext, offering_id: int, start: datetime) -> str | None:
     """The notes typed in this booking conversation, if it is still the one being confirmed."""
     found = await dialog.load(context)
     if found is None or found[0] != DialogState.BOOKING_NOTES:
@@ -448,7 +453,7 @@ async def _confirm(
     update: Update, context: AppContext, offering_id: int, start: datetime, mode: PaymentMode | None
 ) -> str | None:
     """Book the slot (held awaiting payment when it is paid in the bot: then the invoice follows)."""
-    notes = await _notes_for(context, offering_id, start)
+    notes = await notes_for(context, offering_id, start)
     request = BookingRequest(offering_id, context.user.id, start, notes, mode)
     limit, settings = context.services.max_active_per_mentor, context.services.payments
     try:

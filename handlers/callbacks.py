@@ -53,6 +53,7 @@ Minutes = Annotated[int, NumberRange(0, 24 * 60, outside=-1)]
 Stars = Annotated[int, NumberRange(1, 5, outside=0)]
 StarsPrice = Annotated[int, NumberRange(STARS_MIN, STARS_MAX, outside=0)]  # a price in Telegram Stars
 CategoryCode = Annotated[int, NumberRange(0, len(CATEGORIES), outside=-1)]  # 0 all, else position + 1
+SeriesLength = Annotated[int, NumberRange(0, 99, outside=-1)]  # weeks of a weekly series (the rules allow 2-12)
 
 # Dates and times a button is read as: what ``date`` holds less a year at each end, room for the arithmetic the
 # flows do with them (a week, a booking window of up to a year, time zones); the database holds more. (A button
@@ -842,3 +843,42 @@ class OpenWaitlist(CallbackData):
 @callback("wlx")
 class LeaveWaitlist(CallbackData):
     entry_id: WaitlistId
+@callback("sr")
+class RepeatWeekly(CallbackData):
+    """After choosing ``start``: how many weeks should the same time repeat (``handlers.series``)."""
+
+    offering_id: OfferingId
+    start: datetime
+
+
+@callback("sp")
+class PlanSeries(CallbackData):
+    """The weeks of a series from ``start``: which are free."""
+
+    offering_id: OfferingId
+    start: datetime
+    weeks: SeriesLength
+
+
+@callback("sb")
+class BookSeries(CallbackData):
+    """Book the free weeks of the series."""
+
+    offering_id: OfferingId
+    start: datetime
+    weeks: SeriesLength
+
+
+class SeriesAction(StrEnum):
+    """A booked series (``handlers.series``). Values travel in button data: new letters only."""
+
+    CONFIRM_ALL = "c"  # the mentor: confirm every pending occurrence
+    CANCEL_FUTURE = "x"  # either person: cancel every future occurrence (a reason follows)
+
+
+@callback("sa")
+class ActOnSeries(CallbackData):
+    """``booking_id``: one occurrence; the series is every booking with its series id."""
+
+    booking_id: BookingId
+    action: SeriesAction

@@ -47,6 +47,7 @@ class DialogState(StrEnum):
     PROPOSE_MESSAGE = "propose_message"  # then an optional message for the mentee
     SESSION_LINK = "session_link"  # a group session's roster: one meeting link for every attendee
     SESSION_CANCEL_REASON = "session_cancel_reason"  # a group session's roster: why the whole session is cancelled
+    SERIES_CANCEL_REASON = "series_cancel_reason"  # a weekly series: why all its future weeks are cancelled
 
 
 TextStep = Callable[[Update, AppContext, str, dict[str, Any]], Awaitable[None]]

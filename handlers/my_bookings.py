@@ -22,6 +22,7 @@ from domain.usecases.my_bookings import my_booking, open_my_bookings
 from handlers.aftercare import stars_keyboard
 from handlers.calendar_feed import event_texts
 from handlers.callbacks import (
+    ActOnSeries,
     AddToCalendar,
     AskRating,
     CancelMine,
@@ -29,6 +30,7 @@ from handlers.callbacks import (
     OpenMyBookings,
     OpenWaitlist,
     Reschedule,
+    SeriesAction,
 )
 from handlers.common import AppContext, on_button, show
 from handlers.keyboards import button
@@ -197,6 +199,8 @@ def card_screen(
         rows.append([button(_("🔁 Reschedule"), Reschedule(booking.id))])
     if actions.cancel:
         rows.append([button(_("❌ Cancel booking"), CancelMine(booking.id))])
+    if booking.series_id is not None and booking.status in (BookingStatus.PENDING, BookingStatus.CONFIRMED):
+        rows.append([button(_("🚫 Cancel all future weeks"), ActOnSeries(booking.id, SeriesAction.CANCEL_FUTURE))])
     if actions.rate:
         rows.append([button(_("⭐ Rate this session"), AskRating(booking.id))])
     rows.append([button(_("◀ Back to my bookings"), back)])

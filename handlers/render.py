@@ -40,6 +40,7 @@ from domain.sessions import cancellation_deadline
 from handlers.callbacks import (
     ActOnBooking,
     ActOnPayment,
+    ActOnSeries,
     ActOnSession,
     AnswerMove,
     BookingAction,
@@ -48,6 +49,7 @@ from handlers.callbacks import (
     PaymentAction,
     PickProposal,
     ProposeTimes,
+    SeriesAction,
     SessionAction,
     SetOfferingStatus,
 )
@@ -102,6 +104,11 @@ def offering_summary(offering: Offering, mentor: User | None = None) -> str:
         lines.append(group_size(offering.capacity))
     lines.append(f"{rating_line(offering)} · {booking_counts(offering.total_bookings, offering.total_completed)}")
     return "\n".join(lines)
+
+
+def series_line(booking: Booking) -> str:
+    """Which week of a weekly series a booking is: "🔁 Week 3 of 6"."""
+    return _("🔁 Week {week} of {weeks}").format(week=booking.series_week, weeks=booking.series_weeks)
 
 
 def group_size(capacity: int) -> str:
@@ -188,7 +195,19 @@ def booking_card_for_mentor(
     lines += move_history(booking, mentor_zone)
     if now is not None and booking.status == BookingStatus.CONFIRMED and booking.ends_at <= now:
         lines.append(_("This session has ended: mark it completed or no-show."))
+    if booking.series_id is not None:
+        lines.insert(2, series_line(booking))
     markup = mentor_booking_buttons(booking, now, back)
+    if booking.series_id is not None and markup is not None:  # the whole series at once (``handlers.series``)
+        assert booking.id is not None
+        whole = []
+        if booking.status == BookingStatus.PENDING:
+            whole.append(button(_("✅ Confirm all weeks"), ActOnSeries(booking.id, SeriesAction.CONFIRM_ALL)))
+        if booking.status in (BookingStatus.PENDING, BookingStatus.CONFIRMED):
+            cancel = ActOnSeries(booking.id, SeriesAction.CANCEL_FUTURE)
+            whole.append(button(_("🚫 Cancel all future weeks"), cancel))
+        *first, last = markup.inline_keyboard
+        markup = InlineKeyboardMarkup([*first, *([whole] if whole else []), last])
     if offering.is_group and markup is not None:  # the session's attendees together (``handlers.roster``)
         assert booking.id is not None
         lines.insert(2, group_size(offering.capacity))
@@ -316,6 +335,8 @@ def booking_card_for_mentee(
         price_line(booking),
         *money_lines(booking, offering, mentee_zone, Actor.MENTEE),
     ]
+    if booking.series_id is not None:
+        lines.insert(1, series_line(booking))
     markup = None
     if booking.meeting_link:
         lines.append(_("Meeting link: {link}").format(link=esc(booking.meeting_link)))

@@ -318,6 +318,7 @@ class BookingRow(Base):
         Index(None, "mentee_id", "status", "scheduled_at"),
         Index(None, "offering_id"),
         Index(None, "mentor_id", "requested_start"),
+        Index(None, "series_id"),  # a weekly series' occurrences (0013)
         CheckConstraint(_in("status", BOOKING_STATUSES), name="status"),
         CheckConstraint(_in("payment_status", PAYMENT_STATUSES), name="payment_status"),
         CheckConstraint(_in("currency", CURRENCIES), name="currency"),
@@ -378,6 +379,10 @@ class BookingRow(Base):
     # The mentor's proposed new times (0011): a JSON list of UTC ISO instants, NULL when none; and their message.
     proposals: Mapped[list[str] | None] = mapped_column(JSON)
     proposal_message: Mapped[str | None] = mapped_column(Text)
+    # A weekly series (0013): the first occurrence's booking id, and this occurrence's week of the series' weeks.
+    series_id: Mapped[int | None] = mapped_column(Integer)
+    series_week: Mapped[int | None] = mapped_column(SmallInteger)
+    series_weeks: Mapped[int | None] = mapped_column(SmallInteger)
 
 
 class DialogRow(Base):

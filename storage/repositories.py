@@ -806,6 +806,9 @@ def _booking_from_row(row: AnyRow) -> Booking:
         moved_by=Actor(row.moved_by) if row.moved_by is not None else None,
         proposals=tuple(datetime.fromisoformat(moment) for moment in row.proposals or ()),
         proposal_message=row.proposal_message,
+        series_id=row.series_id,
+        series_week=row.series_week,
+        series_weeks=row.series_weeks,
     )
 
 
@@ -848,6 +851,9 @@ def _booking_values(booking: Booking) -> dict[str, Any]:
         "moved_by": booking.moved_by.value if booking.moved_by is not None else None,
         "proposals": [moment.astimezone(UTC).isoformat() for moment in booking.proposals] or None,
         "proposal_message": booking.proposal_message,
+        "series_id": booking.series_id,
+        "series_week": booking.series_week,
+        "series_weeks": booking.series_weeks,
     }
 
 
@@ -949,6 +955,9 @@ _SESSION_BOOKINGS = (
 )
 
 
+_SERIES_BOOKINGS = select(*_B).where(_B.series_id == bindparam("series_id")).order_by(_B.scheduled_at, _B.id)
+
+
 class SqlBookingRepository:
     def __init__(self, db: Db) -> None:
         self._db = db
@@ -1009,6 +1018,10 @@ class SqlBookingRepository:
         """Every booking of the offering at exactly ``scheduled_at`` (any status), oldest first (the index on
         ``offering_id``)."""
         return await self._load(_SESSION_BOOKINGS, {"offering_id": offering_id, "scheduled_at": scheduled_at})
+
+    async def series_bookings(self, series_id: int) -> list[Booking]:
+        """Every occurrence of a weekly series (any status), earliest first."""
+        return await self._load(_SERIES_BOOKINGS, {"series_id": series_id})
 
     async def list_for_mentor(
         self, mentor_id: int, statuses: Sequence[BookingStatus], limit: int, offset: int = 0

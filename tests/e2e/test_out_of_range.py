@@ -38,12 +38,14 @@ UNKNOWN = {
     "stars": "6",
     "minutes": "7",
     "category": "99",
+    "weeks": "99",  # a series of 99 weeks: more than the rules allow
 }
 # Values of the fields that are not varied: what the bot's own buttons would carry.
 PLAIN: dict[str, object] = {
     "offering_id": 1, "booking_id": 1, "calendar_id": 1, "entry_id": 1, "scope": 0, "mentor_id": 101, "page": 0,
     "weekday": 0, "source": 0,
-    "hour": 9, "targets": 0, "stars": 5, "minutes": 30, "category": 0, "zone": "Asia/Kolkata", "region": "Asia",
+    "hour": 9, "targets": 0, "stars": 5, "minutes": 30, "category": 0, "weeks": 2, "zone": "Asia/Kolkata",
+    "region": "Asia",
     "locale": "en", "value": "30", "text": "",
 }  # fmt: skip
 

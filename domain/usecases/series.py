@@ -1,0 +1,169 @@
+"""Weekly series, as the mentee books them and either person manages them: plan the weeks (each checked by the
+usual rules), book the free ones together, confirm a whole series (the mentor), cancel all future occurrences.
+
+Each occurrence is a booking of its own, so reminders, after-session messages, rating and cancelling one
+occurrence are every booking's. The rules are ``domain.series``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from domain import booking as rules
+from domain.errors import NotAllowed, NotFound, SlotTaken, TooManyBookings
+from domain.mentee import DEFAULT_MAX_ACTIVE_PER_MENTOR
+from domain.model import Actor, BookingStatus, BookingView
+from domain.notifications import timed_for
+from domain.payments import NONCE_BYTES, PaymentSettings, payment_terms
+from domain.ports import Clock, UnitOfWork
+from domain.series import NotRepeatable, SeriesPlan, Week, check_weeks, occurrences, repeatable, weeks_possible
+from domain.sessions import cancellation_closed
+from domain.slots import SlotContext
+from domain.usecases.booking import BookingRequest, booking_for, booking_views, check_slot, move
+from domain.usecases.notifications import record_change
+from domain.usecases.people import load_user
+
+S = BookingStatus
+
+
+async def _week_is_free(uow: UnitOfWork, clock: Clock, ctx: SlotContext, mentee_id: int, start: datetime) -> bool:
+    """The usual slot rules at ``start``, and no other session of the mentee's then."""
+    assert ctx.offering.id is not None
+    try:
+        await check_slot(uow, clock, ctx.offering.id, mentee_id, start)
+    except SlotTaken:
+        return False
+    end = start + timedelta(minutes=ctx.offering.duration_minutes)
+    return not await uow.bookings.active_for_mentee(mentee_id, start, end)
+
+
+async def series_start(
+    uow: UnitOfWork, clock: Clock, offering_id: int, mentee_id: int, first: datetime, payments: PaymentSettings
+) -> tuple[SlotContext, int]:
+    """The chosen first time re-checked (``SlotTaken``), and how many weeks a series from it may have."""
+    ctx = await check_slot(uow, clock, offering_id, mentee_id, first)
+    if not repeatable(ctx.offering, payments):
+        raise NotRepeatable()
+    return ctx, weeks_possible(ctx.offering, first, clock.now(), _zone(ctx))
+
+
+def _zone(ctx: SlotContext) -> str:
+    """The mentor's wall clock that a series keeps: the zone of the offering's availability."""
+    return ctx.availability.timezone if ctx.availability is not None else (ctx.mentor.timezone or "UTC")
+
+
+async def plan_series(
+    uow: UnitOfWork,
+    clock: Clock,
+    offering_id: int,
+    mentee_id: int,
+    first: datetime,
+    weeks: int,
+    payments: PaymentSettings = PaymentSettings(),
+) -> SeriesPlan:
+    """Each of ``weeks`` weeks from ``first`` (the mentor's wall-clock time kept), checked by the usual rules."""
+    ctx, possible = await series_start(uow, clock, offering_id, mentee_id, first, payments)
+    check_weeks(weeks, possible)
+    planned = []
+    for number, start in enumerate(occurrences(first, weeks, _zone(ctx)), start=1):
+        free = start is not None and await _week_is_free(uow, clock, ctx, mentee_id, start)
+        planned.append(Week(number, start, free))
+    return SeriesPlan(ctx.offering, tuple(planned))
+
+
+async def book_series(
+    uow: UnitOfWork,
+    clock: Clock,
+    request: BookingRequest,
+    weeks: int,
+    max_active_per_mentor: int = DEFAULT_MAX_ACTIVE_PER_MENTOR,
+    payments: PaymentSettings = PaymentSettings(),
+) -> list[BookingView]:
+    """Book the free weeks of a series as one: everything re-checked inside the write transaction with both
+    people locked, as ``book_slot`` does; the mentor hears of the series once (its first occurrence's request),
+    and every occurrence gets its own reminders. The series counts as one booking against the limit."""
+    offering = await uow.offerings.get(request.offering_id)
+    if offering is None:
+        raise NotFound("offering")
+    await uow.lock_users(*sorted({offering.mentor_id, request.mentee_id}))
+    plan = await plan_series(uow, clock, request.offering_id, request.mentee_id, request.start, weeks, payments)
+    mentee = await load_user(uow, request.mentee_id)
+    mentor = await load_user(uow, offering.mentor_id)
+    if await uow.bookings.count_open_with_mentor(mentee.id, mentor.id, clock.now()) >= max_active_per_mentor:
+        raise TooManyBookings(max_active_per_mentor)
+    free = [week for week in plan.free if week.start is not None]
+    now, zone = clock.now(), mentor.timezone or "UTC"
+    views: list[BookingView] = []
+    series_id: int | None = None
+    for place, week in enumerate(free, start=1):
+        assert week.start is not None
+        nonce = secrets.token_hex(NONCE_BYTES)
+        terms = payment_terms(plan.offering, request.mode, payments, week.start, now, nonce)
+        fresh, delta = rules.new_booking(
+            plan.offering, mentee.id, week.start, mentee.timezone or "UTC", now, request.notes, terms
+        )
+        booking = await uow.bookings.add(
+            fresh.with_changes(series_id=series_id, series_week=place, series_weeks=len(free))
+        )
+        if series_id is None:  # the first occurrence names the series
+            series_id = booking.id
+            booking = await uow.bookings.update(booking.with_changes(series_id=series_id))
+            await record_change(uow, None, booking, Actor.MENTEE, zone, now)
+        else:
+            assert booking.id is not None
+            await uow.outbox.replace_timed(booking.id, timed_for(booking, zone, now, uow.outbox.policy))
+        await uow.offerings.apply_stats(plan.offering.id, delta)  # type: ignore[arg-type]
+        views.append(BookingView(booking, plan.offering, mentor, mentee))
+    return views
+
+
+async def series_views(uow: UnitOfWork, user_id: int, booking_id: int) -> tuple[list[BookingView], Actor]:
+    """Every occurrence of the series of ``booking_id``, for either of its two people."""
+    view, actor = await booking_for(uow, booking_id, user_id)
+    if view.booking.series_id is None:
+        return [view], actor
+    bookings = await uow.bookings.series_bookings(view.booking.series_id)
+    return await booking_views(uow, bookings, known=[view.mentor, view.mentee]), actor
+
+
+async def confirm_series(uow: UnitOfWork, clock: Clock, mentor_id: int, booking_id: int) -> list[BookingView]:
+    """The mentor confirms every pending occurrence of the series at once (each mentee message as usual)."""
+    views, actor = await series_views(uow, mentor_id, booking_id)
+    if actor != Actor.MENTOR:
+        raise NotAllowed("only the mentor")
+    for occurrence in views:
+        if occurrence.booking.status == S.PENDING:
+            assert occurrence.booking.id is not None
+            locked, _actor = await booking_for(uow, occurrence.booking.id, mentor_id, for_update=True)
+            if locked.booking.status == S.PENDING:
+                await move(uow, clock, locked, Actor.MENTOR, S.CONFIRMED)
+    return (await series_views(uow, mentor_id, booking_id))[0]
+
+
+def future_open(views: list[BookingView], now: datetime) -> list[BookingView]:
+    """The occurrences "cancel all future" cancels: pending or confirmed, not started yet."""
+    return [v for v in views if v.booking.status in (S.PENDING, S.CONFIRMED) and v.booking.scheduled_at > now]
+
+
+async def cancel_future(
+    uow: UnitOfWork, clock: Clock, user_id: int, booking_id: int, reason: str
+) -> tuple[list[BookingView], list[BookingView]]:
+    """Cancel every future occurrence of the series, as either person, one reason for all, each occurrence by
+    the usual rules (the other person told, refunds by policy). A mentee's cancelling closes before each
+    session (``domain.sessions``): the occurrences already past their cut-off stay. Returns the series as it
+    is now and the occurrences that stayed for that reason."""
+    views, actor = await series_views(uow, user_id, booking_id)
+    now = clock.now()
+    kept = []
+    for occurrence in future_open(views, now):
+        assert occurrence.booking.id is not None
+        if actor == Actor.MENTEE and occurrence.booking.status == S.CONFIRMED and cancellation_closed(
+            occurrence.booking, occurrence.offering, now
+        ):
+            kept.append(occurrence)
+            continue
+        locked, _actor = await booking_for(uow, occurrence.booking.id, user_id, for_update=True)
+        if locked.booking.status in (S.PENDING, S.CONFIRMED):
+            await move(uow, clock, locked, actor, S.CANCELLED, reason)
+    return (await series_views(uow, user_id, booking_id))[0], kept

@@ -1,0 +1,246 @@
+"""Weekly series: after choosing a time, the mentee taps **🔁 Repeat weekly**, picks how many weeks, sees which
+weeks are free and books those together; later either person confirms (the mentor) or cancels all future weeks
+of the series. One occurrence is managed like any booking (its own card)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler
+
+from chat.i18n import _, format_moment, ngettext
+from domain.errors import InvalidTransition, SlotTaken, TooManyBookings
+from domain.mentee import MyTab
+from domain.model import REASON_MAX, Actor, BookingStatus, BookingView
+from domain.series import MIN_WEEKS, SeriesPlan
+from domain.usecases.booking import BookingRequest
+from domain.usecases.series import (
+    book_series,
+    cancel_future,
+    confirm_series,
+    future_open,
+    plan_series,
+    series_start,
+    series_views,
+)
+from handlers.booking import notes_for, offering_may_be_gone
+from handlers.callbacks import (
+    ActOnSeries,
+    BookDate,
+    BookSeries,
+    OpenMyBookings,
+    PlanSeries,
+    RepeatWeekly,
+    SeriesAction,
+    SkipNotes,
+)
+from handlers.common import AppContext, on_button, say, show
+from handlers.dialog import DialogState, text_step
+from handlers.errors import explain
+from handlers.keyboards import button, rows
+from handlers.labels import booking_status_label
+from handlers.render import esc
+
+S = BookingStatus
+
+
+def _back_to_summary(offering_id: int, start: datetime) -> list[InlineKeyboardButton]:
+    return [button(_("◀ Back"), SkipNotes(offering_id, start))]
+
+
+@on_button(RepeatWeekly)
+@offering_may_be_gone
+async def repeat_weekly(update: Update, context: AppContext, data: RepeatWeekly) -> str | None:
+    """How many weeks: 2 up to what the booking window holds (at most 12)."""
+    async with context.reader() as uow:
+        ctx, possible = await series_start(
+            uow, context.clock, data.offering_id, context.user.id, data.start, context.services.payments
+        )
+    when = format_moment(data.start, context.zone)
+    if possible < MIN_WEEKS:
+        text = _("{time} cannot repeat: the booking window ends before the next week.").format(time=when)
+        await show(update, text, InlineKeyboardMarkup([_back_to_summary(data.offering_id, data.start)]))
+        return None
+    text = _(
+        "🔁 <b>Repeat weekly</b>: {title}, every week at this time from {time}.\nHow many weeks in all? "
+        "(The mentor's clock is kept, also when the clocks change.)"
+    ).format(title=esc(ctx.offering.title), time=when)
+    choices = [(str(n), PlanSeries(data.offering_id, data.start, n)) for n in range(MIN_WEEKS, possible + 1)]
+    markup = rows(choices, width=6)
+    keyboard = [*markup.inline_keyboard, _back_to_summary(data.offering_id, data.start)]
+    await show(update, text, InlineKeyboardMarkup(keyboard))
+    return None
+
+
+def plan_view(plan: SeriesPlan, start: datetime, zone: str) -> tuple[str, InlineKeyboardMarkup]:
+    """Each week with its time (the mentee's clock) and whether it is free; book the free ones."""
+    offering = plan.offering
+    assert offering.id is not None
+    lines = [_("🔁 <b>{title}</b>, {weeks} weeks:").format(title=esc(offering.title), weeks=len(plan.weeks))]
+    for week in plan.weeks:
+        if week.start is None:
+            lines.append(_("Week {number}: ❌ this time does not exist that week (the clocks change)").format(
+                number=week.number
+            ))
+        elif week.free:
+            lines.append(_("Week {number}: {time} ✅ free").format(
+                number=week.number, time=format_moment(week.start, zone)
+            ))
+        else:
+            lines.append(_("Week {number}: {time} ❌ not free").format(
+                number=week.number, time=format_moment(week.start, zone)
+            ))
+    free = len(plan.free)
+    keyboard = []
+    if free:
+        lines += ["", ngettext(
+            "{count} week is free: book it as one series?",
+            "{count} weeks are free: book them as one series?",
+            free,
+        ).format(count=free)]
+        label = ngettext("✅ Book {count} weekly session", "✅ Book {count} weekly sessions", free)
+        label = label.format(count=free)
+        keyboard.append([button(label, BookSeries(offering.id, start, len(plan.weeks)))])
+    keyboard.append([button(_("◀ Other number of weeks"), RepeatWeekly(offering.id, start))])
+    keyboard.append(_back_to_summary(offering.id, start))
+    return "\n".join(lines), InlineKeyboardMarkup(keyboard)
+
+
+@on_button(PlanSeries)
+@offering_may_be_gone
+async def choose_weeks(update: Update, context: AppContext, data: PlanSeries) -> str | None:
+    try:
+        async with context.reader() as uow:
+            plan = await plan_series(
+                uow, context.clock, data.offering_id, context.user.id, data.start, data.weeks,
+                context.services.payments,
+            )  # fmt: skip
+    except SlotTaken:
+        return await _first_week_taken(update, context, data.offering_id, data.start)
+    await show(update, *plan_view(plan, data.start, context.zone))
+    return None
+
+
+async def _first_week_taken(update: Update, context: AppContext, offering_id: int, start: datetime) -> str:
+    day = start.astimezone(ZoneInfo(context.zone)).date()
+    markup = InlineKeyboardMarkup([[button(_("◀ Times"), BookDate(offering_id, day))]])
+    await show(update, "⚠️ " + _("This time was just taken. Please choose another time."), markup)
+    return _("This time was just taken. Please choose another time.")
+
+
+def booked_view(views: list[BookingView], zone: str) -> tuple[str, InlineKeyboardMarkup]:
+    first = views[0].booking
+    if first.status == S.CONFIRMED:
+        head = ngettext(
+            "🎉 Booked! {count} weekly session is confirmed.", "🎉 Booked! {count} weekly sessions are confirmed.",
+            len(views),
+        ).format(count=len(views))
+    else:
+        head = ngettext(
+            "📨 Request sent for {count} weekly session. The mentor confirms the series; I will message you.",
+            "📨 Request sent for {count} weekly sessions. The mentor confirms the series; I will message you.",
+            len(views),
+        ).format(count=len(views))
+    lines = [head, "", f"<b>{esc(views[0].offering.title)}</b> · {esc(views[0].mentor.display_name)}"]
+    lines += [
+        _("🔁 Week {week} of {weeks}: {time}").format(
+            week=v.booking.series_week,
+            weeks=v.booking.series_weeks,
+            time=format_moment(v.booking.scheduled_at, zone),
+        )
+        for v in views
+    ]
+    markup = InlineKeyboardMarkup([[button(_("🎟 My bookings"), OpenMyBookings(MyTab.UPCOMING, 0))]])
+    return "\n".join(lines), markup
+
+
+@on_button(BookSeries)
+@offering_may_be_gone
+async def book_weeks(update: Update, context: AppContext, data: BookSeries) -> str | None:
+    notes = await notes_for(context, data.offering_id, data.start)
+    request = BookingRequest(data.offering_id, context.user.id, data.start, notes)
+    try:
+        async with context.uow() as uow:
+            views = await book_series(
+                uow, context.clock, request, data.weeks,
+                max_active_per_mentor=context.services.max_active_per_mentor, payments=context.services.payments,
+            )  # fmt: skip
+            await uow.dialogs.clear(context.user.id)
+            await uow.commit()
+    except SlotTaken:
+        return await _first_week_taken(update, context, data.offering_id, data.start)
+    except TooManyBookings as error:
+        markup = InlineKeyboardMarkup([[button(_("🎟 My bookings"), OpenMyBookings(MyTab.UPCOMING, 0))]])
+        await show(update, "⚠️ " + explain(error), markup)
+        return explain(error)
+    await show(update, *booked_view(views, context.zone))
+    return None
+
+
+# --- a booked series ------------------------------------------------------------------------------------------
+
+
+def series_text(views: list[BookingView], zone: str) -> str:
+    lines = [_("🔁 <b>{title}</b>, every week:").format(title=esc(views[0].offering.title))]
+    lines += [
+        _("Week {week} of {weeks}: {time} · {status}").format(
+            week=v.booking.series_week,
+            weeks=v.booking.series_weeks,
+            time=format_moment(v.booking.scheduled_at, zone),
+            status=booking_status_label(v.booking.status),
+        )
+        for v in views
+    ]
+    return "\n".join(lines)
+
+
+@on_button(ActOnSeries)
+async def act_on_series(update: Update, context: AppContext, data: ActOnSeries) -> str | None:
+    me = context.user.id
+    match data.action:
+        case SeriesAction.CONFIRM_ALL:
+            async with context.uow() as uow:
+                views = await confirm_series(uow, context.clock, me, data.booking_id)
+                await uow.commit()
+            await say(update, _("Confirmed every week. The mentee has been told.") + "\n\n" + series_text(
+                views, context.zone
+            ))
+            return _("Confirmed every week.")
+        case _:  # CANCEL_FUTURE
+            async with context.uow() as uow:
+                views, _actor = await series_views(uow, me, data.booking_id)
+                if not future_open(views, context.clock.now()):
+                    raise InvalidTransition(views[0].booking.status, S.CANCELLED, Actor.MENTEE)
+                await uow.dialogs.set(me, DialogState.SERIES_CANCEL_REASON, {"booking_id": data.booking_id})
+                await uow.commit()
+            prompt = _(
+                "Why are you cancelling all future weeks of this series? Type a short reason (at most {limit} "
+                "characters); it is shown with each cancelled week. Send /cancel to keep them."
+            ).format(limit=REASON_MAX)
+            await say(update, prompt + "\n\n" + series_text(views, context.zone))
+            return None
+
+
+@text_step(DialogState.SERIES_CANCEL_REASON)
+async def type_series_cancel_reason(update: Update, context: AppContext, text: str, data: dict[str, Any]) -> None:
+    async with context.uow() as uow:
+        views, kept = await cancel_future(uow, context.clock, context.user.id, int(data["booking_id"]), text)
+        await uow.dialogs.clear(context.user.id)
+        await uow.commit()
+    lines = [_("Cancelled every future week of the series. I have told the other person."), ""]
+    if kept:
+        lines.append(
+            ngettext(
+                "{count} week is past its cancellation cut-off and stays booked; please message your mentor.",
+                "{count} weeks are past their cancellation cut-off and stay booked; please message your mentor.",
+                len(kept),
+            ).format(count=len(kept))
+        )
+    await say(update, "\n".join([*lines, series_text(views, context.zone)]))
+
+
+def handlers() -> list[BaseHandler]:
+    return [repeat_weekly, choose_weeks, book_weeks, act_on_series]
