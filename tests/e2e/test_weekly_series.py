@@ -73,7 +73,7 @@ async def test_a_series_with_a_busy_week_then_one_week_and_all_future_weeks_canc
     ]  # fmt: skip
     assert len({b.series_id for b in booked}) == 1 and booked[0].series_id == booked[0].id
     # the mentor hears of the series once; every week has its own reminders
-    await mentor.wait_for(lambda m: "New booking" in (m.text or "") and "Ravi" in (m.text or ""))
+    await mentor.wait_for(lambda m: "New booking" in (m.text or "") and "Ravi" in (m.text or ""), timeout=15)
     await api.wait_idle()  # nothing more arrives: the later weeks send no request of their own
     news = [m for m in mentor.bot_messages() if "New booking" in (m.text or "") and "Ravi" in (m.text or "")]
     assert len(news) == 1 and "🔁 Week 1 of 3" in news[0].text
@@ -113,7 +113,7 @@ async def test_a_series_with_a_busy_week_then_one_week_and_all_future_weeks_canc
     def told() -> list:
         return [m for m in mentor.bot_messages() if "Found a full-time job" in (m.text or "")]
 
-    await api.wait_until(lambda: len(told()) >= 2, 10, lambda: f"the mentor was told {len(told())} times")
+    await api.wait_until(lambda: len(told()) >= 2, 15, lambda: f"the mentor was told {len(told())} times")
     await api.wait_idle()
     assert len(told()) == 2  # weeks 1 and 3; week 2 was cancelled before
     async with bot.bot_data["services"].uow_factory() as uow:
@@ -128,7 +128,7 @@ async def test_a_paid_series_is_one_request_the_mentor_confirms_at_once(api: Fak
     plan = await repeat_four_weeks(api, ravi)
     await ravi.press("✅ Book 4 weekly sessions", message=plan)
     await ravi.wait_for("Request sent for 4 weekly sessions. The mentor confirms the series")
-    request = await mentor.wait_for("New booking request")
+    request = await mentor.wait_for("New booking request", timeout=15)  # sent by the dispatcher
     assert "🔁 Week 1 of 4" in request.text
     assert "✅ Confirm all weeks" in request.buttons and "🚫 Cancel all future weeks" in request.buttons
     await api.wait_idle()
@@ -142,6 +142,6 @@ async def test_a_paid_series_is_one_request_the_mentor_confirms_at_once(api: Fak
     def confirmations() -> list:
         return [m for m in ravi.bot_messages() if "Your booking is confirmed" in (m.text or "")]
 
-    await api.wait_until(lambda: len(confirmations()) >= 4, 10, lambda: f"{len(confirmations())} confirmations")
+    await api.wait_until(lambda: len(confirmations()) >= 4, 15, lambda: f"{len(confirmations())} confirmations")
     await api.wait_idle()
     assert len(confirmations()) == 4  # one per week, each with its own time
