@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -23,10 +24,10 @@ OTHER = 2002
 NOW = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)  # Tuesday; London changes its clocks on Sunday 29 March
 FIRST = datetime(2026, 3, 16, 10, 0, tzinfo=UTC)  # Monday 10:00 GMT
 CLOCK = FixedClock(NOW)
-FREE_HOUR = {"status": OfferingStatus.ACTIVE, "duration_minutes": 60, "price": Decimal(0)}
+FREE_HOUR: dict[str, Any] = {"status": OfferingStatus.ACTIVE, "duration_minutes": 60, "price": Decimal(0)}
 
 
-async def _mentor(uow: SqlUnitOfWork, **changes: object) -> int:
+async def _mentor(uow: SqlUnitOfWork, **changes: Any) -> int:
     [added] = await seed(
         uow,
         user(MENTOR_ID, is_mentor=True, timezone="Europe/London"),
