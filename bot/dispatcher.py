@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import warnings
 from collections.abc import Awaitable, Callable
@@ -154,6 +155,7 @@ class Dispatcher:
         self._stopping = False
         self._planned_wake: float | None = None  # loop time of the earliest wake already asked for
         self._chat_free: dict[int, float] = {}  # chat id -> loop time of its next free turn
+        self._chat_done: dict[int, float] = {}  # chat id -> loop time its last send came back
         self._unused: list[Claimed] = []
 
     # -- waking ------------------------------------------------------------------------------------------------
@@ -331,6 +333,8 @@ class Dispatcher:
             outcome = self._retry(claim, error)
         else:
             outcome = _Outcome("sent")
+        finally:
+            self._chat_sent(outgoing.chat_id)
         await self._record(claim, outcome, chat_id=outgoing.chat_id)
 
     def _retry(self, claim: Claimed, error: BaseException) -> _Outcome:
@@ -394,6 +398,7 @@ class Dispatcher:
     def _forget_past_turns(self, now: float) -> None:
         """Drop the per-chat turns that have passed (they no longer delay anything)."""
         self._chat_free = {chat: t for chat, t in self._chat_free.items() if t > now}
+        self._chat_done = {chat: t for chat, t in self._chat_done.items() if t + self.chat_interval > now}
 
     async def _chat_turn(self, chat_id: int) -> None:
         """Space messages to one chat ``chat_interval`` apart (Telegram: about one message per second per chat)."""
@@ -406,6 +411,15 @@ class Dispatcher:
         self._chat_free[chat_id] = turn + self.chat_interval
         if turn > now:
             await asyncio.sleep(turn - now)
+        # and an interval after the chat's last send came back: a send that was slow to arrive (a busy network or
+        # rate limiter) must not bring the next one closer to it than the interval where Telegram counts
+        wait = self._chat_done.get(chat_id, -math.inf) + self.chat_interval - asyncio.get_running_loop().time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    def _chat_sent(self, chat_id: int | None) -> None:
+        if self.chat_interval > 0 and chat_id is not None:
+            self._chat_done[chat_id] = asyncio.get_running_loop().time()
 
 
 _CHAT_TURNS_KEPT = 10_000  # per-chat spacing entries kept before the past ones are dropped (memory stays flat)
