@@ -266,8 +266,14 @@ async def press(
 
 
 async def mentee(
-    run: Run, replies: Replies, user: FakeUser, offerings: list[int], pacer: Pacer, stop: asyncio.Event,
-    rng: random.Random, start_within: float,
+    run: Run,
+    replies: Replies,
+    user: FakeUser,
+    offerings: list[int],
+    pacer: Pacer,
+    stop: asyncio.Event,
+    rng: random.Random,
+    start_within: float,
 ) -> None:
     await asyncio.sleep(rng.uniform(0, start_within))  # out of step with the others (see the module notes)
     while not stop.is_set():
@@ -355,7 +361,11 @@ async def pay(
 
 
 async def mentor(
-    run: Run, replies: Replies, user: FakeUser, inbox: asyncio.Queue[ChatMessage], pacer: Pacer,
+    run: Run,
+    replies: Replies,
+    user: FakeUser,
+    inbox: asyncio.Queue[ChatMessage],
+    pacer: Pacer,
     stop: asyncio.Event,
 ) -> None:
     while not stop.is_set():
@@ -478,6 +488,7 @@ async def bot_processes(api: FakeBotApi, command: list[str], env: dict[str, str]
             processes.append(
                 subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=log)
             )
+
         def serving() -> bool:
             return all("webhook: serving" in Path(log.name).read_text(errors="replace") for log in logs)
 
@@ -548,8 +559,12 @@ class Actor(Protocol):
 
 
 async def measure(
-    name: str, api: FakeBotApi, users: list[tuple[FakeUser, Actor]],
-    rate: float | None, warmup: float, seconds: float,
+    name: str,
+    api: FakeBotApi,
+    users: list[tuple[FakeUser, Actor]],
+    rate: float | None,
+    warmup: float,
+    seconds: float,
 ) -> Run:
     run = Run(name)
     pacer = Pacer(rate)
@@ -595,8 +610,16 @@ async def run_echo(api: FakeBotApi, replies: Replies, count: int, args: argparse
 
 
 async def run_ours(
-    api: FakeBotApi, replies: Replies, url: str, offerings: list[int], mentor_ids: list[int],
-    mentee_ids: list[int], rate: float | None, args: argparse.Namespace, label: str, flow: str = "free",
+    api: FakeBotApi,
+    replies: Replies,
+    url: str,
+    offerings: list[int],
+    mentor_ids: list[int],
+    mentee_ids: list[int],
+    rate: float | None,
+    args: argparse.Namespace,
+    label: str,
+    flow: str = "free",
 ) -> Run:
     rng = random.Random(7)
     inboxes: dict[int, asyncio.Queue[ChatMessage]] = {m: asyncio.Queue() for m in mentor_ids}
@@ -741,8 +764,16 @@ async def main_async(args: argparse.Namespace) -> None:
                             print(f"[{tag}] Mentor Desk {name}, {what} ...", flush=True)
                             runs.append(
                                 await run_ours(
-                                    api, replies, url, offerings, mentor_ids, mentee_ids, rate, args,
-                                    f"{tag}: Mentor Desk {name} ({backend}), {what}", flow,
+                                    api,
+                                    replies,
+                                    url,
+                                    offerings,
+                                    mentor_ids,
+                                    mentee_ids,
+                                    rate,
+                                    args,
+                                    f"{tag}: Mentor Desk {name} ({backend}), {what}",
+                                    flow,
                                 )
                             )
                         finally:
@@ -766,7 +797,9 @@ def main() -> None:
         "--flows", default="free", help="comma-separated booking flows: free, stars (Telegram Stars invoices)"
     )
     parser.add_argument(
-        "--workers", type=int, default=0,
+        "--workers",
+        type=int,
+        default=0,
         help="0: the bot long-polls (default); N: N webhook workers sharing one port (WEBHOOK_REUSE_PORT)",
     )
     asyncio.run(main_async(parser.parse_args()))

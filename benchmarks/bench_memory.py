@@ -75,8 +75,10 @@ async def run(database_url: str, users: int, concurrency: int) -> bool:
         print(f"| {n} | {mb:.1f} |")
     first, last = readings[1] if len(readings) > 1 else readings[0], readings[-1]
     slope = (last[1] - first[1]) / max(last[0] - first[0], 1) * 1000
-    print(f"peak {peak:.1f} MB (target <= {TARGET_MB} MB); growth after the first 1,000 users: {slope:.2f} MB per "
-          f"1,000 users")
+    print(
+        f"peak {peak:.1f} MB (target <= {TARGET_MB} MB); growth after the first 1,000 users: {slope:.2f} MB per "
+        f"1,000 users"
+    )
     return peak <= TARGET_MB
 
 
@@ -94,8 +96,10 @@ def main() -> None:
         ok = asyncio.run(run(args.database, args.users, args.concurrency))
     else:
         if not SEEDED.is_file():
-            raise SystemExit(f"{SEEDED} is missing: run .venv/bin/python -m benchmarks.seed --url "
-                             f"sqlite+aiosqlite:///{SEEDED} first (about two minutes)")
+            raise SystemExit(
+                f"{SEEDED} is missing: run .venv/bin/python -m benchmarks.seed --url "
+                f"sqlite+aiosqlite:///{SEEDED} first (about two minutes)"
+            )
         with TemporaryDirectory(prefix="bench-memory-") as tmp:
             copy = Path(tmp) / "db.sqlite3"
             shutil.copyfile(SEEDED, copy)

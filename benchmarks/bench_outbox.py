@@ -53,9 +53,7 @@ async def _seed(url: str, count: int, due: datetime) -> None:
             chats = range(FIRST_CHAT, FIRST_CHAT + count)
             for chat in chats:
                 await uow.users.add(User(chat, f"Mentee {chat}"))
-            await uow.outbox.add(
-                [Notification(NotificationKind.REMINDER, chat, due, None, 60) for chat in chats]
-            )
+            await uow.outbox.add([Notification(NotificationKind.REMINDER, chat, due, None, 60) for chat in chats])
             await uow.commit()
     finally:
         await engine.dispose()

@@ -132,7 +132,12 @@ PATTERN_WEIGHTS = (35, 25, 10, 10, 20)
 
 # Status mixes: (status, weight) for paid and free offerings, sessions in the past and in the future.
 PAST_PAID = (
-    (S.COMPLETED, 68), (S.CANCELLED, 11), (S.DECLINED, 7), (S.EXPIRED, 6), (S.NO_SHOW, 4), (S.CONFIRMED, 4)
+    (S.COMPLETED, 68),
+    (S.CANCELLED, 11),
+    (S.DECLINED, 7),
+    (S.EXPIRED, 6),
+    (S.NO_SHOW, 4),
+    (S.CONFIRMED, 4),
 )
 PAST_FREE = ((S.COMPLETED, 78), (S.CANCELLED, 14), (S.NO_SHOW, 4), (S.CONFIRMED, 4))
 FUTURE_PAID = ((S.CONFIRMED, 62), (S.PENDING, 26), (S.CANCELLED, 9), (S.DECLINED, 3))
@@ -365,7 +370,9 @@ def _offering_statuses(rng: random.Random) -> list[OfferingStatus]:
     extra = [
         status
         for status, share in (
-            (OfferingStatus.PAUSED, 0.2), (OfferingStatus.ARCHIVED, 0.1), (OfferingStatus.DRAFT, 0.05)
+            (OfferingStatus.PAUSED, 0.2),
+            (OfferingStatus.ARCHIVED, 0.1),
+            (OfferingStatus.DRAFT, 0.05),
         )
         if rng.random() < share
     ]
@@ -714,8 +721,15 @@ class _Seeder:
                     ("rating_feedback", {"booking_id": rng.randint(1, max(1, self.r.bookings))}),
                 )
             )  # fmt: skip
-            await self.w.add("dialogs", {"user_id": user_id, "state": state, "data": data,
-                                         "updated_at": self._moment(self.now - timedelta(days=30), self.now)})
+            await self.w.add(
+                "dialogs",
+                {
+                    "user_id": user_id,
+                    "state": state,
+                    "data": data,
+                    "updated_at": self._moment(self.now - timedelta(days=30), self.now),
+                },
+            )
         await self.w.flush("dialogs")
 
 

@@ -179,6 +179,7 @@ def build_application(
         rate=settings.send_rate_per_second if rate_limit else None,
         read_factory=services.read_factory,
     )
+
     def on_leadership(leader: bool) -> None:
         if leader:
             dispatcher.wake()  # send whatever is due, then keep the usual wake-ups

@@ -186,4 +186,3 @@ def format_wall(minute: int) -> str:
 @lru_cache(maxsize=_MEMO)
 def _wall(minute: int, code: str) -> str:
     return format_time(time(minute // 60, minute % 60), "short", locale=_babel_locale(code))
-

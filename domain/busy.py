@@ -195,9 +195,7 @@ def read_ok(
 
 
 def read_failed(calendar: BusyCalendar, now: datetime, failure: Failure) -> BusyCalendar:
-    return calendar.with_changes(
-        last_attempt_at=now, failure=failure, failing_since=calendar.failing_since or now
-    )
+    return calendar.with_changes(last_attempt_at=now, failure=failure, failing_since=calendar.failing_since or now)
 
 
 def should_tell_failing(calendar: BusyCalendar, now: datetime) -> bool:
@@ -291,7 +289,15 @@ _PERIOD = {
     "HOURLY": timedelta(hours=1),
 }
 _BY_PARTS = (
-    "BYMONTH", "BYWEEKNO", "BYYEARDAY", "BYMONTHDAY", "BYDAY", "BYHOUR", "BYMINUTE", "BYSECOND", "BYSETPOS"
+    "BYMONTH",
+    "BYWEEKNO",
+    "BYYEARDAY",
+    "BYMONTHDAY",
+    "BYDAY",
+    "BYHOUR",
+    "BYMINUTE",
+    "BYSECOND",
+    "BYSETPOS",
 )
 
 

@@ -204,6 +204,7 @@ def stars(rating: Decimal | int | None) -> str:
 
 # --- the slot engine for many offerings ---------------------------------------------------------------------
 
+
 def next_free_slot(
     offering: Offering,
     availability: Availability | None,

@@ -356,7 +356,6 @@ class StatsDelta:
         return any((self.bookings, self.completed, self.rating_sum, self.rating_count))
 
 
-
 @dataclass(frozen=True, slots=True)
 class BookingView:
     """A booking with its offering and both people: what every screen and message about a booking shows."""

@@ -216,8 +216,10 @@ def events_for(before: Booking | None, after: Booking, actor: Actor, now: dateti
                 said = [(K.RATE, after.mentee_id)]
     elif before.payment_claimed_at is None and after.payment_claimed_at is not None:
         said = [(K.UPI_CLAIM, after.mentor_id)]  # the mentee says they paid by UPI
-    elif before.payment_claimed_at is not None and after.payment_claimed_at is None and (
-        after.payment_status == PaymentStatus.PENDING
+    elif (
+        before.payment_claimed_at is not None
+        and after.payment_claimed_at is None
+        and (after.payment_status == PaymentStatus.PENDING)
     ):
         said = [(K.UPI_NOT_RECEIVED, after.mentee_id)]  # the mentor did not find the money
     elif before.scheduled_at != after.scheduled_at:  # moved: the other person hears of it

@@ -74,9 +74,7 @@ class NothingToMark(DomainError):
 # --- what a booking costs, and how it is paid ----------------------------------------------------------------
 
 
-def modes_for(
-    offering: Offering, settings: PaymentSettings, upi_id: str | None = None
-) -> tuple[PaymentMode, ...]:
+def modes_for(offering: Offering, settings: PaymentSettings, upi_id: str | None = None) -> tuple[PaymentMode, ...]:
     """How a booking of ``offering`` may be paid, in the order ``PAYMENTS`` lists them: nothing for a free
     offering; the modes that are on (UPI only when the mentor has a UPI ID, ``upi_id``); else ``off`` (paid
     outside the bot)."""
@@ -238,11 +236,11 @@ def refund_on_move(
 ) -> Refund:
     """What a paid booking's move to ``target`` by ``actor`` refunds::
 
-        declined by the mentor, cancelled by the mentor, expired unanswered  -> full refund
-        cancelled by the mentee: a request still waiting for the mentor       -> full refund
-                                 a confirmed session, until the cut-off       -> full refund
-                                 a confirmed session, after the cut-off       -> nothing
-        anything else (confirmed, completed, no-show)                         -> nothing
+    declined by the mentor, cancelled by the mentor, expired unanswered  -> full refund
+    cancelled by the mentee: a request still waiting for the mentor       -> full refund
+                             a confirmed session, until the cut-off       -> full refund
+                             a confirmed session, after the cut-off       -> nothing
+    anything else (confirmed, completed, no-show)                         -> nothing
     """
     if target in (S.DECLINED, S.EXPIRED):
         return Refund.FULL

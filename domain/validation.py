@@ -85,9 +85,7 @@ def validate_link(value: str) -> str:
     return link
 
 
-_RANGE = re.compile(
-    r"(\d{1,2})(?:[:.](\d{2}))?\s*(?:-|–|—|to)\s*(\d{1,2})(?:[:.](\d{2}))?", re.IGNORECASE
-)
+_RANGE = re.compile(r"(\d{1,2})(?:[:.](\d{2}))?\s*(?:-|–|—|to)\s*(\d{1,2})(?:[:.](\d{2}))?", re.IGNORECASE)
 
 
 def parse_time_ranges(text: str) -> list[TimeRange]:

@@ -492,4 +492,3 @@ def handlers() -> list[BaseHandler]:
         confirm_booking,
         confirm_and_pay,
     ]
-

@@ -843,6 +843,8 @@ class OpenWaitlist(CallbackData):
 @callback("wlx")
 class LeaveWaitlist(CallbackData):
     entry_id: WaitlistId
+
+
 @callback("sr")
 class RepeatWeekly(CallbackData):
     """After choosing ``start``: how many weeks should the same time repeat (``handlers.series``)."""

@@ -125,9 +125,7 @@ async def remember_user(update: Update, context: AppContext) -> None:
     if not blocked:  # the usual case - a known user, nothing changed - needs no write transaction
         async with context.reader() as reader:
             user = await reader.users.get(tg.id)
-            if user is not None and (
-                not same_profile(user, profile) or await reader.users.is_unreachable(tg.id)
-            ):
+            if user is not None and (not same_profile(user, profile) or await reader.users.is_unreachable(tg.id)):
                 user = None
     if user is None:
         async with context.uow() as uow:

@@ -138,9 +138,9 @@ def _duration_label(minutes: int) -> str:
 
 
 def _soon_label() -> str:
-    return ngettext(
-        "Free time in the next {days} day", "Free time in the next {days} days", SOON_DAYS
-    ).format(days=SOON_DAYS)
+    return ngettext("Free time in the next {days} day", "Free time in the next {days} days", SOON_DAYS).format(
+        days=SOON_DAYS
+    )
 
 
 def _ticked(label: str, on: bool) -> str:
@@ -190,7 +190,7 @@ def _filters_line(filters: Filters) -> str | None:
 
 
 def _category_buttons(listing: Listing) -> list[list[InlineKeyboardButton]]:
-    """"All" and every category that has offerings under the other filters, each with its count."""
+    """ "All" and every category that has offerings under the other filters, each with its count."""
     filters = listing.filters
     everything = sum(listing.counts.values())
     buttons = [
@@ -453,4 +453,3 @@ async def open_mentor(update: Update, context: AppContext, data: ShowMentor) -> 
 def handlers() -> list[BaseHandler]:
     """``/book`` and ``Browse`` are registered by ``handlers.booking`` (its entry points delegate here)."""
     return [list_offerings, choose_options, ask_search, open_offering, open_mentor]
-

@@ -112,9 +112,7 @@ async def _act(update: Update, context: AppContext, data: ActOnBooking) -> str |
     match data.action:
         case BookingAction.CONFIRM:
             async with context.uow() as uow:
-                view = await change_status(
-                    uow, context.clock, me, booking_id, S.CONFIRMED, only=Actor.MENTOR
-                )
+                view = await change_status(uow, context.clock, me, booking_id, S.CONFIRMED, only=Actor.MENTOR)
                 await uow.commit()
             await show(update, *_mentor_card(context, view))
             return _("Confirmed. The mentee has been told.")

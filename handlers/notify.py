@@ -252,9 +252,7 @@ def to_mentor(
             head = _(
                 "📲 {mentee} says they paid {amount} by UPI for this booking. Check your UPI app for it "
                 "(note: <code>{note}</code>), then tap “Mark paid” or “Not received”."
-            ).format(
-                mentee=name, amount=format_price(booking.amount, booking.currency), note=esc(upi_note(view))
-            )
+            ).format(mentee=name, amount=format_price(booking.amount, booking.currency), note=esc(upi_note(view)))
         case K.MOVED:
             old = format_moment(booking.moved_from, zone) if booking.moved_from else "—"
             new = format_moment(booking.scheduled_at, zone)
@@ -277,9 +275,7 @@ def to_mentor(
         case K.MOVE_EXPIRED:
             head = _(
                 "⌛ The mentee's request for a new time expired unanswered: the session stays at {time}."
-            ).format(
-                time=format_moment(booking.scheduled_at, zone)
-            )
+            ).format(time=format_moment(booking.scheduled_at, zone))
         case K.REMINDER:
             head = _("⏰ Reminder: <b>{title}</b> with {mentee} starts in {lead}.").format(
                 title=title, mentee=name, lead=lead_text(n.lead_minutes)

@@ -339,11 +339,14 @@ async def open_offering(update: Update, context: AppContext, data: ManageOfferin
         await uow.commit()
     lead = ""
     if waiting:
-        lead = ngettext(
-            "🔔 {count} mentee is waiting for a time of this offering to free up.",
-            "🔔 {count} mentees are waiting for a time of this offering to free up.",
-            waiting,
-        ).format(count=waiting) + "\n\n"
+        lead = (
+            ngettext(
+                "🔔 {count} mentee is waiting for a time of this offering to free up.",
+                "🔔 {count} mentees are waiting for a time of this offering to free up.",
+                waiting,
+            ).format(count=waiting)
+            + "\n\n"
+        )
     await show(update, *manage_view(screen, lead, payments=context.services.payments))
     return None
 
@@ -415,8 +418,10 @@ def edit_menu_view(
     switches = [[button(label, SetOfferingField(offering.id, OfferingField.PROFILE_HOURS, value))]]
     if payments.held:  # paid in the bot (an invoice, or UPI the mentor confirms)
         auto = offering.auto_confirm_paid
-        label = _("⚡ Confirm paid bookings automatically: on") if auto else _(
-            "⚡ Confirm paid bookings automatically: off"
+        label = (
+            _("⚡ Confirm paid bookings automatically: on")
+            if auto
+            else _("⚡ Confirm paid bookings automatically: off")
         )
         switch = SetOfferingField(offering.id, OfferingField.AUTO_CONFIRM, "0" if auto else "1")
         switches.append([button(label, switch)])

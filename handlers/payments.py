@@ -399,4 +399,3 @@ def handlers() -> list[BaseHandler]:
         act_on_payment,
         download_ledger,
     ]
-

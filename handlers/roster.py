@@ -61,9 +61,12 @@ def roster_view(roster: Roster, zone: str, now: datetime) -> tuple[str, InlineKe
             )
         )
         name = _short(view.mentee.display_name)
-        row = [button(_("{number}. {mentee}").format(number=number, mentee=name), OpenBookingCard(
-            booking.id, tab_of(booking, now), 0
-        ))]
+        row = [
+            button(
+                _("{number}. {mentee}").format(number=number, mentee=name),
+                OpenBookingCard(booking.id, tab_of(booking, now), 0),
+            )
+        ]
         if S.COMPLETED in allowed_moves(booking, Actor.MENTOR, now):
             row += [
                 # TRANSLATORS: the attendee numbered {number} on the roster attended / did not come

@@ -82,25 +82,32 @@ def plan_view(plan: SeriesPlan, start: datetime, zone: str) -> tuple[str, Inline
     lines = [_("🔁 <b>{title}</b>, {weeks} weeks:").format(title=esc(offering.title), weeks=len(plan.weeks))]
     for week in plan.weeks:
         if week.start is None:
-            lines.append(_("Week {number}: ❌ this time does not exist that week (the clocks change)").format(
-                number=week.number
-            ))
+            lines.append(
+                _("Week {number}: ❌ this time does not exist that week (the clocks change)").format(
+                    number=week.number
+                )
+            )
         elif week.free:
-            lines.append(_("Week {number}: {time} ✅ free").format(
-                number=week.number, time=format_moment(week.start, zone)
-            ))
+            lines.append(
+                _("Week {number}: {time} ✅ free").format(number=week.number, time=format_moment(week.start, zone))
+            )
         else:
-            lines.append(_("Week {number}: {time} ❌ not free").format(
-                number=week.number, time=format_moment(week.start, zone)
-            ))
+            lines.append(
+                _("Week {number}: {time} ❌ not free").format(
+                    number=week.number, time=format_moment(week.start, zone)
+                )
+            )
     free = len(plan.free)
     keyboard = []
     if free:
-        lines += ["", ngettext(
-            "{count} week is free: book it as one series?",
-            "{count} weeks are free: book them as one series?",
-            free,
-        ).format(count=free)]
+        lines += [
+            "",
+            ngettext(
+                "{count} week is free: book it as one series?",
+                "{count} weeks are free: book them as one series?",
+                free,
+            ).format(count=free),
+        ]
         label = ngettext("✅ Book {count} weekly session", "✅ Book {count} weekly sessions", free)
         label = label.format(count=free)
         keyboard.append([button(label, BookSeries(offering.id, start, len(plan.weeks)))])
@@ -135,7 +142,8 @@ def booked_view(views: list[BookingView], zone: str) -> tuple[str, InlineKeyboar
     first = views[0].booking
     if first.status == S.CONFIRMED:
         head = ngettext(
-            "🎉 Booked! {count} weekly session is confirmed.", "🎉 Booked! {count} weekly sessions are confirmed.",
+            "🎉 Booked! {count} weekly session is confirmed.",
+            "🎉 Booked! {count} weekly sessions are confirmed.",
             len(views),
         ).format(count=len(views))
     else:
@@ -205,9 +213,10 @@ async def act_on_series(update: Update, context: AppContext, data: ActOnSeries) 
             async with context.uow() as uow:
                 views = await confirm_series(uow, context.clock, me, data.booking_id)
                 await uow.commit()
-            await say(update, _("Confirmed every week. The mentee has been told.") + "\n\n" + series_text(
-                views, context.zone
-            ))
+            await say(
+                update,
+                _("Confirmed every week. The mentee has been told.") + "\n\n" + series_text(views, context.zone),
+            )
             return _("Confirmed every week.")
         case _:  # CANCEL_FUTURE
             async with context.uow() as uow:

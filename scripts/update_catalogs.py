@@ -31,8 +31,24 @@ def main() -> None:
     from chat.i18n import SUPPORTED_LOCALES
 
     pybabel(
-        "extract", "-F", "babel.cfg", "-k", "N_", "-k", "ngettext:1,2", "--no-location", "--sort-output",
-        "--add-comments", "TRANSLATORS:", "--project", "Mentor Desk", "-w", str(WIDTH), "-o", str(POT), ".",
+        "extract",
+        "-F",
+        "babel.cfg",
+        "-k",
+        "N_",
+        "-k",
+        "ngettext:1,2",
+        "--no-location",
+        "--sort-output",
+        "--add-comments",
+        "TRANSLATORS:",
+        "--project",
+        "Mentor Desk",
+        "-w",
+        str(WIDTH),
+        "-o",
+        str(POT),
+        ".",
     )
     for locale in SUPPORTED_LOCALES:
         po = LOCALES / locale / "LC_MESSAGES" / "messages.po"

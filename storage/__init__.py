@@ -1,6 +1,6 @@
 """Storage: SQLAlchemy models, repositories implementing ``domain.ports``, the unit of work, engines, migrations.
 
-    engine = create_engine(url)                      # storage.engine
-    await upgrade_to_head(url)                       # storage.migrate
-    uow = SqlUnitOfWork(engine)  # storage.uow
+engine = create_engine(url)                      # storage.engine
+await upgrade_to_head(url)                       # storage.migrate
+uow = SqlUnitOfWork(engine)  # storage.uow
 """

@@ -310,9 +310,7 @@ _AVAILABILITY_OF_MENTOR = union_all(
         _RULES.c.end_minute,
         _RULES.c.id.label("row_id"),
     )
-    .select_from(
-        _USERS.outerjoin(_RULES, and_(_RULES.c.mentor_id == _USERS.c.id, _RULES.c.offering_id.is_(None)))
-    )
+    .select_from(_USERS.outerjoin(_RULES, and_(_RULES.c.mentor_id == _USERS.c.id, _RULES.c.offering_id.is_(None))))
     .where(_USERS.c.id == bindparam("mentor_id")),
     select(
         literal_column("1"),
@@ -572,7 +570,6 @@ _OFFERING_WITH_MENTOR = (
 _MENTOR_OF_OFFERING = select(_OFFERINGS.c.mentor_id).where(_OFFERINGS.c.id == bindparam("id")).scalar_subquery()
 
 
-
 def _hours_part(part: int, **values: Any) -> list[Any]:
     """The columns of ``_OFFERING_WITH_MENTOR_AND_HOURS`` for a part of the mentor's hours: ``values`` by name,
     NULL for the offering's and the mentor's."""
@@ -613,9 +610,7 @@ _OFFERING_WITH_MENTOR_AND_HOURS = union_all(
         )
     ).where(_OVERRIDES.c.mentor_id == _MENTOR_OF_OFFERING),
     select(*_hours_part(3, row_id=_BUSY_CALENDARS.c.id)).where(_BUSY_CALENDARS.c.mentor_id == _MENTOR_OF_OFFERING),
-).order_by(
-    text("part"), text("rule_weekday"), text("override_day"), text("rule_start_minute"), text("row_id")
-)
+).order_by(text("part"), text("rule_weekday"), text("override_day"), text("rule_start_minute"), text("row_id"))
 
 
 def _offering_with_rules(rows: Sequence[AnyRow]) -> Offering:

@@ -73,8 +73,6 @@ async def clear_day(uow: UnitOfWork, mentor_id: int, scope: int, weekday: int) -
     return await _save_week(uow, mentor_id, week, replace_days(week.weekly, [weekday], ()))
 
 
-async def copy_day_to(
-    uow: UnitOfWork, mentor_id: int, scope: int, source: int, targets: Iterable[int]
-) -> Week:
+async def copy_day_to(uow: UnitOfWork, mentor_id: int, scope: int, source: int, targets: Iterable[int]) -> Week:
     week = await load_week(uow, mentor_id, scope)
     return await _save_week(uow, mentor_id, week, copy_day(week.weekly, source, targets))

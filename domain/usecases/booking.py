@@ -171,9 +171,7 @@ async def free_times(
 ) -> tuple[SlotContext, list[datetime]]:
     """Free start times on ``day`` in the viewer's zone (what is busy is loaded around that day only)."""
     zone = ZoneInfo(viewer_tz)
-    ctx = await _slot_context(
-        uow, offering_id, viewer_id, clock.now(), slots.days_around(day, day, zone), moving
-    )
+    ctx = await _slot_context(uow, offering_id, viewer_id, clock.now(), slots.days_around(day, day, zone), moving)
     if ctx.availability is None:
         return ctx, []
     times = slots.slots_on(ctx.offering, ctx.availability, ctx.busy, clock.now(), day, zone, ctx.external)
@@ -280,7 +278,9 @@ async def booking_views(
         if booking.offering_id not in offerings:
             offerings[booking.offering_id] = await uow.offerings.get(booking.offering_id)
         offering, mentor, mentee = (
-            offerings[booking.offering_id], people.get(booking.mentor_id), people.get(booking.mentee_id)
+            offerings[booking.offering_id],
+            people.get(booking.mentor_id),
+            people.get(booking.mentee_id),
         )
         if offering is not None and mentor is not None and mentee is not None:
             views.append(BookingView(booking, offering, mentor, mentee))

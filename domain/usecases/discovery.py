@@ -98,8 +98,6 @@ async def offering_card(uow: UnitOfWork, clock: Clock, offering_id: int, viewer_
     if mentor is None:
         raise NotFound("mentor")
     profile = await uow.profiles.get(mentor.id)
-    match = Match(
-        offering, mentor, profile.display_name if profile else None, profile.headline if profile else ""
-    )
+    match = Match(offering, mentor, profile.display_name if profile else None, profile.headline if profile else "")
     [next_slot] = await _next_slots(uow, [match], clock.now(), NEXT_SLOT_HORIZON_DAYS)
     return OfferingCard(match, next_slot, own=offering.mentor_id == viewer_id)

@@ -24,9 +24,7 @@ async def _mentor(uow: UnitOfWork, user_id: int) -> User:
     return user
 
 
-async def open_inbox(
-    uow: UnitOfWork, clock: Clock, mentor_id: int, tab: InboxTab, page: int, zone: str
-) -> Inbox:
+async def open_inbox(uow: UnitOfWork, clock: Clock, mentor_id: int, tab: InboxTab, page: int, zone: str) -> Inbox:
     """One page of one tab, the count of every tab and the quick stats; ``zone`` is the mentor's (for the week).
 
     A page past the end (the list shrank since the button was drawn) shows the last page instead."""

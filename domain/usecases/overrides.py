@@ -45,9 +45,7 @@ async def _zone_and_today(uow: UnitOfWork, clock: Clock, mentor_id: int) -> tupl
     return zone, local_today(clock.now(), zone)
 
 
-async def list_exceptions(
-    uow: UnitOfWork, clock: Clock, mentor_id: int, bookings_kept: int = 0
-) -> Exceptions:
+async def list_exceptions(uow: UnitOfWork, clock: Clock, mentor_id: int, bookings_kept: int = 0) -> Exceptions:
     zone, today = await _zone_and_today(uow, clock, mentor_id)
     horizon = today + timedelta(days=OVERRIDE_HORIZON_DAYS)
     overrides = await uow.availability.list_overrides(mentor_id, today, horizon)

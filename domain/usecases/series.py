@@ -158,8 +158,10 @@ async def cancel_future(
     kept = []
     for occurrence in future_open(views, now):
         assert occurrence.booking.id is not None
-        if actor == Actor.MENTEE and occurrence.booking.status == S.CONFIRMED and cancellation_closed(
-            occurrence.booking, occurrence.offering, now
+        if (
+            actor == Actor.MENTEE
+            and occurrence.booking.status == S.CONFIRMED
+            and cancellation_closed(occurrence.booking, occurrence.offering, now)
         ):
             kept.append(occurrence)
             continue

@@ -201,14 +201,10 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
                     j += 1
                 value = source[token_begin:j].lower()
                 if j < n and not source[j].isspace() and source[j] != ">":
-                    raise HtmlParseError(
-                        f"Unexpected end of name token at byte offset {byte_offset(token_begin)}"
-                    )
+                    raise HtmlParseError(f"Unexpected end of name token at byte offset {byte_offset(token_begin)}")
             attrs[attr_name] = value
         if name == "span" and attrs.get("class") != "tg-spoiler":
-            raise HtmlParseError(
-                f'Tag "span" must have class "tg-spoiler" at byte offset {byte_offset(begin)}'
-            )
+            raise HtmlParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {byte_offset(begin)}')
         if name == "tg-emoji" and not attrs.get("emoji-id"):
             raise HtmlParseError(
                 f'Tag "tg-emoji" must have attribute "emoji-id" at byte offset {byte_offset(begin)}'

@@ -23,7 +23,6 @@ __all__ = [
 ]
 
 
-
 @dataclasses.dataclass(frozen=True)
 class Button:
     """One inline keyboard button as the user sees it."""
@@ -104,9 +103,7 @@ class ChatMessage:
     invoice: dict[str, Any] | None = None  # ``Invoice`` JSON (``sandbox.botapi.payments``)
     invoice_payload: str | None = None  # the invoice's payload: the bot's, never shown to the user
     successful_payment: dict[str, Any] | None = None  # ``SuccessfulPayment`` JSON, a service message
-    versions: list[tuple[str | None, list[list[tuple[str, str | None]]]]] = dataclasses.field(
-        default_factory=list
-    )
+    versions: list[tuple[str | None, list[list[tuple[str, str | None]]]]] = dataclasses.field(default_factory=list)
     sender: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False)
     chat: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False)
 
@@ -117,8 +114,7 @@ class ChatMessage:
         markup = self.raw_reply_markup or {}
         rows = markup.get("inline_keyboard") or []
         return [
-            [Button(b.get("text", ""), b.get("callback_data"), b.get("url"), raw=b) for b in row]
-            for row in rows
+            [Button(b.get("text", ""), b.get("callback_data"), b.get("url"), raw=b) for b in row] for row in rows
         ]
 
     @property

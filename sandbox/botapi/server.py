@@ -429,8 +429,7 @@ class FakeBotApi(BotApiState):
             unanswered = self.unanswered_callbacks()
             if unanswered:
                 problems.append(
-                    "callback queries not answered: "
-                    + ", ".join(f"{q.id} (data={q.data!r})" for q in unanswered)
+                    "callback queries not answered: " + ", ".join(f"{q.id} (data={q.data!r})" for q in unanswered)
                 )
         return problems
 
@@ -475,8 +474,16 @@ class FakeBotApi(BotApiState):
     def _response(self, status: int, body: dict[str, Any]) -> web.Response:
         return web.json_response(body, status=status)
 
-    def _error_response(self, method: str, params: dict[str, Any], error: ApiError, *, injected: bool,
-                        request: web.Request | None = None, call: Call | None = None) -> web.Response:
+    def _error_response(
+        self,
+        method: str,
+        params: dict[str, Any],
+        error: ApiError,
+        *,
+        injected: bool,
+        request: web.Request | None = None,
+        call: Call | None = None,
+    ) -> web.Response:
         body: dict[str, Any] = {"ok": False, "error_code": error.code, "description": error.description}
         if error.parameters:
             body["parameters"] = error.parameters

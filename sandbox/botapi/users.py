@@ -95,17 +95,13 @@ class FakeUser(Person):
         command = re.match(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{1,64})?(?=\s|$)", text)
         if command:
             entities.append({"type": "bot_command", "offset": 0, "length": utf16_len(command.group())})
-        message = api.new_message(
-            self.id, from_bot=False, sender=self.to_api(), text=text, entities=entities
-        )
+        message = api.new_message(self.id, from_bot=False, sender=self.to_api(), text=text, entities=entities)
         self.started = True
         self._mark = api.record_event("user", message)
         api.enqueue_update({"message": message.to_api()})
         return message
 
-    async def press(
-        self, label: str | Callable[[str], bool], *, message: ChatMessage | int | None = None
-    ) -> str:
+    async def press(self, label: str | Callable[[str], bool], *, message: ChatMessage | int | None = None) -> str:
         """Press the inline button labelled ``label`` (or matching the predicate on its label).
 
         Looks at the latest bot message with an inline keyboard, or at ``message``.  Enqueues a
@@ -117,8 +113,9 @@ class FakeUser(Person):
         else:
             target = self.last_keyboard_message()
             if target is None:
-                raise AssertionError(f"no bot message with an inline keyboard in the chat of {self!r}:\n"
-                                     f"{self.transcript()}")
+                raise AssertionError(
+                    f"no bot message with an inline keyboard in the chat of {self!r}:\n{self.transcript()}"
+                )
         return await self.press_button(target, target.button(label))
 
     async def press_button(self, message: ChatMessage | int, button: Button) -> str:

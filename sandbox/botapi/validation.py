@@ -145,13 +145,9 @@ def validate_markup(markup: Any) -> dict[str, Any] | None:
         for row in rows:
             for button in row:
                 if not isinstance(button, dict):
-                    raise bad_request(
-                        "can't parse inline keyboard button: InlineKeyboardButton must be an Object"
-                    )
+                    raise bad_request("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
                 if not isinstance(button.get("text"), str) or not button["text"]:
-                    raise bad_request(
-                        'can\'t parse inline keyboard button: Field "text" must be of type String'
-                    )
+                    raise bad_request('can\'t parse inline keyboard button: Field "text" must be of type String')
                 actions = [k for k in button if k != "text"]
                 if not actions:
                     raise bad_request(

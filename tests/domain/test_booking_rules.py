@@ -29,8 +29,14 @@ START = NOW + timedelta(days=2)
 
 
 def offering(price: str = "500") -> Offering:
-    return Offering(mentor_id=1, title="Resume Review", price=Decimal(price), duration_minutes=30, id=7,
-                    status=OfferingStatus.ACTIVE)
+    return Offering(
+        mentor_id=1,
+        title="Resume Review",
+        price=Decimal(price),
+        duration_minutes=30,
+        id=7,
+        status=OfferingStatus.ACTIVE,
+    )
 
 
 def booking(status: BookingStatus, **changes: object) -> Booking:
@@ -116,7 +122,11 @@ def test_allowed_moves_match_the_buttons_a_mentor_should_see():
 def test_free_bookings_are_confirmed_at_once_and_paid_ones_wait():
     free, delta = rules.new_booking(offering("0"), 2, START, "Asia/Kolkata", NOW, notes="  hi  ")
     assert (free.status, free.payment_status, free.meeting_notes, delta) == (
-        S.CONFIRMED, PaymentStatus.NOT_REQUIRED, "hi", StatsDelta(bookings=1))
+        S.CONFIRMED,
+        PaymentStatus.NOT_REQUIRED,
+        "hi",
+        StatsDelta(bookings=1),
+    )
     paid, _ = rules.new_booking(offering("500"), 2, START, "Asia/Kolkata", NOW)
     assert (paid.status, paid.payment_status, paid.amount) == (S.PENDING, PaymentStatus.PENDING, Decimal("500"))
     assert (paid.payment_mode, paid.currency) == (PaymentMode.OFF, Currency.INR)  # paid outside the bot
@@ -134,7 +144,11 @@ def test_a_move_leaves_the_money_to_the_payments_rules():
 def test_a_slot_held_for_a_payment_is_let_go_without_a_reason():
     moved, delta = rules.transition(booking(S.AWAITING_PAYMENT), S.CANCELLED, Actor.MENTEE, NOW)
     assert (moved.status, moved.cancelled_by, moved.cancellation_reason, delta) == (
-        S.CANCELLED, Actor.MENTEE, None, StatsDelta())
+        S.CANCELLED,
+        Actor.MENTEE,
+        None,
+        StatsDelta(),
+    )
 
 
 def test_paid_bookings_in_the_bot_are_held_with_their_terms():
@@ -142,7 +156,12 @@ def test_paid_bookings_in_the_bot_are_held_with_their_terms():
     terms = PaymentTerms(PaymentMode.STARS, Decimal(60), Currency.XTR, hold, "0123456789abcdef")
     held, delta = rules.new_booking(offering("500"), 2, START, "Asia/Kolkata", NOW, terms=terms)
     assert (held.status, held.payment_status, held.amount, held.currency, held.payment_mode) == (
-        S.AWAITING_PAYMENT, PaymentStatus.PENDING, Decimal(60), Currency.XTR, PaymentMode.STARS)
+        S.AWAITING_PAYMENT,
+        PaymentStatus.PENDING,
+        Decimal(60),
+        Currency.XTR,
+        PaymentMode.STARS,
+    )
     assert (held.hold_until, held.payment_nonce, delta) == (hold, "0123456789abcdef", StatsDelta(bookings=1))
     outside = PaymentTerms(PaymentMode.OFF, Decimal(500), Currency.INR, None, None)
     waiting, _ = rules.new_booking(offering("500"), 2, START, "Asia/Kolkata", NOW, terms=outside)

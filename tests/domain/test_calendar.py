@@ -92,8 +92,10 @@ def test_a_feed_holds_every_booking_with_the_same_uid_and_sequence_as_the_downlo
     assert b"REFRESH-INTERVAL;VALUE=DURATION:PT1H\r\n" in data
     first, second = feed.walk("VEVENT")
     download = the_event(booking_ics(one, "Mock interview with Ravi", "", NOW))
-    assert (first["UID"], first.decoded("SEQUENCE")) == (download["UID"], download.decoded("SEQUENCE")) == (
-        "booking-42@mentor-desk.bot", 2
+    assert (
+        (first["UID"], first.decoded("SEQUENCE"))
+        == (download["UID"], download.decoded("SEQUENCE"))
+        == ("booking-42@mentor-desk.bot", 2)
     )
     assert first.decoded("DTSTAMP") == NOW + timedelta(hours=1)  # the booking's last change
     assert second.decoded("DTSTAMP") == NOW and str(second["STATUS"]) == "TENTATIVE"

@@ -66,11 +66,7 @@ def test_only_offered_durations_are_a_filter() -> None:
 def test_price_bands_do_not_overlap_and_cover_every_price() -> None:
     bands = [b for b in PriceBand if b not in (PriceBand.ANY, PriceBand.PAID)]
     for price in map(Decimal, ("0", "0.01", "500", "500.01", "1500", "9999")):
-        inside = [
-            b
-            for b in bands
-            if _within(price, *discovery.PRICE_BOUNDS[b])
-        ]
+        inside = [b for b in bands if _within(price, *discovery.PRICE_BOUNDS[b])]
         assert len(inside) == 1, price
 
 

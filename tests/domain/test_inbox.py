@@ -223,7 +223,9 @@ class FakeUow:
         self.outbox = FakeOutbox()
         self.waitlist = FakeWaitlist()
         people = [
-            User(MENTOR, "Asha", is_mentor=True), User(MENTEE, "Ravi"), User(OTHER_MENTOR, "Mo", is_mentor=True)
+            User(MENTOR, "Asha", is_mentor=True),
+            User(MENTEE, "Ravi"),
+            User(OTHER_MENTOR, "Mo", is_mentor=True),
         ]
         self.users = FakeRepo({u.id: u for u in people})
         self.bookings = FakeBookings({b.id: b for b in bookings if b.id is not None})  # stored ones

@@ -109,7 +109,9 @@ def test_agenda_time_follows_dst() -> None:
         (BookingStatus.CONFIRMED, BookingStatus.CANCELLED, Actor.MENTOR, [(K.CANCELLED, MENTEE_ID)]),
         (BookingStatus.CONFIRMED, BookingStatus.CANCELLED, Actor.MENTEE, [(K.CANCELLED, MENTOR_ID)]),
         (
-            BookingStatus.PENDING, BookingStatus.EXPIRED, Actor.SYSTEM,
+            BookingStatus.PENDING,
+            BookingStatus.EXPIRED,
+            Actor.SYSTEM,
             [(K.EXPIRED, MENTEE_ID), (K.EXPIRED, MENTOR_ID)],
         ),
         (BookingStatus.CONFIRMED, BookingStatus.COMPLETED, Actor.MENTOR, [(K.RATE, MENTEE_ID)]),

@@ -44,8 +44,12 @@ def offering(**changes: object) -> Offering:
         (OfferingField.ADVANCE_DAYS, "365", "advance_booking_days", 365),
         (OfferingField.MIN_NOTICE, "0", "min_notice_hours", 0),
         (OfferingField.MIN_NOTICE, "720", "min_notice_hours", 720),
-        (OfferingField.CANCELLATION_POLICY, "Free cancellation until a day before.", "cancellation_policy",
-         "Free cancellation until a day before."),
+        (
+            OfferingField.CANCELLATION_POLICY,
+            "Free cancellation until a day before.",
+            "cancellation_policy",
+            "Free cancellation until a day before.",
+        ),
         (OfferingField.CANCELLATION_CUTOFF, " 48 ", "cancellation_cutoff_hours", 48),
         (OfferingField.PREPARATION_NOTES, "Read the brief", "preparation_notes", "Read the brief"),
         (OfferingField.CAPACITY, "10", "capacity", 10),
@@ -172,7 +176,12 @@ def test_duplicate_is_a_fresh_draft_with_the_same_settings() -> None:
     assert copy.id is None and copy.status == OfferingStatus.DRAFT and copy.title == "Resume Review (copy)"
     assert (copy.total_bookings, copy.total_completed, copy.rating_sum, copy.rating_count) == (0, 0, 0, 0)
     same = original.with_changes(
-        id=None, title=copy.title, status=OfferingStatus.DRAFT, total_bookings=0, total_completed=0, rating_sum=0,
+        id=None,
+        title=copy.title,
+        status=OfferingStatus.DRAFT,
+        total_bookings=0,
+        total_completed=0,
+        rating_sum=0,
         rating_count=0,
     )
     assert copy == same
@@ -180,12 +189,24 @@ def test_duplicate_is_a_fresh_draft_with_the_same_settings() -> None:
 
 @pytest.mark.parametrize(
     ("payload", "expected"),
-    [("o12", ("o", 12)), ("m101", ("m", 101)), ("o0", None), ("x12", None), ("o", None), ("o12x", None),
-     ("o-1", None), ("", None), ("o١٢", None),
-     # a number no offering or user can have: an id none has (the link points nowhere), however long
-     ("o2147483647", ("o", 2147483647)), ("o2147483648", ("o", 0)), ("o" + "9" * 20, ("o", 0)),
-     ("m9223372036854775807", ("m", 9223372036854775807)), ("m9223372036854775808", ("m", 0)),
-     ("m" + "9" * 5000, ("m", 0))],
+    [
+        ("o12", ("o", 12)),
+        ("m101", ("m", 101)),
+        ("o0", None),
+        ("x12", None),
+        ("o", None),
+        ("o12x", None),
+        ("o-1", None),
+        ("", None),
+        ("o١٢", None),
+        # a number no offering or user can have: an id none has (the link points nowhere), however long
+        ("o2147483647", ("o", 2147483647)),
+        ("o2147483648", ("o", 0)),
+        ("o" + "9" * 20, ("o", 0)),
+        ("m9223372036854775807", ("m", 9223372036854775807)),
+        ("m9223372036854775808", ("m", 0)),
+        ("m" + "9" * 5000, ("m", 0)),
+    ],
 )
 def test_deep_link_payloads(payload: str, expected: tuple[str, int] | None) -> None:
     assert read_payload(payload) == expected

@@ -67,8 +67,21 @@ def test_typed_dates_are_read(typed: str, expected: date) -> None:
 
 @pytest.mark.parametrize(
     "typed",
-    ["", "soon", "2026-02-30", "31.04.2027", "32 Dec", "25 Foo", "Dec", "12/25", "2026/12/25", "1-2-3", "25 ма",
-     "25 мартобря", "послезавтра"],
+    [
+        "",
+        "soon",
+        "2026-02-30",
+        "31.04.2027",
+        "32 Dec",
+        "25 Foo",
+        "Dec",
+        "12/25",
+        "2026/12/25",
+        "1-2-3",
+        "25 ма",
+        "25 мартобря",
+        "послезавтра",
+    ],
 )
 def test_garbage_or_impossible_dates_are_refused(typed: str) -> None:
     with pytest.raises(InvalidInput) as error:

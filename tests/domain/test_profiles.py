@@ -74,14 +74,17 @@ def test_too_many_or_too_long_tags_are_refused() -> None:
 @pytest.mark.parametrize("field", list(ProfileField))
 def test_a_dash_clears_any_field(field: ProfileField) -> None:
     cleared = edit_profile(FULL, field, " - ")
-    assert cleared == {
-        ProfileField.NAME: FULL.with_changes(display_name=None),
-        ProfileField.HEADLINE: FULL.with_changes(headline=""),
-        ProfileField.BIO: FULL.with_changes(bio=""),
-        ProfileField.EXPERTISE: FULL.with_changes(expertise=()),
-        ProfileField.LANGUAGES: FULL.with_changes(languages=()),
-        ProfileField.UPI_ID: FULL.with_changes(upi_id=None),
-    }[field]
+    assert (
+        cleared
+        == {
+            ProfileField.NAME: FULL.with_changes(display_name=None),
+            ProfileField.HEADLINE: FULL.with_changes(headline=""),
+            ProfileField.BIO: FULL.with_changes(bio=""),
+            ProfileField.EXPERTISE: FULL.with_changes(expertise=()),
+            ProfileField.LANGUAGES: FULL.with_changes(languages=()),
+            ProfileField.UPI_ID: FULL.with_changes(upi_id=None),
+        }[field]
+    )
 
 
 def test_mentor_stats_add_up_every_offering() -> None:

@@ -91,9 +91,7 @@ def test_is_bookable_sees_external_events() -> None:
     event = [busy(TUESDAY, "10:00", "11:00")]
     assert is_bookable(offering(), OPEN_8_TO_13, [], NOW, utc(TUESDAY, "09:00"), event)
     assert not is_bookable(offering(), OPEN_8_TO_13, [], NOW, utc(TUESDAY, "09:30"), event)
-    assert not is_bookable(
-        offering(buffer_before_minutes=5), OPEN_8_TO_13, [], NOW, utc(TUESDAY, "11:00"), event
-    )
+    assert not is_bookable(offering(buffer_before_minutes=5), OPEN_8_TO_13, [], NOW, utc(TUESDAY, "11:00"), event)
     assert is_bookable(offering(), OPEN_8_TO_13, [], NOW, utc(TUESDAY, "11:00"), event)
 
 

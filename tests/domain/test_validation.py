@@ -17,10 +17,23 @@ from domain.validation import (
 
 @pytest.mark.parametrize(
     ("typed", "price"),
-    [("500", "500"), ("₹500", "500"), ("Rs. 1,000", "1000"), ("499.5", "499.50"), ("free", "0"), ("0", "0"),
-     ("Бесплатно", "0"), ("1000/-", "1000"), ("INR 250", "250"), ("1,00,000", "100000"),
-     # as Russian writes money: a decimal comma and spaces between thousands
-     ("499,50", "499.50"), ("499,5", "499.50"), ("1 500 ₹", "1500"), ("1\u00a0500,50", "1500.50")],
+    [
+        ("500", "500"),
+        ("₹500", "500"),
+        ("Rs. 1,000", "1000"),
+        ("499.5", "499.50"),
+        ("free", "0"),
+        ("0", "0"),
+        ("Бесплатно", "0"),
+        ("1000/-", "1000"),
+        ("INR 250", "250"),
+        ("1,00,000", "100000"),
+        # as Russian writes money: a decimal comma and spaces between thousands
+        ("499,50", "499.50"),
+        ("499,5", "499.50"),
+        ("1 500 ₹", "1500"),
+        ("1\u00a0500,50", "1500.50"),
+    ],
 )
 def test_prices_people_type(typed, price):
     assert parse_price(typed) == Decimal(price)
@@ -28,9 +41,17 @@ def test_prices_people_type(typed, price):
 
 @pytest.mark.parametrize(
     ("typed", "detail"),
-    [("abc", "not_a_number"), ("-5", "negative"), ("1.234", "too_precise"), ("nan", "not_a_number"),
-     ("Infinity", "not_a_number"), ("99999999", "too_large"), ("", "not_a_number"), ("1 50", "not_a_number"),
-     ("1 5000", "not_a_number")],
+    [
+        ("abc", "not_a_number"),
+        ("-5", "negative"),
+        ("1.234", "too_precise"),
+        ("nan", "not_a_number"),
+        ("Infinity", "not_a_number"),
+        ("99999999", "too_large"),
+        ("", "not_a_number"),
+        ("1 50", "not_a_number"),
+        ("1 5000", "not_a_number"),
+    ],
 )
 def test_bad_prices_say_why(typed, detail):
     with pytest.raises(InvalidInput) as caught:
@@ -69,7 +90,11 @@ def test_http_links(link):
 @pytest.mark.parametrize(
     "link",
     [
-        "ftp://x.org", "javascript:alert(1)", "meet.google.com/x", "https://", "https://a b.c",
+        "ftp://x.org",
+        "javascript:alert(1)",
+        "meet.google.com/x",
+        "https://",
+        "https://a b.c",
         "https://x.org/" + "a" * 600,
     ],
 )
@@ -81,8 +106,13 @@ def test_non_http_links_are_refused(link):
 def test_typed_ranges():
     assert parse_time_ranges("9-12, 14:30-18:00") == [TimeRange(540, 720), TimeRange(870, 1080)]
     assert parse_time_ranges("18:00-24:00") == [TimeRange(1080, 1440)]
-    for bad, detail in [("12-9", "order"), ("9-12, 11-13", "overlap"), ("noon", "not_a_number"), ("", "empty"),
-                        ("9:75-10", "not_a_number")]:
+    for bad, detail in [
+        ("12-9", "order"),
+        ("9-12, 11-13", "overlap"),
+        ("noon", "not_a_number"),
+        ("", "empty"),
+        ("9:75-10", "not_a_number"),
+    ]:
         with pytest.raises(InvalidInput) as caught:
             parse_time_ranges(bad)
         assert caught.value.detail == detail
@@ -98,7 +128,9 @@ def test_touching_ranges_join_and_overlaps_are_refused():
     from domain.model import WeeklyRule
 
     assert weekly_rules([0, 0, 2], [TimeRange(600, 660), TimeRange(540, 600)]) == [
-        WeeklyRule(0, TimeRange(540, 660)), WeeklyRule(2, TimeRange(540, 660))]
+        WeeklyRule(0, TimeRange(540, 660)),
+        WeeklyRule(2, TimeRange(540, 660)),
+    ]
     with pytest.raises(InvalidInput):
         weekly_rules([0], [TimeRange(540, 660), TimeRange(600, 700)])
     with pytest.raises(InvalidInput):

@@ -44,9 +44,7 @@ def key_of(text: str) -> str:
 
 def events(recipients: Iterable[int], due: datetime, per_user: int = 1) -> list[Notification]:
     return [
-        Notification(NotificationKind.CONFIRMED, user_id, due)
-        for user_id in recipients
-        for _ in range(per_user)
+        Notification(NotificationKind.CONFIRMED, user_id, due) for user_id in recipients for _ in range(per_user)
     ]
 
 

@@ -60,7 +60,11 @@ async def test_saving_some_days_keeps_the_others(api: FakeBotApi, bot) -> None:
     assert WEEKDAYS_9_TO_12 in screen.text
     assert "Days you leave out keep their hours" in screen.text
     assert screen.buttons[-5:] == [
-        "Next: hours ▶", "✏️ Edit one day", "📅 Date exceptions", "👀 Next 7 days", "📆 Busy calendars"
+        "Next: hours ▶",
+        "✏️ Edit one day",
+        "📅 Date exceptions",
+        "👀 Next 7 days",
+        "📆 Busy calendars",
     ]
     await mentor.press(lambda label: label.endswith("Sat"))
     await mentor.wait_for(lambda m: "✅ Sat" in m.buttons)
@@ -80,7 +84,9 @@ async def test_saving_some_days_keeps_the_others(api: FakeBotApi, bot) -> None:
     await mentor.press("Next: hours ▶")
     grid = await mentor.wait_for("Step 2 of 2")
     assert [label for label in grid.buttons if label.startswith("✅")] == [
-        clock("✅ 9:00 AM"), clock("✅ 10:00 AM"), clock("✅ 11:00 AM")
+        clock("✅ 9:00 AM"),
+        clock("✅ 10:00 AM"),
+        clock("✅ 11:00 AM"),
     ]
     await mentor.press("✍️ Type exact hours")
     await mentor.wait_for("Type your hours for Mon")

@@ -69,9 +69,17 @@ async def seed_catalogue(bot: Application) -> dict[str, int]:
         for mentor in (ASHA, BO):
             await uow.availability.replace_weekly(mentor, MORNINGS)
         shops = [
-            _offering(ASHA, "Resume review", "500", 30, Category.RESUME_REVIEW,
-                      preparation_notes="Bring your CV <as PDF>", cancellation_policy="No refunds after that.",
-                      cancellation_cutoff_hours=12, description="A line-by-line read of your resume."),
+            _offering(
+                ASHA,
+                "Resume review",
+                "500",
+                30,
+                Category.RESUME_REVIEW,
+                preparation_notes="Bring your CV <as PDF>",
+                cancellation_policy="No refunds after that.",
+                cancellation_cutoff_hours=12,
+                description="A line-by-line read of your resume.",
+            ),
             _offering(ASHA, "Mock interview", "1500", 60, Category.MOCK_INTERVIEW),
             _offering(ASHA, "Career chat", "0", 15, Category.CAREER_GUIDANCE),
             _offering(ASHA, "Python code review", "800", 45, Category.CODE_REVIEW),
@@ -108,9 +116,23 @@ async def add_reviews(bot: Application, offering_id: int) -> None:
         ]:
             start = NOW - timedelta(days=30 - day)
             await uow.bookings.add(
-                Booking(offering_id, ASHA, 909, start, 30, 5, 5, "UTC", Decimal("500"), PaymentStatus.PAID,
-                        BookingStatus.COMPLETED, start - timedelta(days=1), mentee_rating=stars,
-                        mentee_feedback=words, updated_at=start + timedelta(days=1))
+                Booking(
+                    offering_id,
+                    ASHA,
+                    909,
+                    start,
+                    30,
+                    5,
+                    5,
+                    "UTC",
+                    Decimal("500"),
+                    PaymentStatus.PAID,
+                    BookingStatus.COMPLETED,
+                    start - timedelta(days=1),
+                    mentee_rating=stars,
+                    mentee_feedback=words,
+                    updated_at=start + timedelta(days=1),
+                )
             )
         await uow.commit()
 
@@ -124,8 +146,13 @@ async def test_book_lists_categories_pages_filters_sorts_and_searches(api: FakeB
     listing = await ravi.wait_for("Open offerings")
     assert "All categories · 7 found" in listing.text and "Page 1 of 2" in listing.text
     assert listing.buttons[:7] == [
-        "✅ All (7)", "Resume review (2)", "Mock interview (1)", "Career guidance (1)",
-        "Portfolio review (1)", "Code review (1)", "System design (1)",
+        "✅ All (7)",
+        "Resume review (2)",
+        "Mock interview (1)",
+        "Career guidance (1)",
+        "Portfolio review (1)",
+        "Code review (1)",
+        "System design (1)",
     ]
     assert "Old paused one" not in listing.text
     # best rated first, then most booked: Resume review (5.0), Mock interview (4.0), then unrated
@@ -174,7 +201,11 @@ async def test_book_lists_categories_pages_filters_sorts_and_searches(api: FakeB
     await ravi.press("💰 Lowest price")
     cheap = await ravi.wait_for("Sorted by: 💰 Lowest price")
     assert numbered(cheap.text) == [
-        "Career chat", "Quick resume pass", "Portfolio review", "Resume review", "Python code review"
+        "Career chat",
+        "Quick resume pass",
+        "Portfolio review",
+        "Resume review",
+        "Python code review",
     ]
     await ravi.press("↕️ Sort")
     await ravi.wait_for("Sort the offerings by")
@@ -188,7 +219,11 @@ async def test_book_lists_categories_pages_filters_sorts_and_searches(api: FakeB
     # from Wednesday 06:00 UTC (24 h notice): Asha's 11:30-12:00 IST fits 15 and 30 minutes only (06:00 UTC,
     # best rated first among equals), Bo's 09:00 UTC comes next; Asha's longer sessions wait for Thursday 09:00 IST
     assert numbered(soonest.text) == [
-        "Resume review", "Career chat", "Quick resume pass", "Portfolio review", "Mock interview"
+        "Resume review",
+        "Career chat",
+        "Quick resume pass",
+        "Portfolio review",
+        "Mock interview",
     ]
     await ravi.press("More ▶")
     last = await ravi.wait_for("Page 2 of 2")
@@ -282,10 +317,14 @@ async def test_stale_and_forged_discover_buttons_are_explained(api: FakeBotApi, 
 
     forged = [
         ("dsl:99:a:0:0:r:0:", "That filter is not available. Here are all open offerings."),  # no such category
-        (DiscoverList(0, PriceBand.ANY, 17, False, SortOrder.RATING, 0, "").pack(),
-         "That filter is not available. Here are all open offerings."),
-        (DiscoverList(0, PriceBand.ANY, 0, False, SortOrder.RATING, 40, "").pack(),
-         "That page does not exist any more; here is page 2."),
+        (
+            DiscoverList(0, PriceBand.ANY, 17, False, SortOrder.RATING, 0, "").pack(),
+            "That filter is not available. Here are all open offerings.",
+        ),
+        (
+            DiscoverList(0, PriceBand.ANY, 0, False, SortOrder.RATING, 40, "").pack(),
+            "That page does not exist any more; here is page 2.",
+        ),
         ("dsl:0:zz:0:0:r:0:", "This button is no longer valid."),
         ("dsl:0:a:0:0:r:0", "This button is no longer valid."),
         (ShowOffering(ids["Old paused one"]).pack(), "This offering is not taking bookings right now."),

@@ -17,8 +17,15 @@ from tests.e2e.webhooks import free_port, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 # settings of the bot: a developer's own environment must not leak into these runs
-_OURS = ("BOT_TOKEN", "DATABASE_URL", "TELEGRAM_API_URL", "WEBHOOK_URL", "WEBHOOK_SECRET",
-         "WEBHOOK_LISTEN", "PORT")
+_OURS = (
+    "BOT_TOKEN",
+    "DATABASE_URL",
+    "TELEGRAM_API_URL",
+    "WEBHOOK_URL",
+    "WEBHOOK_SECRET",
+    "WEBHOOK_LISTEN",
+    "PORT",
+)
 
 
 def bot_env(**overrides: str) -> dict[str, str]:
@@ -40,8 +47,13 @@ def bot_env(**overrides: str) -> dict[str, str]:
 )
 async def test_a_bad_setting_stops_start_up_with_one_clear_line(tmp_path: Path, overrides, named) -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", cwd=tmp_path, env=bot_env(PYTHONPATH=str(ROOT), **overrides),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=tmp_path,
+        env=bot_env(PYTHONPATH=str(ROOT), **overrides),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     _stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
     lines = stderr.decode().strip().splitlines()
@@ -105,8 +117,13 @@ async def test_python_m_bot_migrates_a_new_sqlite_file_and_answers(tmp_path: Pat
     async with FakeBotApi() as api:
         env = bot_env(PYTHONPATH=str(ROOT), BOT_TOKEN=api.token, TELEGRAM_API_URL=api.url)
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", cwd=tmp_path, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            sys.executable,
+            "-m",
+            "bot",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
         try:
             user = api.user(7, "Kiran")
@@ -129,8 +146,13 @@ async def test_python_m_bot_in_webhook_mode_serves_health_and_updates_and_stops_
             WEBHOOK_URL="https://bot.example.test/tg", PORT=str(port), WEBHOOK_LISTEN="127.0.0.1",
         )  # fmt: skip
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", cwd=tmp_path, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            sys.executable,
+            "-m",
+            "bot",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
         try:
             base = f"http://127.0.0.1:{port}"

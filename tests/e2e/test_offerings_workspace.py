@@ -79,7 +79,13 @@ async def test_list_shows_stats_and_the_manage_screen_shows_every_field(api: Fak
     ]:
         assert line in screen.text, line
     assert screen.buttons == [
-        "✏️ Edit", "⏸ Pause", "🔗 Share link", "📄 Duplicate", "🗂 Archive", "🗑 Delete", "◀ My offerings",
+        "✏️ Edit",
+        "⏸ Pause",
+        "🔗 Share link",
+        "📄 Duplicate",
+        "🗂 Archive",
+        "🗑 Delete",
+        "◀ My offerings",
     ]
     await mentor.press("◀ My offerings", message=screen)
     await mentor.wait_for(lambda m: m.message_id == screen.message_id and "Your offerings" in m.text)
@@ -120,10 +126,23 @@ async def test_advanced_reaches_and_edits_every_field(api: FakeBotApi, bot) -> N
     await mentor.press("⚙️ Advanced")
     menu = await mentor.wait_for("tap what you want to change")
     assert menu.buttons == [
-        "✏️ Title", "✏️ Description", "✏️ Category", "✏️ Price", "✏️ Duration", "✏️ Buffer before",
-        "✏️ Buffer after", "✏️ Daily limit", "✏️ Booking window", "✏️ Minimum notice", "✏️ Cancellation policy",
-        "✏️ Cancellation cut-off", "✏️ Reschedule cut-off", "✏️ Preparation notes", "✏️ Seats",
-        "🔀 Use its own hours", "◀ Back",
+        "✏️ Title",
+        "✏️ Description",
+        "✏️ Category",
+        "✏️ Price",
+        "✏️ Duration",
+        "✏️ Buffer before",
+        "✏️ Buffer after",
+        "✏️ Daily limit",
+        "✏️ Booking window",
+        "✏️ Minimum notice",
+        "✏️ Cancellation policy",
+        "✏️ Cancellation cut-off",
+        "✏️ Reschedule cut-off",
+        "✏️ Preparation notes",
+        "✏️ Seats",
+        "🔀 Use its own hours",
+        "◀ Back",
     ]
     await mentor.press("◀ Back")
     await mentor.wait_for("Buffers:")

@@ -41,11 +41,15 @@ class PaymentsRunner(BotRunner):
     modes: tuple[PaymentMode, ...] = (PaymentMode.STARS, PaymentMode.PROVIDER)
 
     def settings(self) -> Settings:
-        return super().settings().replace(
-            payments=self.modes,
-            stars_per_rupee=Decimal("0.6"),
-            payment_provider_token=TOKEN if PaymentMode.PROVIDER in self.modes else "",
-            operator_chat_id=OPERATOR,
+        return (
+            super()
+            .settings()
+            .replace(
+                payments=self.modes,
+                stars_per_rupee=Decimal("0.6"),
+                payment_provider_token=TOKEN if PaymentMode.PROVIDER in self.modes else "",
+                operator_chat_id=OPERATOR,
+            )
         )
 
 
@@ -176,7 +180,10 @@ async def test_pay_in_stars_then_the_mentor_confirms(api: FakeBotApi, bot: Appli
     [charge] = await ledger(runner)
     assert checkout.charge is not None
     assert (charge.kind, charge.amount, charge.currency, charge.telegram_charge_id) == (
-        LedgerKind.CHARGE, Decimal(300), "XTR", checkout.charge.telegram_payment_charge_id
+        LedgerKind.CHARGE,
+        Decimal(300),
+        "XTR",
+        checkout.charge.telegram_payment_charge_id,
     )
     assert texts(mentor, "held this time") == []  # the mentor heard of it once, when it was paid
 

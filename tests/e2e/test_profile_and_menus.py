@@ -8,8 +8,17 @@ from sandbox.botapi import FakeBotApi
 from tests.e2e.flows import become_mentor_with_offering, onboard
 
 MENTOR_COMMANDS = [
-    "bookings", "offerings", "availability", "profile", "newoffering", "earnings",
-    "book", "mybookings", "settings", "help", "cancel",
+    "bookings",
+    "offerings",
+    "availability",
+    "profile",
+    "newoffering",
+    "earnings",
+    "book",
+    "mybookings",
+    "settings",
+    "help",
+    "cancel",
 ]
 
 

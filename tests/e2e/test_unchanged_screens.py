@@ -9,9 +9,7 @@ from tests.e2e.flows import become_mentor_with_offering, onboard, open_first_dat
 
 
 def refused_edits(api: FakeBotApi) -> list[str]:
-    return [
-        e.description for e in api.errors_returned if e.method.lower() == "editmessagetext" and not e.injected
-    ]
+    return [e.description for e in api.errors_returned if e.method.lower() == "editmessagetext" and not e.injected]
 
 
 async def press_again_changes_nothing(api: FakeBotApi, user: FakeUser, message: ChatMessage, label: str) -> None:
@@ -68,7 +66,7 @@ async def test_a_stale_menu_button_pressed_again_is_not_edited(api: FakeBotApi, 
 
 
 async def test_a_repeated_ill_be_there_leaves_the_reminder_as_it_is(api: FakeBotApi, bot) -> None:
-    """"I'll be there" swaps the reminder's buttons for the Join button (none without a link): pressed again, or
+    """ "I'll be there" swaps the reminder's buttons for the Join button (none without a link): pressed again, or
     on a message that already has those buttons, nothing is edited."""
     mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
     await become_mentor_with_offering(api, mentor)

@@ -139,7 +139,11 @@ async def test_a_upi_payment_marked_paid_moves_the_booking_on_like_a_telegram_pa
     assert "Payment: paid · UPI to the mentor" in request.text
     [charge] = await ledger(runner)
     assert (charge.kind, charge.amount, charge.currency, charge.mode, charge.payer_id) == (
-        LedgerKind.CHARGE, Decimal(500), "INR", PaymentMode.UPI, 202
+        LedgerKind.CHARGE,
+        Decimal(500),
+        "INR",
+        PaymentMode.UPI,
+        202,
     )
     # the claim pressed again (an old message): nothing more to mark, nothing recorded twice
     query = await mentor.press_data(claim, mark)
@@ -183,9 +187,7 @@ async def test_not_received_tells_the_mentee_and_the_hold_keeps_its_own_end(
     assert await ledger(runner) == []
 
 
-async def test_a_declined_upi_booking_is_refunded_by_the_mentor(
-    api: FakeBotApi, bot: Application, runner
-) -> None:
+async def test_a_declined_upi_booking_is_refunded_by_the_mentor(api: FakeBotApi, bot: Application, runner) -> None:
     mentor, mentee, operator = api.user(101, "Asha"), api.user(202, "Ravi"), api.user(OPERATOR, "Ops")
     await onboard(api, operator, LONDON)
     await paid_offering(api, mentor)

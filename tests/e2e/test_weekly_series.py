@@ -110,6 +110,7 @@ async def test_a_series_with_a_busy_week_then_one_week_and_all_future_weeks_canc
     assert over.text.count("· cancelled") == 3
     await api.wait_idle()
     assert [b.status for b in await series_of(bot, ravi.id)] == [S.CANCELLED] * 3
+
     def told() -> list:
         return [m for m in mentor.bot_messages() if "Found a full-time job" in (m.text or "")]
 
@@ -139,6 +140,7 @@ async def test_a_paid_series_is_one_request_the_mentor_confirms_at_once(api: Fak
     assert confirmed.text.count("· confirmed") == 4
     await api.wait_idle()
     assert [b.status for b in await series_of(bot, ravi.id)] == [S.CONFIRMED] * 4
+
     def confirmations() -> list:
         return [m for m in ravi.bot_messages() if "Your booking is confirmed" in (m.text or "")]
 

@@ -172,7 +172,7 @@ async def test_two_workers_on_one_database_behave_as_one_bot(api: FakeBotApi, pg
               for m in (first, second))
         )  # fmt: skip
         await api.wait_idle()  # both deliveries answered (the answer follows the handling)
-        assert sorted(balancer.routed[taken:taken + 2]) == [0, 1]  # one confirm on each worker
+        assert sorted(balancer.routed[taken : taken + 2]) == [0, 1]  # one confirm on each worker
         assert sorted("Request sent" in o.shown_text for o in outcomes) == [False, True]
         assert len(await booked_starts(pg_url, 101)) == 1
         await mentor.wait_for("New booking request")

@@ -56,11 +56,13 @@ class EventStream:
     async def bot_message(self, chat_id: int, text: str, timeout: float = TIMEOUT) -> dict[str, Any]:
         """The next message the bot sends or edits in ``chat_id`` containing ``text``."""
         event = await self.next(
-            lambda e: e["type"] == "message"
-            and e["chat_id"] == chat_id
-            and e["event"] in ("sent", "edited")
-            and e["message"]["from_bot"]
-            and text in e["message"]["text"],
+            lambda e: (
+                e["type"] == "message"
+                and e["chat_id"] == chat_id
+                and e["event"] in ("sent", "edited")
+                and e["message"]["from_bot"]
+                and text in e["message"]["text"]
+            ),
             timeout,
         )
         return event["message"]

@@ -90,8 +90,10 @@ async def test_a_whole_booking_in_the_browser_with_the_mentor_beside_and_the_rem
         };
         """
     )
-    print(f"\nfirst page load: ready {timing['ready']:.0f} ms after navigation start "
-          f"(DOMContentLoaded {timing['domContentLoaded']:.0f} ms, load {timing['load']:.0f} ms)")
+    print(
+        f"\nfirst page load: ready {timing['ready']:.0f} ms after navigation start "
+        f"(DOMContentLoaded {timing['domContentLoaded']:.0f} ms, load {timing['load']:.0f} ms)"
+    )
     assert timing["ready"] < FIRST_LOAD_LIMIT_MS, timing
     # the mentee and the mentor side by side, both chats empty
     await browser.wait(f"{chat(MAYA)} .pane-name", "Maya Iyer")

@@ -105,8 +105,10 @@ async def test_a_port_in_use_gives_one_clear_line(tmp_path: Path) -> None:
         _out, err = await asyncio.wait_for(process.communicate(), 60)
     lines = err.decode().strip().splitlines()
     assert process.returncode == 1
-    assert lines == [f"mentor-desk sandbox: port {port} is already in use on 127.0.0.1; stop what runs there or "
-                     f"choose another with --port"]
+    assert lines == [
+        f"mentor-desk sandbox: port {port} is already in use on 127.0.0.1; stop what runs there or "
+        f"choose another with --port"
+    ]
     assert not (tmp_path / "data").exists()  # nothing touched, --reset included
 
 
@@ -122,9 +124,12 @@ async def test_a_sandbox_keeps_its_people_clock_and_data_until_reset(tmp_path: P
 
     @asynccontextmanager
     async def sandbox_page(reset: bool = False) -> AsyncIterator[Page]:
-        async with running(
-            paths, port=0, reset=reset, routes=lambda s: WebChat(s).routes(), time_source=FixedClock(NOW)
-        ) as sandbox, aiohttp.ClientSession() as session:
+        async with (
+            running(
+                paths, port=0, reset=reset, routes=lambda s: WebChat(s).routes(), time_source=FixedClock(NOW)
+            ) as sandbox,
+            aiohttp.ClientSession() as session,
+        ):
             yield Page(session, sandbox.api.url)
             await sandbox.api.wait_idle(timeout=TIMEOUT)
 

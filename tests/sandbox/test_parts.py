@@ -108,4 +108,3 @@ def test_a_person_sees_the_most_specific_menu() -> None:
     assert api.commands_for_chat(8, "hi") == lists[("default", "hi")]
     assert api.commands_for_chat(8, "en") == lists[("default", "")]
     assert api.commands_for_chat(8, None) == lists[("default", "")]
-

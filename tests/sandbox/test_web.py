@@ -135,8 +135,13 @@ async def test_adding_a_person_who_the_bot_knows_by_zone_and_language(page: Page
     await events.next(lambda e: e["type"] == "people")
     state = await page.get("/api/state")
     person = next(p for p in state["people"] if p["id"] == added["id"])
-    assert person == {"id": added["id"], "name": "Priya S", "language": "hi", "zone": "Europe/London",
-                      "mentor": False}
+    assert person == {
+        "id": added["id"],
+        "name": "Priya S",
+        "language": "hi",
+        "zone": "Europe/London",
+        "mentor": False,
+    }
     assert (await page.chat(added["id"]))["messages"] == []
     await page.send(added["id"], "/start")
     welcome = await events.bot_message(added["id"], "Mentor Desk")
@@ -248,7 +253,8 @@ async def test_requests_from_elsewhere_are_refused(page: Page) -> None:
     async with page.session.get(f"{page.url}/api/state", headers={"Host": "evil.example"}) as response:
         assert response.status == 403  # DNS rebinding
     async with page.session.post(
-        f"{page.url}/api/chats/{MAYA}/messages", data=json.dumps(["x"]),
+        f"{page.url}/api/chats/{MAYA}/messages",
+        data=json.dumps(["x"]),
         headers={"Content-Type": "application/json"},
     ) as response:
         assert response.status == 400

@@ -36,9 +36,7 @@ def _blocks_overlap(a: Booking, b: Booking) -> bool:
     return a.blocked_from < b.blocked_until and b.blocked_from < a.blocked_until
 
 
-async def attempt_booking(
-    engine: AsyncEngine, offering_: Offering, mentee_id: int, start: datetime
-) -> Booking:
+async def attempt_booking(engine: AsyncEngine, offering_: Offering, mentee_id: int, start: datetime) -> Booking:
     """What ``book_slot`` does with storage, minus the domain rules that do not matter for the race."""
     candidate = booking(offering_, mentee_id=mentee_id, start=start)
     async with SqlUnitOfWork(engine) as uow:
@@ -113,9 +111,7 @@ def assert_one_winner(result: RaceResult) -> None:
     assert (len(result.won), len(result.lost)) == (1, ATTEMPTS - 1)
 
 
-async def test_fifty_mentees_one_slot(
-    db_url: str, uow: SqlUnitOfWork, request: pytest.FixtureRequest
-) -> None:
+async def test_fifty_mentees_one_slot(db_url: str, uow: SqlUnitOfWork, request: pytest.FixtureRequest) -> None:
     [o] = await seed(uow, user(MENTOR_ID, is_mentor=True), *map(user, MENTEES), offerings=(offering(),))
     result = await race(db_url, [_attempt(o, m, T0) for m in MENTEES])
     report(request, result)
@@ -129,9 +125,7 @@ async def test_fifty_mentees_one_slot_one_engine(
     """The single-process bot: fifty tasks sharing one engine (on SQLite they queue on its one connection)."""
     [o] = await seed(uow, user(MENTOR_ID, is_mentor=True), *map(user, MENTEES), offerings=(offering(),))
     started = time.perf_counter()
-    outcomes = await asyncio.gather(
-        *(attempt_booking(engine, o, m, T0) for m in MENTEES), return_exceptions=True
-    )
+    outcomes = await asyncio.gather(*(attempt_booking(engine, o, m, T0) for m in MENTEES), return_exceptions=True)
     result = RaceResult.of(outcomes, time.perf_counter() - started)
     report(request, result)
     assert_one_winner(result)
@@ -211,9 +205,7 @@ async def test_book_slot_use_case_overlapping_offerings(
         uow, offering(duration_minutes=60), offering(title="short", duration_minutes=30)
     )
     attempts: list[Attempt] = [
-        _book_with_use_case(long, m, T0)
-        if i % 2
-        else _book_with_use_case(short, m, T0 + timedelta(minutes=30))
+        _book_with_use_case(long, m, T0) if i % 2 else _book_with_use_case(short, m, T0 + timedelta(minutes=30))
         for i, m in enumerate(MENTEES)
     ]
     result = await race(db_url, attempts)

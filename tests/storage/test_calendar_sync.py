@@ -118,9 +118,7 @@ class World:
 
 
 @pytest.fixture
-async def world(
-    uow: SqlUnitOfWork, engine: AsyncEngine
-) -> AsyncIterator[World]:
+async def world(uow: SqlUnitOfWork, engine: AsyncEngine) -> AsyncIterator[World]:
     """A mentor in Kolkata with weekday hours 09:00-12:00 and a 30-minute offering (5-minute buffers, 24 h
     notice); a mentee; a clock on Tuesday 24 November 2026; a calendar reader that may reach loopback."""
     offering = await mentor_and_mentee(uow, buffer_before_minutes=5, buffer_after_minutes=5)
@@ -168,7 +166,8 @@ async def test_a_google_export_blocks_its_times_but_not_its_exceptions(world: Wo
         preview = await preview_free_time(uow, world.clock, MENTOR_ID)
     wednesday = next(day for day in preview.days if day.day == date(2026, 11, 25))
     assert [(local(low), local(high)) for low, high in wednesday.free] == [
-        ("25 09:00", "25 10:00"), ("25 10:30", "25 12:00")
+        ("25 09:00", "25 10:00"),
+        ("25 10:30", "25 12:00"),
     ]
     # the slot check inside the booking transaction refuses a blocked time, and books a free one
     async with world.factory() as uow:
@@ -257,9 +256,12 @@ async def test_a_failing_calendar_blocks_for_a_day_then_stops_and_the_mentor_is_
         await world.sync.refresh(calendar_id)
         assert await world.times(date(2026, 12, 1)) == ["09:00", "11:00", "11:30"]
         async with world.factory() as uow:
-            assert await prepare(
-                uow, Notification(NotificationKind.CALENDAR_FAILING, MENTOR_ID, NOW), world.clock, "UTC"
-            ) is None  # a message still waiting finds nothing to say
+            assert (
+                await prepare(
+                    uow, Notification(NotificationKind.CALENDAR_FAILING, MENTOR_ID, NOW), world.clock, "UTC"
+                )
+                is None
+            )  # a message still waiting finds nothing to say
         server.status = 404
         await world.sync.refresh(calendar_id)
         world.clock.advance(timedelta(days=1, minutes=1))

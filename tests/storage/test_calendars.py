@@ -153,5 +153,6 @@ async def test_a_persons_bookings_for_the_feed_in_both_roles_and_every_status(uo
             as_mentee.id,
         ]
         assert {b.id for b in await uow.bookings.for_feed(MENTEE_ID, T0, 100)} == {
-            *(b.id for b in mine), elsewhere.id
+            *(b.id for b in mine),
+            elsewhere.id,
         }

@@ -23,15 +23,36 @@ async def _catalogue(uow: SqlUnitOfWork) -> dict[str, int]:
         user(MENTEE_ID),
         offerings=(
             offering(ASHA, title="Resume review", price=Decimal("500"), category=Category.RESUME_REVIEW),
-            offering(ASHA, title="Mock interview", price=Decimal("1500"), duration_minutes=60,
-                     category=Category.MOCK_INTERVIEW, description="System design and SQL rounds"),
-            offering(ASHA, title="Career chat", price=Decimal("0"), duration_minutes=15,
-                     category=Category.CAREER_GUIDANCE),
-            offering(BO, title="Code review 100%_done", price=Decimal("2000"), duration_minutes=45,
-                     category=Category.CODE_REVIEW),
+            offering(
+                ASHA,
+                title="Mock interview",
+                price=Decimal("1500"),
+                duration_minutes=60,
+                category=Category.MOCK_INTERVIEW,
+                description="System design and SQL rounds",
+            ),
+            offering(
+                ASHA,
+                title="Career chat",
+                price=Decimal("0"),
+                duration_minutes=15,
+                category=Category.CAREER_GUIDANCE,
+            ),
+            offering(
+                BO,
+                title="Code review 100%_done",
+                price=Decimal("2000"),
+                duration_minutes=45,
+                category=Category.CODE_REVIEW,
+            ),
             offering(BO, title="Quick résumé pass", price=Decimal("499.99"), category=Category.RESUME_REVIEW),
-            offering(BO, title="Paused resume session", price=Decimal("100"), category=Category.RESUME_REVIEW,
-                     status=OfferingStatus.PAUSED),
+            offering(
+                BO,
+                title="Paused resume session",
+                price=Decimal("100"),
+                category=Category.RESUME_REVIEW,
+                status=OfferingStatus.PAUSED,
+            ),
         ),
     )
     ids = {o.title.split()[0].lower(): o.id for o in added if o.id is not None}  # all of them: stored
@@ -57,10 +78,18 @@ async def test_sorts_and_pages(uow: SqlUnitOfWork) -> None:
     assert await _titles(uow, Filters()) == by_rating  # the paused one never shows
     assert await _titles(uow, Filters(), limit=2, offset=2) == by_rating[2:4]
     assert await _titles(uow, Filters(sort=SortOrder.BOOKINGS)) == [
-        "Career chat", "Mock interview", "Code review 100%_done", "Resume review", "Quick résumé pass"
+        "Career chat",
+        "Mock interview",
+        "Code review 100%_done",
+        "Resume review",
+        "Quick résumé pass",
     ]
     assert await _titles(uow, Filters(sort=SortOrder.PRICE)) == [
-        "Career chat", "Quick résumé pass", "Resume review", "Mock interview", "Code review 100%_done"
+        "Career chat",
+        "Quick résumé pass",
+        "Resume review",
+        "Mock interview",
+        "Code review 100%_done",
     ]
     assert await _titles(uow, Filters(sort=SortOrder.SOONEST)) == by_rating  # the base order for the slot engine
     async with uow:
@@ -73,7 +102,8 @@ async def test_category_price_and_duration_filters(uow: SqlUnitOfWork) -> None:
     assert await _titles(uow, Filters(price=PriceBand.FREE)) == ["Career chat"]
     assert len(await _titles(uow, Filters(price=PriceBand.PAID))) == 4
     assert await _titles(uow, Filters(price=PriceBand.UP_TO_500, sort=SortOrder.PRICE)) == [
-        "Quick résumé pass", "Resume review"
+        "Quick résumé pass",
+        "Resume review",
     ]
     assert await _titles(uow, Filters(price=PriceBand.UP_TO_1500)) == ["Mock interview"]
     assert await _titles(uow, Filters(price=PriceBand.OVER_1500)) == ["Code review 100%_done"]
@@ -96,7 +126,9 @@ async def test_search_over_title_description_and_mentor_names(uow: SqlUnitOfWork
     assert await _titles(uow, Filters(text="RESUME")) == ["Resume review"]  # case-insensitive; paused excluded
     assert await _titles(uow, Filters(text="sql")) == ["Mock interview"]  # description
     assert await _titles(uow, Filters(text="rao", sort=SortOrder.PRICE)) == [
-        "Career chat", "Resume review", "Mock interview"
+        "Career chat",
+        "Resume review",
+        "Mock interview",
     ]  # the mentor's Telegram last name
     assert len(await _titles(uow, Filters(text="bodhi"))) == 2  # the profile's display name
     assert len(await _titles(uow, Filters(text="bo_codes"))) == 2  # the username
@@ -123,8 +155,14 @@ async def test_latest_reviews_are_the_newest_written_ones_of_completed_sessions(
 
         def rated(day: int, stars: int, text: str | None, shop: Offering = resume) -> Booking:
             start = T0 + timedelta(days=day)
-            return booking(shop, start=start, status=done, mentee_rating=stars, mentee_feedback=text,
-                           updated_at=start + timedelta(hours=2))
+            return booking(
+                shop,
+                start=start,
+                status=done,
+                mentee_rating=stars,
+                mentee_feedback=text,
+                updated_at=start + timedelta(hours=2),
+            )
 
         for b in (
             rated(1, 5, "Great <b>advice</b>"),

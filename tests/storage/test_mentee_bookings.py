@@ -72,9 +72,7 @@ async def test_tabs_counts_pages_and_the_limit_count_match_the_definitions(uow: 
 
 
 async def _bookable(uow: SqlUnitOfWork, *offerings: Offering) -> list[Offering]:
-    added = await seed(
-        uow, user(MENTOR_ID, is_mentor=True, timezone="UTC"), user(MENTEE_ID), offerings=offerings
-    )
+    added = await seed(uow, user(MENTOR_ID, is_mentor=True, timezone="UTC"), user(MENTEE_ID), offerings=offerings)
     async with uow:
         # Monday 09:00-17:00 UTC; T0 is Monday 10:00 UTC, three days after the clock below
         await uow.availability.replace_weekly(MENTOR_ID, [WeeklyRule(0, TimeRange(9 * 60, 17 * 60))])

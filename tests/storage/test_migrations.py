@@ -192,12 +192,20 @@ def test_alembic_command_line(tmp_path: Path) -> None:
     alembic = Path(sys.executable).with_name("alembic")
     run = subprocess.run(
         [str(alembic), "-c", str(ROOT / "storage/alembic.ini"), "-x", f"url={url}", "upgrade", "head"],
-        cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
     )
     assert run.returncode == 0, run.stderr
     current = subprocess.run(
         [str(alembic), "-c", str(ROOT / "storage/alembic.ini"), "-x", f"url={url}", "current"],
-        cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
     )
     assert f"{_head()} (head)" in current.stdout, current.stdout + current.stderr
 
@@ -212,9 +220,7 @@ async def test_existing_bookings_keep_the_sequence_their_downloads_had(db_kind: 
     try:
         await upgrade(url, "0004")
         async with engine.begin() as connection:
-            await connection.exec_driver_sql(
-                "INSERT INTO users (id, first_name) VALUES (1, 'Asha'), (2, 'Ravi')"
-            )
+            await connection.exec_driver_sql("INSERT INTO users (id, first_name) VALUES (1, 'Asha'), (2, 'Ravi')")
             await connection.exec_driver_sql(
                 "INSERT INTO offerings (id, mentor_id, title, price, duration_minutes, buffer_before_minutes, "
                 "buffer_after_minutes, max_bookings_per_day, advance_booking_days, min_notice_hours) "

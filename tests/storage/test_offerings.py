@@ -176,9 +176,7 @@ async def test_stored_average_matches_the_domain_rounding(
         assert await average_rating_column(uow, added.id or 0) == stored.average_rating
 
 
-async def test_concurrent_apply_stats_lose_no_update(
-    uow: SqlUnitOfWork, engine: AsyncEngine
-) -> None:
+async def test_concurrent_apply_stats_lose_no_update(uow: SqlUnitOfWork, engine: AsyncEngine) -> None:
     [added] = await seed(uow, user(MENTOR_ID), offerings=(offering(),))
 
     async def one(i: int) -> None:
@@ -215,9 +213,7 @@ async def test_status_check(uow: SqlUnitOfWork) -> None:
     [added] = await seed(uow, user(MENTOR_ID), offerings=(offering(),))
     async with uow:
         with pytest.raises(IntegrityError):
-            await uow.db.execute(
-                text("UPDATE offerings SET status = 'deleted' WHERE id = :id"), {"id": added.id}
-            )
+            await uow.db.execute(text("UPDATE offerings SET status = 'deleted' WHERE id = :id"), {"id": added.id})
 
 
 async def test_offering_needs_an_existing_mentor(uow: SqlUnitOfWork) -> None:

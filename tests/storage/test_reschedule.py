@@ -69,9 +69,7 @@ async def _taking_new(uow: SqlUnitOfWork) -> list[tuple[int, datetime]]:
             MENTOR_ID, NEW - timedelta(hours=3), NEW + timedelta(hours=3)
         )
     return [(b.mentee_id, b.scheduled_at) for b in found if b.scheduled_at == NEW] + [
-        (b.mentee_id, b.requested_start)
-        for b in held
-        if b.requested_start == NEW
+        (b.mentee_id, b.requested_start) for b in held if b.requested_start == NEW
     ]
 
 

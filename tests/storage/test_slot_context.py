@@ -238,7 +238,9 @@ async def test_the_longest_bookings_are_found_at_the_edges_of_a_range(uow: SqlUn
 async def test_a_booking_beyond_the_bounds_is_refused(uow: SqlUnitOfWork) -> None:
     offering = await mentor_and_mentee(uow)
     beyond: list[dict[str, Any]] = [
-        {"buffer_after_minutes": 121}, {"buffer_before_minutes": -1}, {"duration_minutes": 100}
+        {"buffer_after_minutes": 121},
+        {"buffer_before_minutes": -1},
+        {"duration_minutes": 100},
     ]
     for changes in beyond:
         with pytest.raises(IntegrityError):

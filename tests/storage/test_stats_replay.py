@@ -136,8 +136,23 @@ async def _step(uow: SqlUnitOfWork, clock: FixedClock, rng: random.Random, offer
         statuses: dict[int, str] = {booking_id: status for booking_id, status in rows}
     booking_ids = list(statuses)
     op = rng.choices(
-        ["book", "confirm", "decline", "cancel_mentor", "cancel_mentee", "expire", "complete", "no_show", "rate",
-         "wait", "pay", "release", "expire_hold", "refunds", "wait_minutes"],
+        [
+            "book",
+            "confirm",
+            "decline",
+            "cancel_mentor",
+            "cancel_mentee",
+            "expire",
+            "complete",
+            "no_show",
+            "rate",
+            "wait",
+            "pay",
+            "release",
+            "expire_hold",
+            "refunds",
+            "wait_minutes",
+        ],
         weights=[6, 4, 1, 1, 1, 2, 3, 2, 3, 3, 4, 1, 1, 2, 2],
     )[0]
     if op == "wait":
@@ -223,8 +238,16 @@ class DomainErrorForTest(DomainError):
 
 async def _refunds(uow: SqlUnitOfWork, clock: FixedClock, rng: random.Random) -> str:
     async with uow:
-        rows = await uow.db.rows(select(PaymentRow.id, PaymentRow.mode, PaymentRow.booking_id,
-                                        PaymentRow.mentor_id, PaymentRow.charge_ref, PaymentRow.kind))
+        rows = await uow.db.rows(
+            select(
+                PaymentRow.id,
+                PaymentRow.mode,
+                PaymentRow.booking_id,
+                PaymentRow.mentor_id,
+                PaymentRow.charge_ref,
+                PaymentRow.kind,
+            )
+        )
     done = {r.charge_ref for r in rows if r.kind == LedgerKind.REFUND}
     due = [r for r in rows if r.kind == LedgerKind.REFUND_DUE and r.charge_ref not in done]
     if not due:

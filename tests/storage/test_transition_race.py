@@ -32,9 +32,7 @@ CLOCK = FixedClock(T0 - timedelta(days=2))
 
 
 async def _pending_bookings(uow: SqlUnitOfWork) -> list[Booking]:
-    [offering_] = await seed(
-        uow, user(MENTOR_ID, is_mentor=True), *map(user, MENTEES), offerings=(offering(),)
-    )
+    [offering_] = await seed(uow, user(MENTOR_ID, is_mentor=True), *map(user, MENTEES), offerings=(offering(),))
     async with uow:
         added = [
             await uow.bookings.add(booking(offering_, mentee_id=m, start=T0 + timedelta(hours=i)))
@@ -47,9 +45,7 @@ async def _pending_bookings(uow: SqlUnitOfWork) -> list[Booking]:
 def _mentor_declines(booking_id: int) -> Attempt:
     async def attempt(engine: AsyncEngine) -> object:
         async with SqlUnitOfWork(engine) as uow:
-            view = await change_status(
-                uow, CLOCK, MENTOR_ID, booking_id, BookingStatus.DECLINED, "busy that day"
-            )
+            view = await change_status(uow, CLOCK, MENTOR_ID, booking_id, BookingStatus.DECLINED, "busy that day")
             await uow.commit()
             return view.booking
 
@@ -89,4 +85,3 @@ async def test_decline_and_cancel_at_once_one_wins(db_url: str, uow: SqlUnitOfWo
             stored = await uow.bookings.get(w.id or 0)
             assert stored is not None and stored.status == w.status  # what the winner was told is what is stored
     assert {w.status for w in won} <= {BookingStatus.DECLINED, BookingStatus.CANCELLED}
-

@@ -88,7 +88,10 @@ async def test_a_report_holds_the_slot_until_the_mentor_answers_once(
     booking = await _hold(uow, clock, offering_id)
     assert booking.id is not None
     assert (booking.status, booking.payment_mode, booking.amount, booking.currency) == (
-        S.AWAITING_PAYMENT, PaymentMode.UPI, Decimal(500), Currency.INR
+        S.AWAITING_PAYMENT,
+        PaymentMode.UPI,
+        Decimal(500),
+        Currency.INR,
     )
     assert await _expiry(uow, booking.id) == [NOW + HOLD]
     clock.current = NOW + timedelta(minutes=10)
@@ -126,7 +129,9 @@ async def test_a_report_holds_the_slot_until_the_mentor_answers_once(
         (LedgerKind.CHARGE, PaymentMode.UPI, Decimal(500), f"upi:{booking.id}")
     ]
     assert paid is not None and (paid.status, paid.payment_status, paid.payment_claimed_at) == (
-        S.PENDING, PaymentStatus.PAID, None
+        S.PENDING,
+        PaymentStatus.PAID,
+        None,
     )
 
 

@@ -50,9 +50,28 @@ def test_each_kind_only_matches_its_own_prefix():
 
 @pytest.mark.parametrize(
     "forged",
-    ["", "bc", "bc:1", "bc:x:y", "bc:1:2:3", "ba:1:zz", "bd:1:2026-12-01", "os:1:deleted", "nope:1", "ba:-:c",
-     "ba:1.5:c", "ba: 1:c", "ba:١:c", "bd:1:20261332", "bd:1:2026121", "bd:1:٢٠٢٦١٢٠١", "bc:1:A1", "bc:1:1_0",
-     "bc:1:", "at:1:2"],
+    [
+        "",
+        "bc",
+        "bc:1",
+        "bc:x:y",
+        "bc:1:2:3",
+        "ba:1:zz",
+        "bd:1:2026-12-01",
+        "os:1:deleted",
+        "nope:1",
+        "ba:-:c",
+        "ba:1.5:c",
+        "ba: 1:c",
+        "ba:١:c",
+        "bd:1:20261332",
+        "bd:1:2026121",
+        "bd:1:٢٠٢٦١٢٠١",
+        "bc:1:A1",
+        "bc:1:1_0",
+        "bc:1:",
+        "at:1:2",
+    ],
 )
 def test_malformed_data_is_refused(forged):
     with pytest.raises(BadCallback):

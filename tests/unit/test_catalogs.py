@@ -26,9 +26,24 @@ def source_ids(tmp_path: Path) -> set[str]:
     """Extract the strings from the code as it is now (not from a possibly stale .pot)."""
     pot = tmp_path / "fresh.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "N_",
-         "-k", "ngettext:1,2", "-o", str(pot), "."],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "N_",
+            "-k",
+            "ngettext:1,2",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     with pot.open("rb") as fp:
         return {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fp) if m.id}

@@ -90,7 +90,9 @@ def test_database_url_spellings_mean_what_the_engine_opens(given: str, used: str
 def test_calendar_settings():
     default = load_settings({"BOT_TOKEN": TOKEN})
     assert (default.public_url, default.calendar_refresh_minutes, default.calendar_allow_loopback) == (
-        None, 15, False
+        None,
+        15,
+        False,
     )
     assert default.feed_path == "/calendar/{token}.ics"
     custom = load_settings(

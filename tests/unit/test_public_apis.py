@@ -205,9 +205,7 @@ def class_infos(tree: ast.Module, imports: dict[str, str], this_module: str) -> 
         if isinstance(node, ast.ClassDef):
             bases = [q for q in (qualified(b, imports, this_module) for b in node.bases) if q is not None]
             methods = {
-                item.name
-                for item in node.body
-                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+                item.name for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
             }
             methods |= {
                 target.id
@@ -375,8 +373,7 @@ def test_the_checker_follows_project_base_classes() -> None:
         "class R(BaseRequest):\n    async def do_request(self):\n        pass",
         "from telegram.error import TelegramError\nclass Mine(TelegramError):\n    pass",
         "def f(row):\n    return row._mapping",
-        "class A:\n    def __init__(self):\n        self._x = 1\n"
-        "    def y(self, other):\n        return other._x",
+        "class A:\n    def __init__(self):\n        self._x = 1\n    def y(self, other):\n        return other._x",
     ],
 )
 def test_the_checker_lets_public_use_pass(source: str) -> None:

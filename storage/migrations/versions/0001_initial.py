@@ -106,9 +106,7 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "status IN ('draft', 'active', 'paused', 'archived')", name=op.f("ck_offerings_status")
         ),
-        sa.CheckConstraint(
-            "duration_minutes IN (15, 30, 45, 60, 90)", name=op.f("ck_offerings_duration_minutes")
-        ),
+        sa.CheckConstraint("duration_minutes IN (15, 30, 45, 60, 90)", name=op.f("ck_offerings_duration_minutes")),
         sa.ForeignKeyConstraint(["mentor_id"], ["users.id"], name=op.f("fk_offerings_mentor_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_offerings")),
     )

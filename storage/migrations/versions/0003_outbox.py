@@ -47,9 +47,7 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "status IN ('pending', 'sending', 'sent', 'skipped', 'failed')", name=op.f("ck_notifications_status")
         ),
-        sa.ForeignKeyConstraint(
-            ["recipient_id"], ["users.id"], name=op.f("fk_notifications_recipient_id_users")
-        ),
+        sa.ForeignKeyConstraint(["recipient_id"], ["users.id"], name=op.f("fk_notifications_recipient_id_users")),
         sa.ForeignKeyConstraint(
             ["booking_id"], ["bookings.id"], name=op.f("fk_notifications_booking_id_bookings"), ondelete="CASCADE"
         ),
