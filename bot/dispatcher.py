@@ -213,16 +213,20 @@ class Dispatcher:
     # -- a pass ------------------------------------------------------------------------------------------------
 
     async def _passes(self) -> None:
-        while True:
+        while not self._stopping:
             self._again = False
             try:
                 await self._pass()
             except Exception:  # the database may be away for a moment: try again at the next wake
                 log.exception("dispatcher: pass failed")
-            if self._stopping or not self._again:
+            if self._stopping:
                 break
-        if not self._stopping:
-            await self._plan_next_wake()
+            if not self._again:
+                await self._plan_next_wake()
+                # a kick that came while the next wake was being planned found this task still running and only
+                # set ``_again``: go round once more for it rather than leave its messages to a later wake
+                if not self._again:
+                    break
 
     async def _pass(self) -> None:
         self.stats.passes += 1

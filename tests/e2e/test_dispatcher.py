@@ -149,6 +149,35 @@ async def test_wake_sends_new_notifications_at_once(api: FakeBotApi, url: str) -
         assert time.monotonic() - began < 2
 
 
+async def test_a_wake_while_the_next_wake_is_being_planned_is_not_lost(api: FakeBotApi, url: str) -> None:
+    """A handler commits and wakes the dispatcher just as a pass, its sending done, is reading when to wake next:
+    the wake finds the pass still running, and the pass must go round once more rather than leave the new message
+    to the next periodic round (an hour here)."""
+    users(api, [1, 2])
+    async with dispatching(api, url, dispatch_interval_seconds=3600) as dispatcher:
+        await until(lambda: dispatcher.stats.passes >= 1 and not dispatcher.running, what="the start-up pass")
+        read = dispatcher.read_factory
+        planned, go_on = asyncio.Event(), asyncio.Event()
+
+        @asynccontextmanager
+        async def read_then_hold() -> AsyncIterator[Any]:
+            async with read() as uow:
+                yield uow
+            planned.set()  # the next due time is read (nothing else is due yet) ...
+            await go_on.wait()  # ... and the pass is still running
+
+        dispatcher.read_factory = read_then_hold
+        await seed_outbox(url, [1], events([1], now()))
+        dispatcher.wake()
+        await planned.wait()
+        assert len(api.sent_messages()) == 1
+        await seed_outbox(url, [2], events([2], now()))
+        dispatcher.wake()  # what a use case's handler does after committing
+        dispatcher.read_factory = read
+        go_on.set()
+        await until(lambda: len(api.sent_messages()) == 2, timeout=5, what="the message woken for mid-planning")
+
+
 # -- Telegram's errors ----------------------------------------------------------------------------------------
 
 
