@@ -11,11 +11,10 @@ from typing import Any
 
 from sandbox.botapi.errors import BLOCKED, NOT_MODIFIED, NOT_STARTED, QUERY_TOO_OLD, ApiError, bad_request
 from sandbox.botapi.payments import PaymentDesk
-from sandbox.botapi.photos import PhotoDesk
+from sandbox.botapi.photos import PhotoDesk, send_with_caption
 from sandbox.botapi.records import CallbackAnswer, ChatMessage, SentDocument, Upload
 from sandbox.botapi.state import BotApiState, Person
 from sandbox.botapi.validation import (
-    MAX_CAPTION_LENGTH,
     MAX_MESSAGE_LENGTH,
     as_bool,
     as_int,
@@ -331,27 +330,7 @@ class BotApiMethods:
                 document = self.state.store_file(reference.rsplit("/", 1)[-1] or None, None, None, url=reference)
             else:
                 raise bad_request("wrong file identifier/HTTP URL specified")
-        caption: str | None = None
-        caption_entities: list[dict[str, Any]] = []
-        if params.get("caption"):
-            caption, caption_entities = format_text(
-                params.get("caption"), params.get("parse_mode"), params.get("caption_entities"),
-                limit=MAX_CAPTION_LENGTH, kind="caption",
-            )  # fmt: skip
-        markup = validate_markup(params.get("reply_markup"))
-        message = self.state.new_message(
-            user.id,
-            from_bot=True,
-            sender=self.state.bot_user(),
-            document=document,
-            caption=caption,
-            caption_entities=caption_entities,
-            source=params.get("caption"),
-            parse_mode=params.get("parse_mode"),
-            raw_reply_markup=markup,
-        )
-        self.state.record_event("sent", message)
-        return message.to_api()
+        return send_with_caption(self.state, user, params, document=document)
 
     async def get_file(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
         stored = self.state.files.get(str(params.get("file_id")))

@@ -84,24 +84,30 @@ class PhotoDesk:
     async def send_photo(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
         user: Person = self._require_chat(params)
         photo = self._photo(params, files)
-        caption: str | None = None
-        caption_entities: list[dict[str, Any]] = []
-        if params.get("caption"):
-            caption, caption_entities = format_text(
-                params.get("caption"), params.get("parse_mode"), params.get("caption_entities"),
-                limit=MAX_CAPTION_LENGTH, kind="caption",
-            )  # fmt: skip
-        markup = validate_markup(params.get("reply_markup"))
-        message = self.state.new_message(
-            user.id,
-            from_bot=True,
-            sender=self.state.bot_user(),
-            photo=photo,
-            caption=caption,
-            caption_entities=caption_entities,
-            source=params.get("caption"),
-            parse_mode=params.get("parse_mode"),
-            raw_reply_markup=markup,
-        )
-        self.state.record_event("sent", message)
-        return message.to_api()
+        return send_with_caption(self.state, user, params, photo=photo)
+
+
+def send_with_caption(state: BotApiState, user: Person, params: dict[str, Any], **media: Any) -> Any:
+    """A bot's message carrying a file (``document=`` or ``photo=``): the caption formatted and checked as Telegram
+    does, the keyboard validated, the message recorded as sent; its API form."""
+    caption: str | None = None
+    caption_entities: list[dict[str, Any]] = []
+    if params.get("caption"):
+        caption, caption_entities = format_text(
+            params.get("caption"), params.get("parse_mode"), params.get("caption_entities"),
+            limit=MAX_CAPTION_LENGTH, kind="caption",
+        )  # fmt: skip
+    markup = validate_markup(params.get("reply_markup"))
+    message = state.new_message(
+        user.id,
+        from_bot=True,
+        sender=state.bot_user(),
+        caption=caption,
+        caption_entities=caption_entities,
+        source=params.get("caption"),
+        parse_mode=params.get("parse_mode"),
+        raw_reply_markup=markup,
+        **media,
+    )
+    state.record_event("sent", message)
+    return message.to_api()
