@@ -322,6 +322,11 @@ async def help_command(update: Update, context: AppContext) -> None:
             "/profile – what mentees see about you\n\n"
             "Every time is shown in your own time zone."
         )
+        + "\n\n"
+        + _(
+            "🔔 A date or an offering full? Tap “🔔 Tell me when a time frees up” and I will message you when "
+            "a time frees up; /mybookings → 🔔 Waitlist shows what you wait for."
+        )
         + feed_hint(context.services.public_url is not None),
         main_menu(context.user),
     )

@@ -89,6 +89,7 @@ async def test_switching_to_russian_in_settings_changes_text_and_menu(api: FakeB
     await ravi.send("/help")
     shown = await ravi.wait_for("Менторам")
     assert "/settings – язык и часовой пояс" in shown.text
+    assert "/mybookings → 🔔 Лист ожидания покажет, чего вы ждёте." in shown.text  # where the waitlist is
     assert "Calendar feed" not in shown.text and "Календарь" not in shown.text  # no PUBLIC_URL: no feeds to offer
     assert shown.buttons == ["🔎 Записаться", "🎟 Мои записи", "🎓 Стать ментором", "⚙️ Настройки"]
     api.assert_no_errors()

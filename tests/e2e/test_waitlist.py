@@ -125,6 +125,10 @@ async def test_my_waitlist_lists_and_leaves(api: FakeBotApi, bot, data: Data) ->
     mentor, meera = api.user(101, "Asha"), api.user(303, "Meera")
     await become_mentor_with_offering(api, mentor, "Career Chat", "Free", 30)
     await onboard(api, meera, LONDON)
+    await meera.send("/help")  # /help tells where the waitlist is
+    shown = await meera.wait_for("Mentor Desk")
+    assert "Tap “🔔 Tell me when a time frees up”" in shown.text
+    assert "/mybookings → 🔔 Waitlist shows what you wait for." in shown.text
     await meera.press_data(None, JoinWaitlist(1, WEDNESDAY, True).pack())  # any date
     await meera.wait_for("I will message you when a time of Career Chat frees up.")
     await meera.press_data(None, JoinWaitlist(1, date(2026, 11, 1), False).pack())  # a past date
