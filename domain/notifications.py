@@ -55,6 +55,7 @@ class NotificationKind(StrEnum):
     PROPOSED = "proposed"  # to the mentee: the mentor proposes new times (buttons)
     PROPOSALS_DECLINED = "proposals_declined"  # to the mentor: none of the proposed times works for the mentee
     WAITLIST = "waitlist"  # to a mentee on the waitlist: a time freed up (``waitlist_id``, ``slot``); Book it
+    SERIES_DECLINED = "series_declined"  # to the mentee, once: the mentor declined every waiting week of a series
     # timed
     REMINDER = "reminder"  # to both, ``lead_minutes`` before the start
     AFTER_SESSION = "after_session"  # to the mentor at the end: completed or no-show?

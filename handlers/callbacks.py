@@ -876,6 +876,7 @@ class SeriesAction(StrEnum):
 
     CONFIRM_ALL = "c"  # the mentor: confirm every pending occurrence
     CANCEL_FUTURE = "x"  # either person: cancel every future occurrence (a reason follows)
+    DECLINE_ALL = "d"  # the mentor: decline every pending occurrence (a reason follows)
 
 
 @callback("sa")

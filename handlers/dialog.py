@@ -48,6 +48,7 @@ class DialogState(StrEnum):
     SESSION_LINK = "session_link"  # a group session's roster: one meeting link for every attendee
     SESSION_CANCEL_REASON = "session_cancel_reason"  # a group session's roster: why the whole session is cancelled
     SERIES_CANCEL_REASON = "series_cancel_reason"  # a weekly series: why all its future weeks are cancelled
+    SERIES_DECLINE_REASON = "series_decline_reason"  # a weekly series: why the mentor declines all its weeks
 
 
 TextStep = Callable[[Update, AppContext, str, dict[str, Any]], Awaitable[None]]

@@ -25,8 +25,9 @@ from domain.usecases.calendars import stopped_calendars
 from domain.usecases.notifications import day_agenda, expire_request, load_view
 from domain.usecases.payments import charge_of, expire_hold, refund_made, refund_to_make
 from domain.usecases.reschedule import expire_move
+from domain.usecases.series import series_of
 from domain.usecases.waitlist import waitlist_notice
-from handlers import waitlist
+from handlers import series, waitlist
 from handlers.aftercare import attendance_buttons, stars_keyboard
 from handlers.busy_calendars import stopped_buttons, stopped_text
 from handlers.labels import booking_status_label
@@ -345,6 +346,13 @@ async def prepare(
         mentor, calendars = stopped
         with use_locale(mentor.locale):
             return Outgoing(mentor.id, stopped_text(calendars), stopped_buttons())
+    if n.kind == K.SERIES_DECLINED:
+        weeks = await series_of(uow, n.booking_id) if n.booking_id is not None else []
+        if not weeks:
+            return None
+        mentee = weeks[0].mentee
+        with use_locale(mentee.locale):
+            return Outgoing(mentee.id, *series.declined_notice(weeks, _zone(mentee, default_zone)))
     view = await load_view(uow, n.booking_id) if n.booking_id is not None else None
     if view is None or not still_relevant(n, view.booking):
         return None

@@ -200,14 +200,19 @@ def booking_card_for_mentor(
     markup = mentor_booking_buttons(booking, now, back)
     if booking.series_id is not None and markup is not None:  # the whole series at once (``handlers.series``)
         assert booking.id is not None
-        whole = []
+        whole: list[list[InlineKeyboardButton]] = []
         if booking.status == BookingStatus.PENDING:
-            whole.append(button(_("✅ Confirm all weeks"), ActOnSeries(booking.id, SeriesAction.CONFIRM_ALL)))
+            whole.append(
+                [
+                    button(_("✅ Confirm all weeks"), ActOnSeries(booking.id, SeriesAction.CONFIRM_ALL)),
+                    button(_("❌ Decline all weeks"), ActOnSeries(booking.id, SeriesAction.DECLINE_ALL)),
+                ]
+            )
         if booking.status in (BookingStatus.PENDING, BookingStatus.CONFIRMED):
             cancel = ActOnSeries(booking.id, SeriesAction.CANCEL_FUTURE)
-            whole.append(button(_("🚫 Cancel all future weeks"), cancel))
+            whole.append([button(_("🚫 Cancel all future weeks"), cancel)])
         *first, last = markup.inline_keyboard
-        markup = InlineKeyboardMarkup([*first, *([whole] if whole else []), last])
+        markup = InlineKeyboardMarkup([*first, *whole, last])
     if offering.is_group and markup is not None:  # the session's attendees together (``handlers.roster``)
         assert booking.id is not None
         lines.insert(2, group_size(offering.capacity))

@@ -1,6 +1,6 @@
 """Weekly series: after choosing a time, the mentee taps **🔁 Repeat weekly**, picks how many weeks, sees which
-weeks are free and books those together; later either person confirms (the mentor) or cancels all future weeks
-of the series. One occurrence is managed like any booking (its own card)."""
+weeks are free and books those together; later the mentor confirms or declines the whole series, and either
+person cancels all future weeks of it. One occurrence is managed like any booking (its own card)."""
 
 from __future__ import annotations
 
@@ -21,10 +21,12 @@ from domain.usecases.series import (
     book_series,
     cancel_future,
     confirm_series,
+    decline_series,
     future_open,
     plan_series,
     series_start,
     series_views,
+    start_series_decline,
 )
 from handlers.booking import notes_for, offering_may_be_gone
 from handlers.callbacks import (
@@ -218,6 +220,18 @@ async def act_on_series(update: Update, context: AppContext, data: ActOnSeries) 
                 _("Confirmed every week. The mentee has been told.") + "\n\n" + series_text(views, context.zone),
             )
             return _("Confirmed every week.")
+        case SeriesAction.DECLINE_ALL:
+            async with context.uow() as uow:
+                views = await start_series_decline(uow, me, data.booking_id)
+                await uow.dialogs.set(me, DialogState.SERIES_DECLINE_REASON, {"booking_id": data.booking_id})
+                await uow.commit()
+            prompt = _(
+                "Why are you declining this weekly series? Type a short reason (at most {limit} characters); "
+                "every week still waiting for your answer is declined, and the mentee is told once, with the "
+                "reason. Send /cancel to keep them."
+            ).format(limit=REASON_MAX)
+            await say(update, prompt + "\n\n" + series_text(views, context.zone))
+            return None
         case _:  # CANCEL_FUTURE
             async with context.uow() as uow:
                 views, _actor = await series_views(uow, me, data.booking_id)
@@ -249,6 +263,26 @@ async def type_series_cancel_reason(update: Update, context: AppContext, text: s
             ).format(count=len(kept))
         )
     await say(update, "\n".join([*lines, series_text(views, context.zone)]))
+
+
+@text_step(DialogState.SERIES_DECLINE_REASON)
+async def type_series_decline_reason(update: Update, context: AppContext, text: str, data: dict[str, Any]) -> None:
+    async with context.uow() as uow:
+        views = await decline_series(uow, context.clock, context.user.id, int(data["booking_id"]), text)
+        await uow.dialogs.clear(context.user.id)
+        await uow.commit()
+    head = _("Declined every week that was waiting for your answer. The mentee has been told.")
+    await say(update, head + "\n\n" + series_text(views, context.zone))
+
+
+def declined_notice(views: list[BookingView], zone: str) -> tuple[str, InlineKeyboardMarkup]:
+    """To the mentee, once for the whole series: the mentor declined it, why, and each week as it is now."""
+    reason = next((v.booking.cancellation_reason for v in views if v.booking.status == S.DECLINED), None)
+    head = _("❌ The mentor declined your weekly series with {mentor}. Reason: {reason}").format(
+        mentor=esc(views[0].mentor.display_name), reason=esc(reason or "—")
+    )
+    markup = InlineKeyboardMarkup([[button(_("🎟 My bookings"), OpenMyBookings(MyTab.UPCOMING, 0))]])
+    return head + "\n\n" + series_text(views, zone), markup
 
 
 def handlers() -> list[BaseHandler]:

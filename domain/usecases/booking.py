@@ -339,14 +339,17 @@ async def move(
     actor: Actor,
     target: BookingStatus,
     reason: str | None = None,
+    *,
+    tell: bool = True,
 ) -> BookingView:
     """Move the booking of ``view`` - loaded ``for_update`` in this unit of work - as ``actor``: the new status,
     the refund it makes due (``ledger.settle_move``), the notifications it brings and the offering's counters, all
-    in this transaction."""
+    in this transaction. ``tell=False``: the caller tells the people once for many bookings
+    (``notifications.record_change``); refunds and timed messages are planned as usual."""
     updated, delta = rules.transition(view.booking, target, actor, clock.now(), reason)
     updated = await settle_move(uow, view, updated, actor, clock.now())
     updated = await uow.bookings.update(updated)
-    await record_change(uow, view.booking, updated, actor, view.mentor_zone, clock.now())
+    await record_change(uow, view.booking, updated, actor, view.mentor_zone, clock.now(), tell=tell)
     if delta:
         assert view.offering.id is not None, "a loaded offering"
         await uow.offerings.apply_stats(view.offering.id, delta)

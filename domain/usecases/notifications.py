@@ -21,12 +21,21 @@ from domain.usecases.ledger import settle_move
 
 
 async def record_change(
-    uow: UnitOfWork, before: Booking | None, after: Booking, actor: Actor, mentor_zone: str, now: datetime
+    uow: UnitOfWork,
+    before: Booking | None,
+    after: Booking,
+    actor: Actor,
+    mentor_zone: str,
+    now: datetime,
+    *,
+    tell: bool = True,
 ) -> None:
     """Write the messages ``before → after`` causes and re-plan the booking's timed ones (by the outbox's
-    policy), in the caller's transaction: the change and what it tells people commit or roll back together."""
+    policy), in the caller's transaction: the change and what it tells people commit or roll back together.
+    ``tell=False``: the caller tells the people itself, once for many bookings (a whole series declined)."""
     assert after.id is not None
-    await uow.outbox.add(events_for(before, after, actor, now))
+    if tell:
+        await uow.outbox.add(events_for(before, after, actor, now))
     await uow.outbox.replace_timed(after.id, timed_for(after, mentor_zone, now, uow.outbox.policy))
     await tell_waitlist(uow, before, after, now)
 

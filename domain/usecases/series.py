@@ -1,5 +1,6 @@
 """Weekly series, as the mentee books them and either person manages them: plan the weeks (each checked by the
-usual rules), book the free ones together, confirm a whole series (the mentor), cancel all future occurrences.
+usual rules), book the free ones together, confirm or decline a whole series (the mentor), cancel all future
+occurrences.
 
 Each occurrence is a booking of its own, so reminders, after-session messages, rating and cancelling one
 occurrence are every booking's. The rules are ``domain.series``.
@@ -11,10 +12,10 @@ import secrets
 from datetime import datetime, timedelta
 
 from domain import booking as rules
-from domain.errors import NotAllowed, NotFound, SlotTaken, TooManyBookings
+from domain.errors import InvalidTransition, NotAllowed, NotFound, SlotTaken, TooManyBookings
 from domain.mentee import DEFAULT_MAX_ACTIVE_PER_MENTOR
 from domain.model import Actor, BookingStatus, BookingView
-from domain.notifications import timed_for
+from domain.notifications import Notification, NotificationKind, timed_for
 from domain.payments import NONCE_BYTES, PaymentSettings, payment_terms
 from domain.ports import Clock, UnitOfWork
 from domain.series import NotRepeatable, SeriesPlan, Week, check_weeks, occurrences, repeatable, weeks_possible
@@ -139,6 +140,52 @@ async def confirm_series(uow: UnitOfWork, clock: Clock, mentor_id: int, booking_
             if locked.booking.status == S.PENDING:
                 await move(uow, clock, locked, Actor.MENTOR, S.CONFIRMED)
     return (await series_views(uow, mentor_id, booking_id))[0]
+
+
+async def start_series_decline(uow: UnitOfWork, mentor_id: int, booking_id: int) -> list[BookingView]:
+    """The series as its mentor may decline it now (before asking for the reason): ``InvalidTransition`` when no
+    week waits for an answer any more."""
+    views, actor = await series_views(uow, mentor_id, booking_id)
+    if actor != Actor.MENTOR:
+        raise NotAllowed("only the mentor")
+    if not any(v.booking.status == S.PENDING for v in views):
+        raise InvalidTransition(views[0].booking.status, S.DECLINED, Actor.MENTOR)
+    return views
+
+
+async def decline_series(
+    uow: UnitOfWork, clock: Clock, mentor_id: int, booking_id: int, reason: str
+) -> list[BookingView]:
+    """The mentor declines every week of the series still waiting for an answer, one reason for all. Each week is
+    declined by the usual rules (its refund by the payments policy, its timed messages withdrawn), and the mentee
+    is told once, for the whole series (``SERIES_DECLINED``, about the first week declined). Weeks already
+    confirmed stay (the mentor cancels those). Returns the series as it is now."""
+    views = await start_series_decline(uow, mentor_id, booking_id)
+    declined: list[BookingView] = []
+    for occurrence in views:
+        if occurrence.booking.status != S.PENDING:
+            continue
+        assert occurrence.booking.id is not None
+        locked, _actor = await booking_for(uow, occurrence.booking.id, mentor_id, for_update=True)
+        if locked.booking.status == S.PENDING:  # as read under the lock
+            declined.append(await move(uow, clock, locked, Actor.MENTOR, S.DECLINED, reason, tell=False))
+    if not declined:
+        raise InvalidTransition(views[0].booking.status, S.DECLINED, Actor.MENTOR)
+    first = declined[0].booking
+    kind = NotificationKind.SERIES_DECLINED
+    await uow.outbox.add([Notification(kind, first.mentee_id, clock.now(), first.id)])
+    return (await series_views(uow, mentor_id, booking_id))[0]
+
+
+async def series_of(uow: UnitOfWork, booking_id: int) -> list[BookingView]:
+    """Every occurrence of the series of ``booking_id`` (no asker: the dispatcher's side); [] when it is gone."""
+    booking = await uow.bookings.get(booking_id)
+    if booking is None:
+        return []
+    if booking.series_id is None:
+        return await booking_views(uow, [booking])
+    bookings = await uow.bookings.series_bookings(booking.series_id)
+    return await booking_views(uow, bookings)
 
 
 def future_open(views: list[BookingView], now: datetime) -> list[BookingView]:
