@@ -147,7 +147,8 @@ class BookingRepository(Protocol):
         ...
 
     async def series_bookings(self, series_id: int) -> list[Booking]:
-        """Every occurrence of a weekly series (``domain.series``), any status, earliest first."""
+        """Every occurrence of a weekly series (``domain.series``), any status, in week order ("week 3 of 6"; a
+        week moved on its own keeps its place)."""
         ...
 
     async def session_bookings(self, offering_id: int, scheduled_at: datetime) -> list[Booking]:

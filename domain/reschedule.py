@@ -20,6 +20,8 @@ The rules only (the use cases are ``domain.usecases.reschedule``):
    it left, who moved it and how many moves it has had. Its reminders and other timed messages follow the new time
    (``domain.notifications.timed_for``), and the calendar event keeps its UID with a higher SEQUENCE (storage
    raises it on every change).
+6. **One week of a weekly series** (``domain.series``) moves like any booking, by every rule above; the other
+   weeks stay where they are, and the moved one keeps its place in the series ("week 3 of 6"), wherever it goes.
 """
 
 from __future__ import annotations

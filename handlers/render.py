@@ -111,6 +111,16 @@ def series_line(booking: Booking) -> str:
     return _("🔁 Week {week} of {weeks}").format(week=booking.series_week, weeks=booking.series_weeks)
 
 
+def series_move_note(booking: Booking) -> str | None:
+    """On the screens that move one week of a weekly series: only that week moves, and it keeps its place."""
+    if booking.series_id is None:
+        return None
+    return _(
+        "🔁 Week {week} of {weeks} of a weekly series: only this week moves. The other weeks keep their times, "
+        "and this one stays week {week} of {weeks}."
+    ).format(week=booking.series_week, weeks=booking.series_weeks)
+
+
 def group_size(capacity: int) -> str:
     """What a group offering is: how many people one session seats."""
     return ngettext(

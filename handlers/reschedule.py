@@ -59,7 +59,7 @@ from handlers.callbacks import (
 from handlers.common import AppContext, on_button, say, show
 from handlers.dialog import DialogState, text_step
 from handlers.keyboards import button
-from handlers.render import booking_card_for_mentee, booking_card_for_mentor, esc, session_time
+from handlers.render import booking_card_for_mentee, booking_card_for_mentor, esc, series_move_note, session_time
 
 
 def _picker(booking_id: int) -> Picker:
@@ -74,7 +74,9 @@ def _picker(booking_id: int) -> Picker:
 def _lead(view: BookingView, zone: str) -> str:
     """What every step of the move says first: which session moves, from when."""
     old = session_time(view.booking.scheduled_at, zone, view.mentor.timezone, _("mentor"))
-    return _("🔁 <b>Moving your session</b> (now {time}).").format(time=old) + "\n\n"
+    lines = [_("🔁 <b>Moving your session</b> (now {time}).").format(time=old)]
+    note = series_move_note(view.booking)
+    return "\n".join([*lines, *([note] if note else [])]) + "\n\n"
 
 
 async def _dates(update: Update, context: AppContext, booking_id: int, monday: date | None) -> None:
@@ -136,6 +138,9 @@ def summary_text(view: BookingView, start: datetime, zone: str, max_moves: int) 
         _("To: {time}").format(time=session_time(start, zone, mentor_zone, _("mentor"))),
         "",
     ]
+    note = series_move_note(booking)
+    if note:
+        lines[-1:-1] = [note]
     if moves_at_once(booking, view.offering):
         lines.append(_("⚡ It moves at once when you tap Confirm; the mentor is told."))
     else:
@@ -265,6 +270,9 @@ def _proposal_lead(view: BookingView, zone: str, ticked: list[datetime]) -> str:
             count=MAX_PROPOSALS
         ),
     ]
+    note = series_move_note(view.booking)
+    if note:
+        lines.insert(1, note)
     if ticked:
         lines.append(
             _("Ticked: {times}").format(times=", ".join(format_moment(moment, zone) for moment in sorted(ticked)))

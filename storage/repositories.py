@@ -950,7 +950,8 @@ _SESSION_BOOKINGS = (
 )
 
 
-_SERIES_BOOKINGS = select(*_B).where(_B.series_id == bindparam("series_id")).order_by(_B.scheduled_at, _B.id)
+# in week order: a week moved on its own (rescheduled) keeps its place in the series
+_SERIES_BOOKINGS = select(*_B).where(_B.series_id == bindparam("series_id")).order_by(_B.series_week, _B.id)
 
 
 class SqlBookingRepository:
@@ -1015,7 +1016,8 @@ class SqlBookingRepository:
         return await self._load(_SESSION_BOOKINGS, {"offering_id": offering_id, "scheduled_at": scheduled_at})
 
     async def series_bookings(self, series_id: int) -> list[Booking]:
-        """Every occurrence of a weekly series (any status), earliest first."""
+        """Every occurrence of a weekly series (any status), in week order (a week moved on its own keeps its
+        place)."""
         return await self._load(_SERIES_BOOKINGS, {"series_id": series_id})
 
     async def list_for_mentor(
