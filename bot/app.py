@@ -170,6 +170,7 @@ def build_application(
             default_zone=settings.default_timezone,
             operator_chat_id=settings.operator_chat_id,
             default_locale=settings.default_locale,
+            max_reschedules=settings.max_reschedules,
         ),
         delivered=partial(notify.delivered, clock=clock),
         batch=settings.dispatch_batch,

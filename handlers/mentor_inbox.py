@@ -69,7 +69,10 @@ def _mentor_card(
     """The card with the moves open now and a way back to the list (the tab the booking is in, unless known)."""
     now = context.clock.now()
     back = back or OpenInbox(tab_of(view.booking, now), 0)
-    return booking_card_for_mentor(view.booking, view.offering, view.mentee, context.zone, now, back)
+    max_moves = context.services.max_reschedules
+    return booking_card_for_mentor(
+        view.booking, view.offering, view.mentee, context.zone, now, back, max_moves=max_moves
+    )
 
 
 @on_button(OpenBookingCard)

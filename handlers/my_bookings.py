@@ -160,7 +160,7 @@ def card_screen(
     zone: str,
     now: datetime,
     back: OpenMyBookings,
-    max_moves: int = reschedule.DEFAULT_MAX_RESCHEDULES,
+    max_moves: int,
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The mentee's card (never the mentor's private note) with the actions open now."""
     booking, offering = view.booking, view.offering

@@ -21,6 +21,7 @@ from domain.model import Actor, BookingStatus, BookingView, PaymentMode, User
 from domain.notifications import Notification, NotificationKind, still_relevant
 from domain.payments import LedgerEntry
 from domain.ports import Clock, UnitOfWork
+from domain.reschedule import DEFAULT_MAX_RESCHEDULES
 from domain.usecases.calendars import stopped_calendars
 from domain.usecases.notifications import day_agenda, expire_request, load_view
 from domain.usecases.payments import charge_of, expire_hold, refund_made, refund_to_make
@@ -229,11 +230,16 @@ def to_operator(view: BookingView, charge: LedgerEntry | None, chat_id: int) -> 
 
 
 def to_mentor(
-    n: Notification, view: BookingView, default_zone: str, now: datetime, charge: LedgerEntry | None = None
+    n: Notification,
+    view: BookingView,
+    default_zone: str,
+    now: datetime,
+    charge: LedgerEntry | None = None,
+    max_moves: int = DEFAULT_MAX_RESCHEDULES,
 ) -> Outgoing | None:
     booking, offering, mentee = view.booking, view.offering, view.mentee
     zone = _zone(view.mentor, default_zone)
-    card, markup = booking_card_for_mentor(booking, offering, mentee, zone, now)
+    card, markup = booking_card_for_mentor(booking, offering, mentee, zone, now, max_moves=max_moves)
     title, name = esc(offering.title), esc(mentee.display_name)
     match n.kind:
         case K.NEW_BOOKING:
@@ -315,8 +321,10 @@ async def prepare(
     default_zone: str,
     operator_chat_id: int | None = None,
     default_locale: str = "en",
+    max_reschedules: int = DEFAULT_MAX_RESCHEDULES,
 ) -> Outgoing | StarRefund | None:
-    """The dispatcher's hook (``bot.dispatcher.Prepare`` once the rest is bound)."""
+    """The dispatcher's hook (``bot.dispatcher.Prepare`` once the rest is bound); ``max_reschedules`` is
+    ``MAX_RESCHEDULES`` (the mentor's card offers no 🔁 Propose new times once a booking used its moves)."""
     if n.kind in (K.EXPIRE, K.HOLD_EXPIRE, K.MOVE_EXPIRE):
         if n.booking_id is not None:
             expire = {K.EXPIRE: expire_request, K.HOLD_EXPIRE: expire_hold, K.MOVE_EXPIRE: expire_move}[n.kind]
@@ -367,7 +375,7 @@ async def prepare(
             return to_mentee(n, view, default_zone, clock.now(), charge)
     if n.recipient_id == view.mentor.id:
         with use_locale(view.mentor.locale):
-            return to_mentor(n, view, default_zone, clock.now(), charge)
+            return to_mentor(n, view, default_zone, clock.now(), charge, max_reschedules)
     return None
 
 

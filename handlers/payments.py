@@ -193,7 +193,7 @@ async def act_on_payment(update: Update, context: AppContext, data: ActOnPayment
             async with context.uow() as uow:
                 view = await usecase.upi_not_received(uow, context.clock, me, booking_id)
                 await uow.commit()
-            await show(update, *_mentor_card(view, context.zone, now))
+            await show(update, *_mentor_card(view, context, now))
             return _("The mentee has been told that the payment has not arrived.")
         case PaymentAction.RELEASE:
             async with context.uow() as uow:
@@ -208,19 +208,22 @@ async def act_on_payment(update: Update, context: AppContext, data: ActOnPayment
             async with context.uow() as uow:
                 view = await usecase.mark_paid(uow, context.clock, me, booking_id)
                 await uow.commit()
-            await show(update, *_mentor_card(view, context.zone, now))
+            await show(update, *_mentor_card(view, context, now))
             return _("Marked paid. The mentee has been sent a receipt.")
         case _:  # MARK_REFUNDED
             async with context.uow() as uow:
                 view = await usecase.mark_refunded(uow, context.clock, me, booking_id)
                 await uow.commit()
-            await show(update, *_mentor_card(view, context.zone, now))
+            await show(update, *_mentor_card(view, context, now))
             return _("Marked refunded. The mentee has been told.")
 
 
-def _mentor_card(view: BookingView, zone: str, now: datetime) -> tuple[str, InlineKeyboardMarkup | None]:
+def _mentor_card(view: BookingView, context: AppContext, now: datetime) -> tuple[str, InlineKeyboardMarkup | None]:
     back = OpenInbox(tab_of(view.booking, now), 0)
-    return booking_card_for_mentor(view.booking, view.offering, view.mentee, zone, now, back)
+    max_moves = context.services.max_reschedules
+    return booking_card_for_mentor(
+        view.booking, view.offering, view.mentee, context.zone, now, back, max_moves=max_moves
+    )
 
 
 # --- Telegram's side of a payment -----------------------------------------------------------------------------

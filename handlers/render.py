@@ -35,7 +35,7 @@ from domain.model import (
     User,
 )
 from domain.payments import may_check_upi, may_mark_paid, may_mark_refunded
-from domain.reschedule import DEFAULT_MAX_RESCHEDULES, may_propose
+from domain.reschedule import may_propose
 from domain.sessions import cancellation_deadline
 from handlers.callbacks import (
     ActOnBooking,
@@ -178,11 +178,14 @@ def booking_card_for_mentor(
     mentor_zone: str,
     now: datetime | None = None,
     back: CallbackData | None = None,
+    *,
+    max_moves: int,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """What the mentor sees of a booking, private note included, with the actions open to them now.
 
     Without ``now`` the buttons that depend on the time (mark completed or no-show) are left out; ``back`` adds a
-    "Back to list" button. The mentee's card (``booking_card_for_mentee``) never shows the private note."""
+    "Back to list" button; ``max_moves`` is ``MAX_RESCHEDULES`` (no 🔁 Propose new times once used up). The
+    mentee's card (``booking_card_for_mentee``) never shows the private note."""
     lines = [
         _("<b>Booking #{id}</b> · {status}").format(id=booking.id, status=booking_status_label(booking.status)),
         f"<b>{esc(offering.title)}</b>",
@@ -207,7 +210,7 @@ def booking_card_for_mentor(
         lines.append(_("This session has ended: mark it completed or no-show."))
     if booking.series_id is not None:
         lines.insert(2, series_line(booking))
-    markup = mentor_booking_buttons(booking, now, back)
+    markup = mentor_booking_buttons(booking, now, back, max_moves=max_moves)
     if booking.series_id is not None and markup is not None:  # the whole series at once (``handlers.series``)
         assert booking.id is not None
         whole: list[list[InlineKeyboardButton]] = []
@@ -290,7 +293,8 @@ def mentor_booking_buttons(
     booking: Booking,
     now: datetime | None = None,
     back: CallbackData | None = None,
-    max_moves: int = DEFAULT_MAX_RESCHEDULES,
+    *,
+    max_moves: int,
 ) -> InlineKeyboardMarkup | None:
     """Only the moves ``allowed_moves`` opens now; a pending request is declined (not cancelled)."""
     booking_id = booking.id

@@ -216,7 +216,10 @@ async def confirm_move(update: Update, context: AppContext, data: ConfirmMove) -
 def _mentor_card(context: AppContext, view: BookingView) -> tuple[str, InlineKeyboardMarkup | None]:
     now = context.clock.now()
     back = OpenInbox(tab_of(view.booking, now), 0)
-    return booking_card_for_mentor(view.booking, view.offering, view.mentee, context.zone, now, back)
+    max_moves = context.services.max_reschedules
+    return booking_card_for_mentor(
+        view.booking, view.offering, view.mentee, context.zone, now, back, max_moves=max_moves
+    )
 
 
 @on_button(AnswerMove)

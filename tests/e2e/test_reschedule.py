@@ -16,7 +16,9 @@ from domain.model import Actor, Booking, BookingStatus, PaymentStatus
 from domain.usecases.booking import change_status
 from domain.usecases.payments import mark_paid
 from handlers.callbacks import (
+    ActOnBooking,
     AnswerMove,
+    BookingAction,
     ConfirmMove,
     DeclineProposals,
     PickProposal,
@@ -408,3 +410,38 @@ async def test_proposal_buttons_only_for_their_people(api: FakeBotApi, bot, data
     await mentor.press_data(None, SendProposals(1, False).pack())  # no times ticked in this chat
     assert await last_answer(api) == "This button is no longer valid."
     assert (await data.get(1)).scheduled_at == FIRST_START
+
+
+async def test_the_mentor_cannot_propose_past_max_reschedules(
+    api: FakeBotApi, runner: BotRunner, data: Data
+) -> None:
+    """``MAX_RESCHEDULES=1``: after one move the mentor's cards (the message about the move, the inbox card) offer
+    no 🔁 Propose new times, and the old button, pressed anyway, is refused with the reason."""
+    mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
+    async with runner.running(max_reschedules=1):
+        await become_mentor_with_offering(api, mentor, "Career Chat", "Free", 30)
+        await onboard(api, mentee, LONDON)
+        await book(api, mentee, "Booked!")
+        new_booking = await mentor.wait_for("New booking")
+        assert "🔁 Propose new times" in new_booking.buttons  # one move left
+
+        card = await open_card(api, mentee)
+        assert "(1 move left)" in card.text
+        summary = await pick_new_time(api, mentee)
+        assert "It moves at once" in summary.text
+        await mentee.press("✅ Confirm new time")
+        await mentee.wait_for("Moved! Your session is now at")
+        told = await mentor.wait_for(lambda m: "moved" in m.text and m.message_id != new_booking.message_id)
+        assert "🔁 Propose new times" not in told.buttons  # used up: MAX_RESCHEDULES, not the default of 2
+        await mentor.press_data(None, ActOnBooking(1, BookingAction.REFRESH).pack())
+        inbox_card = await mentor.wait_for(lambda m: "Booking #1" in m.text and "⬅ Back to list" in m.buttons)
+        assert "🔁 Propose new times" not in inbox_card.buttons and "🚫 Cancel booking" in inbox_card.buttons
+        mentee_card = await open_card(api, mentee)
+        assert "🔁 Reschedule" not in mentee_card.buttons
+
+        await mentor.press("🔁 Propose new times", message=new_booking)  # the stale button
+        assert (
+            await last_answer(api)
+            == "This session has been moved 1 time, the most allowed. You can still cancel it."
+        )
+        assert (await data.get(1)).reschedules == 1
