@@ -373,8 +373,10 @@ def free_dates(
     *,
     start: datetime | None = None,
     end: datetime | None = None,
+    skip: datetime | None = None,
 ) -> list[date]:
-    """The dates, in the viewer's zone ``tz``, that have at least one slot; sorted.
+    """The dates, in the viewer's zone ``tz``, that have at least one slot; sorted. ``skip``: a start that does not
+    count (a booking being moved may not move to its own time, so a day whose only free time it is has none).
 
     Exactly ``{s.astimezone(tz).date() for s in generate_slots(..., start=start, end=end, external=external)}``:
     ``start`` and ``end`` narrow the booking window as there (``busy`` and ``external`` need only cover them).
@@ -393,7 +395,7 @@ def free_dates(
     found: set[date] = set()
     same_clock = tz.key == rules.tz.key
     for day in local_dates(low, high, rules.tz):
-        starts = _starts_on_local_day(rules, calendar, day, low, high)
+        starts = (s for s in _starts_on_local_day(rules, calendar, day, low, high) if s != skip)
         if same_clock:
             if next(starts, None) is not None:
                 found.add(day)

@@ -129,12 +129,14 @@ async def date_page(
     viewer_id: int,
     viewer_tz: str,
     monday: date | None = None,
-    moving: int | None = None,
+    moving: Booking | None = None,
 ) -> tuple[SlotContext, list[date]]:
     """What the date picker shows: the free dates (viewer's zone) of the week starting ``monday``, or, without one,
     of the first week of the booking window that has any. When the week asked for has none, the free dates of the
     earliest other week that has any come back instead (so ``domain.mentee.week_page`` shows an empty week, not an
-    empty window); ``[]`` means the whole window is full. Loads what is busy one week at a time, usually once."""
+    empty window); ``[]`` means the whole window is full. Loads what is busy one week at a time, usually once.
+    ``moving``: a booking being moved - its own time is not a conflict, and no free time for it either (a day whose
+    only free time is the booking's own is not listed, as the time picker would show it none)."""
     now = clock.now()
     offering, mentor = await _bookable_offering(uow, offering_id, viewer_id)
     first, last = window_days(offering, now, viewer_tz)
@@ -145,6 +147,7 @@ async def date_page(
         mondays.remove(wanted)
         mondays.insert(0, wanted)
     tz = ZoneInfo(viewer_tz)
+    own = moving.scheduled_at if moving is not None else None
     availability = effective_availability(offering, await uow.availability.get(mentor.id))
     ctx = SlotContext(offering, mentor, availability, [])
     if ctx.availability is None:
@@ -152,8 +155,10 @@ async def date_page(
     for week in mondays:
         sunday = week + timedelta(days=6)
         start, end = slots.days_around(week, sunday, tz)
-        ctx = await _with_busy(uow, ctx, now, (start, end), moving)
-        days = slots.free_dates(offering, ctx.availability, ctx.busy, now, tz, ctx.external, start=start, end=end)
+        ctx = await _with_busy(uow, ctx, now, (start, end), moving.id if moving else None)
+        days = slots.free_dates(
+            offering, ctx.availability, ctx.busy, now, tz, ctx.external, start=start, end=end, skip=own
+        )
         days = [day for day in days if week <= day <= sunday]
         if days:
             return ctx, days

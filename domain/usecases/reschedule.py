@@ -44,7 +44,7 @@ async def move_dates(
 ) -> tuple[BookingView, SlotContext, list[date]]:
     """The date picker's week for moving the booking: its own time is not a conflict."""
     view = await start_reschedule(uow, clock, user_id, booking_id, max_moves)
-    ctx, days = await date_page(uow, clock, view.offering.id, user_id, zone, monday, moving=booking_id)  # type: ignore[arg-type]
+    ctx, days = await date_page(uow, clock, view.offering.id, user_id, zone, monday, moving=view.booking)  # type: ignore[arg-type]
     return view, ctx, days
 
 
@@ -157,7 +157,7 @@ async def proposal_dates(
     """The date picker's week of the offering's free times, as the mentee could book them (the same rules; the
     booking's own time not a conflict), in the mentor's ``zone``."""
     view = await start_proposal(uow, clock, mentor_id, booking_id, max_moves)
-    ctx, days = await date_page(uow, clock, view.offering.id, view.mentee.id, zone, monday, moving=booking_id)  # type: ignore[arg-type]
+    ctx, days = await date_page(uow, clock, view.offering.id, view.mentee.id, zone, monday, moving=view.booking)  # type: ignore[arg-type]
     return view, ctx, days
 
 

@@ -613,3 +613,16 @@ def test_free_dates_between_start_and_end() -> None:
     assert free_dates(*args, start=utc(TUESDAY, "09:00"), end=utc(TUESDAY, "09:01")) == [TUESDAY]
     assert free_dates(*args, start=utc(TUESDAY, "09:01"), end=utc(WEDNESDAY, "00:00")) == []
     assert free_dates(*args, start=utc(TUESDAY, "00:00")) == free_dates(*args)[:] != []
+
+
+def test_free_dates_skip_a_start_that_does_not_count() -> None:
+    """A booking being moved: a day whose only free time is its own is no free date, in any viewer's zone."""
+    availability = weekly("UTC", (1, "09:00", "10:00"), (2, "09:00", "11:00"))  # Tue: one hour slot; Wed: two
+    tuesday_nine = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+    for tz in (ZoneInfo("UTC"), ZoneInfo("Asia/Kolkata")):
+        every = free_dates(offering(), availability, [], NOW, tz)
+        assert every[:2] == [TUESDAY, WEDNESDAY]
+        skipped = free_dates(offering(), availability, [], NOW, tz, skip=tuesday_nine)
+        assert skipped[:2] == [WEDNESDAY, date(2026, 3, 10)]  # only this Tuesday's one time left out
+        wednesday_nine = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
+        assert free_dates(offering(), availability, [], NOW, tz, skip=wednesday_nine) == every  # 10:00 is left

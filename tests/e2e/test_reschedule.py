@@ -107,7 +107,7 @@ async def open_card(api: FakeBotApi, mentee: FakeUser):
     return card
 
 
-async def pick_new_time(api: FakeBotApi, mentee: FakeUser, date_index: int = 1):
+async def pick_new_time(api: FakeBotApi, mentee: FakeUser, date_index: int = 0):
     """🔁 Reschedule → a date (by position) → the first time → the summary."""
     await mentee.press("🔁 Reschedule")
     dates = await mentee.wait_for("Moving your session")
@@ -445,3 +445,47 @@ async def test_the_mentor_cannot_propose_past_max_reschedules(
             == "This session has been moved 1 time, the most allowed. You can still cancel it."
         )
         assert (await data.get(1)).reschedules == 1
+
+
+async def test_the_date_pickers_leave_out_a_day_whose_only_free_time_is_the_booking_s_own(
+    api: FakeBotApi, bot, data: Data
+) -> None:
+    """Wednesday's only free time is 6:00 (London): booked there, neither the mentee's 🔁 Reschedule nor the
+    mentor's 🔁 Propose new times lists Wednesday (its time picker would have nothing to show); once the booking
+    moves away, Wednesday is back."""
+    mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
+    await become_mentor_with_offering(api, mentor, "Career Chat", "Free", 30)
+    await onboard(api, mentee, LONDON)
+    await mentee.send("/book")
+    await mentee.wait_for("Open offerings")
+    await mentee.press("📅 Book 1")
+    booking_dates = await mentee.wait_for("Choose a date.")
+    assert booking_dates.keyboard[0][0].text.startswith("Wed")  # free before it is booked
+    await book(api, mentee, "Booked!")
+    assert (await data.get(1)).scheduled_at == FIRST_START
+
+    await open_card(api, mentee)
+    await mentee.press("🔁 Reschedule")
+    dates = await mentee.wait_for("Moving your session")
+    days = [label for label in dates.buttons if "," in label]
+    assert days and not any(label.startswith("Wed") for label in days)
+    assert days[0].startswith("Thu")
+    await mentee.press(days[0], message=dates)
+    await mentee.wait_for(lambda m: "Choose a time." in m.text and "Moving your session" in m.text)
+
+    new_booking = await mentor.wait_for("New booking")
+    await mentor.press("🔁 Propose new times", message=new_booking)
+    proposing = await mentor.wait_for("Propose new times for booking #1")
+    mentor_days = [label for label in proposing.buttons if "," in label]
+    assert mentor_days and not any(label.startswith("Wed") for label in mentor_days)
+
+    # moved to Thursday: Wednesday is free again, and offered
+    await open_card(api, mentee)
+    summary = await pick_new_time(api, mentee)
+    assert "To: Thu, Nov 26" in summary.text
+    await mentee.press("✅ Confirm new time")
+    await mentee.wait_for("Moved! Your session is now at")
+    await open_card(api, mentee)
+    await mentee.press("🔁 Reschedule")
+    again = await mentee.wait_for(lambda m: "Moving your session" in m.text and "Choose a date." in m.text)
+    assert again.keyboard[0][0].text.startswith("Wed")
