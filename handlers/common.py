@@ -83,6 +83,7 @@ class AppContext(CallbackContext[ExtBot, dict, dict, dict]):
         super().__init__(application, chat_id=chat_id, user_id=user_id)
         self.me: User | None = None
         self.user_at_start: User | None = None  # as ``remember_user`` found them, before this update's changes
+        self.press_answered = False  # ``answer_press`` answered this update's button press already
 
     @property
     def services(self) -> Services:
@@ -196,13 +197,24 @@ async def say(update: Update, text: str, markup: InlineKeyboardMarkup | None = N
         await send_text(chat.get_bot(), chat.id, text, markup)
 
 
+async def answer_press(update: Update, context: AppContext) -> None:
+    """Answer the button press now, before a slow part of its handler (an invoice, a QR code to send): the
+    person's button stops spinning, and their next update - Telegram's pre-checkout question, which has 10
+    seconds - no longer waits behind this answer. ``on_button`` then answers nothing more."""
+    query = update.callback_query
+    if query is not None and not context.press_answered:
+        context.press_answered = True
+        await query.answer()
+
+
 ButtonCallback = Callable[[Update, AppContext, C], Awaitable[str | None]]
 
 
 def on_button(kind: type[C]) -> Callable[[ButtonCallback[C]], CallbackQueryHandler]:
     """Turn ``async def f(update, context, data) -> toast | None`` into a handler that answers every press once.
 
-    Bad data and rule violations are answered with a clear alert and change nothing.
+    Bad data and rule violations are answered with a clear alert and change nothing. A handler that answered
+    early (``answer_press``) gets no second answer; what would have been its alert or toast comes as a message.
     """
 
     def wrap(fn: ButtonCallback[C]) -> CallbackQueryHandler:
@@ -217,17 +229,28 @@ def on_button(kind: type[C]) -> Callable[[ButtonCallback[C]], CallbackQueryHandl
             try:
                 toast = await fn(update, context, data)
             except DomainError as error:
-                await query.answer(explain(error), show_alert=True)
+                await _answer_once(update, context, explain(error), alert=True)
                 return
             except Exception:
-                await query.answer(_("Something went wrong. Please try again."), show_alert=True)
+                await _answer_once(update, context, _("Something went wrong. Please try again."), alert=True)
                 raise
-            await query.answer(toast)
+            await _answer_once(update, context, toast)
 
         handle.__name__ = fn.__name__
         return CallbackQueryHandler(handle, pattern=kind.pattern())
 
     return wrap
+
+
+async def _answer_once(update: Update, context: AppContext, text: str | None, alert: bool = False) -> None:
+    """The press's answer; after ``answer_press``, the text (if any) as a message instead."""
+    query = update.callback_query
+    assert query is not None
+    if not context.press_answered:
+        context.press_answered = True
+        await query.answer(text, show_alert=alert)
+    elif text:
+        await say(update, text)
 
 
 async def answer_stale_button(update: Update, context: AppContext) -> None:

@@ -38,7 +38,7 @@ from domain.payments import (
 )
 from domain.usecases import payments as usecase
 from handlers.callbacks import ActOnPayment, DownloadLedger, OpenInbox, OpenMyBookings, PaymentAction
-from handlers.common import AppContext, on_button, say, show, show_keyboard
+from handlers.common import AppContext, answer_press, on_button, say, show, show_keyboard
 from handlers.keyboards import button
 from handlers.labels import payment_mode_label
 from handlers.render import booking_card_for_mentee, booking_card_for_mentor, esc
@@ -148,7 +148,8 @@ async def show_upi(update: Update, context: AppContext, view: BookingView, upi_i
 
 async def show_held_booking(update: Update, context: AppContext, view: BookingView) -> None:
     """The held booking's card, then its invoice (the card's 💳 Pay sends it again if it gets lost); for UPI,
-    the details and the QR code."""
+    the details and the QR code. The press is answered first: the person may pay at once."""
+    await answer_press(update, context)
     if view.booking.payment_mode == PaymentMode.UPI:
         async with context.reader() as uow:
             view, upi_id = await usecase.upi_to_pay(uow, context.clock, context.user.id, view.booking.id or 0)

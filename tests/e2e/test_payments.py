@@ -167,6 +167,11 @@ async def test_pay_in_stars_then_the_mentor_confirms(api: FakeBotApi, bot: Appli
     assert "Pay by" in held.text and "waiting for payment" in held.text
     assert held.buttons == ["💳 Pay ⭐\u00a0300", "✖️ Let this time go"]
     await api.wait_idle()
+    # The press was answered before the invoice went out: a quick payer's pre-checkout question, which waits for
+    # their earlier updates, does not wait for that answer too.
+    methods = [call.method for call in api.calls]
+    last_answer = max(i for i, method in enumerate(methods) if method == "answerCallbackQuery")
+    assert last_answer < methods.index("sendInvoice")
 
     checkout = await mentee.pay(invoice)
     assert checkout.ok and checkout.answer_seconds is not None and checkout.answer_seconds < 10
