@@ -7,6 +7,12 @@ change that causes it (or withdrawn in it). Two families:
 * **timed** - reminders, the after-session question, the rating follow-up, the daily agenda, and the expiry of
   an unanswered request or of a hold awaiting payment (actions, not messages) - due at a computed moment.
 
+Reminders: each attendee has their own (``REMINDER``, per booking); the mentor has one per *session* and lead
+(``SESSION_REMINDER``: their time at that start, however many attendees it has - a group session of five is one
+reminder listing them). A session's reminder rows are keyed by the mentor, the start and the lead, so however many
+bookings (and processes) plan it, it is stored and sent once; the first attendee confirmed at that time creates it
+(``joined_session``) and the last one leaving removes it (``left_session``; ``domain.usecases.notifications``).
+
 Payments add events written by the ledger's use cases (``domain.usecases.ledger``): the receipt, a refund owed by
 hand (to the mentor, and a copy for the operator's chat), a refund done, a payment that came too late - and one
 action, ``REFUND``: a Stars refund, whose "sending" is the refund call, keyed by the charge it refunds.
@@ -57,7 +63,8 @@ class NotificationKind(StrEnum):
     WAITLIST = "waitlist"  # to a mentee on the waitlist: a time freed up (``waitlist_id``, ``slot``); Book it
     SERIES_DECLINED = "series_declined"  # to the mentee, once: the mentor declined every waiting week of a series
     # timed
-    REMINDER = "reminder"  # to both, ``lead_minutes`` before the start
+    REMINDER = "reminder"  # to the mentee (each attendee), ``lead_minutes`` before the start
+    SESSION_REMINDER = "session_reminder"  # to the mentor, once per session (``slot``: its start) and lead
     AFTER_SESSION = "after_session"  # to the mentor at the end: completed or no-show?
     RATE_AGAIN = "rate_again"  # to the mentee, once, if the rating is still missing
     AGENDA = "agenda"  # to the mentor at the agenda hour on a day with sessions
@@ -69,10 +76,17 @@ class NotificationKind(StrEnum):
     def is_timed(self) -> bool:
         return self in _TIMED
 
+    @property
+    def is_per_booking(self) -> bool:
+        """A timed notification one booking's changes re-plan alone (``timed_for``); not a session's reminder,
+        which every attendee's booking shares."""
+        return self.is_timed and self != NotificationKind.SESSION_REMINDER
+
 
 _TIMED = frozenset(
     {
         NotificationKind.REMINDER,
+        NotificationKind.SESSION_REMINDER,
         NotificationKind.AFTER_SESSION,
         NotificationKind.RATE_AGAIN,
         NotificationKind.AGENDA,
@@ -101,7 +115,7 @@ class Notification:
     key: str = field(default="")
     payment_id: int | None = None  # the ledger's charge a payment message or a refund is about
     waitlist_id: int | None = None  # WAITLIST: the entry told
-    slot: datetime | None = None  # WAITLIST: the start time that freed up
+    slot: datetime | None = None  # WAITLIST: the start time that freed up; SESSION_REMINDER: the session's start
 
     def __post_init__(self) -> None:
         if not self.key:
@@ -125,6 +139,9 @@ def _key(n: Notification) -> str:
         return f"agenda:{n.recipient_id}:{n.due_at:%Y%m%d%H%M}"
     if n.kind == NotificationKind.REMINDER:
         return f"reminder:{n.recipient_id}:{n.booking_id}:{n.lead_minutes}:{n.due_at:%Y%m%d%H%M}"
+    if n.kind == NotificationKind.SESSION_REMINDER:
+        assert n.slot is not None, "a session's reminder names its start"
+        return session_key(n.recipient_id, n.slot, n.lead_minutes)
     if n.kind == NotificationKind.MOVE_EXPIRE:  # a booking may ask for a new time again after one expired
         return f"move_expire:{n.booking_id}:{n.due_at:%Y%m%d%H%M%S}"
     if n.kind == NotificationKind.REFUND:
@@ -134,6 +151,58 @@ def _key(n: Notification) -> str:
     # Events need no de-duplication: each is written once, in the transaction of the change it reports (a
     # repeated change - a link edited twice - is a second message). Storage gives each a unique key.
     return ""
+
+
+def session_key(mentor_id: int, start: datetime, lead_minutes: int) -> str:
+    """The one key of the mentor's reminder ``lead_minutes`` before their session at ``start``."""
+    return f"session_reminder:{mentor_id}:{start:%Y%m%d%H%M}:{lead_minutes}"
+
+
+def _lead_minutes(lead: timedelta) -> int:
+    return int(lead.total_seconds() // 60)
+
+
+def session_keys(mentor_id: int, start: datetime, policy: NotificationPolicy) -> list[str]:
+    """Every key the mentor's reminders of the session at ``start`` may have (one per lead)."""
+    return [session_key(mentor_id, start, _lead_minutes(lead)) for lead in policy.reminder_leads]
+
+
+def session_reminders(booking: Booking, now: datetime, policy: NotificationPolicy) -> list[Notification]:
+    """The mentor's reminders of the session ``booking`` attends (still in the future), one per lead, keyed by the
+    session alone: every attendee's booking plans the same rows. ``booking_id``: the booking that planned them."""
+    out = []
+    for lead in policy.reminder_leads:
+        due = booking.scheduled_at - lead
+        if due > now:
+            out.append(
+                Notification(
+                    NotificationKind.SESSION_REMINDER,
+                    booking.mentor_id,
+                    due,
+                    booking.id,
+                    _lead_minutes(lead),
+                    slot=booking.scheduled_at,
+                )
+            )
+    return out
+
+
+def joined_session(before: Booking | None, after: Booking) -> bool:
+    """``after`` is now a confirmed attendee of its session and was not one of that session before (booked,
+    confirmed, paid, or moved there): the mentor's reminders of that session must exist."""
+    if after.status != BookingStatus.CONFIRMED:
+        return False
+    return before is None or before.status != BookingStatus.CONFIRMED or before.scheduled_at != after.scheduled_at
+
+
+def left_session(before: Booking | None, after: Booking, now: datetime) -> datetime | None:
+    """The start of the session, not begun yet, that ``before`` attended and ``after`` no longer does (cancelled,
+    or moved away); None when it stays. If nobody else attends it, the mentor's reminders of it go."""
+    if before is None or before.status != BookingStatus.CONFIRMED or before.scheduled_at <= now:
+        return None
+    if after.status == BookingStatus.CONFIRMED and after.scheduled_at == before.scheduled_at:
+        return None
+    return before.scheduled_at
 
 
 def expiry_time(booking: Booking, policy: NotificationPolicy) -> datetime:
@@ -152,7 +221,8 @@ def timed_for(
     booking: Booking, mentor_zone: str, now: datetime, policy: NotificationPolicy = NotificationPolicy()
 ) -> list[Notification]:
     """The timed notifications ``booking`` should have in its current state, only those still in the future
-    (the expiry and after-session ones also when already due: they must still happen)."""
+    (the expiry and after-session ones also when already due: they must still happen). The mentor's reminders are
+    not among them: they belong to the session (``session_reminders``)."""
     assert booking.id is not None
     out: list[Notification] = []
     held_until = booking.held_until
@@ -165,12 +235,11 @@ def timed_for(
         if booking.requested_start is not None:
             due = request_expiry(booking, policy.expire_after)
             out.append(Notification(NotificationKind.MOVE_EXPIRE, booking.mentor_id, due, booking.id))
-        for lead in policy.reminder_leads:
+        for lead in policy.reminder_leads:  # the mentee's; the mentor's are the session's (``session_reminders``)
             due = booking.scheduled_at - lead
             if due > now:
-                minutes = int(lead.total_seconds() // 60)
-                for person in (booking.mentee_id, booking.mentor_id):
-                    out.append(Notification(NotificationKind.REMINDER, person, due, booking.id, minutes))
+                minutes = _lead_minutes(lead)
+                out.append(Notification(NotificationKind.REMINDER, booking.mentee_id, due, booking.id, minutes))
         out.append(Notification(NotificationKind.AFTER_SESSION, booking.mentor_id, booking.ends_at, booking.id))
         local_day = booking.scheduled_at.astimezone(ZoneInfo(mentor_zone)).date()
         agenda = agenda_time(local_day, mentor_zone, policy)

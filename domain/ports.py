@@ -276,6 +276,20 @@ class OutboxRepository(Protocol):
         """Make the booking's pending timed notifications exactly ``notifications`` (never touching sent ones)."""
         ...
 
+    async def keep_timed(self, notifications: Sequence[Notification]) -> None:
+        """Store timed notifications not tied to one booking's plan (a session's reminders) unless their key is
+        stored; a pending one keeps its key, moves to its due time and stays locked until the transaction ends."""
+        ...
+
+    async def lock_pending(self, keys: Sequence[str]) -> None:
+        """Lock the pending notifications with these keys until the transaction ends (waiting for a transaction
+        that is writing one): what is read next sees that transaction's change."""
+        ...
+
+    async def drop_pending(self, keys: Sequence[str]) -> None:
+        """Withdraw the pending notifications with these keys (never sent or claimed ones)."""
+        ...
+
     async def claim(self, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
         """Take up to ``limit`` due notifications (and ones whose claim expired) until ``now + lease``."""
         ...

@@ -23,7 +23,7 @@ from domain.payments import LedgerEntry
 from domain.ports import Clock, UnitOfWork
 from domain.reschedule import DEFAULT_MAX_RESCHEDULES
 from domain.usecases.calendars import stopped_calendars
-from domain.usecases.notifications import day_agenda, expire_request, load_view
+from domain.usecases.notifications import day_agenda, expire_request, load_view, session_views
 from domain.usecases.payments import charge_of, expire_hold, refund_made, refund_to_make
 from domain.usecases.reschedule import expire_move
 from domain.usecases.series import series_of
@@ -31,6 +31,8 @@ from domain.usecases.waitlist import waitlist_notice
 from handlers import series, waitlist
 from handlers.aftercare import attendance_buttons, stars_keyboard
 from handlers.busy_calendars import stopped_buttons, stopped_text
+from handlers.callbacks import ActOnSession, SessionAction
+from handlers.keyboards import button
 from handlers.labels import booking_status_label
 from handlers.payments import pay_buttons, upi_note
 from handlers.render import (
@@ -283,7 +285,7 @@ def to_mentor(
             head = _(
                 "⌛ The mentee's request for a new time expired unanswered: the session stays at {time}."
             ).format(time=format_moment(booking.scheduled_at, zone))
-        case K.REMINDER:
+        case K.REMINDER | K.SESSION_REMINDER:  # a 1:1 session's reminder: its one booking's card
             head = _("⏰ Reminder: <b>{title}</b> with {mentee} starts in {lead}.").format(
                 title=title, mentee=name, lead=lead_text(n.lead_minutes)
             )
@@ -296,6 +298,38 @@ def to_mentor(
         case _:
             return None
     return Outgoing(view.mentor.id, f"{head}\n\n{card}", markup)
+
+
+def session_reminder(
+    n: Notification, attendees: list[BookingView], default_zone: str, now: datetime
+) -> Outgoing | None:
+    """The mentor's one reminder of a session: a 1:1 session's is its booking's card; a group session's lists its
+    confirmed attendees (the seats taken) with the roster and, when there is one, the meeting link."""
+    first = attendees[0]
+    if len(attendees) == 1 and not first.offering.is_group:
+        return to_mentor(n, first, default_zone, now)
+    assert first.booking.id is not None, "a stored booking"
+    zone = _zone(first.mentor, default_zone)
+    capacity = max(first.offering.capacity, len(attendees))
+    lines = [
+        _("⏰ Reminder: your group session <b>{title}</b> starts in {lead} ({time}).").format(
+            title=esc(first.offering.title),
+            lead=lead_text(n.lead_minutes),
+            time=format_clock(first.booking.scheduled_at, zone),
+        ),
+        ngettext("👥 {count} of {capacity} seat taken:", "👥 {count} of {capacity} seats taken:", capacity).format(
+            count=len(attendees), capacity=capacity
+        ),
+        *(f"{number}. {esc(view.mentee.display_name)}" for number, view in enumerate(attendees, start=1)),
+    ]
+    link = next((view.booking.meeting_link for view in attendees if view.booking.meeting_link), None)
+    buttons = [[button(_("👥 Session roster"), ActOnSession(first.booking.id, SessionAction.OPEN))]]
+    if link:
+        lines.append(_("Meeting link: {link}").format(link=esc(link)))
+        buttons.insert(0, [InlineKeyboardButton(_("🎥 Join"), url=link)])
+    elif timedelta(minutes=n.lead_minutes) < ASK_ATTENDANCE_FROM:
+        lines.append(_("There is no meeting link yet: add one for everyone from the roster."))
+    return Outgoing(first.mentor.id, "\n".join(lines), InlineKeyboardMarkup(buttons))
 
 
 def agenda_message(agenda: sessions.Agenda, default_zone: str) -> Outgoing:
@@ -354,6 +388,12 @@ async def prepare(
         mentor, calendars = stopped
         with use_locale(mentor.locale):
             return Outgoing(mentor.id, stopped_text(calendars), stopped_buttons())
+    if n.kind == K.SESSION_REMINDER:
+        attendees = await session_views(uow, n.recipient_id, n.slot) if n.slot is not None else []
+        if not attendees:
+            return None  # everyone left (or moved) since it was planned
+        with use_locale(attendees[0].mentor.locale):
+            return session_reminder(n, attendees, default_zone, clock.now())
     if n.kind == K.SERIES_DECLINED:
         weeks = await series_of(uow, n.booking_id) if n.booking_id is not None else []
         if not weeks:

@@ -37,7 +37,7 @@ from storage.repositories import dialect_insert
 OUTBOX_CHANNEL = "mentor_desk_outbox"
 
 _T: Table = Base.metadata.tables[NotificationRow.__tablename__]
-_TIMED_KINDS = tuple(k.value for k in NotificationKind if k.is_timed)
+_TIMED_KINDS = tuple(k.value for k in NotificationKind if k.is_per_booking)  # what ``replace_timed`` replaces
 _ERROR_LENGTH = 1000
 
 
@@ -64,6 +64,11 @@ _DELETE_OTHER_TIMED = delete(_T).where(
     _T.c.kind.in_(_TIMED_KINDS),
     _T.c.key.not_in(bindparam("keys", expanding=True)),
 )
+
+
+_PENDING_KEYS = and_(_T.c.key.in_(bindparam("keys", expanding=True)), _T.c.status == "pending")
+_LOCK_PENDING = select(_T.c.id).where(_PENDING_KEYS).with_for_update()  # SQLite renders no locking clause
+_DROP_PENDING = delete(_T).where(_PENDING_KEYS)
 
 
 def event_key(n: Notification) -> str:
@@ -154,13 +159,31 @@ class SqlOutboxRepository:
         (``domain.notifications.still_relevant``).
         """
         for n in notifications:
-            if not n.kind.is_timed or n.booking_id not in (booking_id, None):
+            if not n.kind.is_per_booking or n.booking_id not in (booking_id, None):
                 raise ValueError(f"not a timed notification of booking {booking_id}: {n}")
         keys = [n.key for n in notifications]
         await self._db.execute(_DELETE_OTHER_TIMED, {"booking_id": booking_id, "keys": keys})
         if notifications:
             self.wrote = True
             await self._db.execute(_insert(self._db, reschedule_pending=True), [_values(n) for n in notifications])
+
+    async def keep_timed(self, notifications: Sequence[Notification]) -> None:
+        """Store these timed notifications unless their key is stored (a pending one is moved to its due time and
+        its row locked until this transaction ends, so ``lock_pending`` elsewhere waits for it)."""
+        if notifications:
+            self.wrote = True
+            await self._db.execute(_insert(self._db, reschedule_pending=True), [_values(n) for n in notifications])
+
+    async def lock_pending(self, keys: Sequence[str]) -> None:
+        """Lock the pending rows with these keys until this transaction ends (PostgreSQL; a SQLite transaction
+        already holds the database's write lock): one that another transaction is writing is waited for."""
+        if keys:
+            await self._db.execute(_LOCK_PENDING, {"keys": list(keys)})
+
+    async def drop_pending(self, keys: Sequence[str]) -> None:
+        """Delete the pending rows with these keys (sent, claimed and failed ones stay)."""
+        if keys:
+            await self._db.execute(_DROP_PENDING, {"keys": list(keys)})
 
     # -- the dispatcher ----------------------------------------------------------------------------------------
 

@@ -14,7 +14,17 @@ from zoneinfo import ZoneInfo
 from domain import booking as rules
 from domain import waitlist
 from domain.model import Actor, Booking, BookingStatus, BookingView
-from domain.notifications import Notification, NotificationKind, events_for, expiry_time, timed_for
+from domain.notifications import (
+    Notification,
+    NotificationKind,
+    events_for,
+    expiry_time,
+    joined_session,
+    left_session,
+    session_keys,
+    session_reminders,
+    timed_for,
+)
 from domain.ports import Clock, UnitOfWork
 from domain.sessions import Agenda
 from domain.usecases.ledger import settle_move
@@ -36,8 +46,50 @@ async def record_change(
     assert after.id is not None
     if tell:
         await uow.outbox.add(events_for(before, after, actor, now))
-    await uow.outbox.replace_timed(after.id, timed_for(after, mentor_zone, now, uow.outbox.policy))
+    await plan_timed(uow, before, after, mentor_zone, now)
     await tell_waitlist(uow, before, after, now)
+
+
+async def plan_timed(
+    uow: UnitOfWork, before: Booking | None, after: Booking, mentor_zone: str, now: datetime
+) -> None:
+    """Re-plan ``after``'s own timed notifications, and the mentor's reminders of the sessions it joined or left.
+
+    A session's reminders (``domain.notifications.session_reminders``) are created by whichever attendee joins
+    (the key makes a second one a no-op) and locked while this transaction lasts. Leaving, the booking looks for
+    other confirmed attendees; if it sees none it locks the session's pending reminders - so a transaction that is
+    joining right now is waited for - looks again (a new statement sees what committed meanwhile) and only then
+    withdraws them. Two last attendees leaving at once may both see the other and leave the rows; the dispatcher
+    sends nothing for a session without attendees (``session_attendees``)."""
+    assert after.id is not None
+    policy = uow.outbox.policy
+    await uow.outbox.replace_timed(after.id, timed_for(after, mentor_zone, now, policy))
+    if joined_session(before, after):
+        await uow.outbox.keep_timed(session_reminders(after, now, policy))
+    left = left_session(before, after, now)
+    if left is not None and not await session_attendees(uow, after.mentor_id, left):
+        keys = session_keys(after.mentor_id, left, policy)
+        await uow.outbox.lock_pending(keys)
+        if not await session_attendees(uow, after.mentor_id, left):
+            await uow.outbox.drop_pending(keys)
+
+
+async def session_attendees(uow: UnitOfWork, mentor_id: int, start: datetime) -> list[Booking]:
+    """The mentor's confirmed bookings starting at ``start``: the attendees of their session then."""
+    found = await uow.bookings.active_for_mentor(mentor_id, start, start + timedelta(minutes=1))
+    return [b for b in found if b.scheduled_at == start and b.status == BookingStatus.CONFIRMED]
+
+
+async def session_views(uow: UnitOfWork, mentor_id: int, start: datetime) -> list[BookingView]:
+    """The dispatcher's side of a session's reminder: its attendees now, with their offerings and people ([]:
+    nobody attends any more, nothing to say)."""
+    views = []
+    for booking in await session_attendees(uow, mentor_id, start):
+        assert booking.id is not None, "a loaded booking"
+        view = await load_view(uow, booking.id)
+        if view is not None:
+            views.append(view)
+    return views
 
 
 async def tell_waitlist(uow: UnitOfWork, before: Booking | None, after: Booking, now: datetime) -> None:

@@ -15,14 +15,14 @@ from domain import booking as rules
 from domain.errors import InvalidTransition, NotAllowed, NotFound, SlotTaken, TooManyBookings
 from domain.mentee import DEFAULT_MAX_ACTIVE_PER_MENTOR
 from domain.model import Actor, BookingStatus, BookingView
-from domain.notifications import Notification, NotificationKind, timed_for
+from domain.notifications import Notification, NotificationKind
 from domain.payments import NONCE_BYTES, PaymentSettings, payment_terms
 from domain.ports import Clock, UnitOfWork
 from domain.series import NotRepeatable, SeriesPlan, Week, check_weeks, occurrences, repeatable, weeks_possible
 from domain.sessions import cancellation_closed
 from domain.slots import SlotContext
 from domain.usecases.booking import BookingRequest, booking_for, booking_views, check_slot, move
-from domain.usecases.notifications import record_change
+from domain.usecases.notifications import plan_timed, record_change
 from domain.usecases.people import load_user
 
 S = BookingStatus
@@ -113,7 +113,7 @@ async def book_series(
             await record_change(uow, None, booking, Actor.MENTEE, zone, now)
         else:
             assert booking.id is not None
-            await uow.outbox.replace_timed(booking.id, timed_for(booking, zone, now, uow.outbox.policy))
+            await plan_timed(uow, None, booking, zone, now)
         await uow.offerings.apply_stats(plan.offering.id, delta)  # type: ignore[arg-type]
         views.append(BookingView(booking, plan.offering, mentor, mentee))
     return views

@@ -163,6 +163,9 @@ class FakeBookings(FakeRepo):
         self.items[b.id] = b
         return b
 
+    async def active_for_mentor(self, mentor_id: int, start: datetime, end: datetime) -> list[Booking]:
+        return [b for b in self._mine(mentor_id) if b.status.is_active and start <= b.scheduled_at < end]
+
     def _mine(self, mentor_id: int) -> list[Booking]:
         return [b for b in self.items.values() if b.mentor_id == mentor_id]
 
@@ -203,12 +206,24 @@ class FakeOutbox:
     def __init__(self) -> None:
         self.events: list[Notification] = []
         self.timed: dict[int, list[Notification]] = {}
+        self.sessions: dict[str, Notification] = {}  # the mentor's reminders of a session, by key
 
     async def add(self, notifications: list[Notification]) -> None:
         self.events += notifications
 
     async def replace_timed(self, booking_id: int, notifications: list[Notification]) -> None:
         self.timed[booking_id] = list(notifications)
+
+    async def keep_timed(self, notifications: list[Notification]) -> None:
+        for n in notifications:
+            self.sessions.setdefault(n.key, n)
+
+    async def lock_pending(self, keys: list[str]) -> None:
+        pass
+
+    async def drop_pending(self, keys: list[str]) -> None:
+        for key in keys:
+            self.sessions.pop(key, None)
 
 
 class FakeWaitlist:
