@@ -137,6 +137,13 @@ class BookingRepository(Protocol):
         whose buffered new time touches [start, end) (``domain.reschedule``: it is held for them)."""
         ...
 
+    async def blocking_for_mentor(
+        self, mentor_id: int, start: datetime, end: datetime
+    ) -> tuple[list[Booking], list[Booking]]:
+        """``(active_for_mentor(...), requested_for_mentor(...))`` read together (a booking step reads both): what
+        blocks the mentor's time around [start, end)."""
+        ...
+
     async def active_for_mentee(self, mentee_id: int, start: datetime, end: datetime) -> list[Booking]:
         """The mentee's pending and confirmed bookings whose session time touches [start, end)."""
         ...

@@ -879,15 +879,20 @@ def _active_overlapping(person: Any, begins: Any, ends: Any) -> Select[Any]:
     database reads every active booking of the person, and a step's cost grows with their bookings elsewhere."""
     return (
         select(*_BOOKINGS.c)
-        .where(
-            person == bindparam("person"),
-            _BOOKINGS.c.status.in_(_ACTIVE_STATUSES),
-            _BOOKINGS.c.scheduled_at > bindparam("started_after", type_=UTCDateTime()),
-            _BOOKINGS.c.scheduled_at < bindparam("started_before", type_=UTCDateTime()),
-            begins < bindparam("end", type_=UTCDateTime()),
-            ends > bindparam("start", type_=UTCDateTime()),
-        )
+        .where(*_overlapping(person, begins, ends))
         .order_by(_BOOKINGS.c.scheduled_at, _BOOKINGS.c.id)
+    )
+
+
+def _overlapping(person: Any, begins: Any, ends: Any) -> tuple[ColumnElement[bool], ...]:
+    """The conditions of ``_active_overlapping``."""
+    return (
+        person == bindparam("person"),
+        _BOOKINGS.c.status.in_(_ACTIVE_STATUSES),
+        _BOOKINGS.c.scheduled_at > bindparam("started_after", type_=UTCDateTime()),
+        _BOOKINGS.c.scheduled_at < bindparam("started_before", type_=UTCDateTime()),
+        begins < bindparam("end", type_=UTCDateTime()),
+        ends > bindparam("start", type_=UTCDateTime()),
     )
 
 
@@ -915,16 +920,22 @@ _ACTIVE_FOR_MENTEE = _active_overlapping(_B.mentee_id, _B.scheduled_at, _B.ends_
 # New times asked for (``domain.reschedule``), by the index on (mentor_id, requested_start): a held time may start
 # within (start - _MOST_AFTER, end + _MOST_BEFORE) to touch [start, end) with its buffers (the use case keeps the
 # exact rule).
-_REQUESTED_FOR_MENTOR = (
-    select(*_BOOKINGS.c)
-    .where(
-        _B.mentor_id == bindparam("person"),
-        _B.requested_start > bindparam("started_after", type_=UTCDateTime()),
-        _B.requested_start < bindparam("started_before", type_=UTCDateTime()),
-        _B.status.in_(_ACTIVE_STATUSES),
-    )
-    .order_by(_B.requested_start, _B.id)
+_REQUESTED = (
+    _B.mentor_id == bindparam("person"),
+    _B.requested_start > bindparam("started_after", type_=UTCDateTime()),
+    _B.requested_start < bindparam("started_before", type_=UTCDateTime()),
+    _B.status.in_(_ACTIVE_STATUSES),
 )
+_REQUESTED_FOR_MENTOR = select(*_BOOKINGS.c).where(*_REQUESTED).order_by(_B.requested_start, _B.id)
+# What blocks a mentor's time around a range, for a booking step, in one statement: their active bookings there
+# (part 0, ``_ACTIVE_FOR_MENTOR``) and those whose new time asked for may touch it (part 1,
+# ``_REQUESTED_FOR_MENTOR``), each leg by its own index, each in its own statement's order (``sort_at``).
+_BLOCKING_FOR_MENTOR = union_all(
+    select(literal_column("0").label("part"), _B.scheduled_at.label("sort_at"), *_BOOKINGS.c).where(
+        *_overlapping(_B.mentor_id, _B.blocked_from, _B.blocked_until)
+    ),
+    select(literal_column("1"), _B.requested_start, *_BOOKINGS.c).where(*_REQUESTED),
+).order_by(text("part"), text("sort_at"), text("id"))
 # A person's calendar feed: both roles, as two index ranges (mentor_id, ...) and (mentee_id, ...) in one statement.
 _FOR_FEED = (
     union_all(
@@ -996,6 +1007,15 @@ class SqlBookingRepository:
     async def requested_for_mentor(self, mentor_id: int, start: datetime, end: datetime) -> list[Booking]:
         """Active bookings of the mentor whose new time asked for may touch ``[start, end)`` (buffers included)."""
         return await self._load(_REQUESTED_FOR_MENTOR, _around(mentor_id, start, end, _MOST_BEFORE, _MOST_AFTER))
+
+    async def blocking_for_mentor(
+        self, mentor_id: int, start: datetime, end: datetime
+    ) -> tuple[list[Booking], list[Booking]]:
+        """``(active_for_mentor(...), requested_for_mentor(...))`` in one statement (each booking step reads both:
+        one round trip instead of two)."""
+        rows = await self._db.rows(_BLOCKING_FOR_MENTOR, _around(mentor_id, start, end, _MOST_BEFORE, _MOST_AFTER))
+        active = [_booking_from_row(row) for row in rows if row.part == 0]
+        return active, [_booking_from_row(row) for row in rows if row.part != 0]
 
     async def active_for_mentee(self, mentee_id: int, start: datetime, end: datetime) -> list[Booking]:
         """The mentee's pending/confirmed bookings whose ``[scheduled_at, ends_at)`` overlaps ``[start, end)``.

@@ -100,8 +100,8 @@ async def _with_busy(
     """``ctx`` with the mentor's bookings, the new times held for bookings being rescheduled, and external busy
     intervals that can affect a slot starting in ``around``; the booking ``moving`` left out."""
     start, end = around[0] - slots.NEIGHBOURHOOD, around[1] + slots.NEIGHBOURHOOD
-    booked = await uow.bookings.active_for_mentor(ctx.mentor.id, start, end)
-    booked += held_times(await uow.bookings.requested_for_mentor(ctx.mentor.id, start, end))
+    booked, requested = await uow.bookings.blocking_for_mentor(ctx.mentor.id, start, end)
+    booked += held_times(requested)
     if moving is not None:
         booked = [booking for booking in booked if booking.id != moving]
     external = await busy_between(uow, now, ctx.mentor.id, start, end)

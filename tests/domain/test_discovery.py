@@ -160,6 +160,14 @@ class FakeBookings:
     async def requested_for_mentor(self, mentor_id: int, start: datetime, end: datetime) -> list[Booking]:
         return [b for b in self.busy if b.mentor_id == mentor_id and b.requested_start is not None]
 
+    async def blocking_for_mentor(
+        self, mentor_id: int, start: datetime, end: datetime
+    ) -> tuple[list[Booking], list[Booking]]:
+        return (
+            await self.active_for_mentor(mentor_id, start, end),
+            await self.requested_for_mentor(mentor_id, start, end),
+        )
+
 
 class FakeCalendars:
     """The busy intervals of the mentors' external calendars that still block, and the freshness asked for."""

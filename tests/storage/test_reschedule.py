@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.clock import FixedClock
@@ -16,6 +17,7 @@ from domain.model import Actor, BookingStatus, Offering
 from domain.reschedule import NoProposal
 from domain.usecases.booking import BookingRequest, book_slot, change_status
 from domain.usecases.reschedule import answer_move, pick_proposal, propose_times, reschedule
+from storage.db import listen_to_selects
 from storage.uow import SqlUnitOfWork
 from tests.storage.builders import MENTOR_ID, T0, booking, offering, seed, user
 from tests.storage.test_booking_race import (
@@ -145,6 +147,37 @@ async def test_the_move_columns_round_trip(uow: SqlUnitOfWork) -> None:
     assert loaded == saved and loaded.sequence == added.sequence + 1
     assert stored_offering is not None and stored_offering.reschedule_cutoff_hours == 6
     assert [b.id for b in held] == [added.id] and elsewhere == []
+
+
+async def test_a_steps_bookings_and_held_times_come_in_one_statement(
+    uow: SqlUnitOfWork, engine: AsyncEngine
+) -> None:
+    """``blocking_for_mentor`` is ``active_for_mentor`` and ``requested_for_mentor`` together, in one statement."""
+    [o] = await seed(uow, user(MENTOR_ID, is_mentor=True), user(MOVER), user(MENTEES[1]), offerings=(offering(),))
+    async with uow:
+        moving = await uow.bookings.add(booking(o, MOVER, status=BookingStatus.CONFIRMED))
+        await uow.bookings.update(moving.with_changes(requested_start=NEW, requested_at=T0 - timedelta(days=1)))
+        later = await uow.bookings.add(booking(o, MENTEES[1], start=NEW + timedelta(hours=3)))
+        await uow.commit()
+    statements: list[str] = []
+    listen_to_selects(engine, lambda sql, arguments: statements.append(sql))  # SQLite's reads in one call
+    event.listen(engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    found = []
+    for start, end in [
+        (NEW - timedelta(hours=3), NEW + timedelta(hours=6)),  # both bookings, and the time held
+        (T0 - timedelta(hours=1), T0 + timedelta(hours=1)),  # around the moving booking's own time
+        (NEW + timedelta(days=3), NEW + timedelta(days=4)),  # nothing
+    ]:
+        async with uow:
+            apart = (
+                await uow.bookings.active_for_mentor(MENTOR_ID, start, end),
+                await uow.bookings.requested_for_mentor(MENTOR_ID, start, end),
+            )
+            statements.clear()
+            together = await uow.bookings.blocking_for_mentor(MENTOR_ID, start, end)
+        assert together == apart and len(statements) == 1
+        found.append([[b.id for b in part] for part in together])
+    assert found[0] == [[moving.id, later.id], [moving.id]] and found[2] == [[], []]
 
 
 def _pick(booking_id: int, start: datetime) -> Attempt:

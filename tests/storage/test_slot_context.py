@@ -155,15 +155,15 @@ async def test_a_full_window_shows_no_dates(uow: SqlUnitOfWork) -> None:
 def _ranges_read(monkeypatch: pytest.MonkeyPatch) -> list[tuple[datetime, datetime]]:
     """The ranges the use cases ask a mentor's bookings for, from now on."""
     asked: list[tuple[datetime, datetime]] = []
-    original = SqlBookingRepository.active_for_mentor
+    original = SqlBookingRepository.blocking_for_mentor
 
     async def recording(
         self: SqlBookingRepository, mentor_id: int, start: datetime, end: datetime
-    ) -> list[Booking]:
+    ) -> tuple[list[Booking], list[Booking]]:
         asked.append((start, end))
         return await original(self, mentor_id, start, end)
 
-    monkeypatch.setattr(SqlBookingRepository, "active_for_mentor", recording)
+    monkeypatch.setattr(SqlBookingRepository, "blocking_for_mentor", recording)
     return asked
 
 
