@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from telegram import ChatMember, InlineKeyboardMarkup, Message, Update
+from telegram import User as TelegramUser
 from telegram.error import BadRequest
-from telegram.ext import Application, CallbackContext, CallbackQueryHandler, ExtBot
+from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, CallbackQueryHandler, ExtBot
 
 from chat.i18n import _, pick_locale, set_locale
 from chat.messages import edit_text, send_text
@@ -114,10 +115,40 @@ class AppContext(CallbackContext[ExtBot, dict, dict, dict]):
 
 
 async def remember_user(update: Update, context: AppContext) -> None:
-    """Group -1: register or refresh the sender and switch ``_()`` to their language."""
+    """Group -1: register or refresh the sender and switch ``_()`` to their language.
+
+    When that fails (the database gives no connection within its pool's timeout under load, say), the update is
+    answered once as failed and goes no further: every later handler would fail again for want of the sender.
+    A payment's updates go on (they read what they need themselves, and a payment must be recorded)."""
     tg = update.effective_user
     if tg is None or tg.is_bot:
         return
+    try:
+        await _remember(update, context, tg)
+    except Exception:
+        if update.pre_checkout_query is not None or (
+            update.effective_message is not None and update.effective_message.successful_payment is not None
+        ):
+            log.exception("could not load the sender of a payment update; it goes on without them")
+            return
+        log.exception("could not load the sender of an update; it is answered as failed and goes no further")
+        await _tell_failed(update)
+        raise ApplicationHandlerStop from None
+
+
+async def _tell_failed(update: Update) -> None:
+    """ "Something went wrong" once: as the press's answer, or as a message in the chat."""
+    text = _("Something went wrong. Please try again.")
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+        elif update.effective_chat is not None and update.effective_message is not None:
+            await update.effective_chat.send_message(text)
+    except Exception:  # telling them failed too: logged, nothing more to do
+        log.exception("could not tell the user about an error")
+
+
+async def _remember(update: Update, context: AppContext, tg: TelegramUser) -> None:
     services = context.services
     profile = Profile(tg.id, tg.first_name, tg.last_name, tg.username)
     member = update.my_chat_member

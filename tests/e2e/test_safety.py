@@ -6,10 +6,12 @@ import asyncio
 import re
 
 import pytest
+from sqlalchemy.exc import TimeoutError as SqlTimeoutError
 
 from domain.model import OfferingStatus
 from handlers.callbacks import ActOnBooking, BookingAction, ConfirmBooking, SetOfferingStatus
 from sandbox.botapi import FakeBotApi
+from storage.repositories import SqlUserRepository
 from tests.e2e.conftest import BotRunner
 from tests.e2e.flows import (
     become_mentor_with_offering,
@@ -184,3 +186,39 @@ async def test_offering_paused_mid_booking_is_explained_with_what_is_open_now(ap
     assert "No offerings are open for booking yet" in shown.text
     await api.wait_idle()
     assert api.callback_answers[-1].text == "This offering is not taking bookings right now."
+
+
+async def test_a_sender_that_cannot_be_loaded_gets_one_answer_and_the_update_goes_no_further(
+    api: FakeBotApi, bot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database gives no connection in time (its pool exhausted under load): each update is answered once as
+    failed and logged once; no handler runs on without its sender (which failed again before: a second error)."""
+    mentee = api.user(202, "Ravi")
+    await onboard(api, mentee)
+    menu = mentee.last_keyboard_message()
+    assert menu is not None
+    original = SqlUserRepository.get
+
+    async def no_connection(self: SqlUserRepository, user_id: int) -> object:
+        raise SqlTimeoutError(
+            "QueuePool limit of size 10 overflow 10 reached, connection timed out, timeout 30.00"
+        )
+
+    monkeypatch.setattr(SqlUserRepository, "get", no_connection)
+    caplog.clear()
+    shown = len(mentee.bot_messages())
+    await mentee.send("/book")
+    await api.wait_idle()
+    query_id = await mentee.press_button(menu, menu.keyboard[0][0])
+    await api.wait_idle()
+    assert [m.text for m in mentee.bot_messages()[shown:]] == ["Something went wrong. Please try again."]
+    pressed = api.callback_queries[query_id]
+    assert [a.text for a in pressed.answers] == ["Something went wrong. Please try again."]
+    assert pressed.answers[0].show_alert and pressed.rejected_answers == 0
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    failed = "could not load the sender of an update; it is answered as failed and goes no further"
+    assert [r.getMessage() for r in errors] == [failed, failed]  # once for each update, nothing after it
+
+    monkeypatch.setattr(SqlUserRepository, "get", original)  # the database is back: so is the bot
+    await mentee.send("/book")
+    await mentee.wait_for("No offerings are open for booking yet")
