@@ -18,7 +18,7 @@ from bot.app import build_application
 from bot.config import Settings
 from domain.clock import FixedClock
 from sandbox.botapi import FakeBotApi
-from tests.dbutil import create_empty_database, drop_database
+from tests.dbutil import drop_database, fresh_database
 
 # A Tuesday morning: Wednesday 25 Nov is the first day outside the default 24-hour notice.
 NOW = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
@@ -71,7 +71,9 @@ def db_kind(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def database_url(db_kind: str, tmp_path: Path) -> AsyncIterator[str]:
-    url = await create_empty_database(db_kind, tmp_path)
+    """A database at the head revision (the bot's start-up migration then finds nothing to do; start-up on an
+    empty database: ``test_entrypoint.py``)."""
+    url = await fresh_database(db_kind, tmp_path)
     try:
         yield url
     finally:
