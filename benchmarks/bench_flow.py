@@ -319,7 +319,7 @@ def _invoice(kind: str, m: ChatMessage) -> bool:
 
 
 def _receipt(kind: str, m: ChatMessage) -> bool:
-    return kind == "sent" and m.text is not None and m.text.startswith("🧾")
+    return kind == "sent" and m.text.startswith("🧾")
 
 
 async def pay(

@@ -127,13 +127,16 @@ class Dispatcher:
         chat_interval: float = 1.0,
         waker: Waker | None = None,
         rate: float | None = None,
-        read_factory: Callable[[], UnitOfWork] | None = None,
+        read_factory: Callable[[], contextlib.AbstractAsyncContextManager[UnitOfWork]] | None = None,
     ) -> None:
         if batch < 1 or concurrency < 1 or max_attempts < 1:
             raise ValueError("batch, concurrency and max_attempts must be at least 1")
         self.uow_factory = uow_factory
-        # reading when to wake next needs no transaction (SQLite: no write lock; PostgreSQL: no BEGIN/ROLLBACK)
-        self.read_factory = read_factory or uow_factory
+        # reading when to wake next needs no transaction (SQLite: no write lock; PostgreSQL: no BEGIN/ROLLBACK);
+        # it is only entered (``async with``), so anything that gives a unit of work that way will do
+        self.read_factory: Callable[[], contextlib.AbstractAsyncContextManager[UnitOfWork]] = (
+            read_factory or uow_factory
+        )
         self.bot = bot
         self.clock = clock
         self.prepare = prepare

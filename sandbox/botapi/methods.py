@@ -233,7 +233,7 @@ class BotApiMethods:
         message = self._require_message(user, params, "edit")
         if not message.from_bot:
             raise bad_request("message can't be edited")
-        if message.text is None:
+        if not message.text:
             raise bad_request("there is no text in the message to edit")
         text, entities = format_text(
             params.get("text"), params.get("parse_mode"), params.get("entities"),
@@ -297,7 +297,7 @@ class BotApiMethods:
             raise bad_request("MESSAGE_TOO_LONG")
         answer = CallbackAnswer(
             query_id=record.id,
-            text=text,
+            text="" if text is None else str(text),
             show_alert=as_bool(params.get("show_alert", False)),
             url=params.get("url"),
             cache_time=params.get("cache_time"),

@@ -90,7 +90,7 @@ class PhotoDesk:
 def send_with_caption(state: BotApiState, user: Person, params: dict[str, Any], **media: Any) -> Any:
     """A bot's message carrying a file (``document=`` or ``photo=``): the caption formatted and checked as Telegram
     does, the keyboard validated, the message recorded as sent; its API form."""
-    caption: str | None = None
+    caption = ""
     caption_entities: list[dict[str, Any]] = []
     if params.get("caption"):
         caption, caption_entities = format_text(

@@ -32,6 +32,13 @@ class Button:
     url: str | None = None
     raw: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
+    @property
+    def data(self) -> str:
+        """The callback data of a callback button; fails for another kind (a URL button)."""
+        if self.callback_data is None:
+            raise AssertionError(f"button {self.text!r} is not a callback button: {self.raw}")
+        return self.callback_data
+
     def as_tuple(self) -> tuple[str, str | None]:
         return (self.text, self.callback_data if self.callback_data is not None else self.url)
 
@@ -81,15 +88,17 @@ class SentDocument:
 class ChatMessage:
     """A message in a private chat, in its *current* state (edits applied, ``is_deleted`` flag).
 
-    ``text`` is the plain text the user sees (entities parsed out); ``source`` is what the bot sent
-    (e.g. the HTML).  ``versions`` holds earlier ``(text, reply_markup)`` states, oldest first.
+    ``text`` is the plain text the user sees (entities parsed out), ``""`` for a message that has none (a photo or
+    document: ``caption``; an invoice; a payment); Telegram has no empty text messages, so ``""`` means exactly
+    that. ``source`` is what the bot sent (e.g. the HTML). ``versions`` holds earlier ``(text, reply_markup)``
+    states, oldest first.
     """
 
     chat_id: int
     message_id: int
     from_bot: bool
     date: int
-    text: str | None = None
+    text: str = ""
     entities: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     source: str | None = None
     parse_mode: str | None = None
@@ -98,12 +107,12 @@ class ChatMessage:
     is_deleted: bool = False
     document: SentDocument | None = None
     photo: SentDocument | None = None  # ``sendPhoto``: the photo (its ``width`` and ``height`` set)
-    caption: str | None = None
+    caption: str = ""  # a photo's or document's; "" if none (Telegram has no empty captions)
     caption_entities: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     invoice: dict[str, Any] | None = None  # ``Invoice`` JSON (``sandbox.botapi.payments``)
     invoice_payload: str | None = None  # the invoice's payload: the bot's, never shown to the user
     successful_payment: dict[str, Any] | None = None  # ``SuccessfulPayment`` JSON, a service message
-    versions: list[tuple[str | None, list[list[tuple[str, str | None]]]]] = dataclasses.field(default_factory=list)
+    versions: list[tuple[str, list[list[tuple[str, str | None]]]]] = dataclasses.field(default_factory=list)
     sender: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False)
     chat: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False)
 
@@ -151,9 +160,9 @@ class ChatMessage:
     @property
     def shown_text(self) -> str:
         """Text or caption, whichever the message has (an invoice: its title and description; ``""`` if none)."""
-        if self.text is None and self.invoice is not None:
+        if not self.text and self.invoice is not None:
             return f"{self.invoice['title']}\n{self.invoice['description']}"
-        return self.text if self.text is not None else (self.caption or "")
+        return self.text or self.caption or ""
 
     def snapshot(self) -> ChatMessage:
         return dataclasses.replace(self, entities=list(self.entities), versions=list(self.versions))
@@ -177,7 +186,7 @@ class ChatMessage:
                 data["caption"] = self.caption
                 if self.caption_entities:
                     data["caption_entities"] = [dict(e) for e in self.caption_entities]
-        elif self.text is not None:
+        elif self.text:
             data["text"] = self.text
             if self.entities:
                 data["entities"] = [dict(e) for e in self.entities]
@@ -247,7 +256,7 @@ class ErrorRecord:
 @dataclasses.dataclass
 class CallbackAnswer:
     query_id: str
-    text: str | None
+    text: str  # "" for an answer without text (Telegram then shows nothing)
     show_alert: bool
     url: str | None
     cache_time: int | None

@@ -238,7 +238,7 @@ class BotApiState:
         *,
         from_bot: bool,
         sender: dict[str, Any],
-        text: str | None = None,
+        text: str = "",
         entities: list[dict[str, Any]] | None = None,
         **fields: Any,
     ) -> ChatMessage:

@@ -53,12 +53,23 @@ class FakeUser(Person):
     def bot_messages(self, *, include_deleted: bool = False) -> list[ChatMessage]:
         return self.messages(include_deleted=include_deleted, from_bot=True)
 
-    def last_bot_message(self, *, include_deleted: bool = False) -> ChatMessage | None:
+    def last_bot_message(self, *, include_deleted: bool = False) -> ChatMessage:
+        """The bot's latest message; fails (with the chat) if the bot has sent none."""
         messages = self.bot_messages(include_deleted=include_deleted)
-        return messages[-1] if messages else None
+        if not messages:
+            raise AssertionError(f"no bot message in the chat of {self!r}:\n{self.transcript()}")
+        return messages[-1]
 
-    def last_keyboard_message(self) -> ChatMessage | None:
-        """The latest visible bot message that currently has an inline keyboard."""
+    def last_keyboard_message(self) -> ChatMessage:
+        """The latest visible bot message that currently has an inline keyboard; fails (with the chat) if none."""
+        found = self._last_keyboard_message()
+        if found is None:
+            raise AssertionError(
+                f"no bot message with an inline keyboard in the chat of {self!r}:\n{self.transcript()}"
+            )
+        return found
+
+    def _last_keyboard_message(self) -> ChatMessage | None:
         for message in reversed(self.bot_messages()):
             if message.keyboard:
                 return message
@@ -66,11 +77,11 @@ class FakeUser(Person):
 
     def buttons(self, message: ChatMessage | int | None = None) -> list[str]:
         """Labels of the latest inline keyboard (or of ``message``); ``[]`` if there is none."""
-        target = self._resolve(message) if message is not None else self.last_keyboard_message()
+        target = self._resolve(message) if message is not None else self._last_keyboard_message()
         return target.buttons if target is not None else []
 
     def keyboard(self, message: ChatMessage | int | None = None) -> list[list[tuple[str, str | None]]]:
-        target = self._resolve(message) if message is not None else self.last_keyboard_message()
+        target = self._resolve(message) if message is not None else self._last_keyboard_message()
         return target.reply_markup if target is not None else []
 
     def mark(self) -> int:
@@ -107,15 +118,7 @@ class FakeUser(Person):
         Looks at the latest bot message with an inline keyboard, or at ``message``.  Enqueues a
         ``callback_query`` update with the button's ``callback_data`` and returns the query id.
         """
-        target: ChatMessage | None
-        if message is not None:
-            target = self._resolve(message)
-        else:
-            target = self.last_keyboard_message()
-            if target is None:
-                raise AssertionError(
-                    f"no bot message with an inline keyboard in the chat of {self!r}:\n{self.transcript()}"
-                )
+        target = self._resolve(message) if message is not None else self.last_keyboard_message()
         return await self.press_button(target, target.button(label))
 
     async def press_button(self, message: ChatMessage | int, button: Button) -> str:
@@ -132,12 +135,7 @@ class FakeUser(Person):
 
         ``message_id=None`` uses the latest bot message.  Returns the query id.
         """
-        if message_id is None:
-            target = self.last_bot_message(include_deleted=True)
-            if target is None:
-                raise AssertionError(f"no bot message in the chat of {self!r}")
-        else:
-            target = self._resolve(message_id)
+        target = self.last_bot_message(include_deleted=True) if message_id is None else self._resolve(message_id)
         return await self._callback(target, data, forged=True)
 
     async def _callback(self, target: ChatMessage, data: str, *, forged: bool) -> str:

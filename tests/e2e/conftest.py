@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from telegram.ext import Application
@@ -30,14 +31,14 @@ class BotRunner:
         self.database_url = database_url
         self.clock = clock
 
-    def settings(self, **changes: object) -> Settings:
+    def settings(self, **changes: Any) -> Settings:
         """The bot's settings for this server and database, with ``changes`` (e.g. ``public_url=...``)."""
         return Settings(
             bot_token=self.api.token, database_url=self.database_url, telegram_api_url=self.api.url, **changes
         )
 
     @asynccontextmanager
-    async def running(self, **changes: object) -> AsyncIterator[Application]:
+    async def running(self, **changes: Any) -> AsyncIterator[Application]:
         """One bot process: start-up (migrations, command menu), long polling, clean shutdown."""
         application = build_application(self.settings(**changes), clock=self.clock, rate_limit=False)
         async with self.api.running(application) as app:
@@ -48,6 +49,7 @@ class BotRunner:
                 await self.api.wait_idle()
                 if app.post_stop is not None:  # as run_polling does: the dispatcher finishes its sends
                     await app.post_stop(app)
+        assert application.post_shutdown is not None  # build_application sets it
         await application.post_shutdown(application)
 
 

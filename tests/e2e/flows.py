@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sandbox.botapi import FakeBotApi, FakeUser
+import re
+from collections.abc import Callable
+
+from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
 
 NNBSP = "\u202f"  # CLDR puts a narrow no-break space before AM/PM
 
@@ -10,6 +13,23 @@ NNBSP = "\u202f"  # CLDR puts a narrow no-break space before AM/PM
 def clock(text: str) -> str:
     """``"9:00 AM"`` as Babel writes it for English (``9:00\u202fAM``)."""
     return text.replace(" AM", NNBSP + "AM").replace(" PM", NNBSP + "PM")
+
+
+def ending_with(suffix: str) -> Callable[[str], bool]:
+    """A button label test: the label ends with ``suffix`` (e.g. a day's name after its ✅ or ☐)."""
+    return lambda label: label.endswith(suffix)
+
+
+def with_button(label: str) -> Callable[[ChatMessage], bool]:
+    """A ``wait_for`` test: the message has a button labelled ``label``."""
+    return lambda message: label in message.buttons
+
+
+def booking_number(text: str) -> int:
+    """The number in "Booking #12" of a message's text; fails (with the text) if there is none."""
+    found = re.search(r"Booking #(\d+)", text)
+    assert found is not None, f"no booking number in {text!r}"
+    return int(found.group(1))
 
 
 KOLKATA = "Kolkata (UTC+5:30)"
@@ -29,7 +49,7 @@ async def set_hours(api: FakeBotApi, mentor: FakeUser, days: list[str], hours: l
     await mentor.send("/availability")
     await mentor.wait_for("Step 1 of 2")
     for day in days:
-        await mentor.press(lambda label, day=day: label.endswith(day))
+        await mentor.press(ending_with(day))
         await api.wait_idle()
     await mentor.press("Next: hours ▶")
     await mentor.wait_for("Step 2 of 2")

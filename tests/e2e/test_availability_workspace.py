@@ -24,7 +24,7 @@ from handlers.callbacks import (
     ToggleDay,
 )
 from sandbox.botapi import FakeBotApi, FakeUser
-from tests.e2e.flows import become_mentor_with_offering, clock, onboard, set_hours
+from tests.e2e.flows import become_mentor_with_offering, clock, onboard, set_hours, with_button
 
 # Now is Tuesday 24 Nov 2026, 11:30 in Kolkata.
 WEEKDAYS_9_TO_12 = clock("Mon, Tue, Wed, Thu, Fri: 9:00 AM–12:00 PM")
@@ -139,7 +139,7 @@ async def test_one_day_at_a_time_type_pick_copy_and_clear(api: FakeBotApi, bot) 
     assert await last_answer(api) == "Tick at least one day to copy to."
     for target in ("Tue", "Sat"):
         await mentor.press(f"▫️ {target}")
-        await mentor.wait_for(lambda m, target=target: f"✅ {target}" in m.buttons)
+        await mentor.wait_for(with_button(f"✅ {target}"))
     await mentor.press("📋 Copy")
     week = await mentor.wait_for(lambda m: "Tap a day" in m.text and m.buttons[5].startswith("Sat: 9"))
     assert await last_answer(api) == "Copied."

@@ -19,7 +19,7 @@ from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
 from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from tests.e2e.conftest import BotRunner
-from tests.e2e.flows import become_mentor_with_offering, onboard
+from tests.e2e.flows import become_mentor_with_offering, booking_number, onboard
 
 NOT_ALLOWED = "You are not allowed to do that."
 S = BookingStatus
@@ -130,7 +130,7 @@ async def test_stats_tabs_and_pages(api: FakeBotApi, data: Data) -> None:
     # open the sixth booking, confirm it: it moves to Upcoming, and Back leads there
     await mentor.press(lambda label: label.startswith("6. "), message=screen)
     card = await mentor.wait_for(lambda m: m.message_id == screen.message_id and "Booking #" in m.text)
-    booking_id = int(re.search(r"Booking #(\d+)", card.text).group(1))
+    booking_id = booking_number(card.text)
     assert "Payment: not paid yet" in card.text and "Ravi (@ravi)" in card.text
     assert "Notes from the mentee: Prep for <b>interviews</b>" in card.text
     assert card.buttons == ["✅ Confirm", "❌ Decline", "🔗 Add meeting link", "📝 Private note", "⬅ Back to list"]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from sandbox.botapi import FakeBotApi
 from tests.e2e.flows import (
     LONDON,
     become_mentor_with_offering,
+    booking_number,
     clock,
     onboard,
     open_first_date,
@@ -51,7 +50,7 @@ async def test_mentor_publishes_mentee_books_mentor_confirms_and_adds_link(api: 
     assert clock("Wed, Nov 25, 11:30 AM (6:00 AM for mentee)") in request.text
     assert "Please look at my CV <b>not bold</b> & thanks" in request.text
     assert request.buttons == ["✅ Confirm", "❌ Decline", "🔗 Add meeting link", "📝 Private note"]
-    booking_id = int(re.search(r"Booking #(\d+)", request.text).group(1))
+    booking_id = booking_number(request.text)
 
     await mentor.press("✅ Confirm", message=request)
     confirmed = await mentor.wait_for(lambda m: m.message_id == request.message_id and "· confirmed" in m.text)

@@ -95,11 +95,11 @@ async def test_a_killed_process_loses_and_repeats_nothing(api: FakeBotApi, url: 
     first = await start_worker(api, url, *options)
     try:
         await until(lambda: len(api.sent_messages()) >= 20, 60, "the burst to start")
-        frozen_since = api.clock()
+        frozen_since = since = api.clock()
 
         def all_senders_hang() -> bool:
             hanging = [c for c in api.calls_to("sendMessage") if c.duration is None]  # still in flight
-            return len(hanging) == concurrency and all(c.time >= frozen_since for c in hanging)
+            return len(hanging) == concurrency and all(c.time >= since for c in hanging)
 
         await until(all_senders_hang, 10, "every sender to wait on a held request")
     finally:

@@ -159,6 +159,7 @@ async def test_python_m_bot_in_webhook_mode_serves_health_and_updates_and_stops_
             health = await wait_until_healthy(base, timeout=60)
             assert health == {"status": "ok", "database": "ok", "dispatcher": "leader"}
             await api.wait_until(lambda: api.webhook, 10, lambda: "setWebhook was never called")
+            assert api.webhook is not None
             assert api.webhook["url"] == "https://bot.example.test/tg"
             assert api.webhook["secret_token"] == derive_webhook_secret(api.token)  # no WEBHOOK_SECRET: derived
             api.webhook_target = base

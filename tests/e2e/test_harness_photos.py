@@ -63,7 +63,7 @@ async def test_a_photo_uploaded_from_bytes_with_a_caption_and_buttons(api: FakeB
     assert sent.caption == "Pay ₹1 to a1@axl" and [e.type for e in sent.caption_entities] == ["bold", "code"]
     assert sent.reply_markup == markup
     shown = alice.last_bot_message()
-    assert shown is not None and shown.photo is not None and shown.photo.content == image
+    assert shown.photo is not None and shown.photo.content == image
     assert shown.buttons == ["✅ I have paid"] and shown.caption == "Pay ₹1 to a1@axl"
     [call] = api.calls_to("sendPhoto")
     assert call.content_type == "multipart/form-data"
@@ -78,6 +78,7 @@ async def test_a_photo_uploaded_from_bytes_with_a_caption_and_buttons(api: FakeB
 async def test_what_telegram_refuses(api: FakeBotApi, bot: Bot) -> None:
     alice = api.user(101, started=True)
     document = await bot.send_document(alice.id, io.BytesIO(b"a,b\n"), filename="x.csv")
+    assert document.document is not None
     refused = {
         "IMAGE_PROCESS_FAILED": dict(photo=InputFile(b"not an image", filename="x.png", attach=True)),
         "PHOTO_INVALID_DIMENSIONS": dict(photo=InputFile(png(1, 30), filename="thin.png", attach=True)),

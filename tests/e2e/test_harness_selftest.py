@@ -7,7 +7,7 @@ import html
 import io
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import httpx
 import pytest
@@ -19,6 +19,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     MenuButtonCommands,
+    Message,
     Update,
 )
 from telegram.constants import ParseMode
@@ -53,6 +54,7 @@ KEYBOARD = InlineKeyboardMarkup(
 
 async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     context.bot_data.setdefault("start_args", []).append(list(context.args or []))
+    assert update.effective_user is not None and update.effective_message is not None
     name = html.escape(update.effective_user.first_name)
     await update.effective_message.reply_text(
         f"Welcome, <b>{name}</b>!", parse_mode=ParseMode.HTML, reply_markup=KEYBOARD
@@ -61,6 +63,7 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
+    assert query is not None and query.data is not None
     context.bot_data.setdefault("seen_data", []).append(query.data)
     await query.answer(f"Got {query.data}")
     choice = query.data.removeprefix("choice:")
@@ -68,6 +71,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_slow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.effective_message is not None
     message = await update.effective_message.reply_text("Working…")
     await context.bot_data["gate"].wait()
     await message.edit_text("Done")
@@ -75,6 +79,7 @@ async def on_slow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_think(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await asyncio.sleep(0.3)  # e.g. a slow database; wait_idle must not return before the reply
+    assert update.effective_message is not None
     await update.effective_message.reply_text("Thought it through")
 
 
@@ -252,7 +257,9 @@ async def test_wait_idle_reports_unanswered_callbacks(api: FakeBotApi, bot: Bot)
     with pytest.raises(HarnessTimeout, match=f"callback queries not answered: {query_id}"):
         await api.wait_idle(timeout=0.3)
     await api.wait_idle(require_answers=False)
-    assert updates[-1].callback_query.message.message_id == message.message_id
+    query = updates[-1].callback_query
+    assert query is not None and query.message is not None
+    assert query.message.message_id == message.message_id
 
 
 async def test_wait_idle_reports_unfetched_updates(api: FakeBotApi) -> None:
@@ -329,8 +336,10 @@ async def test_block_notifies_with_my_chat_member(api: FakeBotApi, bot: Bot) -> 
     alice = api.user(101, started=True)
     await alice.block()
     (update,) = await bot.get_updates(timeout=0)
-    assert update.my_chat_member.new_chat_member.status == "kicked"
-    assert update.my_chat_member.from_user.id == alice.id
+    member = update.my_chat_member
+    assert member is not None
+    assert member.new_chat_member.status == "kicked"
+    assert member.from_user.id == alice.id
 
 
 async def test_latency_is_applied(api: FakeBotApi, bot: Bot) -> None:
@@ -339,7 +348,8 @@ async def test_latency_is_applied(api: FakeBotApi, bot: Bot) -> None:
     started = time.monotonic()
     await bot.send_message(alice.id, "slow")
     assert time.monotonic() - started >= 0.1
-    assert api.calls_to("sendMessage")[0].duration >= 0.1
+    duration = api.calls_to("sendMessage")[0].duration
+    assert duration is not None and duration >= 0.1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -383,7 +393,7 @@ async def test_allowed_html_and_escapes(api: FakeBotApi, bot: Bot) -> None:
         " &lt;&gt;&amp;&quot; &#128512; &#x41; &copy; AT&T"
     )
     message = await bot.send_message(alice.id, source, parse_mode="HTML")
-    assert message.text.endswith(' <>&" 😀 A &copy; AT&T')
+    assert message.text is not None and message.text.endswith(' <>&" 😀 A &copy; AT&T')
     types = [e.type for e in message.entities]
     assert types == [
         "bold", "bold", "italic", "italic", "underline", "underline", "strikethrough", "strikethrough",
@@ -442,7 +452,7 @@ async def test_edit_and_delete_rules(api: FakeBotApi, bot: Bot) -> None:
     with pytest.raises(BadRequest, match="Message is not modified"):
         await bot.edit_message_reply_markup(alice.id, message.message_id, reply_markup=KEYBOARD)
     edited = await bot.edit_message_reply_markup(alice.id, message.message_id, reply_markup=None)
-    assert edited.reply_markup is None and alice.buttons() == []
+    assert isinstance(edited, Message) and edited.reply_markup is None and alice.buttons() == []
     await bot.edit_message_text("<b>Pick</b>", chat_id=alice.id, message_id=message.message_id, parse_mode="HTML")
     with pytest.raises(BadRequest, match="Message to edit not found"):
         await bot.edit_message_text("x", chat_id=alice.id, message_id=99)
@@ -454,7 +464,7 @@ async def test_edit_and_delete_rules(api: FakeBotApi, bot: Bot) -> None:
     with pytest.raises(BadRequest, match="Message to delete not found"):
         await bot.delete_message(alice.id, message.message_id)
     assert alice.message(message.message_id).is_deleted
-    assert alice.last_bot_message() is None
+    assert alice.bot_messages() == []
     assert alice.last_bot_message(include_deleted=True).message_id == message.message_id
 
 
@@ -514,6 +524,7 @@ async def test_commands_menu_actions_webhook(api: FakeBotApi, bot: Bot) -> None:
     assert api.chat_actions == [(alice.id, "typing")]
 
     await bot.set_webhook("https://example.com/hook", secret_token="s3cret")
+    assert api.webhook is not None
     assert api.webhook["url"] == "https://example.com/hook"
     assert (await bot.get_webhook_info()).url == "https://example.com/hook"
     with pytest.raises(TelegramError, match="webhook is active"):
@@ -529,10 +540,12 @@ async def test_send_document_multipart_and_download(api: FakeBotApi, bot: Bot) -
     message = await bot.send_document(
         alice.id, io.BytesIO(payload), filename="bookings.csv", caption="<b>Export</b>", parse_mode="HTML"
     )
+    assert message.document is not None
     assert message.document.file_name == "bookings.csv"
     assert message.caption == "Export" and message.caption_entities[0].type == "bold"
 
     shown = alice.last_bot_message()
+    assert shown.document is not None
     assert shown.document.content == payload and shown.document.mime_type == "text/csv"
     call = api.calls_to("sendDocument")[0]
     assert call.content_type == "multipart/form-data"
@@ -541,6 +554,7 @@ async def test_send_document_multipart_and_download(api: FakeBotApi, bot: Bot) -
     telegram_file = await bot.get_file(message.document.file_id)
     assert bytes(await telegram_file.download_as_bytearray()) == payload
     again = await bot.send_document(alice.id, message.document.file_id)  # re-send by file_id
+    assert again.document is not None
     assert again.document.file_unique_id == message.document.file_unique_id
 
 
@@ -557,6 +571,7 @@ async def test_content_types_sent_by_ptb(api: FakeBotApi, app: Application) -> N
     assert kinds["answerCallbackQuery"] == "application/x-www-form-urlencoded"
     markup = api.calls_to("sendMessage")[0].params["reply_markup"]  # arrived as a JSON string
     assert markup["inline_keyboard"][0][0] == {"text": "Yes", "callback_data": "choice:yes"}
+    assert api.last_get_updates_params is not None
     assert api.last_get_updates_params["timeout"] == 1
 
 
@@ -565,15 +580,20 @@ async def test_content_types_sent_by_ptb(api: FakeBotApi, app: Application) -> N
 # ---------------------------------------------------------------------------------------------
 
 
+def message_texts(updates: Sequence[Update]) -> list[str | None]:
+    """The text of each update's message (None: an update without a message, or a message without text)."""
+    return [None if update.message is None else update.message.text for update in updates]
+
+
 async def test_get_updates_offset_limit_semantics(api: FakeBotApi, bot: Bot) -> None:
     alice = api.user(101)
     for text in ("one", "two", "three"):
         await alice.send(text)
     first = await bot.get_updates(timeout=0)
-    assert [u.message.text for u in first] == ["one", "two", "three"]
+    assert message_texts(first) == ["one", "two", "three"]
     assert [u.update_id for u in await bot.get_updates(timeout=0)] == [u.update_id for u in first]
-    assert [u.message.text for u in await bot.get_updates(offset=first[1].update_id, limit=1)] == ["two"]
-    assert [u.message.text for u in await bot.get_updates(offset=-1, timeout=0)] == ["three"]
+    assert message_texts(await bot.get_updates(offset=first[1].update_id, limit=1)) == ["two"]
+    assert message_texts(await bot.get_updates(offset=-1, timeout=0)) == ["three"]
     assert await bot.get_updates(offset=first[-1].update_id + 1, timeout=0) == ()
 
 
@@ -584,7 +604,7 @@ async def test_long_poll_wakes_up_on_new_update(api: FakeBotApi, bot: Bot) -> No
     started = time.monotonic()
     await alice.send("ping")
     (update,) = await poll
-    assert update.message.text == "ping" and time.monotonic() - started < 1
+    assert message_texts([update]) == ["ping"] and time.monotonic() - started < 1
 
 
 async def test_newer_poll_terminates_older_with_conflict(api: FakeBotApi) -> None:
@@ -623,6 +643,7 @@ async def test_application_shutdown_is_quick_and_clean(caplog: pytest.LogCapture
             await api.wait_idle()
             started = time.monotonic()
         assert time.monotonic() - started < 2.0  # the 10 s long poll did not delay shutdown
+        assert application.updater is not None
         assert not application.running and not application.updater.running
     await asyncio.sleep(0)
     leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
@@ -769,7 +790,8 @@ async def test_webhook_connection_errors_are_retried(api: FakeBotApi, bot: Bot, 
     await api.user(101).send("x")
     await api.wait_until(lambda: len(api.webhook_deliveries) >= 2, 5, lambda: "no retries")
     assert {status for _, status in api.webhook_deliveries} == {None}
-    assert (await bot.get_webhook_info()).last_error_message.startswith("Connection failed")
+    error = (await bot.get_webhook_info()).last_error_message
+    assert error is not None and error.startswith("Connection failed")
     api.webhook_target = receiver.url  # the bot is back: the update arrives, once
     await api.wait_idle()
     assert texts(receiver) == ["x"]
@@ -821,4 +843,4 @@ async def test_deleting_the_webhook_stops_delivery_and_polling_resumes(
     await api.wait_until(lambda: api.webhook_deliveries, 5, lambda: "never delivered")
     await bot.delete_webhook()
     updates = await bot.get_updates(timeout=0)
-    assert [u.message.text for u in updates] == ["kept"]  # a failed delivery loses nothing
+    assert message_texts(updates) == ["kept"]  # a failed delivery loses nothing

@@ -408,10 +408,10 @@ async def test_forged_workspace_buttons_change_nothing(api: FakeBotApi, bot, int
         await api.wait_idle()
         assert api.callback_answers[-1].text == NOT_ALLOWED, data
         assert api.callback_answers[-1].show_alert
-    for data in ("ofm:x", "ofa:1:zz", "ofv:1:nope:1", "ofe:1"):
-        await intruder.press_data(None, data)
+    for raw in ("ofm:x", "ofa:1:zz", "ofv:1:nope:1", "ofe:1"):
+        await intruder.press_data(None, raw)
         await api.wait_idle()
-        assert api.callback_answers[-1].text == "This button is no longer valid.", data
+        assert api.callback_answers[-1].text == "This button is no longer valid.", raw
 
     # no question was opened for them, and nothing changed or was copied
     await intruder.send("Mine now")
@@ -457,6 +457,7 @@ async def test_stats_count_requests_made_apart_from_sessions_held(api: FakeBotAp
         booked = [await booking.book_slot(uow, services.clock, booking.BookingRequest(1, mentee.id, start))
                   for start in starts]  # fmt: skip
         first, second = (view.booking.id for view in booked)
+        assert first is not None and second is not None  # stored
         await booking.change_status(uow, services.clock, mentee.id, first, BookingStatus.CANCELLED, "Busy")
         await booking.change_status(uow, services.clock, mentor.id, second, BookingStatus.DECLINED, "Away")
         await uow.commit()

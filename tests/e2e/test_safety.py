@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 
 import pytest
 from sqlalchemy.exc import TimeoutError as SqlTimeoutError
@@ -15,6 +14,7 @@ from storage.repositories import SqlUserRepository
 from tests.e2e.conftest import BotRunner
 from tests.e2e.flows import (
     become_mentor_with_offering,
+    booking_number,
     onboard,
     open_first_date,
     pick_time_and_skip_notes,
@@ -60,7 +60,7 @@ async def test_nobody_else_can_act_on_a_booking_even_with_forged_buttons(api: Fa
     await pick_time_and_skip_notes(api, mentee)
     await mentee.press("✅ Confirm booking")
     request = await mentor.wait_for("New booking request")
-    booking_id = int(re.search(r"Booking #(\d+)", request.text).group(1))
+    booking_id = booking_number(request.text)
     buttons = [data for m in mentor.bot_messages() for row in m.reply_markup for _label, data in row]
     pause = next(data for data in buttons if data and data.startswith("os:"))
     offering_id = SetOfferingStatus.unpack(pause).offering_id

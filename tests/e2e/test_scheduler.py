@@ -5,6 +5,7 @@ fixed clock moved forward the way time would pass."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from telegram.ext import Application
@@ -31,8 +32,8 @@ LEADS = (timedelta(hours=20), timedelta(hours=1))
 
 
 class ScheduledRunner(BotRunner):
-    def settings(self) -> Settings:
-        return super().settings().replace(reminder_leads=LEADS)
+    def settings(self, **changes: Any) -> Settings:
+        return super().settings(**changes).replace(reminder_leads=LEADS)
 
 
 @pytest.fixture
@@ -107,7 +108,7 @@ async def test_a_confirmed_session_from_reminders_to_rating(api: FakeBotApi, bot
     await at(api, bot, clock, SESSION + timedelta(minutes=31))
     prompt = await mentee.wait_for("Tap the stars to rate it")
     assert prompt.buttons == ["⭐", "⭐⭐", "⭐⭐⭐", "⭐⭐⭐⭐", "⭐⭐⭐⭐⭐"]
-    one_star = prompt.keyboard[0][0].callback_data
+    one_star = prompt.keyboard[0][0].data
     await mentee.press("⭐⭐⭐⭐⭐", message=prompt)
     await mentee.wait_for("Thank you! You rated")
     await mentee.send("Very helpful <b>really</b>")

@@ -94,9 +94,8 @@ async def test_a_upi_payment_marked_paid_moves_the_booking_on_like_a_telegram_pa
     last = (await mentor.wait_for("Type your UPI ID")).message_id
     for bad in ("asha", "asha@", "@okicici", "asha@ok icici", "a" * 70 + "@okicici", "asha@1bank"):
         await mentor.send(bad)
-        refused = await mentor.wait_for(
-            lambda m, after=last: "That is not a UPI ID" in m.text and m.message_id > after
-        )
+        refused = await mentor.wait_for("That is not a UPI ID")  # after this message was sent
+        assert refused.message_id > last  # a new message, not an earlier one edited
         last = refused.message_id
     await mentor.send("Asha.Rao@okicici")
     saved = await mentor.wait_for("Saved.")

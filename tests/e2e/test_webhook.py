@@ -107,6 +107,7 @@ async def book_one_session(api: FakeBotApi) -> None:
 
 
 async def test_a_mentee_books_through_webhook_deliveries(api: FakeBotApi, webhook: WebhookBot) -> None:
+    assert api.webhook is not None
     assert api.webhook == {
         "url": WEBHOOK_URL, "secret_token": SECRET, "allowed_updates": api.webhook["allowed_updates"],
         "max_connections": WEBHOOK_MAX_CONNECTIONS,
@@ -329,6 +330,7 @@ async def test_workers_sharing_a_url_register_the_webhook_once(api: FakeBotApi) 
     try:
         assert [await ensure_webhook(worker, settings) for worker in workers] == [True, False, False]
         assert len(api.calls_to("setWebhook")) == 1
+        assert api.webhook is not None
         assert api.webhook["secret_token"] == derive_webhook_secret(api.token)
         moved = settings.replace(webhook_url=WEBHOOK_URL + "/v2")  # e.g. to roll out a new secret
         assert await ensure_webhook(workers[0], moved) is True
