@@ -2,7 +2,11 @@
 the mentor's external calendars besides them; and the booking steps against a mentor's number of future bookings.
 
 ``python -m benchmarks.bench_slots`` prints the median and 95th percentile of ``generate_slots`` (and of
-``is_bookable`` for one slot) over repeated runs with fixed, deterministic inputs.
+``is_bookable`` for one slot) over repeated runs with fixed, deterministic inputs. A third case is a mentor with
+group offerings and weekly series: a 10-seat cohort with 60 sessions in the 30 days, each partly filled (1 to 9
+of its seats taken, 300 attendees' bookings in all), 20 weekly series of 4-6 weeks on the mentor's 1:1 offering
+(100 occurrences), and the 200 other bookings; the window is computed for the cohort (the seats of each session
+counted) and for the 1:1 offering (every seat taken blocks it).
 
 ``python -m benchmarks.bench_slots --steps`` (``--db postgres`` for PostgreSQL at ``TEST_POSTGRES_URL``;
 ``--bookings 10,1000``, ``--runs 300``) times the booking steps' use cases, each in its own unit of work as a
@@ -93,6 +97,64 @@ def _busy(offering: Offering) -> list[Booking]:
     return bookings
 
 
+GROUP_ID = 8
+GROUP_SESSIONS = 60  # partly filled sessions of the 10-seat cohort in the window
+SERIES = 20  # weekly series on the 1:1 offering, 4-6 weeks each
+
+
+def _attendee(
+    offering_id: int, mentor_id: int, mentee_id: int, start: datetime, minutes: int, **extra: Any
+) -> Booking:
+    return Booking(
+        offering_id=offering_id, mentor_id=mentor_id, mentee_id=mentee_id, scheduled_at=start,
+        duration_minutes=minutes, buffer_before_minutes=5, buffer_after_minutes=5, timezone="UTC",
+        amount=Decimal(0), payment_status=PaymentStatus.NOT_REQUIRED, status=BookingStatus.CONFIRMED,
+        created_at=NOW, **extra,
+    )  # fmt: skip
+
+
+def _groups_and_series(one_to_one: Offering) -> list[Booking]:
+    """The cohort's partly filled sessions (each attendee a booking at the session's start) and weekly series of
+    the 1:1 offering (an occurrence a week at the same time, ``series_id`` the first one's id), on whole hours
+    that do not overlap one another."""
+    assert one_to_one.id is not None
+    rng = random.Random(20261204)
+    hours = [
+        NOW.replace(minute=0) + timedelta(days=day, hours=hour) for day in range(1, 31) for hour in range(1, 13)
+    ]
+    rng.shuffle(hours)
+    taken: set[datetime] = set()
+    bookings: list[Booking] = []
+    mentee = 50_000
+    for start in hours:
+        if len(taken) >= GROUP_SESSIONS:
+            break
+        if start in taken:
+            continue
+        taken.add(start)
+        for _seat in range(rng.randrange(1, 10)):  # 1-9 of 10 seats taken
+            mentee += 1
+            bookings.append(_attendee(GROUP_ID, one_to_one.mentor_id, mentee, start, 60))
+    series_id = 900_000
+    for first in hours[GROUP_SESSIONS:]:
+        weeks = rng.randrange(4, 7)
+        starts = [first + timedelta(weeks=week) for week in range(weeks)]
+        if series_id >= 900_000 + SERIES * 10 or any(start in taken for start in starts):
+            continue
+        taken.update(starts)
+        mentee += 1
+        for week, start in enumerate(starts, start=1):
+            extra = {
+                "id": series_id + week - 1,
+                "series_id": series_id,
+                "series_week": week,
+                "series_weeks": weeks,
+            }
+            bookings.append(_attendee(one_to_one.id, one_to_one.mentor_id, mentee, start, 60, **extra))
+        series_id += 10
+    return bookings
+
+
 def _external() -> list[BusyInterval]:
     """Events of 15 minutes to 2 hours over the 30 days (about 17 a day), and a few all-day ones."""
     rng = random.Random(20260303)
@@ -115,6 +177,18 @@ def _measure(function, runs: int) -> tuple[float, float]:
         timings.append((time.perf_counter() - began) * 1000)
     timings.sort()
     return statistics.median(timings), timings[int(len(timings) * 0.95) - 1]
+
+
+def _measure_both(function, runs: int) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(median, p95) of wall and of CPU (this process) milliseconds: on a shared, loaded machine the CPU time is
+    the steadier figure."""
+    wall, cpu = [], []
+    for _ in range(runs):
+        began, began_cpu = time.perf_counter(), time.process_time()
+        function()
+        wall.append((time.perf_counter() - began) * 1000)
+        cpu.append((time.process_time() - began_cpu) * 1000)
+    return _median_p95(wall), _median_p95(cpu)
 
 
 async def _steps_database(db: str, tmp: str, bookings: int) -> tuple[str, int]:
@@ -290,6 +364,29 @@ def engine_main() -> None:
     probe = slots[len(slots) // 2]
     median, p95 = _measure(lambda: is_bookable(offering, availability, busy, NOW, probe, external), RUNS)
     print(f"is_bookable:    median {median:.3f} ms, p95 {p95:.3f} ms")
+
+    cohort = Offering(
+        mentor_id=1, title="Mock interview cohort", price=Decimal(0), duration_minutes=60, id=GROUP_ID, capacity=10
+    )
+    many = busy + _groups_and_series(offering)
+    sessions = len({b.scheduled_at for b in many if b.offering_id == GROUP_ID})
+    attendees = sum(1 for b in many if b.offering_id == GROUP_ID)
+    series = len({b.series_id for b in many if b.series_id is not None})
+    occurrences = sum(1 for b in many if b.series_id is not None)
+    print(
+        f"30-day window, group offerings and series: {sessions} cohort sessions partly filled ({attendees} "
+        f"attendees of 10 seats each), {series} weekly series ({occurrences} occurrences), {len(many)} bookings"
+    )
+    for label, which in (("the cohort (seats)", cohort), ("the 1:1 offering", offering)):
+        slots = generate_slots(which, availability, many, NOW)
+        probe = slots[len(slots) // 2]
+        print(f"{label}: {len(slots)} slots; ms, median / p95")
+        for name, run in (
+            ("generate_slots", lambda which=which: generate_slots(which, availability, many, NOW)),
+            ("is_bookable", lambda which=which, probe=probe: is_bookable(which, availability, many, NOW, probe)),
+        ):
+            (wall, wall_p95), (cpu, cpu_p95) = _measure_both(run, RUNS)
+            print(f"  {name}: wall {wall:.3f} / {wall_p95:.3f}, CPU {cpu:.3f} / {cpu_p95:.3f}")
 
 
 if __name__ == "__main__":

@@ -178,22 +178,26 @@ class _Calendar:
         active = [booking for booking in busy if booking.status.is_active]
         sessions: dict[datetime, list[Booking]] = {}
         for booking in active:
-            if rules.counts_per_day(booking):
+            if booking.offering_id == rules.offering_id:  # an attendee of this offering (``counts_per_day``)
                 sessions.setdefault(booking.scheduled_at.astimezone(UTC), []).append(booking)
         open_starts = {start for start, attendees in sessions.items() if len(attendees) < rules.capacity}
         seated = [b for start in sorted(open_starts) for b in sessions[start]]  # attendees of open sessions
-        others = [b for b in active if not (rules.counts_per_day(b) and b.scheduled_at in open_starts)]
-        self._lows, self._highs = _merged(rules, others, external)
+        others = [b for b in active if not (b.offering_id == rules.offering_id and b.scheduled_at in open_starts)]
+        blocking = _forbidden(rules, others) + [rules.external_forbidden(interval) for interval in external]
+        self._lows, self._highs = _merged(blocking)
         self.joinable: frozenset[datetime] = frozenset()
         if open_starts:
             # a start with seats left is offered when nothing but its own attendees forbids it
+            starts = [b.scheduled_at for b in seated]
             self.joinable = frozenset(
                 start
                 for start in open_starts
                 if not self.is_blocked(start)
-                and not any(rules.conflicts(b, start) for b in _near(seated, start) if b.scheduled_at != start)
+                and not any(
+                    rules.conflicts(b, start) for b in _near(seated, starts, start) if b.scheduled_at != start
+                )
             )
-            self._lows, self._highs = _merged(rules, active, external)
+            self._lows, self._highs = _merged(blocking + _forbidden(rules, seated))
         self._per_day = Counter(rules.local_date(start) for start in sessions)
         self._max_per_day = rules.max_per_day
 
@@ -216,24 +220,35 @@ class _Calendar:
 _REACH = timedelta(minutes=2 * (max(ALLOWED_DURATIONS) + MAX_BUFFER_MINUTES))
 
 
-def _near(bookings: Sequence[Booking], start: datetime) -> Sequence[Booking]:
-    """The bookings of ``bookings`` (sorted by start) starting within ``_REACH`` of ``start``."""
-    starts = [b.scheduled_at for b in bookings]
+def _near(bookings: Sequence[Booking], starts: Sequence[datetime], start: datetime) -> Sequence[Booking]:
+    """The bookings of ``bookings`` (sorted by start; ``starts`` their starts) starting within ``_REACH`` of
+    ``start``."""
     return bookings[bisect_left(starts, start - _REACH) : bisect_left(starts, start + _REACH)]
 
 
-def _merged(
-    rules: _Rules, bookings: Sequence[Booking], external: Sequence[BusyInterval]
-) -> tuple[list[datetime], list[datetime]]:
-    """Rule 4 for ``bookings`` and ``external``: the forbidden starts as disjoint open intervals sorted by their
-    low ends (``lows``, ``highs``)."""
-    intervals = [
-        (anchor + minutes(low), anchor + minutes(high))
-        for booking in bookings
-        for anchor in (booking.scheduled_at.astimezone(UTC),)
-        for low, high in rules.forbidden_offsets(booking)
-    ]
-    intervals += [rules.external_forbidden(interval) for interval in external]
+def _forbidden(rules: _Rules, bookings: Sequence[Booking]) -> list[tuple[datetime, datetime]]:
+    """Rule 4 for ``bookings``: the open intervals of forbidden starts, computed once for bookings that block
+    alike (a group session's attendees share their start, length and buffers), the offsets once per shape."""
+    shapes: dict[tuple[int, int, int], tuple[tuple[timedelta, timedelta], ...]] = {}
+    seen: set[tuple[datetime, tuple[int, int, int]]] = set()
+    out: list[tuple[datetime, datetime]] = []
+    for booking in bookings:
+        anchor = booking.scheduled_at.astimezone(UTC)
+        shape = (booking.duration_minutes, booking.buffer_before_minutes, booking.buffer_after_minutes)
+        if (anchor, shape) in seen:
+            continue
+        seen.add((anchor, shape))
+        offsets = shapes.get(shape)
+        if offsets is None:
+            offsets = shapes[shape] = tuple(
+                (minutes(low), minutes(high)) for low, high in rules.forbidden_offsets(booking)
+            )
+        out += [(anchor + low, anchor + high) for low, high in offsets]
+    return out
+
+
+def _merged(intervals: list[tuple[datetime, datetime]]) -> tuple[list[datetime], list[datetime]]:
+    """Open intervals of forbidden starts (rule 4) made disjoint, sorted by low ends (``lows``, ``highs``)."""
     intervals.sort()
     lows: list[datetime] = []
     highs: list[datetime] = []
