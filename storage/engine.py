@@ -20,8 +20,21 @@ SQLite is configured for a bot that books time slots from several tasks (or proc
   autocommit, which refuse writes (``PRAGMA query_only``). In WAL mode they read the last committed state without
   waiting for the writer, so screens that only show data do not queue behind it.
 
-PostgreSQL gets a modest pool; serialization there comes from ``UnitOfWork.lock_users`` (row locks), not from
-the engine. A connection is checked before use only when it sat in the pool for ``IDLE_PING_AFTER`` seconds or
+PostgreSQL gets a modest pool (``PG_POOL_SIZE`` connections kept, ``PG_MAX_OVERFLOW`` more under load,
+``PG_POOL_TIMEOUT`` seconds' wait for one); serialization there comes from ``UnitOfWork.lock_users`` (row locks),
+not from the engine. **Sizing.** A unit of work holds its connection for its own round trips only (the
+handlers close it before they call Telegram), so at 300 updates/s - about 2.5 units of work per update, each a few
+milliseconds - a handful of connections are in use at once; the pool's 20 leave room for bursts, the dispatcher
+and calendar sync, and keep two webhook workers (40) well inside PostgreSQL's default ``max_connections`` of 100.
+More would not add throughput: the bot's one event loop is its limit (about 3.5-4 ms of CPU per update), and when
+it is saturated every round trip inside a unit of work waits for the loop's turn, so units of work hold their
+connections longer and updates queue for them, first come first served (SQLAlchemy's asyncio queue), whatever
+the pool's size. **Overload.** An update that waited ``PG_POOL_TIMEOUT`` seconds has missed what Telegram waits
+for (an answer to a pre-checkout question within 10 s; a press's answer shows only for some seconds), so it
+fails there instead of waiting on: ``sqlalchemy.exc.TimeoutError``, answered once as failed and logged once
+(``handlers.common.remember_user`` for the first read of an update), and the queue moves on.
+
+A PostgreSQL connection is checked before use only when it sat in the pool for ``IDLE_PING_AFTER`` seconds or
 more (``_ping_if_idle``). SQLAlchemy's ``pool_pre_ping`` checks it on every checkout: a round trip and work on both
 sides for each unit of work, 9-12% of the bot's throughput on PostgreSQL (``benchmarks/bench_flow.py``), for
 connections that under load were in use milliseconds before. A server that went away is still found before a
@@ -41,6 +54,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import PoolResetState
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# PostgreSQL's pool (see the module notes, "Sizing" and "Overload")
+PG_POOL_SIZE = 10
+PG_MAX_OVERFLOW = 10
+PG_POOL_TIMEOUT = 10.0  # seconds an update waits for a connection before it fails
 
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -92,9 +109,9 @@ def create_engine(url: str | URL, *, echo: bool = False, foreign_keys: bool = Tr
         return engine
     if backend == "postgresql":
         if "poolclass" not in kwargs:  # e.g. NullPool takes none of these
-            kwargs.setdefault("pool_size", 10)
-            kwargs.setdefault("max_overflow", 10)
-            kwargs.setdefault("pool_timeout", 30)
+            kwargs.setdefault("pool_size", PG_POOL_SIZE)
+            kwargs.setdefault("max_overflow", PG_MAX_OVERFLOW)
+            kwargs.setdefault("pool_timeout", PG_POOL_TIMEOUT)
             kwargs.setdefault("pool_recycle", 1800)
         # a reader in autocommit (``reading_engine``) has nothing to roll back when it gives its connection back
         kwargs.setdefault("skip_autocommit_rollback", True)
