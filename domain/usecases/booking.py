@@ -45,7 +45,7 @@ from domain.reschedule import held_times
 from domain.roster import session_link as roster_link
 from domain.slots import SlotContext
 from domain.usecases.ledger import settle_move
-from domain.usecases.notifications import record_change
+from domain.usecases.notifications import record_change, view_of
 from domain.usecases.people import load_user
 
 # --- choosing a time ----------------------------------------------------------------------------------------
@@ -309,11 +309,10 @@ async def booking_for(
         actor = Actor.MENTEE
     else:
         raise NotAllowed("not your booking")
-    offering = await uow.offerings.get(booking.offering_id)
-    if offering is None:
+    view = await view_of(uow, booking)
+    if view is None:
         raise NotFound("offering")
-    mentor, mentee = await load_user(uow, booking.mentor_id), await load_user(uow, booking.mentee_id)
-    return BookingView(booking, offering, mentor, mentee), actor
+    return view, actor
 
 
 # --- moving a booking ---------------------------------------------------------------------------------------

@@ -118,12 +118,22 @@ async def load_view(uow: UnitOfWork, booking_id: int, *, for_update: bool = Fals
     """The booking with its offering and both people, or None if any of them is gone (no asker: the system).
     ``for_update``: before a change (``BookingRepository.get``)."""
     booking = await uow.bookings.get(booking_id, for_update=for_update)
-    if booking is None:
+    return await view_of(uow, booking) if booking is not None else None
+
+
+async def view_of(uow: UnitOfWork, booking: Booking) -> BookingView | None:
+    """``booking`` with its offering and both people, or None if any of them is gone: two reads, the offering
+    with its mentor (``OfferingRepository.get_with_mentor``), then the mentee."""
+    found = await uow.offerings.get_with_mentor(booking.offering_id)
+    mentee = await uow.users.get(booking.mentee_id)
+    if found is None or mentee is None:
         return None
-    offering = await uow.offerings.get(booking.offering_id)
-    mentor, mentee = await uow.users.get(booking.mentor_id), await uow.users.get(booking.mentee_id)
-    if offering is None or mentor is None or mentee is None:
-        return None
+    offering, mentor = found
+    if mentor.id != booking.mentor_id:  # a booking's mentor is its offering's: not expected, but then read them
+        found_mentor = await uow.users.get(booking.mentor_id)
+        if found_mentor is None:
+            return None
+        mentor = found_mentor
     return BookingView(booking, offering, mentor, mentee)
 
 

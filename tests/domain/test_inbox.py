@@ -193,6 +193,12 @@ class FakeBookings(FakeRepo):
 @dataclass
 class FakeOfferings(FakeRepo):
     applied: list[Any] = field(default_factory=list)
+    people: FakeRepo = field(default_factory=FakeRepo)
+
+    async def get_with_mentor(self, offering_id: int) -> tuple[Offering, User] | None:
+        offering = self.items.get(offering_id)
+        mentor = self.people.items.get(offering.mentor_id) if offering is not None else None
+        return (offering, mentor) if offering is not None and mentor is not None else None
 
     async def apply_stats(self, offering_id: int, delta: Any) -> None:
         self.applied.append((offering_id, delta))
@@ -244,7 +250,7 @@ class FakeUow:
         ]
         self.users = FakeRepo({u.id: u for u in people})
         self.bookings = FakeBookings({b.id: b for b in bookings if b.id is not None})  # stored ones
-        self.offerings = FakeOfferings({o.id: o for o in offerings if o.id is not None})
+        self.offerings = FakeOfferings({o.id: o for o in offerings if o.id is not None}, people=self.users)
 
 
 def uow_with(*bookings: Booking) -> FakeUow:

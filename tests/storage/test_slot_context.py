@@ -15,8 +15,18 @@ from domain import busy
 from domain.busy import BusyCalendar
 from domain.clock import FixedClock
 from domain.mentee import monday_of
-from domain.model import Booking, BookingStatus, BusyInterval, DateOverride, TimeRange, WeeklyRule
+from domain.model import (
+    Actor,
+    Booking,
+    BookingStatus,
+    BookingView,
+    BusyInterval,
+    DateOverride,
+    TimeRange,
+    WeeklyRule,
+)
 from domain.usecases import booking as usecases
+from domain.usecases.notifications import load_view
 from storage.calendars import SqlBusyCalendarRepository
 from storage.db import listen_to_selects
 from storage.repositories import SqlBookingRepository
@@ -249,3 +259,28 @@ async def test_a_booking_beyond_the_bounds_is_refused(uow: SqlUnitOfWork) -> Non
     with pytest.raises(IntegrityError):
         async with uow:
             await uow.offerings.add(offering.with_changes(id=None, buffer_before_minutes=500))
+
+
+async def test_a_booking_with_its_offering_and_both_people_takes_three_reads(
+    engine: AsyncEngine, uow: SqlUnitOfWork
+) -> None:
+    """What the dispatcher reads for each notification, and every action on a booking: the booking, the offering
+    with its mentor in one statement, the mentee."""
+    offering_id = await _mentor_with_hours(uow)
+    await _book(uow, offering_id, [_kolkata(NOW.date() + timedelta(days=2), 10)])
+    async with uow:
+        [booked] = await uow.bookings.active_for_mentor(MENTOR_ID, NOW, NOW + timedelta(days=7))
+        assert booked.id is not None
+        offering, mentor, mentee = (
+            await uow.offerings.get(offering_id),
+            await uow.users.get(MENTOR_ID),
+            await uow.users.get(booked.mentee_id),
+        )
+        assert offering is not None and mentor is not None and mentee is not None
+        selects = _selects(engine)
+        view = await load_view(uow, booked.id)
+        assert len(selects) == 3
+        as_mentor = await usecases.booking_for(uow, booked.id, MENTOR_ID)
+        assert len(selects) == 6
+    expected = BookingView(booked, offering, mentor, mentee)
+    assert view == expected and as_mentor == (expected, Actor.MENTOR)
