@@ -279,6 +279,12 @@ class OutboxRepository(Protocol):
         """Store the notifications whose key is new (events without a key get a unique one)."""
         ...
 
+    async def add_new(self, notifications: Sequence[Notification]) -> set[str]:
+        """Store the notifications whose key is new; the keys stored. A key another open transaction is storing
+        waits for it: once that one commits, the key is not stored here (so two transactions never store one
+        notice, and the caller can tell whom it told)."""
+        ...
+
     async def replace_timed(self, booking_id: int, notifications: Sequence[Notification]) -> None:
         """Make the booking's pending timed notifications exactly ``notifications`` (never touching sent ones)."""
         ...
@@ -381,9 +387,12 @@ class WaitlistRepository(Protocol):
         """The mentee's entries, in the order they joined."""
         ...
 
-    async def candidates(self, offering_id: int, first: date, last: date, limit: int) -> list[WaitlistEntry]:
+    async def candidates(
+        self, offering_id: int, first: date, last: date, limit: int, *, untold_of: datetime | None = None
+    ) -> list[WaitlistEntry]:
         """The offering's entries for any date or a date from ``first`` to ``last``, oldest first, at most
-        ``limit``."""
+        ``limit``; with ``untold_of``, only those not told of that start yet (no waitlist notice names the entry
+        and that start)."""
         ...
 
     async def count_waiting(self, offering_id: int, today: date) -> int:

@@ -11,7 +11,15 @@ The rules only (the use cases are ``domain.usecases.waitlist``):
    ``WAVE`` per freed time, each once (``notice_key``), through the outbox at the shared send rate, with a button
    that goes straight to the time. The usual booking checks apply: the first to confirm gets it, the others are
    told it was taken and stay on the list.
-3. **Leaving.** An entry ends when its mentee books that offering, leaves it, or its date passes.
+3. **Told once per time; the next wave goes further.** Whoever was told of a time is never told of it again: when
+   the same time frees again (it was booked and freed once more, or the first wave let it pass), the next ``WAVE``
+   entries in joining order that were not told of it get the next wave. The outbox's notices are the record of
+   who was told (stored: it survives restarts; a notice's key is unique, so two processes never both send one).
+4. **Opened times.** The mentor adding hours (weekly, or on one date) or removing a day off opens times: those
+   free after the edit that were not before it (``opened_starts``), within each offering's booking window. Each
+   is handed on as a freed time, in order, except that one edit tells each entry of one time at most (its
+   earliest): an edit opening a whole day sends a waiting person one message, not one per time.
+5. **Leaving.** An entry ends when its mentee books that offering, leaves it, or its date passes.
 """
 
 from __future__ import annotations
@@ -70,10 +78,17 @@ def freed_starts(before: Booking | None, after: Booking, now: datetime) -> list[
     return [start for start in freed if start > now]
 
 
-def wave(entries: Iterable[WaitlistEntry], start: datetime, now: datetime) -> list[WaitlistEntry]:
-    """The first ``WAVE`` entries (in the order given: the order they joined) waiting for ``start``."""
+def wave(
+    entries: Iterable[WaitlistEntry], start: datetime, now: datetime, size: int = WAVE
+) -> list[WaitlistEntry]:
+    """The first ``size`` entries (in the order given: the order they joined) waiting for ``start``."""
     found = [entry for entry in entries if entry.matches(start) and not entry.ended(now)]
-    return found[:WAVE]
+    return found[:size]
+
+
+def opened_starts(before: Iterable[datetime], after: Iterable[datetime]) -> list[datetime]:
+    """The start times an edit of the mentor's hours opens (rule 4): free after it, not before; in order."""
+    return sorted(set(after) - set(before))
 
 
 def candidate_days(start: datetime) -> tuple[date, date]:

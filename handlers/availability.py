@@ -291,7 +291,7 @@ async def toggle_hour(update: Update, context: AppContext, data: ToggleHour) -> 
 
 async def _save(update: Update, context: AppContext, draft: dict[str, Any], ranges: list[TimeRange]) -> None:
     async with context.uow() as uow:
-        week = await set_days(uow, context.user.id, draft["scope"], draft["days"], ranges)
+        week = await set_days(uow, context.clock, context.user.id, draft["scope"], draft["days"], ranges)
         await uow.dialogs.clear(context.user.id)
         await uow.commit()
     await show(update, *saved_view(week))
@@ -376,7 +376,7 @@ async def act_on_day(update: Update, context: AppContext, data: ActOnDay) -> str
     weekday = _weekday(data.weekday)
     async with context.uow() as uow:
         if data.action == DayAction.CLEAR:
-            week = await clear_day(uow, context.user.id, data.scope, weekday)
+            week = await clear_day(uow, context.clock, context.user.id, data.scope, weekday)
             await uow.dialogs.clear(context.user.id)
             view, toast = day_view(week, weekday), _("Cleared.")
         else:
@@ -417,7 +417,7 @@ async def choose_copy_targets(update: Update, context: AppContext, data: CopyDay
 async def apply_copy(update: Update, context: AppContext, data: ApplyCopy) -> str | None:
     source = _weekday(data.source)
     async with context.uow() as uow:
-        week = await copy_day_to(uow, context.user.id, data.scope, source, _targets(data.targets))
+        week = await copy_day_to(uow, context.clock, context.user.id, data.scope, source, _targets(data.targets))
         await uow.commit()
     await show(update, *week_view(week))
     return _("Copied.")

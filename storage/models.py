@@ -494,6 +494,7 @@ class NotificationRow(Base):
     __table_args__ = (
         Index(None, "status", "due_at"),
         Index(None, "booking_id"),
+        Index(None, "waitlist_id", "slot_start"),  # who was told of a freed time (0014, ``storage.waitlist``)
         CheckConstraint(_in("status", NOTIFICATION_STATUSES), name="status"),
     )
 

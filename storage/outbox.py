@@ -99,6 +99,12 @@ def _insert_statement(dialect: str, reschedule_pending: bool) -> Any:
     )
 
 
+@functools.cache
+def _insert_new_statement(dialect: str) -> Any:
+    """``_insert`` returning the key it stored (no row: the key was there already)."""
+    return _insert_statement(dialect, False).returning(_T.c.key)
+
+
 _COLUMNS = (
     "key", "kind", "recipient_id", "booking_id", "due_at", "lead_minutes", "status", "attempts", "payment_id",
     "waitlist_id", "slot_start",
@@ -149,6 +155,18 @@ class SqlOutboxRepository:
         if notifications:
             self.wrote = True
             await self._db.execute(_insert(self._db), [_values(n) for n in notifications])
+
+    async def add_new(self, notifications: Sequence[Notification]) -> set[str]:
+        """Store each notification whose key is new, one statement each; the keys stored. A key another transaction
+        is storing meanwhile waits for it (the unique index): once it commits, the key is not stored here."""
+        stored: set[str] = set()
+        statement = _insert_new_statement(self._db.dialect)
+        for n in notifications:
+            key = await self._db.scalar(statement, _values(n))
+            if key is not None:
+                stored.add(key)
+                self.wrote = True
+        return stored
 
     async def replace_timed(self, booking_id: int, notifications: Sequence[Notification]) -> None:
         """Delete the booking's pending timed rows whose key is not in ``notifications``, add the new ones and move

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, Table, and_, bindparam, delete, func, insert, or_, select
+from sqlalchemy import Row, Table, and_, bindparam, delete, exists, func, insert, or_, select
 
 from domain.waitlist import WaitlistEntry
 from storage.db import Db
-from storage.models import UTCDateTime, WaitlistRow
+from storage.models import NotificationRow, UTCDateTime, WaitlistRow
 
 _W: Table = WaitlistRow.__table__  # type: ignore[assignment]
+_N: Table = NotificationRow.__table__  # type: ignore[assignment]
 
 _INSERT = (
     insert(_W)
@@ -26,12 +27,15 @@ _INSERT = (
 )
 _BY_ID = select(*_W.c).where(_W.c.id == bindparam("entry_id"))
 _OF_MENTEE = select(*_W.c).where(_W.c.mentee_id == bindparam("mentee_id")).order_by(_W.c.id)
-# Entries that may match a freed start: any date, or one of the dates it falls on in some zone; oldest first.
+# Entries that may match a freed start: any date, or one of the dates it falls on in some zone, and not told of
+# that start yet (a waitlist notice in the outbox names the entry and the start; no start: NULL matches no
+# notice); oldest first.
 _CANDIDATES = (
     select(*_W.c)
     .where(
         _W.c.offering_id == bindparam("offering_id"),
         or_(_W.c.day.is_(None), and_(_W.c.day >= bindparam("first"), _W.c.day <= bindparam("last"))),
+        ~exists().where(_N.c.waitlist_id == _W.c.id, _N.c.slot_start == bindparam("start", type_=UTCDateTime())),
     )
     .order_by(_W.c.id)
     .limit(bindparam("limit"))
@@ -72,8 +76,10 @@ class SqlWaitlistRepository:
     async def for_mentee(self, mentee_id: int) -> list[WaitlistEntry]:
         return [_entry(row) for row in await self._db.rows(_OF_MENTEE, {"mentee_id": mentee_id})]
 
-    async def candidates(self, offering_id: int, first: date, last: date, limit: int) -> list[WaitlistEntry]:
-        params = {"offering_id": offering_id, "first": first, "last": last, "limit": limit}
+    async def candidates(
+        self, offering_id: int, first: date, last: date, limit: int, *, untold_of: datetime | None = None
+    ) -> list[WaitlistEntry]:
+        params = {"offering_id": offering_id, "start": untold_of, "first": first, "last": last, "limit": limit}
         return [_entry(row) for row in await self._db.rows(_CANDIDATES, params)]
 
     async def count_waiting(self, offering_id: int, today: date) -> int:

@@ -30,6 +30,7 @@ from domain.errors import (
 from domain.mentee import DEFAULT_MAX_ACTIVE_PER_MENTOR, monday_of, window_days
 from domain.model import (
     Actor,
+    Availability,
     Booking,
     BookingStatus,
     BookingView,
@@ -106,6 +107,19 @@ async def _with_busy(
         booked = [booking for booking in booked if booking.id != moving]
     external = await busy_between(uow, now, ctx.mentor.id, start, end)
     return replace(ctx, busy=booked, external=external)
+
+
+async def open_starts(
+    uow: UnitOfWork, now: datetime, offering: Offering, mentor: User, profile: Availability | None
+) -> list[datetime]:
+    """Every start time of ``offering`` free now in its booking window, for no one in particular (the waitlist's
+    side: which times an edit of the mentor's hours ``profile`` opens)."""
+    availability = effective_availability(offering, profile)
+    if availability is None:
+        return []
+    ctx = SlotContext(offering, mentor, availability, [])
+    ctx = await _with_busy(uow, ctx, now, slots.booking_window(offering, now))
+    return slots.generate_slots(offering, availability, ctx.busy, now, external=ctx.external)
 
 
 async def free_dates(

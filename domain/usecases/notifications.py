@@ -93,25 +93,59 @@ async def session_views(uow: UnitOfWork, mentor_id: int, start: datetime) -> lis
 
 
 async def tell_waitlist(uow: UnitOfWork, before: Booking | None, after: Booking, now: datetime) -> None:
-    """The times ``before → after`` frees go to the first people waiting for them (``domain.waitlist``, rule 2):
-    one notice per entry and time, in this transaction."""
+    """The times ``before → after`` frees go to the first people waiting for them who were not told of them yet
+    (``domain.waitlist``, rules 2 and 3): one notice per entry and time, in this transaction."""
     for start in waitlist.freed_starts(before, after, now):
-        first, last = waitlist.candidate_days(start)
-        entries = await uow.waitlist.candidates(after.offering_id, first, last, waitlist.WAVE * 4)
-        told = waitlist.wave((e for e in entries if e.mentee_id != after.mentee_id), start, now)
-        await uow.outbox.add(
-            [
-                Notification(
-                    NotificationKind.WAITLIST,
-                    entry.mentee_id,
-                    now,
-                    key=waitlist.notice_key(entry.id or 0, start),
-                    waitlist_id=entry.id,
-                    slot=start,
-                )
-                for entry in told
-            ]
-        )
+        await tell_freed(uow, after.offering_id, start, now, passed_over=frozenset({after.mentee_id}))
+
+
+# How many times a wave is topped up after other transactions told some of the people it chose (PostgreSQL:
+# each round waits for one of them to commit, so this many processes freeing one time at once are all served).
+_TOP_UPS = 16
+
+
+async def tell_freed(
+    uow: UnitOfWork,
+    offering_id: int,
+    start: datetime,
+    now: datetime,
+    *,
+    passed_over: frozenset[int] = frozenset(),
+    told_already: frozenset[int] = frozenset(),
+) -> list[int]:
+    """Tell the next wave waiting for ``start`` of the offering (``domain.waitlist``, rules 2 and 3): up to
+    ``WAVE`` entries in joining order that were not told of it yet, leaving out the mentees ``passed_over`` and the
+    entries ``told_already``. Returns the entries told.
+
+    The outbox's notices are the record of who was told (``candidates`` leaves them out). Two transactions freeing
+    the same time at once may choose the same people: the second one's notices wait for the first's commit and
+    are then not stored (``add_new``), and it chooses again among those still untold."""
+    told: list[int] = []
+    first, last = waitlist.candidate_days(start)
+    for _round in range(_TOP_UPS):
+        skip = told_already | frozenset(told)
+        limit = waitlist.WAVE * 4 + len(skip)
+        entries = await uow.waitlist.candidates(offering_id, first, last, limit, untold_of=start)
+        fresh = (e for e in entries if e.mentee_id not in passed_over and e.id not in skip)
+        chosen = waitlist.wave(fresh, start, now, waitlist.WAVE - len(told))
+        if not chosen:
+            break
+        notices = {
+            waitlist.notice_key(entry.id or 0, start): Notification(
+                NotificationKind.WAITLIST,
+                entry.mentee_id,
+                now,
+                key=waitlist.notice_key(entry.id or 0, start),
+                waitlist_id=entry.id,
+                slot=start,
+            )
+            for entry in chosen
+        }
+        stored = await uow.outbox.add_new(list(notices.values()))
+        told += [entry.id or 0 for entry in chosen if waitlist.notice_key(entry.id or 0, start) in stored]
+        if len(stored) == len(chosen) or len(told) >= waitlist.WAVE:
+            break
+    return told
 
 
 async def load_view(uow: UnitOfWork, booking_id: int, *, for_update: bool = False) -> BookingView | None:

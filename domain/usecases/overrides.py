@@ -2,7 +2,8 @@
 
 Exceptions belong to the mentor (they apply to every offering) and are dates on the mentor's wall clock. The rules
 (reading a typed date, which dates may carry one, grouping them for the list, the free time) are
-``domain.schedule``.
+``domain.schedule``. Times a change opens (other hours on a date, a day off removed) go to the people waiting for
+them (``domain.waitlist``, rule 4), in the change's transaction.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from domain.schedule import (
 )
 from domain.usecases.booking import busy_between
 from domain.usecases.people import load_mentor
+from domain.usecases.waitlist import free_starts, tell_opened
 
 _ONE_DAY = timedelta(days=1)
 
@@ -77,8 +79,10 @@ async def _set_overrides(
     uow: UnitOfWork, clock: Clock, mentor_id: int, days: Sequence[date], ranges: tuple[TimeRange, ...]
 ) -> Exceptions:
     zone, _today = await _zone_and_today(uow, clock, mentor_id)
+    before = await free_starts(uow, clock, mentor_id)
     for day in days:
         await uow.availability.set_override(mentor_id, DateOverride(day, ranges))
+    await tell_opened(uow, clock, mentor_id, before)
     return await list_exceptions(uow, clock, mentor_id, await _bookings_on(uow, mentor_id, zone, days))
 
 
@@ -106,10 +110,12 @@ async def remove_exceptions(uow: UnitOfWork, clock: Clock, mentor_id: int, first
     await load_mentor(uow, mentor_id)
     if last < first or (last - first).days >= VACATION_MAX_DAYS:
         raise InvalidInput("vacation", ORDER if last < first else TOO_LONG)
+    before = await free_starts(uow, clock, mentor_id)
     day = first
     while day <= last:
         await uow.availability.clear_override(mentor_id, day)
         day += _ONE_DAY
+    await tell_opened(uow, clock, mentor_id, before)
     return await list_exceptions(uow, clock, mentor_id)
 
 

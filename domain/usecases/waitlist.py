@@ -1,11 +1,14 @@
 """The waitlist (``domain.waitlist`` holds the rules): joining for an offering or a date, one's entries,
 leaving, and the dispatcher's side - what a notice of a freed time says, if it still holds. Telling the people
-waiting when a time frees is ``notifications.tell_waitlist``, in the transaction of the change that frees it."""
+waiting when a time frees is ``notifications.tell_waitlist``, in the transaction of the change that frees it; when
+the mentor's hours open times, ``free_starts`` before the edit and ``tell_opened`` after it (rule 4), in the
+edit's transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from domain import waitlist as rules
@@ -13,7 +16,8 @@ from domain.errors import NotFound, OfferingUnavailable, SelfBooking, SlotTaken
 from domain.model import Offering, OfferingStatus, User
 from domain.notifications import Notification
 from domain.ports import Clock, UnitOfWork
-from domain.usecases.booking import check_slot
+from domain.usecases.booking import check_slot, open_starts
+from domain.usecases.notifications import tell_freed
 from domain.waitlist import WaitlistEntry
 
 
@@ -83,3 +87,38 @@ async def waitlist_notice(uow: UnitOfWork, clock: Clock, n: Notification) -> Fre
     except (SlotTaken, NotFound, OfferingUnavailable, SelfBooking):
         return None
     return FreedTime(entry, ctx.offering, ctx.mentor, mentee)
+
+
+# --- times the mentor's hours open (``domain.waitlist``, rule 4) ----------------------------------------------
+
+FreeStarts = Mapping[int, frozenset[datetime]]  # offering id -> its free start times
+
+
+async def free_starts(uow: UnitOfWork, clock: Clock, mentor_id: int) -> FreeStarts:
+    """The free start times of each of the mentor's active offerings that someone waits for (only those: an edit
+    no one waits on costs nothing more). Taken before an edit of the mentor's hours and again after it."""
+    now = clock.now()
+    mentor = await uow.users.get(mentor_id)
+    if mentor is None:
+        return {}
+    profile = None
+    found: dict[int, frozenset[datetime]] = {}
+    for offering in await uow.offerings.list_by_mentor(mentor_id):
+        if offering.id is None or offering.status != OfferingStatus.ACTIVE:
+            continue
+        if not await uow.waitlist.count_waiting(offering.id, (now - timedelta(days=1)).date()):
+            continue  # (a day back: the entry's date is in its own zone)
+        profile = profile or await uow.availability.get(mentor_id)
+        found[offering.id] = frozenset(await open_starts(uow, now, offering, mentor, profile))
+    return found
+
+
+async def tell_opened(uow: UnitOfWork, clock: Clock, mentor_id: int, before: FreeStarts) -> None:
+    """After an edit of the mentor's hours: the times it opened (free now, not in ``before``) go to the people
+    waiting for them, each person told of one time at most (their earliest), each time to one wave."""
+    now = clock.now()
+    after = await free_starts(uow, clock, mentor_id)
+    for offering_id, starts in after.items():
+        told: frozenset[int] = frozenset()
+        for start in rules.opened_starts(before.get(offering_id, starts), starts):
+            told |= frozenset(await tell_freed(uow, offering_id, start, now, told_already=told))

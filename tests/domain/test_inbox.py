@@ -235,7 +235,7 @@ class FakeOutbox:
 class FakeWaitlist:
     """Nobody waits."""
 
-    async def candidates(self, offering_id: int, first: Any, last: Any, limit: int) -> list[Any]:
+    async def candidates(self, offering_id: int, first: Any, last: Any, limit: int, **untold: Any) -> list[Any]:
         return []
 
 

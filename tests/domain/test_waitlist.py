@@ -12,7 +12,16 @@ from domain.booking import transition
 from domain.errors import InvalidInput
 from domain.model import Actor, BookingStatus
 from domain.reschedule import moved, requested, without_request
-from domain.waitlist import WAVE, WaitlistEntry, candidate_days, freed_starts, new_entry, notice_key, wave
+from domain.waitlist import (
+    WAVE,
+    WaitlistEntry,
+    candidate_days,
+    freed_starts,
+    new_entry,
+    notice_key,
+    opened_starts,
+    wave,
+)
 from tests.domain.factories import NOW, booking
 
 S = BookingStatus
@@ -69,3 +78,18 @@ def test_a_passed_date_ends_an_entry_and_cannot_be_joined() -> None:
 def test_one_notice_per_entry_and_time() -> None:
     assert notice_key(3, START) == notice_key(3, START)
     assert len({notice_key(3, START), notice_key(4, START), notice_key(3, LATER)}) == 3
+
+
+def test_a_wave_may_be_smaller_to_top_up_one_already_begun() -> None:
+    waiting = [entry(n, None) for n in range(1, 9)]
+    assert [e.id for e in wave(waiting, START, NOW, 2)] == [1, 2]
+    assert [e.id for e in wave(waiting[5:], START, NOW)] == [6, 7, 8]  # fewer left than a wave
+    assert wave(waiting, START, NOW, 0) == []
+
+
+def test_an_edit_of_the_hours_opens_the_times_free_after_it_and_not_before() -> None:
+    before = [START, START + H, LATER]
+    after = [START + H, LATER + H, START + H / 2, LATER]
+    assert opened_starts(before, after) == [START + H / 2, LATER + H]  # in order
+    assert opened_starts(after, before) == [START]  # closing some, opening one back
+    assert opened_starts(before, before) == [] and opened_starts([], []) == []

@@ -1,8 +1,9 @@
 """The waitlist over HTTP, on SQLite and PostgreSQL: a mentee finds a date full, taps 🔔, is told when the time
 frees (a cancellation), books it from the notice and leaves the list by booking; My bookings → Waitlist lists and
-leaves; a stale Leave and someone else's entry are refused. And the fan-out: a thousand people wait for one
-offering, one time frees, and exactly the first five are told, each once, through the dispatcher at the send
-rate."""
+leaves; a stale Leave and someone else's entry are refused. A time freed twice goes to the next wave, not the first
+one again; the mentor removing a day off or adding hours (on a date, or weekly) tells the people waiting. And the
+fan-out: a thousand people wait for one offering, one time frees, and exactly the first five are told, each once,
+through the dispatcher at the send rate."""
 
 from __future__ import annotations
 
@@ -22,7 +23,14 @@ from storage.engine import create_engine
 from storage.outbox import SqlOutboxRepository
 from storage.uow import SqlUnitOfWork
 from tests.e2e.conftest import BotRunner
-from tests.e2e.flows import LONDON, become_mentor_with_offering, onboard, open_first_date, pick_time_and_skip_notes
+from tests.e2e.flows import (
+    LONDON,
+    become_mentor_with_offering,
+    clock,
+    onboard,
+    open_first_date,
+    pick_time_and_skip_notes,
+)
 
 S = BookingStatus
 WEDNESDAY = date(2026, 11, 25)  # in London; its only free time is 6:00 (11:30 in Kolkata)
@@ -147,6 +155,123 @@ async def test_my_waitlist_lists_and_leaves(api: FakeBotApi, bot, data: Data) ->
     assert await data.entries(meera.id) == []
     await meera.press_data(listing.message_id, LeaveWaitlist(1).pack())  # stale
     assert await last_answer(api) == "That is no longer available."
+
+
+async def notices_to(data: Data) -> list[int]:
+    """Who the waitlist notices were written for, in order."""
+    async with data.uow() as uow:
+        assert isinstance(uow.outbox, SqlOutboxRepository)
+        return [r.recipient_id for r in await uow.outbox.records() if r.kind == "waitlist"]
+
+
+async def test_a_time_freed_twice_goes_to_the_next_wave(api: FakeBotApi, bot, data: Data) -> None:
+    mentor, ravi = api.user(101, "Asha"), api.user(202, "Ravi")
+    await become_mentor_with_offering(api, mentor, "Career Chat", "Free", 30)
+    await onboard(api, ravi, LONDON)
+    await open_first_date(api, ravi)
+    await pick_time_and_skip_notes(api, ravi)
+    await ravi.press("✅ Confirm booking")
+    await ravi.wait_for("Booked!")
+    people = [5000 + n for n in range(8)]
+    chats = {person: api.user(person, f"Waiting {person}", started=True) for person in people}
+    async with data.uow() as uow:
+        for person in people:
+            await uow.users.add(User(person, f"Waiting {person}", timezone="Europe/London"))
+            await uow.waitlist.add(WaitlistEntry(1, person, WEDNESDAY, "Europe/London", data.clock.now()))
+        await uow.commit()
+
+    async with data.uow() as uow:  # Ravi cancels: the first five are told
+        await cancel_as_mentee(uow, data.clock, ravi.id, 1, "Something came up")
+        await uow.commit()
+    await bot.bot_data["dispatcher"].run_until_idle()
+    first = chats[people[0]]
+    notice = await first.wait_for("A time freed up")
+    assert await notices_to(data) == people[:WAVE]
+    await first.press("📅 Book it", message=notice)  # the first one books it, then cancels it too
+    await first.wait_for("Anything the mentor should know")
+    await first.press("Skip ▶")
+    await first.wait_for("Please check your booking")
+    await first.press("✅ Confirm booking")
+    await first.wait_for("Booked!")
+    async with data.uow() as uow:
+        await cancel_as_mentee(uow, data.clock, people[0], 2, "Plans changed")
+        await uow.commit()
+    await bot.bot_data["dispatcher"].run_until_idle()
+    await chats[people[5]].wait_for("A time freed up")
+    await chats[people[7]].wait_for("A time freed up")
+    # the same time, freed again: the next ones in order, not those told already (nor the one who freed it)
+    assert await notices_to(data) == people[:WAVE] + people[WAVE:]
+    await api.wait_idle()
+    for person in people[1:]:
+        said = [m for m in chats[person].bot_messages() if "A time freed up" in m.text]
+        assert len(said) == 1, person  # once each
+
+
+async def test_the_mentor_opening_hours_tells_the_people_waiting(api: FakeBotApi, bot, data: Data) -> None:
+    mentor, ravi, meera, kiran = (api.user(i, name) for i, name in ((101, "Asha"), (202, "Ravi"), (303, "Meera"),
+                                                                    (404, "Kiran")))  # fmt: skip
+    await become_mentor_with_offering(api, mentor, "Career Chat", "Free", 30)  # Kolkata, weekdays 9:00-12:00
+    for person in (ravi, meera, kiran):
+        await onboard(api, person, LONDON)
+    await mentor.send("/availability")
+    await mentor.wait_for("Step 1 of 2")
+    await mentor.press("📅 Date exceptions")
+    await mentor.wait_for("Date exceptions")
+    await mentor.press("🌴 Day off")
+    await mentor.wait_for("Day off. Which date?")
+    await mentor.press("Thu, Nov 26")
+    listed = await mentor.wait_for("Saved: Thu, Nov 26 is a day off.")
+    await kiran.press_data(None, JoinWaitlist(1, date(2026, 11, 26), False).pack())  # Kiran waits for Thursday
+    await kiran.wait_for("I will message you when a time of Career Chat on Thu, Nov 26 frees up.")
+    await open_first_date(api, ravi)  # Ravi takes Wednesday's only time; Meera waits for Wednesday
+    await pick_time_and_skip_notes(api, ravi)
+    await ravi.press("✅ Confirm booking")
+    await ravi.wait_for("Booked!")
+    await meera.press_data(None, JoinWaitlist(1, WEDNESDAY, False).pack())
+    await meera.wait_for("I will message you when a time of Career Chat on Wed, Nov 25 frees up.")
+
+    # the day off removed: Thursday's times open, and Kiran hears of the first one (once, not of each)
+    await mentor.press("🗑 Remove Thu, Nov 26", message=listed)
+    assert await last_answer(api) == "Removed: back to your weekly hours."
+    told = await kiran.wait_for("A time freed up")
+    assert "Career Chat with Asha, Thu, Nov 26, 3:30\u202fAM" in told.text  # 9:00 in Kolkata
+    await api.wait_idle()
+    assert await notices_to(data) == [kiran.id]
+
+    # other hours on Wednesday (11:00-13:00 instead of 9:00-12:00): 12:30 opens (12:00 is within the buffer after
+    # Ravi's 11:30); Meera books it from the notice
+    await mentor.press("🕘 Other hours", message=listed)
+    picker = await mentor.wait_for("Other hours on a date. Which date?")
+    await mentor.press("Wed, Nov 25", message=picker)
+    await mentor.wait_for("Type your hours for Wed, Nov 25")
+    await mentor.send("11:00-13:00")
+    await mentor.wait_for("Saved: other hours on Wed, Nov 25.")
+    offered = await meera.wait_for("A time freed up")
+    assert "Career Chat with Asha, Wed, Nov 25, 7:00\u202fAM" in offered.text  # 12:30 in Kolkata
+    await api.wait_idle()
+    assert await notices_to(data) == [kiran.id, meera.id]
+    await meera.press("📅 Book it", message=offered)
+    await meera.wait_for("Anything the mentor should know")
+    await meera.press("Skip ▶")
+    await meera.wait_for("Please check your booking")
+    await meera.press("✅ Confirm booking")
+    await meera.wait_for("Booked!")
+
+    # Thursday's weekly hours get 14:00-15:00 too: Kiran hears of 14:00 (another time; 9:00 was told already)
+    await mentor.send("/availability")
+    week = await mentor.wait_for("Step 1 of 2")
+    await mentor.press(lambda label: label.endswith("Thu"), message=week)
+    await api.wait_idle()
+    await mentor.press("Next: hours ▶", message=week)
+    grid = await mentor.wait_for("Step 2 of 2")
+    await mentor.press(clock("2:00 PM"), message=grid)
+    await mentor.wait_for(lambda m: clock("✅ 2:00 PM") in m.buttons)
+    await mentor.press("💾 Save", message=grid)
+    await mentor.wait_for("Saved. Your weekly hours")
+    later = await kiran.wait_for(lambda m: "A time freed up" in m.text and m.message_id != told.message_id)
+    assert "Thu, Nov 26, 8:30\u202fAM" in later.text  # 14:00 in Kolkata
+    await api.wait_idle()
+    assert await notices_to(data) == [kiran.id, meera.id, kiran.id]  # Meera booked: no longer waiting
 
 
 WAITING = 1000

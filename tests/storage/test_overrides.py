@@ -31,6 +31,9 @@ MORNING = TimeRange(9 * 60, 12 * 60)
 EVENING = TimeRange(18 * 60, 20 * 60)
 
 
+CLOCK = FixedClock(NOW)
+
+
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(NOW)
@@ -74,13 +77,13 @@ async def test_saving_some_days_keeps_the_other_days(uow: SqlUnitOfWork) -> None
 async def test_one_day_at_a_time_set_copy_clear(uow: SqlUnitOfWork) -> None:
     await seed_mentors(uow)
     async with uow:
-        await set_days(uow, MENTOR_ID, schedule.PROFILE, [0], [EVENING, MORNING])
-        await set_days(uow, MENTOR_ID, schedule.PROFILE, [4], [EVENING])
-        week = await copy_day_to(uow, MENTOR_ID, schedule.PROFILE, 0, [1, 2])
+        await set_days(uow, CLOCK, MENTOR_ID, schedule.PROFILE, [0], [EVENING, MORNING])
+        await set_days(uow, CLOCK, MENTOR_ID, schedule.PROFILE, [4], [EVENING])
+        week = await copy_day_to(uow, CLOCK, MENTOR_ID, schedule.PROFILE, 0, [1, 2])
         assert [(r.weekday, r.range) for r in week.weekly] == [
             (0, MORNING), (0, EVENING), (1, MORNING), (1, EVENING), (2, MORNING), (2, EVENING), (4, EVENING),
         ]  # fmt: skip
-        week = await clear_day(uow, MENTOR_ID, schedule.PROFILE, 1)
+        week = await clear_day(uow, CLOCK, MENTOR_ID, schedule.PROFILE, 1)
         await uow.commit()
     async with uow:
         saved = await uow.availability.get(MENTOR_ID)
@@ -93,9 +96,9 @@ async def test_an_offerings_own_hours_are_edited_by_its_owner_only(uow: SqlUnitO
     [own] = await seed(uow, offerings=(offering(MENTOR_ID, use_profile_availability=False),))
     assert own.id is not None
     async with uow:
-        await set_days(uow, MENTOR_ID, schedule.PROFILE, [0], [MORNING])
-        week = await set_days(uow, MENTOR_ID, own.id, [2, 3], [EVENING])
-        week = await copy_day_to(uow, MENTOR_ID, own.id, 2, [5])
+        await set_days(uow, CLOCK, MENTOR_ID, schedule.PROFILE, [0], [MORNING])
+        week = await set_days(uow, CLOCK, MENTOR_ID, own.id, [2, 3], [EVENING])
+        week = await copy_day_to(uow, CLOCK, MENTOR_ID, own.id, 2, [5])
         await uow.commit()
     assert week.offering is not None and week.timezone == "Asia/Kolkata"
     async with uow:
@@ -108,9 +111,9 @@ async def test_an_offerings_own_hours_are_edited_by_its_owner_only(uow: SqlUnitO
 
     for attempt in (
         load_week(uow, OTHER_MENTOR, own.id),
-        set_days(uow, OTHER_MENTOR, own.id, [0], [MORNING]),
-        clear_day(uow, OTHER_MENTOR, own.id, 2),
-        copy_day_to(uow, OTHER_MENTOR, own.id, 2, [0, 1]),
+        set_days(uow, CLOCK, OTHER_MENTOR, own.id, [0], [MORNING]),
+        clear_day(uow, CLOCK, OTHER_MENTOR, own.id, 2),
+        copy_day_to(uow, CLOCK, OTHER_MENTOR, own.id, 2, [0, 1]),
     ):
         async with uow:
             with pytest.raises(NotAllowed):

@@ -3,9 +3,23 @@ date, or the dates around it), counts, leaving only one's own entry, and booking
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
-from domain.waitlist import WaitlistEntry
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain import schedule
+from domain.availability import weekly_rules
+from domain.clock import FixedClock
+from domain.model import Offering, TimeRange
+from domain.usecases.availability import clear_day, set_days
+from domain.usecases.notifications import tell_freed
+from domain.usecases.overrides import remove_exceptions, set_date_hours, set_day_off
+from domain.usecases.waitlist import free_starts
+from domain.waitlist import WAVE, WaitlistEntry
+from storage.engine import create_engine
+from storage.outbox import SqlOutboxRepository
 from storage.uow import SqlUnitOfWork
 from tests.storage.builders import MENTEE_ID, MENTOR_ID, T0, offering, seed, user
 
@@ -44,3 +58,134 @@ async def test_entries_candidates_and_leaving(uow: SqlUnitOfWork) -> None:
         others = await uow.waitlist.for_mentee(MENTEE_ID + 5)
     assert [e.id for e in left] == [added[2].id, added[3].id, added[4].id]
     assert len(others) == 1
+
+
+# --- a time freed again reaches further; the mentor's hours open times (``domain.waitlist``, rules 3 and 4) ------
+
+NOW = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)  # Tuesday 11:30 in Kolkata
+MORNING, EVENING = TimeRange(9 * 60, 12 * 60), TimeRange(17 * 60, 19 * 60)
+
+
+async def waiting(uow: SqlUnitOfWork, people: int) -> Offering:
+    """A mentor (Kolkata, 9:00-12:00 on weekdays) with a free offering, and ``people`` mentees waiting for any date
+    of it, in order (entry ids 1, 2, ...)."""
+    [o] = await seed(
+        uow,
+        user(MENTOR_ID, is_mentor=True, timezone="Asia/Kolkata"),
+        *(user(MENTEE_ID + n, timezone="Europe/London") for n in range(people)),
+        offerings=(offering(price=Decimal(0)),),
+    )
+    async with uow:
+        await uow.availability.replace_weekly(MENTOR_ID, weekly_rules(range(5), [MORNING]))
+        for n in range(people):
+            await uow.waitlist.add(WaitlistEntry(o.id or 0, MENTEE_ID + n, None, "Europe/London", NOW))
+        await uow.commit()
+    return o
+
+
+async def notices(uow: SqlUnitOfWork) -> list[tuple[int, datetime]]:
+    """The waitlist notices written: (mentee, start), in order."""
+    async with uow:
+        assert isinstance(uow.outbox, SqlOutboxRepository)
+        records = await uow.outbox.records()
+    return [(r.recipient_id, slot_of(r.key)) for r in records if r.kind == "waitlist"]
+
+
+def slot_of(key: str) -> datetime:
+    return datetime.strptime(key.rsplit(":", 1)[1], "%Y%m%d%H%M").replace(tzinfo=UTC)
+
+
+async def test_a_time_freed_again_goes_to_the_next_wave_across_processes(uow: SqlUnitOfWork, db_url: str) -> None:
+    o = await waiting(uow, 12)
+    start = datetime(2026, 11, 26, 4, 0, tzinfo=UTC)
+    waves = []
+    for _freed in range(4):
+        engine = create_engine(db_url)  # each freeing in a process of its own: nothing is kept in memory
+        try:
+            async with SqlUnitOfWork(engine) as other:
+                passed_over = frozenset({MENTEE_ID + 6})  # the mentee whose booking frees it is not told
+                waves.append(await tell_freed(other, o.id or 0, start, NOW, passed_over=passed_over))
+                await other.commit()
+        finally:
+            await engine.dispose()
+    assert waves == [[1, 2, 3, 4, 5], [6, 8, 9, 10, 11], [12], []]  # entry 7 is mentee + 6
+    assert [mentee for mentee, _start in await notices(uow)] == [MENTEE_ID + n for n in (*range(6), *range(7, 12))]
+    async with uow:  # another time: everyone again, from the first
+        assert await tell_freed(uow, o.id or 0, start + timedelta(hours=1), NOW) == [1, 2, 3, 4, 5]
+        await uow.commit()
+
+
+CONCURRENT = 6
+
+
+async def test_processes_freeing_one_time_at_once_tell_distinct_people(uow: SqlUnitOfWork, db_url: str) -> None:
+    """PostgreSQL: the transactions race for the same first five; each one that loses waits for the winner's
+    commit and tells the next ones instead. SQLite: they take turns. Either way: 30 distinct people, once each."""
+    o = await waiting(uow, 40)
+    start = datetime(2026, 11, 26, 4, 0, tzinfo=UTC)
+    engines = [create_engine(db_url) for _ in range(CONCURRENT)]
+
+    async def free(engine: AsyncEngine) -> list[int]:
+        async with SqlUnitOfWork(engine) as other:
+            told = await tell_freed(other, o.id or 0, start, NOW)
+            await other.commit()
+        return told
+
+    try:
+        waves = await asyncio.gather(*(free(engine) for engine in engines))
+    finally:
+        for engine in engines:
+            await engine.dispose()
+    told = sorted(entry for wave_ in waves for entry in wave_)
+    assert told == list(range(1, 5 * CONCURRENT + 1))  # the first thirty, no one twice
+    assert all(len(wave_) == WAVE for wave_ in waves)
+    written = await notices(uow)
+    assert len(written) == len(set(written)) == 5 * CONCURRENT
+
+
+async def test_the_mentors_hours_opening_times_tell_the_people_waiting(uow: SqlUnitOfWork) -> None:
+    o = await waiting(uow, 1)  # entry 1: Meera, any date
+    clock = FixedClock(NOW)
+    monday, tuesday = date(2026, 11, 30), date(2026, 12, 1)
+    async with uow:
+        for n, day in ((1, monday), (2, tuesday)):  # entry 2 waits for Monday, entry 3 for Tuesday (Kolkata)
+            await uow.users.add(user(MENTEE_ID + 10 + n, timezone="Asia/Kolkata"))
+            await uow.waitlist.add(WaitlistEntry(o.id or 0, MENTEE_ID + 10 + n, day, "Asia/Kolkata", NOW))
+        await set_day_off(uow, clock, MENTOR_ID, monday)  # closes times: nobody is told
+        await uow.commit()
+    assert await notices(uow) == []
+
+    async with uow:  # the day off removed: Monday's times open again
+        await remove_exceptions(uow, clock, MENTOR_ID, monday, monday)
+        await uow.commit()
+    monday_nine = datetime(2026, 11, 30, 3, 30, tzinfo=UTC)  # 9:00 in Kolkata
+    assert await notices(uow) == [(MENTEE_ID, monday_nine), (MENTEE_ID + 11, monday_nine)]  # once each, not Tue's
+
+    async with uow:  # evening hours on Tuesday instead of the morning: the evening opens
+        await set_date_hours(uow, clock, MENTOR_ID, tuesday, [EVENING])
+        await uow.commit()
+    tuesday_five = datetime(2026, 12, 1, 11, 30, tzinfo=UTC)  # 17:00 in Kolkata
+    assert (await notices(uow))[2:] == [(MENTEE_ID, tuesday_five), (MENTEE_ID + 12, tuesday_five)]
+
+    async with uow:  # Saturday's weekly hours added: the any-date entry hears of the first Saturday time
+        await set_days(uow, clock, MENTOR_ID, schedule.PROFILE, [5], [MORNING])
+        await uow.commit()
+    saturday_nine = datetime(2026, 11, 28, 3, 30, tzinfo=UTC)
+    assert (await notices(uow))[4:] == [(MENTEE_ID, saturday_nine)]
+
+    async with uow:  # the same edit again opens nothing; removing hours opens nothing
+        await set_days(uow, clock, MENTOR_ID, schedule.PROFILE, [5], [MORNING])
+        await clear_day(uow, clock, MENTOR_ID, schedule.PROFILE, 5)
+        await uow.commit()
+    assert len(await notices(uow)) == 5
+
+
+async def test_an_edit_nobody_waits_on_reads_no_slots(uow: SqlUnitOfWork) -> None:
+    o = await waiting(uow, 0)
+    async with uow:
+        assert await free_starts(uow, FixedClock(NOW), MENTOR_ID) == {}
+    async with uow:
+        await uow.users.add(user(MENTEE_ID + 50))
+        await uow.waitlist.add(WaitlistEntry(o.id or 0, MENTEE_ID + 50, None, "UTC", NOW))
+        found = await free_starts(uow, FixedClock(NOW), MENTOR_ID)
+    assert list(found) == [o.id] and min(found[o.id or 0]) == datetime(2026, 11, 25, 6, 0, tzinfo=UTC)  # notice
