@@ -16,7 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect
 
 from storage.engine import create_engine
-from storage.migrate import alembic_config, downgrade, upgrade_to_head
+from storage.migrate import HEAD, alembic_config, current_revision, downgrade, upgrade_to_head
 from storage.models import Base
 from tests.dbutil import create_empty_database, drop_database
 
@@ -185,6 +185,44 @@ def test_frozen_booking_bounds_match_the_domain() -> None:
     durations = re.search(r'"duration_minutes IN \(([^)]*)\)"', flat)
     assert durations and tuple(int(d) for d in durations[1].split(",")) == ALLOWED_DURATIONS
     assert re.findall(r"BETWEEN 0 AND (\d+)", flat) == [str(MAX_BUFFER_MINUTES)] * 2
+
+
+def test_head_names_the_newest_migration() -> None:
+    assert _head() == HEAD, f"a new migration: set storage.migrate.HEAD to {_head()!r}"
+
+
+# Run in a new interpreter: the bot's own imports, then a start-up on a database at head.
+_START_AT_HEAD = """
+import asyncio, sys
+import bot.app
+from storage.migrate import upgrade_to_head
+asyncio.run(upgrade_to_head(sys.argv[1]))
+print(sorted(name for name in sys.modules if name.split(".")[0] in ("alembic", "mako")))
+"""
+
+
+async def test_a_start_on_a_database_at_head_does_not_load_alembic(db_url: str) -> None:
+    assert await current_revision(db_url) == HEAD
+    run = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", _START_AT_HEAD, db_url],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
+
+
+async def test_a_new_database_has_no_revision_until_migrated(db_kind: str, tmp_path: Path) -> None:
+    url = await create_empty_database(db_kind, tmp_path)
+    try:
+        assert await current_revision(url) is None
+        await upgrade_to_head(url)
+        assert await current_revision(url) == HEAD
+    finally:
+        await drop_database(url)
 
 
 def test_alembic_command_line(tmp_path: Path) -> None:
