@@ -223,6 +223,112 @@ def after_payment(offering: Offering) -> BookingStatus:
     return S.CONFIRMED if offering.auto_confirm_paid else S.PENDING
 
 
+# --- a weekly series paid as one ------------------------------------------------------------------------------
+#
+# A series paid in the bot (``domain.series``) has one invoice for all its occurrences. Every occurrence stores
+# its own price (``payment_terms``, snapshotted when it is booked) and the series' one nonce; the invoice asks for
+# their sum. The payment is recorded as one charge row per occurrence (its share, ``share_charge_ref``), so each
+# occurrence's payment status, its refund by the usual policy and ``/earnings`` work as for single bookings.
+# Telegram refunds a Stars payment only whole (``refundStarPayment``): ``stars_refund_way`` decides.
+
+_SERIES_PAYLOAD = re.compile(r"s([1-9][0-9]{0,18})\.([0-9a-f]{16})")
+
+
+def series_payload(series_id: int, nonce: str) -> str:
+    """The invoice payload of a series paid as one: its id (the first occurrence's booking id) and its nonce."""
+    return f"s{series_id}.{nonce}"
+
+
+def read_series_payload(payload: str) -> tuple[int, str] | None:
+    """``(series id, nonce)`` from a series invoice payload; None for anything else."""
+    found = _SERIES_PAYLOAD.fullmatch(payload or "")
+    return (int(found.group(1)), found.group(2)) if found else None
+
+
+def paid_together(bookings: Sequence[Booking], nonce: str) -> list[Booking]:
+    """The occurrences of a series that one invoice (``nonce``) pays: those booked with it, earliest first."""
+    return sorted((b for b in bookings if b.payment_nonce == nonce), key=lambda b: b.scheduled_at)
+
+
+def series_amount(bookings: Sequence[Booking]) -> tuple[Decimal, Currency]:
+    """What one invoice for ``bookings`` asks: the sum of their stored prices, in their one currency."""
+    if not bookings or len({b.currency for b in bookings}) != 1:
+        raise ValueError("a series is paid in one currency")
+    return sum((b.amount for b in bookings), Decimal(0)), bookings[0].currency
+
+
+def series_checkout_refusal(
+    bookings: Sequence[Booking], payer_id: int, currency: str, total: int, now: datetime
+) -> CheckoutRefusal | None:
+    """``checkout_refusal`` for a series' invoice: every occurrence it pays (``paid_together``) must still wait
+    for it, held, the payer's, and ``total`` must be their stored prices added up."""
+    if not bookings or any(b.payment_mode not in ONLINE for b in bookings):
+        return CheckoutRefusal.UNKNOWN
+    if any(b.mentee_id != payer_id for b in bookings):
+        return CheckoutRefusal.NOT_YOURS
+    if any(b.status != S.AWAITING_PAYMENT for b in bookings):
+        return CheckoutRefusal.NOT_AWAITING
+    if any(b.hold_until is None or now >= b.hold_until for b in bookings):
+        return CheckoutRefusal.HOLD_OVER
+    amount, own = series_amount(bookings)
+    if currency != own.value or total != to_minor(amount, own):
+        return CheckoutRefusal.MISMATCH
+    return None
+
+
+def series_accepts_payment(bookings: Sequence[Booking], payer_id: int, currency: str, total: int) -> bool:
+    """``accepts_payment`` for a series: every occurrence still waits for exactly this payment."""
+    if not bookings or any(b.status != S.AWAITING_PAYMENT or b.payment_mode not in ONLINE for b in bookings):
+        return False
+    amount, own = series_amount(bookings)
+    return all(b.mentee_id == payer_id for b in bookings) and (currency, total) == (
+        own.value,
+        to_minor(amount, own),
+    )
+
+
+def share_charge_ref(telegram_charge_id: str, booking: Booking, first: bool) -> str:
+    """The ledger's ``charge_ref`` of one occurrence's share of a series payment: Telegram's charge id for the
+    first occurrence (so a payment reported twice is recorded once, whichever way it went), with the booking's
+    id after it for the others."""
+    return telegram_charge_id if first else f"{telegram_charge_id}:{booking.id}"
+
+
+def shares_of(charge: LedgerEntry, entries: Iterable[LedgerEntry]) -> list[LedgerEntry]:
+    """The charges of one Telegram payment (``charge``'s and the other occurrences' of its series), from
+    ``entries`` (the ledger of the series' bookings)."""
+    if charge.telegram_charge_id is None:
+        return [charge]
+    found = [e for e in charges(entries) if e.telegram_charge_id == charge.telegram_charge_id]
+    return found or [charge]
+
+
+class StarsRefundWay(StrEnum):
+    WHOLE = "whole"  # refundStarPayment gives the whole payment back (every share of it is owed)
+    BY_HAND = "by_hand"  # one share of a series payment: the mentor (and the operator) settle it, then mark it
+    NONE = "none"  # nothing to do for this charge (refunded already, or another share's refund does it)
+
+
+def stars_refund_way(charge: LedgerEntry, entries: Sequence[LedgerEntry]) -> StarsRefundWay:
+    """How a Stars charge owed back is refunded. Telegram refunds a payment only whole, so the bot calls
+    ``refundStarPayment`` when every share of the payment is owed and none was settled by hand (a single
+    booking's payment; a series cancelled, declined or expired whole, or paid after its hold ran out). One share
+    owed while others are kept (one week of a series cancelled) cannot be refunded by Telegram: it is a refund
+    due that the mentor or the operator settles and marks, as a provider's payment is. ``entries``: the ledger
+    of every booking the payment paid."""
+    owed = {c.charge_ref for c in outstanding_refunds(entries)}
+    if charge.charge_ref not in owed:
+        return StarsRefundWay.NONE
+    shares = {s.charge_ref for s in shares_of(charge, entries)}
+    if not shares <= owed:
+        return StarsRefundWay.BY_HAND
+    # every share owed: the one made due last refunds the payment (its REFUND row is the last one written), the
+    # others nothing - so Telegram is asked once, however many weeks were cancelled together
+    due = [e for e in entries if e.kind == LedgerKind.REFUND_DUE and e.charge_ref in shares]
+    last = max(due, key=lambda e: (e.recorded_at, e.id or 0))
+    return StarsRefundWay.WHOLE if last.charge_ref == charge.charge_ref else StarsRefundWay.NONE
+
+
 # --- the refund policy ----------------------------------------------------------------------------------------
 
 
@@ -263,10 +369,11 @@ def may_mark_paid(booking: Booking) -> bool:
 
 
 def may_mark_refunded(booking: Booking) -> bool:
-    """A refund only the mentor can make is owed (Stars are refunded by the bot itself)."""
-    return booking.payment_status == PaymentStatus.REFUND_DUE and booking.payment_mode in (
-        PaymentMode.PROVIDER, PaymentMode.UPI, PaymentMode.OFF,
-    )  # fmt: skip
+    """A refund only the mentor can make is owed (Stars are refunded by the bot itself, except one week's share
+    of a series paid as one: ``stars_refund_way``; the use case checks the ledger)."""
+    by_hand = (PaymentMode.PROVIDER, PaymentMode.UPI, PaymentMode.OFF)
+    series_stars = booking.payment_mode == PaymentMode.STARS and booking.series_id is not None
+    return booking.payment_status == PaymentStatus.REFUND_DUE and (booking.payment_mode in by_hand or series_stars)
 
 
 # --- UPI: paid to the mentor's UPI ID, confirmed by the mentor -------------------------------------------------

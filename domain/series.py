@@ -5,6 +5,9 @@ the session keeps its local time (and so moves by an hour in UTC). Each occurren
 rules (``domain.slots``); the mentee books the free ones together, each occurrence a booking of its own carrying
 the series' id (the first occurrence's booking id) and its place in it ("week 3 of 6"). A series counts as one
 booking against the limit of open bookings with a mentor when it is booked.
+
+A paid series is paid as one (``series_modes``): one invoice (Stars or a provider) for every occurrence, each
+holding its time awaiting payment until the series is paid (``domain.payments``, "a weekly series paid as one").
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 from domain.availability import UTC, local_to_utc
 from domain.errors import InvalidInput
-from domain.model import Offering
-from domain.payments import ONLINE, PaymentSettings, modes_for
+from domain.model import Offering, PaymentMode
+from domain.payments import PaymentSettings
 from domain.slots import booking_window
 
 MIN_WEEKS = 2
@@ -46,15 +49,13 @@ def weeks_possible(offering: Offering, first: datetime, now: datetime, zone: str
     return count
 
 
-def repeatable(offering: Offering, payments: PaymentSettings) -> bool:
-    """Whether a booking of ``offering`` may repeat weekly: free, or paid outside the bot (a series paid in the bot
-    would need one invoice for the whole series, which is not built yet)."""
-    return not any(mode in ONLINE for mode in modes_for(offering, payments))
-
-
-class NotRepeatable(InvalidInput):
-    def __init__(self) -> None:
-        super().__init__("series", "paid_in_bot")
+def series_modes(offering: Offering, payments: PaymentSettings) -> tuple[PaymentMode, ...]:
+    """How a series of ``offering`` may be paid: nothing when it is free; one invoice for the whole series in
+    each invoice mode that is on (``ONLINE``: Stars, a provider); else outside the bot (``off``; UPI series are
+    paid outside the bot too, as one UPI request for a series is not built)."""
+    if offering.is_free:
+        return ()
+    return payments.online or (PaymentMode.OFF,)
 
 
 def check_weeks(weeks: int, possible: int) -> int:

@@ -24,7 +24,7 @@ from domain.errors import NotFound, OfferingUnavailable, SlotTaken, TooManyBooki
 from domain.mentee import DayPart, MyTab, WeekPage, group_times, monday_of, week_page, window_days
 from domain.model import NOTES_MAX, BookingStatus, Offering, PaymentMode
 from domain.payments import HELD, ONLINE, modes_for, price_in
-from domain.series import MIN_WEEKS, repeatable, weeks_possible
+from domain.series import MIN_WEEKS, weeks_possible
 from domain.sessions import cutoff_before
 from domain.slots import SlotContext, seats_left
 from domain.usecases.booking import (
@@ -384,7 +384,7 @@ async def _summary(
             for mode, (amount, currency) in zip(online, prices, strict=True)
         ]
     zone = ctx.availability.timezone if ctx.availability is not None else "UTC"
-    if repeatable(offering, settings) and weeks_possible(offering, start, context.clock.now(), zone) >= MIN_WEEKS:
+    if weeks_possible(offering, start, context.clock.now(), zone) >= MIN_WEEKS:
         keyboard.append([button(_("🔁 Repeat weekly"), RepeatWeekly(offering.id, start))])
     keyboard.append([button(_("◀ Change time"), BookDate(offering.id, start.astimezone(_zone(context)).date()))])
     await show(update, "\n".join(lines), InlineKeyboardMarkup(keyboard))

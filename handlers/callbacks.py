@@ -871,6 +871,16 @@ class BookSeries(CallbackData):
     weeks: SeriesLength
 
 
+@callback("sq")
+class BookPaidSeries(CallbackData):
+    """Book the free weeks of the series and pay them with one invoice, this way (``handlers.series``)."""
+
+    offering_id: OfferingId
+    start: datetime
+    weeks: SeriesLength
+    mode: PaymentMode
+
+
 class SeriesAction(StrEnum):
     """A booked series (``handlers.series``). Values travel in button data: new letters only."""
 

@@ -187,6 +187,12 @@ def receipt_text(view: BookingView) -> str:
         return head
     title = esc(view.offering.title)
     head = _("🧾 Payment received: {amount} for <b>{title}</b>.").format(amount=paid, title=title)
+    if booking.series_id is not None and booking.series_weeks:  # one payment for the series (its first week)
+        head = ngettext(
+            "🧾 Payment received for <b>{title}</b>, {count} weekly session: {amount} each.",
+            "🧾 Payment received for <b>{title}</b>, {count} weekly sessions: {amount} each.",
+            booking.series_weeks,
+        ).format(title=title, count=booking.series_weeks, amount=paid)
     if booking.status == BookingStatus.CONFIRMED:
         return head + " " + _("Your session is confirmed.")
     if booking.status == BookingStatus.PENDING:
@@ -206,6 +212,12 @@ def refund_due_text(view: BookingView, charge: LedgerEntry | None) -> str:
             "dashboard (provider charge id: <code>{provider}</code>, Telegram charge id: "
             "<code>{telegram}</code>), then tap “Mark refunded”."
         ).format(provider=esc(charge.provider_charge_id or "—"), telegram=esc(charge.telegram_charge_id or "—"))
+    elif charge is not None and charge.mode == PaymentMode.STARS:  # one week's share of a series' payment
+        head += "\n" + _(
+            "It is this week's share of a weekly series paid at once in Telegram Stars. Telegram refunds a Stars "
+            "payment only in full, so this share is settled by hand: agree it with the mentee (the operator has a "
+            "copy), then tap “Mark refunded”."
+        )
     elif charge is not None and charge.mode == PaymentMode.UPI:
         head += "\n" + _("It was paid by UPI to you: send it back by UPI, then tap “Mark refunded”.")
     else:
@@ -365,7 +377,7 @@ async def prepare(
             await expire(uow, clock, n.booking_id)
         return None
     if n.kind == K.REFUND:
-        charge = await refund_to_make(uow, n.payment_id) if n.payment_id is not None else None
+        charge = await refund_to_make(uow, clock, n.payment_id) if n.payment_id is not None else None
         if charge is None or charge.telegram_charge_id is None:
             return None  # refunded already (or not a Stars payment of ours)
         return StarRefund(charge.payer_id, charge.telegram_charge_id)

@@ -33,6 +33,8 @@ from domain.payments import (
     Totals,
     invoice_payload,
     may_claim_upi,
+    series_amount,
+    series_payload,
     to_minor,
     upi_link,
 )
@@ -73,16 +75,77 @@ def invoice_for(view: BookingView, zone: str, provider_token: str) -> Invoice:
     )
 
 
+def series_invoice_for(views: list[BookingView], zone: str, provider_token: str) -> Invoice:
+    """One invoice for the weeks of a series held awaiting payment: the sum of their stored prices
+    (``domain.payments.series_amount``), the series' payload."""
+    first = views[0].booking
+    assert first.series_id is not None and first.payment_nonce is not None
+    amount, currency = series_amount([v.booking for v in views])
+    description = ngettext(
+        "{count} weekly {minutes}-minute session with {mentor}, from {time}",
+        "{count} weekly {minutes}-minute sessions with {mentor}, from {time}",
+        len(views),
+    ).format(
+        count=len(views),
+        minutes=first.duration_minutes,
+        mentor=views[0].mentor.display_name,
+        time=format_moment(first.scheduled_at, zone),
+    )
+    return Invoice(
+        chat_id=first.mentee_id,
+        title=views[0].offering.title,
+        description=description,
+        payload=series_payload(first.series_id, first.payment_nonce),
+        currency=currency.value,
+        label=views[0].offering.title,
+        amount=to_minor(amount, currency),
+        provider_token="" if currency == Currency.XTR else provider_token,
+    )
+
+
+def held_series_screen(views: list[BookingView], zone: str) -> tuple[str, InlineKeyboardMarkup]:
+    """After booking a series paid in the bot: the weeks held until when, the total, and how to pay."""
+    first = views[0].booking
+    amount, currency = series_amount([v.booking for v in views])
+    head = ngettext(
+        "🕒 {count} week is held for you. Pay {total} for it with the invoice below ({mode}).",
+        "🕒 {count} weeks are held for you. Pay {total} for all of them with the invoice below ({mode}).",
+        len(views),
+    ).format(
+        count=len(views),
+        total=format_price(amount, currency),
+        mode=payment_mode_label(first.payment_mode or PaymentMode.STARS),
+    )
+    card, _markup = booking_card_for_mentee(first, views[0].offering, views[0].mentor, zone)
+    weeks = [
+        _("🔁 Week {week} of {weeks}: {time}").format(
+            week=v.booking.series_week,
+            weeks=v.booking.series_weeks,
+            time=format_moment(v.booking.scheduled_at, zone),
+        )
+        for v in views
+    ]
+    text = "\n".join([head, "", *weeks, "", card])
+    return text, InlineKeyboardMarkup(pay_buttons(first, price=format_price(amount, currency)))
+
+
+async def show_held_series(update: Update, context: AppContext, views: list[BookingView]) -> None:
+    """The held weeks, then the series' one invoice (the card's 💳 Pay sends it again)."""
+    await show(update, *held_series_screen(views, context.zone))
+    await send_invoice(context.bot, series_invoice_for(views, context.zone, context.services.provider_token))
+
+
 def claim_button(booking: Booking) -> InlineKeyboardButton:
     assert booking.id is not None
     return button(_("✅ I have paid"), ActOnPayment(booking.id, PaymentAction.CLAIM_UPI))
 
 
-def pay_buttons(booking: Booking, pay: bool = True) -> list[list[InlineKeyboardButton]]:
+def pay_buttons(booking: Booking, pay: bool = True, price: str | None = None) -> list[list[InlineKeyboardButton]]:
     """For a booking awaiting payment: 💳 Pay (the invoice, or the UPI details, again) while ``pay``; for UPI,
-    ✅ I have paid until the mentee said so; ✖️ Let this time go."""
+    ✅ I have paid until the mentee said so; ✖️ Let this time go. ``price``: what the invoice asks, when it pays
+    more than this booking (a series)."""
     assert booking.id is not None
-    price = format_price(booking.amount, booking.currency)
+    price = price or format_price(booking.amount, booking.currency)
     rows = []
     if pay:
         label = _("📲 Pay {price} by UPI") if booking.payment_mode == PaymentMode.UPI else _("💳 Pay {price}")
@@ -171,9 +234,14 @@ async def act_on_payment(update: Update, context: AppContext, data: ActOnPayment
                 view = await usecase.booking_to_pay(uow, context.clock, me, booking_id)
                 if view.booking.payment_mode == PaymentMode.UPI:
                     view, upi_id = await usecase.upi_to_pay(uow, context.clock, me, booking_id)
+                together = await usecase.series_to_pay(uow, context.clock, me, booking_id)
             if view.booking.payment_mode == PaymentMode.UPI:
                 await show_upi(update, context, view, upi_id)
                 return _("The QR code is below.")
+            if view.booking.series_id is not None:  # a series paid as one: its one invoice
+                token = context.services.provider_token
+                await send_invoice(context.bot, series_invoice_for(together, context.zone, token))
+                return _("The invoice is below.")
             await send_invoice(context.bot, invoice_for(view, context.zone, context.services.provider_token))
             return _("The invoice is below.")
         case PaymentAction.CLAIM_UPI:

@@ -34,7 +34,7 @@ from domain.model import (
     TimeRange,
     User,
 )
-from domain.payments import may_check_upi, may_mark_paid, may_mark_refunded
+from domain.payments import ONLINE, may_check_upi, may_mark_paid, may_mark_refunded
 from domain.reschedule import may_propose
 from domain.sessions import cancellation_deadline
 from handlers.callbacks import (
@@ -406,7 +406,23 @@ def money_lines(booking: Booking, offering: Offering, zone: str, reader: Actor) 
             lines.append(_("💳 Pay by {time}; after that the time is free for others again.").format(time=held))
         else:
             lines.append(_("⏳ Held for the mentee until {time} while they pay.").format(time=held))
-    if booking.payment_status == PaymentStatus.REFUND_DUE:
+    series_stars = booking.series_id is not None and booking.payment_mode == PaymentMode.STARS
+    if booking.payment_status == PaymentStatus.REFUND_DUE and series_stars:  # ``domain.payments.stars_refund_way``
+        if reader == Actor.MENTEE:
+            lines.append(
+                _(
+                    "↩️ This week's share is owed back: the bot refunds the whole Stars payment when every week of "
+                    "it is refunded; otherwise the mentor settles this week's share with you."
+                )
+            )
+        else:
+            lines.append(
+                _(
+                    "↩️ This week's share is owed back: the bot refunds the whole Stars payment when every week of "
+                    "it is refunded; otherwise settle this week's share, then tap “Mark refunded”."
+                )
+            )
+    elif booking.payment_status == PaymentStatus.REFUND_DUE:
         stars = booking.payment_mode == PaymentMode.STARS
         if reader == Actor.MENTEE:
             lines.append(_("↩️ Your refund is on its way.") if stars else _("↩️ The mentor owes you a refund."))
@@ -416,8 +432,25 @@ def money_lines(booking: Booking, offering: Offering, zone: str, reader: Actor) 
             lines.append(_("↩️ A refund is due: refund it, then tap “Mark refunded”."))
     open_money = booking.payment_status in (PaymentStatus.PENDING, PaymentStatus.PAID)
     if open_money and booking.status.is_active:
+        if booking.series_id is not None and booking.payment_mode in ONLINE:
+            lines.append(series_share_line(booking))
         lines.append(refund_terms(cancellation_deadline(booking, offering), zone))
     return lines
+
+
+def series_share_line(booking: Booking) -> str:
+    """A week of a series paid with one invoice: its share, and how one week alone is refunded."""
+    share = format_price(booking.amount, booking.currency)
+    if booking.payment_mode == PaymentMode.STARS:
+        return _(
+            "🔁 One payment for the whole series; this week's share is {share}. Telegram refunds a Stars payment "
+            "only in full: if every week is refunded, the bot gives the whole payment back; a refund for some "
+            "weeks only is settled by the mentor."
+        ).format(share=share)
+    return _(
+        "🔁 One payment for the whole series; this week's share is {share}, refunded on its own by the terms "
+        "below."
+    ).format(share=share)
 
 
 def cancellation_terms(offering: Offering) -> str:

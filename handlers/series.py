@@ -11,11 +11,13 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler
 
-from chat.i18n import _, format_moment, ngettext
+from chat.i18n import _, format_moment, format_price, ngettext
 from domain.errors import InvalidTransition, SlotTaken, TooManyBookings
 from domain.mentee import MyTab
-from domain.model import REASON_MAX, Actor, BookingStatus, BookingView
-from domain.series import MIN_WEEKS, SeriesPlan
+from domain.model import REASON_MAX, Actor, BookingStatus, BookingView, PaymentMode
+from domain.payments import ONLINE, PaymentSettings, price_in
+from domain.series import MIN_WEEKS, SeriesPlan, series_modes
+from domain.sessions import cutoff_before
 from domain.usecases.booking import BookingRequest
 from domain.usecases.series import (
     book_series,
@@ -32,6 +34,7 @@ from handlers.booking import notes_for, offering_may_be_gone
 from handlers.callbacks import (
     ActOnSeries,
     BookDate,
+    BookPaidSeries,
     BookSeries,
     OpenMyBookings,
     PlanSeries,
@@ -44,6 +47,7 @@ from handlers.dialog import DialogState, text_step
 from handlers.errors import explain
 from handlers.keyboards import button, rows
 from handlers.labels import booking_status_label
+from handlers.payments import show_held_series
 from handlers.render import esc
 
 S = BookingStatus
@@ -77,8 +81,11 @@ async def repeat_weekly(update: Update, context: AppContext, data: RepeatWeekly)
     return None
 
 
-def plan_view(plan: SeriesPlan, start: datetime, zone: str) -> tuple[str, InlineKeyboardMarkup]:
-    """Each week with its time (the mentee's clock) and whether it is free; book the free ones."""
+def plan_view(
+    plan: SeriesPlan, start: datetime, zone: str, payments: PaymentSettings = PaymentSettings()
+) -> tuple[str, InlineKeyboardMarkup]:
+    """Each week with its time (the mentee's clock) and whether it is free; book the free ones (and pay them with
+    one invoice, one button per way of paying, when the series is paid in the bot)."""
     offering = plan.offering
     assert offering.id is not None
     lines = [_("🔁 <b>{title}</b>, {weeks} weeks:").format(title=esc(offering.title), weeks=len(plan.weeks))]
@@ -110,12 +117,66 @@ def plan_view(plan: SeriesPlan, start: datetime, zone: str) -> tuple[str, Inline
                 free,
             ).format(count=free),
         ]
-        label = ngettext("✅ Book {count} weekly session", "✅ Book {count} weekly sessions", free)
-        label = label.format(count=free)
-        keyboard.append([button(label, BookSeries(offering.id, start, len(plan.weeks)))])
+        online = [mode for mode in series_modes(offering, payments) if mode in ONLINE]
+        if online:
+            lines += pay_lines(plan, start, zone, payments)
+        for mode in online:
+            amount, currency = price_in(offering, mode, payments.stars_per_rupee)
+            label = series_pay_label(mode, free, format_price(amount * free, currency))
+            keyboard.append([button(label, BookPaidSeries(offering.id, start, len(plan.weeks), mode))])
+        if not online:
+            label = ngettext("✅ Book {count} weekly session", "✅ Book {count} weekly sessions", free)
+            label = label.format(count=free)
+            keyboard.append([button(label, BookSeries(offering.id, start, len(plan.weeks)))])
     keyboard.append([button(_("◀ Other number of weeks"), RepeatWeekly(offering.id, start))])
     keyboard.append(_back_to_summary(offering.id, start))
     return "\n".join(lines), InlineKeyboardMarkup(keyboard)
+
+
+def series_pay_label(mode: PaymentMode, weeks: int, total: str) -> str:
+    if mode == PaymentMode.STARS:
+        label = ngettext(
+            "⭐ Book {count} week and pay {total} in Stars",
+            "⭐ Book {count} weeks and pay {total} in Stars",
+            weeks,
+        )
+    else:
+        label = ngettext("💳 Book {count} week and pay {total}", "💳 Book {count} weeks and pay {total}", weeks)
+    return label.format(count=weeks, total=total)
+
+
+def pay_lines(plan: SeriesPlan, start: datetime, zone: str, payments: PaymentSettings) -> list[str]:
+    """Before paying a series: one invoice for every free week, held while paying, and what is refunded when."""
+    offering = plan.offering
+    minutes = int(payments.hold.total_seconds() // 60)
+    lines = [
+        ngettext(
+            "💳 One invoice for every free week, paid in Telegram: after you tap a Pay button, the weeks are held "
+            "for you for {minutes} minute while you pay.",
+            "💳 One invoice for every free week, paid in Telegram: after you tap a Pay button, the weeks are held "
+            "for you for {minutes} minutes while you pay.",
+            minutes,
+        ).format(minutes=minutes),
+        _("Once paid, every week is confirmed at once.")
+        if offering.auto_confirm_paid
+        else _("Once paid, the mentor confirms the series; I will message you."),
+        _(
+            "↩️ Refunds, week by week: a week's share in full if the mentor declines or cancels it, if it expires "
+            "unanswered, or if you cancel it until {hours} h before it starts (the first week: until {time}); "
+            "nothing after that."
+        ).format(
+            hours=offering.cancellation_cutoff_hours, time=format_moment(cutoff_before(start, offering), zone)
+        ),
+    ]
+    if PaymentMode.STARS in payments.online:
+        lines.append(
+            _(
+                "⭐ Paid in Stars: Telegram refunds a Stars payment only in full, so the bot gives the whole "
+                "payment back when every week is refunded (say, the series cancelled before the first cut-off); "
+                "a refund for some weeks only is settled with you by the mentor."
+            )
+        )
+    return lines
 
 
 @on_button(PlanSeries)
@@ -129,7 +190,7 @@ async def choose_weeks(update: Update, context: AppContext, data: PlanSeries) ->
             )  # fmt: skip
     except SlotTaken:
         return await _first_week_taken(update, context, data.offering_id, data.start)
-    await show(update, *plan_view(plan, data.start, context.zone))
+    await show(update, *plan_view(plan, data.start, context.zone, context.services.payments))
     return None
 
 
@@ -170,22 +231,38 @@ def booked_view(views: list[BookingView], zone: str) -> tuple[str, InlineKeyboar
 @on_button(BookSeries)
 @offering_may_be_gone
 async def book_weeks(update: Update, context: AppContext, data: BookSeries) -> str | None:
-    notes = await notes_for(context, data.offering_id, data.start)
-    request = BookingRequest(data.offering_id, context.user.id, data.start, notes)
+    return await _book(update, context, data.offering_id, data.start, data.weeks, None)
+
+
+@on_button(BookPaidSeries)
+@offering_may_be_gone
+async def book_and_pay_weeks(update: Update, context: AppContext, data: BookPaidSeries) -> str | None:
+    return await _book(update, context, data.offering_id, data.start, data.weeks, data.mode)
+
+
+async def _book(
+    update: Update, context: AppContext, offering_id: int, start: datetime, weeks: int, mode: PaymentMode | None
+) -> str | None:
+    """Book the free weeks; when they are paid in the bot, held while the mentee pays the one invoice."""
+    notes = await notes_for(context, offering_id, start)
+    request = BookingRequest(offering_id, context.user.id, start, notes, mode)
     try:
         async with context.uow() as uow:
             views = await book_series(
-                uow, context.clock, request, data.weeks,
+                uow, context.clock, request, weeks,
                 max_active_per_mentor=context.services.max_active_per_mentor, payments=context.services.payments,
             )  # fmt: skip
             await uow.dialogs.clear(context.user.id)
             await uow.commit()
     except SlotTaken:
-        return await _first_week_taken(update, context, data.offering_id, data.start)
+        return await _first_week_taken(update, context, offering_id, start)
     except TooManyBookings as error:
         markup = InlineKeyboardMarkup([[button(_("🎟 My bookings"), OpenMyBookings(MyTab.UPCOMING, 0))]])
         await show(update, "⚠️ " + explain(error), markup)
         return explain(error)
+    if views[0].booking.status == S.AWAITING_PAYMENT:
+        await show_held_series(update, context, views)
+        return None
     await show(update, *booked_view(views, context.zone))
     return None
 
@@ -286,4 +363,4 @@ def declined_notice(views: list[BookingView], zone: str) -> tuple[str, InlineKey
 
 
 def handlers() -> list[BaseHandler]:
-    return [repeat_weekly, choose_weeks, book_weeks, act_on_series]
+    return [repeat_weekly, choose_weeks, book_weeks, book_and_pay_weeks, act_on_series]

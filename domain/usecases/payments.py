@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from domain import booking as rules
 from domain.errors import InvalidTransition, NotAllowed
-from domain.model import Actor, BookingStatus, BookingView, Currency, PaymentMode, PaymentStatus
-from domain.notifications import Notification, NotificationKind
+from domain.model import Actor, Booking, BookingStatus, BookingView, Currency, PaymentMode, PaymentStatus
+from domain.notifications import Notification, NotificationKind, timed_for
 from domain.payments import (
     CheckoutRefusal,
     Earnings,
@@ -25,6 +26,7 @@ from domain.payments import (
     LedgerKind,
     NothingToMark,
     PaymentModeUnavailable,
+    StarsRefundWay,
     accepts_payment,
     after_payment,
     checkout_refusal,
@@ -35,7 +37,14 @@ from domain.payments import (
     may_mark_paid,
     month_start,
     outstanding_refunds,
+    paid_together,
     read_payload,
+    read_series_payload,
+    series_accepts_payment,
+    series_checkout_refusal,
+    share_charge_ref,
+    shares_of,
+    stars_refund_way,
     totals_from,
     upi_charge_ref,
 )
@@ -43,7 +52,7 @@ from domain.ports import Clock, UnitOfWork
 from domain.usecases.inbox import mentor_booking
 from domain.usecases.ledger import make_refund_due, record_refund, settled
 from domain.usecases.my_bookings import mentee_booking
-from domain.usecases.notifications import load_view, record_change
+from domain.usecases.notifications import load_view, record_change, tell_waitlist
 
 log = logging.getLogger(__name__)
 S = BookingStatus
@@ -63,14 +72,50 @@ async def booking_to_pay(uow: UnitOfWork, clock: Clock, mentee_id: int, booking_
     return view
 
 
+async def paid_with(uow: UnitOfWork, booking: Booking, *, for_update: bool = False) -> list[Booking]:
+    """The bookings one invoice pays: the occurrences of ``booking``'s series booked with its nonce (a series
+    paid as one, ``domain.payments``), or ``booking`` alone. ``for_update``: each row locked, earliest first."""
+    if booking.series_id is None or booking.payment_nonce is None:
+        return [booking]
+    together = paid_together(await uow.bookings.series_bookings(booking.series_id), booking.payment_nonce)
+    if not for_update:
+        return together or [booking]
+    locked = [await uow.bookings.get(b.id, for_update=True) for b in together if b.id is not None]
+    return [b for b in locked if b is not None] or [booking]
+
+
+async def series_to_pay(uow: UnitOfWork, clock: Clock, mentee_id: int, booking_id: int) -> list[BookingView]:
+    """Every booking the invoice of ``booking_id`` pays (a series paid as one: each occurrence), the mentee's,
+    all still held (``HoldOver`` otherwise)."""
+    view = await booking_to_pay(uow, clock, mentee_id, booking_id)
+    together = await paid_with(uow, view.booking)
+    now = clock.now()
+    if any(b.status != S.AWAITING_PAYMENT or b.held_until is None or now >= b.held_until for b in together):
+        raise HoldOver()
+    return [BookingView(b, view.offering, view.mentor, view.mentee) for b in together]
+
+
 async def release_hold(uow: UnitOfWork, clock: Clock, mentee_id: int, booking_id: int) -> BookingView:
-    """The mentee gives the held time back without paying (nobody else is told: the mentor never had it)."""
+    """The mentee gives the held time back without paying (nobody else is told: the mentor never had it); for a
+    series paid as one, every week it holds."""
     view = await mentee_booking(uow, mentee_id, booking_id, for_update=True)
     now = clock.now()
     released, _delta = rules.transition(view.booking, S.CANCELLED, Actor.MENTEE, now)
     released = await uow.bookings.update(released)
     await record_change(uow, view.booking, released, Actor.MENTEE, view.mentor_zone, now)
+    for other in await paid_with(uow, view.booking, for_update=True):
+        if other.id != booking_id and other.status == S.AWAITING_PAYMENT:
+            let_go, _delta = rules.transition(other, S.CANCELLED, Actor.MENTEE, now)
+            await _quietly(uow, other, await uow.bookings.update(let_go), view.mentor_zone, now)
     return BookingView(released, view.offering, view.mentor, view.mentee)
+
+
+async def _quietly(uow: UnitOfWork, before: Booking, after: Booking, zone: str, now: datetime) -> None:
+    """A further occurrence of a series moved with its first one (whose move tells the people): only its timed
+    messages re-planned and the waitlist told of a freed time."""
+    assert after.id is not None
+    await uow.outbox.replace_timed(after.id, timed_for(after, zone, now, uow.outbox.policy))
+    await tell_waitlist(uow, before, after, now)
 
 
 async def checkout(
@@ -78,6 +123,10 @@ async def checkout(
 ) -> CheckoutRefusal | None:
     """Telegram's pre-checkout question: may ``payer_id`` pay ``total`` (smallest units) of ``currency`` for the
     invoice ``payload`` now? None for yes, else why not (``domain.payments.checkout_refusal``). Reads only."""
+    series = read_series_payload(payload)
+    if series is not None:
+        together = paid_together(await uow.bookings.series_bookings(series[0]), series[1])
+        return series_checkout_refusal(together, payer_id, currency, total, clock.now())
     found = read_payload(payload)
     if found is None:
         return CheckoutRefusal.UNKNOWN
@@ -110,6 +159,9 @@ async def record_payment(
 ) -> tuple[PaymentOutcome, BookingView | None]:
     """Record a payment exactly once and move its booking on; a payment the booking no longer waits for (the hold
     ran out, the slot was let go, it was paid already) is recorded and refunded at once."""
+    series = read_series_payload(payment.payload)
+    if series is not None:
+        return await _record_series_payment(uow, clock, payment, *series)
     found = read_payload(payment.payload)
     view = await load_view(uow, found[0], for_update=True) if found is not None else None
     if found is None or view is None:
@@ -154,6 +206,64 @@ async def record_payment(
     return PaymentOutcome.REFUNDING, BookingView(updated, view.offering, view.mentor, view.mentee)
 
 
+async def _record_series_payment(
+    uow: UnitOfWork, clock: Clock, payment: IncomingPayment, series_id: int, nonce: str
+) -> tuple[PaymentOutcome, BookingView | None]:
+    """``record_payment`` for a series paid as one: one charge row per occurrence (its stored price, its share of
+    the payment) and every occurrence moved on; the people hear of it once (the first occurrence's receipt and
+    request), each occurrence gets its own reminders. A payment the series no longer waits for is recorded as one
+    charge on the first occurrence and refunded whole."""
+    head = await load_view(uow, series_id, for_update=True)
+    if head is None or head.booking.series_id != series_id:
+        log.error("a payment for an unknown series (charge %s)", payment.telegram_charge_id)
+        return PaymentOutcome.UNKNOWN, None
+    together = paid_together(await uow.bookings.series_bookings(series_id), nonce)
+    locked = [await uow.bookings.get(b.id, for_update=True) for b in together if b.id is not None]
+    bookings = [b for b in locked if b is not None]
+    try:
+        currency = Currency(payment.currency)
+    except ValueError:
+        log.error("a payment in %s for series %s: not a currency of ours", payment.currency, series_id)
+        return PaymentOutcome.UNKNOWN, head
+    now = clock.now()
+    mode = PaymentMode.STARS if currency == Currency.XTR else PaymentMode.PROVIDER
+    accepted = series_accepts_payment(bookings, payment.payer_id, payment.currency, payment.total)
+    first = bookings[0] if bookings else head.booking
+
+    def entry(booking: Booking, amount: Decimal, ref: str) -> LedgerEntry:
+        assert booking.id is not None
+        return LedgerEntry(
+            booking.id, booking.mentor_id, payment.payer_id, LedgerKind.CHARGE, amount, currency, mode, ref, now,
+            payment.telegram_charge_id, payment.provider_charge_id or None,
+        )  # fmt: skip
+
+    if not accepted:
+        charge = await uow.payments.add(
+            entry(first, from_minor(payment.total, currency), payment.telegram_charge_id)
+        )
+        if charge is None:
+            return PaymentOutcome.DUPLICATE, head
+        await make_refund_due(uow, charge, now)
+        await uow.outbox.add(
+            [Notification(NotificationKind.LATE_PAYMENT, payment.payer_id, now, first.id, payment_id=charge.id)]
+        )
+        updated = await uow.bookings.update(await settled(uow, first))
+        return PaymentOutcome.REFUNDING, BookingView(updated, head.offering, head.mentor, head.mentee)
+    paid_views: list[BookingView] = []
+    for place, booking in enumerate(bookings):
+        ref = share_charge_ref(payment.telegram_charge_id, booking, first=place == 0)
+        if await uow.payments.add(entry(booking, booking.amount, ref)) is None:
+            return PaymentOutcome.DUPLICATE, head  # only the first can be: its row is written first
+        paid, _delta = rules.transition(booking, after_payment(head.offering), Actor.SYSTEM, now)
+        paid = await uow.bookings.update(await settled(uow, paid))
+        if place == 0:
+            await record_change(uow, booking, paid, Actor.SYSTEM, head.mentor_zone, now)
+        else:
+            await _quietly(uow, booking, paid, head.mentor_zone, now)
+        paid_views.append(BookingView(paid, head.offering, head.mentor, head.mentee))
+    return PaymentOutcome.ACCEPTED, paid_views[0]
+
+
 # --- the mentor: money that moved outside the bot -------------------------------------------------------------
 
 
@@ -188,7 +298,14 @@ async def mark_refunded(uow: UnitOfWork, clock: Clock, mentor_id: int, booking_i
     booking, now = view.booking, clock.now()
     assert booking.id is not None
     entries = await uow.payments.for_booking(booking.id)
-    owed = [c for c in outstanding_refunds(entries) if c.mode != PaymentMode.STARS]  # Stars: the bot refunds
+    owed = [c for c in outstanding_refunds(entries) if c.mode != PaymentMode.STARS]  # Stars: the bot refunds,
+    if booking.series_id is not None:  # except one week's share of a series' payment (``stars_refund_way``)
+        ledger = [e for c in outstanding_refunds(entries) for e in await _payment_ledger(uow, c)]
+        owed += [
+            c
+            for c in outstanding_refunds(entries)
+            if c.mode == PaymentMode.STARS and stars_refund_way(c, ledger) == StarsRefundWay.BY_HAND
+        ]
     if not owed:
         raise NothingToMark()
     for charge in owed:
@@ -282,28 +399,59 @@ async def expire_hold(uow: UnitOfWork, clock: Clock, booking_id: int) -> Booking
     expired, _delta = rules.transition(view.booking, S.EXPIRED, Actor.SYSTEM, now)
     expired = await uow.bookings.update(expired)
     await record_change(uow, view.booking, expired, Actor.SYSTEM, view.mentor_zone, now)
+    for other in await paid_with(uow, view.booking, for_update=True):  # a series paid as one expires whole
+        if other.id != booking_id and other.status == S.AWAITING_PAYMENT:
+            gone, _delta = rules.transition(other, S.EXPIRED, Actor.SYSTEM, now)
+            await _quietly(uow, other, await uow.bookings.update(gone), view.mentor_zone, now)
     return BookingView(expired, view.offering, view.mentor, view.mentee)
 
 
-async def refund_to_make(uow: UnitOfWork, payment_id: int) -> LedgerEntry | None:
-    """The Stars charge the outbox's ``REFUND`` row is about, if its refund is due and not yet done."""
+async def _payment_ledger(uow: UnitOfWork, charge: LedgerEntry) -> list[LedgerEntry]:
+    """The ledger of every booking ``charge``'s payment paid: its booking's, and for a series the other
+    occurrences' (``domain.payments.shares_of`` picks the shares)."""
+    booking = await uow.bookings.get(charge.booking_id)
+    if booking is None or booking.series_id is None:
+        return await uow.payments.for_booking(charge.booking_id)
+    entries = []
+    for occurrence in await uow.bookings.series_bookings(booking.series_id):
+        assert occurrence.id is not None
+        entries += await uow.payments.for_booking(occurrence.id)
+    return entries
+
+
+async def refund_to_make(uow: UnitOfWork, clock: Clock, payment_id: int) -> LedgerEntry | None:
+    """The Stars charge the outbox's ``REFUND`` row is about, if its refund is due and not yet done and Telegram
+    can make it (``domain.payments.stars_refund_way``). One week's share of a series' payment cannot be refunded
+    alone: the mentor (and the operator's chat) are told to settle it by hand instead, and None is returned."""
     charge = await uow.payments.get(payment_id)
     if charge is None or charge.kind != LedgerKind.CHARGE or charge.mode != PaymentMode.STARS:
         return None
-    owed = outstanding_refunds(await uow.payments.for_booking(charge.booking_id))
-    return charge if charge.charge_ref in {c.charge_ref for c in owed} else None
+    way = stars_refund_way(charge, await _payment_ledger(uow, charge))
+    if way == StarsRefundWay.BY_HAND:
+        now, booking_id = clock.now(), charge.booking_id
+        await uow.outbox.add(
+            [
+                Notification(
+                    NotificationKind.REFUND_DUE, charge.mentor_id, now, booking_id, payment_id=payment_id
+                ),
+                Notification(
+                    NotificationKind.REFUND_DUE_OPERATOR, charge.mentor_id, now, booking_id, payment_id=payment_id
+                ),
+            ]
+        )
+    return charge if way == StarsRefundWay.WHOLE else None
 
 
 async def refund_made(uow: UnitOfWork, clock: Clock, payment_id: int) -> None:
-    """Telegram refunded the Stars charge ``payment_id``: record it (once) and settle the booking."""
+    """Telegram refunded the Stars charge ``payment_id``: record it (once) and settle the booking; for a series
+    paid as one, every share of the payment (Telegram refunds it whole)."""
     charge = await uow.payments.get(payment_id)
     if charge is None:
         return
-    view = await load_view(uow, charge.booking_id, for_update=True)
-    if view is None:
-        return
-    if await record_refund(uow, charge, clock.now()):
-        await uow.bookings.update(await settled(uow, view.booking))
+    for share in shares_of(charge, await _payment_ledger(uow, charge)):
+        view = await load_view(uow, share.booking_id, for_update=True)
+        if view is not None and await record_refund(uow, share, clock.now()):
+            await uow.bookings.update(await settled(uow, view.booking))
 
 
 async def charge_of(uow: UnitOfWork, payment_id: int | None) -> LedgerEntry | None:

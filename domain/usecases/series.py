@@ -9,6 +9,7 @@ occurrence are every booking's. The rules are ``domain.series``.
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from domain import booking as rules
@@ -16,9 +17,9 @@ from domain.errors import InvalidTransition, NotAllowed, NotFound, SlotTaken, To
 from domain.mentee import DEFAULT_MAX_ACTIVE_PER_MENTOR
 from domain.model import Actor, BookingStatus, BookingView
 from domain.notifications import Notification, NotificationKind
-from domain.payments import NONCE_BYTES, PaymentSettings, payment_terms
+from domain.payments import NONCE_BYTES, PaymentModeUnavailable, PaymentSettings, payment_terms
 from domain.ports import Clock, UnitOfWork
-from domain.series import NotRepeatable, SeriesPlan, Week, check_weeks, occurrences, repeatable, weeks_possible
+from domain.series import SeriesPlan, Week, check_weeks, occurrences, series_modes, weeks_possible
 from domain.sessions import cancellation_closed
 from domain.slots import SlotContext
 from domain.usecases.booking import BookingRequest, booking_for, booking_views, check_slot, move
@@ -44,8 +45,6 @@ async def series_start(
 ) -> tuple[SlotContext, int]:
     """The chosen first time re-checked (``SlotTaken``), and how many weeks a series from it may have."""
     ctx = await check_slot(uow, clock, offering_id, mentee_id, first)
-    if not repeatable(ctx.offering, payments):
-        raise NotRepeatable()
     return ctx, weeks_possible(ctx.offering, first, clock.now(), _zone(ctx))
 
 
@@ -95,12 +94,20 @@ async def book_series(
         raise TooManyBookings(max_active_per_mentor)
     free = [week for week in plan.free if week.start is not None]
     now, zone = clock.now(), mentor.timezone or "UTC"
+    modes = series_modes(plan.offering, payments)
+    if request.mode is not None and request.mode not in modes:
+        raise PaymentModeUnavailable(request.mode)
+    mode = request.mode or (modes[0] if modes else None)
+    nonce = secrets.token_hex(NONCE_BYTES)  # one for the series: its one invoice (``domain.payments``)
     views: list[BookingView] = []
     series_id: int | None = None
+    hold_until = None
     for place, week in enumerate(free, start=1):
         assert week.start is not None
-        nonce = secrets.token_hex(NONCE_BYTES)
-        terms = payment_terms(plan.offering, request.mode, payments, week.start, now, nonce)
+        terms = payment_terms(plan.offering, mode, payments, week.start, now, nonce)
+        if terms is not None and terms.hold_until is not None:  # every week is held as long as the first
+            hold_until = hold_until or terms.hold_until
+            terms = replace(terms, hold_until=hold_until)
         fresh, delta = rules.new_booking(
             plan.offering, mentee.id, week.start, mentee.timezone or "UTC", now, request.notes, terms
         )

@@ -15,7 +15,7 @@ from domain.availability import local_to_utc
 from domain.errors import InvalidInput
 from domain.model import Availability, PaymentMode, TimeRange, WeeklyRule
 from domain.payments import PaymentSettings
-from domain.series import MAX_WEEKS, MIN_WEEKS, check_weeks, occurrences, repeatable, weeks_possible
+from domain.series import MAX_WEEKS, MIN_WEEKS, check_weeks, occurrences, series_modes, weeks_possible
 from domain.slots import is_bookable
 from tests.domain.factories import offering
 
@@ -120,8 +120,12 @@ def test_every_week_in_the_window_is_a_slot_of_an_empty_calendar(
             check_weeks(weeks, possible)
 
 
-def test_only_free_and_outside_the_bot_offerings_repeat() -> None:
+def test_a_series_is_paid_with_one_invoice_where_invoices_are_on() -> None:
     stars = PaymentSettings(modes=(PaymentMode.STARS,))
-    assert repeatable(offering(price=0), stars)
-    assert repeatable(offering(price=500), PaymentSettings())
-    assert not repeatable(offering(price=500), stars)
+    both = PaymentSettings(modes=(PaymentMode.PROVIDER, PaymentMode.UPI, PaymentMode.STARS))
+    assert series_modes(offering(price=0), stars) == ()
+    assert series_modes(offering(price=500), PaymentSettings()) == (PaymentMode.OFF,)
+    assert series_modes(offering(price=500), stars) == (PaymentMode.STARS,)
+    assert series_modes(offering(price=500), both) == (PaymentMode.PROVIDER, PaymentMode.STARS)
+    upi = PaymentSettings(modes=(PaymentMode.UPI,))  # one UPI request for a series is not built: outside the bot
+    assert series_modes(offering(price=500), upi) == (PaymentMode.OFF,)

@@ -179,7 +179,7 @@ async def test_a_late_payment_is_refunded_once_through_the_outbox(uow: SqlUnitOf
     assert {c.notification.kind for c in claimed} >= {K.REFUND, K.LATE_PAYMENT}
     assert refund.recipient_id == MENTEE_ID and refund.payment_id is not None
     async with uow:
-        charge = await refund_to_make(uow, refund.payment_id)
+        charge = await refund_to_make(uow, clock, refund.payment_id)
         assert charge is not None and charge.telegram_charge_id == "tg-1"
         await refund_made(uow, clock, refund.payment_id)
         await refund_made(uow, clock, refund.payment_id)  # told twice (a retried send): recorded once
@@ -187,7 +187,7 @@ async def test_a_late_payment_is_refunded_once_through_the_outbox(uow: SqlUnitOf
     async with uow:
         kinds = [e.kind for e in await uow.payments.for_booking(booking.id)]
         stored = await uow.bookings.get(booking.id)
-        assert await refund_to_make(uow, refund.payment_id) is None  # nothing left to refund
+        assert await refund_to_make(uow, clock, refund.payment_id) is None  # nothing left to refund
     assert kinds == [LedgerKind.CHARGE, LedgerKind.REFUND_DUE, LedgerKind.REFUND]
     assert stored is not None and stored.payment_status == PaymentStatus.REFUNDED
     again = await _claim(uow, clock)

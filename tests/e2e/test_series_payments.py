@@ -1,0 +1,194 @@
+"""A weekly series paid with one invoice, end to end on SQLite and PostgreSQL: the weeks held while paying, one
+Stars payment for all of them (one charge row per week), the mentor confirming all at once, one week cancelled
+(its share owed back by hand: Telegram refunds Stars payments whole), the whole series cancelled before the
+cut-off (the whole payment refunded once), and a hold that runs out expiring every week.
+
+The mentor works Mon-Fri 9-12 in Kolkata; "now" is Tue 24 Nov 06:00 UTC; the first free start is Wed 25 Nov
+06:00 UTC; the offering costs ₹500, ⭐ 300 at the test rate.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from telegram.ext import Application
+
+from domain.clock import FixedClock
+from domain.model import BookingStatus, PaymentMode, PaymentStatus
+from domain.payments import LedgerKind, sums_of, totals_from
+from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
+from tests.e2e.conftest import NOW, BotRunner
+from tests.e2e.flows import LONDON, onboard, open_first_date, pick_time_and_skip_notes
+from tests.e2e.test_payments import (  # noqa: F401 - the fixtures of these tests
+    HOLD,
+    NOT_AWAITING,
+    OPERATOR,
+    PaymentsRunner,
+    at,
+    db_kind,
+    every_checkout_answered_once,
+    ledger,
+    paid_offering,
+    settle,
+    texts,
+)
+
+S = BookingStatus
+STARS = "⭐\u00a0"
+
+
+@pytest.fixture
+def runner(api: FakeBotApi, database_url: str, clock: FixedClock) -> BotRunner:
+    made = PaymentsRunner(api, database_url, clock)
+    made.modes = (PaymentMode.STARS, PaymentMode.PROVIDER)
+    return made
+
+
+async def bookings_of(runner: BotRunner, bot: Application, mentee_id: int) -> list:
+    async with bot.bot_data["services"].uow_factory() as uow:
+        booked = await uow.bookings.list_for_mentee(mentee_id, list(BookingStatus), 50)
+    return sorted(booked, key=lambda b: b.scheduled_at)
+
+
+async def hold_series(api: FakeBotApi, mentee: FakeUser, weeks: int = 3) -> ChatMessage:
+    """The first free time → 🔁 Repeat weekly → ``weeks`` weeks → pay in Stars: the invoice."""
+    await onboard(api, mentee, LONDON)
+    await open_first_date(api, mentee)
+    await pick_time_and_skip_notes(api, mentee)
+    await mentee.press("🔁 Repeat weekly")
+    await mentee.wait_for("How many weeks in all?")
+    await mentee.press(str(weeks))
+    plan = await mentee.wait_for(lambda m: f"Week {weeks}:" in (m.text or ""))
+    assert "One invoice for every free week" in plan.text and "held for you for 15 minutes" in plan.text
+    assert "Refunds, week by week" in plan.text and "Telegram refunds a Stars payment only in full" in plan.text
+    total = 300 * weeks
+    assert plan.buttons[:2] == [
+        f"⭐ Book {weeks} weeks and pay {STARS}{total:,} in Stars",
+        f"💳 Book {weeks} weeks and pay ₹{500 * weeks:,}",
+    ]
+    await mentee.press(lambda label: label.startswith("⭐ Book"), message=plan)
+    invoice = await mentee.wait_for(lambda m: m.invoice is not None)
+    assert (invoice.invoice["currency"], invoice.invoice["total_amount"]) == ("XTR", total)
+    assert f"{weeks} weekly 30-minute sessions with Asha" in invoice.invoice["description"]
+    held = await mentee.wait_for(f"{weeks} weeks are held for you")
+    assert f"Pay {STARS}{total:,} for all of them" in held.text and f"🔁 Week {weeks} of {weeks}" in held.text
+    assert held.buttons == [f"💳 Pay {STARS}{total:,}", "✖️ Let this time go"]
+    await api.wait_idle()
+    return invoice
+
+
+async def test_a_series_paid_in_stars_then_one_week_cancelled_is_settled_by_hand(
+    api: FakeBotApi, bot: Application, runner: BotRunner
+) -> None:
+    mentor, mentee, operator = (
+        api.user(101, "Asha"),
+        api.user(202, "Ravi"),
+        api.user(OPERATOR, "Ops", started=True),
+    )
+    await paid_offering(api, mentor)
+    invoice = await hold_series(api, mentee)
+    assert [b.status for b in await bookings_of(runner, bot, mentee.id)] == [S.AWAITING_PAYMENT] * 3
+    checkout = await mentee.pay(invoice)
+    assert checkout.ok and checkout.charge is not None
+    receipt = await mentee.wait_for("Payment received")
+    assert f"3 weekly sessions: {STARS}300 each" in receipt.text
+    request = await mentor.wait_for("New booking request")
+    assert "🔁 Week 1 of 3" in request.text and "✅ Confirm all weeks" in request.buttons
+    await settle(api, bot)
+    assert len(texts(mentor, "New booking request")) == 1 and len(texts(mentee, "Payment received")) == 1
+    booked = await bookings_of(runner, bot, mentee.id)
+    assert [(b.status, b.payment_status) for b in booked] == [(S.PENDING, PaymentStatus.PAID)] * 3
+    entries = await ledger(runner)
+    assert [(e.kind, e.amount, e.booking_id) for e in entries] == [
+        (LedgerKind.CHARGE, Decimal(300), b.id) for b in booked
+    ]
+    assert {e.telegram_charge_id for e in entries} == {checkout.charge.telegram_payment_charge_id}
+    # the same payment delivered again records nothing
+    api.payments.deliver(checkout.charge, mentee)
+    await settle(api, bot)
+    assert len(await ledger(runner)) == 3 and len(texts(mentee, "Payment received")) == 1
+
+    await mentor.press("✅ Confirm all weeks", message=request)
+    await mentor.wait_for("Confirmed every week.")
+    await settle(api, bot)
+
+    # week 2 alone, cancelled in good time: its share is owed, settled by hand (no Stars refund call)
+    await mentee.send("/mybookings")
+    listing = await mentee.wait_for("My bookings")
+    await mentee.press(lambda label: label.startswith("2. "), message=listing)
+    card = await mentee.wait_for(lambda m: m.message_id == listing.message_id and "🔁 Week 2 of 3" in m.text)
+    assert "One payment for the whole series; this week's share is ⭐\u00a0300" in card.text
+    await mentee.press("❌ Cancel booking", message=listing)
+    await mentee.wait_for("reason")
+    await mentee.send("Travelling that week")
+    await mentee.wait_for("Your booking is cancelled.")
+    await settle(api, bot)
+    assert api.payments.refunds == []
+    due = await mentor.wait_for("Refund due: ⭐\u00a0300")
+    assert "Telegram refunds a Stars payment only in full" in due.text and "↩️ Mark refunded" in due.buttons
+    booked = await bookings_of(runner, bot, mentee.id)
+    assert [b.payment_status for b in booked] == [PaymentStatus.PAID, PaymentStatus.REFUND_DUE, PaymentStatus.PAID]
+    copy = await operator.wait_for("Refund due</b> (operator copy)".replace("</b>", ""))
+    assert checkout.charge.telegram_payment_charge_id in copy.text
+    await mentor.press("↩️ Mark refunded", message=due)
+    await mentor.wait_for(lambda m: m.message_id == due.message_id and "Payment: refunded" in m.text)
+    await mentee.wait_for("Refunded: ⭐\u00a0300")
+    await settle(api, bot)
+    assert api.payments.refunds == []
+    kinds = [(e.kind, e.booking_id) for e in await ledger(runner)]
+    assert kinds[3:] == [(LedgerKind.REFUND_DUE, booked[1].id), (LedgerKind.REFUND, booked[1].id)]
+    totals = totals_from(sums_of(await ledger(runner)))
+    assert (totals["XTR"].paid, totals["XTR"].refunded, totals["XTR"].net) == (900, 300, 600)
+    await mentor.send("/earnings")
+    earnings = await mentor.wait_for("Your earnings")
+    assert f"paid {STARS}900 · refunded {STARS}300 · net {STARS}600" in earnings.text
+
+
+async def test_a_series_cancelled_whole_before_the_cut_off_is_refunded_once(
+    api: FakeBotApi, bot: Application, runner: BotRunner
+) -> None:
+    mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
+    await paid_offering(api, mentor)
+    invoice = await hold_series(api, mentee)
+    checkout = await mentee.pay(invoice)
+    assert checkout.charge is not None
+    await mentee.wait_for("Payment received")
+    await settle(api, bot)
+    await mentee.send("/mybookings")
+    listing = await mentee.wait_for("My bookings")
+    await mentee.press(lambda label: label.startswith("1. "), message=listing)
+    await mentee.wait_for(lambda m: m.message_id == listing.message_id and "🔁 Week 1 of 3" in m.text)
+    await mentee.press("🚫 Cancel all future weeks", message=listing)
+    await mentee.wait_for("Why are you cancelling all future weeks of this series?")
+    await mentee.send("Found a full-time job")
+    await mentee.wait_for("Cancelled every future week of the series.")
+    await settle(api, bot)
+    [refund] = api.payments.refunds  # the whole payment, once
+    assert refund.telegram_payment_charge_id == checkout.charge.telegram_payment_charge_id
+    assert refund.total_amount == 900
+    booked = await bookings_of(runner, bot, mentee.id)
+    assert [(b.status, b.payment_status) for b in booked] == [(S.CANCELLED, PaymentStatus.REFUNDED)] * 3
+    refunds = [e for e in await ledger(runner) if e.kind == LedgerKind.REFUND]
+    assert sorted(e.booking_id for e in refunds) == [b.id for b in booked]
+    assert texts(mentor, "Refund due") == []
+    await settle(api, bot)
+    assert len(api.payments.refunds) == 1
+    totals = totals_from(sums_of(await ledger(runner)))
+    assert (totals["XTR"].paid, totals["XTR"].refunded, totals["XTR"].owed) == (900, 900, 0)
+
+
+async def test_the_hold_runs_out_for_every_week_of_the_series(
+    api: FakeBotApi, bot: Application, clock: FixedClock, runner: BotRunner
+) -> None:
+    mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
+    await paid_offering(api, mentor)
+    invoice = await hold_series(api, mentee, weeks=2)
+    await at(api, bot, clock, NOW + HOLD)
+    await mentee.wait_for("ran out before you paid")
+    await settle(api, bot)
+    assert len(texts(mentee, "ran out before you paid")) == 1 and len(texts(mentor, "did not pay in time")) == 1
+    assert [b.status for b in await bookings_of(runner, bot, mentee.id)] == [S.EXPIRED] * 2
+    late = await mentee.pay(invoice)
+    assert not late.ok and late.error_message == NOT_AWAITING
+    assert await ledger(runner) == []
