@@ -209,6 +209,8 @@ class Offering:
     # Seats of one session: 1 is a 1:1 session; more makes a group session, each attendee with a booking of their
     # own at the same start (``domain.slots``, rule 6).
     capacity: int = 1
+    # A package (``domain.series``): booked only as this many weekly sessions (2-12); None: one session at a time
+    package_weeks: int | None = None
     status: OfferingStatus = OfferingStatus.DRAFT
     total_bookings: int = 0
     total_completed: int = 0

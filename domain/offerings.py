@@ -24,6 +24,7 @@ from domain.model import (
     WeeklyRule,
 )
 from domain.payments import STARS_MAX, STARS_MIN
+from domain.series import parse_package
 from domain.validation import NOT_A_NUMBER, clean_text, parse_price, validate_duration, validate_title
 
 POLICY_MAX = 1000
@@ -55,6 +56,7 @@ class OfferingField(StrEnum):
     PRICE_STARS = "ps"  # the price in Telegram Stars; "-": the suggestion from the rupee price
     AUTO_CONFIRM = "ac"  # "1": a booking paid in the bot is confirmed at once, "0": it waits for the mentor
     CAPACITY = "sc"  # seats of one session (1: 1:1); lowering it never drops anyone already booked
+    PACKAGE = "pk"  # booked only as N weekly sessions (``domain.series``); "0": one session at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +179,8 @@ def edit(
             return offering.with_changes(category=parse_category(value))
         case OfferingField.PRICE_STARS:
             return offering.with_changes(price_stars=parse_stars(value))
+        case OfferingField.PACKAGE:
+            return offering.with_changes(package_weeks=parse_package(value))
         case OfferingField.AUTO_CONFIRM:
             return offering.with_changes(auto_confirm_paid=parse_switch(value, "auto_confirm"))
         case OfferingField.PROFILE_HOURS:
@@ -218,6 +222,7 @@ def duplicate(offering: Offering, mark: str) -> Offering:
         price_stars=offering.price_stars,
         auto_confirm_paid=offering.auto_confirm_paid,
         capacity=offering.capacity,
+        package_weeks=offering.package_weeks,
         status=OfferingStatus.DRAFT,
     )
 

@@ -6,12 +6,16 @@ rules (``domain.slots``); the mentee books the free ones together, each occurren
 the series' id (the first occurrence's booking id) and its place in it ("week 3 of 6"). A series counts as one
 booking against the limit of open bookings with a mentor when it is booked.
 
+A mentor may make an offering a **package** (``Offering.package_weeks``, ``parse_package``): it is then booked only
+as that many weekly sessions (``check_package``), the weeks planned and booked like any series.
+
 A paid series is paid as one (``series_modes``): one invoice (Stars or a provider) for every occurrence, each
 holding its time awaiting payment until the series is paid (``domain.payments``, "a weekly series paid as one").
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -56,6 +60,31 @@ def series_modes(offering: Offering, payments: PaymentSettings) -> tuple[Payment
     if offering.is_free:
         return ()
     return payments.online or (PaymentMode.OFF,)
+
+
+def parse_package(text: str) -> int | None:
+    """A package's number of weekly sessions as the mentor typed or tapped it: ``MIN_WEEKS``-``MAX_WEEKS``;
+    ``0`` or ``-`` makes the offering bookable one session at a time again. ``InvalidInput`` otherwise."""
+    typed = text.strip()
+    if typed in ("-", "0"):
+        return None
+    if not re.fullmatch(r"\d{1,3}", typed) or not MIN_WEEKS <= int(typed) <= MAX_WEEKS:
+        raise InvalidInput("package_weeks", "out_of_range")
+    return int(typed)
+
+
+class PackageOnly(InvalidInput):
+    """A package is booked as its weekly sessions, never as one session or another number of weeks."""
+
+    def __init__(self) -> None:
+        super().__init__("package", "series_only")
+
+
+def check_package(offering: Offering, weeks: int | None) -> None:
+    """``PackageOnly`` unless a booking of ``weeks`` weekly sessions (None: a single session) fits ``offering``:
+    a package takes exactly its number of weeks, any other offering a single session or any series."""
+    if offering.package_weeks is not None and weeks != offering.package_weeks:
+        raise PackageOnly()
 
 
 def check_weeks(weeks: int, possible: int) -> int:

@@ -48,6 +48,7 @@ from handlers.callbacks import (
     ConfirmPaid,
     JoinWaitlist,
     OpenMyBookings,
+    PlanSeries,
     RepeatWeekly,
     SkipNotes,
 )
@@ -61,6 +62,7 @@ from handlers.render import (
     esc,
     group_size,
     offering_summary,
+    package_line,
     refund_terms,
     seats_left_line,
     session_time,
@@ -218,6 +220,8 @@ def times_view(
     ]
     if offering.is_group:
         lines.append(group_size(offering.capacity))
+    if offering.package_weeks is not None:
+        lines.append(package_line(offering.package_weeks))
     keyboard: list[Sequence[InlineKeyboardButton]] = []
     for part, moments in group_times(times, zone):
         span = format_clock(moments[0], zone)
@@ -384,7 +388,29 @@ async def _summary(
             for mode, (amount, currency) in zip(online, prices, strict=True)
         ]
     zone = ctx.availability.timezone if ctx.availability is not None else "UTC"
-    if weeks_possible(offering, start, context.clock.now(), zone) >= MIN_WEEKS:
+    possible = weeks_possible(offering, start, context.clock.now(), zone)
+    if offering.package_weeks is not None:  # booked only as its weeks: on to them (``handlers.series``)
+        weeks = offering.package_weeks
+        del lines[len(lines) - lines[::-1].index("") :]  # how a single session is confirmed does not apply
+        lines.append(
+            ngettext(
+                "📦 Next: this time every week for {count} week, which weeks are free, then one confirmation "
+                "(and one payment) for them.",
+                "📦 Next: this time every week for {count} weeks, which weeks are free, then one confirmation "
+                "(and one payment) for them all.",
+                weeks,
+            ).format(count=weeks)
+        )
+        if possible >= weeks:
+            label = ngettext("📦 On to the {count} week ▶", "📦 On to the {count} weeks ▶", weeks)
+            keyboard = [[button(label.format(count=weeks), PlanSeries(offering.id, start, weeks))]]
+        else:
+            lines.append(
+                "⚠️ "
+                + _("The booking window ends before the last week of this package: please choose an earlier time.")
+            )
+            keyboard = []
+    elif possible >= MIN_WEEKS:
         keyboard.append([button(_("🔁 Repeat weekly"), RepeatWeekly(offering.id, start))])
     keyboard.append([button(_("◀ Change time"), BookDate(offering.id, start.astimezone(_zone(context)).date()))])
     await show(update, "\n".join(lines), InlineKeyboardMarkup(keyboard))

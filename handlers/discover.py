@@ -51,7 +51,7 @@ from handlers.errors import explain
 from handlers.keyboards import button
 from handlers.labels import category_label
 from handlers.profile import public_card
-from handlers.render import booking_counts, cancellation_terms, esc, group_size, rating_line
+from handlers.render import booking_counts, cancellation_terms, esc, group_size, package_line, rating_line
 
 # --- state ⇄ buttons ----------------------------------------------------------------------------------------
 
@@ -172,6 +172,7 @@ def _listed_block(number: int, item: Listed, zone: str) -> str:
                 category=category_label(offering.category),
             ),
             *([group_size(offering.capacity)] if offering.is_group else []),
+            *([package_line(offering.package_weeks)] if offering.package_weeks is not None else []),
             f"{rating_line(offering)} · {booking_counts(offering.total_bookings, offering.total_completed)}",
             next_slot_line(item.next_slot, zone),
         ]
@@ -321,6 +322,8 @@ def offering_card_view(card: OfferingCard, zone: str) -> tuple[str, InlineKeyboa
     )
     if offering.is_group:
         lines.append(group_size(offering.capacity))
+    if offering.package_weeks is not None:
+        lines.append(package_line(offering.package_weeks))
     rating = rating_line(offering)
     if offering.average_rating is not None:
         rating = f"{stars(offering.average_rating)} {rating}"

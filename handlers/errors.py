@@ -13,6 +13,7 @@ from domain import (
     reschedule,
     roster,
     schedule,
+    series,
     sessions,
     validation,
 )
@@ -60,6 +61,12 @@ def explain_input(error: errors.InvalidInput) -> str:
         if detail == "order":
             return _("A range must end after it starts, e.g. 09:00-12:00.")
         return _("I could not read those hours. Write them like 09:00-12:00, 14:00-18:00.")
+    if field == "package_weeks":
+        return _(
+            "Type a number of weekly sessions from {low} to {high}, or 0 to sell single sessions again."
+        ).format(low=series.MIN_WEEKS, high=series.MAX_WEEKS)
+    if field == "package":
+        return _("This offering is a package: it is booked only as its weekly sessions, all together.")
     if field == "days":
         return _("Choose at least one day first.")
     if field == "hours":

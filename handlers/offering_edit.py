@@ -17,6 +17,7 @@ from domain.model import ALLOWED_DURATIONS, TITLE_MAX, Category, Offering
 from domain.offerings import NUMBERS, TEXTS, OfferingField
 from domain.payments import STARS_MAX, STARS_MIN, PaymentSettings, stars_price, suggested_stars
 from domain.reschedule import reschedule_cutoff_hours
+from domain.series import MAX_WEEKS, MIN_WEEKS
 from domain.usecases import offerings as workspace
 from handlers import dialog
 from handlers.callbacks import ActOnOffering, EditOfferingField, OfferingAction, SetOfferingField
@@ -25,7 +26,7 @@ from handlers.dialog import DialogState, text_step
 from handlers.keyboards import button, rows
 from handlers.labels import category_label
 from handlers.offerings import field_label, leave_edit_step, manage_view
-from handlers.render import esc
+from handlers.render import esc, package_line
 
 # The usual values, offered as buttons next to the question (anything within the bounds may be typed).
 _PRESETS: dict[OfferingField, tuple[int, ...]] = {
@@ -38,6 +39,7 @@ _PRESETS: dict[OfferingField, tuple[int, ...]] = {
     OfferingField.RESCHEDULE_CUTOFF: (0, 2, 12, 24, 48),
     OfferingField.DURATION: ALLOWED_DURATIONS,
     OfferingField.CAPACITY: (1, 5, 10, 20, 50),
+    OfferingField.PACKAGE: (2, 4, 6, 8, 12),
 }
 
 
@@ -61,6 +63,8 @@ def _amount(field: OfferingField, count: int) -> str:
         return _hours(count)
     if field == OfferingField.ADVANCE_DAYS:
         return _days(count)
+    if field == OfferingField.PACKAGE:
+        return ngettext("{count} week", "{count} weeks", count).format(count=count)
     return str(count)
 
 
@@ -86,6 +90,10 @@ def current_value(offering: Offering, field: OfferingField, payments: PaymentSet
             return stars if offering.price_stars is not None else _("{stars} (suggested)").format(stars=stars)
         case OfferingField.AUTO_CONFIRM:
             return _("on") if offering.auto_confirm_paid else _("off")
+        case OfferingField.PACKAGE:
+            if offering.package_weeks is None:
+                return _("one session at a time")
+            return package_line(offering.package_weeks)
     if offering.use_profile_availability:
         return _("your weekly hours from /availability")
     return _("its own weekly hours")
@@ -157,6 +165,13 @@ def question(field: OfferingField) -> str:
             ).format(low=STARS_MIN, high=STARS_MAX)
         case OfferingField.AUTO_CONFIRM:
             return _("Confirm a booking as soon as it is paid, without waiting for you?")
+        case OfferingField.PACKAGE:
+            return _(
+                "Sell this offering only as a package of weekly sessions? Mentees then book that many weeks at "
+                "the same time together (and pay them with one invoice), never a single session. Tap a number of "
+                "weeks or type one from {low} to {high}, or tap “One session at a time”. Bookings already made "
+                "stay as they are."
+            ).format(low=MIN_WEEKS, high=MAX_WEEKS)
     return _("Which weekly hours can mentees book this offering in?")
 
 
@@ -174,6 +189,8 @@ def question_view(
     choices: list[tuple[str, Any]] = []
     if field in _PRESETS:
         choices = [(_amount(field, n), SetOfferingField(oid, field, str(n))) for n in _PRESETS[field]]
+        if field == OfferingField.PACKAGE:
+            choices.append((_("One session at a time"), SetOfferingField(oid, field, "0")))
     elif field == OfferingField.CATEGORY:
         choices = [(category_label(c), SetOfferingField(oid, field, c.value)) for c in Category]
     elif field == OfferingField.PRICE:

@@ -52,6 +52,7 @@ from handlers.render import (
     esc,
     offering_details,
     offering_status_buttons,
+    package_line,
     rating_line,
 )
 
@@ -273,8 +274,10 @@ def payment_lines(offering: Offering, payments: PaymentSettings) -> list[str]:
 def manage_text(screen: OfferingScreen, payments: PaymentSettings = PaymentSettings()) -> str:
     """Every field of the offering, as its mentor sees it."""
     offering = screen.offering
+    package = [package_line(offering.package_weeks)] if offering.package_weeks is not None else []
     lines = [
         offering_details(offering),
+        *package,
         *payment_lines(offering, payments),
         "",
         _("Description: {text}").format(text=_text_or_dash(offering.description)),
@@ -386,6 +389,7 @@ FIELD_LABELS: dict[OfferingField, str] = {
     OfferingField.RESCHEDULE_CUTOFF: N_("Reschedule cut-off"),
     OfferingField.PREPARATION_NOTES: N_("Preparation notes"),
     OfferingField.CAPACITY: N_("Seats"),
+    OfferingField.PACKAGE: N_("Package"),
 }
 
 

@@ -102,6 +102,8 @@ def offering_summary(offering: Offering, mentor: User | None = None) -> str:
     )
     if offering.is_group:
         lines.append(group_size(offering.capacity))
+    if offering.package_weeks is not None:
+        lines.append(package_line(offering.package_weeks))
     lines.append(f"{rating_line(offering)} · {booking_counts(offering.total_bookings, offering.total_completed)}")
     return "\n".join(lines)
 
@@ -119,6 +121,15 @@ def series_move_note(booking: Booking) -> str | None:
         "🔁 Week {week} of {weeks} of a weekly series: only this week moves. The other weeks keep their times, "
         "and this one stays week {week} of {weeks}."
     ).format(week=booking.series_week, weeks=booking.series_weeks)
+
+
+def package_line(weeks: int) -> str:
+    """What a package is (``domain.series``): booked only as this many weekly sessions."""
+    return ngettext(
+        "📦 Package: {count} weekly session, booked together",
+        "📦 Package: {count} weekly sessions, booked together",
+        weeks,
+    ).format(count=weeks)
 
 
 def group_size(capacity: int) -> str:

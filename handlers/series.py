@@ -128,7 +128,8 @@ def plan_view(
             label = ngettext("✅ Book {count} weekly session", "✅ Book {count} weekly sessions", free)
             label = label.format(count=free)
             keyboard.append([button(label, BookSeries(offering.id, start, len(plan.weeks)))])
-    keyboard.append([button(_("◀ Other number of weeks"), RepeatWeekly(offering.id, start))])
+    if offering.package_weeks is None:  # a package has its own number of weeks
+        keyboard.append([button(_("◀ Other number of weeks"), RepeatWeekly(offering.id, start))])
     keyboard.append(_back_to_summary(offering.id, start))
     return "\n".join(lines), InlineKeyboardMarkup(keyboard)
 

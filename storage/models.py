@@ -62,6 +62,7 @@ from domain.model import (
     PaymentStatus,
 )
 from domain.payments import LedgerKind
+from domain.series import MAX_WEEKS, MIN_WEEKS
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -271,6 +272,7 @@ class OfferingRow(Base):
         CheckConstraint(_between("buffer_before_minutes", 0, MAX_BUFFER_MINUTES), name="buffer_before_minutes"),
         CheckConstraint(_between("buffer_after_minutes", 0, MAX_BUFFER_MINUTES), name="buffer_after_minutes"),
         CheckConstraint(_between("capacity", 1, CAPACITY_MAX), name="capacity"),
+        CheckConstraint(_between("package_weeks", MIN_WEEKS, MAX_WEEKS), name="package_weeks"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -300,6 +302,8 @@ class OfferingRow(Base):
     auto_confirm_paid: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     # Seats of one session (0008): 1 is a 1:1 session; each attendee of a group session has a booking of their own.
     capacity: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default=text("1"))
+    # A package (0014): booked only as this many weekly sessions; NULL: one session at a time.
+    package_weeks: Mapped[int | None] = mapped_column(SmallInteger)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="draft", server_default="draft")
     total_bookings: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default=text("0"))
     total_completed: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default=text("0"))

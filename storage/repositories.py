@@ -453,6 +453,7 @@ _OFFERING_EDITABLE = (
     "price_stars",
     "auto_confirm_paid",
     "capacity",
+    "package_weeks",
 )
 
 
@@ -479,6 +480,7 @@ def _offering_from_row(row: AnyRow, rules: Sequence[WeeklyRule]) -> Offering:
         price_stars=row.price_stars,
         auto_confirm_paid=row.auto_confirm_paid,
         capacity=row.capacity,
+        package_weeks=row.package_weeks,
         status=OfferingStatus(row.status),
         total_bookings=row.total_bookings,
         total_completed=row.total_completed,

@@ -44,6 +44,7 @@ from domain.payments import NONCE_BYTES, PaymentSettings, payment_terms
 from domain.ports import Clock, UnitOfWork
 from domain.reschedule import held_times
 from domain.roster import session_link as roster_link
+from domain.series import check_package
 from domain.slots import SlotContext
 from domain.usecases.ledger import settle_move
 from domain.usecases.notifications import record_change, view_of
@@ -253,6 +254,7 @@ async def book_slot(
         raise NotFound("offering")
     await uow.lock_users(*sorted({offering.mentor_id, request.mentee_id}))
     ctx = await check_slot(uow, clock, request.offering_id, request.mentee_id, request.start)
+    check_package(ctx.offering, None)  # a package is booked as its weeks (``usecases.series``), never alone
     mentee = await load_user(uow, request.mentee_id)
     end = request.start + timedelta(minutes=ctx.offering.duration_minutes)
     if await uow.bookings.active_for_mentee(mentee.id, request.start, end):

@@ -19,7 +19,7 @@ from domain.model import Actor, BookingStatus, BookingView
 from domain.notifications import Notification, NotificationKind
 from domain.payments import NONCE_BYTES, PaymentModeUnavailable, PaymentSettings, payment_terms
 from domain.ports import Clock, UnitOfWork
-from domain.series import SeriesPlan, Week, check_weeks, occurrences, series_modes, weeks_possible
+from domain.series import SeriesPlan, Week, check_package, check_weeks, occurrences, series_modes, weeks_possible
 from domain.sessions import cancellation_closed
 from domain.slots import SlotContext
 from domain.usecases.booking import BookingRequest, booking_for, booking_views, check_slot, move
@@ -64,6 +64,7 @@ async def plan_series(
 ) -> SeriesPlan:
     """Each of ``weeks`` weeks from ``first`` (the mentor's wall-clock time kept), checked by the usual rules."""
     ctx, possible = await series_start(uow, clock, offering_id, mentee_id, first, payments)
+    check_package(ctx.offering, weeks)
     check_weeks(weeks, possible)
     planned = []
     for number, start in enumerate(occurrences(first, weeks, _zone(ctx)), start=1):

@@ -14,8 +14,19 @@ from hypothesis import strategies as st
 from domain.availability import local_to_utc
 from domain.errors import InvalidInput
 from domain.model import Availability, PaymentMode, TimeRange, WeeklyRule
+from domain.offerings import OfferingField, duplicate, edit
 from domain.payments import PaymentSettings
-from domain.series import MAX_WEEKS, MIN_WEEKS, check_weeks, occurrences, series_modes, weeks_possible
+from domain.series import (
+    MAX_WEEKS,
+    MIN_WEEKS,
+    PackageOnly,
+    check_package,
+    check_weeks,
+    occurrences,
+    parse_package,
+    series_modes,
+    weeks_possible,
+)
 from domain.slots import is_bookable
 from tests.domain.factories import offering
 
@@ -129,3 +140,37 @@ def test_a_series_is_paid_with_one_invoice_where_invoices_are_on() -> None:
     assert series_modes(offering(price=500), both) == (PaymentMode.PROVIDER, PaymentMode.STARS)
     upi = PaymentSettings(modes=(PaymentMode.UPI,))  # one UPI request for a series is not built: outside the bot
     assert series_modes(offering(price=500), upi) == (PaymentMode.OFF,)
+
+
+@pytest.mark.parametrize(
+    ("typed", "weeks"),
+    [("2", 2), (" 4 ", 4), ("12", 12), ("0", None), ("-", None)],
+)
+def test_a_package_is_two_to_twelve_weekly_sessions(typed: str, weeks: int | None) -> None:
+    assert parse_package(typed) == weeks
+
+
+@pytest.mark.parametrize("typed", ["1", "13", "100", "four", "", "2.5", "-3", "1234"])
+def test_a_package_outside_two_to_twelve_is_refused(typed: str) -> None:
+    with pytest.raises(InvalidInput, match="package_weeks"):
+        parse_package(typed)
+
+
+def test_a_package_is_booked_only_as_its_weeks() -> None:
+    package = offering(package_weeks=4)
+    check_package(package, 4)
+    for weeks in (None, 2, 3, 5):  # a single session, or another number of weeks
+        with pytest.raises(PackageOnly):
+            check_package(package, weeks)
+    for weeks in (None, 2, 12):  # any other offering: a session, or any series
+        check_package(offering(), weeks)
+
+
+def test_the_editor_sets_and_clears_a_package_and_a_copy_keeps_it() -> None:
+    saved = offering()
+    package = edit(saved, OfferingField.PACKAGE, "6")
+    assert package.package_weeks == 6
+    assert duplicate(package, "(copy)").package_weeks == 6
+    assert edit(package, OfferingField.PACKAGE, "0").package_weeks is None
+    with pytest.raises(InvalidInput):
+        edit(package, OfferingField.PACKAGE, "1")

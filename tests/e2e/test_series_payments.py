@@ -1,7 +1,8 @@
 """A weekly series paid with one invoice, end to end on SQLite and PostgreSQL: the weeks held while paying, one
 Stars payment for all of them (one charge row per week), the mentor confirming all at once, one week cancelled
 (its share owed back by hand: Telegram refunds Stars payments whole), the whole series cancelled before the
-cut-off (the whole payment refunded once), and a hold that runs out expiring every week.
+cut-off (the whole payment refunded once), a hold that runs out expiring every week, and a package (an offering
+sold only as N weekly sessions) set in the editor and booked from Discover.
 
 The mentor works Mon-Fri 9-12 in Kolkata; "now" is Tue 24 Nov 06:00 UTC; the first free start is Wed 25 Nov
 06:00 UTC; the offering costs ₹500, ⭐ 300 at the test rate.
@@ -9,14 +10,17 @@ The mentor works Mon-Fri 9-12 in Kolkata; "now" is Tue 24 Nov 06:00 UTC; the fir
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from telegram.ext import Application
 
 from domain.clock import FixedClock
+from domain.errors import InvalidInput
 from domain.model import BookingStatus, PaymentMode, PaymentStatus
 from domain.payments import LedgerKind, sums_of, totals_from
+from domain.usecases.booking import BookingRequest, book_slot
 from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
 from tests.e2e.conftest import NOW, BotRunner
 from tests.e2e.flows import LONDON, onboard, open_first_date, pick_time_and_skip_notes
@@ -192,3 +196,58 @@ async def test_the_hold_runs_out_for_every_week_of_the_series(
     late = await mentee.pay(invoice)
     assert not late.ok and late.error_message == NOT_AWAITING
     assert await ledger(runner) == []
+
+
+async def test_a_package_is_booked_from_discover_as_its_weeks_and_paid_at_once(
+    api: FakeBotApi, bot: Application, clock: FixedClock, runner: BotRunner
+) -> None:
+    mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
+    await paid_offering(api, mentor)
+    await mentor.press("✏️ Edit")
+    await mentor.wait_for("tap what you want to change")
+    await mentor.press("✏️ Package")
+    asked = await mentor.wait_for("Sell this offering only as a package of weekly sessions?")
+    assert asked.buttons[:6] == ["2 weeks", "4 weeks", "6 weeks", "8 weeks", "12 weeks", "One session at a time"]
+    await mentor.send("13")
+    await mentor.wait_for("Type a number of weekly sessions from 2 to 12")
+    await mentor.press("4 weeks", message=asked)
+    saved = await mentor.wait_for("Saved: Package.")
+    assert "📦 Package: 4 weekly sessions, booked together" in saved.text
+    await api.wait_idle()
+
+    await onboard(api, mentee, LONDON)
+    await mentee.send("/book")
+    listing = await mentee.wait_for("Open offerings")
+    assert "📦 Package: 4 weekly sessions, booked together" in listing.text
+    await mentee.press("ℹ️ Details 1")
+    details = await mentee.wait_for(
+        lambda m: "📦 Package: 4 weekly sessions" in (m.text or "") and "📅 Book" in m.buttons
+    )
+    await mentee.press("📅 Book", message=details)
+    await mentee.wait_for("Choose a date.")
+    await mentee.press(mentee.last_keyboard_message().keyboard[0][0].text)
+    await mentee.wait_for("Choose a time.")
+    await pick_time_and_skip_notes(api, mentee)
+    summary = mentee.last_keyboard_message()
+    assert "Next: this time every week for 4 weeks" in summary.text
+    assert summary.buttons[0] == "📦 On to the 4 weeks ▶"
+    assert not [b for b in summary.buttons if "Confirm" in b or "Repeat weekly" in b]  # never a single session
+    await mentee.press("📦 On to the 4 weeks ▶", message=summary)
+    plan = await mentee.wait_for(lambda m: "Week 4:" in (m.text or ""))
+    assert "◀ Other number of weeks" not in plan.buttons
+    await mentee.press(f"⭐ Book 4 weeks and pay {STARS}1,200 in Stars", message=plan)
+    invoice = await mentee.wait_for(lambda m: m.invoice is not None)
+    assert invoice.invoice["total_amount"] == 1200
+    await api.wait_idle()
+    assert (await mentee.pay(invoice)).ok
+    await mentee.wait_for("4 weekly sessions: ⭐\u00a0300 each")
+    await settle(api, bot)
+    booked = await bookings_of(runner, bot, mentee.id)
+    assert [(b.series_week, b.status, b.payment_status) for b in booked] == [
+        (week, S.PENDING, PaymentStatus.PAID) for week in (1, 2, 3, 4)
+    ]
+    # one session of a package is never booked on its own, whatever a button says
+    request = BookingRequest(1, mentee.id, booked[-1].scheduled_at + timedelta(weeks=1))
+    async with bot.bot_data["services"].uow_factory() as uow:
+        with pytest.raises(InvalidInput, match="package"):
+            await book_slot(uow, clock, request)
