@@ -1,8 +1,8 @@
 """A weekly series paid with one invoice, end to end on SQLite and PostgreSQL: the weeks held while paying, one
 Stars payment for all of them (one charge row per week), the mentor confirming all at once, one week cancelled
 (its share owed back by hand: Telegram refunds Stars payments whole), the whole series cancelled before the
-cut-off (the whole payment refunded once), a hold that runs out expiring every week, and a package (an offering
-sold only as N weekly sessions) set in the editor and booked from Discover.
+cut-off or declined by the mentor (the whole payment refunded once), a hold that runs out expiring every week,
+and a package (an offering sold only as N weekly sessions) set in the editor and booked from Discover.
 
 The mentor works Mon-Fri 9-12 in Kolkata; "now" is Tue 24 Nov 06:00 UTC; the first free start is Wed 25 Nov
 06:00 UTC; the offering costs ₹500, ⭐ 300 at the test rate.
@@ -251,3 +251,25 @@ async def test_a_package_is_booked_from_discover_as_its_weeks_and_paid_at_once(
     async with bot.bot_data["services"].uow_factory() as uow:
         with pytest.raises(InvalidInput, match="package"):
             await book_slot(uow, clock, request)
+
+
+async def test_the_mentor_declines_a_series_paid_in_stars_and_the_payment_is_refunded_once(
+    api: FakeBotApi, bot: Application, runner: BotRunner
+) -> None:
+    mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
+    await paid_offering(api, mentor)
+    invoice = await hold_series(api, mentee, weeks=2)
+    checkout = await mentee.pay(invoice)
+    assert checkout.charge is not None
+    request = await mentor.wait_for("New booking request")
+    await mentor.press("❌ Decline all weeks", message=request)
+    await mentor.wait_for("reason")
+    await mentor.send("Travelling all month")
+    await mentor.wait_for("Declined every week that was waiting for your answer.")
+    await settle(api, bot)
+    [refund] = api.payments.refunds
+    assert refund.telegram_payment_charge_id == checkout.charge.telegram_payment_charge_id
+    assert refund.total_amount == 600
+    booked = await bookings_of(runner, bot, mentee.id)
+    assert [(b.status, b.payment_status) for b in booked] == [(S.DECLINED, PaymentStatus.REFUNDED)] * 2
+    assert texts(mentor, "Refund due") == []
