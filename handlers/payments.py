@@ -145,9 +145,13 @@ def pay_buttons(booking: Booking, pay: bool = True, price: str | None = None) ->
     ✅ I have paid until the mentee said so; ✖️ Let this time go. ``price``: what the invoice asks, when it pays
     more than this booking (a series)."""
     assert booking.id is not None
-    price = price or format_price(booking.amount, booking.currency)
+    price_given, price = price, price or format_price(booking.amount, booking.currency)
     rows = []
-    if pay:
+    weeks = booking.series_weeks or 0
+    if pay and price_given is None and booking.series_id is not None and weeks > 1:  # the series' one invoice
+        label = ngettext("💳 Pay for the {count} week", "💳 Pay for all {count} weeks", weeks).format(count=weeks)
+        rows.append([button(label, ActOnPayment(booking.id, PaymentAction.PAY))])
+    elif pay:
         label = _("📲 Pay {price} by UPI") if booking.payment_mode == PaymentMode.UPI else _("💳 Pay {price}")
         rows.append([button(label.format(price=price), ActOnPayment(booking.id, PaymentAction.PAY))])
     if may_claim_upi(booking):

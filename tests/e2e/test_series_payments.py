@@ -188,6 +188,15 @@ async def test_the_hold_runs_out_for_every_week_of_the_series(
     mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
     await paid_offering(api, mentor)
     invoice = await hold_series(api, mentee, weeks=2)
+    # a week's card in My bookings sends the series' one invoice again
+    await mentee.send("/mybookings")
+    listing = await mentee.wait_for("My bookings")
+    await mentee.press(lambda label: label.startswith("2. "), message=listing)
+    card = await mentee.wait_for(lambda m: m.message_id == listing.message_id and "🔁 Week 2 of 2" in m.text)
+    assert "💳 Pay for all 2 weeks" in card.buttons
+    await mentee.press("💳 Pay for all 2 weeks", message=listing)
+    again = await mentee.wait_for(lambda m: m.invoice is not None and m.message_id != invoice.message_id)
+    assert again.invoice["total_amount"] == 600 and again.invoice_payload == invoice.invoice_payload
     await at(api, bot, clock, NOW + HOLD)
     await mentee.wait_for("ran out before you paid")
     await settle(api, bot)
