@@ -141,6 +141,7 @@ async def test_advanced_reaches_and_edits_every_field(api: FakeBotApi, bot) -> N
         "✏️ Reschedule cut-off",
         "✏️ Preparation notes",
         "✏️ Seats",
+        "✏️ Package",
         "🔀 Use its own hours",
         "◀ Back",
     ]
@@ -191,6 +192,9 @@ async def test_advanced_reaches_and_edits_every_field(api: FakeBotApi, bot) -> N
     shown = await edit(api, mentor, "Seats", "0", "101", "12")
     assert shown.count("Type a whole number of seats from 1 to 100 (1 for a 1:1 session).") == 2
     assert "👥 Group session for up to 12 people" in shown
+    shown = await edit(api, mentor, "Package", "1", "13", tap="6 weeks")
+    assert shown.count("Type a number of weekly sessions from 2 to 12, or 0 to sell single sessions again.") == 2
+    assert "📦 Package: 6 weekly sessions, booked together" in shown
 
     offering = await only_offering(bot, mentor.id)
     assert offering.with_changes(id=None) == Offering(
@@ -210,6 +214,7 @@ async def test_advanced_reaches_and_edits_every_field(api: FakeBotApi, bot) -> N
         reschedule_cutoff_hours=2,
         preparation_notes="Send your resume the day before.",
         capacity=12,
+        package_weeks=6,
         status=OfferingStatus.DRAFT,
     )
     # the typed step ended with the save: more text is not taken as a value
