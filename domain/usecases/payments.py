@@ -17,7 +17,7 @@ from enum import StrEnum
 from domain import booking as rules
 from domain.errors import InvalidTransition, NotAllowed
 from domain.model import Actor, Booking, BookingStatus, BookingView, Currency, PaymentMode, PaymentStatus
-from domain.notifications import Notification, NotificationKind, timed_for
+from domain.notifications import Notification, NotificationKind
 from domain.payments import (
     CheckoutRefusal,
     Earnings,
@@ -52,7 +52,7 @@ from domain.ports import Clock, UnitOfWork
 from domain.usecases.inbox import mentor_booking
 from domain.usecases.ledger import make_refund_due, record_refund, settled
 from domain.usecases.my_bookings import mentee_booking
-from domain.usecases.notifications import load_view, record_change, tell_waitlist
+from domain.usecases.notifications import load_view, record_change
 
 log = logging.getLogger(__name__)
 S = BookingStatus
@@ -111,11 +111,9 @@ async def release_hold(uow: UnitOfWork, clock: Clock, mentee_id: int, booking_id
 
 
 async def _quietly(uow: UnitOfWork, before: Booking, after: Booking, zone: str, now: datetime) -> None:
-    """A further occurrence of a series moved with its first one (whose move tells the people): only its timed
-    messages re-planned and the waitlist told of a freed time."""
-    assert after.id is not None
-    await uow.outbox.replace_timed(after.id, timed_for(after, zone, now, uow.outbox.policy))
-    await tell_waitlist(uow, before, after, now)
+    """A further occurrence of a series moved with its first one (whose move tells the people): its timed
+    messages re-planned and the waitlist told of a freed time, nobody told of the move again."""
+    await record_change(uow, before, after, Actor.SYSTEM, zone, now, tell=False)
 
 
 async def checkout(

@@ -18,7 +18,7 @@ from telegram.ext import Application
 
 from domain.clock import FixedClock
 from domain.errors import InvalidInput
-from domain.model import BookingStatus, PaymentMode, PaymentStatus
+from domain.model import BookingStatus, Currency, PaymentMode, PaymentStatus
 from domain.payments import LedgerKind, sums_of, totals_from
 from domain.usecases.booking import BookingRequest, book_slot
 from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
@@ -73,6 +73,7 @@ async def hold_series(api: FakeBotApi, mentee: FakeUser, weeks: int = 3) -> Chat
     ]
     await mentee.press(lambda label: label.startswith("⭐ Book"), message=plan)
     invoice = await mentee.wait_for(lambda m: m.invoice is not None)
+    assert invoice.invoice is not None
     assert (invoice.invoice["currency"], invoice.invoice["total_amount"]) == ("XTR", total)
     assert f"{weeks} weekly 30-minute sessions with Asha" in invoice.invoice["description"]
     held = await mentee.wait_for(f"{weeks} weeks are held for you")
@@ -143,7 +144,7 @@ async def test_a_series_paid_in_stars_then_one_week_cancelled_is_settled_by_hand
     kinds = [(e.kind, e.booking_id) for e in await ledger(runner)]
     assert kinds[3:] == [(LedgerKind.REFUND_DUE, booked[1].id), (LedgerKind.REFUND, booked[1].id)]
     totals = totals_from(sums_of(await ledger(runner)))
-    assert (totals["XTR"].paid, totals["XTR"].refunded, totals["XTR"].net) == (900, 300, 600)
+    assert (totals[Currency.XTR].paid, totals[Currency.XTR].refunded, totals[Currency.XTR].net) == (900, 300, 600)
     await mentor.send("/earnings")
     earnings = await mentor.wait_for("Your earnings")
     assert f"paid {STARS}900 · refunded {STARS}300 · net {STARS}600" in earnings.text
@@ -179,7 +180,7 @@ async def test_a_series_cancelled_whole_before_the_cut_off_is_refunded_once(
     await settle(api, bot)
     assert len(api.payments.refunds) == 1
     totals = totals_from(sums_of(await ledger(runner)))
-    assert (totals["XTR"].paid, totals["XTR"].refunded, totals["XTR"].owed) == (900, 900, 0)
+    assert (totals[Currency.XTR].paid, totals[Currency.XTR].refunded, totals[Currency.XTR].owed) == (900, 900, 0)
 
 
 async def test_the_hold_runs_out_for_every_week_of_the_series(
@@ -196,6 +197,7 @@ async def test_the_hold_runs_out_for_every_week_of_the_series(
     assert "💳 Pay for all 2 weeks" in card.buttons
     await mentee.press("💳 Pay for all 2 weeks", message=listing)
     again = await mentee.wait_for(lambda m: m.invoice is not None and m.message_id != invoice.message_id)
+    assert again.invoice is not None
     assert again.invoice["total_amount"] == 600 and again.invoice_payload == invoice.invoice_payload
     await at(api, bot, clock, NOW + HOLD)
     await mentee.wait_for("ran out before you paid")
@@ -246,6 +248,7 @@ async def test_a_package_is_booked_from_discover_as_its_weeks_and_paid_at_once(
     assert "◀ Other number of weeks" not in plan.buttons
     await mentee.press(f"⭐ Book 4 weeks and pay {STARS}1,200 in Stars", message=plan)
     invoice = await mentee.wait_for(lambda m: m.invoice is not None)
+    assert invoice.invoice is not None
     assert invoice.invoice["total_amount"] == 1200
     await api.wait_idle()
     assert (await mentee.pay(invoice)).ok
