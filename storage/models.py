@@ -302,7 +302,7 @@ class OfferingRow(Base):
     auto_confirm_paid: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     # Seats of one session (0008): 1 is a 1:1 session; each attendee of a group session has a booking of their own.
     capacity: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default=text("1"))
-    # A package (0014): booked only as this many weekly sessions; NULL: one session at a time.
+    # A package (0015): booked only as this many weekly sessions; NULL: one session at a time.
     package_weeks: Mapped[int | None] = mapped_column(SmallInteger)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="draft", server_default="draft")
     total_bookings: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default=text("0"))

@@ -1,10 +1,11 @@
 """Packages: an offering booked only as N weekly sessions (``domain.series``); NULL: one session at a time.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-04
 
-Hand-written and frozen, like 0001. Every existing offering stays bookable one session at a time.
+Hand-written and frozen, like 0001. (Written as 0014; renumbered to follow the waitlist's.) Every existing
+offering stays bookable one session at a time.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014"
-down_revision: str | Sequence[str] | None = "0013"
+revision: str = "0015"
+down_revision: str | Sequence[str] | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
