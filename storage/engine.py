@@ -22,17 +22,20 @@ SQLite is configured for a bot that books time slots from several tasks (or proc
 
 PostgreSQL gets a modest pool (``PG_POOL_SIZE`` connections kept, ``PG_MAX_OVERFLOW`` more under load,
 ``PG_POOL_TIMEOUT`` seconds' wait for one); serialization there comes from ``UnitOfWork.lock_users`` (row locks),
-not from the engine. **Sizing.** A unit of work holds its connection for its own round trips only (the
-handlers close it before they call Telegram), so at 300 updates/s - about 2.5 units of work per update, each a few
-milliseconds - a handful of connections are in use at once; the pool's 20 leave room for bursts, the dispatcher
-and calendar sync, and keep two webhook workers (40) well inside PostgreSQL's default ``max_connections`` of 100.
-More would not add throughput: the bot's one event loop is its limit (about 3.5-4 ms of CPU per update), and when
-it is saturated every round trip inside a unit of work waits for the loop's turn, so units of work hold their
-connections longer and updates queue for them, first come first served (SQLAlchemy's asyncio queue), whatever
-the pool's size. **Overload.** An update that waited ``PG_POOL_TIMEOUT`` seconds has missed what Telegram waits
-for (an answer to a pre-checkout question within 10 s; a press's answer shows only for some seconds), so it
-fails there instead of waiting on: ``sqlalchemy.exc.TimeoutError``, answered once as failed and logged once
-(``handlers.common.remember_user`` for the first read of an update), and the queue moves on.
+not from the engine. **Sizing.** A unit of work holds its connection for its own round trips only (the handlers
+close it before they call Telegram), so at 300 updates/s - about 2.5 units of work per update, each a few
+milliseconds - a handful of connections are in use at once; the pool's 20 leave room for bursts, the dispatcher and
+calendar sync, and keep two webhook workers (40) well inside PostgreSQL's default ``max_connections`` of 100. The
+bot's one event loop is its limit (about 4 ms of CPU per update); when it is saturated every round trip inside a
+unit of work waits for the loop's turn, so units of work hold their connections longer and updates queue for them,
+first come first served (SQLAlchemy's asyncio queue). More connections would let more of them wait on that loop at
+once (not measured: the machine was never quiet enough that day). **Overload.** An update waits up to
+``PG_POOL_TIMEOUT`` seconds (30) for a connection; one that waited longer fails there
+(``sqlalchemy.exc.TimeoutError``), answered once as failed and logged once (``handlers.common.remember_user`` for
+the first read of an update). A shorter wait does not shed load, it turns slow answers into errors: in alternation
+on a saturated machine (``benchmarks/bench_flow.py --db postgres --latency 0``, 1,000 users, load 8-9.5,
+2026-12-04), 10 s failed 130-210 updates in each run - people who then try again, into the same queue - and 30 s
+failed 0-1; the runs with 10 s answered 15-25% more updates per second, the error messages among them.
 
 A PostgreSQL connection is checked before use only when it sat in the pool for ``IDLE_PING_AFTER`` seconds or
 more (``_ping_if_idle``). SQLAlchemy's ``pool_pre_ping`` checks it on every checkout: a round trip and work on both
@@ -57,7 +60,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # PostgreSQL's pool (see the module notes, "Sizing" and "Overload")
 PG_POOL_SIZE = 10
 PG_MAX_OVERFLOW = 10
-PG_POOL_TIMEOUT = 10.0  # seconds an update waits for a connection before it fails
+PG_POOL_TIMEOUT = 30.0  # seconds an update waits for a connection before it fails
 
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
