@@ -34,7 +34,7 @@ once (not measured: the machine was never quiet enough that day). **Overload.** 
 (``sqlalchemy.exc.TimeoutError``), answered once as failed and logged once (``handlers.common.remember_user`` for
 the first read of an update). A shorter wait does not shed load, it turns slow answers into errors: in alternation
 on a saturated machine (``benchmarks/bench_flow.py --db postgres --latency 0``, 1,000 users, load 8-9.5,
-2026-12-04), 10 s failed 130-210 updates in each run - people who then try again, into the same queue - and 30 s
+2026-12-04), 10 s failed 65-105 updates in each run - people who then try again, into the same queue - and 30 s
 failed 0-1; the runs with 10 s answered 15-25% more updates per second, the error messages among them.
 
 A PostgreSQL connection is checked before use only when it sat in the pool for ``IDLE_PING_AFTER`` seconds or
