@@ -130,22 +130,19 @@ async def tell_freed(
         chosen = waitlist.wave(fresh, start, now, waitlist.WAVE - len(told))
         if not chosen:
             break
-        notices = {
-            waitlist.notice_key(entry.id or 0, start): Notification(
-                NotificationKind.WAITLIST,
-                entry.mentee_id,
-                now,
-                key=waitlist.notice_key(entry.id or 0, start),
-                waitlist_id=entry.id,
-                slot=start,
-            )
-            for entry in chosen
-        }
-        stored = await uow.outbox.add_new(list(notices.values()))
-        told += [entry.id or 0 for entry in chosen if waitlist.notice_key(entry.id or 0, start) in stored]
+        notices = [_waitlist_notice(entry, start, now) for entry in chosen]
+        stored = await uow.outbox.add_new(notices)
+        told += [n.waitlist_id or 0 for n in notices if n.key in stored]
         if len(stored) == len(chosen) or len(told) >= waitlist.WAVE:
             break
     return told
+
+
+def _waitlist_notice(entry: waitlist.WaitlistEntry, start: datetime, now: datetime) -> Notification:
+    """The notice to ``entry`` that ``start`` freed up, due now; its key is the entry's and the time's."""
+    assert entry.id is not None, "a stored entry"
+    key = waitlist.notice_key(entry.id, start)
+    return Notification(NotificationKind.WAITLIST, entry.mentee_id, now, key=key, waitlist_id=entry.id, slot=start)
 
 
 async def load_view(uow: UnitOfWork, booking_id: int, *, for_update: bool = False) -> BookingView | None:
