@@ -87,7 +87,8 @@ __all__ = ["DEFAULT_TIMEOUT", "DEFAULT_TOKEN", "FakeBotApi"]
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_TOKEN = "1000000:TEST-mentor-desk-token"
-DEFAULT_TIMEOUT = 5.0
+DEFAULT_TIMEOUT = 15.0  # seconds a wait gives up after; waits end when the awaited thing happens, so a passing
+# test never spends it: it only has to outlast a machine busy with other work (and the dispatcher's 5 s round)
 
 
 class FakeBotApi(BotApiState):
