@@ -170,13 +170,30 @@ async def view_of(uow: UnitOfWork, booking: Booking) -> BookingView | None:
 
 async def expire_request(uow: UnitOfWork, clock: Clock, booking_id: int) -> BookingView | None:
     """Expire a request the mentor did not answer in time; both people are told, and what was paid is refunded.
-    None if it was answered."""
+    None if it was answered.
+
+    A weekly series is one request: when one week's request runs out (the first week's at its start, which can
+    come before the others'), every week still waiting with it runs out too, in the same transaction. So what was
+    paid for them is owed at once, and a series paid with one Stars payment is refunded whole, once
+    (``domain.payments.stars_refund_way``), never a share by hand first and the whole payment later."""
     view = await load_view(uow, booking_id, for_update=True)  # the mentor may be answering right now
     now = clock.now()
     if view is None or view.booking.status != BookingStatus.PENDING:
         return None
     if now < expiry_time(view.booking, uow.outbox.policy):
         return None
+    expired = await _expire(uow, view, now)
+    if view.booking.series_id is not None:
+        for week in await uow.bookings.series_bookings(view.booking.series_id):
+            if week.id is None or week.id == booking_id or week.status != BookingStatus.PENDING:
+                continue
+            waiting = await load_view(uow, week.id, for_update=True)
+            if waiting is not None and waiting.booking.status == BookingStatus.PENDING:  # as read under the lock
+                await _expire(uow, waiting, now)
+    return expired
+
+
+async def _expire(uow: UnitOfWork, view: BookingView, now: datetime) -> BookingView:
     expired, _delta = rules.transition(view.booking, BookingStatus.EXPIRED, Actor.SYSTEM, now)
     expired = await uow.bookings.update(await settle_move(uow, view, expired, Actor.SYSTEM, now))
     await record_change(uow, view.booking, expired, Actor.SYSTEM, view.mentor_zone, now)

@@ -28,6 +28,7 @@ from tests.e2e.test_payments import (  # noqa: F401 - the fixtures of these test
     HOLD,
     NOT_AWAITING,
     OPERATOR,
+    SESSION,
     PaymentsRunner,
     at,
     db_kind,
@@ -181,6 +182,31 @@ async def test_a_series_cancelled_whole_before_the_cut_off_is_refunded_once(
     assert len(api.payments.refunds) == 1
     totals = totals_from(sums_of(await ledger(runner)))
     assert (totals[Currency.XTR].paid, totals[Currency.XTR].refunded, totals[Currency.XTR].owed) == (900, 900, 0)
+
+
+async def test_a_series_request_left_unanswered_runs_out_whole_and_is_refunded_once(
+    api: FakeBotApi, bot: Application, clock: FixedClock, runner: BotRunner
+) -> None:
+    mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
+    await paid_offering(api, mentor)
+    invoice = await hold_series(api, mentee)
+    checkout = await mentee.pay(invoice)
+    assert checkout.charge is not None
+    await mentee.wait_for("Payment received")
+    await settle(api, bot)
+    # The mentor never answers. The first week's request runs out at its start, a day before the other weeks'
+    # would: the whole series runs out with it, and the one Stars payment is refunded whole, once.
+    await at(api, bot, clock, SESSION)
+    await settle(api, bot)
+    [refund] = api.payments.refunds
+    assert refund.telegram_payment_charge_id == checkout.charge.telegram_payment_charge_id
+    assert refund.total_amount == 900
+    booked = await bookings_of(runner, bot, mentee.id)
+    assert [(b.status, b.payment_status) for b in booked] == [(S.EXPIRED, PaymentStatus.REFUNDED)] * 3
+    assert texts(mentor, "Refund due") == []  # nothing left for the mentor to settle by hand
+    await at(api, bot, clock, SESSION + timedelta(days=2))  # when the later weeks would have run out
+    await settle(api, bot)
+    assert len(api.payments.refunds) == 1
 
 
 async def test_the_hold_runs_out_for_every_week_of_the_series(

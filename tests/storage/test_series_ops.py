@@ -14,6 +14,7 @@ from domain.errors import InvalidTransition, NotAllowed
 from domain.model import BookingStatus, OfferingStatus, TimeRange, WeeklyRule
 from domain.notifications import NotificationKind
 from domain.usecases.booking import BookingRequest, change_status
+from domain.usecases.notifications import expire_request
 from domain.usecases.series import book_series, decline_series, series_of
 from storage.uow import SqlUnitOfWork
 from tests.storage.builders import MENTEE_ID, MENTOR_ID, offering, seed, user
@@ -69,6 +70,26 @@ async def test_declining_a_series_declines_every_waiting_week_and_tells_the_ment
     async with uow:  # what the dispatcher reads for the message: the whole series as it is now
         weeks = await series_of(uow, ids[0])
     assert [v.booking.status for v in weeks] == [S.DECLINED, S.CONFIRMED, S.DECLINED, S.DECLINED]
+
+
+async def test_a_series_request_runs_out_as_one(uow: SqlUnitOfWork) -> None:
+    """The first week's request runs out (at its start, possibly before the others'): every week still waiting
+    runs out with it, at once; a week the mentor confirmed stays."""
+    ids = await _series(uow, 4)
+    async with uow:
+        await change_status(uow, CLOCK, MENTOR_ID, ids[2], S.CONFIRMED)
+        await uow.commit()
+    async with uow:
+        assert await expire_request(uow, FixedClock(FIRST), ids[1]) is not None
+        await uow.commit()
+    async with uow:
+        weeks = await series_of(uow, ids[0])
+        records = await uow.outbox.records()
+    assert [v.booking.status for v in weeks] == [S.EXPIRED, S.EXPIRED, S.CONFIRMED, S.EXPIRED]
+    pending_expiries = [r.booking_id for r in records if r.kind == K.EXPIRE.value and r.status == "pending"]
+    assert pending_expiries == []  # nothing left to run out later
+    async with uow:  # the later expiry rows, had any fired, find nothing to do
+        assert await expire_request(uow, FixedClock(FIRST), ids[3]) is None
 
 
 async def test_only_the_mentor_declines_and_only_while_a_week_waits(uow: SqlUnitOfWork) -> None:
