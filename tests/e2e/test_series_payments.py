@@ -22,6 +22,7 @@ from domain.model import BookingStatus, Currency, PaymentMode, PaymentStatus
 from domain.payments import LedgerKind, sums_of, totals_from
 from domain.usecases.booking import BookingRequest, book_slot
 from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
+from sandbox.botapi.payments import Checkout
 from tests.e2e.conftest import NOW, BotRunner
 from tests.e2e.flows import LONDON, onboard, open_first_date, pick_time_and_skip_notes
 from tests.e2e.test_payments import (  # noqa: F401 - the fixtures of these tests
@@ -82,6 +83,18 @@ async def hold_series(api: FakeBotApi, mentee: FakeUser, weeks: int = 3) -> Chat
     assert held.buttons == [f"💳 Pay {STARS}{total:,}", "✖️ Let this time go"]
     await api.wait_idle()
     return invoice
+
+
+async def paid_series(api: FakeBotApi, bot: Application) -> tuple[FakeUser, FakeUser, Checkout]:
+    """Asha's paid offering, Ravi's three weeks of it held and paid in Stars (the receipt seen, the dispatcher
+    idle); returns the mentor, the mentee and the checkout."""
+    mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
+    await paid_offering(api, mentor)
+    invoice = await hold_series(api, mentee)
+    checkout = await mentee.pay(invoice)
+    await mentee.wait_for("Payment received")
+    await settle(api, bot)
+    return mentor, mentee, checkout
 
 
 async def test_a_series_paid_in_stars_then_one_week_cancelled_is_settled_by_hand(
@@ -154,13 +167,8 @@ async def test_a_series_paid_in_stars_then_one_week_cancelled_is_settled_by_hand
 async def test_a_series_cancelled_whole_before_the_cut_off_is_refunded_once(
     api: FakeBotApi, bot: Application, runner: BotRunner
 ) -> None:
-    mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
-    await paid_offering(api, mentor)
-    invoice = await hold_series(api, mentee)
-    checkout = await mentee.pay(invoice)
+    mentor, mentee, checkout = await paid_series(api, bot)
     assert checkout.charge is not None
-    await mentee.wait_for("Payment received")
-    await settle(api, bot)
     await mentee.send("/mybookings")
     listing = await mentee.wait_for("My bookings")
     await mentee.press(lambda label: label.startswith("1. "), message=listing)
@@ -187,13 +195,8 @@ async def test_a_series_cancelled_whole_before_the_cut_off_is_refunded_once(
 async def test_a_series_request_left_unanswered_runs_out_whole_and_is_refunded_once(
     api: FakeBotApi, bot: Application, clock: FixedClock, runner: BotRunner
 ) -> None:
-    mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
-    await paid_offering(api, mentor)
-    invoice = await hold_series(api, mentee)
-    checkout = await mentee.pay(invoice)
+    mentor, mentee, checkout = await paid_series(api, bot)
     assert checkout.charge is not None
-    await mentee.wait_for("Payment received")
-    await settle(api, bot)
     # The mentor never answers. The first week's request runs out at its start, a day before the other weeks'
     # would: the whole series runs out with it, and the one Stars payment is refunded whole, once.
     await at(api, bot, clock, SESSION)
