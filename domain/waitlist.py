@@ -15,10 +15,13 @@ The rules only (the use cases are ``domain.usecases.waitlist``):
    the same time frees again (it was booked and freed once more, or the first wave let it pass), the next ``WAVE``
    entries in joining order that were not told of it get the next wave. The outbox's notices are the record of
    who was told (stored: it survives restarts; a notice's key is unique, so two processes never both send one).
-4. **Opened times.** The mentor adding hours (weekly, or on one date) or removing a day off opens times: those
-   free after the edit that were not before it (``opened_starts``), within each offering's booking window. Each
-   is handed on as a freed time, in order, except that one edit tells each entry of one time at most (its
-   earliest): an edit opening a whole day sends a waiting person one message, not one per time.
+4. **Opened times.** An edit opens times: the mentor adding hours (weekly, or on one date) or removing a day off;
+   an offering going live again, or a shorter session or buffer, more seats, a higher daily limit, a longer booking
+   window or a shorter notice; a busy calendar removed, or read again with less in it. The times opened are those
+   free after the edit that were not before it (``opened_starts``; both taken at the same moment), within each
+   offering's booking window. Each is handed on as a freed time, in order, except that one edit tells each entry
+   of one time at most (its earliest): an edit opening a whole day sends a waiting person one message, not one
+   per time.
 5. **Leaving.** An entry ends when its mentee books that offering, leaves it, or its date passes.
 """
 

@@ -232,7 +232,9 @@ def _saved(field: OfferingField) -> str:
 @on_button(SetOfferingField)
 async def choose_value(update: Update, context: AppContext, data: SetOfferingField) -> str | None:
     async with context.uow() as uow:
-        screen = await workspace.edit_offering(uow, context.user.id, data.offering_id, data.field, data.value)
+        screen = await workspace.edit_offering(
+            uow, context.clock, context.user.id, data.offering_id, data.field, data.value
+        )
         await leave_edit_step(uow, context.user.id)
         await uow.commit()
     await show(update, *manage_view(screen, _saved(data.field), context.services.payments))
@@ -249,7 +251,7 @@ async def type_value(update: Update, context: AppContext, text: str, data: dict[
         return
     try:
         async with context.uow() as uow:
-            screen = await workspace.edit_offering(uow, context.user.id, offering_id, field, text)
+            screen = await workspace.edit_offering(uow, context.clock, context.user.id, offering_id, field, text)
             await uow.dialogs.clear(context.user.id)
             await uow.commit()
     except (NotFound, NotAllowed):

@@ -357,7 +357,7 @@ async def open_offering(update: Update, context: AppContext, data: ManageOfferin
 @on_button(SetOfferingStatus)
 async def set_status(update: Update, context: AppContext, data: SetOfferingStatus) -> str | None:
     async with context.uow() as uow:
-        screen = await workspace.change_status(uow, context.user.id, data.offering_id, data.status)
+        screen = await workspace.change_status(uow, context.clock, context.user.id, data.offering_id, data.status)
         await uow.commit()
     offering = screen.offering
     if offering.status == OfferingStatus.ACTIVE:

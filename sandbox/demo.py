@@ -222,14 +222,16 @@ async def seed(uow_factory: Callable[[], UnitOfWork], now: datetime) -> None:
             await uow.commit()
     offerings: dict[str, tuple[int, int]] = {}  # title -> (offering id, mentor id)
     for mentor in MENTORS:
-        offerings.update(await _mentor(uow_factory, mentor))
+        offerings.update(await _mentor(uow_factory, mentor, FixedClock(now)))
     for review in REVIEWS:
         offering_id, mentor_id = offerings[review.offering]
         await _past_session(uow_factory, now - timedelta(days=review.days_ago), offering_id, mentor_id, review)
     await _skip_history(uow_factory, now)
 
 
-async def _mentor(uow_factory: Callable[[], UnitOfWork], mentor: DemoMentor) -> dict[str, tuple[int, int]]:
+async def _mentor(
+    uow_factory: Callable[[], UnitOfWork], mentor: DemoMentor, clock: FixedClock
+) -> dict[str, tuple[int, int]]:
     mentor_id = mentor.person.id
     async with uow_factory() as uow:
         await become_mentor(uow, mentor_id)
@@ -252,8 +254,8 @@ async def _mentor(uow_factory: Callable[[], UnitOfWork], mentor: DemoMentor) -> 
                 (OfferingField.DESCRIPTION, demo.description),
                 (OfferingField.MIN_NOTICE, str(demo.min_notice_hours)),
             ):
-                await offerings.edit_offering(uow, mentor_id, offering.id, edit, value)
-            await offerings.set_offering_status(uow, mentor_id, offering.id, OfferingStatus.ACTIVE)
+                await offerings.edit_offering(uow, clock, mentor_id, offering.id, edit, value)
+            await offerings.set_offering_status(uow, clock, mentor_id, offering.id, OfferingStatus.ACTIVE)
             made[demo.title] = (offering.id, mentor_id)
         await uow.commit()
     return made

@@ -58,7 +58,7 @@ async def _save_week(
     else:
         offering = await uow.offerings.update(week.offering.with_changes(weekly_rules=rules))
         saved = Week(week.scope, week.timezone, offering.weekly_rules, offering)
-    await tell_opened(uow, clock, mentor_id, before)
+    await tell_opened(uow, mentor_id, before)
     return saved
 
 

@@ -3,7 +3,9 @@
 The rules are ``domain.calendar`` (what the feed holds, its tokens) and ``domain.busy`` (which calendars, what
 blocks, when to read again, when to tell the mentor). Reading a calendar over the network is not a use case: the
 caller plans the read here (``plan_read``), fetches and reads the file outside any transaction, and records the
-outcome here (``record_read``) - so no transaction stays open while a server takes its time.
+outcome here (``record_read``) - so no transaction stays open while a server takes its time. Times a calendar stops
+blocking (removed, or read again with less in it) go to the people waiting for them (``domain.waitlist``, rule 4),
+in the transaction that saves the change.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from domain.ports import Clock, UnitOfWork
 from domain.schedule import FALLBACK_ZONE
 from domain.usecases.booking import booking_views
 from domain.usecases.people import load_mentor, load_user
+from domain.usecases.waitlist import free_starts, tell_opened
 
 # --- the personal feed -----------------------------------------------------------------------------------------
 
@@ -142,7 +145,9 @@ async def _own_calendar(uow: UnitOfWork, mentor_id: int, calendar_id: int) -> Bu
 async def remove_calendar(uow: UnitOfWork, clock: Clock, mentor_id: int, calendar_id: int) -> Calendars:
     await load_mentor(uow, mentor_id)
     await _own_calendar(uow, mentor_id, calendar_id)
+    before = await free_starts(uow, clock, mentor_id)
     await uow.calendars.remove(calendar_id)
+    await tell_opened(uow, mentor_id, before)
     return await list_calendars(uow, clock, mentor_id)
 
 
@@ -197,11 +202,13 @@ async def record_read(
     uow: UnitOfWork, clock: Clock, plan: ReadPlan, outcome: ReadOk | Failure
 ) -> BusyCalendar | None:
     """Save how reading the calendar of ``plan`` went: new busy intervals, or the failure (and, when it has not
-    blocked for a day, a message telling the mentor, once). None when the calendar was removed meanwhile."""
+    blocked for a day, a message telling the mentor, once). None when the calendar was removed meanwhile. New
+    intervals that leave times free which were not tell the people waiting for them."""
     now = clock.now()
     current = await uow.calendars.get(plan.calendar.id or 0)
     if current is None:
         return None
+    before = None
     if isinstance(outcome, Failure):
         updated = busy.read_failed(current, now, outcome)
         if busy.should_tell_failing(updated, now):
@@ -211,8 +218,11 @@ async def record_read(
         until = plan.end if outcome.intervals is not None else None
         updated = busy.read_ok(current, now, outcome.etag, outcome.last_modified, until)
         if outcome.intervals is not None:
+            before = await free_starts(uow, clock, current.mentor_id)
             await uow.calendars.replace_busy(updated, outcome.intervals)
     await uow.calendars.save(updated)
+    if before is not None:
+        await tell_opened(uow, current.mentor_id, before)
     return updated
 
 

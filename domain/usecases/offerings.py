@@ -1,7 +1,9 @@
 """A mentor's offerings: create, edit one field, publish/pause/resume/archive, duplicate, delete.
 
 Every use case reloads the offering and checks that it belongs to the asker (``own_offering``): the ids come from
-buttons and are not trusted. The rules (reading a typed field, a copy's title) are ``domain.offerings``.
+buttons and are not trusted. The rules (reading a typed field, a copy's title) are ``domain.offerings``. Times an
+edit or going live again opens (a shorter session or buffer, more seats, a higher daily limit, a longer booking
+window, resuming) go to the people waiting for them (``domain.waitlist``, rule 4), in the edit's transaction.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from domain.offerings import (
     edit,
     parse_stars,
 )
-from domain.ports import UnitOfWork
+from domain.ports import Clock, UnitOfWork
 from domain.usecases.people import load_mentor
+from domain.usecases.waitlist import free_starts, tell_opened
 from domain.validation import parse_price, validate_duration, validate_title
 
 
@@ -50,9 +53,10 @@ async def create_offering(
 
 
 async def set_offering_status(
-    uow: UnitOfWork, mentor_id: int, offering_id: int, status: OfferingStatus
+    uow: UnitOfWork, clock: Clock, mentor_id: int, offering_id: int, status: OfferingStatus
 ) -> Offering:
-    """Publish, pause, resume or archive; going live needs weekly hours to book against."""
+    """Publish, pause, resume or archive; going live needs weekly hours to book against. Going live again tells
+    the people still waiting for it of its free times."""
     offering = await own_offering(uow, mentor_id, offering_id)
     if status == OfferingStatus.ACTIVE:
         availability = effective_availability(offering, await uow.availability.get(mentor_id))
@@ -62,7 +66,12 @@ async def set_offering_status(
         return offering
     if offering.status == OfferingStatus.ARCHIVED and status != OfferingStatus.ARCHIVED:
         raise InvalidInput("status", "archived")
-    return await uow.offerings.update(offering.with_changes(status=status))
+    if status != OfferingStatus.ACTIVE:
+        return await uow.offerings.update(offering.with_changes(status=status))
+    before = await free_starts(uow, clock, mentor_id, only=offering_id)
+    updated = await uow.offerings.update(offering.with_changes(status=status))
+    await tell_opened(uow, mentor_id, before, only=offering_id)
+    return updated
 
 
 async def list_my_offerings(uow: UnitOfWork, mentor_id: int) -> list[Offering]:
@@ -82,18 +91,23 @@ async def manage(uow: UnitOfWork, mentor_id: int, offering_id: int) -> OfferingS
 
 
 async def edit_offering(
-    uow: UnitOfWork, mentor_id: int, offering_id: int, field: OfferingField, value: str
+    uow: UnitOfWork, clock: Clock, mentor_id: int, offering_id: int, field: OfferingField, value: str
 ) -> OfferingScreen:
+    """Set one field. Whatever the field, the offering's free times before and after are compared (the slot
+    rules decide which settings open times, so no list of them is kept here): times it opens are handed on."""
     offering = await own_offering(uow, mentor_id, offering_id)
     profile = await uow.availability.get(mentor_id)
     changed = edit(offering, field, value, profile.weekly if profile else ())
-    return OfferingScreen(await uow.offerings.update(changed), profile)
+    before = await free_starts(uow, clock, mentor_id, only=offering_id)
+    updated = await uow.offerings.update(changed)
+    await tell_opened(uow, mentor_id, before, only=offering_id)
+    return OfferingScreen(updated, profile)
 
 
 async def change_status(
-    uow: UnitOfWork, mentor_id: int, offering_id: int, status: OfferingStatus
+    uow: UnitOfWork, clock: Clock, mentor_id: int, offering_id: int, status: OfferingStatus
 ) -> OfferingScreen:
-    return await _screen(uow, await set_offering_status(uow, mentor_id, offering_id, status))
+    return await _screen(uow, await set_offering_status(uow, clock, mentor_id, offering_id, status))
 
 
 async def duplicate_offering(uow: UnitOfWork, mentor_id: int, offering_id: int, mark: str) -> OfferingScreen:

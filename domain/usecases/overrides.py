@@ -82,7 +82,7 @@ async def _set_overrides(
     before = await free_starts(uow, clock, mentor_id)
     for day in days:
         await uow.availability.set_override(mentor_id, DateOverride(day, ranges))
-    await tell_opened(uow, clock, mentor_id, before)
+    await tell_opened(uow, mentor_id, before)
     return await list_exceptions(uow, clock, mentor_id, await _bookings_on(uow, mentor_id, zone, days))
 
 
@@ -115,7 +115,7 @@ async def remove_exceptions(uow: UnitOfWork, clock: Clock, mentor_id: int, first
     while day <= last:
         await uow.availability.clear_override(mentor_id, day)
         day += _ONE_DAY
-    await tell_opened(uow, clock, mentor_id, before)
+    await tell_opened(uow, mentor_id, before)
     return await list_exceptions(uow, clock, mentor_id)
 
 

@@ -1,8 +1,9 @@
 """The waitlist (``domain.waitlist`` holds the rules): joining for an offering or a date, one's entries,
 leaving, and the dispatcher's side - what a notice of a freed time says, if it still holds. Telling the people
 waiting when a time frees is ``notifications.tell_waitlist``, in the transaction of the change that frees it; when
-the mentor's hours open times, ``free_starts`` before the edit and ``tell_opened`` after it (rule 4), in the
-edit's transaction."""
+an edit opens times (the mentor's hours, an offering's settings or its going live again, a busy calendar removed or
+read with less in it), ``free_starts`` before the edit and ``tell_opened`` after it (rule 4), in the edit's
+transaction."""
 
 from __future__ import annotations
 
@@ -89,36 +90,56 @@ async def waitlist_notice(uow: UnitOfWork, clock: Clock, n: Notification) -> Fre
     return FreedTime(entry, ctx.offering, ctx.mentor, mentee)
 
 
-# --- times the mentor's hours open (``domain.waitlist``, rule 4) ----------------------------------------------
-
-FreeStarts = Mapping[int, frozenset[datetime]]  # offering id -> its free start times
+# --- times an edit opens (``domain.waitlist``, rule 4) ---------------------------------------------------------
 
 
-async def free_starts(uow: UnitOfWork, clock: Clock, mentor_id: int) -> FreeStarts:
-    """The free start times of each of the mentor's active offerings that someone waits for (only those: an edit
-    no one waits on costs nothing more). Taken before an edit of the mentor's hours and again after it."""
-    now = clock.now()
+@dataclass(frozen=True, slots=True)
+class FreeStarts:
+    """The free start times of a mentor's offerings that someone waits for, at one moment: taken before an edit and
+    again, at the same moment, after it (so the booking window does not move between the two). An offering not
+    live (paused, a draft) that someone waits for has none."""
+
+    now: datetime
+    by_offering: Mapping[int, frozenset[datetime]]
+
+
+async def free_starts(uow: UnitOfWork, clock: Clock, mentor_id: int, only: int | None = None) -> FreeStarts:
+    """Taken before an edit that may open times (of the mentor's hours, an offering, a busy calendar); ``only``:
+    of that one offering (an edit of one offering opens no other's times). Reads slots only for the offerings
+    someone waits for: an edit no one waits on costs nothing more."""
+    return await _free_starts_at(uow, clock.now(), mentor_id, only)
+
+
+async def _free_starts_at(uow: UnitOfWork, now: datetime, mentor_id: int, only: int | None) -> FreeStarts:
     mentor = await uow.users.get(mentor_id)
     if mentor is None:
-        return {}
+        return FreeStarts(now, {})
+    if only is not None:
+        offering = await uow.offerings.get(only)
+        offerings = [offering] if offering is not None and offering.mentor_id == mentor_id else []
+    else:
+        offerings = await uow.offerings.list_by_mentor(mentor_id)
     profile = None
     found: dict[int, frozenset[datetime]] = {}
-    for offering in await uow.offerings.list_by_mentor(mentor_id):
-        if offering.id is None or offering.status != OfferingStatus.ACTIVE:
+    for offering in offerings:
+        if offering.id is None or offering.status == OfferingStatus.ARCHIVED:
             continue
         if not await uow.waitlist.count_waiting(offering.id, (now - timedelta(days=1)).date()):
             continue  # (a day back: the entry's date is in its own zone)
+        if offering.status != OfferingStatus.ACTIVE:
+            found[offering.id] = frozenset()  # nothing bookable until it is live again
+            continue
         profile = profile or await uow.availability.get(mentor_id)
         found[offering.id] = frozenset(await open_starts(uow, now, offering, mentor, profile))
-    return found
+    return FreeStarts(now, found)
 
 
-async def tell_opened(uow: UnitOfWork, clock: Clock, mentor_id: int, before: FreeStarts) -> None:
-    """After an edit of the mentor's hours: the times it opened (free now, not in ``before``) go to the people
+async def tell_opened(uow: UnitOfWork, mentor_id: int, before: FreeStarts, only: int | None = None) -> None:
+    """After the edit: the times it opened (free now, not in ``before``, at ``before``'s moment) go to the people
     waiting for them, each person told of one time at most (their earliest), each time to one wave."""
-    now = clock.now()
-    after = await free_starts(uow, clock, mentor_id)
-    for offering_id, starts in after.items():
+    now = before.now
+    after = await _free_starts_at(uow, now, mentor_id, only)
+    for offering_id, starts in after.by_offering.items():
         told: frozenset[int] = frozenset()
-        for start in rules.opened_starts(before.get(offering_id, starts), starts):
+        for start in rules.opened_starts(before.by_offering.get(offering_id, starts), starts):
             told |= frozenset(await tell_freed(uow, offering_id, start, now, told_already=told))

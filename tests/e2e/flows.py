@@ -107,3 +107,19 @@ async def pick_time_and_skip_notes(api: FakeBotApi, mentee: FakeUser, time_label
     await mentee.wait_for("Please check your booking")
     await api.wait_idle()
     return label
+
+
+async def set_seats(api: FakeBotApi, mentor: FakeUser, seats: str, was: str = "1") -> None:
+    """/offerings → the first offering → ✏️ Edit → ✏️ Seats (it had ``was``) → type ``seats``."""
+    await mentor.send("/offerings")
+    await mentor.wait_for("Your offerings")
+    await mentor.press("1. ⚙️ Manage")
+    await mentor.wait_for("Buffers:")
+    await mentor.press("✏️ Edit")
+    await mentor.wait_for("tap what you want to change")
+    await mentor.press("✏️ Seats")
+    question = await mentor.wait_for("How many people may book one session?")
+    assert f"Now: {was}" in question.text
+    await mentor.send(seats)
+    await mentor.wait_for("✅ Saved: Seats.")
+    await api.wait_idle()

@@ -16,6 +16,7 @@ from tests.e2e.flows import (
     clock,
     create_offering,
     onboard,
+    set_seats,
 )
 
 THURSDAY = "Thu, Nov 26"
@@ -43,21 +44,6 @@ async def book_time(api: FakeBotApi, mentee: FakeUser, label: str) -> str:
     await mentee.wait_for("Booked! Your session is confirmed.")
     await api.wait_idle()
     return summary
-
-
-async def set_seats(api: FakeBotApi, mentor: FakeUser, seats: str) -> None:
-    await mentor.send("/offerings")
-    await mentor.wait_for("Your offerings")
-    await mentor.press("1. ⚙️ Manage")
-    await mentor.wait_for("Buffers:")
-    await mentor.press("✏️ Edit")
-    await mentor.wait_for("tap what you want to change")
-    await mentor.press("✏️ Seats")
-    question = await mentor.wait_for("How many people may book one session?")
-    assert "Now: 1" in question.text
-    await mentor.send(seats)
-    await mentor.wait_for("✅ Saved: Seats.")
-    await api.wait_idle()
 
 
 async def test_three_seats_are_booked_by_three_mentees_and_then_the_time_is_gone(

@@ -1,7 +1,8 @@
 """The waitlist over HTTP, on SQLite and PostgreSQL: a mentee finds a date full, taps 🔔, is told when the time
 frees (a cancellation), books it from the notice and leaves the list by booking; My bookings → Waitlist lists and
 leaves; a stale Leave and someone else's entry are refused. A time freed twice goes to the next wave, not the first
-one again; the mentor removing a day off or adding hours (on a date, or weekly) tells the people waiting. And the
+one again; the mentor removing a day off or adding hours (on a date, or weekly), giving a group session more seats,
+resuming a paused offering or removing a busy calendar tells the people waiting. And the
 fan-out: a thousand people wait for one offering, one time frees, and exactly the first five are told, each once,
 through the dispatcher at the send rate."""
 
@@ -30,11 +31,14 @@ from tests.e2e.flows import (
     onboard,
     open_first_date,
     pick_time_and_skip_notes,
+    set_seats,
 )
+from tests.e2e.test_calendar_sync import calendar_server
 
 S = BookingStatus
 WEDNESDAY = date(2026, 11, 25)  # in London; its only free time is 6:00 (11:30 in Kolkata)
 FIRST_START = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
+THURSDAY = date(2026, 11, 26)
 NOT_ALLOWED = "You are not allowed to do that."
 
 
@@ -272,6 +276,83 @@ async def test_the_mentor_opening_hours_tells_the_people_waiting(api: FakeBotApi
     assert "Thu, Nov 26, 8:30\u202fAM" in later.text  # 14:00 in Kolkata
     await api.wait_idle()
     assert await notices_to(data) == [kiran.id, meera.id, kiran.id]  # Meera booked: no longer waiting
+
+
+async def test_more_seats_and_an_offering_live_again_tell_the_people_waiting(
+    api: FakeBotApi, bot, data: Data
+) -> None:
+    mentor, ravi, meera, kiran = (api.user(i, name) for i, name in ((101, "Asha"), (202, "Ravi"), (303, "Meera"),
+                                                                    (404, "Kiran")))  # fmt: skip
+    await become_mentor_with_offering(api, mentor, "Career Chat", "Free", 30)  # Kolkata, weekdays 9:00-12:00
+    for person in (ravi, meera, kiran):
+        await onboard(api, person, LONDON)
+    await open_first_date(api, ravi)  # Ravi takes Wednesday's only time; Meera waits for Wednesday
+    await pick_time_and_skip_notes(api, ravi)
+    await ravi.press("✅ Confirm booking")
+    await ravi.wait_for("Booked!")
+    await meera.press_data(None, JoinWaitlist(1, WEDNESDAY, False).pack())
+    await meera.wait_for("I will message you when a time of Career Chat on Wed, Nov 25 frees up.")
+
+    # a second seat: Wednesday's session has room again; Meera is told and books it from the notice
+    await set_seats(api, mentor, "2")
+    offered = await meera.wait_for("A time freed up")
+    assert "Career Chat with Asha, Wed, Nov 25, 6:00\u202fAM" in offered.text
+    await api.wait_idle()
+    assert await notices_to(data) == [meera.id]
+    await meera.press("📅 Book it", message=offered)
+    await meera.wait_for("Anything the mentor should know")
+    await meera.press("Skip ▶")
+    await meera.wait_for("Please check your booking")
+    await meera.press("✅ Confirm booking")
+    await meera.wait_for("Booked!")
+
+    # Kiran waits for any date; pausing tells no one, resuming tells Kiran of its first free time: Thursday 9:00 in
+    # Kolkata (Wednesday's session is full now)
+    await kiran.press_data(None, JoinWaitlist(1, WEDNESDAY, True).pack())
+    await kiran.wait_for("I will message you when a time of Career Chat frees up.")
+    await mentor.send("/offerings")
+    await mentor.wait_for("Your offerings")
+    await mentor.press("1. ⚙️ Manage")
+    await mentor.wait_for("Buffers:")
+    await mentor.press("⏸ Pause")
+    paused = await mentor.wait_for("is now paused")
+    await api.wait_idle()
+    assert await notices_to(data) == [meera.id]
+    await mentor.press("▶️ Resume", message=paused)
+    await mentor.wait_for("is live!")
+    told = await kiran.wait_for("A time freed up")
+    assert "Career Chat with Asha, Thu, Nov 26, 3:30\u202fAM" in told.text
+    await api.wait_idle()
+    assert await notices_to(data) == [meera.id, kiran.id]  # once each
+
+
+async def test_a_busy_calendar_removed_tells_the_people_waiting(
+    api: FakeBotApi, runner: BotRunner, data: Data
+) -> None:
+    mentor, meera = api.user(101, "Asha"), api.user(303, "Meera")
+    async with calendar_server() as base, runner.running(calendar_allow_loopback=True):
+        await become_mentor_with_offering(api, mentor, "Career Chat", "Free", 30)
+        await onboard(api, meera, LONDON)
+        await mentor.send("/availability")
+        await mentor.wait_for("Step 1 of 2")
+        await mentor.press("📆 Busy calendars")
+        await mentor.wait_for("Busy calendars")
+        await mentor.press("➕ Add a calendar")
+        await mentor.wait_for("Secret address in iCal format")
+        await mentor.send(f"{base}/work.ics")  # a meeting on Thursday, 9:30-10:30 in Kolkata
+        listed = await mentor.wait_for("Done: its busy times now block your free times.")
+        await meera.press_data(None, JoinWaitlist(1, THURSDAY, False).pack())
+        await meera.wait_for("I will message you when a time of Career Chat on Thu, Nov 26 frees up.")
+        await api.wait_idle()
+        assert await notices_to(data) == []
+
+        # removed: Thursday 9:00 to 10:30 are free again; Meera hears of the first of them, once
+        await mentor.press("🗑 Remove 1", message=listed)
+        await mentor.wait_for(lambda m: m.message_id == listed.message_id and "work.ics" not in m.text)
+        told = await meera.wait_for("A time freed up")
+        assert "Career Chat with Asha, Thu, Nov 26, 3:30\u202fAM" in told.text  # 9:00 in Kolkata
+        await api.wait_idle()
+        assert await notices_to(data) == [meera.id]
 
 
 WAITING = 1000

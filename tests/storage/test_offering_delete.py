@@ -7,16 +7,18 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from domain import offerings as workspace
+from domain.clock import FixedClock
 from domain.errors import NotAllowed, NotFound
 from domain.model import BookingStatus, Offering, OfferingStatus, StatsDelta, TimeRange, WeeklyRule
 from domain.usecases.offerings import delete_offering, duplicate_offering, edit_offering
 from storage.models import AvailabilityRuleRow
 from storage.uow import SqlUnitOfWork
-from tests.storage.builders import MENTEE_ID, MENTOR_ID, booking, offering, seed, user
+from tests.storage.builders import MENTEE_ID, MENTOR_ID, T0, booking, offering, seed, user
 
 OWN = (WeeklyRule(0, TimeRange(540, 720)), WeeklyRule(5, TimeRange(600, 660)))
 PROFILE = (WeeklyRule(2, TimeRange(480, 600)),)
 OTHER_MENTOR = 1002
+CLOCK = FixedClock(T0)
 
 
 async def _cast(uow: SqlUnitOfWork) -> list[Offering]:
@@ -125,13 +127,13 @@ async def test_edit_offering_saves_one_field_and_checks_the_owner(uow: SqlUnitOf
     never, _booked = await _cast(uow)
     field = workspace.OfferingField
     async with uow:
-        await edit_offering(uow, MENTOR_ID, never.id or 0, field.CANCELLATION_CUTOFF, "6")
-        screen = await edit_offering(uow, MENTOR_ID, never.id or 0, field.PROFILE_HOURS, "1")
+        await edit_offering(uow, CLOCK, MENTOR_ID, never.id or 0, field.CANCELLATION_CUTOFF, "6")
+        screen = await edit_offering(uow, CLOCK, MENTOR_ID, never.id or 0, field.PROFILE_HOURS, "1")
         await uow.commit()
     assert screen.offering.cancellation_cutoff_hours == 6 and screen.offering.use_profile_availability
     assert screen.offering.weekly_rules == OWN  # kept for when it switches back
     async with uow:
         with pytest.raises(NotAllowed):
-            await edit_offering(uow, OTHER_MENTOR, never.id or 0, field.TITLE, "Mine now")
+            await edit_offering(uow, CLOCK, OTHER_MENTOR, never.id or 0, field.TITLE, "Mine now")
         stored = await uow.offerings.get(never.id or 0)
     assert stored == screen.offering

@@ -77,7 +77,7 @@ async def _setup(uow: SqlUnitOfWork) -> list[int]:
             created = await create_offering(uow, mentor_id, f"Session {minutes}", price, minutes)
             await uow.offerings.update(created.with_changes(max_bookings_per_day=48, cancellation_cutoff_hours=2))
             assert created.id is not None
-            await set_offering_status(uow, mentor_id, created.id, OfferingStatus.ACTIVE)
+            await set_offering_status(uow, FixedClock(START), mentor_id, created.id, OfferingStatus.ACTIVE)
             offering_ids.append(created.id)
         await uow.commit()
     return offering_ids

@@ -4,24 +4,33 @@ date, or the dates around it), counts, leaving only one's own entry, and booking
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain import schedule
 from domain.availability import weekly_rules
+from domain.busy import BusyCalendar, Failure, Problem
 from domain.clock import FixedClock
-from domain.model import Offering, TimeRange
+from domain.model import BookingStatus, BusyInterval, DateOverride, Offering, OfferingStatus, TimeRange
+from domain.offerings import OfferingField as F
+from domain.usecases import calendars
 from domain.usecases.availability import clear_day, set_days
+from domain.usecases.calendars import ReadOk
 from domain.usecases.notifications import tell_freed
+from domain.usecases.offerings import edit_offering, set_offering_status
 from domain.usecases.overrides import remove_exceptions, set_date_hours, set_day_off
 from domain.usecases.waitlist import free_starts
 from domain.waitlist import WAVE, WaitlistEntry
 from storage.engine import create_engine
 from storage.outbox import SqlOutboxRepository
 from storage.uow import SqlUnitOfWork
-from tests.storage.builders import MENTEE_ID, MENTOR_ID, T0, offering, seed, user
+from tests.storage.builders import MENTEE_ID, MENTOR_ID, T0, booking, offering, seed, user
 
 
 async def test_entries_candidates_and_leaving(uow: SqlUnitOfWork) -> None:
@@ -183,9 +192,153 @@ async def test_the_mentors_hours_opening_times_tell_the_people_waiting(uow: SqlU
 async def test_an_edit_nobody_waits_on_reads_no_slots(uow: SqlUnitOfWork) -> None:
     o = await waiting(uow, 0)
     async with uow:
-        assert await free_starts(uow, FixedClock(NOW), MENTOR_ID) == {}
+        assert (await free_starts(uow, FixedClock(NOW), MENTOR_ID)).by_offering == {}
     async with uow:
         await uow.users.add(user(MENTEE_ID + 50))
         await uow.waitlist.add(WaitlistEntry(o.id or 0, MENTEE_ID + 50, None, "UTC", NOW))
-        found = await free_starts(uow, FixedClock(NOW), MENTOR_ID)
+        found = (await free_starts(uow, FixedClock(NOW), MENTOR_ID)).by_offering
+        await uow.offerings.update(o.with_changes(status=OfferingStatus.PAUSED))
+        paused = (await free_starts(uow, FixedClock(NOW), MENTOR_ID)).by_offering
     assert list(found) == [o.id] and min(found[o.id or 0]) == datetime(2026, 11, 25, 6, 0, tzinfo=UTC)  # notice
+    assert paused == {o.id: frozenset()}  # waited for, but nothing bookable while paused
+
+
+# --- an offering's edits, its going live again and busy calendars open times too (rule 4) ------------------------
+
+THURSDAY = date(2026, 11, 26)
+EARLY = TimeRange(9 * 60, 10 * 60)  # Thursday's hours in these cases: 9:00-10:00 in Kolkata
+
+
+def thursday(clock_: str) -> datetime:
+    hours, minutes = map(int, clock_.split(":"))
+    return datetime(2026, 11, 26, hours, minutes, tzinfo=ZoneInfo("Asia/Kolkata")).astimezone(UTC)
+
+
+async def waiting_for_thursday(uow: SqlUnitOfWork, *attendees: str, **settings: Any) -> Offering:
+    """``waiting(uow, 0)`` with the offering's ``settings``, Thursday's hours 9:00-10:00, confirmed bookings at the
+    ``attendees`` times (one mentee each), and one mentee waiting for Thursday (``MENTEE_ID + 90``, Kolkata)."""
+    o = await waiting(uow, 0)
+    async with uow:
+        o = await uow.offerings.update(o.with_changes(**settings))
+        await uow.availability.set_override(MENTOR_ID, DateOverride(THURSDAY, (EARLY,)))
+        for n, at in enumerate(attendees):
+            await uow.users.add(user(MENTEE_ID + 60 + n))
+            await uow.bookings.add(booking(o, MENTEE_ID + 60 + n, thursday(at), status=BookingStatus.CONFIRMED))
+        await uow.users.add(user(MENTEE_ID + 90, timezone="Asia/Kolkata"))
+        await uow.waitlist.add(WaitlistEntry(o.id or 0, MENTEE_ID + 90, THURSDAY, "Asia/Kolkata", NOW))
+        await uow.commit()
+    return o
+
+
+NO_BUFFERS: dict[str, Any] = {"buffer_before_minutes": 0, "buffer_after_minutes": 0}
+
+
+@dataclass(frozen=True)
+class Edit:
+    """The offering's ``settings`` and Thursday's bookings (``attendees``), one edit (``field`` set to ``value``;
+    setting it back closes what it opens), and the first time the edit opens on Thursday."""
+
+    settings: dict[str, Any]
+    attendees: tuple[str, ...]
+    field: F
+    attribute: str
+    value: str
+    opened: str
+
+
+EDITS = {
+    "shorter session": Edit(
+        {"duration_minutes": 90, **NO_BUFFERS}, (), F.DURATION, "duration_minutes", "60", "9:00"
+    ),
+    "shorter buffer": Edit(
+        {"buffer_before_minutes": 60, "buffer_after_minutes": 0}, ("9:00",), F.BUFFER_BEFORE,
+        "buffer_before_minutes", "0", "9:30",
+    ),
+    "more seats": Edit(
+        {"capacity": 2, "duration_minutes": 60, **NO_BUFFERS}, ("9:00", "9:00"), F.CAPACITY,
+        "capacity", "3", "9:00",
+    ),
+    "higher daily limit": Edit(
+        {"max_bookings_per_day": 1, **NO_BUFFERS}, ("9:00",), F.DAILY_LIMIT, "max_bookings_per_day", "2", "9:30"
+    ),
+    "longer booking window": Edit(
+        {"advance_booking_days": 1}, (), F.ADVANCE_DAYS, "advance_booking_days", "3", "9:00"
+    ),
+    "shorter notice": Edit({"min_notice_hours": 72}, (), F.MIN_NOTICE, "min_notice_hours", "24", "9:00"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(EDITS))
+async def test_an_offering_edit_that_opens_times_tells_the_people_waiting(uow: SqlUnitOfWork, case: str) -> None:
+    edit = EDITS[case]
+    o = await waiting_for_thursday(uow, *edit.attendees, **edit.settings)
+    was = str(getattr(o, edit.attribute))
+    clock = FixedClock(NOW)
+    async with uow:  # an edit that opens nothing (nor the same value again) tells no one
+        await edit_offering(uow, clock, MENTOR_ID, o.id or 0, F.TITLE, "Career chat")
+        await edit_offering(uow, clock, MENTOR_ID, o.id or 0, edit.field, was)
+        await uow.commit()
+    assert await notices(uow) == []
+    async with uow:
+        await edit_offering(uow, clock, MENTOR_ID, o.id or 0, edit.field, edit.value)
+        await uow.commit()
+    assert await notices(uow) == [(MENTEE_ID + 90, thursday(edit.opened))]  # once, the earliest time it opened
+    async with uow:  # back and forth again: never the same time twice (another time it opens, if any: rule 3)
+        await edit_offering(uow, clock, MENTOR_ID, o.id or 0, edit.field, was)
+        await edit_offering(uow, clock, MENTOR_ID, o.id or 0, edit.field, edit.value)
+        await uow.commit()
+    again = await notices(uow)
+    assert again[0] == (MENTEE_ID + 90, thursday(edit.opened)) and len(set(again)) == len(again) <= 2
+
+
+async def test_an_offering_live_again_tells_the_people_still_waiting(uow: SqlUnitOfWork) -> None:
+    o = await waiting(uow, 2)
+    clock = FixedClock(NOW)
+    async with uow:
+        await set_offering_status(uow, clock, MENTOR_ID, o.id or 0, OfferingStatus.PAUSED)
+        await uow.commit()
+    assert await notices(uow) == []
+    async with uow:  # resumed: each of them hears of its first free time (Wednesday 11:30 in Kolkata), once
+        await set_offering_status(uow, clock, MENTOR_ID, o.id or 0, OfferingStatus.ACTIVE)
+        await set_offering_status(uow, clock, MENTOR_ID, o.id or 0, OfferingStatus.ACTIVE)  # already live
+        await uow.commit()
+    wednesday = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
+    assert await notices(uow) == [(MENTEE_ID, wednesday), (MENTEE_ID + 1, wednesday)]
+
+
+async def test_a_busy_calendar_read_with_less_or_removed_tells_the_people_waiting(uow: SqlUnitOfWork) -> None:
+    await waiting_for_thursday(uow, **NO_BUFFERS)
+    clock = FixedClock(NOW)
+    async with uow:
+        first = await uow.calendars.add(BusyCalendar(MENTOR_ID, "https://example.com/a.ics", NOW))
+        second = await uow.calendars.add(BusyCalendar(MENTOR_ID, "https://example.com/b.ics", NOW))
+        for calendar in (first, second):
+            plan = await calendars.plan_read(uow, clock, calendar.id or 0)
+            assert plan is not None
+            await calendars.record_read(uow, clock, plan, ReadOk(None, None, [busy_until("10:00")]))
+        await uow.commit()
+    assert await notices(uow) == []  # both block all of Thursday's hours
+
+    async with uow:  # the first is read again with 9:00-9:30 only: still blocked by the second
+        plan = await calendars.plan_read(uow, clock, first.id or 0)
+        assert plan is not None
+        await calendars.record_read(uow, clock, plan, ReadOk(None, None, [busy_until("9:30")]))
+        await uow.commit()
+    assert await notices(uow) == []
+    async with uow:  # the second is removed: 9:30 opens (9:00 is still busy in the first)
+        await calendars.remove_calendar(uow, clock, MENTOR_ID, second.id or 0)
+        await uow.commit()
+    assert await notices(uow) == [(MENTEE_ID + 90, thursday("9:30"))]
+    async with uow:  # the first read again with nothing in it, unchanged (304), and failing: 9:00 opens, once
+        plan = await calendars.plan_read(uow, clock, first.id or 0)
+        assert plan is not None
+        await calendars.record_read(uow, clock, plan, ReadOk(None, None, []))
+        await calendars.record_read(uow, clock, plan, ReadOk(None, None, None))
+        await calendars.record_read(uow, clock, plan, Failure(Problem.HTTP, 404))
+        await uow.commit()
+    assert await notices(uow) == [(MENTEE_ID + 90, thursday("9:30")), (MENTEE_ID + 90, thursday("9:00"))]
+
+
+def busy_until(end: str) -> BusyInterval:
+    """Busy on Thursday from 8:00 (Kolkata) to ``end``."""
+    return BusyInterval(thursday("8:00"), thursday(end))
