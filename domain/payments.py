@@ -435,6 +435,44 @@ def may_check_upi(booking: Booking) -> bool:
     )
 
 
+# A weekly series of a UPI-paid offering is paid with ONE UPI payment, as a Stars series is with one invoice: the
+# weeks booked together (``paid_together``, one nonce) are held as one, the mentee pays the sum of their stored
+# prices (``series_amount``) and reports it once ("I have paid" marks every week), and the mentor answers once for
+# all of them. Mark paid writes one charge per week (its stored price, ``upi_charge_ref`` of the week), so each
+# week's refund by the usual policy and ``/earnings`` work as for single bookings; the mentor always gives UPI
+# money back by hand. A single booking is the series of one.
+
+
+def upi_moves_on(bookings: Sequence[Booking]) -> bool:
+    """The UPI payment the mentor found moves the bookings on (to the mentor's answer, or confirmed) only when
+    every one of them still waits for it; otherwise it came too late and is owed back whole."""
+    return bool(bookings) and all(
+        b.status == S.AWAITING_PAYMENT and b.payment_mode == PaymentMode.UPI for b in bookings
+    )
+
+
+def upi_charges(bookings: Sequence[Booking], now: datetime) -> list[LedgerEntry]:
+    """The ledger's charges for one UPI payment of ``bookings`` (one booking, or the weeks of a series paid
+    together, earliest first) that the mentor marked received: one per booking, its stored price, when they
+    still waited for it (``upi_moves_on``); else one charge of the whole sum on the first, to be refunded whole.
+    Amounts come from the stored bookings only."""
+    if not bookings:
+        return []
+    first = bookings[0]
+    assert all(b.id is not None for b in bookings)
+
+    def charge(booking: Booking, amount: Decimal) -> LedgerEntry:
+        assert booking.id is not None
+        return LedgerEntry(
+            booking.id, booking.mentor_id, booking.mentee_id, LedgerKind.CHARGE, amount, booking.currency,
+            PaymentMode.UPI, upi_charge_ref(booking.id), now,
+        )  # fmt: skip
+
+    if upi_moves_on(bookings):
+        return [charge(b, b.amount) for b in bookings]
+    return [charge(first, series_amount(bookings)[0])]
+
+
 # --- the ledger -----------------------------------------------------------------------------------------------
 
 

@@ -9,8 +9,9 @@ booking against the limit of open bookings with a mentor when it is booked.
 A mentor may make an offering a **package** (``Offering.package_weeks``, ``parse_package``): it is then booked only
 as that many weekly sessions (``check_package``), the weeks planned and booked like any series.
 
-A paid series is paid as one (``series_modes``): one invoice (Stars or a provider) for every occurrence, each
-holding its time awaiting payment until the series is paid (``domain.payments``, "a weekly series paid as one").
+A paid series is paid as one (``series_modes``): one invoice (Stars or a provider), or one UPI payment, for every
+occurrence, each holding its time awaiting payment until the series is paid (``domain.payments``, "a weekly series
+paid as one").
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from zoneinfo import ZoneInfo
 from domain.availability import UTC, local_to_utc
 from domain.errors import InvalidInput
 from domain.model import Offering, PaymentMode
-from domain.payments import PaymentSettings
+from domain.payments import PaymentSettings, modes_for
 from domain.slots import booking_window
 
 MIN_WEEKS = 2
@@ -53,13 +54,13 @@ def weeks_possible(offering: Offering, first: datetime, now: datetime, zone: str
     return count
 
 
-def series_modes(offering: Offering, payments: PaymentSettings) -> tuple[PaymentMode, ...]:
-    """How a series of ``offering`` may be paid: nothing when it is free; one invoice for the whole series in
-    each invoice mode that is on (``ONLINE``: Stars, a provider); else outside the bot (``off``; UPI series are
-    paid outside the bot too, as one UPI request for a series is not built)."""
-    if offering.is_free:
-        return ()
-    return payments.online or (PaymentMode.OFF,)
+def series_modes(
+    offering: Offering, payments: PaymentSettings, upi_id: str | None = None
+) -> tuple[PaymentMode, ...]:
+    """How a series of ``offering`` may be paid, as a single booking may (``domain.payments.modes_for``): nothing
+    when it is free; one payment for the whole series in each mode that is on - one invoice (Stars, a provider),
+    or one UPI payment when the mentor has a UPI ID (``upi_id``); else outside the bot (``off``)."""
+    return modes_for(offering, payments, upi_id)
 
 
 def parse_package(text: str) -> int | None:

@@ -873,7 +873,7 @@ class BookSeries(CallbackData):
 
 @callback("sq")
 class BookPaidSeries(CallbackData):
-    """Book the free weeks of the series and pay them with one invoice, this way (``handlers.series``)."""
+    """Book the free weeks of the series and pay them with one payment, this way (``handlers.series``)."""
 
     offering_id: OfferingId
     start: datetime

@@ -10,6 +10,7 @@ make; ``delivered`` records it once Telegram has made it. A refund owed by hand 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -17,14 +18,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from chat.i18n import _, format_clock, format_moment, format_price, ngettext, use_locale
 from chat.outgoing import Outgoing, StarRefund
 from domain import sessions
-from domain.model import Actor, BookingStatus, BookingView, PaymentMode, User
+from domain.model import Actor, Booking, BookingStatus, BookingView, PaymentMode, User
 from domain.notifications import Notification, NotificationKind, still_relevant
 from domain.payments import LedgerEntry
 from domain.ports import Clock, UnitOfWork
 from domain.reschedule import DEFAULT_MAX_RESCHEDULES
 from domain.usecases.calendars import stopped_calendars
 from domain.usecases.notifications import day_agenda, expire_request, load_view, session_views
-from domain.usecases.payments import charge_of, expire_hold, refund_made, refund_to_make
+from domain.usecases.payments import charge_of, expire_hold, paid_with, refund_made, refund_to_make
 from domain.usecases.reschedule import expire_move
 from domain.usecases.series import series_of
 from domain.usecases.waitlist import waitlist_notice
@@ -34,7 +35,7 @@ from handlers.busy_calendars import stopped_buttons, stopped_text
 from handlers.callbacks import ActOnSession, SessionAction
 from handlers.keyboards import button
 from handlers.labels import booking_status_label
-from handlers.payments import pay_buttons, upi_note
+from handlers.payments import pay_buttons, upi_claim_head, upi_missing_head, upi_receipt_head
 from handlers.render import (
     booking_card_for_mentee,
     booking_card_for_mentor,
@@ -75,8 +76,14 @@ def _amount(charge: LedgerEntry | None, view: BookingView) -> str:
 
 
 def to_mentee(
-    n: Notification, view: BookingView, default_zone: str, now: datetime, charge: LedgerEntry | None = None
+    n: Notification,
+    view: BookingView,
+    default_zone: str,
+    now: datetime,
+    charge: LedgerEntry | None = None,
+    together: Sequence[Booking] = (),
 ) -> Outgoing | None:
+    """``together``: what a UPI payment reported on ``view``'s booking pays (a series: every week of it)."""
     booking, offering, mentor = view.booking, view.offering, view.mentor
     assert booking.id is not None, "a stored booking"
     zone = _zone(view.mentee, default_zone)
@@ -99,7 +106,7 @@ def to_mentee(
         case K.LINK:
             head = _("🔗 The mentor added a meeting link.")
         case K.PAID:
-            head = receipt_text(view)
+            head = receipt_text(view, together)
         case K.HOLD_EXPIRED:
             head = _(
                 "⌛ The time held for you ran out before you paid, so it is free again. Book again with /book."
@@ -114,9 +121,7 @@ def to_mentee(
         case K.REFUNDED:
             head = _("↩️ Refunded: {amount} for <b>{title}</b>.").format(amount=_amount(charge, view), title=title)
         case K.UPI_NOT_RECEIVED:
-            head = _("⚠️ {mentor} has not received your UPI payment of {amount}.").format(
-                mentor=name, amount=format_price(booking.amount, booking.currency)
-            )
+            head = upi_missing_head(view, together)
             held_until = booking.held_until
             if booking.status == BookingStatus.AWAITING_PAYMENT and held_until is not None and now < held_until:
                 extra += pay_buttons(booking)
@@ -167,7 +172,7 @@ def to_mentee(
     return Outgoing(view.mentee.id, f"{head}\n\n{card}", _markup(markup, extra))
 
 
-def receipt_text(view: BookingView) -> str:
+def receipt_text(view: BookingView, together: Sequence[Booking] = ()) -> str:
     """The receipt's head: what was paid, for what, and where the booking stands now."""
     booking = view.booking
     paid = format_price(booking.amount, booking.currency)
@@ -177,9 +182,7 @@ def receipt_text(view: BookingView) -> str:
         )
         return head
     if booking.payment_mode == PaymentMode.UPI:
-        head = _("🧾 {mentor} received your UPI payment: {amount} for <b>{title}</b>.").format(
-            mentor=esc(view.mentor.display_name), amount=paid, title=esc(view.offering.title)
-        )
+        head = upi_receipt_head(view, together)
         if booking.status == BookingStatus.CONFIRMED:
             return head + " " + _("Your session is confirmed.")
         if booking.status == BookingStatus.PENDING:
@@ -250,6 +253,7 @@ def to_mentor(
     now: datetime,
     charge: LedgerEntry | None = None,
     max_moves: int = DEFAULT_MAX_RESCHEDULES,
+    together: Sequence[Booking] = (),
 ) -> Outgoing | None:
     booking, offering, mentee = view.booking, view.offering, view.mentee
     zone = _zone(view.mentor, default_zone)
@@ -270,10 +274,7 @@ def to_mentor(
         case K.REFUND_DUE:
             head = refund_due_text(view, charge)
         case K.UPI_CLAIM:
-            head = _(
-                "📲 {mentee} says they paid {amount} by UPI for this booking. Check your UPI app for it "
-                "(note: <code>{note}</code>), then tap “Mark paid” or “Not received”."
-            ).format(mentee=name, amount=format_price(booking.amount, booking.currency), note=esc(upi_note(view)))
+            head = upi_claim_head(view, together)
         case K.MOVED:
             old = format_moment(booking.moved_from, zone) if booking.moved_from else "—"
             new = format_moment(booking.scheduled_at, zone)
@@ -417,6 +418,7 @@ async def prepare(
     if view is None or not still_relevant(n, view.booking):
         return None
     charge = await charge_of(uow, n.payment_id)
+    together = await paid_with(uow, view.booking) if view.booking.payment_mode == PaymentMode.UPI else []
     if n.kind == K.REFUND_DUE_OPERATOR:
         if operator_chat_id is None:
             return None
@@ -424,10 +426,10 @@ async def prepare(
             return to_operator(view, charge, operator_chat_id)
     if n.recipient_id == view.mentee.id:
         with use_locale(view.mentee.locale):
-            return to_mentee(n, view, default_zone, clock.now(), charge)
+            return to_mentee(n, view, default_zone, clock.now(), charge, together)
     if n.recipient_id == view.mentor.id:
         with use_locale(view.mentor.locale):
-            return to_mentor(n, view, default_zone, clock.now(), charge, max_reschedules)
+            return to_mentor(n, view, default_zone, clock.now(), charge, max_reschedules, together)
     return None
 
 

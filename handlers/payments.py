@@ -13,7 +13,7 @@ import asyncio
 import csv
 import io
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
@@ -117,20 +117,16 @@ def held_series_screen(views: list[BookingView], zone: str) -> tuple[str, Inline
         mode=payment_mode_label(first.payment_mode or PaymentMode.STARS),
     )
     card, _markup = booking_card_for_mentee(first, views[0].offering, views[0].mentor, zone)
-    weeks = [
-        _("🔁 Week {week} of {weeks}: {time}").format(
-            week=v.booking.series_week,
-            weeks=v.booking.series_weeks,
-            time=format_moment(v.booking.scheduled_at, zone),
-        )
-        for v in views
-    ]
-    text = "\n".join([head, "", *weeks, "", card])
+    text = "\n".join([head, "", *week_lines(views, zone), "", card])
     return text, InlineKeyboardMarkup(pay_buttons(first, price=format_price(amount, currency)))
 
 
 async def show_held_series(update: Update, context: AppContext, views: list[BookingView]) -> None:
-    """The held weeks, then the series' one invoice (the card's 💳 Pay sends it again)."""
+    """The held weeks, then the series' one invoice (the card's 💳 Pay sends it again); paid by UPI, the one UPI
+    payment's details and QR code."""
+    if views[0].booking.payment_mode == PaymentMode.UPI:
+        await show_held_booking(update, context, views[0])
+        return
     await show(update, *held_series_screen(views, context.zone))
     await send_invoice(context.bot, series_invoice_for(views, context.zone, context.services.provider_token))
 
@@ -148,8 +144,15 @@ def pay_buttons(booking: Booking, pay: bool = True, price: str | None = None) ->
     price_given, price = price, price or format_price(booking.amount, booking.currency)
     rows = []
     weeks = booking.series_weeks or 0
-    if pay and price_given is None and booking.series_id is not None and weeks > 1:  # the series' one invoice
-        label = ngettext("💳 Pay for the {count} week", "💳 Pay for all {count} weeks", weeks).format(count=weeks)
+    if pay and price_given is None and booking.series_id is not None and weeks > 1:  # the series' one payment
+        if booking.payment_mode == PaymentMode.UPI:
+            label = ngettext(
+                "📲 Pay for the {count} week by UPI", "📲 Pay for all {count} weeks by UPI", weeks
+            ).format(count=weeks)
+        else:
+            label = ngettext("💳 Pay for the {count} week", "💳 Pay for all {count} weeks", weeks).format(
+                count=weeks
+            )
         rows.append([button(label, ActOnPayment(booking.id, PaymentAction.PAY))])
     elif pay:
         label = _("📲 Pay {price} by UPI") if booking.payment_mode == PaymentMode.UPI else _("💳 Pay {price}")
@@ -171,46 +174,131 @@ def held_screen(view: BookingView, zone: str) -> tuple[str, InlineKeyboardMarkup
 
 
 def upi_note(view: BookingView) -> str:
-    """The UPI payment's note (``tn``): the offering and the booking, so the mentor can match it."""
+    """The UPI payment's note (``tn``): the offering and the booking (a series: its first week's, the series'
+    number), so the mentor can match it."""
     return f"{view.offering.title} #{view.booking.id}"
 
 
-def upi_screen(view: BookingView, upi_id: str, zone: str) -> tuple[str, InlineKeyboardMarkup, str]:
-    """A booking held for a UPI payment: the amount (the booking's own), the mentor's UPI ID, the ``upi://pay``
-    link as text, what to do; its buttons; and the link (for the QR code)."""
+def upi_total(bookings: Sequence[Booking]) -> str:
+    """What one UPI payment of ``bookings`` (one booking, or the weeks of a series paid together) asks: their
+    stored prices added up."""
+    return format_price(*series_amount(bookings))
+
+
+def is_series(bookings: Sequence[Booking]) -> bool:
+    return len(bookings) > 1 or any(b.series_id is not None for b in bookings)
+
+
+def upi_screen(views: list[BookingView], upi_id: str, zone: str) -> tuple[str, InlineKeyboardMarkup, str]:
+    """A booking held for a UPI payment - or the weeks of a series, paid with one - : the amount (the stored
+    prices), the mentor's UPI ID, the ``upi://pay`` link as text, what to do; its buttons; and the link (for the
+    QR code)."""
+    view = views[0]
     booking = view.booking
+    bookings = [v.booking for v in views]
     card, _markup = booking_card_for_mentee(booking, view.offering, view.mentor, zone)
-    link = upi_link(upi_id, view.mentor.display_name, booking.amount, booking.currency, upi_note(view))
-    amount = format_price(booking.amount, booking.currency)
+    total, currency = series_amount(bookings)
+    link = upi_link(upi_id, view.mentor.display_name, total, currency, upi_note(view))
+    amount, mentor = format_price(total, currency), esc(view.mentor.display_name)
+    weeks: list[str] = []
+    if is_series(bookings):
+        head = ngettext(
+            "🕒 {count} week is held for you. Pay {amount} for it by UPI to {mentor}, in one payment:",
+            "🕒 {count} weeks are held for you. Pay {amount} for all of them by UPI to {mentor}, in one payment:",
+            len(views),
+        ).format(count=len(views), amount=amount, mentor=mentor)
+        weeks = ["", *week_lines(views, zone)]
+    else:
+        head = _("🕒 This time is held for you. Pay {amount} by UPI to {mentor}:").format(
+            amount=amount, mentor=mentor
+        )
     lines = [
-        _("🕒 This time is held for you. Pay {amount} by UPI to {mentor}:").format(
-            amount=amount, mentor=esc(view.mentor.display_name)
-        ),
+        head,
         _("UPI ID: <code>{upi_id}</code>").format(upi_id=esc(upi_id)),
         _("Scan the QR code below with any UPI app, or open this link on your phone:"),
         f"<code>{esc(link)}</code>",
         _("Pay exactly {amount}, then tap “I have paid”: the mentor checks that it arrived.").format(
             amount=amount
         ),
+        *weeks,
         "",
         card,
     ]
     return "\n".join(lines), InlineKeyboardMarkup(pay_buttons(booking, pay=False)), link
 
 
-def qr_caption(view: BookingView, upi_id: str) -> str:
-    amount = format_price(view.booking.amount, view.booking.currency)
+def week_lines(views: list[BookingView], zone: str) -> list[str]:
+    """The weeks of a series held together: "🔁 Week 2 of 3: <time>" each."""
+    return [
+        _("🔁 Week {week} of {weeks}: {time}").format(
+            week=v.booking.series_week,
+            weeks=v.booking.series_weeks,
+            time=format_moment(v.booking.scheduled_at, zone),
+        )
+        for v in views
+    ]
+
+
+def qr_caption(views: list[BookingView], upi_id: str) -> str:
+    amount = upi_total([v.booking for v in views])
     return _("Scan to pay {amount} to <code>{upi_id}</code>, then tap “I have paid”.").format(
         amount=amount, upi_id=esc(upi_id)
     )
 
 
-async def show_upi(update: Update, context: AppContext, view: BookingView, upi_id: str) -> None:
+async def show_upi(update: Update, context: AppContext, views: list[BookingView], upi_id: str) -> None:
     """The UPI details in place of the pressed message, then the QR code of the link (with "I have paid")."""
-    text, markup, link = upi_screen(view, upi_id, context.zone)
+    text, markup, link = upi_screen(views, upi_id, context.zone)
     await show(update, text, markup)
-    rows = [[claim_button(view.booking)]] if may_claim_upi(view.booking) else []
-    await send_qr(context.bot, view.booking.mentee_id, link, qr_caption(view, upi_id), InlineKeyboardMarkup(rows))
+    first = views[0].booking
+    rows = [[claim_button(first)]] if may_claim_upi(first) else []
+    await send_qr(context.bot, first.mentee_id, link, qr_caption(views, upi_id), InlineKeyboardMarkup(rows))
+
+
+# --- what the people are told of a UPI payment (``handlers.notify``), for one booking or a series paid as one
+
+
+def upi_claim_head(view: BookingView, together: Sequence[Booking]) -> str:
+    """To the mentor: the mentee says they paid; the amount is the stored prices of what the payment is for."""
+    amount, name, note = upi_total(together or [view.booking]), esc(view.mentee.display_name), esc(upi_note(view))
+    if is_series(together):
+        return ngettext(
+            "📲 {mentee} says they paid {amount} by UPI for {count} weekly session of this series, in one "
+            "payment. Check your UPI app for it (note: <code>{note}</code>), then tap “Mark paid” or “Not "
+            "received” once for the whole series.",
+            "📲 {mentee} says they paid {amount} by UPI for {count} weekly sessions of this series, in one "
+            "payment. Check your UPI app for it (note: <code>{note}</code>), then tap “Mark paid” or “Not "
+            "received” once for the whole series.",
+            len(together),
+        ).format(mentee=name, amount=amount, count=len(together), note=note)
+    return _(
+        "📲 {mentee} says they paid {amount} by UPI for this booking. Check your UPI app for it "
+        "(note: <code>{note}</code>), then tap “Mark paid” or “Not received”."
+    ).format(mentee=name, amount=amount, note=note)
+
+
+def upi_receipt_head(view: BookingView, together: Sequence[Booking]) -> str:
+    """To the mentee: the mentor received their UPI payment (for a series: every week's share, added up)."""
+    mentor, title = esc(view.mentor.display_name), esc(view.offering.title)
+    if is_series(together):
+        share = format_price(view.booking.amount, view.booking.currency)
+        return ngettext(
+            "🧾 {mentor} received your UPI payment: {amount} for <b>{title}</b>, {count} weekly session "
+            "({share} each).",
+            "🧾 {mentor} received your UPI payment: {amount} for <b>{title}</b>, {count} weekly sessions "
+            "({share} each).",
+            len(together),
+        ).format(mentor=mentor, amount=upi_total(together), title=title, count=len(together), share=share)
+    return _("🧾 {mentor} received your UPI payment: {amount} for <b>{title}</b>.").format(
+        mentor=mentor, amount=upi_total([view.booking]), title=title
+    )
+
+
+def upi_missing_head(view: BookingView, together: Sequence[Booking]) -> str:
+    """To the mentee: the mentor did not find their UPI payment (of the whole series, for a series)."""
+    return _("⚠️ {mentor} has not received your UPI payment of {amount}.").format(
+        mentor=esc(view.mentor.display_name), amount=upi_total(together or [view.booking])
+    )
 
 
 async def show_held_booking(update: Update, context: AppContext, view: BookingView) -> None:
@@ -219,8 +307,8 @@ async def show_held_booking(update: Update, context: AppContext, view: BookingVi
     await answer_press(update, context)
     if view.booking.payment_mode == PaymentMode.UPI:
         async with context.reader() as uow:
-            view, upi_id = await usecase.upi_to_pay(uow, context.clock, context.user.id, view.booking.id or 0)
-        await show_upi(update, context, view, upi_id)
+            views, upi_id = await usecase.upi_to_pay(uow, context.clock, context.user.id, view.booking.id or 0)
+        await show_upi(update, context, views, upi_id)
         return
     await show(update, *held_screen(view, context.zone))
     await send_invoice(context.bot, invoice_for(view, context.zone, context.services.provider_token))
@@ -237,10 +325,12 @@ async def act_on_payment(update: Update, context: AppContext, data: ActOnPayment
             async with context.reader() as uow:
                 view = await usecase.booking_to_pay(uow, context.clock, me, booking_id)
                 if view.booking.payment_mode == PaymentMode.UPI:
-                    view, upi_id = await usecase.upi_to_pay(uow, context.clock, me, booking_id)
-                together = await usecase.series_to_pay(uow, context.clock, me, booking_id)
-            if view.booking.payment_mode == PaymentMode.UPI:
-                await show_upi(update, context, view, upi_id)
+                    views, upi_id = await usecase.upi_to_pay(uow, context.clock, me, booking_id)
+                    upi = True
+                else:
+                    together, upi = await usecase.series_to_pay(uow, context.clock, me, booking_id), False
+            if upi:
+                await show_upi(update, context, views, upi_id)
                 return _("The QR code is below.")
             if view.booking.series_id is not None:  # a series paid as one: its one invoice
                 token = context.services.provider_token

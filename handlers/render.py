@@ -34,7 +34,7 @@ from domain.model import (
     TimeRange,
     User,
 )
-from domain.payments import ONLINE, may_check_upi, may_mark_paid, may_mark_refunded
+from domain.payments import HELD, may_check_upi, may_mark_paid, may_mark_refunded
 from domain.reschedule import may_propose
 from domain.sessions import cancellation_deadline
 from handlers.callbacks import (
@@ -443,7 +443,7 @@ def money_lines(booking: Booking, offering: Offering, zone: str, reader: Actor) 
             lines.append(_("↩️ A refund is due: refund it, then tap “Mark refunded”."))
     open_money = booking.payment_status in (PaymentStatus.PENDING, PaymentStatus.PAID)
     if open_money and booking.status.is_active:
-        if booking.series_id is not None and booking.payment_mode in ONLINE:
+        if booking.series_id is not None and booking.payment_mode in HELD:  # one payment for the series
             lines.append(series_share_line(booking))
         lines.append(refund_terms(cancellation_deadline(booking, offering), zone))
     return lines

@@ -15,10 +15,10 @@ from chat.i18n import _, format_moment, format_price, ngettext
 from domain.errors import InvalidTransition, SlotTaken, TooManyBookings
 from domain.mentee import MyTab
 from domain.model import REASON_MAX, Actor, BookingStatus, BookingView, PaymentMode
-from domain.payments import ONLINE, PaymentSettings, price_in
+from domain.payments import HELD, ONLINE, PaymentSettings, price_in
 from domain.series import MIN_WEEKS, SeriesPlan, series_modes
 from domain.sessions import cutoff_before
-from domain.usecases.booking import BookingRequest
+from domain.usecases.booking import BookingRequest, upi_id_for
 from domain.usecases.series import (
     book_series,
     cancel_future,
@@ -82,10 +82,15 @@ async def repeat_weekly(update: Update, context: AppContext, data: RepeatWeekly)
 
 
 def plan_view(
-    plan: SeriesPlan, start: datetime, zone: str, payments: PaymentSettings = PaymentSettings()
+    plan: SeriesPlan,
+    start: datetime,
+    zone: str,
+    payments: PaymentSettings = PaymentSettings(),
+    upi_id: str | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
     """Each week with its time (the mentee's clock) and whether it is free; book the free ones (and pay them with
-    one invoice, one button per way of paying, when the series is paid in the bot)."""
+    one payment - one invoice, or one UPI payment when the mentor has a UPI ID, ``upi_id`` - one button per way
+    of paying, when the series is paid in the bot)."""
     offering = plan.offering
     assert offering.id is not None
     lines = [_("🔁 <b>{title}</b>, {weeks} weeks:").format(title=esc(offering.title), weeks=len(plan.weeks))]
@@ -117,9 +122,9 @@ def plan_view(
                 free,
             ).format(count=free),
         ]
-        online = [mode for mode in series_modes(offering, payments) if mode in ONLINE]
+        online = [mode for mode in series_modes(offering, payments, upi_id) if mode in HELD]
         if online:
-            lines += pay_lines(plan, start, zone, payments)
+            lines += pay_lines(plan, start, zone, payments, online)
         for mode in online:
             amount, currency = price_in(offering, mode, payments.stars_per_rupee)
             label = series_pay_label(mode, free, format_price(amount * free, currency))
@@ -141,23 +146,45 @@ def series_pay_label(mode: PaymentMode, weeks: int, total: str) -> str:
             "⭐ Book {count} weeks and pay {total} in Stars",
             weeks,
         )
+    elif mode == PaymentMode.UPI:
+        label = ngettext(
+            "📲 Book {count} week and pay {total} by UPI", "📲 Book {count} weeks and pay {total} by UPI", weeks
+        )
     else:
         label = ngettext("💳 Book {count} week and pay {total}", "💳 Book {count} weeks and pay {total}", weeks)
     return label.format(count=weeks, total=total)
 
 
-def pay_lines(plan: SeriesPlan, start: datetime, zone: str, payments: PaymentSettings) -> list[str]:
-    """Before paying a series: one invoice for every free week, held while paying, and what is refunded when."""
+def pay_lines(
+    plan: SeriesPlan, start: datetime, zone: str, payments: PaymentSettings, modes: list[PaymentMode]
+) -> list[str]:
+    """Before paying a series (``modes``: the ways offered): one payment for every free week (an invoice, or one
+    UPI payment), held while paying, and what is refunded when."""
     offering = plan.offering
     minutes = int(payments.hold.total_seconds() // 60)
-    lines = [
-        ngettext(
+    held: list[str] = []
+    if any(mode in ONLINE for mode in modes):
+        invoice = ngettext(
             "💳 One invoice for every free week, paid in Telegram: after you tap a Pay button, the weeks are held "
             "for you for {minutes} minute while you pay.",
             "💳 One invoice for every free week, paid in Telegram: after you tap a Pay button, the weeks are held "
             "for you for {minutes} minutes while you pay.",
             minutes,
-        ).format(minutes=minutes),
+        )
+        held.append(invoice.format(minutes=minutes))
+    if PaymentMode.UPI in modes:
+        upi = ngettext(
+            "📲 One UPI payment to the mentor for every free week: after you tap the UPI button, the weeks are "
+            "held for you for {minutes} minute while you pay; once you tap “I have paid”, they stay held until "
+            "the mentor has checked.",
+            "📲 One UPI payment to the mentor for every free week: after you tap the UPI button, the weeks are "
+            "held for you for {minutes} minutes while you pay; once you tap “I have paid”, they stay held "
+            "until the mentor has checked.",
+            minutes,
+        )
+        held.append(upi.format(minutes=minutes))
+    lines = held
+    lines += [
         _("Once paid, every week is confirmed at once.")
         if offering.auto_confirm_paid
         else _("Once paid, the mentor confirms the series; I will message you."),
@@ -169,7 +196,9 @@ def pay_lines(plan: SeriesPlan, start: datetime, zone: str, payments: PaymentSet
             hours=offering.cancellation_cutoff_hours, time=format_moment(cutoff_before(start, offering), zone)
         ),
     ]
-    if PaymentMode.STARS in payments.online:
+    if PaymentMode.UPI in modes:
+        lines.append(_("📲 Paid by UPI: the mentor sends a week's share back to you by UPI when it is refunded."))
+    if PaymentMode.STARS in modes:
         lines.append(
             _(
                 "⭐ Paid in Stars: Telegram refunds a Stars payment only in full, so the bot gives the whole "
@@ -189,9 +218,10 @@ async def choose_weeks(update: Update, context: AppContext, data: PlanSeries) ->
                 uow, context.clock, data.offering_id, context.user.id, data.start, data.weeks,
                 context.services.payments,
             )  # fmt: skip
+            upi_id = await upi_id_for(uow, plan.offering, context.services.payments)
     except SlotTaken:
         return await _first_week_taken(update, context, data.offering_id, data.start)
-    await show(update, *plan_view(plan, data.start, context.zone, context.services.payments))
+    await show(update, *plan_view(plan, data.start, context.zone, context.services.payments, upi_id))
     return None
 
 

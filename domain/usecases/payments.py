@@ -46,7 +46,8 @@ from domain.payments import (
     shares_of,
     stars_refund_way,
     totals_from,
-    upi_charge_ref,
+    upi_charges,
+    upi_moves_on,
 )
 from domain.ports import Clock, UnitOfWork
 from domain.usecases.inbox import mentor_booking
@@ -76,7 +77,10 @@ async def paid_with(uow: UnitOfWork, booking: Booking, *, for_update: bool = Fal
     """The bookings one invoice pays: the occurrences of ``booking``'s series booked with its nonce (a series
     paid as one, ``domain.payments``), or ``booking`` alone. ``for_update``: each row locked, earliest first."""
     if booking.series_id is None or booking.payment_nonce is None:
-        return [booking]
+        if not for_update or booking.id is None:
+            return [booking]
+        locked_alone = await uow.bookings.get(booking.id, for_update=True)
+        return [locked_alone or booking]
     together = paid_together(await uow.bookings.series_bookings(booking.series_id), booking.payment_nonce)
     if not for_update:
         return together or [booking]
@@ -269,10 +273,11 @@ async def mark_paid(uow: UnitOfWork, clock: Clock, mentor_id: int, booking_id: i
     """The mentor received the money outside the bot (``off``): a charge in the ledger, the booking paid, the
     mentee sent a receipt. ``NothingToMark`` unless the booking is paid outside the bot and not paid yet. For a
     UPI booking: the payment the mentee reported arrived (``upi_received``)."""
+    view = await mentor_booking(uow, mentor_id, booking_id)
+    if view.booking.payment_mode == PaymentMode.UPI:
+        return await upi_received(uow, view, clock.now())
     view = await mentor_booking(uow, mentor_id, booking_id, for_update=True)
     booking, now = view.booking, clock.now()
-    if booking.payment_mode == PaymentMode.UPI:
-        return await upi_received(uow, view, now)
     if booking.payment_mode != PaymentMode.OFF or booking.payment_status != PaymentStatus.PENDING:
         raise NothingToMark()
     if not may_mark_paid(booking):
@@ -315,70 +320,101 @@ async def mark_refunded(uow: UnitOfWork, clock: Clock, mentor_id: int, booking_i
 # --- UPI: the mentee says they paid, the mentor checks -----------------------------------------------------------
 
 
-async def upi_to_pay(uow: UnitOfWork, clock: Clock, mentee_id: int, booking_id: int) -> tuple[BookingView, str]:
-    """The held UPI booking the mentee wants to pay (again), with the mentor's UPI ID; ``HoldOver`` when the hold
-    is over, ``PaymentModeUnavailable`` when the mentor has no UPI ID any more."""
-    view = await booking_to_pay(uow, clock, mentee_id, booking_id)
-    profile = await uow.profiles.get(view.booking.mentor_id)
-    if view.booking.payment_mode != PaymentMode.UPI or profile is None or not profile.upi_id:
+async def upi_to_pay(
+    uow: UnitOfWork, clock: Clock, mentee_id: int, booking_id: int
+) -> tuple[list[BookingView], str]:
+    """The held UPI booking the mentee wants to pay (again) - for a series paid as one, every week it holds,
+    earliest first (one UPI payment for their stored prices added up) - with the mentor's UPI ID; ``HoldOver``
+    when the hold is over, ``PaymentModeUnavailable`` when the mentor has no UPI ID any more."""
+    views = await series_to_pay(uow, clock, mentee_id, booking_id)
+    profile = await uow.profiles.get(views[0].booking.mentor_id)
+    if any(v.booking.payment_mode != PaymentMode.UPI for v in views) or profile is None or not profile.upi_id:
         raise PaymentModeUnavailable(PaymentMode.UPI)
-    return view, profile.upi_id
+    return views, profile.upi_id
+
+
+async def _answer_together(
+    uow: UnitOfWork, view: BookingView, changed: list[tuple[Booking, Booking]], actor: Actor, now: datetime
+) -> BookingView:
+    """Save each ``(before, after)`` of one UPI payment's bookings: the first (earliest) tells the people, the
+    other weeks of a series move with it quietly. Returns the pressed booking (``view``) as it is now."""
+    pressed = view
+    for place, (before, after) in enumerate(changed):
+        saved = await uow.bookings.update(after)
+        if place == 0:
+            await record_change(uow, before, saved, actor, view.mentor_zone, now)
+        else:
+            await _quietly(uow, before, saved, view.mentor_zone, now)
+        if saved.id == view.booking.id:
+            pressed = BookingView(saved, view.offering, view.mentor, view.mentee)
+    return pressed
 
 
 async def claim_upi(uow: UnitOfWork, clock: Clock, mentee_id: int, booking_id: int) -> BookingView:
     """The mentee says they paid by UPI: the mentor is asked to check (received / not received), and while they
-    check the slot stays held (until the start at most, ``Booking.held_until``). ``NothingToMark`` when there is
-    nothing to report (paid already, reported already, not a UPI booking)."""
-    view = await mentee_booking(uow, mentee_id, booking_id, for_update=True)
-    booking, now = view.booking, clock.now()
-    if not may_claim_upi(booking):
+    check the slot stays held (until the start at most, ``Booking.held_until``). For a series paid as one, the
+    report is for every week (the mentor is asked once). ``NothingToMark`` when there is nothing to report (paid
+    already, reported already, not a UPI booking)."""
+    view = await mentee_booking(uow, mentee_id, booking_id)
+    now = clock.now()
+    together = [b for b in await paid_with(uow, view.booking, for_update=True) if may_claim_upi(b)]
+    if not together:
         raise NothingToMark()
-    claimed = await uow.bookings.update(booking.with_changes(payment_claimed_at=now, updated_at=now))
-    await record_change(uow, booking, claimed, Actor.MENTEE, view.mentor_zone, now)
-    return BookingView(claimed, view.offering, view.mentor, view.mentee)
+    changed = [(b, b.with_changes(payment_claimed_at=now, updated_at=now)) for b in together]
+    return await _answer_together(uow, view, changed, Actor.MENTEE, now)
 
 
 async def upi_received(uow: UnitOfWork, view: BookingView, now: datetime) -> BookingView:
-    """The mentor found the UPI payment: a charge in the ledger (mode ``upi``, the booking's stored amount) and the
-    booking moves on exactly like a payment in Telegram (to the mentor's answer, or confirmed). If the booking no
-    longer waited for it (the hold ran out, the mentee let it go), the money is owed back: refund due, the mentee
-    told, the mentor marks it refunded."""
-    booking = view.booking
-    if not may_check_upi(booking):
+    """The mentor found the UPI payment: charges in the ledger (mode ``upi``, the stored amounts,
+    ``domain.payments.upi_charges``) and the booking - every week of a series paid as one - moves on exactly like
+    a payment in Telegram (to the mentor's answer, or confirmed). If it no longer waited for it (the hold ran out,
+    the mentee let it go), the money is owed back: refund due, the mentee told, the mentor marks it refunded."""
+    together = [b for b in await paid_with(uow, view.booking, for_update=True) if may_check_upi(b)]
+    if not together:
         raise NothingToMark()
-    assert booking.id is not None
-    entry = LedgerEntry(
-        booking.id, booking.mentor_id, booking.mentee_id, LedgerKind.CHARGE, booking.amount, booking.currency,
-        PaymentMode.UPI, upi_charge_ref(booking.id), now,
-    )  # fmt: skip
-    charge = await uow.payments.add(entry)
-    if charge is None:  # recorded already (the ledger keeps one UPI payment per booking)
-        raise NothingToMark()
-    answered = booking.with_changes(payment_claimed_at=None, updated_at=now)
-    if booking.status == S.AWAITING_PAYMENT:
-        paid, _delta = rules.transition(answered, after_payment(view.offering), Actor.SYSTEM, now)
-        paid = await uow.bookings.update(await settled(uow, paid))
-        await record_change(uow, booking, paid, Actor.MENTOR, view.mentor_zone, now)
-        return BookingView(paid, view.offering, view.mentor, view.mentee)
-    await make_refund_due(uow, charge, now)
+    entries = upi_charges(together, now)
+    charges: list[LedgerEntry] = []
+    for entry in entries:
+        charge = await uow.payments.add(entry)
+        if charge is None:  # recorded already (the ledger keeps one UPI payment per booking)
+            raise NothingToMark()
+        charges.append(charge)
+    if upi_moves_on(together):
+        changed = []
+        for booking in together:
+            answered = booking.with_changes(payment_claimed_at=None, updated_at=now)
+            paid, _delta = rules.transition(answered, after_payment(view.offering), Actor.SYSTEM, now)
+            changed.append((booking, await settled(uow, paid)))
+        return await _answer_together(uow, view, changed, Actor.MENTOR, now)
+    first = together[0]
+    await make_refund_due(uow, charges[0], now)
     await uow.outbox.add(
-        [Notification(NotificationKind.LATE_PAYMENT, booking.mentee_id, now, booking.id, payment_id=charge.id)]
+        [Notification(NotificationKind.LATE_PAYMENT, first.mentee_id, now, first.id, payment_id=charges[0].id)]
     )
-    updated = await uow.bookings.update(await settled(uow, answered))
-    return BookingView(updated, view.offering, view.mentor, view.mentee)
+    late = []
+    for booking in together:
+        late.append((booking, await settled(uow, booking.with_changes(payment_claimed_at=None, updated_at=now))))
+    pressed = view
+    for before, after in late:  # nobody is told of these changes but by the late payment's message
+        saved = await uow.bookings.update(after)
+        await _quietly(uow, before, saved, view.mentor_zone, now)
+        if saved.id == view.booking.id:
+            pressed = BookingView(saved, view.offering, view.mentor, view.mentee)
+    return pressed
 
 
 async def upi_not_received(uow: UnitOfWork, clock: Clock, mentor_id: int, booking_id: int) -> BookingView:
-    """The mentor did not find the UPI payment the mentee reported: the mentee is told, and the hold goes back
-    to its own end (``hold_until``): if that has passed, the slot is freed at once (the dispatcher's expiry);
-    otherwise the mentee may still pay and report it again. ``NothingToMark`` when no report waits."""
-    view = await mentor_booking(uow, mentor_id, booking_id, for_update=True)
-    booking, now = view.booking, clock.now()
-    if not may_check_upi(booking):
+    """The mentor did not find the UPI payment the mentee reported: the mentee is told (once, for a series), and
+    the hold goes back to its own end (``hold_until``): if that has passed, the slot is freed at once (the
+    dispatcher's expiry); otherwise the mentee may still pay and report it again. ``NothingToMark`` when no report
+    waits."""
+    view = await mentor_booking(uow, mentor_id, booking_id)
+    now = clock.now()
+    together = [b for b in await paid_with(uow, view.booking, for_update=True) if may_check_upi(b)]
+    if not together:
         raise NothingToMark()
-    answered = await uow.bookings.update(booking.with_changes(payment_claimed_at=None, updated_at=now))
-    await record_change(uow, booking, answered, Actor.MENTOR, view.mentor_zone, now)
-    return BookingView(answered, view.offering, view.mentor, view.mentee)
+    changed = [(b, b.with_changes(payment_claimed_at=None, updated_at=now)) for b in together]
+    return await _answer_together(uow, view, changed, Actor.MENTOR, now)
 
 
 # --- the dispatcher's side ------------------------------------------------------------------------------------

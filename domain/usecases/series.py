@@ -22,7 +22,7 @@ from domain.ports import Clock, UnitOfWork
 from domain.series import SeriesPlan, Week, check_package, check_weeks, occurrences, series_modes, weeks_possible
 from domain.sessions import cancellation_closed
 from domain.slots import SlotContext
-from domain.usecases.booking import BookingRequest, booking_for, booking_views, check_slot, move
+from domain.usecases.booking import BookingRequest, booking_for, booking_views, check_slot, move, upi_id_for
 from domain.usecases.notifications import plan_timed, record_change
 from domain.usecases.people import load_user
 
@@ -95,7 +95,8 @@ async def book_series(
         raise TooManyBookings(max_active_per_mentor)
     free = [week for week in plan.free if week.start is not None]
     now, zone = clock.now(), mentor.timezone or "UTC"
-    modes = series_modes(plan.offering, payments)
+    upi_id = await upi_id_for(uow, plan.offering, payments)
+    modes = series_modes(plan.offering, payments, upi_id)
     if request.mode is not None and request.mode not in modes:
         raise PaymentModeUnavailable(request.mode)
     mode = request.mode or (modes[0] if modes else None)
@@ -105,7 +106,7 @@ async def book_series(
     hold_until = None
     for place, week in enumerate(free, start=1):
         assert week.start is not None
-        terms = payment_terms(plan.offering, mode, payments, week.start, now, nonce)
+        terms = payment_terms(plan.offering, mode, payments, week.start, now, nonce, upi_id)
         if terms is not None and terms.hold_until is not None:  # every week is held as long as the first
             hold_until = hold_until or terms.hold_until
             terms = replace(terms, hold_until=hold_until)

@@ -131,15 +131,19 @@ def test_every_week_in_the_window_is_a_slot_of_an_empty_calendar(
             check_weeks(weeks, possible)
 
 
-def test_a_series_is_paid_with_one_invoice_where_invoices_are_on() -> None:
+def test_a_series_is_paid_with_one_payment_where_payments_in_the_bot_are_on() -> None:
     stars = PaymentSettings(modes=(PaymentMode.STARS,))
     both = PaymentSettings(modes=(PaymentMode.PROVIDER, PaymentMode.UPI, PaymentMode.STARS))
     assert series_modes(offering(price=0), stars) == ()
     assert series_modes(offering(price=500), PaymentSettings()) == (PaymentMode.OFF,)
     assert series_modes(offering(price=500), stars) == (PaymentMode.STARS,)
     assert series_modes(offering(price=500), both) == (PaymentMode.PROVIDER, PaymentMode.STARS)
-    upi = PaymentSettings(modes=(PaymentMode.UPI,))  # one UPI request for a series is not built: outside the bot
+    upi = PaymentSettings(modes=(PaymentMode.UPI,))  # one UPI payment for a series, when the mentor has a UPI ID
     assert series_modes(offering(price=500), upi) == (PaymentMode.OFF,)
+    assert series_modes(offering(price=500), upi, "asha@okicici") == (PaymentMode.UPI,)
+    assert series_modes(offering(price=500), both, "asha@okicici") == (
+        PaymentMode.PROVIDER, PaymentMode.UPI, PaymentMode.STARS,
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(
