@@ -418,7 +418,8 @@ async def prepare(
     if view is None or not still_relevant(n, view.booking):
         return None
     charge = await charge_of(uow, n.payment_id)
-    together = await paid_with(uow, view.booking) if view.booking.payment_mode == PaymentMode.UPI else []
+    upi = view.booking.payment_mode == PaymentMode.UPI and n.kind in (K.UPI_CLAIM, K.UPI_NOT_RECEIVED, K.PAID)
+    together = await paid_with(uow, view.booking) if upi else []  # what the UPI payment is for: a series' weeks
     if n.kind == K.REFUND_DUE_OPERATOR:
         if operator_chat_id is None:
             return None

@@ -27,6 +27,7 @@ from domain.inbox import tab_of
 from domain.mentee import MyTab
 from domain.model import Booking, BookingStatus, BookingView, Currency, PaymentMode
 from domain.payments import (
+    UPI_NOTE_MAX,
     CheckoutRefusal,
     Earnings,
     LedgerEntry,
@@ -175,8 +176,10 @@ def held_screen(view: BookingView, zone: str) -> tuple[str, InlineKeyboardMarkup
 
 def upi_note(view: BookingView) -> str:
     """The UPI payment's note (``tn``): the offering and the booking (a series: its first week's, the series'
-    number), so the mentor can match it."""
-    return f"{view.offering.title} #{view.booking.id}"
+    number), so the mentor can match it. A long title is cut, never the number (UPI apps cut the note at
+    ``UPI_NOTE_MAX``)."""
+    number = f" #{view.booking.id}"
+    return view.offering.title[: UPI_NOTE_MAX - len(number)].rstrip() + number
 
 
 def upi_total(bookings: Sequence[Booking]) -> str:
