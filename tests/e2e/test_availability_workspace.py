@@ -24,7 +24,7 @@ from handlers.callbacks import (
     ToggleDay,
 )
 from sandbox.botapi import FakeBotApi, FakeUser
-from tests.e2e.flows import become_mentor_with_offering, clock, onboard, set_hours, with_button
+from tests.e2e.flows import become_mentor_with_offering, clock, last_answer, onboard, set_hours, with_button
 
 # Now is Tuesday 24 Nov 2026, 11:30 in Kolkata.
 WEEKDAYS_9_TO_12 = clock("Mon, Tue, Wed, Thu, Fri: 9:00 AM–12:00 PM")
@@ -34,11 +34,6 @@ REFUSED = "You are not allowed to do that."
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_kind(request: pytest.FixtureRequest) -> str:
     return request.param
-
-
-async def last_answer(api: FakeBotApi) -> str:
-    await api.wait_idle()
-    return api.callback_answers[-1].text
 
 
 async def open_availability(api: FakeBotApi, mentor: FakeUser):

@@ -9,19 +9,18 @@ from datetime import date, timedelta
 import pytest
 
 from bot.config import ConfigError, load_settings
-from domain.clock import FixedClock
 from domain.model import BookingStatus, DateOverride, OfferingStatus
 from domain.usecases.booking import BookingRequest, book_slot, free_dates, free_times
 from handlers.callbacks import BookOffering, BookWeek
 from sandbox.botapi import FakeBotApi, FakeUser
-from storage.engine import create_engine
-from storage.uow import SqlUnitOfWork
 from tests.e2e.conftest import BotRunner
 from tests.e2e.flows import (
     KOLKATA,
     LONDON,
+    BotData,
     clock,
     create_offering,
+    last_answer,
     onboard,
     open_first_date,
     pick_time_and_skip_notes,
@@ -31,14 +30,7 @@ from tests.e2e.flows import (
 S = BookingStatus
 
 
-class Data:
-    def __init__(self, runner: BotRunner) -> None:
-        self.engine = create_engine(runner.database_url)
-        self.clock: FixedClock = runner.clock
-
-    def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
-
+class Data(BotData):
     async def change_offering(self, offering_id: int, **changes: object) -> None:
         async with self.uow() as uow:
             found = await uow.offerings.get(offering_id)
@@ -63,14 +55,8 @@ class Data:
 
 @pytest.fixture
 async def data(runner: BotRunner, bot) -> AsyncIterator[Data]:
-    found = Data(runner)
-    yield found
-    await found.engine.dispose()
-
-
-async def last_answer(api: FakeBotApi) -> str:
-    await api.wait_idle()
-    return api.callback_answers[-1].text
+    async with Data(runner) as found:
+        yield found
 
 
 async def mentor_with_hours(api: FakeBotApi, hours: list[str], price: str = "500") -> FakeUser:

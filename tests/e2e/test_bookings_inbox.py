@@ -9,17 +9,14 @@ from datetime import timedelta
 
 import pytest
 
-from domain.clock import FixedClock
 from domain.inbox import InboxTab
 from domain.model import Booking, BookingStatus
 from domain.usecases.booking import BookingRequest, book_slot, change_status, free_dates, free_times
 from domain.usecases.people import set_locale
 from handlers.callbacks import ActOnBooking, BookingAction, OpenBookingCard, OpenInbox
 from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
-from storage.engine import create_engine
-from storage.uow import SqlUnitOfWork
 from tests.e2e.conftest import BotRunner
-from tests.e2e.flows import become_mentor_with_offering, booking_number, onboard
+from tests.e2e.flows import BotData, become_mentor_with_offering, booking_number, onboard
 
 NOT_ALLOWED = "You are not allowed to do that."
 S = BookingStatus
@@ -30,16 +27,9 @@ def db_kind(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-class Data:
+class Data(BotData):
     """Direct access to the bot's database for setting up bookings (through the real use cases) and checking
     that refused presses changed nothing."""
-
-    def __init__(self, runner: BotRunner) -> None:
-        self.engine = create_engine(runner.database_url)
-        self.clock: FixedClock = runner.clock
-
-    def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
 
     async def book(self, mentee_id: int, count: int, offering_id: int = 1) -> list[Booking]:
         """``count`` bookings by the mentee, each at the earliest free time, as if booked in the chat."""
@@ -60,12 +50,6 @@ class Data:
             await change_status(uow, self.clock, user_id, booking_id, status, reason)
             await uow.commit()
 
-    async def booking(self, booking_id: int) -> Booking:
-        async with self.uow() as uow:
-            found = await uow.bookings.get(booking_id)
-        assert found is not None
-        return found
-
     async def offering_counters(self, offering_id: int = 1) -> tuple[int, int, int, int]:
         async with self.uow() as uow:
             o = await uow.offerings.get(offering_id)
@@ -75,11 +59,8 @@ class Data:
 
 @pytest.fixture
 async def data(runner: BotRunner, bot) -> AsyncIterator[Data]:
-    found = Data(runner)
-    try:
+    async with Data(runner) as found:
         yield found
-    finally:
-        await found.engine.dispose()
 
 
 async def cast(api: FakeBotApi) -> tuple[FakeUser, FakeUser]:
@@ -140,7 +121,7 @@ async def test_stats_tabs_and_pages(api: FakeBotApi, data: Data) -> None:
     await mentor.wait_for(lambda m: m.message_id == screen.message_id and "Booking #" in m.text)
     await mentor.press("✅ Confirm", message=screen)
     await mentor.wait_for(lambda m: m.message_id == screen.message_id and "· confirmed" in m.text)
-    assert (await data.booking(booking_id)).status == S.CONFIRMED
+    assert (await data.get(booking_id)).status == S.CONFIRMED
     await mentee.wait_for("Your booking is confirmed")
     await mentor.press("⬅ Back to list", message=screen)
     upcoming = await mentor.wait_for(lambda m: m.message_id == screen.message_id and "Upcoming · page" in m.text)
@@ -173,7 +154,7 @@ async def test_private_note_is_the_mentors_alone(api: FakeBotApi, data: Data) ->
     await mentor.send("+ weak on system design")
     saved = await mentor.wait_for("Private note saved.")
     assert "aiming for FAANG & co\nweak on system design" in saved.text
-    stored = await data.booking(booking.id)  # type: ignore[arg-type]
+    stored = await data.get(booking.id)  # type: ignore[arg-type]
     assert stored.mentor_notes == "<b>Secret</b>: aiming for FAANG & co\nweak on system design"
 
     # everything the mentee is told about this booking leaves the note out
@@ -221,7 +202,7 @@ async def test_cancel_with_a_reason_and_the_mentee_is_told_in_their_language(api
     assert done.buttons == ["📝 Private note", "⬅ Back to list"]
     told = await mentee.wait_for("Family <emergency> & travel")
     assert "समय:" in told.text  # the mentee's card, in Hindi
-    assert (await data.booking(booking.id)).cancelled_by == "mentor"  # type: ignore[arg-type]
+    assert (await data.get(booking.id)).cancelled_by == "mentor"  # type: ignore[arg-type]
     assert await data.offering_counters() == (1, 0, 0, 0)
 
     await mentor.press("⬅ Back to list", message=done)
@@ -245,7 +226,7 @@ async def test_marking_a_session_waits_for_its_start(api: FakeBotApi, data: Data
         assert answer.show_alert and answer.text == (
             "This session has not started yet. Mark it completed or no-show once it has started."
         )
-    assert (await data.booking(first.id)).status == S.CONFIRMED  # type: ignore[arg-type]
+    assert (await data.get(first.id)).status == S.CONFIRMED  # type: ignore[arg-type]
 
     # ten minutes into the first session
     runner.clock.current = first.scheduled_at + timedelta(minutes=10)
@@ -301,7 +282,7 @@ async def test_nobody_else_can_use_the_inbox_buttons(api: FakeBotApi, data: Data
     [booking] = await data.book(mentee.id, 1)
     await data.move(mentor.id, booking.id, S.CONFIRMED)  # type: ignore[arg-type]
     data.clock.current = booking.scheduled_at + timedelta(hours=2)  # every move is open to the mentor now
-    before = await data.booking(booking.id)  # type: ignore[arg-type]
+    before = await data.get(booking.id)  # type: ignore[arg-type]
     counters = await data.offering_counters()
     assert booking.id is not None
 
@@ -334,5 +315,5 @@ async def test_nobody_else_can_use_the_inbox_buttons(api: FakeBotApi, data: Data
     await api.wait_idle()
     assert api.callback_answers[-1].text == "That is no longer available."
 
-    assert await data.booking(booking.id) == before
+    assert await data.get(booking.id) == before
     assert await data.offering_counters() == counters

@@ -29,7 +29,14 @@ from domain.calendar import booking_uid
 from sandbox.botapi import FakeBotApi, FakeUser
 from tests.domain.test_calendar import strictly_valid
 from tests.e2e.conftest import BotRunner
-from tests.e2e.flows import LONDON, become_mentor_with_offering, clock, onboard, open_first_date
+from tests.e2e.flows import (
+    LONDON,
+    ask_to_add_calendar,
+    become_mentor_with_offering,
+    clock,
+    onboard,
+    open_first_date,
+)
 from tests.e2e.webhooks import free_port, wait_until_healthy
 
 # Thursday 26 November, 09:30-10:30 in Kolkata (04:00-05:00 UTC): a meeting in the mentor's other calendar
@@ -124,12 +131,7 @@ async def test_a_mentor_cannot_remove_someone_elses_calendar(api: FakeBotApi, ru
     async with runner.running():
         await become_mentor_with_offering(api, mentor)
         await become_mentor_with_offering(api, other, "Mock interview")
-        await mentor.send("/availability")
-        await mentor.wait_for("Step 1 of 2")
-        await mentor.press("📆 Busy calendars")
-        await mentor.wait_for("Busy calendars")
-        await mentor.press("➕ Add a calendar")
-        await mentor.wait_for("Secret address in iCal format")
+        await ask_to_add_calendar(mentor)
         await mentor.send("ftp://calendar.example.com/x.ics")
         await mentor.wait_for("That is not a calendar address")
         await mentor.send("https://10.1.2.3/work.ics")  # still on the same step; refused, never connected to

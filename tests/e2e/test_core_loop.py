@@ -6,11 +6,11 @@ from sandbox.botapi import FakeBotApi
 from tests.e2e.flows import (
     LONDON,
     become_mentor_with_offering,
+    book_first_time,
     booking_number,
     clock,
     onboard,
     open_first_date,
-    pick_time_and_skip_notes,
 )
 
 
@@ -100,9 +100,7 @@ async def test_mentor_declines_with_a_reason(api: FakeBotApi, bot) -> None:
     mentee = api.user(202, "Ravi")
     await become_mentor_with_offering(api, mentor)
     await onboard(api, mentee)
-    await open_first_date(api, mentee)
-    await pick_time_and_skip_notes(api, mentee)
-    await mentee.press("✅ Confirm booking")
+    await book_first_time(api, mentee, "Request sent")
     request = await mentor.wait_for("New booking request")
 
     await mentor.press("❌ Decline", message=request)

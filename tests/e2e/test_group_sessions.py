@@ -13,37 +13,15 @@ from sandbox.botapi import FakeBotApi, FakeUser
 from tests.e2e.conftest import NOW
 from tests.e2e.flows import (
     become_mentor_with_offering,
+    book_seats,
+    book_time,
     clock,
     create_offering,
     onboard,
+    open_my_booking,
+    open_times,
     set_seats,
 )
-
-THURSDAY = "Thu, Nov 26"
-
-
-async def open_times(api: FakeBotApi, mentee: FakeUser, words: str, day: str = THURSDAY):
-    """``/book <words>`` → the one offering found → ``day`` → its times."""
-    await mentee.send(f"/book {words}")
-    await mentee.wait_for("Open offerings")
-    await mentee.press("📅 Book 1")
-    await mentee.wait_for("Choose a date.")
-    await mentee.press(day)
-    times = await mentee.wait_for("Choose a time.")
-    await api.wait_idle()
-    return times
-
-
-async def book_time(api: FakeBotApi, mentee: FakeUser, label: str) -> str:
-    """Press ``label``, Skip, check the summary, Confirm; returns the summary's text."""
-    await mentee.press(label)
-    await mentee.wait_for("Anything the mentor should know")
-    await mentee.press("Skip ▶")
-    summary = (await mentee.wait_for("Please check your booking")).text
-    await mentee.press("✅ Confirm booking")
-    await mentee.wait_for("Booked! Your session is confirmed.")
-    await api.wait_idle()
-    return summary
 
 
 async def test_three_seats_are_booked_by_three_mentees_and_then_the_time_is_gone(
@@ -105,23 +83,10 @@ async def test_lowering_the_seats_keeps_everyone_booked(api: FakeBotApi, bot: Ap
     ravi, meena, dev = api.user(200, "Ravi"), api.user(201, "Meena"), api.user(202, "Dev")
     for mentee in (ravi, meena, dev):
         await onboard(api, mentee)
-    await open_times(api, ravi, "cohort")
-    await book_time(api, ravi, clock("9:00 AM · 3 left"))
-    await open_times(api, meena, "cohort")
-    await book_time(api, meena, clock("9:00 AM · 2 left"))
+    await book_seats(api, [ravi, meena], 3)
 
-    # down to one seat: the session is full, and both attendees keep their bookings
-    await mentor.send("/offerings")
-    await mentor.wait_for("Your offerings")
-    await mentor.press("1. ⚙️ Manage")
-    await mentor.wait_for("Buffers:")
-    await mentor.press("✏️ Edit")
-    await mentor.wait_for("tap what you want to change")
-    await mentor.press("✏️ Seats")
-    question = await mentor.wait_for("How many people may book one session?")
-    assert "Now: 3" in question.text
-    await mentor.press("1", message=question)
-    await mentor.wait_for("✅ Saved: Seats.")
+    # down to one seat (its button): the session is full, and both attendees keep their bookings
+    await set_seats(api, mentor, "1", was="3", press=True)
     times = await open_times(api, dev, "cohort")
     assert clock("9:00 AM") not in times.buttons and times.buttons[0] == clock("10:30 AM")
     async with bot.bot_data["services"].uow_factory() as uow:
@@ -134,10 +99,9 @@ async def book_three(api: FakeBotApi, mentor: FakeUser) -> list[FakeUser]:
     await become_mentor_with_offering(api, mentor, "Mock interview cohort", "Free", 60)
     await set_seats(api, mentor, "3")
     mentees = [api.user(200 + n, name, username=name.lower()) for n, name in enumerate(["Ravi", "Meena", "Kiran"])]
-    for left, mentee in zip((3, 2, 1), mentees, strict=True):
+    for mentee in mentees:
         await onboard(api, mentee)
-        await open_times(api, mentee, "cohort")
-        await book_time(api, mentee, clock(f"9:00 AM · {left} left"))
+    await book_seats(api, mentees, 3)
     return mentees
 
 
@@ -185,10 +149,7 @@ async def test_the_roster_gives_everyone_one_link_and_cancels_the_whole_session(
 
     # one attendee cancels on their own; the rest of the session goes on
     await api.wait_idle()
-    await meena.send("/mybookings")
-    listing = await meena.wait_for("My bookings")
-    await meena.press(lambda label: label.startswith("1. "), message=listing)
-    await meena.wait_for(lambda m: m.message_id == listing.message_id and "Status: confirmed" in m.text)
+    listing, _card = await open_my_booking(meena, 1, "Status: confirmed")
     await meena.press(lambda label: "Cancel" in label, message=listing)
     await meena.wait_for("reason")
     await meena.send("Something came up")

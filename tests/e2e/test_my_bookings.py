@@ -10,9 +10,8 @@ import icalendar
 import pytest
 
 from domain.calendar import booking_uid
-from domain.clock import FixedClock
 from domain.mentee import MyTab
-from domain.model import Booking, BookingStatus
+from domain.model import BookingStatus
 from domain.usecases.booking import (
     BookingRequest,
     add_meeting_link,
@@ -24,10 +23,8 @@ from domain.usecases.booking import (
 from domain.usecases.inbox import mark_session
 from handlers.callbacks import AddToCalendar, AskRating, CancelMine, OpenMyBooking, RateSession
 from sandbox.botapi import FakeBotApi, FakeUser
-from storage.engine import create_engine
-from storage.uow import SqlUnitOfWork
 from tests.e2e.conftest import BotRunner
-from tests.e2e.flows import become_mentor_with_offering, onboard, open_first_date, pick_time_and_skip_notes
+from tests.e2e.flows import BotData, become_mentor_with_offering, book_first_time, last_answer, onboard
 
 S = BookingStatus
 NOT_ALLOWED = "You are not allowed to do that."
@@ -40,21 +37,8 @@ def db_kind(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-class Data:
+class Data(BotData):
     """The bot's database, for moving bookings along as the mentor would and checking what did not change."""
-
-    def __init__(self, runner: BotRunner) -> None:
-        self.engine = create_engine(runner.database_url)
-        self.clock: FixedClock = runner.clock
-
-    def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
-
-    async def get(self, booking_id: int) -> Booking:
-        async with self.uow() as uow:
-            found = await uow.bookings.get(booking_id)
-        assert found is not None
-        return found
 
     async def confirm_with_link(self, mentor_id: int, booking_id: int, link: str) -> None:
         async with self.uow() as uow:
@@ -70,22 +54,8 @@ class Data:
 
 @pytest.fixture
 async def data(runner: BotRunner, bot) -> AsyncIterator[Data]:
-    found = Data(runner)
-    yield found
-    await found.engine.dispose()
-
-
-async def last_answer(api: FakeBotApi) -> str:
-    await api.wait_idle()
-    return api.callback_answers[-1].text
-
-
-async def book_in_chat(api: FakeBotApi, mentee: FakeUser) -> None:
-    await open_first_date(api, mentee)
-    await pick_time_and_skip_notes(api, mentee)
-    await mentee.press("✅ Confirm booking")
-    await mentee.wait_for("Request sent")
-    await api.wait_idle()
+    async with Data(runner) as found:
+        yield found
 
 
 async def setup(api: FakeBotApi, data: Data) -> tuple[FakeUser, FakeUser]:
@@ -93,7 +63,7 @@ async def setup(api: FakeBotApi, data: Data) -> tuple[FakeUser, FakeUser]:
     mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
     await become_mentor_with_offering(api, mentor, "Resume Review 1:1", "500", 30)
     await onboard(api, mentee)
-    await book_in_chat(api, mentee)
+    await book_first_time(api, mentee, "Request sent")
     await data.confirm_with_link(mentor.id, 1, "https://meet.example.com/abc")
     await api.wait_idle()
     return mentor, mentee

@@ -11,8 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.clock import FixedClock
-from domain.model import Actor, Booking, BookingStatus, PaymentStatus
+from domain.model import Actor, BookingStatus, PaymentStatus
 from domain.usecases.booking import change_status
 from domain.usecases.payments import mark_paid
 from handlers.callbacks import (
@@ -27,11 +26,14 @@ from handlers.callbacks import (
     SendProposals,
 )
 from sandbox.botapi import FakeBotApi, FakeUser
-from storage.engine import create_engine
 from storage.outbox import SqlOutboxRepository
-from storage.uow import SqlUnitOfWork
 from tests.e2e.conftest import BotRunner
-from tests.e2e.flows import LONDON, become_mentor_with_offering, onboard, open_first_date, pick_time_and_skip_notes
+from tests.e2e.flows import (
+    BotData,
+    book_first_time,
+    last_answer,
+    mentor_and_mentees,
+)
 
 S = BookingStatus
 FIRST_START = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)  # Wed 11:30 in Kolkata, 6:00 in London
@@ -43,20 +45,7 @@ def db_kind(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-class Data:
-    def __init__(self, runner: BotRunner) -> None:
-        self.engine = create_engine(runner.database_url)
-        self.clock: FixedClock = runner.clock
-
-    def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
-
-    async def get(self, booking_id: int) -> Booking:
-        async with self.uow() as uow:
-            found = await uow.bookings.get(booking_id)
-        assert found is not None
-        return found
-
+class Data(BotData):
     async def confirm_and_mark_paid(self, mentor_id: int, booking_id: int) -> None:
         async with self.uow() as uow:
             await change_status(uow, self.clock, mentor_id, booking_id, S.CONFIRMED)
@@ -80,22 +69,8 @@ class Data:
 
 @pytest.fixture
 async def data(runner: BotRunner) -> AsyncIterator[Data]:
-    found = Data(runner)
-    yield found
-    await found.engine.dispose()
-
-
-async def last_answer(api: FakeBotApi) -> str:
-    await api.wait_idle()
-    return api.callback_answers[-1].text
-
-
-async def book(api: FakeBotApi, mentee: FakeUser, done: str) -> None:
-    await open_first_date(api, mentee)
-    await pick_time_and_skip_notes(api, mentee)
-    await mentee.press("✅ Confirm booking")
-    await mentee.wait_for(done)
-    await api.wait_idle()
+    async with Data(runner) as found:
+        yield found
 
 
 async def open_card(api: FakeBotApi, mentee: FakeUser):
@@ -122,9 +97,8 @@ async def pick_new_time(api: FakeBotApi, mentee: FakeUser, date_index: int = 0):
 
 async def test_a_free_session_moves_at_once_until_the_moves_are_used_up(api: FakeBotApi, bot, data: Data) -> None:
     mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
-    await become_mentor_with_offering(api, mentor, "Career Chat", "Free", 30)
-    await onboard(api, mentee, LONDON)
-    await book(api, mentee, "Booked!")
+    await mentor_and_mentees(api, mentor, [mentee])
+    await book_first_time(api, mentee)
     before = await data.get(1)
     assert before.scheduled_at == FIRST_START and before.status == S.CONFIRMED
     timed_before = await data.pending_timed(1)
@@ -185,10 +159,8 @@ async def test_a_paid_session_moves_when_the_mentor_approves_across_a_restart(
 ) -> None:
     mentor, mentee, other = api.user(101, "Asha"), api.user(202, "Ravi"), api.user(303, "Meera")
     async with runner.running():
-        await become_mentor_with_offering(api, mentor, "Resume Review 1:1", "500", 30)
-        await onboard(api, mentee, LONDON)
-        await onboard(api, other, LONDON)
-        await book(api, mentee, "Request sent")
+        await mentor_and_mentees(api, mentor, [mentee, other], "Resume Review 1:1", "500")
+        await book_first_time(api, mentee, "Request sent")
         await data.confirm_and_mark_paid(mentor.id, 1)
         await api.wait_idle()
         ledger = await data.ledger(1)
@@ -256,9 +228,8 @@ async def test_a_paid_session_moves_when_the_mentor_approves_across_a_restart(
 
 async def test_an_unanswered_request_expires_keeping_the_time(api: FakeBotApi, bot, data: Data) -> None:
     mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
-    await become_mentor_with_offering(api, mentor, "Resume Review 1:1", "500", 30)
-    await onboard(api, mentee, LONDON)
-    await book(api, mentee, "Request sent")
+    await mentor_and_mentees(api, mentor, [mentee], "Resume Review 1:1", "500")
+    await book_first_time(api, mentee, "Request sent")
     await data.confirm_and_mark_paid(mentor.id, 1)
     await api.wait_idle()
     await open_card(api, mentee)
@@ -280,10 +251,8 @@ async def test_an_unanswered_request_expires_keeping_the_time(api: FakeBotApi, b
 async def test_the_cut_off_and_forged_presses(api: FakeBotApi, bot, data: Data) -> None:
     mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
     stranger = api.user(404, "Kiran")
-    await become_mentor_with_offering(api, mentor, "Career Chat", "Free", 30)
-    await onboard(api, mentee, LONDON)
-    await onboard(api, stranger, LONDON)
-    await book(api, mentee, "Booked!")
+    await mentor_and_mentees(api, mentor, [mentee, stranger])
+    await book_first_time(api, mentee)
     start = datetime(2026, 11, 26, 3, 30, tzinfo=UTC)
 
     # someone else's booking: refused, nothing moves
@@ -316,9 +285,8 @@ async def test_the_cut_off_and_forged_presses(api: FakeBotApi, bot, data: Data) 
 
 async def test_the_mentor_proposes_new_times_and_the_mentee_picks_one(api: FakeBotApi, bot, data: Data) -> None:
     mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
-    await become_mentor_with_offering(api, mentor, "Career Chat", "Free", 30)
-    await onboard(api, mentee, LONDON)
-    await book(api, mentee, "Booked!")
+    await mentor_and_mentees(api, mentor, [mentee])
+    await book_first_time(api, mentee)
     new_booking = await mentor.wait_for("New booking")
 
     await mentor.press("🔁 Propose new times", message=new_booking)
@@ -394,10 +362,8 @@ async def test_the_mentor_proposes_new_times_and_the_mentee_picks_one(api: FakeB
 async def test_proposal_buttons_only_for_their_people(api: FakeBotApi, bot, data: Data) -> None:
     mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
     stranger = api.user(404, "Kiran")
-    await become_mentor_with_offering(api, mentor, "Career Chat", "Free", 30)
-    await onboard(api, mentee, LONDON)
-    await onboard(api, stranger, LONDON)
-    await book(api, mentee, "Booked!")
+    await mentor_and_mentees(api, mentor, [mentee, stranger])
+    await book_first_time(api, mentee)
     start = datetime(2026, 11, 26, 3, 30, tzinfo=UTC)
     await mentee.press_data(None, ProposeTimes(1).pack())  # only the mentor proposes
     assert await last_answer(api) == NOT_ALLOWED
@@ -419,9 +385,8 @@ async def test_the_mentor_cannot_propose_past_max_reschedules(
     no 🔁 Propose new times, and the old button, pressed anyway, is refused with the reason."""
     mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
     async with runner.running(max_reschedules=1):
-        await become_mentor_with_offering(api, mentor, "Career Chat", "Free", 30)
-        await onboard(api, mentee, LONDON)
-        await book(api, mentee, "Booked!")
+        await mentor_and_mentees(api, mentor, [mentee])
+        await book_first_time(api, mentee)
         new_booking = await mentor.wait_for("New booking")
         assert "🔁 Propose new times" in new_booking.buttons  # one move left
 
@@ -454,14 +419,13 @@ async def test_the_date_pickers_leave_out_a_day_whose_only_free_time_is_the_book
     mentor's 🔁 Propose new times lists Wednesday (its time picker would have nothing to show); once the booking
     moves away, Wednesday is back."""
     mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
-    await become_mentor_with_offering(api, mentor, "Career Chat", "Free", 30)
-    await onboard(api, mentee, LONDON)
+    await mentor_and_mentees(api, mentor, [mentee])
     await mentee.send("/book")
     await mentee.wait_for("Open offerings")
     await mentee.press("📅 Book 1")
     booking_dates = await mentee.wait_for("Choose a date.")
     assert booking_dates.keyboard[0][0].text.startswith("Wed")  # free before it is booked
-    await book(api, mentee, "Booked!")
+    await book_first_time(api, mentee)
     assert (await data.get(1)).scheduled_at == FIRST_START
 
     await open_card(api, mentee)

@@ -14,6 +14,7 @@ from storage.repositories import SqlUserRepository
 from tests.e2e.conftest import BotRunner
 from tests.e2e.flows import (
     become_mentor_with_offering,
+    book_first_time,
     booking_number,
     onboard,
     open_first_date,
@@ -56,9 +57,7 @@ async def test_nobody_else_can_act_on_a_booking_even_with_forged_buttons(api: Fa
     await become_mentor_with_offering(api, mentor)
     await onboard(api, mentee)
     await onboard(api, intruder)
-    await open_first_date(api, mentee)
-    await pick_time_and_skip_notes(api, mentee)
-    await mentee.press("✅ Confirm booking")
+    await book_first_time(api, mentee, "Request sent")
     request = await mentor.wait_for("New booking request")
     booking_id = booking_number(request.text)
     buttons = [data for m in mentor.bot_messages() for row in m.reply_markup for _label, data in row]

@@ -12,9 +12,8 @@ from telegram.ext import Application
 from domain.model import BookingStatus
 from domain.notifications import NotificationKind
 from sandbox.botapi import FakeBotApi
-from tests.e2e.flows import become_mentor_with_offering, onboard
+from tests.e2e.flows import book_four_weeks, open_my_booking, series_of
 from tests.e2e.flows import clock as wall
-from tests.e2e.test_weekly_series import repeat_four_weeks, series_of
 
 S = BookingStatus
 
@@ -28,11 +27,7 @@ async def test_the_mentor_declines_a_whole_series_and_the_mentee_is_told_once(
     api: FakeBotApi, bot: Application
 ) -> None:
     mentor, ravi = api.user(101, "Asha"), api.user(202, "Ravi")
-    await become_mentor_with_offering(api, mentor, "Weekly mentorship", "500", 60)
-    await onboard(api, ravi)
-    plan = await repeat_four_weeks(api, ravi)
-    await ravi.press("✅ Book 4 weekly sessions", message=plan)
-    await ravi.wait_for("Request sent for 4 weekly sessions.")
+    await book_four_weeks(api, mentor, ravi, "500", "Request sent for 4 weekly sessions.")
     request = await mentor.wait_for("New booking request", timeout=15)
     assert "✅ Confirm all weeks" in request.buttons and "❌ Decline all weeks" in request.buttons
 
@@ -71,21 +66,14 @@ async def test_one_week_of_a_series_moves_on_its_own_and_keeps_its_place(
     api: FakeBotApi, bot: Application
 ) -> None:
     mentor, ravi = api.user(101, "Asha"), api.user(202, "Ravi")
-    await become_mentor_with_offering(api, mentor, "Weekly mentorship", "Free", 60)
-    await onboard(api, ravi)
-    plan = await repeat_four_weeks(api, ravi)
-    await ravi.press("✅ Book 4 weekly sessions", message=plan)
-    await ravi.wait_for("Booked! 4 weekly sessions are confirmed.")
+    await book_four_weeks(api, mentor, ravi, "Free", "Booked! 4 weekly sessions are confirmed.")
     await mentor.wait_for("New booking", timeout=15)
     await api.wait_idle()
     before = await series_bookings(bot, 1)
     assert [(b.id, b.series_week) for b in before] == [(1, 1), (2, 2), (3, 3), (4, 4)]
 
     # the mentee moves week 2 (Thu 3 Dec) past week 3, to Fri 11 Dec, from its own card
-    await ravi.send("/mybookings")
-    listing = await ravi.wait_for("My bookings")
-    await ravi.press(lambda label: label.startswith("2. "), message=listing)
-    card = await ravi.wait_for(lambda m: m.message_id == listing.message_id and "🔁 Week 2 of 4" in m.text)
+    listing, card = await open_my_booking(ravi, 2, "🔁 Week 2 of 4")
     assert "🔁 Reschedule" in card.buttons and "(2 moves left)" in card.text
     await ravi.press("🔁 Reschedule", message=listing)
     dates = await ravi.wait_for(lambda m: "Moving your session" in m.text and "Choose a date." in m.text)

@@ -14,9 +14,8 @@ from domain.model import BookingStatus
 from domain.notifications import NotificationKind
 from domain.usecases.booking import change_status
 from sandbox.botapi import FakeBotApi, FakeUser
-from tests.e2e.flows import become_mentor_with_offering, onboard
+from tests.e2e.flows import become_mentor_with_offering, book_time, onboard, open_times, set_seats
 from tests.e2e.flows import clock as wall
-from tests.e2e.test_group_sessions import book_time, open_times, set_seats
 from tests.e2e.test_scheduler import at
 
 SESSION = datetime(2026, 11, 26, 3, 30, tzinfo=UTC)  # Thursday 9:00 in Kolkata

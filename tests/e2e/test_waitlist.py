@@ -14,23 +14,21 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from domain.clock import FixedClock
 from domain.model import BookingStatus, User
 from domain.usecases.my_bookings import cancel_as_mentee
 from domain.waitlist import WAVE, WaitlistEntry
 from handlers.callbacks import JoinWaitlist, LeaveWaitlist, ManageOffering
 from sandbox.botapi import FakeBotApi
-from storage.engine import create_engine
 from storage.outbox import SqlOutboxRepository
-from storage.uow import SqlUnitOfWork
 from tests.e2e.conftest import BotRunner
 from tests.e2e.flows import (
-    LONDON,
-    become_mentor_with_offering,
+    BotData,
+    ask_to_add_calendar,
+    book_first_time,
+    book_from_notice,
     clock,
-    onboard,
-    open_first_date,
-    pick_time_and_skip_notes,
+    last_answer,
+    mentor_and_mentees,
     set_seats,
 )
 from tests.e2e.test_calendar_sync import calendar_server
@@ -47,14 +45,7 @@ def db_kind(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-class Data:
-    def __init__(self, runner: BotRunner) -> None:
-        self.engine = create_engine(runner.database_url)
-        self.clock: FixedClock = runner.clock
-
-    def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
-
+class Data(BotData):
     async def entries(self, mentee_id: int) -> list[WaitlistEntry]:
         async with self.uow() as uow:
             return await uow.waitlist.for_mentee(mentee_id)
@@ -62,32 +53,21 @@ class Data:
 
 @pytest.fixture
 async def data(runner: BotRunner) -> AsyncIterator[Data]:
-    found = Data(runner)
-    yield found
-    await found.engine.dispose()
-
-
-async def last_answer(api: FakeBotApi) -> str:
-    await api.wait_idle()
-    return api.callback_answers[-1].text
+    async with Data(runner) as found:
+        yield found
 
 
 async def test_a_full_date_a_freed_time_and_booking_it_from_the_notice(api: FakeBotApi, bot, data: Data) -> None:
     mentor, ravi, meera = api.user(101, "Asha"), api.user(202, "Ravi"), api.user(303, "Meera")
     stranger = api.user(404, "Kiran")
-    await become_mentor_with_offering(api, mentor, "Career Chat", "Free", 30)
-    for person in (ravi, meera, stranger):
-        await onboard(api, person, LONDON)
+    await mentor_and_mentees(api, mentor, [ravi, meera, stranger])
 
     # Meera has Wednesday on her screen; Ravi books its only time first
     await meera.send("/book")
     await meera.wait_for("Open offerings")
     await meera.press("📅 Book 1")
     dates = await meera.wait_for("Choose a date.")
-    await open_first_date(api, ravi)
-    await pick_time_and_skip_notes(api, ravi)
-    await ravi.press("✅ Confirm booking")
-    await ravi.wait_for("Booked!")
+    await book_first_time(api, ravi)
     await meera.press(lambda label: label.startswith("Wed"), message=dates)
     full = await meera.wait_for("has no free times left")
     await meera.press("🔔 Tell me when a time frees up", message=full)
@@ -113,12 +93,7 @@ async def test_a_full_date_a_freed_time_and_booking_it_from_the_notice(api: Fake
     notice = await meera.wait_for("A time freed up")
     assert "Career Chat with Asha, Wed, Nov 25, 6:00\u202fAM" in notice.text
     assert notice.buttons == ["📅 Book it", "🔕 Leave the waitlist"]
-    await meera.press("📅 Book it", message=notice)
-    await meera.wait_for("Anything the mentor should know")
-    await meera.press("Skip ▶")
-    await meera.wait_for("Please check your booking")
-    await meera.press("✅ Confirm booking")
-    await meera.wait_for("Booked!")
+    await book_from_notice(api, meera, notice)
     assert await data.entries(meera.id) == []  # booked the offering: no longer waiting
     # Kiran was told too, later: the time is taken now, and Kiran stays on the list
     late = await stranger.wait_for("A time freed up")
@@ -135,8 +110,7 @@ async def test_a_full_date_a_freed_time_and_booking_it_from_the_notice(api: Fake
 
 async def test_my_waitlist_lists_and_leaves(api: FakeBotApi, bot, data: Data) -> None:
     mentor, meera = api.user(101, "Asha"), api.user(303, "Meera")
-    await become_mentor_with_offering(api, mentor, "Career Chat", "Free", 30)
-    await onboard(api, meera, LONDON)
+    await mentor_and_mentees(api, mentor, [meera])
     await meera.send("/help")  # /help tells where the waitlist is
     shown = await meera.wait_for("Mentor Desk")
     assert "Tap “🔔 Tell me when a time frees up”" in shown.text
@@ -170,12 +144,8 @@ async def notices_to(data: Data) -> list[int]:
 
 async def test_a_time_freed_twice_goes_to_the_next_wave(api: FakeBotApi, bot, data: Data) -> None:
     mentor, ravi = api.user(101, "Asha"), api.user(202, "Ravi")
-    await become_mentor_with_offering(api, mentor, "Career Chat", "Free", 30)
-    await onboard(api, ravi, LONDON)
-    await open_first_date(api, ravi)
-    await pick_time_and_skip_notes(api, ravi)
-    await ravi.press("✅ Confirm booking")
-    await ravi.wait_for("Booked!")
+    await mentor_and_mentees(api, mentor, [ravi])
+    await book_first_time(api, ravi)
     people = [5000 + n for n in range(8)]
     chats = {person: api.user(person, f"Waiting {person}", started=True) for person in people}
     async with data.uow() as uow:
@@ -191,12 +161,7 @@ async def test_a_time_freed_twice_goes_to_the_next_wave(api: FakeBotApi, bot, da
     first = chats[people[0]]
     notice = await first.wait_for("A time freed up")
     assert await notices_to(data) == people[:WAVE]
-    await first.press("📅 Book it", message=notice)  # the first one books it, then cancels it too
-    await first.wait_for("Anything the mentor should know")
-    await first.press("Skip ▶")
-    await first.wait_for("Please check your booking")
-    await first.press("✅ Confirm booking")
-    await first.wait_for("Booked!")
+    await book_from_notice(api, first, notice)  # the first one books it, then cancels it too
     async with data.uow() as uow:
         await cancel_as_mentee(uow, data.clock, people[0], 2, "Plans changed")
         await uow.commit()
@@ -214,9 +179,7 @@ async def test_a_time_freed_twice_goes_to_the_next_wave(api: FakeBotApi, bot, da
 async def test_the_mentor_opening_hours_tells_the_people_waiting(api: FakeBotApi, bot, data: Data) -> None:
     mentor, ravi, meera, kiran = (api.user(i, name) for i, name in ((101, "Asha"), (202, "Ravi"), (303, "Meera"),
                                                                     (404, "Kiran")))  # fmt: skip
-    await become_mentor_with_offering(api, mentor, "Career Chat", "Free", 30)  # Kolkata, weekdays 9:00-12:00
-    for person in (ravi, meera, kiran):
-        await onboard(api, person, LONDON)
+    await mentor_and_mentees(api, mentor, [ravi, meera, kiran])  # Kolkata, weekdays 9:00-12:00
     await mentor.send("/availability")
     await mentor.wait_for("Step 1 of 2")
     await mentor.press("📅 Date exceptions")
@@ -227,10 +190,7 @@ async def test_the_mentor_opening_hours_tells_the_people_waiting(api: FakeBotApi
     listed = await mentor.wait_for("Saved: Thu, Nov 26 is a day off.")
     await kiran.press_data(None, JoinWaitlist(1, date(2026, 11, 26), False).pack())  # Kiran waits for Thursday
     await kiran.wait_for("I will message you when a time of Career Chat on Thu, Nov 26 frees up.")
-    await open_first_date(api, ravi)  # Ravi takes Wednesday's only time; Meera waits for Wednesday
-    await pick_time_and_skip_notes(api, ravi)
-    await ravi.press("✅ Confirm booking")
-    await ravi.wait_for("Booked!")
+    await book_first_time(api, ravi)  # Ravi takes Wednesday's only time; Meera waits for Wednesday
     await meera.press_data(None, JoinWaitlist(1, WEDNESDAY, False).pack())
     await meera.wait_for("I will message you when a time of Career Chat on Wed, Nov 25 frees up.")
 
@@ -254,12 +214,7 @@ async def test_the_mentor_opening_hours_tells_the_people_waiting(api: FakeBotApi
     assert "Career Chat with Asha, Wed, Nov 25, 7:00\u202fAM" in offered.text  # 12:30 in Kolkata
     await api.wait_idle()
     assert await notices_to(data) == [kiran.id, meera.id]
-    await meera.press("📅 Book it", message=offered)
-    await meera.wait_for("Anything the mentor should know")
-    await meera.press("Skip ▶")
-    await meera.wait_for("Please check your booking")
-    await meera.press("✅ Confirm booking")
-    await meera.wait_for("Booked!")
+    await book_from_notice(api, meera, offered)
 
     # Thursday's weekly hours get 14:00-15:00 too: Kiran hears of 14:00 (another time; 9:00 was told already)
     await mentor.send("/availability")
@@ -283,13 +238,8 @@ async def test_more_seats_and_an_offering_live_again_tell_the_people_waiting(
 ) -> None:
     mentor, ravi, meera, kiran = (api.user(i, name) for i, name in ((101, "Asha"), (202, "Ravi"), (303, "Meera"),
                                                                     (404, "Kiran")))  # fmt: skip
-    await become_mentor_with_offering(api, mentor, "Career Chat", "Free", 30)  # Kolkata, weekdays 9:00-12:00
-    for person in (ravi, meera, kiran):
-        await onboard(api, person, LONDON)
-    await open_first_date(api, ravi)  # Ravi takes Wednesday's only time; Meera waits for Wednesday
-    await pick_time_and_skip_notes(api, ravi)
-    await ravi.press("✅ Confirm booking")
-    await ravi.wait_for("Booked!")
+    await mentor_and_mentees(api, mentor, [ravi, meera, kiran])  # Kolkata, weekdays 9:00-12:00
+    await book_first_time(api, ravi)  # Ravi takes Wednesday's only time; Meera waits for Wednesday
     await meera.press_data(None, JoinWaitlist(1, WEDNESDAY, False).pack())
     await meera.wait_for("I will message you when a time of Career Chat on Wed, Nov 25 frees up.")
 
@@ -299,12 +249,7 @@ async def test_more_seats_and_an_offering_live_again_tell_the_people_waiting(
     assert "Career Chat with Asha, Wed, Nov 25, 6:00\u202fAM" in offered.text
     await api.wait_idle()
     assert await notices_to(data) == [meera.id]
-    await meera.press("📅 Book it", message=offered)
-    await meera.wait_for("Anything the mentor should know")
-    await meera.press("Skip ▶")
-    await meera.wait_for("Please check your booking")
-    await meera.press("✅ Confirm booking")
-    await meera.wait_for("Booked!")
+    await book_from_notice(api, meera, offered)
 
     # Kiran waits for any date; pausing tells no one, resuming tells Kiran of its first free time: Thursday 9:00 in
     # Kolkata (Wednesday's session is full now)
@@ -331,14 +276,8 @@ async def test_a_busy_calendar_removed_tells_the_people_waiting(
 ) -> None:
     mentor, meera = api.user(101, "Asha"), api.user(303, "Meera")
     async with calendar_server() as base, runner.running(calendar_allow_loopback=True):
-        await become_mentor_with_offering(api, mentor, "Career Chat", "Free", 30)
-        await onboard(api, meera, LONDON)
-        await mentor.send("/availability")
-        await mentor.wait_for("Step 1 of 2")
-        await mentor.press("📆 Busy calendars")
-        await mentor.wait_for("Busy calendars")
-        await mentor.press("➕ Add a calendar")
-        await mentor.wait_for("Secret address in iCal format")
+        await mentor_and_mentees(api, mentor, [meera])
+        await ask_to_add_calendar(mentor)
         await mentor.send(f"{base}/work.ics")  # a meeting on Thursday, 9:30-10:30 in Kolkata
         listed = await mentor.wait_for("Done: its busy times now block your free times.")
         await meera.press_data(None, JoinWaitlist(1, THURSDAY, False).pack())
@@ -363,12 +302,8 @@ async def test_a_thousand_waiting_one_freed_time_tells_the_first_five_once(
 ) -> None:
     mentor, ravi = api.user(101, "Asha"), api.user(202, "Ravi")
     async with runner.running(send_rate_per_second=30.0) as app:
-        await become_mentor_with_offering(api, mentor, "Career Chat", "Free", 30)
-        await onboard(api, ravi, LONDON)
-        await open_first_date(api, ravi)
-        await pick_time_and_skip_notes(api, ravi)
-        await ravi.press("✅ Confirm booking")
-        await ravi.wait_for("Booked!")
+        await mentor_and_mentees(api, mentor, [ravi])
+        await book_first_time(api, ravi)
         people = [5000 + n for n in range(WAITING)]
         chats = {person: api.user(person, f"Waiting {person}", started=True) for person in people}
         async with data.uow() as uow:

@@ -12,36 +12,18 @@ from domain.clock import FixedClock
 from domain.model import BookingStatus
 from domain.notifications import NotificationKind
 from domain.usecases.booking import BookingRequest, book_slot
-from sandbox.botapi import FakeBotApi, FakeUser
-from tests.e2e.flows import become_mentor_with_offering, onboard
+from sandbox.botapi import FakeBotApi
+from tests.e2e.flows import (
+    become_mentor_with_offering,
+    book_four_weeks,
+    onboard,
+    open_my_booking,
+    repeat_four_weeks,
+    series_of,
+)
 from tests.e2e.flows import clock as wall
-from tests.e2e.test_group_sessions import open_times
 
 S = BookingStatus
-
-
-async def series_of(bot: Application, mentee_id: int) -> list:
-    async with bot.bot_data["services"].uow_factory() as uow:
-        booked = await uow.bookings.list_for_mentee(mentee_id, list(BookingStatus), 50)
-    return sorted(booked, key=lambda b: b.scheduled_at)
-
-
-async def repeat_four_weeks(api: FakeBotApi, ravi: FakeUser):
-    """Thursday 26 Nov 9:00 (Kolkata) → Skip → 🔁 Repeat weekly → 4 weeks: the plan."""
-    await open_times(api, ravi, "mentorship")
-    await ravi.press(wall("9:00 AM"))
-    await ravi.wait_for("Anything the mentor should know")
-    await ravi.press("Skip ▶")
-    summary = await ravi.wait_for("Please check your booking")
-    assert "🔁 Repeat weekly" in summary.buttons
-    await ravi.press("🔁 Repeat weekly")
-    picker = await ravi.wait_for("How many weeks in all?")
-    # the 30-day window holds Thursdays 26 Nov to 24 Dec: five weeks
-    assert picker.buttons == ["2", "3", "4", "5", "◀ Back"]
-    await ravi.press("4")
-    plan = await ravi.wait_for(lambda m: "weeks:" in (m.text or "") and "Week 4" in (m.text or ""))
-    await api.wait_idle()
-    return plan
 
 
 async def test_a_series_with_a_busy_week_then_one_week_and_all_future_weeks_cancelled(
@@ -86,10 +68,7 @@ async def test_a_series_with_a_busy_week_then_one_week_and_all_future_weeks_canc
     assert {r.booking_id for r in reminders if r.recipient_id == ravi.id} == {b.id for b in booked}
 
     # cancel one occurrence (week 2) on its own card
-    await ravi.send("/mybookings")
-    listing = await ravi.wait_for("My bookings")
-    await ravi.press(lambda label: label.startswith("2. "), message=listing)
-    card = await ravi.wait_for(lambda m: m.message_id == listing.message_id and "🔁 Week 2 of 3" in m.text)
+    listing, card = await open_my_booking(ravi, 2, "🔁 Week 2 of 3")
     assert "❌ Cancel booking" in card.buttons and "🚫 Cancel all future weeks" in card.buttons
     await ravi.press("❌ Cancel booking", message=listing)
     await ravi.wait_for("reason")
@@ -99,10 +78,7 @@ async def test_a_series_with_a_busy_week_then_one_week_and_all_future_weeks_canc
     assert [b.status for b in await series_of(bot, ravi.id)] == [S.CONFIRMED, S.CANCELLED, S.CONFIRMED]
 
     # then all future weeks at once, from week 1's card
-    await ravi.send("/mybookings")
-    listing = await ravi.wait_for("My bookings")
-    await ravi.press(lambda label: label.startswith("1. "), message=listing)
-    await ravi.wait_for(lambda m: m.message_id == listing.message_id and "🔁 Week 1 of 3" in m.text)
+    listing, _card = await open_my_booking(ravi, 1, "🔁 Week 1 of 3")
     await ravi.press("🚫 Cancel all future weeks", message=listing)
     await ravi.wait_for("Why are you cancelling all future weeks of this series?")
     await ravi.send("Found a full-time job")
@@ -124,11 +100,9 @@ async def test_a_series_with_a_busy_week_then_one_week_and_all_future_weeks_canc
 
 async def test_a_paid_series_is_one_request_the_mentor_confirms_at_once(api: FakeBotApi, bot: Application) -> None:
     mentor, ravi = api.user(101, "Asha"), api.user(202, "Ravi")
-    await become_mentor_with_offering(api, mentor, "Weekly mentorship", "500", 60)
-    await onboard(api, ravi)
-    plan = await repeat_four_weeks(api, ravi)
-    await ravi.press("✅ Book 4 weekly sessions", message=plan)
-    await ravi.wait_for("Request sent for 4 weekly sessions. The mentor confirms the series")
+    await book_four_weeks(
+        api, mentor, ravi, "500", "Request sent for 4 weekly sessions. The mentor confirms the series"
+    )
     request = await mentor.wait_for("New booking request", timeout=15)  # sent by the dispatcher
     assert "🔁 Week 1 of 4" in request.text
     assert "✅ Confirm all weeks" in request.buttons and "🚫 Cancel all future weeks" in request.buttons
