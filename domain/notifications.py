@@ -12,6 +12,12 @@ Reminders: each attendee has their own (``REMINDER``, per booking); the mentor h
 reminder listing them). A session's reminder rows are keyed by the mentor, the start and the lead, so however many
 bookings (and processes) plan it, it is stored and sent once; the first attendee confirmed at that time creates it
 (``joined_session``) and the last one leaving removes it (``left_session``; ``domain.usecases.notifications``).
+The mentor's after-session question ("completed or no-show?") is the session's in the same way (``SESSION_AFTER``,
+keyed by the mentor and the start): a group session asks once, with every attendee on it.
+
+A weekly series answered, cancelled or run out as a whole tells each person once for the whole series
+(``SERIES_CONFIRMED``, ``SERIES_DECLINED``, ``SERIES_CANCELLED``, ``SERIES_EXPIRED``: one event each, about the
+first week it changed; the weeks' own moves are made with ``tell=False``), not once per week.
 
 Payments add events written by the ledger's use cases (``domain.usecases.ledger``): the receipt, a refund owed by
 hand (to the mentor, and a copy for the operator's chat), a refund done, a payment that came too late - and one
@@ -62,10 +68,15 @@ class NotificationKind(StrEnum):
     PROPOSALS_DECLINED = "proposals_declined"  # to the mentor: none of the proposed times works for the mentee
     WAITLIST = "waitlist"  # to a mentee on the waitlist: a time freed up (``waitlist_id``, ``slot``); Book it
     SERIES_DECLINED = "series_declined"  # to the mentee, once: the mentor declined every waiting week of a series
+    SERIES_CONFIRMED = "series_confirmed"  # to the mentee, once: the mentor confirmed every waiting week at once
+    SERIES_CANCELLED = "series_cancelled"  # to the other person, once: every future week of a series cancelled
+    SERIES_EXPIRED = "series_expired"  # to both, once each: a series request ran out unanswered, as one
     # timed
     REMINDER = "reminder"  # to the mentee (each attendee), ``lead_minutes`` before the start
     SESSION_REMINDER = "session_reminder"  # to the mentor, once per session (``slot``: its start) and lead
-    AFTER_SESSION = "after_session"  # to the mentor at the end: completed or no-show?
+    AFTER_SESSION = "after_session"  # to the mentor at the end: completed or no-show? (rows stored by earlier
+    # versions, one per booking; the question is now the session's, ``SESSION_AFTER``)
+    SESSION_AFTER = "session_after"  # to the mentor at a session's end, once per session (``slot``: its start)
     RATE_AGAIN = "rate_again"  # to the mentee, once, if the rating is still missing
     AGENDA = "agenda"  # to the mentor at the agenda hour on a day with sessions
     EXPIRE = "expire"  # not a message: expire an unanswered request
@@ -80,7 +91,7 @@ class NotificationKind(StrEnum):
     def is_per_booking(self) -> bool:
         """A timed notification one booking's changes re-plan alone (``timed_for``); not a session's reminder,
         which every attendee's booking shares."""
-        return self.is_timed and self != NotificationKind.SESSION_REMINDER
+        return self.is_timed and self not in _PER_SESSION
 
 
 _TIMED = frozenset(
@@ -88,6 +99,7 @@ _TIMED = frozenset(
         NotificationKind.REMINDER,
         NotificationKind.SESSION_REMINDER,
         NotificationKind.AFTER_SESSION,
+        NotificationKind.SESSION_AFTER,
         NotificationKind.RATE_AGAIN,
         NotificationKind.AGENDA,
         NotificationKind.EXPIRE,
@@ -95,6 +107,8 @@ _TIMED = frozenset(
         NotificationKind.MOVE_EXPIRE,
     }
 )
+# The mentor's timed messages about a whole session (every attendee's booking plans the same rows)
+_PER_SESSION = frozenset({NotificationKind.SESSION_REMINDER, NotificationKind.SESSION_AFTER})
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +156,9 @@ def _key(n: Notification) -> str:
     if n.kind == NotificationKind.SESSION_REMINDER:
         assert n.slot is not None, "a session's reminder names its start"
         return session_key(n.recipient_id, n.slot, n.lead_minutes)
+    if n.kind == NotificationKind.SESSION_AFTER:
+        assert n.slot is not None, "a session's after-session question names its start"
+        return session_after_key(n.recipient_id, n.slot)
     if n.kind == NotificationKind.MOVE_EXPIRE:  # a booking may ask for a new time again after one expired
         return f"move_expire:{n.booking_id}:{n.due_at:%Y%m%d%H%M%S}"
     if n.kind == NotificationKind.REFUND:
@@ -158,13 +175,20 @@ def session_key(mentor_id: int, start: datetime, lead_minutes: int) -> str:
     return f"session_reminder:{mentor_id}:{start:%Y%m%d%H%M}:{lead_minutes}"
 
 
+def session_after_key(mentor_id: int, start: datetime) -> str:
+    """The one key of the mentor's after-session question of their session at ``start``."""
+    return f"session_after:{mentor_id}:{start:%Y%m%d%H%M}"
+
+
 def _lead_minutes(lead: timedelta) -> int:
     return int(lead.total_seconds() // 60)
 
 
 def session_keys(mentor_id: int, start: datetime, policy: NotificationPolicy) -> list[str]:
-    """Every key the mentor's reminders of the session at ``start`` may have (one per lead)."""
-    return [session_key(mentor_id, start, _lead_minutes(lead)) for lead in policy.reminder_leads]
+    """Every key the mentor's messages of the session at ``start`` may have: a reminder per lead and the
+    after-session question."""
+    reminders = [session_key(mentor_id, start, _lead_minutes(lead)) for lead in policy.reminder_leads]
+    return [*reminders, session_after_key(mentor_id, start)]
 
 
 def session_reminders(booking: Booking, now: datetime, policy: NotificationPolicy) -> list[Notification]:
@@ -185,6 +209,15 @@ def session_reminders(booking: Booking, now: datetime, policy: NotificationPolic
                 )
             )
     return out
+
+
+def session_after(booking: Booking) -> Notification:
+    """The mentor's after-session question of the session ``booking`` attends, at its end (also when that has
+    passed: it must still be asked), keyed by the session alone: one for all its attendees. A 1:1 session's is its
+    booking's card; a group session's lists its attendees with a pair of buttons each."""
+    return Notification(
+        NotificationKind.SESSION_AFTER, booking.mentor_id, booking.ends_at, booking.id, slot=booking.scheduled_at
+    )
 
 
 def joined_session(before: Booking | None, after: Booking) -> bool:
@@ -221,8 +254,8 @@ def timed_for(
     booking: Booking, mentor_zone: str, now: datetime, policy: NotificationPolicy = NotificationPolicy()
 ) -> list[Notification]:
     """The timed notifications ``booking`` should have in its current state, only those still in the future
-    (the expiry and after-session ones also when already due: they must still happen). The mentor's reminders are
-    not among them: they belong to the session (``session_reminders``)."""
+    (the expiry ones also when already due: they must still happen). The mentor's reminders and after-session
+    question are not among them: they belong to the session (``session_reminders``, ``session_after``)."""
     assert booking.id is not None
     out: list[Notification] = []
     held_until = booking.held_until
@@ -240,7 +273,6 @@ def timed_for(
             if due > now:
                 minutes = _lead_minutes(lead)
                 out.append(Notification(NotificationKind.REMINDER, booking.mentee_id, due, booking.id, minutes))
-        out.append(Notification(NotificationKind.AFTER_SESSION, booking.mentor_id, booking.ends_at, booking.id))
         local_day = booking.scheduled_at.astimezone(ZoneInfo(mentor_zone)).date()
         agenda = agenda_time(local_day, mentor_zone, policy)
         if now < agenda <= booking.scheduled_at:

@@ -23,10 +23,12 @@ from domain.notifications import Notification, NotificationKind, still_relevant
 from domain.payments import LedgerEntry
 from domain.ports import Clock, UnitOfWork
 from domain.reschedule import DEFAULT_MAX_RESCHEDULES
+from domain.roster import Roster
 from domain.usecases.calendars import stopped_calendars
 from domain.usecases.notifications import day_agenda, expire_request, load_view, session_views
 from domain.usecases.payments import charge_of, expire_hold, paid_with, refund_made, refund_to_make
 from domain.usecases.reschedule import expire_move
+from domain.usecases.roster import open_roster
 from domain.usecases.series import series_of
 from domain.usecases.waitlist import waitlist_notice
 from handlers import series, waitlist
@@ -43,8 +45,10 @@ from handlers.render import (
     proposal_buttons,
     proposal_text,
 )
+from handlers.roster import roster_view
 
 K = NotificationKind
+SERIES_NOTICES = (K.SERIES_CONFIRMED, K.SERIES_DECLINED, K.SERIES_CANCELLED, K.SERIES_EXPIRED)
 ASK_ATTENDANCE_FROM = timedelta(hours=12)  # the mentee's day-before reminder asks "I'll be there / Can't make it"
 
 
@@ -304,7 +308,7 @@ def to_mentor(
             )
             if not booking.meeting_link and timedelta(minutes=n.lead_minutes) < ASK_ATTENDANCE_FROM:
                 head += "\n" + _("There is no meeting link yet: add one so the mentee can join.")
-        case K.AFTER_SESSION:
+        case K.AFTER_SESSION | K.SESSION_AFTER:
             head = _("How did <b>{title}</b> with {mentee} go? Mark it completed or no-show.").format(
                 title=title, mentee=name
             )
@@ -343,6 +347,16 @@ def session_reminder(
     elif timedelta(minutes=n.lead_minutes) < ASK_ATTENDANCE_FROM:
         lines.append(_("There is no meeting link yet: add one for everyone from the roster."))
     return Outgoing(first.mentor.id, "\n".join(lines), InlineKeyboardMarkup(buttons))
+
+
+def after_group_session(session: Roster, zone: str, now: datetime) -> Outgoing:
+    """The mentor's one after-session question of a group session: its roster, with a ✔️ came / 🙈 no-show pair
+    for each attendee still to mark (pressing one marks that attendee and redraws the roster)."""
+    head = _("🏁 Your group session <b>{title}</b> ({time}) has ended. Who came? Mark each attendee.").format(
+        title=esc(session.offering.title), time=format_clock(session.start, zone)
+    )
+    text, markup = roster_view(session, zone, now)
+    return Outgoing(session.mentor.id, head + "\n\n" + text, markup)
 
 
 def agenda_message(agenda: sessions.Agenda, default_zone: str) -> Outgoing:
@@ -407,13 +421,26 @@ async def prepare(
             return None  # everyone left (or moved) since it was planned
         with use_locale(attendees[0].mentor.locale):
             return session_reminder(n, attendees, default_zone, clock.now())
-    if n.kind == K.SERIES_DECLINED:
+    if n.kind in SERIES_NOTICES:
         weeks = await series_of(uow, n.booking_id) if n.booking_id is not None else []
         if not weeks:
             return None
-        mentee = weeks[0].mentee
-        with use_locale(mentee.locale):
-            return Outgoing(mentee.id, *series.declined_notice(weeks, _zone(mentee, default_zone)))
+        recipient = weeks[0].mentee if n.recipient_id == weeks[0].mentee.id else weeks[0].mentor
+        with use_locale(recipient.locale):
+            notice = series.series_notice(n.kind, weeks, n.booking_id, n.recipient_id, default_zone)
+        return Outgoing(n.recipient_id, *notice) if notice is not None else None
+    if n.kind == K.SESSION_AFTER:
+        attendees = await session_views(uow, n.recipient_id, n.slot) if n.slot is not None else []
+        if not attendees:
+            return None  # every attendee was marked (or left) since it was planned
+        first = attendees[0]
+        if len(attendees) == 1 and not first.offering.is_group:  # a 1:1 session: its booking's card, as before
+            with use_locale(first.mentor.locale):
+                return to_mentor(n, first, default_zone, clock.now(), max_moves=max_reschedules)
+        assert first.booking.id is not None, "a loaded booking"
+        session = await open_roster(uow, n.recipient_id, first.booking.id)
+        with use_locale(first.mentor.locale):
+            return after_group_session(session, _zone(first.mentor, default_zone), clock.now())
     view = await load_view(uow, n.booking_id) if n.booking_id is not None else None
     if view is None or not still_relevant(n, view.booking):
         return None

@@ -13,8 +13,10 @@ from telegram.ext import BaseHandler
 
 from chat.i18n import _, format_moment, format_price, ngettext
 from domain.errors import InvalidTransition, SlotTaken, TooManyBookings
+from domain.inbox import InboxTab
 from domain.mentee import MyTab
 from domain.model import REASON_MAX, Actor, BookingStatus, BookingView, PaymentMode
+from domain.notifications import NotificationKind
 from domain.payments import HELD, ONLINE, PaymentSettings, price_in
 from domain.series import MIN_WEEKS, SeriesPlan, series_modes
 from domain.sessions import cutoff_before
@@ -36,6 +38,7 @@ from handlers.callbacks import (
     BookDate,
     BookPaidSeries,
     BookSeries,
+    OpenInbox,
     OpenMyBookings,
     PlanSeries,
     RepeatWeekly,
@@ -48,7 +51,7 @@ from handlers.errors import explain
 from handlers.keyboards import button, rows
 from handlers.labels import booking_status_label
 from handlers.payments import show_held_series
-from handlers.render import esc
+from handlers.render import esc, session_time
 
 S = BookingStatus
 
@@ -301,13 +304,15 @@ async def _book(
 # --- a booked series ------------------------------------------------------------------------------------------
 
 
-def series_text(views: list[BookingView], zone: str) -> str:
+def series_text(views: list[BookingView], zone: str, other_zone: str | None = None, other_label: str = "") -> str:
+    """The series' title and each week (its time in ``zone``, and on the other person's clock when
+    ``other_zone`` differs) with its status."""
     lines = [_("🔁 <b>{title}</b>, every week:").format(title=esc(views[0].offering.title))]
     lines += [
         _("Week {week} of {weeks}: {time} · {status}").format(
             week=v.booking.series_week,
             weeks=v.booking.series_weeks,
-            time=format_moment(v.booking.scheduled_at, zone),
+            time=session_time(v.booking.scheduled_at, zone, other_zone, other_label),
             status=booking_status_label(v.booking.status),
         )
         for v in views
@@ -383,14 +388,68 @@ async def type_series_decline_reason(update: Update, context: AppContext, text: 
     await say(update, head + "\n\n" + series_text(views, context.zone))
 
 
-def declined_notice(views: list[BookingView], zone: str) -> tuple[str, InlineKeyboardMarkup]:
-    """To the mentee, once for the whole series: the mentor declined it, why, and each week as it is now."""
-    reason = next((v.booking.cancellation_reason for v in views if v.booking.status == S.DECLINED), None)
-    head = _("❌ The mentor declined your weekly series with {mentor}. Reason: {reason}").format(
-        mentor=esc(views[0].mentor.display_name), reason=esc(reason or "—")
-    )
-    markup = InlineKeyboardMarkup([[button(_("🎟 My bookings"), OpenMyBookings(MyTab.UPCOMING, 0))]])
-    return head + "\n\n" + series_text(views, zone), markup
+def series_notice(
+    kind: NotificationKind, views: list[BookingView], anchor_id: int | None, recipient_id: int, default_zone: str
+) -> tuple[str, InlineKeyboardMarkup] | None:
+    """One message for a series answered, cancelled or run out as a whole (``domain.notifications``): to the mentee
+    or the mentor, in their zone (and the other person's clock when it differs), each week as it is now. The reason
+    is the one given with ``anchor_id``, the first week changed. None when there is nothing to say any more (a
+    series confirmed whose weeks were all cancelled since)."""
+    anchor = next((v for v in views if v.booking.id == anchor_id), views[0])
+    mentor, mentee = anchor.mentor, anchor.mentee
+    reason = esc(anchor.booking.cancellation_reason or "—")
+    title = esc(anchor.offering.title)
+    K = NotificationKind
+    if recipient_id == mentee.id:
+        zone = mentee.timezone or default_zone
+        weeks = series_text(views, zone, mentor.timezone, _("mentor"))
+        name = esc(mentor.display_name)
+        match kind:
+            case K.SERIES_CONFIRMED:
+                if not any(v.booking.status in (S.CONFIRMED, S.COMPLETED) for v in views):
+                    return None
+                head = _("✅ {mentor} confirmed your weekly series <b>{title}</b>.").format(
+                    mentor=name, title=title
+                )
+            case K.SERIES_DECLINED:
+                head = _("❌ The mentor declined your weekly series with {mentor}. Reason: {reason}").format(
+                    mentor=name, reason=reason
+                )
+            case K.SERIES_CANCELLED:
+                head = _(
+                    "🚫 {mentor} cancelled every future week of your weekly series <b>{title}</b>. "
+                    "Reason: {reason}"
+                ).format(mentor=name, title=title, reason=reason)
+            case K.SERIES_EXPIRED:
+                head = _(
+                    "⌛ {mentor} did not answer your weekly series request in time, so it expired. "
+                    "The times are free again."
+                ).format(mentor=name)
+            case _:
+                return None
+        markup = InlineKeyboardMarkup([[button(_("🎟 My bookings"), OpenMyBookings(MyTab.UPCOMING, 0))]])
+        return head + "\n\n" + weeks, markup
+    if recipient_id != mentor.id:
+        return None
+    zone = mentor.timezone or default_zone
+    weeks = series_text(views, zone, anchor.booking.timezone, _("mentee"))
+    name = esc(mentee.display_name)
+    match kind:
+        case K.SERIES_CANCELLED:
+            head = _(
+                "🚫 {mentee} cancelled every future week of the weekly series <b>{title}</b>. Reason: {reason}"
+            ).format(mentee=name, title=title, reason=reason)
+            tab = InboxTab.CANCELLED
+        case K.SERIES_EXPIRED:
+            head = _(
+                "⌛ The weekly series request from {mentee} expired: it was not answered in time. "
+                "The times are free again."
+            ).format(mentee=name)
+            tab = InboxTab.PAST
+        case _:
+            return None
+    markup = InlineKeyboardMarkup([[button(_("📥 Bookings"), OpenInbox(tab, 0))]])
+    return head + "\n\n" + weeks, markup
 
 
 def handlers() -> list[BaseHandler]:

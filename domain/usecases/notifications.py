@@ -21,6 +21,7 @@ from domain.notifications import (
     expiry_time,
     joined_session,
     left_session,
+    session_after,
     session_keys,
     session_reminders,
     timed_for,
@@ -53,9 +54,10 @@ async def record_change(
 async def plan_timed(
     uow: UnitOfWork, before: Booking | None, after: Booking, mentor_zone: str, now: datetime
 ) -> None:
-    """Re-plan ``after``'s own timed notifications, and the mentor's reminders of the sessions it joined or left.
+    """Re-plan ``after``'s own timed notifications, and the mentor's messages of the sessions it joined or left.
 
-    A session's reminders (``domain.notifications.session_reminders``) are created by whichever attendee joins
+    A session's reminders and after-session question (``domain.notifications.session_reminders``,
+    ``session_after``) are created by whichever attendee joins
     (the key makes a second one a no-op) and locked while this transaction lasts. Leaving, the booking looks for
     other confirmed attendees; if it sees none it locks the session's pending reminders - so a transaction that is
     joining right now is waited for - looks again (a new statement sees what committed meanwhile) and only then
@@ -65,7 +67,7 @@ async def plan_timed(
     policy = uow.outbox.policy
     await uow.outbox.replace_timed(after.id, timed_for(after, mentor_zone, now, policy))
     if joined_session(before, after):
-        await uow.outbox.keep_timed(session_reminders(after, now, policy))
+        await uow.outbox.keep_timed([*session_reminders(after, now, policy), session_after(after)])
     left = left_session(before, after, now)
     if left is not None and not await session_attendees(uow, after.mentor_id, left):
         keys = session_keys(after.mentor_id, left, policy)
@@ -175,28 +177,41 @@ async def expire_request(uow: UnitOfWork, clock: Clock, booking_id: int) -> Book
     A weekly series is one request: when one week's request runs out (the first week's at its start, which can
     come before the others'), every week still waiting with it runs out too, in the same transaction. So what was
     paid for them is owed at once, and a series paid with one Stars payment is refunded whole, once
-    (``domain.payments.stars_refund_way``), never a share by hand first and the whole payment later."""
-    view = await load_view(uow, booking_id, for_update=True)  # the mentor may be answering right now
+    (``domain.payments.stars_refund_way``), never a share by hand first and the whole payment later. Each person
+    is told once for the series (``SERIES_EXPIRED``) when more than one week ran out. The weeks are locked in
+    the order of their ids, so two dispatchers expiring two weeks of one series at once take turns instead of
+    deadlocking; the second finds nothing waiting."""
+    found = await uow.bookings.get(booking_id)
+    if found is None or found.status != BookingStatus.PENDING:
+        return None
+    waiting = [booking_id]
+    if found.series_id is not None:
+        weeks = await uow.bookings.series_bookings(found.series_id)
+        waiting = sorted(
+            {booking_id, *(w.id for w in weeks if w.id is not None and w.status == BookingStatus.PENDING)}
+        )
+    locked = {week_id: await load_view(uow, week_id, for_update=True) for week_id in waiting}
+    view = locked[booking_id]  # the mentor may be answering right now
     now = clock.now()
     if view is None or view.booking.status != BookingStatus.PENDING:
         return None
     if now < expiry_time(view.booking, uow.outbox.policy):
         return None
-    expired = await _expire(uow, view, now)
-    if view.booking.series_id is not None:
-        for week in await uow.bookings.series_bookings(view.booking.series_id):
-            if week.id is None or week.id == booking_id or week.status != BookingStatus.PENDING:
-                continue
-            waiting = await load_view(uow, week.id, for_update=True)
-            if waiting is not None and waiting.booking.status == BookingStatus.PENDING:  # as read under the lock
-                await _expire(uow, waiting, now)
-    return expired
+    pending = [v for v in locked.values() if v is not None and v.booking.status == BookingStatus.PENDING]
+    alone = len(pending) == 1
+    expired = [await _expire(uow, week, now, tell=alone) for week in pending]
+    if not alone:
+        first = expired[0].booking
+        kind = NotificationKind.SERIES_EXPIRED
+        told = [Notification(kind, person, now, first.id) for person in (first.mentee_id, first.mentor_id)]
+        await uow.outbox.add(told)
+    return next(v for v in expired if v.booking.id == booking_id)
 
 
-async def _expire(uow: UnitOfWork, view: BookingView, now: datetime) -> BookingView:
+async def _expire(uow: UnitOfWork, view: BookingView, now: datetime, *, tell: bool = True) -> BookingView:
     expired, _delta = rules.transition(view.booking, BookingStatus.EXPIRED, Actor.SYSTEM, now)
     expired = await uow.bookings.update(await settle_move(uow, view, expired, Actor.SYSTEM, now))
-    await record_change(uow, view.booking, expired, Actor.SYSTEM, view.mentor_zone, now)
+    await record_change(uow, view.booking, expired, Actor.SYSTEM, view.mentor_zone, now, tell=tell)
     return BookingView(expired, view.offering, view.mentor, view.mentee)
 
 

@@ -138,17 +138,31 @@ async def series_views(uow: UnitOfWork, user_id: int, booking_id: int) -> tuple[
 
 
 async def confirm_series(uow: UnitOfWork, clock: Clock, mentor_id: int, booking_id: int) -> list[BookingView]:
-    """The mentor confirms every pending occurrence of the series at once (each mentee message as usual)."""
+    """The mentor confirms every pending occurrence of the series at once. Each week is confirmed by the usual
+    move (its reminders planned), and the mentee is told once, for the whole series (``SERIES_CONFIRMED``, about
+    the first week confirmed). ``InvalidTransition`` when no week waits for an answer any more (a second press)."""
     views, actor = await series_views(uow, mentor_id, booking_id)
     if actor != Actor.MENTOR:
         raise NotAllowed("only the mentor")
+    confirmed: list[BookingView] = []
     for occurrence in views:
         if occurrence.booking.status == S.PENDING:
             assert occurrence.booking.id is not None
             locked, _actor = await booking_for(uow, occurrence.booking.id, mentor_id, for_update=True)
-            if locked.booking.status == S.PENDING:
-                await move(uow, clock, locked, Actor.MENTOR, S.CONFIRMED)
+            if locked.booking.status == S.PENDING:  # as read under the lock
+                confirmed.append(await move(uow, clock, locked, Actor.MENTOR, S.CONFIRMED, tell=False))
+    if not confirmed:
+        raise InvalidTransition(views[0].booking.status, S.CONFIRMED, Actor.MENTOR)
+    await _tell_once(uow, clock, NotificationKind.SERIES_CONFIRMED, confirmed, confirmed[0].booking.mentee_id)
     return (await series_views(uow, mentor_id, booking_id))[0]
+
+
+async def _tell_once(
+    uow: UnitOfWork, clock: Clock, kind: NotificationKind, changed: list[BookingView], recipient_id: int
+) -> None:
+    """One message to ``recipient_id`` for the weeks of a series changed together, about the first of them (the
+    dispatcher renders the series as it is then)."""
+    await uow.outbox.add([Notification(kind, recipient_id, clock.now(), changed[0].booking.id)])
 
 
 async def start_series_decline(uow: UnitOfWork, mentor_id: int, booking_id: int) -> list[BookingView]:
@@ -180,9 +194,7 @@ async def decline_series(
             declined.append(await move(uow, clock, locked, Actor.MENTOR, S.DECLINED, reason, tell=False))
     if not declined:
         raise InvalidTransition(views[0].booking.status, S.DECLINED, Actor.MENTOR)
-    first = declined[0].booking
-    kind = NotificationKind.SERIES_DECLINED
-    await uow.outbox.add([Notification(kind, first.mentee_id, clock.now(), first.id)])
+    await _tell_once(uow, clock, NotificationKind.SERIES_DECLINED, declined, declined[0].booking.mentee_id)
     return (await series_views(uow, mentor_id, booking_id))[0]
 
 
@@ -206,12 +218,14 @@ async def cancel_future(
     uow: UnitOfWork, clock: Clock, user_id: int, booking_id: int, reason: str
 ) -> tuple[list[BookingView], list[BookingView]]:
     """Cancel every future occurrence of the series, as either person, one reason for all, each occurrence by
-    the usual rules (the other person told, refunds by policy). A mentee's cancelling closes before each
+    the usual rules (refunds by policy, its reminders withdrawn); the other person is told once, for the whole
+    series (``SERIES_CANCELLED``, about the first week cancelled). A mentee's cancelling closes before each
     session (``domain.sessions``): the occurrences already past their cut-off stay. Returns the series as it
     is now and the occurrences that stayed for that reason."""
     views, actor = await series_views(uow, user_id, booking_id)
     now = clock.now()
     kept = []
+    cancelled: list[BookingView] = []
     for occurrence in future_open(views, now):
         assert occurrence.booking.id is not None
         if (
@@ -223,5 +237,9 @@ async def cancel_future(
             continue
         locked, _actor = await booking_for(uow, occurrence.booking.id, user_id, for_update=True)
         if locked.booking.status in (S.PENDING, S.CONFIRMED):
-            await move(uow, clock, locked, actor, S.CANCELLED, reason)
+            cancelled.append(await move(uow, clock, locked, actor, S.CANCELLED, reason, tell=False))
+    if cancelled:
+        first = cancelled[0].booking
+        other = first.mentee_id if actor == Actor.MENTOR else first.mentor_id
+        await _tell_once(uow, clock, NotificationKind.SERIES_CANCELLED, cancelled, other)
     return (await series_views(uow, user_id, booking_id))[0], kept

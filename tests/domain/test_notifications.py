@@ -14,6 +14,8 @@ from domain.notifications import (
     agenda_time,
     events_for,
     expiry_time,
+    session_after,
+    session_keys,
     still_relevant,
     timed_for,
 )
@@ -32,18 +34,30 @@ def kinds(notes: list[Notification]) -> list[tuple[NotificationKind, int, dateti
     return sorted((n.kind, n.recipient_id, n.due_at) for n in notes)
 
 
-def test_a_confirmed_booking_gets_two_reminders_the_after_session_question_and_the_agenda() -> None:
-    notes = timed_for(saved(), "Asia/Kolkata", NOW)  # the mentor's reminders are the session's (below)
+def test_a_confirmed_booking_gets_two_reminders_and_the_agenda_and_its_session_the_after_session_question() -> (
+    None
+):
+    notes = timed_for(saved(), "Asia/Kolkata", NOW)  # the mentor's reminders and question are the session's
     assert kinds(notes) == sorted(
         [
             (K.REMINDER, MENTEE_ID, START - timedelta(hours=24)),
             (K.REMINDER, MENTEE_ID, START - timedelta(hours=1)),
-            (K.AFTER_SESSION, MENTOR_ID, START + timedelta(minutes=60)),
             # 08:00 in Kolkata on the session's day
             (K.AGENDA, MENTOR_ID, datetime(2026, 3, 5, 2, 30, tzinfo=UTC)),
         ]
     )
     assert len({n.key for n in notes}) == len(notes)
+    question = session_after(saved())
+    assert (question.kind, question.recipient_id, question.due_at) == (
+        K.SESSION_AFTER,
+        MENTOR_ID,
+        START + timedelta(minutes=60),
+    )
+    # keyed by the session alone: another attendee's booking at that start plans the same row
+    other = session_after(saved(mentee_id=MENTEE_ID + 1).with_changes(id=43))
+    assert question.key == other.key == f"session_after:{MENTOR_ID}:202603051000"
+    assert question.key in session_keys(MENTOR_ID, START, NotificationPolicy())
+    assert not K.SESSION_AFTER.is_per_booking and K.SESSION_AFTER.is_timed
 
 
 def test_reminders_already_past_are_not_planned() -> None:

@@ -15,7 +15,7 @@ from domain.booking import transition
 from domain.errors import InvalidInput, InvalidTransition
 from domain.model import Actor, BookingStatus
 from domain.notifications import NotificationKind as K
-from domain.notifications import NotificationPolicy, events_for, still_relevant, timed_for
+from domain.notifications import NotificationPolicy, events_for, session_after, still_relevant, timed_for
 from domain.reschedule import (
     DEFAULT_MAX_RESCHEDULES,
     MoveAwaitsAnswer,
@@ -161,7 +161,7 @@ def test_timed_messages_follow_the_move_and_a_request_expires() -> None:
     before = {(n.kind, n.due_at) for n in timed_for(one(), "UTC", NOW)}
     after = {(n.kind, n.due_at) for n in timed_for(moved(one(), LATER, Actor.MENTEE, NOW), "UTC", NOW)}
     assert (K.REMINDER, START - H) in before and (K.REMINDER, LATER - H) in after
-    assert (K.AFTER_SESSION, LATER + timedelta(minutes=60)) in after
+    assert session_after(moved(one(), LATER, Actor.MENTEE, NOW)).due_at == LATER + timedelta(minutes=60)
     assert not any(kind == K.REMINDER and due == START - H for kind, due in after)
     asked = timed_for(requested(one(), LATER, NOW), "UTC", NOW)
     [expiry] = [n for n in asked if n.kind == K.MOVE_EXPIRE]

@@ -87,7 +87,7 @@ async def test_replace_timed_withdraws_stale_pending_rows_and_never_touches_sent
         await uow.outbox.add([event(K.CONFIRMED, booking_id=booking_id)])
         await uow.commit()
     kinds = sorted(r.kind for r in await _records(uow, booking_id=booking_id))
-    assert kinds == ["after_session", "confirmed", "reminder", "reminder"]  # the mentor's are the session's
+    assert kinds == ["confirmed", "reminder", "reminder"]  # the mentor's reminders and question are the session's
 
     # the 24 h reminders go out ...
     day_before = T0 - timedelta(hours=24)
@@ -112,7 +112,6 @@ async def test_replace_timed_withdraws_stale_pending_rows_and_never_touches_sent
     pending = [r for r in rows if r.status == "pending"]
     assert sorted(r.kind for r in sent) == ["confirmed", "reminder"]
     assert sorted((r.kind, r.due_at) for r in pending) == [
-        ("after_session", T0 + timedelta(hours=2, minutes=30)),  # the same row, moved
         ("reminder", T0 + timedelta(hours=2) - timedelta(hours=24)),
         ("reminder", T0 + timedelta(hours=1)),
     ]

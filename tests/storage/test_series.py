@@ -90,7 +90,9 @@ async def test_the_mentor_confirms_a_paid_series_at_once(uow: SqlUnitOfWork) -> 
     assert [v.booking.status for v in confirmed] == [S.CONFIRMED] * 3
     async with uow:
         records = await uow.outbox.records()
-    assert sum(1 for r in records if r.kind == NotificationKind.CONFIRMED.value) == 3
+    assert sum(1 for r in records if r.kind == NotificationKind.CONFIRMED.value) == 0  # not one per week:
+    told = [r.booking_id for r in records if r.kind == NotificationKind.SERIES_CONFIRMED.value]
+    assert told == [views[0].booking.id]  # one message for the series
 
 
 async def test_cancelling_all_future_weeks_keeps_those_past_the_mentees_cut_off(uow: SqlUnitOfWork) -> None:
