@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     dispatch_concurrency: int = Field(10, ge=1, description=_AT_LEAST_ONE)
     dispatch_max_attempts: int = Field(5, ge=1, description=_AT_LEAST_ONE)
     dispatch_lease_seconds: float = Field(300.0, gt=0, allow_inf_nan=False, description=_POSITIVE)
+    # How many updates the bot handles at once (``bot.updates``; one at a time per person in any case).
+    concurrent_updates: int = Field(256, ge=1, description=_AT_LEAST_ONE)
     # Reminders before each confirmed session, and how long a request may wait for the mentor (or until the start).
     reminder_leads: Annotated[tuple[timedelta, ...], NoDecode] = Field(
         (timedelta(hours=24), timedelta(hours=1)),

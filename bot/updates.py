@@ -17,22 +17,29 @@ for its person's turn holds that slot. Two limits therefore:
   memory - PTB starts a task for every fetched update before it calls the processor - it only has to be finite.
 
 Telegram's pre-checkout question is the exception (``is_urgent``): Telegram waits at most 10 seconds for its
-answer. It waits for its person's turn as any update does - so it sees what that person's earlier updates did (a
-payment just reported, a time just let go) - but at most ``urgent_wait`` seconds (2): an earlier update that takes
-longer is overtaken, and the question answered anyway. It never takes a running slot: its own semaphore (as large
-as ``max_running``) bounds how many run at once, so a crowd of other people's updates does not hold it up either.
-An answer that overtook an earlier update is still safe: the payment that follows is checked against the booking
-again when it arrives, and refunded if the booking no longer waits for it.
+answer. It waits for its person's earlier updates - so it sees what they did (a payment just reported, a time
+just let go) - but only until each of them has finished or said that its changes are stored (``chat.turns``:
+the update that sends the invoice settles before the call, so the question does not wait for Telegram's answer to
+it), and at most ``urgent_wait`` seconds (2): an earlier update that takes longer is overtaken, and the question
+answered anyway. It never holds its person's turn (it changes nothing; later updates need not wait for it) and
+never takes a running slot: its own semaphore (as large as ``max_running``) bounds how many run at once, so a
+crowd of other people's updates does not hold it up either. An answer that overtook an earlier update is still
+safe: the payment that follows is checked against the booking again when it arrives, and refunded if the booking
+no longer waits for it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import itertools
 from collections.abc import Awaitable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+from chat.turns import SETTLE
 
 # How many updates may wait for their person's turn per running slot (``max_held = max_running * HELD_PER_SLOT``).
 HELD_PER_SLOT = 64
@@ -54,10 +61,28 @@ def ordering_key(update: object) -> int | str | None:
     return None
 
 
+class _Person:
+    """One person's (or chat's) updates in the processor: whose turn it is, and which have not settled yet."""
+
+    __slots__ = ("changed", "lock", "unsettled", "updates")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()  # the turn; asyncio.Lock wakes waiters first come, first served
+        self.updates = 0  # updates holding or waiting (urgent ones included): the entry goes when it is 0
+        self.unsettled: set[int] = set()  # updates in turn that have neither finished nor settled (by number)
+        self.changed = asyncio.Event()  # set (and replaced) whenever one of them settles or finishes
+
+    def settle(self, number: int) -> None:
+        if number in self.unsettled:
+            self.unsettled.discard(number)
+            self.changed.set()
+            self.changed = asyncio.Event()
+
+
 class PerUserUpdateProcessor(BaseUpdateProcessor):
     """At most ``max_running`` updates handled at once; one at a time, in arrival order, per user."""
 
-    __slots__ = ("_running", "_turns", "_urgent", "max_running", "urgent_wait")
+    __slots__ = ("_numbers", "_people", "_running", "_urgent", "max_running", "urgent_wait")
 
     def __init__(
         self, max_running: int = 256, max_held: int | None = None, urgent_wait: float = URGENT_WAIT
@@ -72,7 +97,8 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self.urgent_wait = urgent_wait
         self._running = asyncio.Semaphore(max_running)
         self._urgent = asyncio.Semaphore(max_running)  # pre-checkout questions, beside the others
-        self._turns: dict[int | str, tuple[asyncio.Lock, int]] = {}  # key -> (lock, updates holding or waiting)
+        self._people: dict[int | str, _Person] = {}
+        self._numbers = itertools.count()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = ordering_key(update)
@@ -80,38 +106,45 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
             async with self._running:
                 await coroutine
             return
-        lock, users = self._turns.get(key, (asyncio.Lock(), 0))
-        self._turns[key] = (lock, users + 1)
+        person = self._people.get(key)
+        if person is None:
+            person = self._people[key] = _Person()
+        person.updates += 1
         try:
             if is_urgent(update):
-                await self._out_of_line(lock, coroutine)
+                await self._out_of_turn(person, coroutine)
                 return
-            # The lock first (asyncio.Lock wakes waiters first come, first served), the running slot only then:
-            # waiting for one's turn takes no running slot.
-            async with lock, self._running:
-                await coroutine
+            number = next(self._numbers)
+            person.unsettled.add(number)
+            token = SETTLE.set(functools.partial(person.settle, number))
+            try:
+                # The lock first, the running slot only then: waiting for one's turn takes no running slot.
+                async with person.lock, self._running:
+                    await coroutine
+            finally:
+                SETTLE.reset(token)
+                person.settle(number)
         finally:
-            lock, users = self._turns[key]
-            if users == 1:
-                del self._turns[key]
-            else:
-                self._turns[key] = (lock, users - 1)
+            person.updates -= 1
+            if person.updates == 0:
+                del self._people[key]
 
-    async def _out_of_line(self, lock: asyncio.Lock, coroutine: Awaitable[Any]) -> None:
-        """A pre-checkout question: its person's turn if that comes within ``urgent_wait``, else at once; never
-        a running slot."""
-        try:
-            await asyncio.wait_for(lock.acquire(), self.urgent_wait)
-        except TimeoutError:
-            turn = False  # an earlier update of this person takes too long: answer without waiting for it
-        else:
-            turn = True
-        try:
-            async with self._urgent:
-                await coroutine
-        finally:
-            if turn:
-                lock.release()
+    async def _out_of_turn(self, person: _Person, coroutine: Awaitable[Any]) -> None:
+        """A pre-checkout question: once every earlier update of its person has finished or settled, or after
+        ``urgent_wait`` seconds; never a running slot, never the person's turn."""
+        earlier = set(person.unsettled)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.urgent_wait
+        while earlier & person.unsettled:
+            left = deadline - loop.time()
+            if left <= 0:
+                break  # an earlier update takes too long: answer without waiting for it
+            try:
+                await asyncio.wait_for(person.changed.wait(), left)
+            except TimeoutError:
+                break
+        async with self._urgent:
+            await coroutine
 
     async def initialize(self) -> None:
         pass
@@ -122,4 +155,4 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
     @property
     def users_in_flight(self) -> int:
         """How many users have an update running or waiting (for tests: the map empties when idle)."""
-        return len(self._turns)
+        return len(self._people)

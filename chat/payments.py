@@ -16,6 +16,7 @@ from telegram import Bot, InlineKeyboardMarkup, InputFile, LabeledPrice
 from telegram.error import BadRequest
 
 from chat.outgoing import StarRefund
+from chat.turns import settled
 
 ALREADY_REFUNDED = "CHARGE_ALREADY_REFUNDED"
 
@@ -42,6 +43,9 @@ def fit(text: str, limit: int) -> str:
 
 
 async def send_invoice(bot: Bot, invoice: Invoice) -> None:
+    """Send ``invoice``. Whatever the update stored before is stored (handlers commit before they call Telegram):
+    the payer's pre-checkout question need not wait for this call's answer (``chat.turns``)."""
+    settled()
     await bot.send_invoice(
         chat_id=invoice.chat_id,
         title=fit(invoice.title, TITLE_MAX),

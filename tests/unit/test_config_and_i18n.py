@@ -43,6 +43,8 @@ def test_scheduler_settings():
     assert custom.reminder_leads == (timedelta(hours=2), timedelta(minutes=15))  # longest first, once each
     assert (custom.expire_after_hours, custom.send_rate_per_second) == (12.0, 20.0)
     assert load_settings({"BOT_TOKEN": TOKEN, "REMINDERS": "none"}).reminder_leads == ()
+    assert (default.concurrent_updates, custom.concurrent_updates) == (256, 256)
+    assert load_settings({"BOT_TOKEN": TOKEN, "CONCURRENT_UPDATES": "64"}).concurrent_updates == 64
 
 
 def test_payment_settings():
@@ -132,6 +134,7 @@ def test_calendar_settings():
         ({"BOT_TOKEN": TOKEN, "EXPIRE_AFTER_HOURS": "-1"}, "EXPIRE_AFTER_HOURS"),
         ({"BOT_TOKEN": TOKEN, "SEND_RATE_PER_SECOND": "fast"}, "SEND_RATE_PER_SECOND"),
         ({"BOT_TOKEN": TOKEN, "DISPATCH_INTERVAL_SECONDS": "0"}, "DISPATCH_INTERVAL_SECONDS"),
+        ({"BOT_TOKEN": TOKEN, "CONCURRENT_UPDATES": "0"}, "CONCURRENT_UPDATES"),
         ({"BOT_TOKEN": TOKEN, "PAYMENTS": "stars, cash"}, "PAYMENTS"),
         ({"BOT_TOKEN": TOKEN, "PAYMENTS": "off, stars"}, "PAYMENTS"),
         ({"BOT_TOKEN": TOKEN, "PAYMENTS": "stars,provider"}, "PAYMENT_PROVIDER_TOKEN"),  # provider needs a token
@@ -258,3 +261,15 @@ def test_russian_readers_get_russian_money_dates_and_times():
     with use_locale("en"):
         assert format_rating(Decimal("4.5")) == "4.5"
         assert format_rating(Decimal("5")) == "5.0"
+
+
+async def test_the_bot_handles_as_many_updates_at_once_as_configured(tmp_path: Path):
+    from bot.app import build_application
+    from bot.updates import PerUserUpdateProcessor
+
+    database = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    application = build_application(
+        load_settings({"BOT_TOKEN": TOKEN, "DATABASE_URL": database, "CONCURRENT_UPDATES": "64"})
+    )
+    processor = application.update_processor
+    assert isinstance(processor, PerUserUpdateProcessor) and processor.max_running == 64

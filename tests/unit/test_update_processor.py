@@ -10,6 +10,7 @@ from telegram import Chat, Message, PreCheckoutQuery, Update, User
 from telegram.ext import BaseUpdateProcessor
 
 from bot.updates import HELD_PER_SLOT, PerUserUpdateProcessor, ordering_key
+from chat.turns import settled
 
 
 async def until(condition: Callable[[], bool]) -> None:
@@ -217,3 +218,65 @@ async def test_a_pre_checkout_question_waits_neither_long_for_its_person_nor_for
     await asyncio.gather(*held)
     assert answered == [4, 3]
     assert processor.users_in_flight == 0
+
+
+async def test_a_pre_checkout_question_goes_ahead_once_the_earlier_update_has_stored_its_changes() -> None:
+    """The update that sent the invoice settles before the call (``chat.turns.settled``): the question does not
+    wait for Telegram's answer to that call, nor for the rest of that update."""
+    processor = PerUserUpdateProcessor(2, urgent_wait=60)  # so only settling lets it through within 5 s
+    events: list[str] = []
+    stored, invoice_answered = asyncio.Event(), asyncio.Event()
+
+    async def confirm_and_pay() -> None:
+        events.append("stored")
+        settled()
+        stored.set()
+        await invoice_answered.wait()  # Telegram's answer to sendInvoice, still on its way
+        events.append("confirm done")
+
+    async def answer() -> None:
+        events.append("answered")
+
+    async def unrelated() -> None:
+        events.append("later update")
+
+    first = asyncio.create_task(processor.process_update(update(1, 1), confirm_and_pay()))
+    await stored.wait()
+    question = asyncio.create_task(processor.process_update(checkout(2, 1), answer()))
+    await let_others_run()
+    later = asyncio.create_task(processor.process_update(update(3, 1), unrelated()))  # after the question
+    await asyncio.wait_for(question, 5)
+    await let_others_run()
+    assert events == ["stored", "answered"]  # the later update still waits for the first one's turn
+    invoice_answered.set()
+    await asyncio.gather(first, later)
+    assert events == ["stored", "answered", "confirm done", "later update"]
+    assert processor.users_in_flight == 0
+
+
+async def test_a_pre_checkout_question_waits_for_every_earlier_update_to_settle() -> None:
+    processor = PerUserUpdateProcessor(4)
+    events: list[str] = []
+    go_on = [asyncio.Event(), asyncio.Event()]
+
+    async def earlier(n: int) -> None:
+        await go_on[n].wait()
+        events.append(f"earlier {n}")
+
+    async def answer() -> None:
+        events.append("answered")
+
+    tasks = [asyncio.create_task(processor.process_update(update(n + 1, 1), earlier(n))) for n in (0, 1)]
+    await let_others_run()
+    question = asyncio.create_task(processor.process_update(checkout(3, 1), answer()))
+    go_on[0].set()
+    await until(lambda: events == ["earlier 0"])
+    await let_others_run()
+    assert not question.done()  # the second earlier update has not run yet
+    go_on[1].set()
+    await asyncio.gather(*tasks, question)
+    assert events == ["earlier 0", "earlier 1", "answered"]
+
+
+def test_settling_outside_the_processor_does_nothing() -> None:
+    settled()  # tests and tools call handlers directly: nothing to tell
