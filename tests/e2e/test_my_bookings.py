@@ -65,6 +65,9 @@ async def setup(api: FakeBotApi, data: Data) -> tuple[FakeUser, FakeUser]:
     await onboard(api, mentee)
     await book_first_time(api, mentee, "Request sent")
     await data.confirm_with_link(mentor.id, 1, "https://meet.example.com/abc")
+    # the outbox tells Ravi (with a Join button): wait for it, so that it cannot arrive in the middle of a test
+    # and become the latest message with buttons
+    await mentee.wait_for(lambda m: m.text.startswith("✅ Your booking is confirmed"))
     await api.wait_idle()
     return mentor, mentee
 
