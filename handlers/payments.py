@@ -1,6 +1,7 @@
 """Payments in the chat: the invoice for a slot held awaiting payment (💳 Pay sends it again while the hold lasts,
-✖️ lets the time go), Telegram's pre-checkout question, the successful payment, the mentor's 💰 Mark paid and
-↩️ Mark refunded, and ``/earnings`` with its CSV download.
+✖️ lets the time go), or its UPI details and QR code (for a weekly series, one invoice or one UPI payment for
+every week), Telegram's pre-checkout question, the successful payment, the mentee's ✅ I have paid, the mentor's
+💰 Mark paid / ❌ Not received and ↩️ Mark refunded, and ``/earnings`` with its CSV download.
 
 Amounts come from the stored booking only: the invoice is built from it, the checkout and the payment are
 compared with it (``domain.usecases.payments``). The pre-checkout question is always answered (Telegram waits at

@@ -375,3 +375,43 @@ async def test_the_mentee_picks_upi_or_stars_for_the_series(
     booked = await bookings_of(runner, bot, mentee.id)
     assert [(b.status, b.payment_status, b.payment_mode) for b in booked] == [(S.PENDING, P.PAID, mode)] * 2
     assert [(e.amount, e.mode) for e in await ledger(runner)] == [(amount, mode)] * 2
+
+
+async def test_with_auto_confirm_mark_paid_confirms_every_week_at_once(
+    api: FakeBotApi, bot: Application, runner: BotRunner
+) -> None:
+    mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
+    await paid_offering(api, mentor)
+    await mentor.press("✏️ Edit")
+    await mentor.wait_for("tap what you want to change")
+    await mentor.press("⚡ Confirm paid bookings automatically: off")
+    await mentor.wait_for("Saved: Confirm paid bookings automatically")
+    await set_upi_id(api, mentor)
+    plan = await plan_weeks(api, mentee, 2)
+    assert "Once paid, every week is confirmed at once." in plan.text
+    await mentee.press("📲 Book 2 weeks and pay ₹1,000 by UPI", message=plan)
+    qr = await mentee.wait_for(lambda m: m.photo is not None)
+    await api.wait_idle()
+    await mentee.press("✅ I have paid", message=qr)
+    claim = await mentor.wait_for("says they paid ₹1,000 by UPI for 2 weekly sessions")
+    await mentor.press("💰 Mark paid", message=claim)
+    receipt = await mentee.wait_for("Asha received your UPI payment: ₹1,000")
+    assert "Your session is confirmed." in receipt.text
+    booked = await mentor.wait_for("New booking")
+    assert "✅ Confirm" not in booked.buttons and "✅ Confirm all weeks" not in booked.buttons
+    await settle(api, bot)
+    assert len(texts(mentor, "New booking")) == 1 and texts(mentee, "Your booking is confirmed") == []
+    weeks = await bookings_of(runner, bot, mentee.id)
+    assert [(b.status, b.payment_status) for b in weeks] == [(S.CONFIRMED, P.PAID)] * 2
+    assert [(e.kind, e.amount) for e in await ledger(runner)] == [(LedgerKind.CHARGE, Decimal(500))] * 2
+
+
+async def test_letting_the_time_go_frees_every_week_and_nothing_is_owed(
+    api: FakeBotApi, bot: Application, runner: BotRunner
+) -> None:
+    mentor, mentee, details, _qr = await upi_series(api, weeks=2)
+    await mentee.press("✖️ Let this time go", message=details)
+    await mentee.wait_for("The time is free again; nothing was paid.")
+    await settle(api, bot)
+    assert [b.status for b in await bookings_of(runner, bot, mentee.id)] == [S.CANCELLED] * 2
+    assert texts(mentor, "Ravi") == [] and await ledger(runner) == []
