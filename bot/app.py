@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import replace
 from datetime import timedelta
 from functools import partial
@@ -59,6 +60,14 @@ from storage.uow import SqlUnitOfWork
 log = logging.getLogger(__name__)
 
 
+def use_timedelta_periods() -> None:
+    """Telegram's time periods as ``datetime.timedelta`` in this process (``RetryAfter.retry_after``: how long to
+    wait after a 429): PTB's documented opt-in (the ``PTB_TIMEDELTA`` environment variable) to the type its next
+    major version uses. Without it PTB 22 warns of the int form on every 429, in ``RetryAfter``'s own constructor.
+    The wait is the same either way. A value set in the environment is kept."""
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+
 def build_application(
     settings: Settings,
     *,
@@ -74,6 +83,7 @@ def build_application(
     ``elect``: several processes on one database send the outbox through one elected leader (``bot.leader``);
     False makes this process send regardless (tests of the outbox's own guarantees).
     """
+    use_timedelta_periods()
     engine = create_engine(settings.database_url)
     read_engine = create_read_engine(settings.database_url)  # SQLite: reads beside the single writer
     reads = reading_engine(engine, read_engine)  # PostgreSQL: the same pool, in autocommit

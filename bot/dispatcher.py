@@ -34,7 +34,6 @@ import contextlib
 import logging
 import math
 import random
-import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -43,7 +42,6 @@ from aiolimiter import AsyncLimiter  # installed with python-telegram-bot[rate-l
 from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter
 from telegram.ext import JobQueue
-from telegram.warnings import PTBDeprecationWarning
 
 from chat.messages import send_text
 from chat.outgoing import Outgoing, StarRefund
@@ -438,9 +436,9 @@ def _describe(error: BaseException) -> str:
 
 
 def _retry_after_seconds(error: RetryAfter) -> float:
-    with warnings.catch_warnings():  # PTB 22 warns that the int form will become a timedelta
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = error.retry_after
+    """A timedelta (``bot.app.use_timedelta_periods``); whole seconds where the environment chose PTB's old
+    form."""
+    value = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 

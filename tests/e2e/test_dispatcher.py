@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import warnings
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.app import build_application
 from bot.clock import SystemClock
@@ -190,8 +192,12 @@ async def test_too_many_requests_is_waited_out_and_delivered_once(
     users(api, [1, 2])
     api.fail_next("sendMessage", 429, retry_after=1, chat_id=1)
     await seed_outbox(url, [1, 2], events([1, 2], now()))
-    async with dispatching(api, url, rate_limit=rate_limit):
-        await until(lambda: len(api.sent_messages()) == 2, what="both messages")
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        async with dispatching(api, url, rate_limit=rate_limit):
+            await until(lambda: len(api.sent_messages()) == 2, what="both messages")
+    # the wait read in the form PTB supports from here on: no warning of the int form (``PTB_TIMEDELTA``)
+    assert [w for w in warned if issubclass(w.category, PTBDeprecationWarning)] == []
     first, second = [c for c in api.calls_to("sendMessage") if c.chat_id == 1]
     assert first.status == 429 and second.ok
     assert second.time - first.time >= 1.0

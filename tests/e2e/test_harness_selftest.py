@@ -8,6 +8,7 @@ import io
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -274,8 +275,6 @@ async def test_wait_idle_reports_unfetched_updates(api: FakeBotApi) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-# PTB's RetryAfter.__init__ reads its own deprecated int-valued `retry_after` property.
-@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 async def test_faults_reach_the_application(api: FakeBotApi, app: Application) -> None:
     alice = api.user(101)
     bob = api.user(202)
@@ -289,7 +288,10 @@ async def test_faults_reach_the_application(api: FakeBotApi, app: Application) -
     errors = app.bot_data["errors"]
     assert len(errors) == 2
     by_type = {type(e): e for e in errors}
-    assert "Retry in 7" in str(by_type[RetryAfter])
+    assert by_type[RetryAfter].retry_after == timedelta(
+        seconds=7
+    )  # a timedelta (``bot.app.use_timedelta_periods``)
+    assert "Retry in 0:00:07" in str(by_type[RetryAfter])
     assert str(by_type[Forbidden]) == "Forbidden: bot was blocked by the user"
     assert forbidden.hits == flood.hits == 1
     assert alice.bot_messages() == [] and bob.bot_messages() == []
