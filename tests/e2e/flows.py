@@ -119,16 +119,22 @@ async def pick_time_and_skip_notes(api: FakeBotApi, mentee: FakeUser, time_label
     return label
 
 
+async def open_manage(mentor: FakeUser) -> ChatMessage:
+    """/offerings → the first offering's ⚙️ Manage: its screen. Buttons are pressed on the screens they are on, so a
+    notice that arrives meanwhile (a new booking's) is not pressed instead."""
+    await mentor.send("/offerings")
+    listing = await mentor.wait_for("Your offerings")
+    await mentor.press("1. ⚙️ Manage", message=listing)
+    return await mentor.wait_for("Buffers:")
+
+
 async def set_seats(api: FakeBotApi, mentor: FakeUser, seats: str, was: str = "1", press: bool = False) -> None:
     """/offerings → the first offering → ✏️ Edit → ✏️ Seats (it had ``was``) → type ``seats`` (``press``: its
     button)."""
-    await mentor.send("/offerings")
-    await mentor.wait_for("Your offerings")
-    await mentor.press("1. ⚙️ Manage")
-    await mentor.wait_for("Buffers:")
-    await mentor.press("✏️ Edit")
-    await mentor.wait_for("tap what you want to change")
-    await mentor.press("✏️ Seats")
+    manage = await open_manage(mentor)
+    await mentor.press("✏️ Edit", message=manage)
+    fields = await mentor.wait_for("tap what you want to change")
+    await mentor.press("✏️ Seats", message=fields)
     question = await mentor.wait_for("How many people may book one session?")
     assert f"Now: {was}" in question.text
     if press:
