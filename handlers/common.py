@@ -119,10 +119,14 @@ async def remember_user(update: Update, context: AppContext) -> None:
 
     When that fails (the database gives no connection within its pool's timeout under load, say), the update is
     answered once as failed and goes no further: every later handler would fail again for want of the sender.
-    A payment's updates go on (they read what they need themselves, and a payment must be recorded)."""
+    A payment's updates go on (they read what they need themselves, and a payment must be recorded). Telegram's
+    pre-checkout question is left to its handler, which reads the payer with the booking in one unit of work: it
+    must be answered within seconds, and changes nothing."""
     tg = update.effective_user
     if tg is None or tg.is_bot:
         return
+    if update.pre_checkout_query is not None:
+        return  # answered from one read, the payer's language with the booking (``handlers.payments``)
     try:
         await _remember(update, context, tg)
     except Exception:

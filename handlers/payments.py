@@ -21,7 +21,7 @@ from typing import TypeVar
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, PreCheckoutQueryHandler, filters
 
-from chat.i18n import _, format_amount, format_day, format_moment, format_price, ngettext
+from chat.i18n import _, format_amount, format_day, format_moment, format_price, ngettext, pick_locale, set_locale
 from chat.payments import Invoice, send_invoice, send_qr
 from domain.errors import DomainError
 from domain.inbox import tab_of
@@ -415,8 +415,12 @@ async def answer_checkout(update: Update, context: AppContext) -> None:
     """``pre_checkout_query``: yes only for the booking as it is stored now; always answered, once."""
     query = update.pre_checkout_query
     assert query is not None
+    set_locale(pick_locale(query.from_user.language_code, context.services.default_locale))
     try:
-        async with context.reader() as uow:
+        async with context.reader() as uow:  # the payer for their language (``remember_user`` leaves this out)
+            payer = await uow.users.get(query.from_user.id)
+            if payer is not None:
+                set_locale(payer.locale)
             refusal = await usecase.checkout(
                 uow, context.clock, query.from_user.id, query.invoice_payload, query.currency, query.total_amount
             )

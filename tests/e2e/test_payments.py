@@ -590,6 +590,13 @@ async def test_a_refused_checkout_speaks_the_payers_language(api: FakeBotApi, bo
     invoice = await hold_slot(api, mentee, "⭐ Confirm and pay")
     refused = await api.payments.pay(stranger, invoice)
     assert not refused.ok and refused.error_message == "Этот счёт выставлен за чужую запись."
+    # someone who uses the bot in Hindi is answered in Hindi, whatever their Telegram app's language is now
+    anil = api.user(304, "Anil", language_code="hi")
+    await anil.send("/start")  # registered in Hindi
+    await anil.wait_for("आप किस टाइम ज़ोन में हैं?")
+    anil.language_code = "en"
+    refused = await api.payments.pay(anil, invoice)
+    assert not refused.ok and refused.error_message == "यह इनवॉइस किसी और की बुकिंग का है।"
 
 
 async def test_a_paid_request_that_expires_unanswered_is_refunded(
