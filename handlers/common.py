@@ -130,9 +130,7 @@ async def remember_user(update: Update, context: AppContext) -> None:
     try:
         await _remember(update, context, tg)
     except Exception:
-        if update.pre_checkout_query is not None or (
-            update.effective_message is not None and update.effective_message.successful_payment is not None
-        ):
+        if update.effective_message is not None and update.effective_message.successful_payment is not None:
             log.exception("could not load the sender of a payment update; it goes on without them")
             return
         log.exception("could not load the sender of an update; it is answered as failed and goes no further")
