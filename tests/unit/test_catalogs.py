@@ -79,4 +79,15 @@ def test_every_entry_is_translated_with_the_same_placeholders_and_tags(locale: s
                 problems.append(("placeholder dropped", ids[0], text))
             if sorted(TAG.findall(text)) != sorted(TAG.findall(ids[0])):
                 problems.append(("markup differs", ids[0], text))
+            if _written_twice(text) and not _written_twice(ids[0]):  # a merge of two translations, glued
+                problems.append(("translation written twice", ids[0], text))
     assert not problems, problems[:5]
+
+
+def _written_twice(text: str) -> bool:
+    half = len(text) // 2
+    return len(text) > 1 and len(text) % 2 == 0 and text[:half] == text[half:]
+
+
+def test_a_translation_written_twice_is_found() -> None:
+    assert _written_twice("Ок.Ок.") and not _written_twice("Ок.") and not _written_twice("Ок. Ок")
