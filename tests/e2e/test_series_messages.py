@@ -14,11 +14,18 @@ from domain.clock import FixedClock
 from domain.model import BookingStatus
 from domain.usecases.inbox import mark_session
 from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
-from tests.e2e.flows import LONDON, become_mentor_with_offering, onboard
+from tests.e2e.flows import (
+    LONDON,
+    become_mentor_with_offering,
+    book_four_weeks,
+    book_seats,
+    onboard,
+    open_times,
+    series_of,
+    set_seats,
+)
 from tests.e2e.flows import clock as wall
-from tests.e2e.test_group_sessions import book_time, open_times, set_seats
 from tests.e2e.test_scheduler import at
-from tests.e2e.test_weekly_series import repeat_four_weeks, series_of
 
 S = BookingStatus
 FIRST_WEEK = datetime(2026, 11, 26, 3, 30, tzinfo=UTC)  # Thursday 9:00 in Kolkata, 3:30 in London
@@ -79,11 +86,7 @@ async def test_the_mentor_cancels_all_future_weeks_and_the_mentee_is_told_once(
     api: FakeBotApi, bot: Application
 ) -> None:
     mentor, ravi = api.user(101, "Asha"), api.user(202, "Ravi")
-    await become_mentor_with_offering(api, mentor, "Weekly mentorship", "Free", 60)
-    await onboard(api, ravi)
-    plan = await repeat_four_weeks(api, ravi)
-    await ravi.press("✅ Book 4 weekly sessions", message=plan)
-    await ravi.wait_for("Booked! 4 weekly sessions are confirmed.")
+    await book_four_weeks(api, mentor, ravi, "Free", "Booked! 4 weekly sessions are confirmed.")
     news = await mentor.wait_for("New booking", timeout=15)
     await mentor.press("🚫 Cancel all future weeks", message=news)
     await mentor.wait_for("Why are you cancelling all future weeks of this series?")
@@ -125,10 +128,9 @@ async def test_a_group_session_asks_its_mentor_once_with_a_pair_of_buttons_per_a
     await become_mentor_with_offering(api, mentor, "Mock interview cohort", "Free", 60)
     await set_seats(api, mentor, "5")
     ravi, kiran, dev = (api.user(200 + n, name) for n, name in enumerate(["Ravi", "Kiran", "Dev"]))
-    for left, mentee in zip((5, 4, 3), (ravi, kiran, dev), strict=True):
+    for mentee in (ravi, kiran, dev):
         await onboard(api, mentee)
-        await open_times(api, mentee, "cohort")
-        await book_time(api, mentee, wall(f"9:00 AM · {left} left"))
+    await book_seats(api, [ravi, kiran, dev], 5)
 
     await at(api, bot, clock, FIRST_WEEK + timedelta(minutes=60))  # the session ends
     [asked] = said(mentor, "has ended. Who came?")  # once for the session, not once per attendee
