@@ -74,8 +74,8 @@ class NotificationKind(StrEnum):
     # timed
     REMINDER = "reminder"  # to the mentee (each attendee), ``lead_minutes`` before the start
     SESSION_REMINDER = "session_reminder"  # to the mentor, once per session (``slot``: its start) and lead
-    AFTER_SESSION = "after_session"  # to the mentor at the end: completed or no-show? (rows stored by earlier
-    # versions, one per booking; the question is now the session's, ``SESSION_AFTER``)
+    AFTER_SESSION = "after_session"  # to the mentor at the end: completed or no-show? (rows of earlier versions,
+    # one per booking; the question is now the session's, ``SESSION_AFTER``, and 0016 turned pending ones into it)
     SESSION_AFTER = "session_after"  # to the mentor at a session's end, once per session (``slot``: its start)
     RATE_AGAIN = "rate_again"  # to the mentee, once, if the rating is still missing
     AGENDA = "agenda"  # to the mentor at the agenda hour on a day with sessions

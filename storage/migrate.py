@@ -25,7 +25,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK_KEY = 0x6D656E746F72  # "mentor": the PostgreSQL advisory lock held while migrating
 # The newest revision in storage/migrations/versions. A new migration changes it too:
 # tests/storage/test_migrations.py fails, naming the new head, until it does.
-HEAD = "0015"
+HEAD = "0016"
 
 
 def alembic_config(url: str | None = None) -> Config:

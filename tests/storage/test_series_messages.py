@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain.clock import FixedClock
 from domain.errors import InvalidTransition
 from domain.model import BookingStatus, OfferingStatus, TimeRange, WeeklyRule
-from domain.notifications import NotificationKind, session_after_key
+from domain.notifications import Notification, NotificationKind, session_after_key, timed_for
 from domain.usecases.booking import BookingRequest, book_slot, change_status
 from domain.usecases.notifications import expire_request
 from domain.usecases.reschedule import reschedule
@@ -30,6 +30,7 @@ NOW = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)  # Tuesday
 FIRST = datetime(2026, 3, 16, 10, 0, tzinfo=UTC)  # Monday 10:00 GMT
 CLOCK = FixedClock(NOW)
 HOUR = timedelta(hours=1)
+NEXT_WEEK = FIRST + timedelta(weeks=1)
 OTHERS = [7200 + n for n in range(8)]
 SERIES_KINDS = {k.value for k in (K.SERIES_CONFIRMED, K.SERIES_DECLINED, K.SERIES_CANCELLED, K.SERIES_EXPIRED)}
 
@@ -212,3 +213,45 @@ async def test_a_moved_one_to_one_session_takes_its_after_session_question_along
         await moving.commit()
     [question] = await asked(uow)
     assert (question.key, question.due_at) == (session_after_key(MENTOR_ID, FIRST + HOUR), FIRST + 2 * HOUR)
+
+
+async def test_questions_planned_per_booking_before_become_one_per_session(
+    db_url: str, engine: AsyncEngine, uow: SqlUnitOfWork
+) -> None:
+    """0016: a booking confirmed by an earlier version has its own pending ``after_session`` row and no session
+    row; upgrading turns those into one row per session, due at the same moment (sent rows stay as they were)."""
+    from storage.migrate import downgrade, upgrade_to_head
+
+    group = await _seed(uow, Decimal(0), capacity=8)
+    booked = [await _book(engine, group, mentee) for mentee in OTHERS[:3]]
+    later = await _book(engine, group, OTHERS[3], NEXT_WEEK)
+    async with uow:  # as an earlier version planned them: one question per booking, none per session
+        await uow.outbox.drop_pending(
+            [r.key for r in await uow.outbox.records() if r.kind == K.SESSION_AFTER.value]
+        )
+        for booking_id in [*booked, later]:
+            found = await uow.bookings.get(booking_id)
+            assert found is not None
+            old = Notification(K.AFTER_SESSION, MENTOR_ID, found.ends_at, booking_id)
+            await uow.outbox.replace_timed(booking_id, [*timed_for(found, "Europe/London", NOW), old])
+        await uow.commit()
+    async with uow:  # one of them went out already
+        claims = await uow.outbox.claim(FIRST + HOUR, 100, timedelta(minutes=5))
+        [sent] = [c for c in claims if c.notification.key == f"after_session:{MENTOR_ID}:{booked[0]}"]
+        assert await uow.outbox.mark_sent(sent, FIRST + HOUR)
+        await uow.outbox.release([c for c in claims if c is not sent])
+        await uow.commit()
+    await downgrade(db_url, "0015")
+    await upgrade_to_head(db_url)
+    async with uow:
+        records = await uow.outbox.records()
+    questions = [(r.kind, r.key, r.due_at, r.status) for r in records if "after" in r.kind]
+    assert sorted(questions) == sorted(
+        [
+            (K.AFTER_SESSION.value, f"after_session:{MENTOR_ID}:{booked[0]}", FIRST + HOUR, "sent"),
+            (K.SESSION_AFTER.value, session_after_key(MENTOR_ID, FIRST), FIRST + HOUR, "pending"),
+            (K.SESSION_AFTER.value, session_after_key(MENTOR_ID, NEXT_WEEK), NEXT_WEEK + HOUR, "pending"),
+        ]
+    )
+    [first] = [r for r in records if r.key == session_after_key(MENTOR_ID, FIRST)]
+    assert first.recipient_id == MENTOR_ID and first.booking_id in booked
