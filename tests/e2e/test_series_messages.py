@@ -14,6 +14,7 @@ from domain.clock import FixedClock
 from domain.model import BookingStatus
 from domain.usecases.inbox import mark_session
 from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
+from tests.e2e.conftest import BotRunner
 from tests.e2e.flows import (
     LONDON,
     become_mentor_with_offering,
@@ -163,3 +164,25 @@ async def test_a_group_session_asks_its_mentor_once_with_a_pair_of_buttons_per_a
     sent = len(mentor.bot_messages())
     await at(api, bot, clock, FIRST_WEEK + timedelta(hours=3))
     assert len(mentor.bot_messages()) == sent  # asked once, never again
+
+
+async def test_a_group_sessions_question_planned_before_a_restart_is_asked_once_after_it(
+    api: FakeBotApi, runner: BotRunner, clock: FixedClock
+) -> None:
+    mentor = api.user(101, "Asha")
+    ravi, kiran = api.user(201, "Ravi"), api.user(202, "Kiran")
+    async with runner.running():
+        await become_mentor_with_offering(api, mentor, "Mock interview cohort", "Free", 60)
+        await set_seats(api, mentor, "5")
+        for mentee in (ravi, kiran):
+            await onboard(api, mentee)
+        await book_seats(api, [ravi, kiran], 5)
+    async with runner.running() as again:  # a new process on the same database
+        await at(api, again, clock, FIRST_WEEK + timedelta(minutes=60))
+        [asked] = said(mentor, "has ended. Who came?")
+        assert "1. Ravi" in asked.text and "2. Kiran" in asked.text
+        await mentor.press("✔️ 2 came", message=asked)
+        await kiran.wait_for("Tap the stars to rate it", timeout=15)
+        await at(api, again, clock, FIRST_WEEK + timedelta(hours=3))
+    assert said(mentor, "How did") == [] and len(said(kiran, "Tap the stars to rate it")) == 1
+    assert said(ravi, "Tap the stars to rate it") == []  # not marked yet
