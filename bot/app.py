@@ -156,7 +156,7 @@ def build_application(
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
         # different people's updates at once, one person's in order (conversation state is per person)
-        .concurrent_updates(PerUserUpdateProcessor(settings.concurrent_updates))
+        .concurrent_updates(PerUserUpdateProcessor(settings.updates_at_once))
     )
     application: Application  # with or without the rate limiter, which changes the bot's type parameters
     if rate_limit:

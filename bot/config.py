@@ -46,6 +46,8 @@ _LEAD = re.compile(r"^(\d{1,4})\s*(h|m)$")
 _SCHEMES = " or ".join(f"{driver}://" for driver in sorted(SUPPORTED_DRIVERS))
 _POSITIVE = "a positive number"
 _AT_LEAST_ONE = "a whole number of at least 1"
+UPDATES_AT_ONCE = 256  # updates handled at once by default (``Settings.updates_at_once``)
+INVOICE_UPDATES_AT_ONCE = 32  # ... when Telegram's invoices are on: pre-checkout questions are answered in time
 
 
 class ConfigError(Exception):
@@ -79,8 +81,9 @@ class Settings(BaseSettings):
     dispatch_concurrency: int = Field(10, ge=1, description=_AT_LEAST_ONE)
     dispatch_max_attempts: int = Field(5, ge=1, description=_AT_LEAST_ONE)
     dispatch_lease_seconds: float = Field(300.0, gt=0, allow_inf_nan=False, description=_POSITIVE)
-    # How many updates the bot handles at once (``bot.updates``; one at a time per person in any case).
-    concurrent_updates: int = Field(256, ge=1, description=_AT_LEAST_ONE)
+    # How many updates the bot handles at once (``bot.updates``; one at a time per person in any case); unset:
+    # ``updates_at_once``, which depends on whether Telegram's invoices are on.
+    concurrent_updates: int | None = Field(None, ge=1, description=_AT_LEAST_ONE)
     # Reminders before each confirmed session, and how long a request may wait for the mentor (or until the start).
     reminder_leads: Annotated[tuple[timedelta, ...], NoDecode] = Field(
         (timedelta(hours=24), timedelta(hours=1)),
@@ -272,6 +275,20 @@ class Settings(BaseSettings):
                 "must be set when PAYMENTS includes provider: the token @BotFather gives under Payments"
             )
         return value
+
+    @property
+    def updates_at_once(self) -> int:
+        """``CONCURRENT_UPDATES``, or by default 256 - or 32 when Telegram's invoices are on (Stars or a provider).
+
+        Telegram waits at most 10 s for the answer to a pre-checkout question, which runs beside the updates being
+        handled, on the same event loop: the fewer of them, the sooner its turns come. Overloaded with 1,000 people
+        paying by Stars (``benchmarks/bench_flow.py --flows stars``), 256 at once answered the question with p99
+        3.8 s, 32 with p99 0.25 s, at 8% fewer updates per second; the free flow loses about 15% at 32, so a bot
+        without invoices keeps 256 (docs/performance.md, 2026-12-05)."""
+        if self.concurrent_updates is not None:
+            return self.concurrent_updates
+        invoices = {PaymentMode.STARS, PaymentMode.PROVIDER} & set(self.payments)
+        return INVOICE_UPDATES_AT_ONCE if invoices else UPDATES_AT_ONCE
 
     @property
     def payment_settings(self) -> PaymentSettings:

@@ -43,8 +43,15 @@ def test_scheduler_settings():
     assert custom.reminder_leads == (timedelta(hours=2), timedelta(minutes=15))  # longest first, once each
     assert (custom.expire_after_hours, custom.send_rate_per_second) == (12.0, 20.0)
     assert load_settings({"BOT_TOKEN": TOKEN, "REMINDERS": "none"}).reminder_leads == ()
-    assert (default.concurrent_updates, custom.concurrent_updates) == (256, 256)
-    assert load_settings({"BOT_TOKEN": TOKEN, "CONCURRENT_UPDATES": "64"}).concurrent_updates == 64
+    assert (default.updates_at_once, custom.updates_at_once) == (256, 256)
+    assert load_settings({"BOT_TOKEN": TOKEN, "CONCURRENT_UPDATES": "64"}).updates_at_once == 64
+    # Telegram's invoices on: fewer at once, so that pre-checkout questions are answered in time
+    assert load_settings({"BOT_TOKEN": TOKEN, "PAYMENTS": "stars"}).updates_at_once == 32
+    assert load_settings({"BOT_TOKEN": TOKEN, "PAYMENTS": "upi"}).updates_at_once == 256  # no pre-checkout
+    assert (
+        load_settings({"BOT_TOKEN": TOKEN, "PAYMENTS": "stars", "CONCURRENT_UPDATES": "100"}).updates_at_once
+        == 100
+    )
 
 
 def test_payment_settings():
