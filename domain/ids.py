@@ -58,3 +58,4 @@ BOOKING_IDS = ids(INT32_MAX)  # bookings.id: Integer
 USER_IDS = ids(INT64_MAX)  # users.id: BigInteger, Telegram's user ids
 CALENDAR_IDS = ids(INT32_MAX)  # busy_calendars.id: Integer
 WAITLIST_IDS = ids(INT32_MAX)  # waitlist.id: Integer
+PAYMENT_IDS = ids(INT32_MAX)  # payments.id: Integer (the ledger)

@@ -21,7 +21,10 @@ first week it changed; the weeks' own moves are made with ``tell=False``), not o
 
 Payments add events written by the ledger's use cases (``domain.usecases.ledger``): the receipt, a refund owed by
 hand (to the mentor, and a copy for the operator's chat), a refund done, a payment that came too late - and one
-action, ``REFUND``: a Stars refund, whose "sending" is the refund call, keyed by the charge it refunds.
+action, ``REFUND``: a Stars refund, whose "sending" is the refund call, keyed by the charge it refunds. The weeks
+of a series refunded by one action (all future weeks cancelled, the series declined or run out, Mark all
+refunded, a Stars payment refunded whole) are one message per person: ``SERIES_REFUND_DUE`` (and its operator
+copy) and ``SERIES_REFUNDED``, keyed by the action's last ledger row, so it is stored and sent once.
 
 ``timed_for`` says which timed notifications a booking should have *in its current state*; storage replaces the
 pending ones with that set on every change, so a cancelled or moved booking never gets a stale reminder. The
@@ -71,6 +74,11 @@ class NotificationKind(StrEnum):
     SERIES_CONFIRMED = "series_confirmed"  # to the mentee, once: the mentor confirmed every waiting week at once
     SERIES_CANCELLED = "series_cancelled"  # to the other person, once: every future week of a series cancelled
     SERIES_EXPIRED = "series_expired"  # to both, once each: a series request ran out unanswered, as one
+    # Refunds of several weeks of a series at once (``booking_id``: the first week, ``payment_id``: the ledger's
+    # last row of the action, ``domain.payments.recorded_together``), one message per person and action:
+    SERIES_REFUND_DUE = "series_refund_due"  # to the mentor: the weeks' refunds to make by hand, Mark all refunded
+    SERIES_REFUND_DUE_OPERATOR = "series_refund_due_operator"  # the same for the operator's chat (the mentor's id)
+    SERIES_REFUNDED = "series_refunded"  # to the payer: the weeks' refunds done, recorded together
     # timed
     REMINDER = "reminder"  # to the mentee (each attendee), ``lead_minutes`` before the start
     SESSION_REMINDER = "session_reminder"  # to the mentor, once per session (``slot``: its start) and lead
@@ -105,6 +113,14 @@ _TIMED = frozenset(
         NotificationKind.EXPIRE,
         NotificationKind.HOLD_EXPIRE,
         NotificationKind.MOVE_EXPIRE,
+    }
+)
+# Refund messages about several weeks of a series at once, keyed by the action's last ledger row
+_PER_ACTION = frozenset(
+    {
+        NotificationKind.SERIES_REFUND_DUE,
+        NotificationKind.SERIES_REFUND_DUE_OPERATOR,
+        NotificationKind.SERIES_REFUNDED,
     }
 )
 # The mentor's timed messages about a whole session (every attendee's booking plans the same rows)
@@ -163,6 +179,9 @@ def _key(n: Notification) -> str:
         return f"move_expire:{n.booking_id}:{n.due_at:%Y%m%d%H%M%S}"
     if n.kind == NotificationKind.REFUND:
         return f"refund:{n.payment_id}"  # one refund per charge, however often it is asked for
+    if n.kind in _PER_ACTION:  # one message per series action: its last ledger row names it
+        assert n.payment_id is not None, "a series' refund message names the action's last ledger row"
+        return f"{n.kind.value}:{n.payment_id}"
     if n.kind.is_timed:
         return f"{n.kind.value}:{n.recipient_id}:{n.booking_id}"
     # Events need no de-duplication: each is written once, in the transaction of the change it reports (a

@@ -534,6 +534,32 @@ def outstanding_refunds(entries: Sequence[LedgerEntry]) -> list[LedgerEntry]:
     return [c for c in charges(entries) if c.charge_ref in due and c.charge_ref not in done]
 
 
+def recorded_together(
+    entries: Iterable[LedgerEntry], kind: LedgerKind, first_booking_id: int, last_id: int
+) -> list[LedgerEntry]:
+    """The ``kind`` events (refunds made due, or refunds done) that one action on a weekly series recorded for
+    several weeks at once, in the order written: the rows of one moment from the first week's
+    (``first_booking_id``) to the row ``last_id``, the action's last. A message about the action names those two,
+    so it lists exactly its weeks, and an earlier or later action (even at the same moment) is not among them.
+    [] when ``last_id`` is no such event or the first week has none before it."""
+    entries = list(entries)
+    last = next((e for e in entries if e.id == last_id and e.kind == kind), None)
+    if last is None:
+        return []
+    same = [e for e in entries if e.kind == kind and e.recorded_at == last.recorded_at and (e.id or 0) <= last_id]
+    starts = [e.id or 0 for e in same if e.booking_id == first_booking_id]
+    if not starts:
+        return []
+    return sorted((e for e in same if (e.id or 0) >= max(starts)), key=lambda e: e.id or 0)
+
+
+def total_of(entries: Sequence[LedgerEntry]) -> tuple[Decimal, Currency]:
+    """What ``entries`` (events of one currency, at least one) add up to."""
+    if not entries or len({e.currency for e in entries}) != 1:
+        raise ValueError("a total of one currency")
+    return sum((e.amount for e in entries), Decimal(0)), entries[0].currency
+
+
 def payment_status_of(entries: Sequence[LedgerEntry], before: PaymentStatus) -> PaymentStatus:
     """A booking's payment status from its ledger: a refund owed shows first, then a payment kept, then
     "refunded" when every payment was; without any payment, what it was (not paid yet, or not required)."""

@@ -23,7 +23,16 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Self, TypeVar
 
 from domain.discovery import CATEGORIES, PriceBand, SortOrder
-from domain.ids import BOOKING_IDS, CALENDAR_IDS, INT32_MAX, OFFERING_IDS, USER_IDS, WAITLIST_IDS, NumberRange
+from domain.ids import (
+    BOOKING_IDS,
+    CALENDAR_IDS,
+    INT32_MAX,
+    OFFERING_IDS,
+    PAYMENT_IDS,
+    USER_IDS,
+    WAITLIST_IDS,
+    NumberRange,
+)
 from domain.inbox import InboxTab
 from domain.mentee import MyTab
 from domain.model import OfferingStatus, PaymentMode
@@ -42,6 +51,7 @@ BookingId = Annotated[int, BOOKING_IDS]
 UserId = Annotated[int, USER_IDS]
 CalendarId = Annotated[int, CALENDAR_IDS]
 WaitlistId = Annotated[int, WAITLIST_IDS]
+PaymentId = Annotated[int, PAYMENT_IDS]  # a row of the ledger
 # 0 for the mentor's own weekly hours, otherwise the id of the offering whose own hours are edited
 Scope = Annotated[int, NumberRange(0, OFFERING_IDS.high, outside=-1)]
 # 0-based; any number beyond reads as a page past the end, which shows the last page
@@ -694,6 +704,15 @@ class PaymentAction(StrEnum):
 class ActOnPayment(CallbackData):
     booking_id: BookingId
     action: PaymentAction
+
+
+@callback("psr")
+class MarkSeriesRefunded(CallbackData):
+    """The mentor's Mark all refunded on the message of refunds one action on a weekly series made due: its first
+    week and its last ledger row (``domain.payments.recorded_together``); the amounts are the ledger's."""
+
+    booking_id: BookingId
+    last_id: PaymentId
 
 
 @callback("ns")

@@ -5,7 +5,8 @@ the message to send, or None when there is nothing to say any more (the booking 
 the agenda day is empty) - or, for an expiry (of a request, or of a hold awaiting payment), performs it and lets
 the resulting messages go out through the outbox like any other. For a Stars refund it returns the refund to
 make; ``delivered`` records it once Telegram has made it. A refund owed by hand is told to the mentor and, when
-``OPERATOR_CHAT_ID`` is set, to the operator's chat (in the default language).
+``OPERATOR_CHAT_ID`` is set, to the operator's chat (in the default language); the refunds of several weeks of a
+series made due (or done) by one action are one message each (``series_refund_due``, ``series_refunded``).
 """
 
 from __future__ import annotations
@@ -18,15 +19,24 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from chat.i18n import _, format_clock, format_moment, format_price, ngettext, use_locale
 from chat.outgoing import Outgoing, StarRefund
 from domain import sessions
+from domain.mentee import MyTab
 from domain.model import Actor, Booking, BookingStatus, BookingView, PaymentMode, User
 from domain.notifications import Notification, NotificationKind, still_relevant
-from domain.payments import LedgerEntry
+from domain.payments import LedgerEntry, LedgerKind, total_of
 from domain.ports import Clock, UnitOfWork
 from domain.reschedule import DEFAULT_MAX_RESCHEDULES
 from domain.roster import Roster
 from domain.usecases.calendars import stopped_calendars
 from domain.usecases.notifications import day_agenda, expire_request, load_view, session_views
-from domain.usecases.payments import charge_of, expire_hold, paid_with, refund_made, refund_to_make
+from domain.usecases.payments import (
+    RefundsTogether,
+    charge_of,
+    expire_hold,
+    paid_with,
+    refund_made,
+    refund_to_make,
+    refunds_together,
+)
 from domain.usecases.reschedule import expire_move
 from domain.usecases.roster import open_roster
 from domain.usecases.series import series_of
@@ -34,7 +44,7 @@ from domain.usecases.waitlist import waitlist_notice
 from handlers import series, waitlist
 from handlers.aftercare import attendance_buttons, stars_keyboard
 from handlers.busy_calendars import stopped_buttons, stopped_text
-from handlers.callbacks import ActOnSession, SessionAction
+from handlers.callbacks import ActOnSession, MarkSeriesRefunded, OpenMyBookings, SessionAction
 from handlers.keyboards import button
 from handlers.labels import booking_status_label
 from handlers.payments import pay_buttons, upi_claim_head, upi_missing_head, upi_receipt_head
@@ -49,6 +59,7 @@ from handlers.roster import roster_view
 
 K = NotificationKind
 SERIES_NOTICES = (K.SERIES_CONFIRMED, K.SERIES_DECLINED, K.SERIES_CANCELLED, K.SERIES_EXPIRED)
+SERIES_REFUNDS = (K.SERIES_REFUND_DUE, K.SERIES_REFUND_DUE_OPERATOR, K.SERIES_REFUNDED)
 ASK_ATTENDANCE_FROM = timedelta(hours=12)  # the mentee's day-before reminder asks "I'll be there / Can't make it"
 
 
@@ -188,7 +199,7 @@ def receipt_text(view: BookingView, together: Sequence[Booking] = ()) -> str:
     if booking.payment_mode == PaymentMode.UPI:
         head = upi_receipt_head(view, together)
         if booking.status == BookingStatus.CONFIRMED:
-            return head + " " + _("Your session is confirmed.")
+            return head + " " + _confirmed(booking, len(together))
         if booking.status == BookingStatus.PENDING:
             return head + " " + _("The mentor will confirm it; I will message you.")
         return head
@@ -201,10 +212,127 @@ def receipt_text(view: BookingView, together: Sequence[Booking] = ()) -> str:
             booking.series_weeks,
         ).format(title=title, count=booking.series_weeks, amount=paid)
     if booking.status == BookingStatus.CONFIRMED:
-        return head + " " + _("Your session is confirmed.")
+        return head + " " + _confirmed(booking, booking.series_weeks or 1)
     if booking.status == BookingStatus.PENDING:
         return head + " " + _("The mentor will confirm it; I will message you.")
     return head
+
+
+def _confirmed(booking: Booking, weeks: int) -> str:
+    """The receipt's word on a booking confirmed with its payment: a series' every week (``weeks``) at once."""
+    if booking.series_id is None or weeks < 2:
+        return _("Your session is confirmed.")
+    return ngettext(
+        "Your {count} weekly session is confirmed.", "All {count} weekly sessions are confirmed.", weeks
+    ).format(count=weeks)
+
+
+def _week_amounts(found: RefundsTogether, zone: str) -> list[str]:
+    """Each week of a series refund message with its share, from the ledger's rows."""
+    weeks = {v.booking.id: v for v in found.weeks}
+    lines = []
+    for row in found.rows:
+        week = weeks.get(row.booking_id)
+        if week is not None:
+            lines.append(
+                _("🔁 Week {week} of {weeks}: {time} · {amount}").format(
+                    week=week.booking.series_week,
+                    weeks=week.booking.series_weeks,
+                    time=format_moment(week.booking.scheduled_at, zone),
+                    amount=format_price(row.amount, row.currency),
+                )
+            )
+    return lines
+
+
+def _charge_ids(rows: Sequence[LedgerEntry]) -> str:
+    """The provider's and Telegram's charge ids of refund rows (a series paid at once: one payment's)."""
+    provider = sorted({row.provider_charge_id or "—" for row in rows})
+    telegram = sorted({row.telegram_charge_id or "—" for row in rows})
+    return _("Provider charge id: <code>{provider}</code> · Telegram charge id: <code>{telegram}</code>").format(
+        provider=esc(", ".join(provider)), telegram=esc(", ".join(telegram))
+    )
+
+
+def series_refund_due(n: Notification, found: RefundsTogether, default_zone: str) -> Outgoing:
+    """To the mentor, once per action on a weekly series: the weeks whose refunds they make by hand, the total
+    (the ledger's rows added up) and one Mark all refunded."""
+    first = found.weeks[0]
+    total, currency = total_of(found.rows)
+    count = len(found.rows)
+    lines = [
+        ngettext(
+            "↩️ <b>Refund due: {amount}</b> to {mentee} for {count} week of the weekly series <b>{title}</b>:",
+            "↩️ <b>Refund due: {amount}</b> to {mentee} for {count} weeks of the weekly series <b>{title}</b>:",
+            count,
+        ).format(
+            amount=format_price(total, currency),
+            mentee=esc(first.mentee.display_name),
+            count=count,
+            title=esc(first.offering.title),
+        ),
+        *_week_amounts(found, _zone(first.mentor, default_zone)),
+        "",
+    ]
+    mode = found.rows[0].mode
+    if mode == PaymentMode.PROVIDER:
+        lines.append(
+            _(
+                "Telegram cannot refund payments made through a payment provider: refund these weeks' shares in "
+                "your provider's dashboard, then tap “Mark all refunded”."
+            )
+        )
+        lines.append(_charge_ids(found.rows))
+    elif mode == PaymentMode.STARS:
+        lines.append(
+            _(
+                "These are weeks' shares of a weekly series paid at once in Telegram Stars. Telegram refunds a "
+                "Stars payment only in full, so they are settled by hand: agree them with the mentee (the "
+                "operator has a copy), then tap “Mark all refunded”."
+            )
+        )
+    elif mode == PaymentMode.UPI:
+        lines.append(_("It was paid by UPI to you: send it back by UPI, then tap “Mark all refunded”."))
+    else:
+        lines.append(_("It was paid outside the bot: pay it back, then tap “Mark all refunded”."))
+    assert first.booking.id is not None and n.payment_id is not None and n.booking_id is not None
+    press = MarkSeriesRefunded(n.booking_id, n.payment_id)
+    markup = InlineKeyboardMarkup([[button(_("↩️ Mark all refunded"), press)]])
+    return Outgoing(first.mentor.id, "\n".join(lines), markup)
+
+
+def series_refund_due_operator(found: RefundsTogether, chat_id: int, default_zone: str) -> Outgoing:
+    """The operator's copy of a series' refunds due by hand, once per action (in the default language)."""
+    first = found.weeks[0]
+    total, currency = total_of(found.rows)
+    count = len(found.rows)
+    lines = [
+        ngettext(
+            "↩️ <b>Refund due</b> (operator copy): {amount}, {count} week of weekly series #{id}.",
+            "↩️ <b>Refund due</b> (operator copy): {amount}, {count} weeks of weekly series #{id}.",
+            count,
+        ).format(amount=format_price(total, currency), count=count, id=first.booking.series_id),
+        _("Mentor: {name} (id {id})").format(name=esc(first.mentor.display_name), id=first.mentor.id),
+        _("Payer: {name} (id {id})").format(name=esc(first.mentee.display_name), id=first.mentee.id),
+        _charge_ids(found.rows),
+        *_week_amounts(found, default_zone),
+    ]
+    return Outgoing(chat_id, "\n".join(lines))
+
+
+def series_refunded(found: RefundsTogether, default_zone: str) -> Outgoing:
+    """To the payer, once for the weeks' refunds recorded together: each week's share and the total."""
+    first = found.weeks[0]
+    total, currency = total_of(found.rows)
+    count = len(found.rows)
+    head = ngettext(
+        "↩️ Refunded: {amount} for <b>{title}</b>, {count} weekly session:",
+        "↩️ Refunded: {amount} for <b>{title}</b>, {count} weekly sessions:",
+        count,
+    ).format(amount=format_price(total, currency), title=esc(first.offering.title), count=count)
+    lines = [head, *_week_amounts(found, _zone(first.mentee, default_zone))]
+    markup = InlineKeyboardMarkup([[button(_("🎟 My bookings"), OpenMyBookings(MyTab.UPCOMING, 0))]])
+    return Outgoing(first.mentee.id, "\n".join(lines), markup)
 
 
 def refund_due_text(view: BookingView, charge: LedgerEntry | None) -> str:
@@ -429,6 +557,8 @@ async def prepare(
         with use_locale(recipient.locale):
             notice = series.series_notice(n.kind, weeks, n.booking_id, n.recipient_id, default_zone)
         return Outgoing(n.recipient_id, *notice) if notice is not None else None
+    if n.kind in SERIES_REFUNDS:
+        return await _series_refunds(uow, n, default_zone, operator_chat_id, default_locale)
     if n.kind == K.SESSION_AFTER:
         attendees = await session_views(uow, n.recipient_id, n.slot) if n.slot is not None else []
         if not attendees:
@@ -459,6 +589,32 @@ async def prepare(
         with use_locale(view.mentor.locale):
             return to_mentor(n, view, default_zone, clock.now(), charge, max_reschedules, together)
     return None
+
+
+async def _series_refunds(
+    uow: UnitOfWork, n: Notification, default_zone: str, operator_chat_id: int | None, default_locale: str
+) -> Outgoing | None:
+    """One message about the refunds of several weeks of a series made due (or done) together; nothing when they
+    are settled already (a refund due) or the rows are not found."""
+    if n.booking_id is None or n.payment_id is None:
+        return None
+    kind = LedgerKind.REFUND if n.kind == K.SERIES_REFUNDED else LedgerKind.REFUND_DUE
+    found = await refunds_together(uow, n.booking_id, kind, n.payment_id)
+    if found is None:
+        return None
+    first = found.weeks[0]
+    if n.kind == K.SERIES_REFUNDED:
+        with use_locale(first.mentee.locale):
+            return series_refunded(found, default_zone)
+    if not found.owed:
+        return None  # marked refunded meanwhile (or the whole Stars payment refunded): nothing to ask for
+    if n.kind == K.SERIES_REFUND_DUE_OPERATOR:
+        if operator_chat_id is None:
+            return None
+        with use_locale(default_locale):
+            return series_refund_due_operator(found, operator_chat_id, default_zone)
+    with use_locale(first.mentor.locale):
+        return series_refund_due(n, found, default_zone)
 
 
 async def delivered(uow: UnitOfWork, n: Notification, clock: Clock) -> None:

@@ -41,7 +41,14 @@ from domain.payments import (
     upi_link,
 )
 from domain.usecases import payments as usecase
-from handlers.callbacks import ActOnPayment, DownloadLedger, OpenInbox, OpenMyBookings, PaymentAction
+from handlers.callbacks import (
+    ActOnPayment,
+    DownloadLedger,
+    MarkSeriesRefunded,
+    OpenInbox,
+    OpenMyBookings,
+    PaymentAction,
+)
 from handlers.common import AppContext, answer_press, on_button, say, show, show_keyboard
 from handlers.keyboards import button
 from handlers.labels import payment_mode_label
@@ -385,6 +392,16 @@ async def act_on_payment(update: Update, context: AppContext, data: ActOnPayment
             return _("Marked refunded. The mentee has been told.")
 
 
+@on_button(MarkSeriesRefunded)
+async def mark_series_refunded(update: Update, context: AppContext, data: MarkSeriesRefunded) -> str | None:
+    """Mark all refunded: every week of the refund message still owed, once; the button goes with it."""
+    async with context.uow() as uow:
+        await usecase.mark_series_refunded(uow, context.clock, context.user.id, data.booking_id, data.last_id)
+        await uow.commit()
+    await show_keyboard(update, None)
+    return _("Marked refunded. The mentee has been told.")
+
+
 def _mentor_card(view: BookingView, context: AppContext, now: datetime) -> tuple[str, InlineKeyboardMarkup | None]:
     back = OpenInbox(tab_of(view.booking, now), 0)
     max_moves = context.services.max_reschedules
@@ -571,5 +588,6 @@ def handlers() -> list[BaseHandler]:
         MessageHandler(filters.SUCCESSFUL_PAYMENT, record_payment),
         CommandHandler("earnings", earnings_command),
         act_on_payment,
+        mark_series_refunded,
         download_ledger,
     ]

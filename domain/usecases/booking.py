@@ -46,7 +46,7 @@ from domain.reschedule import held_times
 from domain.roster import session_link as roster_link
 from domain.series import check_package
 from domain.slots import SlotContext
-from domain.usecases.ledger import settle_move
+from domain.usecases.ledger import Due, settle_move
 from domain.usecases.notifications import record_change, view_of
 from domain.usecases.people import load_user
 
@@ -361,13 +361,15 @@ async def move(
     reason: str | None = None,
     *,
     tell: bool = True,
+    dues: list[Due] | None = None,
 ) -> BookingView:
     """Move the booking of ``view`` - loaded ``for_update`` in this unit of work - as ``actor``: the new status,
     the refund it makes due (``ledger.settle_move``), the notifications it brings and the offering's counters, all
     in this transaction. ``tell=False``: the caller tells the people once for many bookings
-    (``notifications.record_change``); refunds and timed messages are planned as usual."""
+    (``notifications.record_change``); timed messages are planned as usual, and refunds made due too: with
+    ``dues``, collected there for the caller to start together (``ledger.start_refunds``)."""
     updated, delta = rules.transition(view.booking, target, actor, clock.now(), reason)
-    updated = await settle_move(uow, view, updated, actor, clock.now())
+    updated = await settle_move(uow, view, updated, actor, clock.now(), dues)
     updated = await uow.bookings.update(updated)
     await record_change(uow, view.booking, updated, actor, view.mentor_zone, clock.now(), tell=tell)
     if delta:

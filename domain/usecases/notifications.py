@@ -28,7 +28,7 @@ from domain.notifications import (
 )
 from domain.ports import Clock, UnitOfWork
 from domain.sessions import Agenda
-from domain.usecases.ledger import settle_move
+from domain.usecases.ledger import Due, settle_move, start_refunds
 
 
 async def record_change(
@@ -178,7 +178,8 @@ async def expire_request(uow: UnitOfWork, clock: Clock, booking_id: int) -> Book
     come before the others'), every week still waiting with it runs out too, in the same transaction. So what was
     paid for them is owed at once, and a series paid with one Stars payment is refunded whole, once
     (``domain.payments.stars_refund_way``), never a share by hand first and the whole payment later. Each person
-    is told once for the series (``SERIES_EXPIRED``) when more than one week ran out. The weeks are locked in
+    is told once for the series (``SERIES_EXPIRED``) when more than one week ran out, and the refunds owed by hand
+    are one message for the mentor (``ledger.start_refunds``). The weeks are locked in
     the order of their ids, so two dispatchers expiring two weeks of one series at once take turns instead of
     deadlocking; the second finds nothing waiting."""
     found = await uow.bookings.get(booking_id)
@@ -199,7 +200,9 @@ async def expire_request(uow: UnitOfWork, clock: Clock, booking_id: int) -> Book
         return None
     pending = [v for v in locked.values() if v is not None and v.booking.status == BookingStatus.PENDING]
     alone = len(pending) == 1
-    expired = [await _expire(uow, week, now, tell=alone) for week in pending]
+    dues: list[Due] = []
+    expired = [await _expire(uow, week, now, tell=alone, dues=None if alone else dues) for week in pending]
+    await start_refunds(uow, dues, now)
     if not alone:
         first = expired[0].booking
         kind = NotificationKind.SERIES_EXPIRED
@@ -208,9 +211,11 @@ async def expire_request(uow: UnitOfWork, clock: Clock, booking_id: int) -> Book
     return next(v for v in expired if v.booking.id == booking_id)
 
 
-async def _expire(uow: UnitOfWork, view: BookingView, now: datetime, *, tell: bool = True) -> BookingView:
+async def _expire(
+    uow: UnitOfWork, view: BookingView, now: datetime, *, tell: bool = True, dues: list[Due] | None = None
+) -> BookingView:
     expired, _delta = rules.transition(view.booking, BookingStatus.EXPIRED, Actor.SYSTEM, now)
-    expired = await uow.bookings.update(await settle_move(uow, view, expired, Actor.SYSTEM, now))
+    expired = await uow.bookings.update(await settle_move(uow, view, expired, Actor.SYSTEM, now, dues))
     await record_change(uow, view.booking, expired, Actor.SYSTEM, view.mentor_zone, now, tell=tell)
     return BookingView(expired, view.offering, view.mentor, view.mentee)
 

@@ -40,6 +40,7 @@ from domain.payments import (
     paid_together,
     read_payload,
     read_series_payload,
+    recorded_together,
     series_accepts_payment,
     series_checkout_refusal,
     share_charge_ref,
@@ -51,9 +52,17 @@ from domain.payments import (
 )
 from domain.ports import Clock, UnitOfWork
 from domain.usecases.inbox import mentor_booking
-from domain.usecases.ledger import make_refund_due, record_refund, settled
+from domain.usecases.ledger import (
+    Due,
+    make_refund_due,
+    payment_ledger,
+    record_refund,
+    series_ledger,
+    settled,
+    tell_refunded,
+)
 from domain.usecases.my_bookings import mentee_booking
-from domain.usecases.notifications import load_view, record_change
+from domain.usecases.notifications import load_view, record_change, view_of
 
 log = logging.getLogger(__name__)
 S = BookingStatus
@@ -303,7 +312,7 @@ async def mark_refunded(uow: UnitOfWork, clock: Clock, mentor_id: int, booking_i
     entries = await uow.payments.for_booking(booking.id)
     owed = [c for c in outstanding_refunds(entries) if c.mode != PaymentMode.STARS]  # Stars: the bot refunds,
     if booking.series_id is not None:  # except one week's share of a series' payment (``stars_refund_way``)
-        ledger = [e for c in outstanding_refunds(entries) for e in await _payment_ledger(uow, c)]
+        ledger = [e for c in outstanding_refunds(entries) for e in await payment_ledger(uow, c)]
         owed += [
             c
             for c in outstanding_refunds(entries)
@@ -440,19 +449,6 @@ async def expire_hold(uow: UnitOfWork, clock: Clock, booking_id: int) -> Booking
     return BookingView(expired, view.offering, view.mentor, view.mentee)
 
 
-async def _payment_ledger(uow: UnitOfWork, charge: LedgerEntry) -> list[LedgerEntry]:
-    """The ledger of every booking ``charge``'s payment paid: its booking's, and for a series the other
-    occurrences' (``domain.payments.shares_of`` picks the shares)."""
-    booking = await uow.bookings.get(charge.booking_id)
-    if booking is None or booking.series_id is None:
-        return await uow.payments.for_booking(charge.booking_id)
-    entries = []
-    for occurrence in await uow.bookings.series_bookings(booking.series_id):
-        assert occurrence.id is not None
-        entries += await uow.payments.for_booking(occurrence.id)
-    return entries
-
-
 async def refund_to_make(uow: UnitOfWork, clock: Clock, payment_id: int) -> LedgerEntry | None:
     """The Stars charge the outbox's ``REFUND`` row is about, if its refund is due and not yet done and Telegram
     can make it (``domain.payments.stars_refund_way``). One week's share of a series' payment cannot be refunded
@@ -460,7 +456,7 @@ async def refund_to_make(uow: UnitOfWork, clock: Clock, payment_id: int) -> Ledg
     charge = await uow.payments.get(payment_id)
     if charge is None or charge.kind != LedgerKind.CHARGE or charge.mode != PaymentMode.STARS:
         return None
-    way = stars_refund_way(charge, await _payment_ledger(uow, charge))
+    way = stars_refund_way(charge, await payment_ledger(uow, charge))
     if way == StarsRefundWay.BY_HAND:
         now, booking_id = clock.now(), charge.booking_id
         await uow.outbox.add(
@@ -482,10 +478,84 @@ async def refund_made(uow: UnitOfWork, clock: Clock, payment_id: int) -> None:
     charge = await uow.payments.get(payment_id)
     if charge is None:
         return
-    for share in shares_of(charge, await _payment_ledger(uow, charge)):
+    refunds: list[Due] = []
+    for share in shares_of(charge, await payment_ledger(uow, charge)):
         view = await load_view(uow, share.booking_id, for_update=True)
-        if view is not None and await record_refund(uow, share, clock.now()):
+        refund = await record_refund(uow, share, clock.now(), tell=False) if view is not None else None
+        if view is not None and refund is not None:
+            refunds.append((share, refund))
             await uow.bookings.update(await settled(uow, view.booking))
+    await tell_refunded(uow, refunds, clock.now())  # the payer is told once, however many weeks it paid
+
+
+async def mark_series_refunded(
+    uow: UnitOfWork, clock: Clock, mentor_id: int, booking_id: int, last_id: int
+) -> list[LedgerEntry]:
+    """Mark all refunded, on the message of refunds one action on a series made due (``booking_id``: its first
+    week, ``last_id``: its last ``REFUND_DUE`` row, ``domain.payments.recorded_together``): every week of that
+    action still owed by hand is recorded refunded, from the ledger's own rows, and the payer told once. The
+    weeks are locked in id order, so two presses (or two processes) take turns and the second records nothing:
+    ``NothingToMark`` when nothing of the action is owed any more. Returns the refunds recorded."""
+    view = await mentor_booking(uow, mentor_id, booking_id)
+    if view.booking.series_id is None:
+        raise NothingToMark()
+    weeks = await uow.bookings.series_bookings(view.booking.series_id)
+    for week_id in sorted(w.id for w in weeks if w.id is not None):
+        await uow.bookings.get(week_id, for_update=True)
+    entries = await series_ledger(uow, view.booking)
+    action = {e.charge_ref for e in recorded_together(entries, LedgerKind.REFUND_DUE, booking_id, last_id)}
+    owed = [
+        c
+        for c in outstanding_refunds(entries)
+        if c.charge_ref in action
+        and (c.mode != PaymentMode.STARS or stars_refund_way(c, entries) == StarsRefundWay.BY_HAND)
+    ]
+    now = clock.now()
+    refunds: list[Due] = []
+    for charge in owed:
+        refund = await record_refund(uow, charge, now, tell=False)
+        if refund is not None:
+            refunds.append((charge, refund))
+    if not refunds:
+        raise NothingToMark()
+    for week_id in sorted({charge.booking_id for charge, _refund in refunds}):
+        week = await uow.bookings.get(week_id)
+        if week is not None:
+            await uow.bookings.update(await settled(uow, week))
+    await tell_refunded(uow, refunds, now)
+    return [refund for _charge, refund in refunds]
+
+
+@dataclass(frozen=True, slots=True)
+class RefundsTogether:
+    """What a message about several weeks' refunds says (the dispatcher's side): the ledger's rows of the action
+    (``domain.payments.recorded_together``), the weeks they are about, and how many of them are still owed."""
+
+    rows: list[LedgerEntry]
+    weeks: list[BookingView]
+    owed: int
+
+
+async def refunds_together(
+    uow: UnitOfWork, booking_id: int, kind: LedgerKind, last_id: int
+) -> RefundsTogether | None:
+    """The rows of ``kind`` one series action recorded (its first week ``booking_id``, its last row ``last_id``)
+    with their weeks; None when there are none (or the series is gone)."""
+    booking = await uow.bookings.get(booking_id)
+    if booking is None:
+        return None
+    entries = await series_ledger(uow, booking)
+    rows = recorded_together(entries, kind, booking_id, last_id)
+    if not rows:
+        return None
+    about = {row.booking_id for row in rows}
+    bookings = [w for w in await uow.bookings.series_bookings(booking.series_id or 0) if w.id in about]
+    weeks = [v for v in [await view_of(uow, b) for b in bookings or [booking]] if v is not None]
+    if not weeks:
+        return None
+    refs = {row.charge_ref for row in rows}
+    owed = [c for c in outstanding_refunds(entries) if c.charge_ref in refs]
+    return RefundsTogether(rows, weeks, len(owed))
 
 
 async def charge_of(uow: UnitOfWork, payment_id: int | None) -> LedgerEntry | None:

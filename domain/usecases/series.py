@@ -23,6 +23,7 @@ from domain.series import SeriesPlan, Week, check_package, check_weeks, occurren
 from domain.sessions import cancellation_closed
 from domain.slots import SlotContext
 from domain.usecases.booking import BookingRequest, booking_for, booking_views, check_slot, move, upi_id_for
+from domain.usecases.ledger import Due, start_refunds
 from domain.usecases.notifications import plan_timed, record_change
 from domain.usecases.people import load_user
 
@@ -181,19 +182,24 @@ async def decline_series(
 ) -> list[BookingView]:
     """The mentor declines every week of the series still waiting for an answer, one reason for all. Each week is
     declined by the usual rules (its refund by the payments policy, its timed messages withdrawn), and the mentee
-    is told once, for the whole series (``SERIES_DECLINED``, about the first week declined). Weeks already
+    is told once, for the whole series (``SERIES_DECLINED``, about the first week declined); the refunds owed by
+    hand are one message for the mentor (``ledger.start_refunds``). Weeks already
     confirmed stay (the mentor cancels those). Returns the series as it is now."""
     views = await start_series_decline(uow, mentor_id, booking_id)
     declined: list[BookingView] = []
+    dues: list[Due] = []
     for occurrence in views:
         if occurrence.booking.status != S.PENDING:
             continue
         assert occurrence.booking.id is not None
         locked, _actor = await booking_for(uow, occurrence.booking.id, mentor_id, for_update=True)
         if locked.booking.status == S.PENDING:  # as read under the lock
-            declined.append(await move(uow, clock, locked, Actor.MENTOR, S.DECLINED, reason, tell=False))
+            declined.append(
+                await move(uow, clock, locked, Actor.MENTOR, S.DECLINED, reason, tell=False, dues=dues)
+            )
     if not declined:
         raise InvalidTransition(views[0].booking.status, S.DECLINED, Actor.MENTOR)
+    await start_refunds(uow, dues, clock.now())
     await _tell_once(uow, clock, NotificationKind.SERIES_DECLINED, declined, declined[0].booking.mentee_id)
     return (await series_views(uow, mentor_id, booking_id))[0]
 
@@ -219,13 +225,15 @@ async def cancel_future(
 ) -> tuple[list[BookingView], list[BookingView]]:
     """Cancel every future occurrence of the series, as either person, one reason for all, each occurrence by
     the usual rules (refunds by policy, its reminders withdrawn); the other person is told once, for the whole
-    series (``SERIES_CANCELLED``, about the first week cancelled). A mentee's cancelling closes before each
+    series (``SERIES_CANCELLED``, about the first week cancelled), and refunds owed by hand are one message for
+    the mentor (``ledger.start_refunds``). A mentee's cancelling closes before each
     session (``domain.sessions``): the occurrences already past their cut-off stay. Returns the series as it
     is now and the occurrences that stayed for that reason."""
     views, actor = await series_views(uow, user_id, booking_id)
     now = clock.now()
     kept = []
     cancelled: list[BookingView] = []
+    dues: list[Due] = []
     for occurrence in future_open(views, now):
         assert occurrence.booking.id is not None
         if (
@@ -237,7 +245,8 @@ async def cancel_future(
             continue
         locked, _actor = await booking_for(uow, occurrence.booking.id, user_id, for_update=True)
         if locked.booking.status in (S.PENDING, S.CONFIRMED):
-            cancelled.append(await move(uow, clock, locked, actor, S.CANCELLED, reason, tell=False))
+            cancelled.append(await move(uow, clock, locked, actor, S.CANCELLED, reason, tell=False, dues=dues))
+    await start_refunds(uow, dues, now)
     if cancelled:
         first = cancelled[0].booking
         other = first.mentee_id if actor == Actor.MENTOR else first.mentor_id

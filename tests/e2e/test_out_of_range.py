@@ -28,6 +28,7 @@ UNKNOWN = {
     "booking_id": str(INT32),
     "calendar_id": str(INT32),  # busy calendars (Integer ids)
     "entry_id": str(INT32),  # waitlist entries (Integer ids)
+    "last_id": str(INT32),  # ledger rows (Integer ids)
     "scope": str(INT32),
     "mentor_id": str(INT64),  # users' ids are Telegram's (BigInteger)
     "page": "99999",  # a page past the end
@@ -42,8 +43,8 @@ UNKNOWN = {
 }
 # Values of the fields that are not varied: what the bot's own buttons would carry.
 PLAIN: dict[str, object] = {
-    "offering_id": 1, "booking_id": 1, "calendar_id": 1, "entry_id": 1, "scope": 0, "mentor_id": 101, "page": 0,
-    "weekday": 0, "source": 0,
+    "offering_id": 1, "booking_id": 1, "calendar_id": 1, "entry_id": 1, "last_id": 1, "scope": 0, "mentor_id": 101,
+    "page": 0, "weekday": 0, "source": 0,
     "hour": 9, "targets": 0, "stars": 5, "minutes": 30, "category": 0, "weeks": 2, "zone": "Asia/Kolkata",
     "region": "Asia",
     "locale": "en", "value": "30", "text": "",

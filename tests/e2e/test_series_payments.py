@@ -163,6 +163,32 @@ async def test_a_series_paid_in_stars_then_one_week_cancelled_is_settled_by_hand
     earnings = await mentor.wait_for("Your earnings")
     assert f"paid {STARS}900 · refunded {STARS}300 · net {STARS}600" in earnings.text
 
+    # then the mentor cancels the other two weeks: a share was settled by hand, so Telegram cannot refund the
+    # payment whole any more; the two shares are one message for the mentor (and one operator copy)
+    await mentor.press("🚫 Cancel all future weeks", message=request)
+    await mentor.wait_for("Why are you cancelling all future weeks of this series?")
+    await mentor.send("Moving abroad")
+    await mentor.wait_for("Cancelled every future week of the series.")
+    await settle(api, bot)
+    assert api.payments.refunds == []
+    [both] = [m for m in mentor.bot_messages() if m.text and f"Refund due: {STARS}600" in m.text]
+    assert "for 2 weeks of the weekly series" in both.text and both.text.count(f"· {STARS}300") == 2
+    assert "🔁 Week 1 of 3" in both.text and "🔁 Week 3 of 3" in both.text and "Week 2 of 3" not in both.text
+    assert both.buttons == ["↩️ Mark all refunded"] and texts(mentor, f"Refund due: {STARS}300") == []
+    [copied] = texts(operator, f"{STARS}600")
+    assert "2 weeks of weekly series" in copied and checkout.charge.telegram_payment_charge_id in copied
+    assert len(texts(operator, "Refund due")) == 2
+    await mentor.press("↩️ Mark all refunded", message=both)
+    await mentor.wait_for(lambda m: m.message_id == both.message_id and m.buttons == [])
+    await settle(api, bot)
+    [refunded] = texts(mentee, f"Refunded: {STARS}600")
+    assert "2 weekly sessions" in refunded and len(texts(mentee, "Refunded")) == 2
+    assert api.payments.refunds == []
+    booked = await bookings_of(runner, bot, mentee.id)
+    assert [(b.status, b.payment_status) for b in booked] == [(S.CANCELLED, PaymentStatus.REFUNDED)] * 3
+    stars = totals_from(sums_of(await ledger(runner)))[Currency.XTR]
+    assert (stars.paid, stars.refunded, stars.owed) == (900, 900, 0)
+
 
 async def test_a_series_cancelled_whole_before_the_cut_off_is_refunded_once(
     api: FakeBotApi, bot: Application, runner: BotRunner
@@ -186,6 +212,9 @@ async def test_a_series_cancelled_whole_before_the_cut_off_is_refunded_once(
     refunds = [e for e in await ledger(runner) if e.kind == LedgerKind.REFUND]
     assert sorted(e.booking_id for e in refunds) == [b.id for b in booked]
     assert texts(mentor, "Refund due") == []
+    [refunded] = texts(mentee, "Refunded")  # one message for the three weeks refunded together
+    assert f"Refunded: {STARS}900" in refunded and "3 weekly sessions" in refunded
+    assert refunded.count(f"· {STARS}300") == 3
     await settle(api, bot)
     assert len(api.payments.refunds) == 1
     totals = totals_from(sums_of(await ledger(runner)))
@@ -207,6 +236,8 @@ async def test_a_series_request_left_unanswered_runs_out_whole_and_is_refunded_o
     booked = await bookings_of(runner, bot, mentee.id)
     assert [(b.status, b.payment_status) for b in booked] == [(S.EXPIRED, PaymentStatus.REFUNDED)] * 3
     assert texts(mentor, "Refund due") == []  # nothing left for the mentor to settle by hand
+    [refunded] = texts(mentee, "Refunded")
+    assert f"Refunded: {STARS}900" in refunded and "3 weekly sessions" in refunded
     await at(api, bot, clock, SESSION + timedelta(days=2))  # when the later weeks would have run out
     await settle(api, bot)
     assert len(api.payments.refunds) == 1
@@ -314,3 +345,61 @@ async def test_the_mentor_declines_a_series_paid_in_stars_and_the_payment_is_ref
     booked = await bookings_of(runner, bot, mentee.id)
     assert [(b.status, b.payment_status) for b in booked] == [(S.DECLINED, PaymentStatus.REFUNDED)] * 2
     assert texts(mentor, "Refund due") == []
+    [refunded] = texts(mentee, "Refunded")
+    assert f"Refunded: {STARS}600" in refunded and "2 weekly sessions" in refunded
+
+
+async def test_a_series_paid_through_the_provider_and_declined_is_one_refund_message_marked_at_once(
+    api: FakeBotApi, bot: Application, runner: BotRunner
+) -> None:
+    mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
+    operator = api.user(OPERATOR, "Ops", started=True)
+    await paid_offering(api, mentor)
+    await onboard(api, mentee, LONDON)
+    await open_first_date(api, mentee)
+    await pick_time_and_skip_notes(api, mentee)
+    await mentee.press("🔁 Repeat weekly")
+    await mentee.wait_for("How many weeks in all?")
+    await mentee.press("3")
+    plan = await mentee.wait_for(lambda m: "Week 3:" in (m.text or ""))
+    await mentee.press("💳 Book 3 weeks and pay ₹1,500", message=plan)
+    invoice = await mentee.wait_for(lambda m: m.invoice is not None)
+    assert invoice.invoice is not None and invoice.invoice["currency"] == "INR"
+    await api.wait_idle()
+    checkout = await mentee.pay(invoice)
+    assert checkout.ok and checkout.charge is not None
+    request = await mentor.wait_for("New booking request")
+    await settle(api, bot)
+    await mentor.press("❌ Decline all weeks", message=request)
+    await mentor.wait_for("reason")
+    await mentor.send("Travelling all month")
+    await mentor.wait_for("Declined every week that was waiting for your answer.")
+    await settle(api, bot)
+    # one message for the mentor, one for the operator: the weeks, the total, the provider's charge id
+    [due] = [m for m in mentor.bot_messages() if m.text and "Refund due" in m.text]
+    assert "Refund due: ₹1,500 to Ravi for 3 weeks of the weekly series" in due.text
+    assert due.text.count("· ₹500") == 3 and "provider's dashboard" in due.text
+    assert checkout.charge.provider_payment_charge_id in due.text and due.buttons == ["↩️ Mark all refunded"]
+    [copy] = texts(operator, "Refund due")
+    assert "₹1,500, 3 weeks of weekly series" in copy and checkout.charge.provider_payment_charge_id in copy
+    booked = await bookings_of(runner, bot, mentee.id)
+    assert [(b.status, b.payment_status) for b in booked] == [(S.DECLINED, PaymentStatus.REFUND_DUE)] * 3
+    data = due.button("↩️ Mark all refunded").callback_data
+    assert data is not None
+    await mentor.press("↩️ Mark all refunded", message=due)
+    await mentor.wait_for(lambda m: m.message_id == due.message_id and m.buttons == [])
+    await settle(api, bot)
+    [refunded] = texts(mentee, "Refunded")
+    assert "Refunded: ₹1,500" in refunded and "3 weekly sessions" in refunded
+    query = await mentor.press_data(None, data)  # pressed again: refused, nothing more recorded or sent
+    await api.wait_idle()
+    [answer] = [a for a in api.callback_answers if a.query_id == query]
+    assert answer.show_alert and answer.text == "There is nothing to mark on this booking; nothing was changed."
+    await settle(api, bot)
+    assert len(texts(mentee, "Refunded")) == 1 and len(texts(mentor, "Refund due")) == 1
+    booked = await bookings_of(runner, bot, mentee.id)
+    assert [b.payment_status for b in booked] == [PaymentStatus.REFUNDED] * 3
+    entries = await ledger(runner)
+    assert [e.kind for e in entries].count(LedgerKind.REFUND) == 3 and len(entries) == 9
+    totals = totals_from(sums_of(entries))[Currency.INR]
+    assert (totals.paid, totals.refunded, totals.owed) == (1500, 1500, 0)

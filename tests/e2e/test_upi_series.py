@@ -259,37 +259,65 @@ async def test_a_payment_reported_after_the_hold_ran_out_is_owed_back_whole(
     ]
 
 
-async def test_cancelling_all_future_weeks_makes_every_share_due_and_the_mentor_marks_each(
+async def test_cancelling_all_future_weeks_makes_every_share_due_in_one_message_marked_at_once(
     api: FakeBotApi, bot: Application, runner: BotRunner
 ) -> None:
-    mentor, mentee, _details, qr = await upi_series(api, weeks=2)
+    mentor, mentee, _details, qr = await upi_series(api, weeks=3)
     await claimed_and_paid(api, bot, mentor, mentee, qr)
     await mentee.send("/mybookings")
     listing = await mentee.wait_for("My bookings")
     await mentee.press(lambda label: label.startswith("1. "), message=listing)
-    await mentee.wait_for(lambda m: m.message_id == listing.message_id and "🔁 Week 1 of 2" in m.text)
+    await mentee.wait_for(lambda m: m.message_id == listing.message_id and "🔁 Week 1 of 3" in m.text)
     await mentee.press("🚫 Cancel all future weeks", message=listing)
     await mentee.wait_for("Why are you cancelling all future weeks of this series?")
     await mentee.send("Found a full-time job")
     await mentee.wait_for("Cancelled every future week of the series.")
     await settle(api, bot)
     booked = await bookings_of(runner, bot, mentee.id)
-    assert [(b.status, b.payment_status) for b in booked] == [(S.CANCELLED, P.REFUND_DUE)] * 2
-    dues = [m for m in mentor.bot_messages() if m.text and "Refund due: ₹500" in m.text]
-    assert len(dues) == 2 and api.calls_to("refundStarPayment") == []
-    for due in dues:
-        marked = due.message_id
-        await mentor.press("↩️ Mark refunded", message=due)
-        await mentor.wait_for(lambda m: m.message_id == marked and "Payment: refunded" in m.text)  # noqa: B023
+    assert [(b.status, b.payment_status) for b in booked] == [(S.CANCELLED, P.REFUND_DUE)] * 3
+    # one message for the mentor: the three weeks and the total, one Mark all refunded
+    [due] = [m for m in mentor.bot_messages() if m.text and "Refund due" in m.text]
+    assert "Refund due: ₹1,500 to Ravi for 3 weeks of the weekly series" in due.text
+    assert "send it back by UPI" in due.text and due.text.count("· ₹500") == 3
+    assert [f"🔁 Week {week} of 3" in due.text for week in (1, 2, 3)] == [True] * 3
+    assert due.buttons == ["↩️ Mark all refunded"] and api.calls_to("refundStarPayment") == []
+    # a single week's Mark refunded on its card still works: one week first
+    await mentor.send("/bookings")
+    inbox = await mentor.wait_for("Your bookings")
+    await mentor.press("Cancelled (3)", message=inbox)
+    await mentor.wait_for(lambda m: m.message_id == inbox.message_id and "Cancelled · page 1 of 1" in m.text)
+    await mentor.press(lambda label: label.startswith("1. "), message=inbox)
+    card = await mentor.wait_for(lambda m: m.message_id == inbox.message_id and "↩️ Mark refunded" in m.buttons)
+    await mentor.press("↩️ Mark refunded", message=card)
+    await mentor.wait_for(lambda m: m.message_id == inbox.message_id and "Payment: refunded" in m.text)
     await settle(api, bot)
-    assert len(texts(mentee, "Refunded: ₹500")) == 2
+    assert len(texts(mentee, "Refunded: ₹500")) == 1
+    # then Mark all refunded marks the two weeks still owed, once; the mentee is told once, with their total
+    data = due.button("↩️ Mark all refunded").callback_data
+    assert data is not None
+    await mentor.press("↩️ Mark all refunded", message=due)
+    await mentor.wait_for(lambda m: m.message_id == due.message_id and m.buttons == [])
+    await settle(api, bot)
+    [refunded] = texts(mentee, "Refunded: ₹1,000")
+    assert "2 weekly sessions" in refunded and refunded.count("· ₹500") == 2
+    assert len(texts(mentee, "Refunded")) == 2
+    query = await mentor.press_data(None, data)  # the stale button again: refused, nothing recorded
+    await api.wait_idle()
+    [answer] = [a for a in api.callback_answers if a.query_id == query]
+    assert answer.show_alert and answer.text == NOTHING
+    await settle(api, bot)
     booked = await bookings_of(runner, bot, mentee.id)
-    assert [b.payment_status for b in booked] == [P.REFUNDED] * 2
-    totals = totals_from(sums_of(await ledger(runner)))[Currency.INR]
-    assert (totals.paid, totals.refunded, totals.owed) == (1000, 1000, 0)
+    assert [b.payment_status for b in booked] == [P.REFUNDED] * 3
+    entries = await ledger(runner)
+    assert sorted(e.kind for e in entries) == sorted(
+        [LedgerKind.CHARGE, LedgerKind.REFUND_DUE, LedgerKind.REFUND] * 3
+    )
+    totals = totals_from(sums_of(entries))[Currency.INR]
+    assert (totals.paid, totals.refunded, totals.owed) == (1500, 1500, 0)
+    assert len(texts(mentor, "Refund due")) == 1 and len(texts(mentee, "Refunded")) == 2
 
 
-async def test_the_mentor_declines_a_series_paid_by_upi_and_owes_every_share(
+async def test_the_mentor_declines_a_series_paid_by_upi_and_owes_every_share_in_one_message(
     api: FakeBotApi, bot: Application, runner: BotRunner
 ) -> None:
     mentor, mentee, _details, qr = await upi_series(api, weeks=2)
@@ -301,9 +329,19 @@ async def test_the_mentor_declines_a_series_paid_by_upi_and_owes_every_share(
     await settle(api, bot)
     booked = await bookings_of(runner, bot, mentee.id)
     assert [(b.status, b.payment_status) for b in booked] == [(S.DECLINED, P.REFUND_DUE)] * 2
-    assert len(texts(mentor, "Refund due: ₹500")) == 2 and api.calls_to("refundStarPayment") == []
+    [due] = texts(mentor, "Refund due")
+    assert "Refund due: ₹1,000" in due and "for 2 weeks" in due and api.calls_to("refundStarPayment") == []
     kinds = [(e.kind, e.booking_id) for e in await ledger(runner) if e.kind == LedgerKind.REFUND_DUE]
     assert sorted(booking_id for _kind, booking_id in kinds) == [b.id for b in booked]
+    message = next(m for m in mentor.bot_messages() if m.text and "Refund due" in m.text)
+    await mentor.press("↩️ Mark all refunded", message=message)
+    await mentor.wait_for(lambda m: m.message_id == message.message_id and m.buttons == [])
+    await settle(api, bot)
+    [refunded] = texts(mentee, "Refunded")
+    assert "Refunded: ₹1,000" in refunded and "2 weekly sessions" in refunded
+    assert [b.payment_status for b in await bookings_of(runner, bot, mentee.id)] == [P.REFUNDED] * 2
+    totals = totals_from(sums_of(await ledger(runner)))[Currency.INR]
+    assert (totals.paid, totals.refunded, totals.owed) == (1000, 1000, 0)
 
 
 async def test_only_the_mentee_reports_and_only_the_mentor_answers_for_the_series(
@@ -396,7 +434,7 @@ async def test_with_auto_confirm_mark_paid_confirms_every_week_at_once(
     claim = await mentor.wait_for("says they paid ₹1,000 by UPI for 2 weekly sessions")
     await mentor.press("💰 Mark paid", message=claim)
     receipt = await mentee.wait_for("Asha received your UPI payment: ₹1,000")
-    assert "Your session is confirmed." in receipt.text
+    assert "All 2 weekly sessions are confirmed." in receipt.text and "Your session is" not in receipt.text
     booked = await mentor.wait_for("New booking")
     assert "✅ Confirm" not in booked.buttons and "✅ Confirm all weeks" not in booked.buttons
     await settle(api, bot)

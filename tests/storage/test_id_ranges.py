@@ -7,11 +7,26 @@ import pytest
 from sqlalchemy import BigInteger, Integer
 from sqlalchemy.exc import DBAPIError
 
-from domain.ids import BOOKING_IDS, CALENDAR_IDS, INT32_MAX, INT64_MAX, OFFERING_IDS, USER_IDS, NumberRange
+from domain.ids import (
+    BOOKING_IDS,
+    CALENDAR_IDS,
+    INT32_MAX,
+    INT64_MAX,
+    OFFERING_IDS,
+    PAYMENT_IDS,
+    USER_IDS,
+    NumberRange,
+)
 from storage.models import Base
 from storage.uow import SqlUnitOfWork
 
-RANGES = {"offerings": OFFERING_IDS, "bookings": BOOKING_IDS, "users": USER_IDS, "busy_calendars": CALENDAR_IDS}
+RANGES = {
+    "offerings": OFFERING_IDS,
+    "bookings": BOOKING_IDS,
+    "users": USER_IDS,
+    "busy_calendars": CALENDAR_IDS,
+    "payments": PAYMENT_IDS,
+}
 HOLDS = {Integer: INT32_MAX, BigInteger: INT64_MAX}
 
 
