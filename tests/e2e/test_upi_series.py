@@ -24,6 +24,7 @@ from tests.e2e.conftest import NOW, BotRunner
 from tests.e2e.flows import LONDON, onboard, open_first_date, pick_time_and_skip_notes
 from tests.e2e.test_payments import (  # noqa: F401 - the fixtures of these tests
     HOLD,
+    SESSION,
     PaymentsRunner,
     at,
     db_kind,
@@ -342,6 +343,28 @@ async def test_the_mentor_declines_a_series_paid_by_upi_and_owes_every_share_in_
     assert [b.payment_status for b in await bookings_of(runner, bot, mentee.id)] == [P.REFUNDED] * 2
     totals = totals_from(sums_of(await ledger(runner)))[Currency.INR]
     assert (totals.paid, totals.refunded, totals.owed) == (1000, 1000, 0)
+
+
+async def test_a_series_paid_by_upi_left_unanswered_runs_out_with_one_refund_message(
+    api: FakeBotApi, bot: Application, clock: FixedClock, runner: BotRunner
+) -> None:
+    mentor, mentee, _details, qr = await upi_series(api, weeks=3)
+    await claimed_and_paid(api, bot, mentor, mentee, qr)
+    await at(api, bot, clock, SESSION)  # the mentor never answers: the series runs out at its first week's start
+    await settle(api, bot)
+    booked = await bookings_of(runner, bot, mentee.id)
+    assert [(b.status, b.payment_status) for b in booked] == [(S.EXPIRED, P.REFUND_DUE)] * 3
+    [due] = [m for m in mentor.bot_messages() if m.text and "Refund due" in m.text]
+    assert "Refund due: ₹1,500 to Ravi for 3 weeks of the weekly series" in due.text
+    assert due.text.count("· ₹500") == 3 and due.buttons == ["↩️ Mark all refunded"]
+    await mentor.press("↩️ Mark all refunded", message=due)
+    await mentor.wait_for(lambda m: m.message_id == due.message_id and m.buttons == [])
+    await settle(api, bot)
+    [refunded] = texts(mentee, "Refunded")
+    assert "Refunded: ₹1,500" in refunded and "3 weekly sessions" in refunded
+    assert [b.payment_status for b in await bookings_of(runner, bot, mentee.id)] == [P.REFUNDED] * 3
+    totals = totals_from(sums_of(await ledger(runner)))[Currency.INR]
+    assert (totals.paid, totals.refunded, totals.owed) == (1500, 1500, 0)
 
 
 async def test_only_the_mentee_reports_and_only_the_mentor_answers_for_the_series(
