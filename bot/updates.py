@@ -70,13 +70,15 @@ class _Person:
         self.lock = asyncio.Lock()  # the turn; asyncio.Lock wakes waiters first come, first served
         self.updates = 0  # updates holding or waiting (urgent ones included): the entry goes when it is 0
         self.unsettled: set[int] = set()  # updates in turn that have neither finished nor settled (by number)
-        self.changed = asyncio.Event()  # set (and replaced) whenever one of them settles or finishes
+        # a pre-checkout question waiting for them: set (and dropped) when one of them settles or finishes
+        self.changed: asyncio.Event | None = None
 
     def settle(self, number: int) -> None:
         if number in self.unsettled:
             self.unsettled.discard(number)
-            self.changed.set()
-            self.changed = asyncio.Event()
+            if self.changed is not None:  # only a waiting question made one: nothing to do per update otherwise
+                self.changed.set()
+                self.changed = None
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
@@ -140,6 +142,8 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
             if left <= 0:
                 break  # an earlier update takes too long: answer without waiting for it
             try:
+                if person.changed is None:
+                    person.changed = asyncio.Event()
                 await asyncio.wait_for(person.changed.wait(), left)
             except TimeoutError:
                 break
