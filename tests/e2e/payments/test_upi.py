@@ -23,12 +23,10 @@ from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from tests.e2e.conftest import NOW, BotRunner
 from tests.e2e.flows import LONDON, onboard, open_first_date, pick_time_and_skip_notes
-from tests.e2e.test_payments import (  # noqa: F401 - the fixtures of these tests
+from tests.e2e.payments.conftest import OPERATOR
+from tests.e2e.payments.test_payments import (
     HOLD,
-    OPERATOR,
-    PaymentsRunner,
     at,
-    db_kind,
     ledger,
     paid_offering,
     settle,
@@ -42,13 +40,6 @@ LINK = "upi://pay?pa=asha.rao%40okicici&pn=Asha&am=500.00&cu=INR&tn=Resume%20Rev
 @pytest.fixture
 def modes() -> tuple[PaymentMode, ...]:
     return UPI
-
-
-@pytest.fixture
-def runner(api: FakeBotApi, database_url: str, clock: FixedClock, modes: tuple[PaymentMode, ...]) -> BotRunner:
-    made = PaymentsRunner(api, database_url, clock)
-    made.modes = modes
-    return made
 
 
 async def set_upi_id(api: FakeBotApi, mentor: FakeUser, typed: str = "Asha.Rao@okicici") -> ChatMessage:

@@ -15,7 +15,6 @@ from decimal import Decimal
 import pytest
 from telegram.ext import Application
 
-from bot.config import Settings
 from domain.clock import FixedClock
 from domain.model import PaymentMode
 from domain.payments import LedgerKind, sums_of, totals_from
@@ -24,46 +23,11 @@ from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from tests.e2e.conftest import NOW, BotRunner
 from tests.e2e.flows import KOLKATA, LONDON, onboard, open_first_date, pick_time_and_skip_notes, set_hours
+from tests.e2e.payments.conftest import OPERATOR, TOKEN
 
 SESSION = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 HOLD = timedelta(minutes=15)
-TOKEN = "284685063:TEST:sandbox-provider"
-OPERATOR = 909  # the operator's chat: a person here, as the test server only has private chats
 NOT_AWAITING = "This booking no longer waits for a payment (it is paid, cancelled or expired)."
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_kind(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
-class PaymentsRunner(BotRunner):
-    modes: tuple[PaymentMode, ...] = (PaymentMode.STARS, PaymentMode.PROVIDER)
-
-    def settings(self, **changes: object) -> Settings:
-        return (
-            super()
-            .settings(**changes)
-            .replace(
-                payments=self.modes,
-                stars_per_rupee=Decimal("0.6"),
-                payment_provider_token=TOKEN if PaymentMode.PROVIDER in self.modes else "",
-                operator_chat_id=OPERATOR,
-            )
-        )
-
-
-@pytest.fixture
-def modes() -> tuple[PaymentMode, ...]:
-    """The deployment's ``PAYMENTS``; a test parametrizes ``modes`` for others."""
-    return (PaymentMode.STARS, PaymentMode.PROVIDER)
-
-
-@pytest.fixture
-def runner(api: FakeBotApi, database_url: str, clock: FixedClock, modes: tuple[PaymentMode, ...]) -> BotRunner:
-    made = PaymentsRunner(api, database_url, clock)
-    made.modes = modes
-    return made
 
 
 @pytest.fixture(autouse=True)

@@ -22,20 +22,18 @@ from domain.payments import LedgerKind, sums_of, totals_from
 from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
 from tests.e2e.conftest import NOW, BotRunner
 from tests.e2e.flows import LONDON, onboard, open_first_date, pick_time_and_skip_notes
-from tests.e2e.test_payments import (  # noqa: F401 - the fixtures of these tests
+from tests.e2e.payments.test_payments import (  # noqa: F401 - the fixtures of these tests
     HOLD,
     SESSION,
-    PaymentsRunner,
     at,
-    db_kind,
     every_checkout_answered_once,
     ledger,
     paid_offering,
     settle,
     texts,
 )
-from tests.e2e.test_series_payments import bookings_of
-from tests.e2e.test_upi import set_upi_id
+from tests.e2e.payments.test_series_payments import bookings_of
+from tests.e2e.payments.test_upi import set_upi_id
 
 S = BookingStatus
 P = PaymentStatus
@@ -47,13 +45,6 @@ NOTHING = "There is nothing to mark on this booking; nothing was changed."
 @pytest.fixture
 def modes() -> tuple[PaymentMode, ...]:
     return UPI
-
-
-@pytest.fixture
-def runner(api: FakeBotApi, database_url: str, clock: FixedClock, modes: tuple[PaymentMode, ...]) -> BotRunner:
-    made = PaymentsRunner(api, database_url, clock)
-    made.modes = modes
-    return made
 
 
 async def plan_weeks(api: FakeBotApi, mentee: FakeUser, weeks: int) -> ChatMessage:

@@ -18,21 +18,19 @@ from telegram.ext import Application
 
 from domain.clock import FixedClock
 from domain.errors import InvalidInput
-from domain.model import BookingStatus, Currency, PaymentMode, PaymentStatus
+from domain.model import BookingStatus, Currency, PaymentStatus
 from domain.payments import LedgerKind, sums_of, totals_from
 from domain.usecases.booking import BookingRequest, book_slot
 from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
 from sandbox.botapi.payments import Checkout
 from tests.e2e.conftest import NOW, BotRunner
 from tests.e2e.flows import LONDON, onboard, open_first_date, pick_time_and_skip_notes
-from tests.e2e.test_payments import (  # noqa: F401 - the fixtures of these tests
+from tests.e2e.payments.conftest import OPERATOR
+from tests.e2e.payments.test_payments import (  # noqa: F401 - the fixtures of these tests
     HOLD,
     NOT_AWAITING,
-    OPERATOR,
     SESSION,
-    PaymentsRunner,
     at,
-    db_kind,
     every_checkout_answered_once,
     ledger,
     paid_offering,
@@ -42,13 +40,6 @@ from tests.e2e.test_payments import (  # noqa: F401 - the fixtures of these test
 
 S = BookingStatus
 STARS = "⭐\u00a0"
-
-
-@pytest.fixture
-def runner(api: FakeBotApi, database_url: str, clock: FixedClock) -> BotRunner:
-    made = PaymentsRunner(api, database_url, clock)
-    made.modes = (PaymentMode.STARS, PaymentMode.PROVIDER)
-    return made
 
 
 async def bookings_of(runner: BotRunner, bot: Application, mentee_id: int) -> list:
