@@ -22,7 +22,7 @@ from domain import sessions
 from domain.mentee import MyTab
 from domain.model import Actor, Booking, BookingStatus, BookingView, PaymentMode, User
 from domain.notifications import Notification, NotificationKind, still_relevant
-from domain.payments import LedgerEntry, LedgerKind, total_of
+from domain.payments import LedgerEntry, LedgerKind
 from domain.ports import Clock, UnitOfWork
 from domain.reschedule import DEFAULT_MAX_RESCHEDULES
 from domain.roster import Roster
@@ -258,17 +258,15 @@ def series_refund_due(n: Notification, found: RefundsTogether, default_zone: str
     """To the mentor, once per action on a weekly series: the weeks whose refunds they make by hand, the total
     (the ledger's rows added up) and one Mark all refunded."""
     first = found.weeks[0]
-    total, currency = total_of(found.rows)
-    count = len(found.rows)
     lines = [
         ngettext(
             "↩️ <b>Refund due: {amount}</b> to {mentee} for {count} week of the weekly series <b>{title}</b>:",
             "↩️ <b>Refund due: {amount}</b> to {mentee} for {count} weeks of the weekly series <b>{title}</b>:",
-            count,
+            found.count,
         ).format(
-            amount=format_price(total, currency),
+            amount=format_price(*found.total),
             mentee=esc(first.mentee.display_name),
-            count=count,
+            count=found.count,
             title=esc(first.offering.title),
         ),
         *_week_amounts(found, _zone(first.mentor, default_zone)),
@@ -304,14 +302,12 @@ def series_refund_due(n: Notification, found: RefundsTogether, default_zone: str
 def series_refund_due_operator(found: RefundsTogether, chat_id: int, default_zone: str) -> Outgoing:
     """The operator's copy of a series' refunds due by hand, once per action (in the default language)."""
     first = found.weeks[0]
-    total, currency = total_of(found.rows)
-    count = len(found.rows)
     lines = [
         ngettext(
             "↩️ <b>Refund due</b> (operator copy): {amount}, {count} week of weekly series #{id}.",
             "↩️ <b>Refund due</b> (operator copy): {amount}, {count} weeks of weekly series #{id}.",
-            count,
-        ).format(amount=format_price(total, currency), count=count, id=first.booking.series_id),
+            found.count,
+        ).format(amount=format_price(*found.total), count=found.count, id=first.booking.series_id),
         _("Mentor: {name} (id {id})").format(name=esc(first.mentor.display_name), id=first.mentor.id),
         _("Payer: {name} (id {id})").format(name=esc(first.mentee.display_name), id=first.mentee.id),
         _charge_ids(found.rows),
@@ -323,13 +319,11 @@ def series_refund_due_operator(found: RefundsTogether, chat_id: int, default_zon
 def series_refunded(found: RefundsTogether, default_zone: str) -> Outgoing:
     """To the payer, once for the weeks' refunds recorded together: each week's share and the total."""
     first = found.weeks[0]
-    total, currency = total_of(found.rows)
-    count = len(found.rows)
     head = ngettext(
         "↩️ Refunded: {amount} for <b>{title}</b>, {count} weekly session:",
         "↩️ Refunded: {amount} for <b>{title}</b>, {count} weekly sessions:",
-        count,
-    ).format(amount=format_price(total, currency), title=esc(first.offering.title), count=count)
+        found.count,
+    ).format(amount=format_price(*found.total), title=esc(first.offering.title), count=found.count)
     lines = [head, *_week_amounts(found, _zone(first.mentee, default_zone))]
     markup = InlineKeyboardMarkup([[button(_("🎟 My bookings"), OpenMyBookings(MyTab.UPCOMING, 0))]])
     return Outgoing(first.mentee.id, "\n".join(lines), markup)

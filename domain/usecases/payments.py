@@ -46,6 +46,7 @@ from domain.payments import (
     share_charge_ref,
     shares_of,
     stars_refund_way,
+    total_of,
     totals_from,
     upi_charges,
     upi_moves_on,
@@ -534,6 +535,16 @@ class RefundsTogether:
     rows: list[LedgerEntry]
     weeks: list[BookingView]
     owed: int
+
+    @property
+    def total(self) -> tuple[Decimal, Currency]:
+        """The rows added up, and their currency."""
+        return total_of(self.rows)
+
+    @property
+    def count(self) -> int:
+        """How many weeks the rows are about (one row per week)."""
+        return len(self.rows)
 
 
 async def refunds_together(

@@ -38,6 +38,7 @@ def rows(weeks: list[BookingView], kind: LedgerKind, mode: PaymentMode, first_id
 def test_the_mentor_is_told_once_with_the_weeks_the_total_and_one_button() -> None:
     weeks = series("500", "450", "500")
     found = RefundsTogether(rows(weeks, LedgerKind.REFUND_DUE, PaymentMode.PROVIDER), weeks, 3)
+    assert (found.total, found.count) == ((Decimal(1450), Currency.INR), 3)
     told = series_refund_due(Notification(K.SERIES_REFUND_DUE, 1, NOW, 42, payment_id=92), found, "UTC")
     assert told.chat_id == 1
     assert "Refund due: ₹1,450</b> to Ravi for 3 weeks of the weekly series" in told.text
