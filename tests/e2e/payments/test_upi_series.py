@@ -1,7 +1,8 @@
 """A weekly series of a UPI-paid offering, paid with ONE UPI payment, end to end on SQLite and PostgreSQL: every
 week held while paying, one set of UPI details and one QR code for the sum of the stored prices, one "I have paid",
 one Mark paid / Not received for the mentor, one ledger row per week, refunds per week that the mentor gives back
-by UPI and marks, a hold that runs out for every week, and the mentee picking UPI or Stars where both are on.
+by UPI and marks, a hold that runs out for every week, and the mentee picking UPI or Stars where both are on
+(or UPI where a card provider is on too).
 
 The mentor works Mon-Fri 9-12 in Kolkata; "now" is Tue 24 Nov 06:00 UTC; the first free start is Wed 25 Nov
 06:00 UTC; the offering costs ₹500 (⭐ 300 at the test rate).
@@ -427,6 +428,57 @@ async def test_the_mentee_picks_upi_or_stars_for_the_series(
     booked = await bookings_of(runner, bot, mentee.id)
     assert [(b.status, b.payment_status, b.payment_mode) for b in booked] == [(S.PENDING, P.PAID, mode)] * 2
     assert [(e.amount, e.mode) for e in await ledger(runner)] == [(amount, mode)] * 2
+
+
+@pytest.mark.parametrize("modes", [(PaymentMode.PROVIDER, PaymentMode.UPI)], ids=["provider,upi"])
+async def test_with_a_card_provider_on_too_one_upi_payment_pays_every_week(
+    api: FakeBotApi, bot: Application, runner: BotRunner
+) -> None:
+    mentor, mentee = api.user(101, "Asha"), api.user(202, "Ravi")
+    await paid_offering(api, mentor)
+    await set_upi_id(api, mentor)
+    plan = await plan_weeks(api, mentee, 3)
+    assert plan.buttons[:2] == ["💳 Book 3 weeks and pay ₹1,500", "📲 Book 3 weeks and pay ₹1,500 by UPI"]
+    assert "One invoice for every free week" in plan.text and "One UPI payment to the mentor" in plan.text
+    await mentee.press("📲 Book 3 weeks and pay ₹1,500 by UPI", message=plan)
+    qr = await mentee.wait_for(lambda m: m.photo is not None)
+    details = await mentee.wait_for("3 weeks are held for you")
+    await api.wait_idle()
+    booked = await bookings_of(runner, bot, mentee.id)
+    assert [(b.status, b.payment_mode) for b in booked] == [(S.AWAITING_PAYMENT, PaymentMode.UPI)] * 3
+    assert "Pay ₹1,500 for all of them by UPI to Asha, in one payment" in details.text
+    assert qr.photo is not None and qr.photo.content == qr_png(LINK.format(amount="1500.00", id=booked[0].id))
+    assert len(api.calls_to("sendPhoto")) == 1 and api.calls_to("sendInvoice") == []
+    # a week's card offers the series' one UPI payment, not the card provider
+    await mentee.send("/mybookings")
+    listing = await mentee.wait_for("My bookings")
+    await mentee.press(lambda label: label.startswith("2. "), message=listing)
+    card = await mentee.wait_for(lambda m: m.message_id == listing.message_id and "🔁 Week 2 of 3" in m.text)
+    assert card.buttons[:2] == ["📲 Pay for all 3 weeks by UPI", "✅ I have paid"]
+
+    await mentee.press("✅ I have paid", message=qr)
+    claim = await mentor.wait_for("says they paid ₹1,500 by UPI for 3 weekly sessions of this series")
+    await settle(api, bot)
+    assert len(texts(mentor, "says they paid")) == 1
+    await mentor.press("💰 Mark paid", message=claim)
+    await mentee.wait_for("Asha received your UPI payment: ₹1,500")
+    request = await mentor.wait_for("New booking request")
+    assert "Payment: paid · UPI to the mentor" in request.text and "✅ Confirm all weeks" in request.buttons
+    await settle(api, bot)
+    assert len(texts(mentor, "New booking request")) == 1
+    assert len(texts(mentee, "received your UPI payment")) == 1
+    assert [(e.kind, e.amount, e.mode) for e in await ledger(runner)] == [
+        (LedgerKind.CHARGE, Decimal(500), PaymentMode.UPI)
+    ] * 3
+
+    await mentor.press("✅ Confirm all weeks", message=request)
+    await mentor.wait_for("Confirmed every week.")
+    await settle(api, bot)
+    booked = await bookings_of(runner, bot, mentee.id)
+    assert [(b.status, b.payment_status, b.payment_mode) for b in booked] == [
+        (S.CONFIRMED, P.PAID, PaymentMode.UPI)
+    ] * 3
+    assert api.calls_to("sendInvoice") == []
 
 
 async def test_with_auto_confirm_mark_paid_confirms_every_week_at_once(
