@@ -45,6 +45,7 @@ PostgreSQL (asyncpg really awaits the network) uses ``Db`` on the bot's loop.
 from __future__ import annotations
 
 import asyncio
+import functools
 import keyword
 import logging
 import sqlite3
@@ -54,7 +55,7 @@ from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import CompoundSelect, CursorResult, Dialect, Executable, Row, Select, text
+from sqlalchemy import CompoundSelect, CursorResult, Dialect, Executable, Row, Select, event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import Pool, QueuePool
@@ -233,10 +234,11 @@ class SqliteDb(Db):
     ``writes``: this unit of work's connection begins ``BEGIN IMMEDIATE`` transactions (the writer engine), so
     beginning may wait for another process; without it (the read engine, in autocommit) nothing ever waits.
     Each call is one trip to the SQLite thread: the first statement takes the connection (and begins) there too,
-    and a commit gives the connection back at once (the next statement takes one again).
+    and a commit gives the connection back at once (the next statement takes one again). A reader keeps its
+    connection checked out for the next reader instead of giving it back (``_idle``).
     """
 
-    __slots__ = ("_driver", "_patience_ms", "_turn", "_writes")
+    __slots__ = ("_driver", "_patience_ms", "_pool", "_turn", "_writes")
 
     def __init__(self, engine: AsyncEngine, *, writes: bool, patience_ms: int) -> None:
         super().__init__(engine)
@@ -244,6 +246,7 @@ class SqliteDb(Db):
         self._patience_ms = patience_ms
         self._turn: asyncio.Semaphore | None = None
         self._driver: Any = None  # the connection's aiosqlite connection, once a read in one call needed it
+        self._pool: Pool | None = None  # a reader's: the pool its connection came from (``_idle``)
 
     async def _run(self, work: Work[T]) -> T:
         """``await work(connection)`` on the SQLite thread, the connection taken (and, for a writer, its
@@ -253,9 +256,16 @@ class SqliteDb(Db):
             if not self._writes or connection.in_transaction():
                 return _SqliteThread.wait(work(connection))
             return await self._begin_then(connection, work)
-        turn = _turn(self.engine.sync_engine.pool)
+        pool = self.engine.sync_engine.pool
+        turn = _turn(pool)
         await turn.acquire()  # a connection is free now: taking it below never waits
         self._turn = turn
+        if not self._writes:
+            self._pool = pool
+            idle = _idle.get(pool)
+            if idle:  # a reader's connection kept from an earlier unit of work: no checkout, no extra trip
+                self._connection, self._driver = idle.pop()
+                return _SqliteThread.wait(work(self._connection))
         try:
             connection, begun, result = _SqliteThread.wait(
                 _first(self.engine, self._writes, self._patience_ms, work)
@@ -349,17 +359,59 @@ class SqliteDb(Db):
 
     async def _give_back(self, *, commit: bool) -> None:
         connection, self._connection = self._connection, None
-        self._driver = None
+        driver, self._driver = self._driver, None
+        pool, self._pool = self._pool, None
         turn, self._turn = self._turn, None
         try:
-            if connection is not None:
-                if commit:
-                    _SqliteThread.wait(_give_back(connection, commit))
-                else:
-                    _SqliteThread.post(_give_back(connection, commit))
+            if connection is None:
+                pass
+            elif commit:
+                _SqliteThread.wait(_give_back(connection, commit))
+            elif pool is not None and pool is self.engine.sync_engine.pool and _reusable(connection):
+                _keep(self.engine, pool, connection, driver)  # a reader's: kept for the next one, no trip
+            else:
+                _SqliteThread.post(_give_back(connection, commit))
         finally:
             if turn is not None:
                 turn.release()
+
+
+# A reader's connections, kept checked out between its units of work (per pool): checking one out of
+# SQLAlchemy's pool and giving it back costs a trip to the SQLite thread and SQLAlchemy's pool work there, about
+# 0.1 ms of CPU per unit of work, and a reader (autocommit, ``query_only``) has nothing to reset in between. The
+# pool's semaphore (``_turn``) still bounds them to the pool's size, so a checkout for a reader never waits; and
+# when the engine is disposed, its kept connections are closed (``_close_idle``).
+_idle: weakref.WeakKeyDictionary[Pool, list[tuple[AsyncConnection, Any]]] = weakref.WeakKeyDictionary()
+
+
+def _reusable(connection: AsyncConnection) -> bool:
+    return not connection.closed and not connection.invalidated and not connection.in_transaction()
+
+
+def _keep(engine: AsyncEngine, pool: Pool, connection: AsyncConnection, driver: Any) -> None:
+    idle = _idle.get(pool)
+    if idle is None:
+        idle = _idle[pool] = []
+        event.listen(engine.sync_engine, "engine_disposed", functools.partial(_close_idle, pool))
+    idle.append((connection, driver))
+
+
+def _close_idle(pool: Pool, engine: Any) -> None:
+    """The engine was disposed: close the connections kept from its old pool (``Engine.dispose`` closes only the
+    pool's checked-in ones). Each is invalidated first, which closes the driver's connection (and aiosqlite's
+    thread) at once, rather than handed back to the discarded pool."""
+    idle = _idle.pop(pool, None)
+    if idle:
+        _SqliteThread.wait(_discard([connection for connection, _driver in idle]))
+
+
+async def _discard(connections: list[AsyncConnection]) -> None:
+    for connection in connections:
+        try:
+            await connection.invalidate()
+            await connection.close()
+        except Exception:  # closing what is being thrown away: log, and close the others
+            log.exception("closing a kept SQLite connection failed")
 
 
 async def _nothing(connection: AsyncConnection) -> None:

@@ -297,3 +297,63 @@ async def test_a_transaction_left_open_on_the_driver_is_rolled_back_when_the_con
     finally:
         other.close()
     assert found == 0
+
+
+async def test_a_reader_keeps_its_connections_between_units_of_work(
+    reader: AsyncEngine, writer: AsyncEngine
+) -> None:
+    """A reader's unit of work takes a connection an earlier one kept (no checkout from SQLAlchemy's pool, no trip
+    to give it back); never more of them than the pool holds; each reads the latest commit. (A unit of work that
+    ran a statement through SQLAlchemy - the first two times a statement is seen - gives its connection back.)"""
+    for _ in range(2):
+        async with SqlUnitOfWork(reader, read_only=True) as view:
+            assert await view.users.get(1) is None
+    checkouts: list[object] = []
+    event.listen(reader.sync_engine.pool, "checkout", lambda *args: checkouts.append(args[0]))
+    size = reader.sync_engine.pool.size()  # type: ignore[attr-defined]
+    for n in range(1, 6):
+        async with SqlUnitOfWork(writer) as uow:
+            await uow.users.add(user(n))
+            await uow.commit()
+        async with SqlUnitOfWork(reader, read_only=True) as view:
+            assert await view.users.get(n) == user(n)  # the commit just made, through a kept connection
+    assert len(checkouts) == 1
+
+    async def read(n: int) -> None:
+        async with SqlUnitOfWork(reader, read_only=True) as view:
+            assert await view.users.get(n) == user(n)
+            await asyncio.sleep(0.01)  # holding the connection across an await
+
+    await asyncio.wait_for(asyncio.gather(*(read(1 + n % 5) for n in range(4 * size))), 5)
+    assert len(checkouts) == size  # the rest waited for a kept one
+    assert reader.sync_engine.pool.checkedout() == size  # type: ignore[attr-defined]
+
+
+async def test_a_disposed_reader_closes_the_connections_it_kept(sqlite_url: str, writer: AsyncEngine) -> None:
+    """Kept connections are checked out of the pool, which ``dispose`` does not close: they are closed with it, and
+    with them aiosqlite's threads (which would keep the process from exiting)."""
+    async with SqlUnitOfWork(writer) as uow:
+        await uow.users.add(user(1))
+        await uow.commit()
+    before = set(threading.enumerate())
+    reader = create_read_engine(sqlite_url)
+    assert reader is not None
+
+    async def read() -> None:
+        async with SqlUnitOfWork(reader, read_only=True) as view:
+            assert await view.users.get(1) == user(1)
+            await asyncio.sleep(0.01)
+
+    await read()
+    await read()  # a statement runs through SQLAlchemy the first two times it is seen: from now on in one call
+    await asyncio.gather(read(), read(), read())
+    assert reader.sync_engine.pool.checkedout() == 3  # type: ignore[attr-defined]  # kept
+    drivers = set(threading.enumerate()) - before
+    assert len(drivers) == 3  # one aiosqlite thread per connection, kept
+    await reader.dispose()
+    for thread in drivers:  # an aiosqlite thread ends once its connection is closed
+        await asyncio.to_thread(thread.join, 5)
+    assert not any(thread.is_alive() for thread in drivers)
+    async with SqlUnitOfWork(reader, read_only=True) as view:  # a disposed engine goes on with a new pool
+        assert await view.users.get(1) == user(1)
+    await reader.dispose()
