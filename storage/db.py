@@ -367,7 +367,9 @@ class SqliteDb(Db):
                 pass
             elif commit:
                 _SqliteThread.wait(_give_back(connection, commit))
-            elif pool is not None and pool is self.engine.sync_engine.pool and _reusable(connection):
+            elif pool is not None and pool is not self.engine.sync_engine.pool:
+                _SqliteThread.post(_discard([connection]))  # the engine was disposed meanwhile: closed for good
+            elif pool is not None and _reusable(connection):
                 _keep(self.engine, pool, connection, driver)  # a reader's: kept for the next one, no trip
             else:
                 _SqliteThread.post(_give_back(connection, commit))

@@ -357,3 +357,28 @@ async def test_a_disposed_reader_closes_the_connections_it_kept(sqlite_url: str,
     async with SqlUnitOfWork(reader, read_only=True) as view:  # a disposed engine goes on with a new pool
         assert await view.users.get(1) == user(1)
     await reader.dispose()
+
+
+async def test_a_reader_disposed_while_it_reads_closes_its_connection_at_the_end(
+    sqlite_url: str, writer: AsyncEngine
+) -> None:
+    """A unit of work that took a kept connection before ``dispose`` closes it when it ends (handed back to the
+    discarded pool it would stay open, and its aiosqlite thread with it); the next reads through the new pool."""
+    async with SqlUnitOfWork(writer) as uow:
+        await uow.users.add(user(1))
+        await uow.commit()
+    reader = create_read_engine(sqlite_url)
+    assert reader is not None
+    invalidated = threading.Event()
+    event.listen(reader.sync_engine, "invalidate", lambda *args: invalidated.set())
+    for _ in range(3):  # the statement's first two sightings go through SQLAlchemy; the third keeps its connection
+        async with SqlUnitOfWork(reader, read_only=True) as view:
+            assert await view.users.get(1) == user(1)
+    async with SqlUnitOfWork(reader, read_only=True) as view:
+        assert await view.users.get(1) == user(1)  # through the kept connection
+        await reader.dispose()
+        assert not invalidated.is_set()  # it is in use: closed when this unit of work ends
+    assert await asyncio.to_thread(invalidated.wait, 5)
+    async with SqlUnitOfWork(reader, read_only=True) as view:
+        assert await view.users.get(1) == user(1)
+    await reader.dispose()
