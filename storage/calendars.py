@@ -69,7 +69,7 @@ class SqlFeedRepository:
         """The feed's content is now ``content_digest``, first served at ``changed_at``; nothing changes when the
         digest is already that (another process served the same content first)."""
         params = {"feed_of": user_id, "digest": content_digest, "first_served": changed_at}
-        await self._db.execute(_FEED_SET_VERSION, params)
+        await self._db.write(_FEED_SET_VERSION, params)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -176,12 +176,12 @@ class SqlBusyCalendarRepository:
 
     async def remove(self, calendar_id: int) -> None:
         """The calendar and its busy intervals."""
-        await self._db.execute(_BUSY_OF_CALENDAR_DELETE, {"calendar_id": calendar_id})
-        await self._db.execute(_CALENDAR_DELETE, {"calendar_id": calendar_id})
+        await self._db.write(_BUSY_OF_CALENDAR_DELETE, {"calendar_id": calendar_id})
+        await self._db.write(_CALENDAR_DELETE, {"calendar_id": calendar_id})
 
     async def replace_busy(self, calendar: BusyCalendar, intervals: Sequence[BusyInterval]) -> None:
         """The calendar's busy intervals are exactly ``intervals`` from now on."""
-        await self._db.execute(_BUSY_OF_CALENDAR_DELETE, {"calendar_id": calendar.id})
+        await self._db.write(_BUSY_OF_CALENDAR_DELETE, {"calendar_id": calendar.id})
         if intervals:
             await self._db.execute(
                 _BUSY_INSERT,

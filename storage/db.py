@@ -55,7 +55,19 @@ from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import CompoundSelect, CursorResult, Dialect, Executable, Row, Select, event, text
+from sqlalchemy import (
+    CompoundSelect,
+    CursorResult,
+    Delete,
+    Dialect,
+    Executable,
+    Insert,
+    Row,
+    Select,
+    Update,
+    event,
+    text,
+)
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import Pool, QueuePool
@@ -107,6 +119,11 @@ class Db:
 
     async def scalar(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> Any:
         return (await self.execute(statement, parameters)).scalar()
+
+    async def write(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> None:
+        """Run an ``INSERT``, ``UPDATE`` or ``DELETE`` whose result nobody reads (on SQLite in one call, see
+        ``SqliteDb.write``)."""
+        await self.execute(statement, parameters)
 
     async def rowcount(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> int:
         """Run a DML statement; how many rows it matched."""
@@ -331,6 +348,21 @@ class SqliteDb(Db):
             select.learn(list(result.keys()))
         return result.all()
 
+    async def write(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> None:
+        """In one call to aiosqlite's thread when it is a known write (see the module notes: ``_Select`` prepares
+        writes too, those without ``RETURNING`` or Python-side defaults), else through SQLAlchemy. A write that
+        fails in one call changed nothing (SQLite undoes a failed statement, not its transaction) and runs again
+        through SQLAlchemy, which raises its error as SQLAlchemy's."""
+        prepared = _Select.known(statement, self.engine.dialect)
+        if prepared is not None and prepared.writes and (parameters is None or prepared.takes(parameters)):
+            try:
+                arguments = prepared.arguments(parameters)
+                await self._run(lambda connection: self._fetch_all(connection, prepared.sql, arguments))
+                return
+            except Exception:
+                log.debug("a write in one call failed; through SQLAlchemy", exc_info=True)
+        await self.execute(statement, parameters)
+
     async def _fetch_all(self, connection: AsyncConnection, sql: str, arguments: tuple[Any, ...]) -> Any:
         driver = self._driver
         if driver is None:
@@ -420,17 +452,17 @@ async def _nothing(connection: AsyncConnection) -> None:
     return None
 
 
-# Who is told of each SELECT run in one call, per engine (SQLAlchemy's cursor events do not see those): tests and
-# tools that count or explain statements (``listen_to_selects``).
+# Who is told of each statement run in one call, per engine (SQLAlchemy's cursor events do not see those):
+# tests and tools that count or explain statements (``listen_to_selects``).
 _select_listeners: weakref.WeakKeyDictionary[Any, list[Callable[[str, tuple[Any, ...]], None]]] = (
     weakref.WeakKeyDictionary()
 )
 
 
 def listen_to_selects(engine: AsyncEngine, listener: Callable[[str, tuple[Any, ...]], None]) -> None:
-    """Call ``listener(sql, arguments)`` for every ``SELECT`` that units of work on ``engine`` run in one call to
-    aiosqlite's thread (on the SQLite thread, before it runs); what goes through SQLAlchemy is seen by its
-    ``before_cursor_execute`` event as ever."""
+    """Call ``listener(sql, arguments)`` for every statement that units of work on ``engine`` run in one call to
+    aiosqlite's thread - a ``SELECT``, or a write through ``write`` - (on the SQLite thread, before it runs); what
+    goes through SQLAlchemy is seen by its ``before_cursor_execute`` event as ever."""
     _select_listeners.setdefault(engine.sync_engine, []).append(listener)
 
 
@@ -442,7 +474,7 @@ class _Select:
     seen twice and cost one dictionary entry), and runs through SQLAlchemy once more to learn the names of its
     columns (``learn``); from then on in one call."""
 
-    __slots__ = ("compiled", "keys", "plan", "processors", "row", "sql")
+    __slots__ = ("compiled", "keys", "names", "plan", "processors", "row", "sql", "writes")
 
     # (id of the statement, id of the dialect) -> (the statement, weakly; the dialect; prepared, or None)
     _seen: ClassVar[OrderedDict[tuple[int, int], tuple[weakref.ref[Executable], Dialect, _Select | None]]] = (
@@ -457,10 +489,12 @@ class _Select:
         self.processors = processors  # per column: its result processor or None
         self.keys: list[str] | None = None
         self.row: Any = None
+        self.writes = False  # an INSERT, UPDATE or DELETE (no rows come back)
+        self.names: frozenset[str] = frozenset(compiled.binds)
 
     @classmethod
     def known(cls, statement: Executable, dialect: Dialect) -> _Select | None:
-        if not isinstance(statement, (Select, CompoundSelect)):
+        if not isinstance(statement, (Select, CompoundSelect, Insert, Update, Delete)):
             return None
         key = (id(statement), id(dialect))
         entry = cls._seen.get(key)
@@ -480,7 +514,9 @@ class _Select:
         return select
 
     @classmethod
-    def prepare(cls, statement: Select[Any] | CompoundSelect[Any], dialect: Dialect) -> _Select | None:
+    def prepare(
+        cls, statement: Select[Any] | CompoundSelect[Any] | Insert | Update | Delete, dialect: Dialect
+    ) -> _Select | None:
         """None for what the fast way does not cover."""
         if statement.get_execution_options():
             return None
@@ -488,6 +524,9 @@ class _Select:
         binds = compiled.binds
         if compiled.positiontup is None or compiled.escaped_bind_names:
             return None
+        writes = isinstance(statement, (Insert, Update, Delete))
+        if writes and (compiled.effective_returning or compiled.insert_prefetch or compiled.update_prefetch):
+            return None  # rows to read back, or defaults SQLAlchemy computes per execution: its way
         processors = {name: _bind_processor(bind.type, dialect) for name, bind in binds.items()}
         plan: list[tuple[str | None, Any, Any]] = []
         if any(bind.expanding for bind in binds.values()):
@@ -507,8 +546,18 @@ class _Select:
         else:
             sql = compiled.string
             plan = [(name, processors[name], None) for name in compiled.positiontup]
+        if writes:
+            prepared = cls(sql, compiled, plan, [])
+            prepared.writes = True
+            return prepared
+        assert isinstance(statement, (Select, CompoundSelect))
         columns = [_result_processor(column.type, dialect) for column in statement.selected_columns]
         return cls(sql, compiled, plan, columns)
+
+    def takes(self, parameters: Any) -> bool:
+        """One set of parameters, only ones the statement names (SQLAlchemy would add an ``INSERT``'s other
+        columns as values; a list of sets is its ``executemany``)."""
+        return isinstance(parameters, Mapping) and self.names.issuperset(parameters)
 
     def learn(self, keys: list[str]) -> None:
         """The columns' names as SQLAlchemy's result gave them: the rows' fields from now on."""

@@ -180,7 +180,7 @@ class SqlOutboxRepository:
             if not n.kind.is_per_booking or n.booking_id not in (booking_id, None):
                 raise ValueError(f"not a timed notification of booking {booking_id}: {n}")
         keys = [n.key for n in notifications]
-        await self._db.execute(_DELETE_OTHER_TIMED, {"booking_id": booking_id, "keys": keys})
+        await self._db.write(_DELETE_OTHER_TIMED, {"booking_id": booking_id, "keys": keys})
         if notifications:
             self.wrote = True
             await self._db.execute(_insert(self._db, reschedule_pending=True), [_values(n) for n in notifications])
@@ -196,12 +196,12 @@ class SqlOutboxRepository:
         """Lock the pending rows with these keys until this transaction ends (PostgreSQL; a SQLite transaction
         already holds the database's write lock): one that another transaction is writing is waited for."""
         if keys:
-            await self._db.execute(_LOCK_PENDING, {"keys": list(keys)})
+            await self._db.write(_LOCK_PENDING, {"keys": list(keys)})
 
     async def drop_pending(self, keys: Sequence[str]) -> None:
         """Delete the pending rows with these keys (sent, claimed and failed ones stay)."""
         if keys:
-            await self._db.execute(_DROP_PENDING, {"keys": list(keys)})
+            await self._db.write(_DROP_PENDING, {"keys": list(keys)})
 
     # -- the dispatcher ----------------------------------------------------------------------------------------
 

@@ -117,7 +117,7 @@ async def upsert(
     """Insert ``values``; on a ``key`` conflict overwrite the other columns of ``values`` (and set the ``touch``
     column to ``now()``). ``INSERT ... ON CONFLICT (key) DO UPDATE SET col = excluded.col``: both dialects spell
     it the same way."""
-    await db.execute(_upsert_statement(db.dialect, table, tuple(values), key, touch), values)
+    await db.write(_upsert_statement(db.dialect, table, tuple(values), key, touch), values)
 
 
 @functools.cache
@@ -187,7 +187,7 @@ class SqlUserRepository:
         return _user_from_row(row)
 
     async def add(self, user: User) -> User:
-        await self._db.execute(_USER_INSERT, _user_values(user))
+        await self._db.write(_USER_INSERT, _user_values(user))
         return user
 
     async def update(self, user: User) -> User:
@@ -204,7 +204,7 @@ class SqlUserRepository:
     async def mark_unreachable(self, user_id: int) -> None:
         """The user blocked the bot (Telegram said 403): skip their notifications until they write again."""
         self._reachable.discard(user_id)
-        await self._db.execute(_USER_UNREACHABLE, {"user_id": user_id})
+        await self._db.write(_USER_UNREACHABLE, {"user_id": user_id})
 
     async def mark_reachable(self, user_id: int) -> None:
         """The user wrote to the bot: deliver their notifications again (no write when nothing changes).
@@ -213,7 +213,7 @@ class SqlUserRepository:
         work already loaded says the user is reachable, there is nothing to do and no statement is sent."""
         if user_id in self._reachable:
             return
-        await self._db.execute(_USER_REACHABLE, {"user_id": user_id})
+        await self._db.write(_USER_REACHABLE, {"user_id": user_id})
 
     async def is_unreachable(self, user_id: int) -> bool:
         if user_id in self._reachable:  # loaded as reachable in this transaction
@@ -384,7 +384,7 @@ class SqlAvailabilityRepository:
 
     async def replace_weekly(self, mentor_id: int, rules: Sequence[WeeklyRule]) -> None:
         self._prefetched.clear()
-        await self._db.execute(_PROFILE_RULES_DELETE, {"mentor_id": mentor_id})
+        await self._db.write(_PROFILE_RULES_DELETE, {"mentor_id": mentor_id})
         await _insert_rules(self._db, mentor_id, None, rules)
 
     async def set_override(self, mentor_id: int, override: DateOverride) -> None:
@@ -407,7 +407,7 @@ class SqlAvailabilityRepository:
 
     async def clear_override(self, mentor_id: int, day: date) -> None:
         self._prefetched.clear()
-        await self._db.execute(_OVERRIDE_DELETE, {"mentor_id": mentor_id, "day": day})
+        await self._db.write(_OVERRIDE_DELETE, {"mentor_id": mentor_id, "day": day})
 
     async def list_overrides(self, mentor_id: int, first: date, last: date) -> list[DateOverride]:
         rows = await self._db.rows(_OVERRIDES_BETWEEN, {"mentor_id": mentor_id, "first": first, "last": last})
@@ -719,7 +719,7 @@ class SqlOfferingRepository:
         mentor_id = await self._db.scalar(_OFFERING_UPDATE, values)
         if mentor_id is None:
             raise NotFound(f"offering {offering.id}")
-        await self._db.execute(_OFFERING_RULES_DELETE, {"offering_id": offering.id})
+        await self._db.write(_OFFERING_RULES_DELETE, {"offering_id": offering.id})
         await _insert_rules(self._db, mentor_id, offering.id, offering.weekly_rules)
         updated = await self.get(offering.id)
         assert updated is not None
@@ -757,7 +757,7 @@ class SqlOfferingRepository:
     async def delete(self, offering_id: int) -> None:
         """Remove the offering and its own weekly rules; ``NotFound`` if it is not there. A booking that refers to
         it makes the database refuse (foreign key): the caller checks ``has_bookings`` first."""
-        await self._db.execute(_OFFERING_RULES_DELETE, {"offering_id": offering_id})
+        await self._db.write(_OFFERING_RULES_DELETE, {"offering_id": offering_id})
         if await self._db.rowcount(_OFFERING_DELETE, {"offering_id": offering_id}) != 1:
             raise NotFound(f"offering {offering_id}")
 
@@ -1188,7 +1188,7 @@ class SqlDialogRepository:
         )
 
     async def clear(self, user_id: int) -> None:
-        await self._db.execute(_DIALOG_DELETE, {"user_id": user_id})
+        await self._db.write(_DIALOG_DELETE, {"user_id": user_id})
 
 
 # --------------------------------------------------------------------------------------------------------------

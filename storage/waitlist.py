@@ -89,4 +89,4 @@ class SqlWaitlistRepository:
         return await self._db.rowcount(_REMOVE, {"entry_id": entry_id, "mentee_id": mentee_id}) == 1
 
     async def remove_for(self, offering_id: int, mentee_id: int) -> None:
-        await self._db.execute(_REMOVE_FOR, {"offering_id": offering_id, "mentee_id": mentee_id})
+        await self._db.write(_REMOVE_FOR, {"offering_id": offering_id, "mentee_id": mentee_id})

@@ -173,3 +173,72 @@ async def test_errors_are_raised_as_sqlalchemy_raises_them(engines: tuple[AsyncE
                 await db.first(repositories._USER_BY_ID, {})
         finally:
             await db.close()
+
+
+async def test_writes_in_one_call_belong_to_the_unit_of_works_transaction(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """``SqliteDb.write``: from a statement's second time on, one call to aiosqlite's thread on the unit of work's
+    connection - inside its transaction (undone without a commit, kept with one), its parameters converted by
+    their types (the dialog's JSON) - and seen by the statement listeners instead of SQLAlchemy's cursor events;
+    its errors are SQLAlchemy's, and the transaction goes on after one."""
+    writer, reader = engines
+    await _seeded(writer)
+    one_call: list[str] = []
+    listen_to_selects(writer, lambda sql, arguments: one_call.append(sql.split()[0]))
+    through_sqlalchemy: list[str] = []
+    event.listen(
+        writer.sync_engine, "before_cursor_execute", lambda *a: through_sqlalchemy.append(a[2].split()[0])
+    )
+    for step in range(3):
+        async with SqlUnitOfWork(writer) as uow:
+            await uow.dialogs.set(MENTEE_ID, "notes", {"step": step, "name": "Zoë <b>"})
+            await uow.commit()
+    async with SqlUnitOfWork(writer) as uow:
+        await uow.dialogs.set(MENTEE_ID, "notes", {"step": 9})  # not committed: undone
+    assert one_call.count("INSERT") == 4 and "INSERT" not in through_sqlalchemy  # seen while seeding
+    async with SqlUnitOfWork(reader, read_only=True) as view:
+        assert await view.dialogs.get(MENTEE_ID) == ("notes", {"step": 2, "name": "Zoë <b>"})
+
+    async with SqlUnitOfWork(writer) as uow:
+        await uow.users.mark_unreachable(MENTEE_ID)
+        await uow.users.mark_unreachable(MENTEE_ID)  # the second time in one call
+        await uow.commit()
+    async with SqlUnitOfWork(reader, read_only=True) as view:
+        assert await view.users.is_unreachable(MENTEE_ID)
+
+    from sqlalchemy.exc import IntegrityError
+
+    mentee = await _user(reader, MENTEE_ID)
+    for _ in range(2):  # the second time the insert runs in one call, and fails there first
+        async with SqlUnitOfWork(writer) as uow:
+            with pytest.raises(IntegrityError):
+                await uow.users.add(mentee)  # the same id again
+            await uow.dialogs.clear(MENTEE_ID)  # the transaction goes on
+            await uow.commit()
+    async with SqlUnitOfWork(reader, read_only=True) as view:
+        assert await view.dialogs.get(MENTEE_ID) is None
+
+
+async def _user(engine: AsyncEngine, user_id: int) -> Any:
+    async with SqlUnitOfWork(engine, read_only=True) as view:
+        found = await view.users.get(user_id)
+    assert found is not None
+    return found
+
+
+async def test_a_write_with_parameters_it_does_not_name_goes_through_sqlalchemy(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """SQLAlchemy adds an ``INSERT``'s other columns given as parameters to its values; one call would leave them
+    out, so such a write is SQLAlchemy's."""
+    writer, _reader = engines
+    await _seeded(writer)
+    statement = repositories._DIALOG_DELETE
+    through_sqlalchemy: list[str] = []
+    event.listen(writer.sync_engine, "before_cursor_execute", lambda *a: through_sqlalchemy.append(a[2]))
+    for _ in range(3):
+        async with SqlUnitOfWork(writer) as uow:
+            await uow.db.write(statement, {"user_id": MENTEE_ID, "not_a_parameter": 1})
+            await uow.commit()
+    assert len(through_sqlalchemy) == 3
