@@ -15,6 +15,7 @@ and the total; refunds of several weeks recorded together tell the payer once (`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from domain.model import Actor, Booking, BookingView, PaymentMode, PaymentStatus
@@ -78,13 +79,18 @@ async def payment_ledger(uow: UnitOfWork, charge: LedgerEntry) -> list[LedgerEnt
     return await series_ledger(uow, booking)
 
 
-async def series_ledger(uow: UnitOfWork, booking: Booking) -> list[LedgerEntry]:
-    """The ledger of ``booking``'s series, every week's events (``booking``'s alone when it is no series)."""
+async def series_ledger(
+    uow: UnitOfWork, booking: Booking, weeks: Sequence[Booking] | None = None
+) -> list[LedgerEntry]:
+    """The ledger of ``booking``'s series, every week's events (``booking``'s alone when it is no series).
+    ``weeks``: the series' bookings, when the caller has read them already."""
     if booking.series_id is None:
         assert booking.id is not None
         return await uow.payments.for_booking(booking.id)
+    if weeks is None:
+        weeks = await uow.bookings.series_bookings(booking.series_id)
     entries = []
-    for occurrence in await uow.bookings.series_bookings(booking.series_id):
+    for occurrence in weeks:
         assert occurrence.id is not None
         entries += await uow.payments.for_booking(occurrence.id)
     return entries
@@ -100,14 +106,15 @@ async def start_refunds(uow: UnitOfWork, dues: list[Due], now: datetime) -> None
         await _start_refund(uow, dues[0][0], now)
         return
     by_hand: list[Due] = []
+    ledger: list[LedgerEntry] | None = None  # the series' ledger, read once: every week's charge shares it
     for charge, due in dues:
-        if (
-            charge.mode != PaymentMode.STARS
-            or stars_refund_way(charge, await payment_ledger(uow, charge)) == StarsRefundWay.BY_HAND
-        ):
-            by_hand.append((charge, due))
-        else:
-            await _start_refund(uow, charge, now)  # the dispatcher refunds the whole payment, once
+        if charge.mode == PaymentMode.STARS:
+            if ledger is None:
+                ledger = await payment_ledger(uow, charge)
+            if stars_refund_way(charge, ledger) != StarsRefundWay.BY_HAND:
+                await _start_refund(uow, charge, now)  # the dispatcher refunds the whole payment, once
+                continue
+        by_hand.append((charge, due))
     if len(by_hand) == 1:
         await _start_refund(uow, by_hand[0][0], now)
     elif by_hand:

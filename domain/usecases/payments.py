@@ -313,7 +313,7 @@ async def mark_refunded(uow: UnitOfWork, clock: Clock, mentor_id: int, booking_i
     entries = await uow.payments.for_booking(booking.id)
     owed = [c for c in outstanding_refunds(entries) if c.mode != PaymentMode.STARS]  # Stars: the bot refunds,
     if booking.series_id is not None:  # except one week's share of a series' payment (``stars_refund_way``)
-        ledger = [e for c in outstanding_refunds(entries) for e in await payment_ledger(uow, c)]
+        ledger = await series_ledger(uow, booking)  # every week's share of the series' payments
         owed += [
             c
             for c in outstanding_refunds(entries)
@@ -503,7 +503,7 @@ async def mark_series_refunded(
     weeks = await uow.bookings.series_bookings(view.booking.series_id)
     for week_id in sorted(w.id for w in weeks if w.id is not None):
         await uow.bookings.get(week_id, for_update=True)
-    entries = await series_ledger(uow, view.booking)
+    entries = await series_ledger(uow, view.booking, weeks)
     action = {e.charge_ref for e in recorded_together(entries, LedgerKind.REFUND_DUE, booking_id, last_id)}
     owed = [
         c
@@ -555,12 +555,13 @@ async def refunds_together(
     booking = await uow.bookings.get(booking_id)
     if booking is None:
         return None
-    entries = await series_ledger(uow, booking)
+    series = await uow.bookings.series_bookings(booking.series_id) if booking.series_id is not None else [booking]
+    entries = await series_ledger(uow, booking, series)
     rows = recorded_together(entries, kind, booking_id, last_id)
     if not rows:
         return None
     about = {row.booking_id for row in rows}
-    bookings = [w for w in await uow.bookings.series_bookings(booking.series_id or 0) if w.id in about]
+    bookings = [w for w in series if w.id in about]
     weeks = [v for v in [await view_of(uow, b) for b in bookings or [booking]] if v is not None]
     if not weeks:
         return None
