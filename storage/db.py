@@ -22,7 +22,7 @@ lock when another process holds it (``BEGIN IMMEDIATE`` is tried without waiting
 has the lock is it awaited with SQLite's busy timeout). A write transaction therefore holds the lock for its own
 work only.
 
-**SQLite reads in one call** (``_Select``). Through SQLAlchemy's adapter a ``SELECT`` takes four calls to
+**SQLite reads in one call** (``_OneCall``). Through SQLAlchemy's adapter a ``SELECT`` takes four calls to
 aiosqlite's thread, each a wake-up of two threads, and a pass through SQLAlchemy's execution context: about 250
 us of CPU for one row, against 40 us for aiosqlite's ``execute_fetchall`` of the same SQL (one call). A
 ``SELECT`` that a unit of work runs again and again - the statements built once at import, which every update
@@ -338,12 +338,10 @@ class SqliteDb(Db):
     async def _select(self, statement: Executable, parameters: Mapping[str, Any] | None) -> Sequence[Any]:
         """The rows of ``statement``: in one call to aiosqlite's thread when it is a known ``SELECT`` (see the
         module notes), else through SQLAlchemy (which also names the columns for the next time)."""
-        select = _Select.known(statement, self.engine.dialect)
+        select = _OneCall.known(statement, self.engine.dialect)
         if select is not None and select.keys is not None:
             try:
-                arguments = select.arguments(parameters)
-                raw = await self._run(lambda connection: self._fetch_all(connection, select.sql, arguments))
-                return select.rows(raw)
+                return select.rows(await self._in_one_call(select, parameters))
             except Exception:  # as SQLAlchemy would raise it (or it works there): the same rows or the same error
                 log.debug("a SELECT in one call failed; through SQLAlchemy", exc_info=True)
         result = await self.execute(statement, parameters)
@@ -352,19 +350,23 @@ class SqliteDb(Db):
         return result.all()
 
     async def write(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> None:
-        """In one call to aiosqlite's thread when it is a known write (see the module notes: ``_Select`` prepares
-        writes too, those without ``RETURNING`` or Python-side defaults), else through SQLAlchemy. A write that
-        fails in one call changed nothing (SQLite undoes a failed statement, not its transaction) and runs again
-        through SQLAlchemy, which raises its error as SQLAlchemy's."""
-        prepared = _Select.known(statement, self.engine.dialect)
-        if prepared is not None and prepared.writes and (parameters is None or prepared.takes(parameters)):
+        """In one call to aiosqlite's thread when it is a known write (see the module notes: ``_OneCall``
+        prepares writes too, those without ``RETURNING`` or Python-side defaults), else through SQLAlchemy. A
+        write that fails in one call changed nothing (SQLite undoes a failed statement, not its transaction) and
+        runs again through SQLAlchemy, which raises its error as SQLAlchemy's."""
+        prepared = _OneCall.known(statement, self.engine.dialect)
+        if prepared is not None and prepared.writes and prepared.takes(parameters):
             try:
-                arguments = prepared.arguments(parameters)
-                await self._run(lambda connection: self._fetch_all(connection, prepared.sql, arguments))
+                await self._in_one_call(prepared, parameters)
                 return
             except Exception:
                 log.debug("a write in one call failed; through SQLAlchemy", exc_info=True)
         await self.execute(statement, parameters)
+
+    async def _in_one_call(self, prepared: _OneCall, parameters: Mapping[str, Any] | None) -> Any:
+        """Run a prepared statement with aiosqlite's ``execute_fetchall`` on this unit of work's connection."""
+        arguments = prepared.arguments(parameters)
+        return await self._run(lambda connection: self._fetch_all(connection, prepared.sql, arguments))
 
     async def _fetch_all(self, connection: AsyncConnection, sql: str, arguments: tuple[Any, ...]) -> Any:
         driver = self._driver
@@ -399,8 +401,8 @@ class SqliteDb(Db):
         turn, self._turn = self._turn, None
         try:
             if connection is None:
-                pass
-            elif commit:
+                return
+            if commit:
                 _SqliteThread.wait(_give_back(connection, commit))
             elif pool is not None and pool is not self.engine.sync_engine.pool:
                 _SqliteThread.post(_discard([connection]))  # the engine was disposed meanwhile: closed for good
@@ -469,34 +471,43 @@ def listen_to_selects(engine: AsyncEngine, listener: Callable[[str, tuple[Any, .
     _select_listeners.setdefault(engine.sync_engine, []).append(listener)
 
 
-class _Select:
-    """A ``SELECT`` compiled once for a SQLite dialect, to run with aiosqlite's ``execute_fetchall`` (see the
-    module notes): its SQL, how to make its positional arguments, and how to make rows of what comes back.
+class _OneCall:
+    """A ``SELECT`` (or a write, ``writes``) compiled once for a SQLite dialect, to run with aiosqlite's
+    ``execute_fetchall`` (see the module notes): its SQL, how to make its positional arguments, and how to make
+    rows of what comes back.
 
     ``known`` finds it: a statement is prepared the second time it is seen (statements built per call are never
-    seen twice and cost one dictionary entry), and runs through SQLAlchemy once more to learn the names of its
-    columns (``learn``); from then on in one call."""
+    seen twice and cost one dictionary entry); a ``SELECT`` runs through SQLAlchemy once more to learn the names of
+    its columns (``learn``); from then on in one call."""
 
     __slots__ = ("compiled", "keys", "names", "plan", "processors", "row", "sql", "writes")
 
     # (id of the statement, id of the dialect) -> (the statement, weakly; the dialect; prepared, or None)
-    _seen: ClassVar[OrderedDict[tuple[int, int], tuple[weakref.ref[Executable], Dialect, _Select | None]]] = (
+    _seen: ClassVar[OrderedDict[tuple[int, int], tuple[weakref.ref[Executable], Dialect, _OneCall | None]]] = (
         OrderedDict()
     )
     CAPACITY: ClassVar[int] = 1024  # statements remembered (the project builds about 200 at import)
 
-    def __init__(self, sql: str, compiled: Any, plan: list[tuple[str | None, Any, Any]], processors: list[Any]):
+    def __init__(
+        self,
+        sql: str,
+        compiled: Any,
+        plan: list[tuple[str | None, Any, Any]],
+        processors: list[Any],
+        *,
+        writes: bool = False,
+    ):
         self.sql = sql
         self.compiled = compiled
         self.plan = plan  # per argument: (parameter name, its bind processor, -) or (None, -, constant)
         self.processors = processors  # per column: its result processor or None
         self.keys: list[str] | None = None
         self.row: Any = None
-        self.writes = False  # an INSERT, UPDATE or DELETE (no rows come back)
+        self.writes = writes  # an INSERT, UPDATE or DELETE (no rows come back)
         self.names: frozenset[str] = frozenset(compiled.binds)
 
     @classmethod
-    def known(cls, statement: Executable, dialect: Dialect) -> _Select | None:
+    def known(cls, statement: Executable, dialect: Dialect) -> _OneCall | None:
         if not isinstance(statement, (Select, CompoundSelect, Insert, Update, Delete)):
             return None
         key = (id(statement), id(dialect))
@@ -519,7 +530,7 @@ class _Select:
     @classmethod
     def prepare(
         cls, statement: Select[Any] | CompoundSelect[Any] | Insert | Update | Delete, dialect: Dialect
-    ) -> _Select | None:
+    ) -> _OneCall | None:
         """None for what the fast way does not cover."""
         if statement.get_execution_options():
             return None
@@ -550,17 +561,15 @@ class _Select:
             sql = compiled.string
             plan = [(name, processors[name], None) for name in compiled.positiontup]
         if writes:
-            prepared = cls(sql, compiled, plan, [])
-            prepared.writes = True
-            return prepared
+            return cls(sql, compiled, plan, [], writes=True)
         assert isinstance(statement, (Select, CompoundSelect))
         columns = [_result_processor(column.type, dialect) for column in statement.selected_columns]
         return cls(sql, compiled, plan, columns)
 
     def takes(self, parameters: Any) -> bool:
-        """One set of parameters, only ones the statement names (SQLAlchemy would add an ``INSERT``'s other
-        columns as values; a list of sets is its ``executemany``)."""
-        return isinstance(parameters, Mapping) and self.names.issuperset(parameters)
+        """None, or one set of parameters, only ones the statement names (SQLAlchemy would add an ``INSERT``'s
+        other columns as values; a list of sets is its ``executemany``)."""
+        return parameters is None or (isinstance(parameters, Mapping) and self.names.issuperset(parameters))
 
     def learn(self, keys: list[str]) -> None:
         """The columns' names as SQLAlchemy's result gave them: the rows' fields from now on."""

@@ -1,4 +1,4 @@
-"""SQLite reads in one call (``storage.db._Select``): a ``SELECT`` a unit of work runs again and again comes back
+"""SQLite reads in one call (``storage.db._OneCall``): a ``SELECT`` a unit of work runs again and again comes back
 exactly as SQLAlchemy returns it - the same values of the same types under the same names - while it takes one
 call to aiosqlite's thread; what the fast way does not cover, and its errors, go through SQLAlchemy."""
 
