@@ -12,7 +12,7 @@ from telegram.ext import Application
 
 from domain.clock import FixedClock
 from domain.model import Booking, BookingStatus
-from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
+from sandbox.botapi import CallbackAnswer, ChatMessage, FakeBotApi, FakeUser
 from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from tests.e2e.conftest import BotRunner
@@ -177,6 +177,20 @@ async def ask_to_add_calendar(mentor: FakeUser) -> None:
     await mentor.wait_for("Busy calendars")
     await mentor.press("➕ Add a calendar")
     await mentor.wait_for("Secret address in iCal format")
+
+
+async def answer_to(api: FakeBotApi, query: str) -> CallbackAnswer:
+    """The one answer the bot gave to the press ``query``, once it is idle."""
+    await api.wait_idle()
+    [answer] = [a for a in api.callback_answers if a.query_id == query]
+    return answer
+
+
+async def alert_on(api: FakeBotApi, who: FakeUser, data: str) -> str | None:
+    """``who`` presses a button carrying ``data``: the text of the alert the press was answered with."""
+    answer = await answer_to(api, await who.press_data(None, data))
+    assert answer.show_alert
+    return answer.text
 
 
 async def last_answer(api: FakeBotApi) -> str:

@@ -22,7 +22,16 @@ from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
 from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from tests.e2e.conftest import NOW, BotRunner
-from tests.e2e.flows import KOLKATA, LONDON, onboard, open_first_date, pick_time_and_skip_notes, set_hours
+from tests.e2e.flows import (
+    KOLKATA,
+    LONDON,
+    alert_on,
+    answer_to,
+    onboard,
+    open_first_date,
+    pick_time_and_skip_notes,
+    set_hours,
+)
 from tests.e2e.payments.conftest import OPERATOR, TOKEN
 
 SESSION = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
@@ -52,6 +61,24 @@ async def settle(api: FakeBotApi, app: Application) -> None:
     """Let the dispatcher send (and refund) what is due now."""
     await app.bot_data["dispatcher"].run_until_idle()
     await api.wait_idle()
+
+
+async def mark_all_refunded(api: FakeBotApi, app: Application, mentor: FakeUser, message: ChatMessage) -> None:
+    """The mentor presses Mark all refunded on a series' refund message; its button goes, the payer is told."""
+    await mentor.press("↩️ Mark all refunded", message=message)
+    await mentor.wait_for(lambda m: m.message_id == message.message_id and m.buttons == [])
+    await settle(api, app)
+
+
+async def decline_first_request(mentor: FakeUser) -> None:
+    """The mentor opens the first booking of /bookings, waiting for them, and declines it ("Busy")."""
+    await mentor.send("/bookings")
+    await mentor.wait_for("Your bookings")
+    await mentor.press(lambda label: label.startswith("1."))
+    await mentor.wait_for("· waiting for the mentor")
+    await mentor.press("❌ Decline")
+    await mentor.wait_for("Why are you declining")
+    await mentor.send("Busy")
 
 
 async def paid_offering(api: FakeBotApi, mentor: FakeUser, stars: str | None = None, price: str = "500") -> None:
@@ -374,8 +401,7 @@ async def test_a_provider_refund_is_owed_by_hand_and_marked_by_the_mentor(
     assert [e.kind for e in await ledger(runner)] == [LedgerKind.CHARGE, LedgerKind.REFUND_DUE, LedgerKind.REFUND]
     # pressed again (an old card): nothing more to mark
     query = await mentor.press_data(due, mark)
-    await api.wait_idle()
-    [answer] = [a for a in api.callback_answers if a.query_id == query]
+    answer = await answer_to(api, query)
     assert answer.text == "There is nothing to mark on this booking; nothing was changed."
     assert len([e for e in await ledger(runner) if e.kind == LedgerKind.REFUND]) == 1
 
@@ -501,8 +527,7 @@ async def test_a_lost_invoice_is_sent_again_and_the_time_can_be_let_go(
     assert texts(mentor, "held this time") == [] and texts(mentor, "New booking") == []
     # the hold's end after the release changes nothing: the Pay button of the old card is refused
     query = await mentee.press("💳 Pay ⭐\u00a0300", message=held)
-    await api.wait_idle()
-    [answer] = [a for a in api.callback_answers if a.query_id == query]
+    answer = await answer_to(api, query)
     assert answer.show_alert and "no longer waits for a payment" in (answer.text or "")
 
 
@@ -518,13 +543,7 @@ async def test_a_stars_refund_is_retried_and_an_earlier_refund_counts(
     await api.wait_idle()
     # Telegram is down for the first refund: the outbox tries again later, and the refund is made once
     api.fail_next("refundStarPayment", 502)
-    await mentor.send("/bookings")
-    await mentor.wait_for("Your bookings")
-    await mentor.press(lambda label: label.startswith("1."))
-    await mentor.wait_for("· waiting for the mentor")
-    await mentor.press("❌ Decline")
-    await mentor.wait_for("Why are you declining")
-    await mentor.send("Busy")
+    await decline_first_request(mentor)
     await first.wait_for("The mentor declined")
     await settle(api, bot)
     assert api.payments.refunds == [] and texts(first, "Refunded:") == []
@@ -533,13 +552,7 @@ async def test_a_stars_refund_is_retried_and_an_earlier_refund_counts(
     await first.wait_for("Refunded: ⭐\u00a0300")
     # the second refund: Telegram answers that it was refunded already (a first answer got lost) - that is done
     api.fail_next("refundStarPayment", 400, "Bad Request: CHARGE_ALREADY_REFUNDED")
-    await mentor.send("/bookings")
-    await mentor.wait_for("Your bookings")
-    await mentor.press(lambda label: label.startswith("1."))
-    await mentor.wait_for("· waiting for the mentor")
-    await mentor.press("❌ Decline")
-    await mentor.wait_for("Why are you declining")
-    await mentor.send("Busy")
+    await decline_first_request(mentor)
     await second.wait_for("The mentor declined")
     await settle(api, bot)
     await second.wait_for("Refunded: ⭐\u00a0300")
@@ -589,19 +602,12 @@ async def test_payment_buttons_work_only_for_their_person(api: FakeBotApi, bot: 
     assert pay is not None and release is not None
     await onboard(api, stranger, LONDON)
 
-    async def refused(who: FakeUser, data: str) -> str | None:
-        query = await who.press_data(None, data)
-        await api.wait_idle()
-        [answer] = [a for a in api.callback_answers if a.query_id == query]
-        assert answer.show_alert
-        return answer.text
-
-    assert await refused(stranger, pay) == "You are not allowed to do that."
-    assert await refused(stranger, release) == "You are not allowed to do that."
-    assert await refused(mentor, release) == "You are not allowed to do that."  # the mentor neither
-    assert await refused(mentee, pay.replace(":p", ":m")) == "You are not allowed to do that."  # Mark paid
-    assert await refused(mentee, "pa:99999999999:p") == "That is no longer available."
-    assert await refused(mentee, "pa:1:zz") == "This button is no longer valid."
+    assert await alert_on(api, stranger, pay) == "You are not allowed to do that."
+    assert await alert_on(api, stranger, release) == "You are not allowed to do that."
+    assert await alert_on(api, mentor, release) == "You are not allowed to do that."  # the mentor neither
+    assert await alert_on(api, mentee, pay.replace(":p", ":m")) == "You are not allowed to do that."  # Mark paid
+    assert await alert_on(api, mentee, "pa:99999999999:p") == "That is no longer available."
+    assert await alert_on(api, mentee, "pa:1:zz") == "This button is no longer valid."
     assert len(api.calls_to("sendInvoice")) == 1  # nothing was sent again, nothing changed
     await mentee.send("/mybookings")
     assert "waiting for payment" in (await mentee.wait_for("My bookings")).text

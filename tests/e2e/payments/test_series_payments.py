@@ -24,7 +24,7 @@ from domain.usecases.booking import BookingRequest, book_slot
 from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
 from sandbox.botapi.payments import Checkout
 from tests.e2e.conftest import NOW, BotRunner
-from tests.e2e.flows import LONDON, onboard, open_first_date, pick_time_and_skip_notes
+from tests.e2e.flows import LONDON, answer_to, onboard, open_first_date, pick_time_and_skip_notes
 from tests.e2e.payments.conftest import OPERATOR
 from tests.e2e.payments.test_payments import (  # noqa: F401 - the fixtures of these tests
     HOLD,
@@ -33,6 +33,7 @@ from tests.e2e.payments.test_payments import (  # noqa: F401 - the fixtures of t
     at,
     every_checkout_answered_once,
     ledger,
+    mark_all_refunded,
     paid_offering,
     settle,
     texts,
@@ -169,9 +170,7 @@ async def test_a_series_paid_in_stars_then_one_week_cancelled_is_settled_by_hand
     [copied] = texts(operator, f"{STARS}600")
     assert "2 weeks of weekly series" in copied and checkout.charge.telegram_payment_charge_id in copied
     assert len(texts(operator, "Refund due")) == 2
-    await mentor.press("↩️ Mark all refunded", message=both)
-    await mentor.wait_for(lambda m: m.message_id == both.message_id and m.buttons == [])
-    await settle(api, bot)
+    await mark_all_refunded(api, bot, mentor, both)
     [refunded] = texts(mentee, f"Refunded: {STARS}600")
     assert "2 weekly sessions" in refunded and len(texts(mentee, "Refunded")) == 2
     assert api.payments.refunds == []
@@ -377,14 +376,11 @@ async def test_a_series_paid_through_the_provider_and_declined_is_one_refund_mes
     assert [(b.status, b.payment_status) for b in booked] == [(S.DECLINED, PaymentStatus.REFUND_DUE)] * 3
     data = due.button("↩️ Mark all refunded").callback_data
     assert data is not None
-    await mentor.press("↩️ Mark all refunded", message=due)
-    await mentor.wait_for(lambda m: m.message_id == due.message_id and m.buttons == [])
-    await settle(api, bot)
+    await mark_all_refunded(api, bot, mentor, due)
     [refunded] = texts(mentee, "Refunded")
     assert "Refunded: ₹1,500" in refunded and "3 weekly sessions" in refunded
     query = await mentor.press_data(None, data)  # pressed again: refused, nothing more recorded or sent
-    await api.wait_idle()
-    [answer] = [a for a in api.callback_answers if a.query_id == query]
+    answer = await answer_to(api, query)
     assert answer.show_alert and answer.text == "There is nothing to mark on this booking; nothing was changed."
     await settle(api, bot)
     assert len(texts(mentee, "Refunded")) == 1 and len(texts(mentor, "Refund due")) == 1

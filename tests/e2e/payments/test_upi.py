@@ -22,7 +22,7 @@ from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
 from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from tests.e2e.conftest import NOW, BotRunner
-from tests.e2e.flows import LONDON, onboard, open_first_date, pick_time_and_skip_notes
+from tests.e2e.flows import LONDON, alert_on, answer_to, onboard, open_first_date, pick_time_and_skip_notes
 from tests.e2e.payments.conftest import OPERATOR
 from tests.e2e.payments.test_payments import (
     HOLD,
@@ -137,8 +137,7 @@ async def test_a_upi_payment_marked_paid_moves_the_booking_on_like_a_telegram_pa
     )
     # the claim pressed again (an old message): nothing more to mark, nothing recorded twice
     query = await mentor.press_data(claim, mark)
-    await api.wait_idle()
-    [answer] = [a for a in api.callback_answers if a.query_id == query]
+    answer = await answer_to(api, query)
     assert answer.show_alert and answer.text == "There is nothing to mark on this booking; nothing was changed."
     assert len(await ledger(runner)) == 1
     await mentor.press("✅ Confirm", message=request)
@@ -245,23 +244,18 @@ async def test_upi_buttons_work_only_for_their_person(api: FakeBotApi, bot: Appl
     await onboard(api, stranger, LONDON)
     await onboard(api, other_mentor, LONDON)
 
-    async def refused(who: FakeUser, data: str) -> str | None:
-        query = await who.press_data(None, data)
-        await api.wait_idle()
-        [answer] = [a for a in api.callback_answers if a.query_id == query]
-        assert answer.show_alert
-        return answer.text
-
-    assert await refused(stranger, claim_data) == "You are not allowed to do that."
-    assert await refused(mentor, claim_data) == "You are not allowed to do that."  # only the payer reports it
+    assert await alert_on(api, stranger, claim_data) == "You are not allowed to do that."
+    # only the payer reports it
+    assert await alert_on(api, mentor, claim_data) == "You are not allowed to do that."
     mark, missing = claim_data.replace(":c", ":m"), claim_data.replace(":c", ":n")
     # before any report there is nothing for the mentor to check
-    assert await refused(mentor, mark) == "There is nothing to mark on this booking; nothing was changed."
+    assert await alert_on(api, mentor, mark) == "There is nothing to mark on this booking; nothing was changed."
     await mentee.press("✅ I have paid", message=qr)
     await mentor.wait_for("says they paid")
     for who in (stranger, other_mentor, mentee):
-        assert await refused(who, mark) == "You are not allowed to do that."
-        assert await refused(who, missing) == "You are not allowed to do that."
-    assert await refused(mentee, claim_data) == "There is nothing to mark on this booking; nothing was changed."
+        assert await alert_on(api, who, mark) == "You are not allowed to do that."
+        assert await alert_on(api, who, missing) == "You are not allowed to do that."
+    nothing = "There is nothing to mark on this booking; nothing was changed."
+    assert await alert_on(api, mentee, claim_data) == nothing
     assert await ledger(runner) == []
     assert texts(mentee, "has not received") == [] and texts(mentee, "received your UPI payment") == []

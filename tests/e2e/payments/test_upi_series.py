@@ -22,13 +22,14 @@ from domain.model import BookingStatus, Currency, PaymentMode, PaymentStatus
 from domain.payments import LedgerKind, sums_of, totals_from
 from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
 from tests.e2e.conftest import NOW, BotRunner
-from tests.e2e.flows import LONDON, onboard, open_first_date, pick_time_and_skip_notes
+from tests.e2e.flows import LONDON, alert_on, answer_to, onboard, open_first_date, pick_time_and_skip_notes
 from tests.e2e.payments.test_payments import (  # noqa: F401 - the fixtures of these tests
     HOLD,
     SESSION,
     at,
     every_checkout_answered_once,
     ledger,
+    mark_all_refunded,
     paid_offering,
     settle,
     texts,
@@ -158,8 +159,7 @@ async def test_one_upi_payment_pays_every_week_and_one_week_cancelled_is_refunde
     ]
     # Mark paid pressed again (an old message): nothing more to mark, nothing recorded twice
     query = await mentor.press_data(claim, mark)
-    await api.wait_idle()
-    [answer] = [a for a in api.callback_answers if a.query_id == query]
+    answer = await answer_to(api, query)
     assert answer.show_alert and answer.text == NOTHING
     assert len(await ledger(runner)) == 3
 
@@ -212,8 +212,7 @@ async def test_not_received_is_told_once_and_then_the_hold_runs_out_for_every_we
     assert [(b.status, b.payment_claimed_at) for b in booked] == [(S.AWAITING_PAYMENT, None)] * 2
     # Not received pressed again: nothing waits for the mentor's answer
     query = await mentor.press_data(claim, missing)
-    await api.wait_idle()
-    [answer] = [a for a in api.callback_answers if a.query_id == query]
+    answer = await answer_to(api, query)
     assert answer.show_alert and answer.text == NOTHING
 
     await at(api, bot, clock, NOW + HOLD)
@@ -288,15 +287,12 @@ async def test_cancelling_all_future_weeks_makes_every_share_due_in_one_message_
     # then Mark all refunded marks the two weeks still owed, once; the mentee is told once, with their total
     data = due.button("↩️ Mark all refunded").callback_data
     assert data is not None
-    await mentor.press("↩️ Mark all refunded", message=due)
-    await mentor.wait_for(lambda m: m.message_id == due.message_id and m.buttons == [])
-    await settle(api, bot)
+    await mark_all_refunded(api, bot, mentor, due)
     [refunded] = texts(mentee, "Refunded: ₹1,000")
     assert "2 weekly sessions" in refunded and refunded.count("· ₹500") == 2
     assert len(texts(mentee, "Refunded")) == 2
     query = await mentor.press_data(None, data)  # the stale button again: refused, nothing recorded
-    await api.wait_idle()
-    [answer] = [a for a in api.callback_answers if a.query_id == query]
+    answer = await answer_to(api, query)
     assert answer.show_alert and answer.text == NOTHING
     await settle(api, bot)
     booked = await bookings_of(runner, bot, mentee.id)
@@ -327,9 +323,7 @@ async def test_the_mentor_declines_a_series_paid_by_upi_and_owes_every_share_in_
     kinds = [(e.kind, e.booking_id) for e in await ledger(runner) if e.kind == LedgerKind.REFUND_DUE]
     assert sorted(booking_id for _kind, booking_id in kinds) == [b.id for b in booked]
     message = next(m for m in mentor.bot_messages() if m.text and "Refund due" in m.text)
-    await mentor.press("↩️ Mark all refunded", message=message)
-    await mentor.wait_for(lambda m: m.message_id == message.message_id and m.buttons == [])
-    await settle(api, bot)
+    await mark_all_refunded(api, bot, mentor, message)
     [refunded] = texts(mentee, "Refunded")
     assert "Refunded: ₹1,000" in refunded and "2 weekly sessions" in refunded
     assert [b.payment_status for b in await bookings_of(runner, bot, mentee.id)] == [P.REFUNDED] * 2
@@ -349,9 +343,7 @@ async def test_a_series_paid_by_upi_left_unanswered_runs_out_with_one_refund_mes
     [due] = [m for m in mentor.bot_messages() if m.text and "Refund due" in m.text]
     assert "Refund due: ₹1,500 to Ravi for 3 weeks of the weekly series" in due.text
     assert due.text.count("· ₹500") == 3 and due.buttons == ["↩️ Mark all refunded"]
-    await mentor.press("↩️ Mark all refunded", message=due)
-    await mentor.wait_for(lambda m: m.message_id == due.message_id and m.buttons == [])
-    await settle(api, bot)
+    await mark_all_refunded(api, bot, mentor, due)
     [refunded] = texts(mentee, "Refunded")
     assert "Refunded: ₹1,500" in refunded and "3 weekly sessions" in refunded
     assert [b.payment_status for b in await bookings_of(runner, bot, mentee.id)] == [P.REFUNDED] * 3
@@ -368,28 +360,20 @@ async def test_only_the_mentee_reports_and_only_the_mentor_answers_for_the_serie
     claim_data = qr.button("✅ I have paid").callback_data
     assert claim_data is not None
 
-    async def refused(who: FakeUser, data: str) -> str | None:
-        query = await who.press_data(None, data)
-        await api.wait_idle()
-        [answer] = [a for a in api.callback_answers if a.query_id == query]
-        assert answer.show_alert
-        return answer.text
-
-    assert await refused(stranger, claim_data) == "You are not allowed to do that."
-    assert await refused(mentor, claim_data) == "You are not allowed to do that."
+    assert await alert_on(api, stranger, claim_data) == "You are not allowed to do that."
+    assert await alert_on(api, mentor, claim_data) == "You are not allowed to do that."
     booked = await bookings_of(runner, bot, mentee.id)
     second = claim_data.replace(f":{booked[0].id}:", f":{booked[1].id}:")  # the second week's own button data
     mark = second.replace(":c", ":m")
-    assert await refused(mentor, mark) == NOTHING  # nothing reported yet
+    assert await alert_on(api, mentor, mark) == NOTHING  # nothing reported yet
     await mentee.press("✅ I have paid", message=qr)
     await mentor.wait_for("says they paid")
-    assert await refused(mentee, second) == NOTHING  # the series was reported once, for every week
+    assert await alert_on(api, mentee, second) == NOTHING  # the series was reported once, for every week
     for who in (stranger, mentee):
-        assert await refused(who, mark) == "You are not allowed to do that."
+        assert await alert_on(api, who, mark) == "You are not allowed to do that."
     # the second week's Mark paid answers for the whole series, as the first week's would
     query = await mentor.press_data(None, mark)
-    await api.wait_idle()
-    [answer] = [a for a in api.callback_answers if a.query_id == query]
+    answer = await answer_to(api, query)
     assert not answer.show_alert
     await settle(api, bot)
     assert [b.status for b in await bookings_of(runner, bot, mentee.id)] == [S.PENDING] * 2
