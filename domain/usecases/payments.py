@@ -52,6 +52,7 @@ from domain.payments import (
     upi_moves_on,
 )
 from domain.ports import Clock, UnitOfWork
+from domain.usecases.booking import booking_views
 from domain.usecases.inbox import mentor_booking
 from domain.usecases.ledger import (
     Due,
@@ -63,7 +64,7 @@ from domain.usecases.ledger import (
     tell_refunded,
 )
 from domain.usecases.my_bookings import mentee_booking
-from domain.usecases.notifications import load_view, record_change, view_of
+from domain.usecases.notifications import load_view, record_change
 
 log = logging.getLogger(__name__)
 S = BookingStatus
@@ -562,7 +563,7 @@ async def refunds_together(
         return None
     about = {row.booking_id for row in rows}
     bookings = [w for w in series if w.id in about]
-    weeks = [v for v in [await view_of(uow, b) for b in bookings or [booking]] if v is not None]
+    weeks = await booking_views(uow, bookings or [booking])  # the series' offering and people read once
     if not weeks:
         return None
     refs = {row.charge_ref for row in rows}
