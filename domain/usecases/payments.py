@@ -502,8 +502,11 @@ async def mark_series_refunded(
     if view.booking.series_id is None:
         raise NothingToMark()
     weeks = await uow.bookings.series_bookings(view.booking.series_id)
+    locked: dict[int, Booking] = {}
     for week_id in sorted(w.id for w in weeks if w.id is not None):
-        await uow.bookings.get(week_id, for_update=True)
+        found = await uow.bookings.get(week_id, for_update=True)
+        if found is not None:
+            locked[week_id] = found
     entries = await series_ledger(uow, view.booking, weeks)
     action = {e.charge_ref for e in recorded_together(entries, LedgerKind.REFUND_DUE, booking_id, last_id)}
     owed = [
@@ -521,7 +524,7 @@ async def mark_series_refunded(
     if not refunds:
         raise NothingToMark()
     for week_id in sorted({charge.booking_id for charge, _refund in refunds}):
-        week = await uow.bookings.get(week_id)
+        week = locked.get(week_id)  # as read under the lock: refunds change the ledger, not the booking's row
         if week is not None:
             await uow.bookings.update(await settled(uow, week))
     await tell_refunded(uow, refunds, now)
