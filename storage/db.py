@@ -236,11 +236,13 @@ def _log_failure(done: Any) -> None:
 _turns: weakref.WeakKeyDictionary[Pool, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 
 
-def _turn(pool: Pool) -> asyncio.Semaphore:
+def _turn(engine: AsyncEngine, pool: Pool) -> asyncio.Semaphore:
+    """The pool's semaphore; the first time, ``_close_idle`` is told when ``engine`` disposes of ``pool``."""
     turn = _turns.get(pool)
     if turn is None:
         assert isinstance(pool, QueuePool)
         turn = _turns[pool] = asyncio.Semaphore(pool.size())
+        event.listen(engine.sync_engine, "engine_disposed", functools.partial(_close_idle, pool))
     return turn
 
 
@@ -266,7 +268,7 @@ class SqliteDb(Db):
         self._patience_ms = patience_ms
         self._turn: asyncio.Semaphore | None = None
         self._driver: Any = None  # the connection's aiosqlite connection, once a read in one call needed it
-        self._pool: Pool | None = None  # a reader's: the pool its connection came from (``_idle``)
+        self._pool: Pool | None = None  # the pool its connection came from (``_idle``, ``_give_back_later``)
 
     async def _run(self, work: Work[T]) -> T:
         """``await work(connection)`` on the SQLite thread, the connection taken (and, for a writer, its
@@ -277,11 +279,11 @@ class SqliteDb(Db):
                 return _SqliteThread.wait(work(connection))
             return await self._begin_then(connection, work)
         pool = self.engine.sync_engine.pool
-        turn = _turn(pool)
+        turn = _turn(self.engine, pool)
         await turn.acquire()  # a connection is free now: taking it below never waits
         self._turn = turn
+        self._pool = pool
         if not self._writes:
-            self._pool = pool
             idle = _idle.get(pool)
             if idle:  # a reader's connection kept from an earlier unit of work: no checkout, no extra trip
                 self._connection, self._driver = idle.pop()
@@ -406,10 +408,10 @@ class SqliteDb(Db):
                 _SqliteThread.wait(_give_back(connection, commit))
             elif pool is not None and pool is not self.engine.sync_engine.pool:
                 _SqliteThread.post(_discard([connection]))  # the engine was disposed meanwhile: closed for good
-            elif pool is not None and _reusable(connection):
-                _keep(self.engine, pool, connection, driver)  # a reader's: kept for the next one, no trip
-            else:
-                _SqliteThread.post(_give_back(connection, commit))
+            elif not self._writes and pool is not None and _reusable(connection):
+                _keep(pool, connection, driver)  # a reader's: kept for the next one, no trip
+            elif pool is not None:
+                _SqliteThread.loop().call_soon_threadsafe(_give_back_later, pool, connection)
         finally:
             if turn is not None:
                 turn.release()
@@ -421,27 +423,44 @@ class SqliteDb(Db):
 # pool's semaphore (``_turn``) still bounds them to the pool's size, so a checkout for a reader never waits; and
 # when the engine is disposed, its kept connections are closed (``_close_idle``).
 _idle: weakref.WeakKeyDictionary[Pool, list[tuple[AsyncConnection, Any]]] = weakref.WeakKeyDictionary()
+# Connections being given back without waiting (``SqliteDb.close``), per pool: tasks on the SQLite thread, seen
+# there only. Disposing of the engine waits for its old pool's: a connection checked in to a pool after its
+# ``dispose`` would stay open until the garbage collector drops it, and aiosqlite's thread then answers on an
+# event loop that may be closed ("Event loop is closed" in that thread).
+_returning: weakref.WeakKeyDictionary[Pool, set[asyncio.Task[None]]] = weakref.WeakKeyDictionary()
 
 
 def _reusable(connection: AsyncConnection) -> bool:
     return not connection.closed and not connection.invalidated and not connection.in_transaction()
 
 
-def _keep(engine: AsyncEngine, pool: Pool, connection: AsyncConnection, driver: Any) -> None:
-    idle = _idle.get(pool)
-    if idle is None:
-        idle = _idle[pool] = []
-        event.listen(engine.sync_engine, "engine_disposed", functools.partial(_close_idle, pool))
-    idle.append((connection, driver))
+def _keep(pool: Pool, connection: AsyncConnection, driver: Any) -> None:
+    _idle.setdefault(pool, []).append((connection, driver))
+
+
+def _give_back_later(pool: Pool, connection: AsyncConnection) -> None:
+    """On the SQLite thread: roll back and give ``connection`` back, as a task ``_close_idle`` can wait for."""
+    task = asyncio.get_running_loop().create_task(_give_back(connection, False))
+    returning = _returning.setdefault(pool, set())
+    returning.add(task)
+    task.add_done_callback(returning.discard)
+    task.add_done_callback(_log_failure)
 
 
 def _close_idle(pool: Pool, engine: Any) -> None:
     """The engine was disposed: close the connections kept from its old pool (``Engine.dispose`` closes only the
     pool's checked-in ones). Each is invalidated first, which closes the driver's connection (and aiosqlite's
-    thread) at once, rather than handed back to the discarded pool."""
-    idle = _idle.pop(pool, None)
-    if idle:
-        _SqliteThread.wait(_discard([connection for connection, _driver in idle]))
+    thread) at once, rather than handed back to the discarded pool. Connections still being given back to it
+    (``_give_back_later``) are waited for, then closed with the rest of what the old pool holds."""
+    idle = _idle.pop(pool, None) or []
+    _SqliteThread.wait(_close_old(pool, [connection for connection, _driver in idle]))
+    pool.dispose()  # what was given back to it after the engine's own ``dispose``
+
+
+async def _close_old(pool: Pool, idle: list[AsyncConnection]) -> None:
+    """On the SQLite thread: wait for the connections being given back to ``pool``, and close its kept ones."""
+    await asyncio.gather(*_returning.pop(pool, ()), return_exceptions=True)  # failures: logged (``_log_failure``)
+    await _discard(idle)
 
 
 async def _discard(connections: list[AsyncConnection]) -> None:

@@ -382,3 +382,43 @@ async def test_a_reader_disposed_while_it_reads_closes_its_connection_at_the_end
     async with SqlUnitOfWork(reader, read_only=True) as view:
         assert await view.users.get(1) == user(1)
     await reader.dispose()
+
+
+async def test_a_writer_disposed_before_its_connection_is_back_closes_it(sqlite_url: str) -> None:
+    """A unit of work that ends without a commit gives its connection back without waiting (a task on the SQLite
+    thread). Disposing of the engine before that task is done waits for it and closes the connection: checked in
+    to the discarded pool, it would stay open until the garbage collector dropped it, and aiosqlite's thread would
+    then answer on an event loop closed by then ("Event loop is closed", an unhandled exception in a thread)."""
+    writer = create_engine(sqlite_url)
+    opened: list[Any] = []
+    closed: list[Any] = []
+    event.listen(writer.sync_engine, "connect", lambda connection, record: opened.append(connection))
+    event.listen(writer.sync_engine, "close", lambda connection, record: closed.append(connection))
+    disposing = threading.Event()  # listened to before any unit of work: told before the engine's own listeners
+    event.listen(writer.sync_engine, "engine_disposed", lambda engine: disposing.set())
+
+    async def hold_the_sqlite_thread() -> None:
+        assert disposing.wait(10)  # blocks the SQLite thread until the engine is being disposed
+
+    async with SqlUnitOfWork(writer) as uow:
+        await uow.users.add(user(1))
+        storage.db._SqliteThread.post(hold_the_sqlite_thread())
+    # not committed: the connection goes back after the hold, i.e. after the pool's own dispose
+    await writer.dispose()
+    assert len(opened) == 1 and closed == opened
+
+
+async def test_a_writer_disposed_while_in_use_closes_its_connection_at_the_end(sqlite_url: str) -> None:
+    """A writer's unit of work that holds its connection while the engine is disposed closes it when it ends
+    without a commit (it is not handed back to the discarded pool); the next one goes on with the new pool."""
+    writer = create_engine(sqlite_url)
+    closed = threading.Event()
+    event.listen(writer.sync_engine, "close", lambda connection, record: closed.set())
+    async with SqlUnitOfWork(writer) as uow:
+        await uow.users.add(user(1))
+        await writer.dispose()
+        assert not closed.is_set()  # in use: closed when this unit of work ends
+    assert await asyncio.to_thread(closed.wait, 5)
+    async with SqlUnitOfWork(writer) as uow:
+        assert await uow.users.get(1) is None  # rolled back
+    await writer.dispose()
