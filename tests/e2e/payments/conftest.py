@@ -1,9 +1,11 @@
 """Payments end to end: every module here runs on SQLite and PostgreSQL, with a bot whose ``PAYMENTS`` is the
 ``modes`` fixture (Stars and a card provider unless a module or a test says otherwise), the test rate of 0.6 Stars
-per rupee, the test provider's token and an operator chat."""
+per rupee, the test provider's token and an operator chat; every pre-checkout question must be answered exactly
+once, and quickly (``every_checkout_answered_once``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -13,9 +15,7 @@ from domain.clock import FixedClock
 from domain.model import PaymentMode
 from sandbox.botapi import FakeBotApi
 from tests.e2e.conftest import BotRunner
-
-TOKEN = "284685063:TEST:sandbox-provider"
-OPERATOR = 909  # the operator's chat: a person here, as the test server only has private chats
+from tests.e2e.payments.helpers import OPERATOR, TOKEN
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -50,3 +50,11 @@ def runner(api: FakeBotApi, database_url: str, clock: FixedClock, modes: tuple[P
     made = PaymentsRunner(api, database_url, clock)
     made.modes = modes
     return made
+
+
+@pytest.fixture(autouse=True)
+def every_checkout_answered_once(api: FakeBotApi) -> Iterator[None]:
+    yield
+    problems = [c.id for c in api.payments.checkouts.values() if len(c.answers) != 1 or c.rejected_answers]
+    assert not problems, f"pre-checkout queries not answered exactly once: {problems}"
+    assert all(c.answer_seconds is not None and c.answer_seconds < 10 for c in api.payments.checkouts.values())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -19,55 +19,29 @@ from domain.clock import FixedClock
 from domain.model import PaymentMode
 from domain.payments import LedgerKind, sums_of, totals_from
 from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
-from storage.engine import create_engine
-from storage.uow import SqlUnitOfWork
 from tests.e2e.conftest import NOW, BotRunner
 from tests.e2e.flows import (
-    KOLKATA,
     LONDON,
     alert_on,
     answer_to,
     onboard,
     open_first_date,
     pick_time_and_skip_notes,
-    set_hours,
 )
-from tests.e2e.payments.conftest import OPERATOR, TOKEN
-
-SESSION = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
-HOLD = timedelta(minutes=15)
-NOT_AWAITING = "This booking no longer waits for a payment (it is paid, cancelled or expired)."
-
-
-@pytest.fixture(autouse=True)
-def every_checkout_answered_once(api: FakeBotApi):
-    yield
-    problems = [c.id for c in api.payments.checkouts.values() if len(c.answers) != 1 or c.rejected_answers]
-    assert not problems, f"pre-checkout queries not answered exactly once: {problems}"
-    assert all(c.answer_seconds is not None and c.answer_seconds < 10 for c in api.payments.checkouts.values())
-
+from tests.e2e.payments.helpers import (
+    HOLD,
+    NOT_AWAITING,
+    OPERATOR,
+    SESSION,
+    TOKEN,
+    at,
+    ledger,
+    paid_offering,
+    settle,
+    texts,
+)
 
 # --- steps ----------------------------------------------------------------------------------------------------
-
-
-async def at(api: FakeBotApi, app: Application, clock: FixedClock, moment: datetime) -> None:
-    """Let time pass until ``moment`` and let the dispatcher do whatever fell due."""
-    clock.current = moment
-    await app.bot_data["dispatcher"].run_until_idle()
-    await api.wait_idle()
-
-
-async def settle(api: FakeBotApi, app: Application) -> None:
-    """Let the dispatcher send (and refund) what is due now."""
-    await app.bot_data["dispatcher"].run_until_idle()
-    await api.wait_idle()
-
-
-async def mark_all_refunded(api: FakeBotApi, app: Application, mentor: FakeUser, message: ChatMessage) -> None:
-    """The mentor presses Mark all refunded on a series' refund message; its button goes, the payer is told."""
-    await mentor.press("↩️ Mark all refunded", message=message)
-    await mentor.wait_for(lambda m: m.message_id == message.message_id and m.buttons == [])
-    await settle(api, app)
 
 
 async def decline_first_request(mentor: FakeUser) -> None:
@@ -81,29 +55,6 @@ async def decline_first_request(mentor: FakeUser) -> None:
     await mentor.send("Busy")
 
 
-async def paid_offering(api: FakeBotApi, mentor: FakeUser, stars: str | None = None, price: str = "500") -> None:
-    """A mentor with weekly hours and a live paid offering; in Stars mode the price in Stars step comes too."""
-    await onboard(api, mentor, KOLKATA)
-    await set_hours(api, mentor, ["Mon", "Tue", "Wed", "Thu", "Fri"], ["9:00 AM", "10:00 AM", "11:00 AM"])
-    await mentor.send("/newoffering")
-    await mentor.wait_for("step 1 of 3")
-    await mentor.send("Resume Review 1:1")
-    await mentor.wait_for("Step 2 of 3")
-    await mentor.send(price)
-    asked = await mentor.wait_for(lambda m: "Step 2 of 3, in Stars" in m.text or "Step 3 of 3" in m.text)
-    if "in Stars" in asked.text:
-        if stars is None:
-            await mentor.press(lambda label: label.endswith("(suggested)"))
-        else:
-            await mentor.send(stars)
-        await mentor.wait_for("Step 3 of 3")
-    await mentor.press("30 min")
-    await mentor.wait_for("Created as a draft")
-    await mentor.press("🚀 Publish & Go Live")
-    await mentor.wait_for("is live!")
-    await api.wait_idle()
-
-
 async def hold_slot(api: FakeBotApi, mentee: FakeUser, pay_with: str, onboard_first: bool = True) -> ChatMessage:
     """Book the first free time and confirm paying ``pay_with`` (the start of the button's label); returns the
     invoice that follows."""
@@ -115,19 +66,6 @@ async def hold_slot(api: FakeBotApi, mentee: FakeUser, pay_with: str, onboard_fi
     invoice = await mentee.wait_for(lambda m: m.invoice is not None)
     await api.wait_idle()
     return invoice
-
-
-async def ledger(runner: BotRunner) -> list:
-    engine = create_engine(runner.database_url)
-    try:
-        async with SqlUnitOfWork(engine) as uow:
-            return await uow.payments.for_mentor(101)
-    finally:
-        await engine.dispose()
-
-
-def texts(user: FakeUser, needle: str) -> list[str]:
-    return [m.text for m in user.bot_messages() if m.text and needle in m.text]
 
 
 # --- paying in Stars and with a provider ----------------------------------------------------------------------

@@ -25,13 +25,13 @@ from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
 from sandbox.botapi.payments import Checkout
 from tests.e2e.conftest import NOW, BotRunner
 from tests.e2e.flows import LONDON, answer_to, onboard, open_first_date, pick_time_and_skip_notes
-from tests.e2e.payments.conftest import OPERATOR
-from tests.e2e.payments.test_payments import (  # noqa: F401 - the fixtures of these tests
+from tests.e2e.payments.helpers import (
     HOLD,
     NOT_AWAITING,
+    OPERATOR,
     SESSION,
     at,
-    every_checkout_answered_once,
+    bookings_of,
     ledger,
     mark_all_refunded,
     paid_offering,
@@ -41,12 +41,6 @@ from tests.e2e.payments.test_payments import (  # noqa: F401 - the fixtures of t
 
 S = BookingStatus
 STARS = "⭐\u00a0"
-
-
-async def bookings_of(runner: BotRunner, bot: Application, mentee_id: int) -> list:
-    async with bot.bot_data["services"].uow_factory() as uow:
-        booked = await uow.bookings.list_for_mentee(mentee_id, list(BookingStatus), 50)
-    return sorted(booked, key=lambda b: b.scheduled_at)
 
 
 async def hold_series(api: FakeBotApi, mentee: FakeUser, weeks: int = 3) -> ChatMessage:

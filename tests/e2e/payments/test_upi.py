@@ -23,12 +23,13 @@ from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from tests.e2e.conftest import NOW, BotRunner
 from tests.e2e.flows import LONDON, alert_on, answer_to, onboard, open_first_date, pick_time_and_skip_notes
-from tests.e2e.payments.conftest import OPERATOR
-from tests.e2e.payments.test_payments import (
+from tests.e2e.payments.helpers import (
     HOLD,
+    OPERATOR,
     at,
     ledger,
     paid_offering,
+    set_upi_id,
     settle,
     texts,
 )
@@ -40,17 +41,6 @@ LINK = "upi://pay?pa=asha.rao%40okicici&pn=Asha&am=500.00&cu=INR&tn=Resume%20Rev
 @pytest.fixture
 def modes() -> tuple[PaymentMode, ...]:
     return UPI
-
-
-async def set_upi_id(api: FakeBotApi, mentor: FakeUser, typed: str = "Asha.Rao@okicici") -> ChatMessage:
-    await mentor.send("/profile")
-    await mentor.wait_for("Your mentor profile")
-    await mentor.press("✏️ UPI ID")
-    await mentor.wait_for("Type your UPI ID")
-    await mentor.send(typed)
-    saved = await mentor.wait_for("Saved.")
-    await api.wait_idle()
-    return saved
 
 
 async def hold_by_upi(api: FakeBotApi, mentee: FakeUser) -> tuple[ChatMessage, ChatMessage]:

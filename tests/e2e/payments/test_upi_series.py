@@ -23,19 +23,18 @@ from domain.payments import LedgerKind, sums_of, totals_from
 from sandbox.botapi import ChatMessage, FakeBotApi, FakeUser
 from tests.e2e.conftest import NOW, BotRunner
 from tests.e2e.flows import LONDON, alert_on, answer_to, onboard, open_first_date, pick_time_and_skip_notes
-from tests.e2e.payments.test_payments import (  # noqa: F401 - the fixtures of these tests
+from tests.e2e.payments.helpers import (
     HOLD,
     SESSION,
     at,
-    every_checkout_answered_once,
+    bookings_of,
     ledger,
     mark_all_refunded,
     paid_offering,
+    set_upi_id,
     settle,
     texts,
 )
-from tests.e2e.payments.test_series_payments import bookings_of
-from tests.e2e.payments.test_upi import set_upi_id
 
 S = BookingStatus
 P = PaymentStatus
