@@ -30,12 +30,14 @@ uses - is therefore compiled once by SQLAlchemy (``compile``, ``construct_params
 for a constant ``IN`` list) and then run with ``execute_fetchall`` on the unit of work's own connection (inside its
 transaction, if any), its parameters and columns converted by their types' own ``bind_processor`` and
 ``result_processor``: the rows come back as SQLAlchemy's would, with the names SQLAlchemy gave them the first time
-it ran the statement. **Writes** whose result nobody reads (``Db.write``: an ``INSERT``, ``UPDATE`` or ``DELETE``
-without ``RETURNING``, whose columns need no default computed per execution, with one set of parameters it names)
-run the same way: SQLAlchemy's adapter makes three calls for one (cursor, execute, close), measured 250 us more
-than one call. Statements built per call, ``rowcount`` and anything the fast way does not cover (a list
-parameter, execution options) go through SQLAlchemy as before; so does a statement whose fast run fails (SQLite
-undoes a failed statement, not its transaction), so that errors are raised as SQLAlchemy raises them.
+it ran the statement. **Writes** (an ``INSERT``, ``UPDATE`` or ``DELETE`` whose columns need no default computed
+per execution, with one set of parameters it names) run the same way: through ``Db.write`` when nobody reads the
+result, through ``scalar``/``first``/``rows`` when they read its ``RETURNING`` (named, like a ``SELECT``'s columns,
+by its first run through SQLAlchemy). SQLAlchemy's adapter makes three calls for one (cursor, execute, close),
+measured 250 us more than one call. Statements built per call, ``rowcount`` and anything the fast way does not
+cover (a list parameter, execution options) go through SQLAlchemy as before, and are compiled for the fast way
+only once; so does a statement whose fast run fails (SQLite undoes a failed statement, not its transaction), so
+that errors are raised as SQLAlchemy raises them.
 
 Everything here is SQLAlchemy's and aiosqlite's public interface: ``AsyncConnection``, ``get_raw_connection``
 and the aiosqlite connection's ``execute_fetchall`` (the busy timeout, the reads above), compiled statements
@@ -338,17 +340,21 @@ class SqliteDb(Db):
         return found[0][0] if found else None
 
     async def _select(self, statement: Executable, parameters: Mapping[str, Any] | None) -> Sequence[Any]:
-        """The rows of ``statement``: in one call to aiosqlite's thread when it is a known ``SELECT`` (see the
-        module notes), else through SQLAlchemy (which also names the columns for the next time)."""
-        select = _OneCall.known(statement, self.engine.dialect)
-        if select is not None and select.keys is not None:
+        """The rows of ``statement``: in one call to aiosqlite's thread when it is a known ``SELECT``, or a known
+        write with ``RETURNING`` (see the module notes), else through SQLAlchemy (which also names the columns for
+        the next time). A write that fails in one call changed nothing and runs again through SQLAlchemy (as in
+        ``write``); once it ran, its rows are made here, never by running it again."""
+        prepared = _OneCall.known(statement, self.engine.dialect)
+        if prepared is not None and prepared.keys is not None and prepared.reads(parameters):
             try:
-                return select.rows(await self._in_one_call(select, parameters))
+                raw = await self._in_one_call(prepared, parameters)
             except Exception:  # as SQLAlchemy would raise it (or it works there): the same rows or the same error
-                log.debug("a SELECT in one call failed; through SQLAlchemy", exc_info=True)
+                log.debug("a statement in one call failed; through SQLAlchemy", exc_info=True)
+            else:
+                return prepared.rows(raw)
         result = await self.execute(statement, parameters)
-        if select is not None and select.keys is None:
-            select.learn(list(result.keys()))
+        if prepared is not None and prepared.keys is None:
+            prepared.learn(list(result.keys()))
         return result.all()
 
     async def write(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> None:
@@ -501,10 +507,11 @@ class _OneCall:
 
     __slots__ = ("compiled", "keys", "names", "plan", "processors", "row", "sql", "writes")
 
-    # (id of the statement, id of the dialect) -> (the statement, weakly; the dialect; prepared, or None)
-    _seen: ClassVar[OrderedDict[tuple[int, int], tuple[weakref.ref[Executable], Dialect, _OneCall | None]]] = (
-        OrderedDict()
-    )
+    # (id of the statement, id of the dialect) -> (the statement, weakly; the dialect; whether ``prepare`` ran;
+    # what it made: None when the fast way does not cover the statement)
+    _seen: ClassVar[
+        OrderedDict[tuple[int, int], tuple[weakref.ref[Executable], Dialect, bool, _OneCall | None]]
+    ] = OrderedDict()
     CAPACITY: ClassVar[int] = 1024  # statements remembered (the project builds about 200 at import)
 
     def __init__(
@@ -522,7 +529,7 @@ class _OneCall:
         self.processors = processors  # per column: its result processor or None
         self.keys: list[str] | None = None
         self.row: Any = None
-        self.writes = writes  # an INSERT, UPDATE or DELETE (no rows come back)
+        self.writes = writes  # an INSERT, UPDATE or DELETE (rows come back only from its ``RETURNING``)
         self.names: frozenset[str] = frozenset(compiled.binds)
 
     @classmethod
@@ -532,19 +539,19 @@ class _OneCall:
         key = (id(statement), id(dialect))
         entry = cls._seen.get(key)
         if entry is None or entry[0]() is not statement:  # first seen (or an id used again after a statement died)
-            cls._seen[key] = (weakref.ref(statement), dialect, None)
+            cls._seen[key] = (weakref.ref(statement), dialect, False, None)
             if len(cls._seen) > cls.CAPACITY:
                 cls._seen.popitem(last=False)
             return None
         cls._seen.move_to_end(key)
-        select = entry[2]
-        if select is None:
+        reference, _, tried, prepared = entry
+        if not tried:  # once: a statement the fast way does not cover is not compiled again at every sighting
             try:
-                select = cls.prepare(statement, dialect)
+                prepared = cls.prepare(statement, dialect)
             except Exception:  # a type this cannot convert without SQLAlchemy's cursor: SQLAlchemy's way
                 log.debug("not prepared for one call: %s", statement, exc_info=True)
-            cls._seen[key] = (entry[0], dialect, select)
-        return select
+            cls._seen[key] = (reference, dialect, True, prepared)
+        return prepared
 
     @classmethod
     def prepare(
@@ -558,8 +565,8 @@ class _OneCall:
         if compiled.positiontup is None or compiled.escaped_bind_names:
             return None
         writes = isinstance(statement, (Insert, Update, Delete))
-        if writes and (compiled.effective_returning or compiled.insert_prefetch or compiled.update_prefetch):
-            return None  # rows to read back, or defaults SQLAlchemy computes per execution: its way
+        if writes and (compiled.insert_prefetch or compiled.update_prefetch):
+            return None  # defaults SQLAlchemy computes per execution: its way
         processors = {name: _bind_processor(bind.type, dialect) for name, bind in binds.items()}
         plan: list[tuple[str | None, Any, Any]] = []
         if any(bind.expanding for bind in binds.values()):
@@ -579,8 +586,9 @@ class _OneCall:
         else:
             sql = compiled.string
             plan = [(name, processors[name], None) for name in compiled.positiontup]
-        if writes:
-            return cls(sql, compiled, plan, [], writes=True)
+        if writes:  # the columns of its ``RETURNING``, if any
+            returned = compiled.effective_returning or ()
+            return cls(sql, compiled, plan, [_result_processor(c.type, dialect) for c in returned], writes=True)
         assert isinstance(statement, (Select, CompoundSelect))
         columns = [_result_processor(column.type, dialect) for column in statement.selected_columns]
         return cls(sql, compiled, plan, columns)
@@ -589,6 +597,10 @@ class _OneCall:
         """None, or one set of parameters, only ones the statement names (SQLAlchemy would add an ``INSERT``'s
         other columns as values; a list of sets is its ``executemany``)."""
         return parameters is None or (isinstance(parameters, Mapping) and self.names.issuperset(parameters))
+
+    def reads(self, parameters: Any) -> bool:
+        """Whether its rows (a ``SELECT``'s, a write's ``RETURNING``) may come in one call with ``parameters``."""
+        return not self.writes or self.takes(parameters)
 
     def learn(self, keys: list[str]) -> None:
         """The columns' names as SQLAlchemy's result gave them: the rows' fields from now on."""

@@ -242,3 +242,79 @@ async def test_a_write_with_parameters_it_does_not_name_goes_through_sqlalchemy(
             await uow.db.write(statement, {"user_id": MENTEE_ID, "not_a_parameter": 1})
             await uow.commit()
     assert len(through_sqlalchemy) == 3
+
+
+async def test_writes_returning_rows_run_in_one_call_and_never_twice(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """A write read through its ``RETURNING`` (a booking's new id, its new sequence): from its third time on (the
+    seeding added three bookings), one call - named by its run through SQLAlchemy the time before - whose rows
+    come back as SQLAlchemy's would; a failure in one call raises SQLAlchemy's error, from its run through
+    SQLAlchemy, and adds nothing."""
+    writer, reader = engines
+    offering_id = await _seeded(writer)
+    async with SqlUnitOfWork(reader, read_only=True) as view:
+        offering = await view.offerings.get(offering_id)
+    assert offering is not None
+    one_call: list[str] = []
+    listen_to_selects(writer, lambda sql, arguments: one_call.append(_start(sql)))
+    through_sqlalchemy: list[str] = []
+    event.listen(writer.sync_engine, "before_cursor_execute", lambda *a: through_sqlalchemy.append(_start(a[2])))
+    ids, sequences = [], []
+    for n in range(4):
+        async with SqlUnitOfWork(writer) as uow:
+            added = await uow.bookings.add(booking(offering, start=T0 + (20 + n) * H))
+            assert added.id is not None
+            moved = await uow.bookings.update(added.with_changes(meeting_notes=f"moved {n}"))
+            await uow.commit()
+        ids.append(added.id)
+        sequences.append(moved.sequence - added.sequence)
+    assert ids == sorted(set(ids)) and sequences == [1, 1, 1, 1]
+    assert one_call.count("INSERT INTO bookings") == 4 and "INSERT INTO bookings" not in through_sqlalchemy
+    assert one_call.count("UPDATE bookings SET") == 2 and through_sqlalchemy.count("UPDATE bookings SET") == 2
+    async with SqlUnitOfWork(reader, read_only=True) as view:
+        for n, booking_id in enumerate(ids):
+            found = await view.bookings.get(booking_id)
+            assert found is not None and found.meeting_notes == f"moved {n}" and found.sequence == moved.sequence
+
+    from sqlalchemy.exc import IntegrityError
+
+    async with SqlUnitOfWork(writer) as uow:
+        stray = booking(offering, start=T0 + 40 * H).with_changes(offering_id=offering_id + 1000)  # no such one
+        with pytest.raises(IntegrityError):
+            await uow.bookings.add(stray)
+        await uow.commit()
+    assert one_call.count("INSERT INTO bookings") == 5 and through_sqlalchemy.count("INSERT INTO bookings") == 1
+    newest = select(repositories._BOOKINGS.c.id).order_by(repositories._BOOKINGS.c.id.desc()).limit(1)
+    async with SqlUnitOfWork(reader, read_only=True) as view:
+        assert await view.db.scalar(newest) == ids[-1]
+
+
+def _start(sql: str) -> str:
+    return " ".join(sql.split()[:3])
+
+
+async def test_a_statement_the_fast_way_does_not_cover_is_prepared_once(
+    engines: tuple[AsyncEngine, AsyncEngine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A statement with a list parameter (expanded per call by SQLAlchemy) is tried once, not compiled again at
+    every sighting."""
+    from storage.db import _OneCall
+
+    writer, reader = engines
+    await _seeded(writer)
+    tried: list[object] = []
+    prepare = _OneCall.prepare
+
+    def counted(statement: Any, dialect: Any) -> Any:
+        tried.append(statement)
+        return prepare(statement, dialect)
+
+    monkeypatch.setattr(_OneCall, "prepare", counted)
+    for _ in range(5):
+        db = unit_of_work_db(reader, read_only=True)
+        try:
+            await db.rows(repositories._RULES_OF_OFFERINGS, {"offering_ids": [1, 2]})
+        finally:
+            await db.close()
+    assert tried == [repositories._RULES_OF_OFFERINGS]
