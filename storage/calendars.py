@@ -183,7 +183,7 @@ class SqlBusyCalendarRepository:
         """The calendar's busy intervals are exactly ``intervals`` from now on."""
         await self._db.write(_BUSY_OF_CALENDAR_DELETE, {"calendar_id": calendar.id})
         if intervals:
-            await self._db.execute(
+            await self._db.write(
                 _BUSY_INSERT,
                 [
                     {

@@ -82,6 +82,7 @@ from storage.engine import SQLITE_BUSY_TIMEOUT_MS
 T = TypeVar("T")
 Work = Callable[[AsyncConnection], Coroutine[Any, Any, T]]
 AnyRow = Row[*tuple[Any, ...]]  # a row of any number of columns of any types
+Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None  # a write's: one set, or one set per run
 
 
 class Db:
@@ -125,9 +126,9 @@ class Db:
     async def scalar(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> Any:
         return (await self.execute(statement, parameters)).scalar()
 
-    async def write(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> None:
-        """Run an ``INSERT``, ``UPDATE`` or ``DELETE`` whose result nobody reads (on SQLite in one call, see
-        ``SqliteDb.write``)."""
+    async def write(self, statement: Executable, parameters: Parameters = None) -> None:
+        """Run an ``INSERT``, ``UPDATE`` or ``DELETE`` whose result nobody reads; a list of parameter sets runs it
+        once per set (on SQLite in one call each, see ``SqliteDb.write``)."""
         await self.execute(statement, parameters)
 
     async def rowcount(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> int:
@@ -357,24 +358,60 @@ class SqliteDb(Db):
             prepared.learn(list(result.keys()))
         return result.all()
 
-    async def write(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> None:
-        """In one call to aiosqlite's thread when it is a known write (see the module notes: ``_OneCall``
-        prepares writes too, those without ``RETURNING`` or Python-side defaults), else through SQLAlchemy. A
-        write that fails in one call changed nothing (SQLite undoes a failed statement, not its transaction) and
-        runs again through SQLAlchemy, which raises its error as SQLAlchemy's."""
+    async def write(self, statement: Executable, parameters: Parameters = None) -> None:
+        """In one call to aiosqlite's thread per parameter set when it is a known write (see the module notes),
+        all sets in one trip to the SQLite thread, else through SQLAlchemy. A write that fails in one call changed
+        nothing (SQLite undoes a failed statement, not its transaction): it and the sets after it run again
+        through SQLAlchemy, which raises its error as SQLAlchemy's."""
+        sets: list[Mapping[str, Any] | None] = []
+        many = parameters is not None and not isinstance(parameters, Mapping)
+        if parameters is None or isinstance(parameters, Mapping):
+            sets.append(parameters)
+        else:
+            sets.extend(parameters)
+        prepared = _OneCall.known(statement, self.engine.dialect)
+        done = 0
+        if sets and prepared is not None and prepared.writes and all(prepared.takes(one) for one in sets):
+            done = await self._run(lambda connection: self._write_sets(connection, prepared, sets))
+        if done < len(sets):
+            await self.execute(statement, sets[done:] if many else parameters)
+
+    async def rowcount(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> int:
+        """In one call when it is a known write, with SQLite's ``changes()`` read right after it on the same
+        connection (what SQLAlchemy's ``rowcount`` reads there too); else, or if it fails there, SQLAlchemy's."""
         prepared = _OneCall.known(statement, self.engine.dialect)
         if prepared is not None and prepared.writes and prepared.takes(parameters):
+            counted = await self._run(lambda connection: self._write_counted(connection, prepared, parameters))
+            if counted is not None:
+                return counted
+        return (await self.execute(statement, parameters)).rowcount
+
+    async def _write_sets(
+        self, connection: AsyncConnection, prepared: _OneCall, sets: list[Mapping[str, Any] | None]
+    ) -> int:
+        """How many of ``sets`` ran, one after another, until one failed (on the SQLite thread)."""
+        for done, one in enumerate(sets):
             try:
-                await self._in_one_call(prepared, parameters)
-                return
+                sql, arguments = prepared.arguments(one)
+                await self._fetch_all(connection, sql, arguments)
             except Exception:
                 log.debug("a write in one call failed; through SQLAlchemy", exc_info=True)
-        await self.execute(statement, parameters)
+                return done
+        return len(sets)
+
+    async def _write_counted(
+        self, connection: AsyncConnection, prepared: _OneCall, parameters: Mapping[str, Any] | None
+    ) -> int | None:
+        """The rows a write changed, or None when it failed (and changed nothing)."""
+        if not await self._write_sets(connection, prepared, [parameters]):
+            return None
+        counted = await self._driver.execute_fetchall("SELECT changes()")
+        return int(next(iter(counted))[0])
 
     async def _in_one_call(self, prepared: _OneCall, parameters: Mapping[str, Any] | None) -> Any:
         """Run a prepared statement with aiosqlite's ``execute_fetchall`` on this unit of work's connection."""
-        arguments = prepared.arguments(parameters)
-        return await self._run(lambda connection: self._fetch_all(connection, prepared.sql, arguments))
+        sql, arguments = prepared.arguments(parameters)
+        return await self._run(lambda connection: self._fetch_all(connection, sql, arguments))
 
     async def _fetch_all(self, connection: AsyncConnection, sql: str, arguments: tuple[Any, ...]) -> Any:
         driver = self._driver
@@ -505,7 +542,7 @@ class _OneCall:
     seen twice and cost one dictionary entry); a ``SELECT`` runs through SQLAlchemy once more to learn the names of
     its columns (``learn``); from then on in one call."""
 
-    __slots__ = ("compiled", "keys", "names", "plan", "processors", "row", "sql", "writes")
+    __slots__ = ("binds", "compiled", "keys", "names", "plan", "processors", "row", "sql", "writes")
 
     # (id of the statement, id of the dialect) -> (the statement, weakly; the dialect; whether ``prepare`` ran;
     # what it made: None when the fast way does not cover the statement)
@@ -521,11 +558,13 @@ class _OneCall:
         plan: list[tuple[str | None, Any, Any]],
         processors: list[Any],
         *,
+        binds: dict[str, Any],
         writes: bool = False,
     ):
-        self.sql = sql
+        self.sql = sql  # "": expanded for each run (a list parameter given with it)
         self.compiled = compiled
         self.plan = plan  # per argument: (parameter name, its bind processor, -) or (None, -, constant)
+        self.binds = binds  # per parameter: its bind processor or None
         self.processors = processors  # per column: its result processor or None
         self.keys: list[str] | None = None
         self.row: Any = None
@@ -569,10 +608,12 @@ class _OneCall:
             return None  # defaults SQLAlchemy computes per execution: its way
         processors = {name: _bind_processor(bind.type, dialect) for name, bind in binds.items()}
         plan: list[tuple[str | None, Any, Any]] = []
-        if any(bind.expanding for bind in binds.values()):
-            # only constant lists (e.g. ``status IN (...)`` of fixed statuses): expanded once, here
-            if any(b.expanding and (b.callable is not None or b.value is None) for b in binds.values()):
-                return None
+        if any(b.expanding and b.callable is not None for b in binds.values()):
+            return None
+        if any(b.expanding and b.value is None for b in binds.values()):
+            sql, plan = "", []  # a list given with each run: expanded for it (``arguments``)
+        elif any(bind.expanding for bind in binds.values()):
+            # constant lists (e.g. ``status IN (...)`` of fixed statuses): expanded once, here
             state = compiled.construct_expanded_state({n: None for n, b in binds.items() if not b.expanding})
             expanded = {name: base for base, names in state.parameter_expansion.items() for name in names}
             sql = state.statement
@@ -588,10 +629,11 @@ class _OneCall:
             plan = [(name, processors[name], None) for name in compiled.positiontup]
         if writes:  # the columns of its ``RETURNING``, if any
             returned = compiled.effective_returning or ()
-            return cls(sql, compiled, plan, [_result_processor(c.type, dialect) for c in returned], writes=True)
+            columns = [_result_processor(c.type, dialect) for c in returned]
+            return cls(sql, compiled, plan, columns, binds=processors, writes=True)
         assert isinstance(statement, (Select, CompoundSelect))
         columns = [_result_processor(column.type, dialect) for column in statement.selected_columns]
-        return cls(sql, compiled, plan, columns)
+        return cls(sql, compiled, plan, columns, binds=processors)
 
     def takes(self, parameters: Any) -> bool:
         """None, or one set of parameters, only ones the statement names (SQLAlchemy would add an ``INSERT``'s
@@ -613,9 +655,19 @@ class _OneCall:
             self.row = namedtuple("Row", keys)  # type: ignore[misc]  # attribute and index access, as Row's
             self.keys = keys
 
-    def arguments(self, parameters: Mapping[str, Any] | None) -> tuple[Any, ...]:
+    def arguments(self, parameters: Mapping[str, Any] | None) -> tuple[str, tuple[Any, ...]]:
+        """The SQL to run with ``parameters`` and its positional arguments, converted by their types."""
+        if not self.sql:  # a list parameter: SQLAlchemy's own expansion for this run, converted the same way
+            state = self.compiled.construct_expanded_state(parameters)
+            base = {name: bind for bind, names in state.parameter_expansion.items() for name in names}
+            values = state.parameters
+            arguments = []
+            for name in state.positiontup:
+                process = self.binds[base.get(name, name)]
+                arguments.append(process(values[name]) if process else values[name])
+            return state.statement, tuple(arguments)
         values = self.compiled.construct_params(parameters)
-        return tuple(
+        return self.sql, tuple(
             constant if name is None else (process(values[name]) if process else values[name])
             for name, process, constant in self.plan
         )

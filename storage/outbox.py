@@ -132,6 +132,25 @@ def _held(claim: Claimed) -> Any:
     return and_(_T.c.id == claim.outbox_id, _T.c.status == "sending", _T.c.attempts == claim.attempts)
 
 
+# The row is still held by a claim (``_held``) - for the statements the dispatcher runs after every message,
+# built once (the parameters: ``_held_by``).
+_HELD = and_(
+    _T.c.id == bindparam("held_id", type_=_T.c.id.type),
+    _T.c.status == "sending",
+    _T.c.attempts == bindparam("held_attempts", type_=_T.c.attempts.type),
+)
+_MARK_SENT = (
+    update(_T)
+    .where(_HELD)
+    .values(locked_until=None, status="sent", sent_at=bindparam("at", type_=_T.c.sent_at.type))
+)
+_RELEASE = update(_T).where(_HELD).values(locked_until=None, status="pending", attempts=_T.c.attempts - 1)
+
+
+def _held_by(claim: Claimed) -> dict[str, Any]:
+    return {"held_id": claim.outbox_id, "held_attempts": claim.attempts}
+
+
 # When the dispatcher must wake next: the first pending row due, the first lease to run out (one statement, built
 # once: the dispatcher reads it after every pass).
 _NEXT_DUE = select(
@@ -154,7 +173,7 @@ class SqlOutboxRepository:
     async def add(self, notifications: Sequence[Notification]) -> None:
         if notifications:
             self.wrote = True
-            await self._db.execute(_insert(self._db), [_values(n) for n in notifications])
+            await self._db.write(_insert(self._db), [_values(n) for n in notifications])
 
     async def add_new(self, notifications: Sequence[Notification]) -> set[str]:
         """Store each notification whose key is new, one statement each; the keys stored. A key another transaction
@@ -183,14 +202,14 @@ class SqlOutboxRepository:
         await self._db.write(_DELETE_OTHER_TIMED, {"booking_id": booking_id, "keys": keys})
         if notifications:
             self.wrote = True
-            await self._db.execute(_insert(self._db, reschedule_pending=True), [_values(n) for n in notifications])
+            await self._db.write(_insert(self._db, reschedule_pending=True), [_values(n) for n in notifications])
 
     async def keep_timed(self, notifications: Sequence[Notification]) -> None:
         """Store these timed notifications unless their key is stored (a pending one is moved to its due time and
         its row locked until this transaction ends, so ``lock_pending`` elsewhere waits for it)."""
         if notifications:
             self.wrote = True
-            await self._db.execute(_insert(self._db, reschedule_pending=True), [_values(n) for n in notifications])
+            await self._db.write(_insert(self._db, reschedule_pending=True), [_values(n) for n in notifications])
 
     async def lock_pending(self, keys: Sequence[str]) -> None:
         """Lock the pending rows with these keys until this transaction ends (PostgreSQL; a SQLite transaction
@@ -254,7 +273,7 @@ class SqlOutboxRepository:
         return await self._db.rowcount(update(_T).where(_held(claim)).values(locked_until=None, **values)) == 1
 
     async def mark_sent(self, claim: Claimed, at: datetime) -> bool:
-        return await self._finish(claim, status="sent", sent_at=at)
+        return await self._db.rowcount(_MARK_SENT, {**_held_by(claim), "at": at}) == 1
 
     async def retry_at(self, claim: Claimed, when: datetime, error: str, *, count_attempt: bool = True) -> bool:
         """Pending again, due at ``when``. ``count_attempt=False`` (Telegram said "too many requests, wait"):
@@ -272,7 +291,7 @@ class SqlOutboxRepository:
 
     async def release(self, claims: Sequence[Claimed]) -> None:
         for claim in claims:
-            await self._finish(claim, status="pending", attempts=_T.c.attempts - 1)
+            await self._db.write(_RELEASE, _held_by(claim))
 
     async def next_due(self) -> datetime | None:
         row = await self._db.first(_NEXT_DUE)

@@ -284,7 +284,7 @@ async def _insert_rules(db: Db, mentor_id: int, offering_id: int | None, rules: 
         for rule in rules
     ]
     if values:
-        await db.execute(_RULE_INSERT, values)
+        await db.write(_RULE_INSERT, values)
 
 
 def _overrides_from_rows(rows: Iterable[tuple[date, int | None, int | None]]) -> list[DateOverride]:
@@ -392,7 +392,7 @@ class SqlAvailabilityRepository:
         self._prefetched.clear()
         await self.clear_override(mentor_id, override.day)
         ranges: Sequence[TimeRange | None] = override.ranges or (None,)
-        await self._db.execute(
+        await self._db.write(
             _OVERRIDE_INSERT,
             [
                 {

@@ -152,11 +152,28 @@ async def test_a_statement_built_for_each_call_goes_through_sqlalchemy(
         try:
             built = select(users.c.id).where(users.c.id == bindparam("id"))
             assert await db.scalar(built, {"id": MENTOR_ID}) == MENTOR_ID
-            # a list parameter is expanded per call by SQLAlchemy
-            assert len(await db.rows(repositories._RULES_OF_OFFERINGS, {"offering_ids": [1, 2]})) >= 0
         finally:
             await db.close()
-    assert fast == [] and len(slow) == 6
+    assert fast == [] and len(slow) == 3
+
+
+async def test_a_list_parameter_is_expanded_for_each_run(engines: tuple[AsyncEngine, AsyncEngine]) -> None:
+    """A statement with a list given at each run (``IN :ids``, ``NOT IN :keys``): SQLAlchemy's expansion of it
+    for that run - any length, empty too - and the same rows as SQLAlchemy's, in one call from its third run."""
+    writer, reader = engines
+    offering_id = await _seeded(writer)
+    slow, fast = _through_sqlalchemy(reader), _in_one_call(reader)
+    statement = repositories._RULES_OF_OFFERINGS
+    got = []
+    one = offering_id
+    for ids in ([one], [one, one + 1, one + 2], [], [one + 5], [one]):
+        db = unit_of_work_db(reader, read_only=True)
+        try:
+            got.append(_typed(await db.rows(statement, {"offering_ids": ids})))
+        finally:
+            await db.close()
+    assert len(slow) == 2 and len(fast) == 3
+    assert got[0] == got[1] == got[4] and got[0] and got[2] == got[3] == []
 
 
 async def test_errors_are_raised_as_sqlalchemy_raises_them(engines: tuple[AsyncEngine, AsyncEngine]) -> None:
@@ -297,8 +314,8 @@ def _start(sql: str) -> str:
 async def test_a_statement_the_fast_way_does_not_cover_is_prepared_once(
     engines: tuple[AsyncEngine, AsyncEngine], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A statement with a list parameter (expanded per call by SQLAlchemy) is tried once, not compiled again at
-    every sighting."""
+    """A statement the fast way does not cover (here: one with execution options) is tried once, not compiled
+    again at every sighting."""
     from storage.db import _OneCall
 
     writer, reader = engines
@@ -311,10 +328,57 @@ async def test_a_statement_the_fast_way_does_not_cover_is_prepared_once(
         return prepare(statement, dialect)
 
     monkeypatch.setattr(_OneCall, "prepare", counted)
+    statement = repositories._USER_BY_ID.execution_options(yield_per=None)
+    slow = _through_sqlalchemy(reader)
     for _ in range(5):
         db = unit_of_work_db(reader, read_only=True)
         try:
-            await db.rows(repositories._RULES_OF_OFFERINGS, {"offering_ids": [1, 2]})
+            assert await db.first(statement, {"id": MENTOR_ID}) is not None
         finally:
             await db.close()
-    assert tried == [repositories._RULES_OF_OFFERINGS]
+    assert tried == [statement] and len(slow) == 5
+
+
+async def test_a_write_of_many_sets_runs_each_in_one_call_until_one_fails(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """``write(statement, [sets])``: each set in one call, all in one trip; the set that fails and those after it
+    run through SQLAlchemy (one ``executemany``), which raises its error; the sets before it stay done."""
+    from sqlalchemy.exc import IntegrityError
+
+    writer, _reader = engines
+    await _seeded(writer)  # the mentee has a conversation stored already
+    statement = repositories._insert_values(repositories._DIALOGS, ("user_id", "state", "data"))
+    one_call: list[str] = []
+    listen_to_selects(writer, lambda sql, arguments: one_call.extend(_inserts(sql)))
+    through_sqlalchemy: list[str] = []
+    event.listen(writer.sync_engine, "before_cursor_execute", lambda *a: through_sqlalchemy.extend(_inserts(a[2])))
+    mentor = {"user_id": MENTOR_ID, "state": "a", "data": {"n": 1}}
+    async with SqlUnitOfWork(writer) as uow:
+        await uow.db.write(statement, [mentor])  # first seen: SQLAlchemy's
+    async with SqlUnitOfWork(writer) as uow:
+        with pytest.raises(IntegrityError):  # the mentee's conversation is there: the second set fails
+            await uow.db.write(statement, [mentor, {**mentor, "user_id": MENTEE_ID}, mentor])
+        assert await uow.dialogs.get(MENTOR_ID) == ("a", {"n": 1})  # the first set is done
+    assert one_call == ["INSERT INTO dialogs"] * 2 and through_sqlalchemy == ["INSERT INTO dialogs"] * 2
+    async with SqlUnitOfWork(writer) as uow:
+        await uow.db.write(statement, [{**mentor, "data": {"n": 2}}])
+        await uow.commit()
+    assert one_call == ["INSERT INTO dialogs"] * 3 and len(through_sqlalchemy) == 2
+    async with SqlUnitOfWork(writer, read_only=True) as view:
+        assert await view.dialogs.get(MENTOR_ID) == ("a", {"n": 2})
+
+
+def _inserts(sql: str) -> list[str]:
+    return [_start(sql)] if sql.startswith("INSERT") else []
+
+
+async def test_rowcount_in_one_call_counts_as_sqlalchemy_does(engines: tuple[AsyncEngine, AsyncEngine]) -> None:
+    writer, _reader = engines
+    await _seeded(writer)
+    one_call = _in_one_call(writer)
+    counts = []
+    for user_id in (MENTEE_ID, MENTOR_ID, MENTEE_ID, MENTOR_ID):
+        async with SqlUnitOfWork(writer) as uow:  # never committed: the mentee's conversation stays
+            counts.append(await uow.db.rowcount(repositories._DIALOG_DELETE, {"user_id": user_id}))
+    assert counts == [1, 0, 1, 0] and len(one_call) == 3
