@@ -34,10 +34,12 @@ it ran the statement. **Writes** (an ``INSERT``, ``UPDATE`` or ``DELETE`` whose 
 per execution, with one set of parameters it names) run the same way: through ``Db.write`` when nobody reads the
 result, through ``scalar``/``first``/``rows`` when they read its ``RETURNING`` (named, like a ``SELECT``'s columns,
 by its first run through SQLAlchemy). SQLAlchemy's adapter makes three calls for one (cursor, execute, close),
-measured 250 us more than one call. Statements built per call, ``rowcount`` and anything the fast way does not
-cover (a list parameter, execution options) go through SQLAlchemy as before, and are compiled for the fast way
-only once; so does a statement whose fast run fails (SQLite undoes a failed statement, not its transaction), so
-that errors are raised as SQLAlchemy raises them.
+measured 250 us more than one call. A list of parameter sets runs each set in one call, all in one trip
+(``write``); ``rowcount`` reads SQLite's ``changes()`` right after the write; a list given with each run (``IN``,
+``NOT IN``) is expanded for that run by the compiled statement (``construct_expanded_state``). Statements built
+per call and anything else the fast way does not cover (execution options, defaults computed per execution) go
+through SQLAlchemy as before, and are tried for the fast way only once; so does a statement whose fast run fails
+(SQLite undoes a failed statement, not its transaction), so that errors are raised as SQLAlchemy raises them.
 
 Everything here is SQLAlchemy's and aiosqlite's public interface: ``AsyncConnection``, ``get_raw_connection``
 and the aiosqlite connection's ``execute_fetchall`` (the busy timeout, the reads above), compiled statements
