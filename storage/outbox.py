@@ -127,13 +127,8 @@ def _values(n: Notification) -> dict[str, Any]:
     }
 
 
-def _held(claim: Claimed) -> Any:
-    """The row is still held by ``claim``."""
-    return and_(_T.c.id == claim.outbox_id, _T.c.status == "sending", _T.c.attempts == claim.attempts)
-
-
-# The row is still held by a claim (``_held``) - for the statements the dispatcher runs after every message,
-# built once (the parameters: ``_held_by``).
+# The row is still held by a claim (its parameters: ``_held_by``). The dispatcher's statements after every message
+# (sent, released) are built once; the rarer ones (retry, give up, skip) per call on the same condition.
 _HELD = and_(
     _T.c.id == bindparam("held_id", type_=_T.c.id.type),
     _T.c.status == "sending",
@@ -270,7 +265,8 @@ class SqlOutboxRepository:
         return claimed
 
     async def _finish(self, claim: Claimed, **values: Any) -> bool:
-        return await self._db.rowcount(update(_T).where(_held(claim)).values(locked_until=None, **values)) == 1
+        statement = update(_T).where(_HELD).values(locked_until=None, **values)
+        return await self._db.rowcount(statement, _held_by(claim)) == 1
 
     async def mark_sent(self, claim: Claimed, at: datetime) -> bool:
         return await self._db.rowcount(_MARK_SENT, {**_held_by(claim), "at": at}) == 1
