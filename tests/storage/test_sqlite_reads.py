@@ -4,7 +4,7 @@ call to aiosqlite's thread; what the fast way does not cover, and its errors, go
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -82,19 +82,21 @@ def _hot(offering_id: int) -> list[tuple[str, Any, dict[str, Any]]]:
     ]  # fmt: skip
 
 
-def _through_sqlalchemy(engine: AsyncEngine) -> list[str]:
+def _through_sqlalchemy(engine: AsyncEngine, shown: Callable[[str], list[str]] = lambda sql: [sql]) -> list[str]:
+    """What ``engine`` runs through SQLAlchemy's cursor, as ``shown`` (each statement's SQL by default)."""
     seen: list[str] = []
 
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
     def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        seen.append(statement)
+        seen.extend(shown(statement))
 
     return seen
 
 
-def _in_one_call(engine: AsyncEngine) -> list[str]:
+def _in_one_call(engine: AsyncEngine, shown: Callable[[str], list[str]] = lambda sql: [sql]) -> list[str]:
+    """What units of work on ``engine`` run in one call, as ``shown``."""
     seen: list[str] = []
-    listen_to_selects(engine, lambda statement, arguments: seen.append(statement))
+    listen_to_selects(engine, lambda statement, arguments: seen.extend(shown(statement)))
     return seen
 
 
@@ -273,10 +275,7 @@ async def test_writes_returning_rows_run_in_one_call_and_never_twice(
     async with SqlUnitOfWork(reader, read_only=True) as view:
         offering = await view.offerings.get(offering_id)
     assert offering is not None
-    one_call: list[str] = []
-    listen_to_selects(writer, lambda sql, arguments: one_call.append(_start(sql)))
-    through_sqlalchemy: list[str] = []
-    event.listen(writer.sync_engine, "before_cursor_execute", lambda *a: through_sqlalchemy.append(_start(a[2])))
+    one_call, through_sqlalchemy = _in_one_call(writer, _start), _through_sqlalchemy(writer, _start)
     ids, sequences = [], []
     for n in range(4):
         async with SqlUnitOfWork(writer) as uow:
@@ -307,8 +306,9 @@ async def test_writes_returning_rows_run_in_one_call_and_never_twice(
         assert await view.db.scalar(newest) == ids[-1]
 
 
-def _start(sql: str) -> str:
-    return " ".join(sql.split()[:3])
+def _start(sql: str) -> list[str]:
+    """A statement's first three words (``INSERT INTO bookings``)."""
+    return [" ".join(sql.split()[:3])]
 
 
 async def test_a_statement_the_fast_way_does_not_cover_is_prepared_once(
@@ -349,10 +349,7 @@ async def test_a_write_of_many_sets_runs_each_in_one_call_until_one_fails(
     writer, _reader = engines
     await _seeded(writer)  # the mentee has a conversation stored already
     statement = repositories._insert_values(repositories._DIALOGS, ("user_id", "state", "data"))
-    one_call: list[str] = []
-    listen_to_selects(writer, lambda sql, arguments: one_call.extend(_inserts(sql)))
-    through_sqlalchemy: list[str] = []
-    event.listen(writer.sync_engine, "before_cursor_execute", lambda *a: through_sqlalchemy.extend(_inserts(a[2])))
+    one_call, through_sqlalchemy = _in_one_call(writer, _inserts), _through_sqlalchemy(writer, _inserts)
     mentor = {"user_id": MENTOR_ID, "state": "a", "data": {"n": 1}}
     async with SqlUnitOfWork(writer) as uow:
         await uow.db.write(statement, [mentor])  # first seen: SQLAlchemy's
@@ -370,7 +367,7 @@ async def test_a_write_of_many_sets_runs_each_in_one_call_until_one_fails(
 
 
 def _inserts(sql: str) -> list[str]:
-    return [_start(sql)] if sql.startswith("INSERT") else []
+    return _start(sql) if sql.startswith("INSERT") else []
 
 
 async def test_rowcount_in_one_call_counts_as_sqlalchemy_does(engines: tuple[AsyncEngine, AsyncEngine]) -> None:
