@@ -22,27 +22,42 @@ lock when another process holds it (``BEGIN IMMEDIATE`` is tried without waiting
 has the lock is it awaited with SQLite's busy timeout). A write transaction therefore holds the lock for its own
 work only.
 
-**SQLite reads in one call** (``_OneCall``). Through SQLAlchemy's adapter a ``SELECT`` takes four calls to
-aiosqlite's thread, each a wake-up of two threads, and a pass through SQLAlchemy's execution context: about 250
-us of CPU for one row, against 40 us for aiosqlite's ``execute_fetchall`` of the same SQL (one call). A
-``SELECT`` that a unit of work runs again and again - the statements built once at import, which every update
-uses - is therefore compiled once by SQLAlchemy (``compile``, ``construct_params``, ``construct_expanded_state``
-for a constant ``IN`` list) and then run with ``execute_fetchall`` on the unit of work's own connection (inside its
-transaction, if any), its parameters and columns converted by their types' own ``bind_processor`` and
-``result_processor``: the rows come back as SQLAlchemy's would, with the names SQLAlchemy gave them the first time
-it ran the statement. **Writes** (an ``INSERT``, ``UPDATE`` or ``DELETE`` whose columns need no default computed
-per execution, with one set of parameters it names) run the same way: through ``Db.write`` when nobody reads the
-result, through ``scalar``/``first``/``rows`` when they read its ``RETURNING`` (named, like a ``SELECT``'s columns,
-by its first run through SQLAlchemy). SQLAlchemy's adapter makes three calls for one (cursor, execute, close),
-measured 250 us more than one call. A list of parameter sets runs each set in one call, all in one trip
-(``write``); ``rowcount`` reads SQLite's ``changes()`` right after the write; a list given with each run (``IN``,
-``NOT IN``) is expanded for that run by the compiled statement (``construct_expanded_state``). Statements built
-per call and anything else the fast way does not cover (execution options, defaults computed per execution) go
-through SQLAlchemy as before, and are tried for the fast way only once; so does a statement whose fast run fails
-(SQLite undoes a failed statement, not its transaction), so that errors are raised as SQLAlchemy raises them.
+**SQLite's prepared statements run in one call** (``_OneCall``). Through SQLAlchemy's adapter a ``SELECT`` takes
+four calls to aiosqlite's thread, each a wake-up of two threads, and a pass through SQLAlchemy's execution
+context: about 250 us of CPU for one row, against 40 us for one call with the same SQL. A ``SELECT`` that a unit of
+work runs again and again - the statements built once at import, which every update uses - is therefore compiled
+once by SQLAlchemy (``compile``, ``construct_params``, ``construct_expanded_state`` for a constant ``IN`` list) and
+then run in one ``execute`` and ``fetchall`` on the unit of work's own connection (inside its transaction, if
+any), its parameters and columns converted by their types' own ``bind_processor`` and ``result_processor``: the
+rows come back as SQLAlchemy's would, with the names SQLAlchemy gave them the first time it ran the statement.
+**Writes** (an ``INSERT``, ``UPDATE`` or ``DELETE`` whose columns need no default computed per execution, with one
+set of parameters it names) run the same way: through ``Db.write`` when nobody reads the result, through
+``scalar``/``first``/``rows`` when they read its ``RETURNING`` (named, like a ``SELECT``'s columns, by its first
+run through SQLAlchemy). A list of parameter sets runs each set in one call (``write``); ``rowcount`` reads
+SQLite's ``changes()`` right after the write; a list given with each run (``IN``, ``NOT IN``) is expanded for that
+run by the compiled statement (``construct_expanded_state``). Statements built per call and anything else the fast
+way does not cover (execution options, defaults computed per execution) go through SQLAlchemy as before, and are
+tried for the fast way only once; so does a statement whose fast run fails (SQLite undoes a failed statement, not
+its transaction), so that errors are raised as SQLAlchemy raises them.
 
-Everything here is SQLAlchemy's and aiosqlite's public interface: ``AsyncConnection``, ``get_raw_connection``
-and the aiosqlite connection's ``execute_fetchall`` (the busy timeout, the reads above), compiled statements
+**On the connection's sqlite3 connection, without a trip** (``SqliteDb._direct``). That one call runs on the
+``sqlite3.Connection`` that aiosqlite opened for the pooled connection (``storage.engine`` has each record itself:
+``sqlite3.connect``'s ``factory``, SQLAlchemy's ``do_connect`` event, ``check_same_thread=False``), from the thread
+of the unit of work that holds the connection - once it holds it, and a writer's transaction has begun. Nothing
+then waits for another process (a reader in WAL mode never does; a writer holds the write lock), so the bot's
+thread is blocked for the statement's own time, as it was before while the statement ran on aiosqlite's thread -
+minus the four thread wake-ups of that trip (bot -> SQLite thread -> aiosqlite's thread and back), which took
+230-270 us of wall time per statement under load, 3.8-4 statements per update: the bot's thread waited 1.0 ms per
+update for them (measured 2026-12-05 with ``benchmarks/bench_flow.py``, 50 ms latency). The connection is used by
+one thread at a time: the unit of work's statements run one after another, and aiosqlite's thread gets it only for
+what goes through SQLAlchemy (checkout, ``BEGIN``, the statements not prepared, commit, rollback, give-back), each
+awaited or waited for before the next statement. The trips left: a writer's first statement (the checkout, the
+``BEGIN IMMEDIATE`` and the statement, in one trip), its commit, and a reader's first statement when no earlier
+unit of work kept a connection for it.
+
+Everything here is SQLAlchemy's, aiosqlite's and sqlite3's public interface: ``AsyncConnection``,
+``get_raw_connection`` (its ``info``, its aiosqlite connection's ``executescript`` and ``execute_fetchall`` for the
+busy timeout), ``sqlite3.Connection.execute``, compiled statements
 (``Compiled.string``, ``positiontup``, ``binds``, ``construct_params``, ``construct_expanded_state``), types'
 ``dialect_impl``, ``bind_processor`` and ``result_processor``, ``loop.call_soon_threadsafe``,
 ``asyncio.run_coroutine_threadsafe``.
@@ -79,7 +94,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import Pool, QueuePool
 
-from storage.engine import SQLITE_BUSY_TIMEOUT_MS
+from storage.engine import SQLITE_BUSY_TIMEOUT_MS, sqlite3_connection
 
 T = TypeVar("T")
 Work = Callable[[AsyncConnection], Coroutine[Any, Any, T]]
@@ -161,6 +176,10 @@ class Db:
         connection, self._connection = self._connection, None
         if connection is not None:
             await connection.close()
+
+
+class _NotOurs(Exception):
+    """A connection whose sqlite3 connection is not known (an engine not made by ``create_engine``)."""
 
 
 class _SqliteThread:
@@ -265,37 +284,49 @@ class SqliteDb(Db):
     connection checked out for the next reader instead of giving it back (``_idle``).
     """
 
-    __slots__ = ("_driver", "_patience_ms", "_pool", "_turn", "_writes")
+    __slots__ = ("_patience_ms", "_pool", "_raw", "_turn", "_writes")
 
     def __init__(self, engine: AsyncEngine, *, writes: bool, patience_ms: int) -> None:
         super().__init__(engine)
         self._writes = writes
         self._patience_ms = patience_ms
         self._turn: asyncio.Semaphore | None = None
-        self._driver: Any = None  # the connection's aiosqlite connection, once a read in one call needed it
+        self._raw: sqlite3.Connection | None = None  # the connection's sqlite3 connection, once one call needed it
         self._pool: Pool | None = None  # the pool its connection came from (``_idle``, ``_give_back_later``)
 
     async def _run(self, work: Work[T]) -> T:
         """``await work(connection)`` on the SQLite thread, the connection taken (and, for a writer, its
         transaction begun) first if this unit of work holds none."""
-        if self._connection is not None:
-            connection = self._connection
-            if not self._writes or connection.in_transaction():
-                return _SqliteThread.wait(work(connection))
-            return await self._begin_then(connection, work)
+        if self._connection is None and not await self._take_kept():
+            return await self._run_first(work)
+        connection = self._connection
+        assert connection is not None
+        if not self._writes or connection.in_transaction():
+            return _SqliteThread.wait(work(connection))
+        return await self._begin_then(connection, work)
+
+    async def _take_kept(self) -> bool:
+        """Take this unit of work's turn for a connection (awaited here, so that checking one out on the SQLite
+        thread never waits); a reader then takes a connection an earlier one kept, if any: True (no trip)."""
         pool = self.engine.sync_engine.pool
         turn = _turn(self.engine, pool)
-        await turn.acquire()  # a connection is free now: taking it below never waits
+        await turn.acquire()
         self._turn = turn
         self._pool = pool
         if not self._writes:
             idle = _idle.get(pool)
-            if idle:  # a reader's connection kept from an earlier unit of work: no checkout, no extra trip
-                self._connection, self._driver = idle.pop()
-                return _SqliteThread.wait(work(self._connection))
+            if idle:
+                self._connection, self._raw = idle.pop()
+                return True
+        return False
+
+    async def _run_first(self, work: Work[T]) -> T:
+        """The turn taken, no connection kept for it: check one out, begin and ``work``, in one trip."""
+        turn = self._turn
+        assert turn is not None
         try:
             connection, begun, result = _SqliteThread.wait(
-                _first(self.engine, self._writes, self._patience_ms, work)
+                _first(self.engine, self._writes, self._patience_ms, work, self._learn_raw)
             )
         except BaseException:
             self._turn = None
@@ -343,7 +374,7 @@ class SqliteDb(Db):
         return found[0][0] if found else None
 
     async def _select(self, statement: Executable, parameters: Mapping[str, Any] | None) -> Sequence[Any]:
-        """The rows of ``statement``: in one call to aiosqlite's thread when it is a known ``SELECT``, or a known
+        """The rows of ``statement``: in one call (``_direct``) when it is a known ``SELECT``, or a known
         write with ``RETURNING`` (see the module notes), else through SQLAlchemy (which also names the columns for
         the next time). A write that fails in one call changed nothing and runs again through SQLAlchemy (as in
         ``write``); once it ran, its rows are made here, never by running it again."""
@@ -361,8 +392,8 @@ class SqliteDb(Db):
         return result.all()
 
     async def write(self, statement: Executable, parameters: Parameters = None) -> None:
-        """In one call to aiosqlite's thread per parameter set when it is a known write (see the module notes),
-        all sets in one trip to the SQLite thread, else through SQLAlchemy. A write that fails in one call changed
+        """In one call per parameter set when it is a known write (see the module notes; ``_direct``), else
+        through SQLAlchemy. A write that fails in one call changed
         nothing (SQLite undoes a failed statement, not its transaction): it and the sets after it run again
         through SQLAlchemy, which raises its error as SQLAlchemy's."""
         sets: list[Mapping[str, Any] | None] = []
@@ -374,7 +405,10 @@ class SqliteDb(Db):
         prepared = _OneCall.known(statement, self.engine.dialect)
         done = 0
         if sets and prepared is not None and prepared.writes and all(prepared.takes(one) for one in sets):
-            done = await self._run(lambda connection: self._write_sets(connection, prepared, sets))
+            try:
+                done = await self._direct(lambda raw: self._write_sets(raw, prepared, sets))
+            except _NotOurs:
+                done = 0
         if done < len(sets):
             await self.execute(statement, sets[done:] if many else parameters)
 
@@ -383,45 +417,69 @@ class SqliteDb(Db):
         connection (what SQLAlchemy's ``rowcount`` reads there too); else, or if it fails there, SQLAlchemy's."""
         prepared = _OneCall.known(statement, self.engine.dialect)
         if prepared is not None and prepared.writes and prepared.takes(parameters):
-            counted = await self._run(lambda connection: self._write_counted(connection, prepared, parameters))
+            try:
+                counted = await self._direct(lambda raw: self._write_counted(raw, prepared, parameters))
+            except _NotOurs:
+                counted = None
             if counted is not None:
                 return counted
         return (await self.execute(statement, parameters)).rowcount
 
-    async def _write_sets(
-        self, connection: AsyncConnection, prepared: _OneCall, sets: list[Mapping[str, Any] | None]
+    async def _direct(self, run: Callable[[sqlite3.Connection], T]) -> T:
+        """``run(sqlite3 connection)`` for one or more prepared statements: on this thread, without a trip, when
+        this unit of work holds a connection (a reader: one kept by an earlier unit of work, taken now) whose
+        sqlite3 connection it knows, and a writer's transaction has begun - then nothing waits for another
+        process, and the statements take their own time only, as before on aiosqlite's thread while this one
+        waited; else in the trip that takes the connection (or begins), on the SQLite thread."""
+        if self._connection is None and not await self._take_kept():
+            return await self._run_first(functools.partial(self._on_raw, run))
+        connection, raw = self._connection, self._raw
+        assert connection is not None
+        if raw is not None and (not self._writes or connection.in_transaction()):
+            return run(raw)
+        return await self._run(functools.partial(self._on_raw, run))
+
+    def _learn_raw(self, raw: sqlite3.Connection | None) -> None:
+        self._raw = raw
+
+    async def _on_raw(self, run: Callable[[sqlite3.Connection], T], connection: AsyncConnection) -> T:
+        """On the SQLite thread, in the trip that checks the connection out (``_first``, which learnt its sqlite3
+        connection) or begins: ``run`` on the connection's sqlite3 connection."""
+        raw = self._raw
+        if raw is None:  # an engine not made by ``storage.engine.create_engine``: SQLAlchemy's way instead
+            raise _NotOurs
+        return run(raw)
+
+    def _write_sets(
+        self, raw: sqlite3.Connection, prepared: _OneCall, sets: list[Mapping[str, Any] | None]
     ) -> int:
-        """How many of ``sets`` ran, one after another, until one failed (on the SQLite thread)."""
+        """How many of ``sets`` ran, one after another, until one failed."""
         for done, one in enumerate(sets):
             try:
                 sql, arguments = prepared.arguments(one)
-                await self._fetch_all(connection, sql, arguments)
+                self._fetch_all(raw, sql, arguments)
             except Exception:
                 log.debug("a write in one call failed; through SQLAlchemy", exc_info=True)
                 return done
         return len(sets)
 
-    async def _write_counted(
-        self, connection: AsyncConnection, prepared: _OneCall, parameters: Mapping[str, Any] | None
+    def _write_counted(
+        self, raw: sqlite3.Connection, prepared: _OneCall, parameters: Mapping[str, Any] | None
     ) -> int | None:
         """The rows a write changed, or None when it failed (and changed nothing)."""
-        if not await self._write_sets(connection, prepared, [parameters]):
+        if not self._write_sets(raw, prepared, [parameters]):
             return None
-        counted = await self._driver.execute_fetchall("SELECT changes()")
-        return int(next(iter(counted))[0])
+        return int(raw.execute("SELECT changes()").fetchone()[0])
 
     async def _in_one_call(self, prepared: _OneCall, parameters: Mapping[str, Any] | None) -> Any:
-        """Run a prepared statement with aiosqlite's ``execute_fetchall`` on this unit of work's connection."""
+        """Run a prepared statement on this unit of work's sqlite3 connection (``_direct``)."""
         sql, arguments = prepared.arguments(parameters)
-        return await self._run(lambda connection: self._fetch_all(connection, sql, arguments))
+        return await self._direct(lambda raw: self._fetch_all(raw, sql, arguments))
 
-    async def _fetch_all(self, connection: AsyncConnection, sql: str, arguments: tuple[Any, ...]) -> Any:
-        driver = self._driver
-        if driver is None:
-            driver = self._driver = (await connection.get_raw_connection()).driver_connection
+    def _fetch_all(self, raw: sqlite3.Connection, sql: str, arguments: tuple[Any, ...]) -> list[Any]:
         for listener in _select_listeners.get(self.engine.sync_engine, ()):
             listener(sql, arguments)
-        return await driver.execute_fetchall(sql, arguments)
+        return raw.execute(sql, arguments).fetchall()
 
     async def begin(self) -> None:
         await self._run(_nothing if self._writes else _begin)
@@ -443,7 +501,7 @@ class SqliteDb(Db):
 
     async def _give_back(self, *, commit: bool) -> None:
         connection, self._connection = self._connection, None
-        driver, self._driver = self._driver, None
+        raw, self._raw = self._raw, None
         pool, self._pool = self._pool, None
         turn, self._turn = self._turn, None
         try:
@@ -454,7 +512,7 @@ class SqliteDb(Db):
             elif pool is not None and pool is not self.engine.sync_engine.pool:
                 _SqliteThread.post(_discard([connection]))  # the engine was disposed meanwhile: closed for good
             elif not self._writes and pool is not None and _reusable(connection):
-                _keep(pool, connection, driver)  # a reader's: kept for the next one, no trip
+                _keep(pool, connection, raw)  # a reader's: kept for the next one, no trip
             elif pool is not None:
                 _SqliteThread.loop().call_soon_threadsafe(_give_back_later, pool, connection)
         finally:
@@ -467,7 +525,9 @@ class SqliteDb(Db):
 # 0.1 ms of CPU per unit of work, and a reader (autocommit, ``query_only``) has nothing to reset in between. The
 # pool's semaphore (``_turn``) still bounds them to the pool's size, so a checkout for a reader never waits; and
 # when the engine is disposed, its kept connections are closed (``_close_idle``).
-_idle: weakref.WeakKeyDictionary[Pool, list[tuple[AsyncConnection, Any]]] = weakref.WeakKeyDictionary()
+_idle: weakref.WeakKeyDictionary[Pool, list[tuple[AsyncConnection, sqlite3.Connection | None]]] = (
+    weakref.WeakKeyDictionary()
+)
 # Connections being given back without waiting (``SqliteDb.close``), per pool: tasks on the SQLite thread, seen
 # there only. Disposing of the engine waits for its old pool's: a connection checked in to a pool after its
 # ``dispose`` would stay open until the garbage collector drops it, and aiosqlite's thread then answers on an
@@ -479,8 +539,8 @@ def _reusable(connection: AsyncConnection) -> bool:
     return not connection.closed and not connection.invalidated and not connection.in_transaction()
 
 
-def _keep(pool: Pool, connection: AsyncConnection, driver: Any) -> None:
-    _idle.setdefault(pool, []).append((connection, driver))
+def _keep(pool: Pool, connection: AsyncConnection, raw: sqlite3.Connection | None) -> None:
+    _idle.setdefault(pool, []).append((connection, raw))
 
 
 def _give_back_later(pool: Pool, connection: AsyncConnection) -> None:
@@ -498,7 +558,7 @@ def _close_idle(pool: Pool, engine: Any) -> None:
     thread) at once, rather than handed back to the discarded pool. Connections still being given back to it
     (``_give_back_later``) are waited for, then closed with the rest of what the old pool holds."""
     idle = _idle.pop(pool, None) or []
-    _SqliteThread.wait(_close_old(pool, [connection for connection, _driver in idle]))
+    _SqliteThread.wait(_close_old(pool, [connection for connection, _raw in idle]))
     pool.dispose()  # what was given back to it after the engine's own ``dispose``
 
 
@@ -529,16 +589,16 @@ _select_listeners: weakref.WeakKeyDictionary[Any, list[Callable[[str, tuple[Any,
 
 
 def listen_to_selects(engine: AsyncEngine, listener: Callable[[str, tuple[Any, ...]], None]) -> None:
-    """Call ``listener(sql, arguments)`` for every statement that units of work on ``engine`` run in one call to
-    aiosqlite's thread - a ``SELECT``, or a write through ``write`` - (on the SQLite thread, before it runs); what
-    goes through SQLAlchemy is seen by its ``before_cursor_execute`` event as ever."""
+    """Call ``listener(sql, arguments)`` for every statement that units of work on ``engine`` run in one call on
+    the sqlite3 connection - a ``SELECT``, or a write - (on the thread that runs it, before it runs); what goes
+    through SQLAlchemy is seen by its ``before_cursor_execute`` event as ever."""
     _select_listeners.setdefault(engine.sync_engine, []).append(listener)
 
 
 class _OneCall:
-    """A ``SELECT`` (or a write, ``writes``) compiled once for a SQLite dialect, to run with aiosqlite's
-    ``execute_fetchall`` (see the module notes): its SQL, how to make its positional arguments, and how to make
-    rows of what comes back.
+    """A ``SELECT`` (or a write, ``writes``) compiled once for a SQLite dialect, to run in one call on the
+    connection's sqlite3 connection (see the module notes): its SQL, how to make its positional arguments, and how
+    to make rows of what comes back.
 
     ``known`` finds it: a statement is prepared the second time it is seen (statements built per call are never
     seen twice and cost one dictionary entry); a ``SELECT`` runs through SQLAlchemy once more to learn the names of
@@ -692,13 +752,19 @@ def _result_processor(type_: Any, dialect: Dialect) -> Any:
 
 
 async def _first(
-    engine: AsyncEngine, writes: bool, patience_ms: int, work: Work[T]
+    engine: AsyncEngine,
+    writes: bool,
+    patience_ms: int,
+    work: Work[T],
+    learn: Callable[[sqlite3.Connection | None], None],
 ) -> tuple[AsyncConnection, bool, T | None]:
-    """Check a connection out, begin (a writer: only if that needs no waiting) and run ``work``: ``(connection,
-    begun, result)``; not begun: ``work`` has not run."""
+    """Check a connection out, tell ``learn`` its sqlite3 connection (before ``work``, which may use it), begin (a
+    writer: only if that needs no waiting) and run ``work``: ``(connection, begun, result)``; not begun: ``work``
+    has not run."""
     connection = engine.connect()
     await connection.start()
     try:
+        learn(sqlite3_connection((await connection.get_raw_connection()).info))
         if writes and not await _begin_at_once(connection, patience_ms):
             return connection, False, None
         return connection, True, await work(connection)

@@ -16,6 +16,10 @@ SQLite is configured for a bot that books time slots from several tasks (or proc
 * Statements run through SQLAlchemy's own aiosqlite dialect, and units of work run them on a thread of their own
   (``storage.db.SqliteDb``); a writer waiting for another process's write lock waits there (SQLite's busy
   handler), never on the bot's event loop.
+* Each connection's ``sqlite3.Connection`` is made through ``sqlite3.connect``'s ``factory`` (set by SQLAlchemy's
+  ``do_connect`` event), so that ``storage.db`` can run its prepared statements on it directly
+  (``sqlite3_connection``); ``check_same_thread=False`` (SQLAlchemy's default for a file already) lets the thread
+  that holds the connection run them.
 * Reads that need no write lock can use ``create_read_engine``: a few more connections to the same file, in
   autocommit, which refuse writes (``PRAGMA query_only``). In WAL mode they read the last committed state without
   waiting for the writer, so screens that only show data do not queue behind it.
@@ -47,7 +51,9 @@ fails its statement instead, and SQLAlchemy then replaces the pool's connections
 
 from __future__ import annotations
 
+import sqlite3
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +182,8 @@ def create_read_engine(url: str | URL) -> AsyncEngine | None:
         skip_autocommit_rollback=True,
     )
 
+    _record_sqlite3(engine.sync_engine)
+
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -201,7 +209,37 @@ def reading_engine(engine: AsyncEngine, read_engine: AsyncEngine | None = None) 
     return engine
 
 
+_SQLITE3 = "mentor_desk_sqlite3"  # in a connection's ``info``: its ``sqlite3.Connection``
+
+
+def sqlite3_connection(info: Mapping[str, Any]) -> sqlite3.Connection | None:
+    """The ``sqlite3.Connection`` of a pooled SQLite connection, from its ``info`` (``PoolProxiedConnection.info``,
+    which lives as long as that driver connection); None for an engine not made by ``create_engine``."""
+    return info.get(_SQLITE3)
+
+
+def _record_sqlite3(engine: Engine) -> None:
+    """Each new connection of ``engine`` records its ``sqlite3.Connection`` (``sqlite3_connection``)."""
+
+    @event.listens_for(engine, "do_connect")
+    def remember_sqlite3(dialect: Any, connection_record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
+        # aiosqlite passes its keyword arguments on to ``sqlite3.connect``; the connection made (on aiosqlite's
+        # thread) records itself in the pool's record of it, which SQLAlchemy clears when it replaces it
+        info = connection_record.info
+        base = cparams.get("factory", sqlite3.Connection)
+
+        class Recorded(base):  # type: ignore[valid-type,misc]  # sqlite3's documented ``factory``: a subclass
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                info[_SQLITE3] = self
+
+        cparams["factory"] = Recorded
+        cparams["check_same_thread"] = False  # used by the thread that holds the connection (``storage.db``)
+
+
 def _configure_sqlite(engine: Engine, *, foreign_keys: bool, wal: bool) -> None:
+    _record_sqlite3(engine)
+
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         # Stop the driver from emitting BEGIN (and COMMIT before DDL) by itself; "begin" below does it.

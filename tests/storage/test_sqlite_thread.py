@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import storage.db
-from storage.engine import create_engine, create_read_engine
+from storage.engine import create_engine, create_read_engine, sqlite3_connection
 from storage.migrate import upgrade_to_head
 from storage.uow import SqlUnitOfWork
 from tests.storage.builders import user
@@ -73,7 +73,7 @@ def _statements(engine: AsyncEngine) -> list[tuple[str, str]]:
     def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
         seen.append((statement.split()[0], threading.current_thread().name))
 
-    storage.db.listen_to_selects(  # the SELECTs run in one call to aiosqlite's thread
+    storage.db.listen_to_selects(  # the statements run in one call on the sqlite3 connection
         engine, lambda statement, parameters: seen.append((statement.split()[0], threading.current_thread().name))
     )
     return seen
@@ -88,6 +88,64 @@ async def test_statements_run_on_the_sqlite_thread(writer: AsyncEngine, reader: 
         assert await view.users.get(1) == user(1)
     assert written == [("INSERT", "sqlite")]  # BEGIN IMMEDIATE went with the busy timeout, in one call
     assert read == [("SELECT", "sqlite")]  # autocommit: no BEGIN (and no ROLLBACK) around a read
+
+
+async def test_statements_after_the_first_take_no_trip(
+    writer: AsyncEngine, reader: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a unit of work holds its connection (a writer: its transaction begun), its prepared statements run on
+    its own thread, on the connection's sqlite3 connection: a writer's trips to the SQLite thread are its first
+    statement (checkout and BEGIN with it) and its commit; a reader's kept connection needs none."""
+    for n in (1, 2, 3):  # statements seen twice are prepared; a reader keeps its connection
+        async with SqlUnitOfWork(writer) as uow:
+            await uow.users.add(user(n))  # not prepared (a default computed per execution): SQLAlchemy's way
+            await uow.users.mark_unreachable(n)
+            await uow.users.mark_reachable(n)
+            await uow.commit()
+        async with SqlUnitOfWork(reader, read_only=True) as view:
+            assert await view.users.get(n) == user(n)
+    trips: list[str] = []
+    real_wait = storage.db._SqliteThread.wait
+
+    def wait(work: Any) -> Any:
+        trips.append(work.cr_code.co_name)
+        return real_wait(work)
+
+    monkeypatch.setattr(storage.db._SqliteThread, "wait", wait)
+    written, read = _statements(writer), _statements(reader)
+    async with SqlUnitOfWork(writer) as uow:
+        await uow.users.add(user(4))
+        await uow.users.mark_unreachable(4)
+        await uow.users.mark_reachable(4)
+        await uow.commit()
+    async with SqlUnitOfWork(reader, read_only=True) as view:
+        assert await view.users.get(4) == user(4)
+        assert await view.users.get(3) == user(3)
+    here = threading.current_thread().name
+    assert here != "sqlite"
+    assert written == [("INSERT", "sqlite"), ("UPDATE", here), ("UPDATE", here)]
+    assert read == [("SELECT", here), ("SELECT", here)]
+    assert trips == ["_first", "_give_back"]
+
+
+async def test_each_connection_knows_its_own_sqlite3_connection(reader: AsyncEngine) -> None:
+    """``sqlite3_connection`` is the connection aiosqlite runs SQLAlchemy's statements on (a setting made through
+    SQLAlchemy is read back on it), one per pooled connection; a replaced connection is recorded anew."""
+    async with reader.connect() as one, reader.connect() as two:
+        await one.exec_driver_sql("PRAGMA cache_size=-1234")
+        await two.exec_driver_sql("PRAGMA cache_size=-5678")
+        raw_one = sqlite3_connection((await one.get_raw_connection()).info)
+        raw_two = sqlite3_connection((await two.get_raw_connection()).info)
+        assert raw_one is not None and raw_two is not None
+        assert raw_one.execute("PRAGMA cache_size").fetchone() == (-1234,)
+        assert raw_two.execute("PRAGMA cache_size").fetchone() == (-5678,)
+        await one.invalidate()
+    async with reader.connect() as three:
+        raw_three = sqlite3_connection((await three.get_raw_connection()).info)
+        assert raw_three is not None and raw_three is not raw_one
+        assert raw_three.execute("SELECT 1").fetchone() == (1,)
+    with pytest.raises(sqlite3.ProgrammingError):  # the replaced one was closed
+        raw_one.execute("SELECT 1")
 
 
 async def test_a_reader_sees_each_commit_at_once(writer: AsyncEngine, reader: AsyncEngine) -> None:
