@@ -51,9 +51,18 @@ minus the four thread wake-ups of that trip (bot -> SQLite thread -> aiosqlite's
 update for them (measured 2026-12-05 with ``benchmarks/bench_flow.py``, 50 ms latency). The connection is used by
 one thread at a time: the unit of work's statements run one after another, and aiosqlite's thread gets it only for
 what goes through SQLAlchemy (checkout, ``BEGIN``, the statements not prepared, commit, rollback, give-back), each
-awaited or waited for before the next statement. The trips left: a writer's first statement (the checkout, the
-``BEGIN IMMEDIATE`` and the statement, in one trip), its commit, and a reader's first statement when no earlier
-unit of work kept a connection for it.
+awaited or waited for before the next statement.
+
+**A writer's transaction on the sqlite3 connection too.** A writer begins with ``BEGIN IMMEDIATE`` on the sqlite3
+connection, SQLite's busy timeout at 0 for that moment (``_begin_at_once``); if another process holds the write
+lock, it waits on the SQLite thread instead (SQLAlchemy's begin, with the busy timeout), awaited. When every
+statement of the unit of work was prepared, SQLAlchemy never learns of the transaction, and the commit (or
+rollback) is the sqlite3 connection's too, here: the connection then is in no transaction and is kept for the next
+unit of work like a reader's. A statement through SQLAlchemy begins SQLAlchemy's transaction on the connection
+already in one (the engine's "begin" listener emits nothing then), and that transaction ends through SQLAlchemy
+(a trip), giving the connection back to the pool. So a step whose statements are all prepared takes no trip at
+all, once a connection is kept; before, a writer took two (its first statement with the checkout and the
+``BEGIN``, then the commit with the give-back: 530-640 and 420-480 us of wall time under load).
 
 Everything here is SQLAlchemy's, aiosqlite's and sqlite3's public interface: ``AsyncConnection``,
 ``get_raw_connection`` (its ``info``, its aiosqlite connection's ``executescript`` and ``execute_fetchall`` for the
@@ -178,10 +187,6 @@ class Db:
             await connection.close()
 
 
-class _NotOurs(Exception):
-    """A connection whose sqlite3 connection is not known (an engine not made by ``create_engine``)."""
-
-
 class _SqliteThread:
     """The thread every SQLite connection of this process lives on, with its event loop (see the module notes)."""
 
@@ -279,12 +284,14 @@ class SqliteDb(Db):
 
     ``writes``: this unit of work's connection begins ``BEGIN IMMEDIATE`` transactions (the writer engine), so
     beginning may wait for another process; without it (the read engine, in autocommit) nothing ever waits.
-    Each call is one trip to the SQLite thread: the first statement takes the connection (and begins) there too,
-    and a commit gives the connection back at once (the next statement takes one again). A reader keeps its
-    connection checked out for the next reader instead of giving it back (``_idle``).
+    The first statement takes a connection: one an earlier unit of work kept (``_idle``), or one checked out of
+    the pool in a trip to the SQLite thread (beginning there too). Prepared statements then run here
+    (``_direct``); a writer begins, commits and rolls back here too (``_open``, ``_end_here``) unless a statement
+    went through SQLAlchemy, whose transaction then ends in a trip, giving the connection back to the pool.
+    Otherwise the connection is kept for the next unit of work.
     """
 
-    __slots__ = ("_patience_ms", "_pool", "_raw", "_turn", "_writes")
+    __slots__ = ("_patience_ms", "_pool", "_raw", "_turn", "_waited", "_writes")
 
     def __init__(self, engine: AsyncEngine, *, writes: bool, patience_ms: int) -> None:
         super().__init__(engine)
@@ -293,6 +300,9 @@ class SqliteDb(Db):
         self._turn: asyncio.Semaphore | None = None
         self._raw: sqlite3.Connection | None = None  # the connection's sqlite3 connection, once one call needed it
         self._pool: Pool | None = None  # the pool its connection came from (``_idle``, ``_give_back_later``)
+        # it awaited the SQLite thread (another process's write lock): if that await was cancelled, the BEGIN may
+        # still be under way there, so the connection goes back through that thread, in order, never kept
+        self._waited = False
 
     async def _run(self, work: Work[T]) -> T:
         """``await work(connection)`` on the SQLite thread, the connection taken (and, for a writer, its
@@ -301,23 +311,22 @@ class SqliteDb(Db):
             return await self._run_first(work)
         connection = self._connection
         assert connection is not None
-        if not self._writes or connection.in_transaction():
-            return _SqliteThread.wait(work(connection))
-        return await self._begin_then(connection, work)
+        if self._writes:
+            await self._open()
+        return _SqliteThread.wait(work(connection))
 
     async def _take_kept(self) -> bool:
         """Take this unit of work's turn for a connection (awaited here, so that checking one out on the SQLite
-        thread never waits); a reader then takes a connection an earlier one kept, if any: True (no trip)."""
+        thread never waits), then a connection an earlier unit of work kept, if any: True (no trip)."""
         pool = self.engine.sync_engine.pool
         turn = _turn(self.engine, pool)
         await turn.acquire()
         self._turn = turn
         self._pool = pool
-        if not self._writes:
-            idle = _idle.get(pool)
-            if idle:
-                self._connection, self._raw = idle.pop()
-                return True
+        idle = _idle.get(pool)
+        if idle:
+            self._connection, self._raw = idle.pop()
+            return True
         return False
 
     async def _run_first(self, work: Work[T]) -> T:
@@ -335,14 +344,24 @@ class SqliteDb(Db):
         self._connection = connection
         if begun:
             return result  # type: ignore[return-value]  # begun: ``work`` ran, and this is its T
-        return await self._begin_then(connection, work)  # another process holds the write lock
-
-    async def _begin_then(self, connection: AsyncConnection, work: Work[T]) -> T:
-        """``BEGIN IMMEDIATE`` without waiting; if another process holds the lock, awaited with the connection's
-        patience (SQLite's busy timeout waits on the SQLite thread), then ``work``."""
-        if not _SqliteThread.wait(_begin_at_once(connection, self._patience_ms)):
-            await _SqliteThread.await_(_begin(connection))
+        self._waited = True
+        await _SqliteThread.await_(_begin(connection))  # another process holds the write lock: wait for it
         return _SqliteThread.wait(work(connection))
+
+    async def _open(self) -> None:
+        """A writer's transaction, begun if it is not: ``BEGIN IMMEDIATE`` here on the sqlite3 connection when no
+        other process holds the write lock (no trip); if one does, awaited with the connection's patience on the
+        SQLite thread (SQLAlchemy's begin, whose listener emits it there with the busy timeout)."""
+        raw, connection = self._raw, self._connection
+        assert raw is not None and connection is not None
+        if not raw.in_transaction and not _begin_at_once(raw, self._patience_ms, self.engine):
+            self._waited = True
+            await _SqliteThread.await_(_begin(connection))
+
+    def in_transaction(self) -> bool:
+        """Begun by SQLAlchemy, or on the sqlite3 connection only (``_open``)."""
+        raw = self._raw
+        return self._connection is not None and raw is not None and raw.in_transaction
 
     async def connection(self) -> AsyncConnection:
         if self._connection is None:
@@ -405,10 +424,7 @@ class SqliteDb(Db):
         prepared = _OneCall.known(statement, self.engine.dialect)
         done = 0
         if sets and prepared is not None and prepared.writes and all(prepared.takes(one) for one in sets):
-            try:
-                done = await self._direct(lambda raw: self._write_sets(raw, prepared, sets))
-            except _NotOurs:
-                done = 0
+            done = await self._direct(lambda raw: self._write_sets(raw, prepared, sets))
         if done < len(sets):
             await self.execute(statement, sets[done:] if many else parameters)
 
@@ -417,10 +433,7 @@ class SqliteDb(Db):
         connection (what SQLAlchemy's ``rowcount`` reads there too); else, or if it fails there, SQLAlchemy's."""
         prepared = _OneCall.known(statement, self.engine.dialect)
         if prepared is not None and prepared.writes and prepared.takes(parameters):
-            try:
-                counted = await self._direct(lambda raw: self._write_counted(raw, prepared, parameters))
-            except _NotOurs:
-                counted = None
+            counted = await self._direct(lambda raw: self._write_counted(raw, prepared, parameters))
             if counted is not None:
                 return counted
         return (await self.execute(statement, parameters)).rowcount
@@ -433,22 +446,19 @@ class SqliteDb(Db):
         waited; else in the trip that takes the connection (or begins), on the SQLite thread."""
         if self._connection is None and not await self._take_kept():
             return await self._run_first(functools.partial(self._on_raw, run))
-        connection, raw = self._connection, self._raw
-        assert connection is not None
-        if raw is not None and (not self._writes or connection.in_transaction()):
-            return run(raw)
-        return await self._run(functools.partial(self._on_raw, run))
+        if self._writes:
+            await self._open()
+        assert self._raw is not None
+        return run(self._raw)
 
-    def _learn_raw(self, raw: sqlite3.Connection | None) -> None:
+    def _learn_raw(self, raw: sqlite3.Connection) -> None:
         self._raw = raw
 
     async def _on_raw(self, run: Callable[[sqlite3.Connection], T], connection: AsyncConnection) -> T:
         """On the SQLite thread, in the trip that checks the connection out (``_first``, which learnt its sqlite3
-        connection) or begins: ``run`` on the connection's sqlite3 connection."""
-        raw = self._raw
-        if raw is None:  # an engine not made by ``storage.engine.create_engine``: SQLAlchemy's way instead
-            raise _NotOurs
-        return run(raw)
+        connection): ``run`` on the connection's sqlite3 connection."""
+        assert self._raw is not None
+        return run(self._raw)
 
     def _write_sets(
         self, raw: sqlite3.Connection, prepared: _OneCall, sets: list[Mapping[str, Any] | None]
@@ -482,17 +492,25 @@ class SqliteDb(Db):
         return raw.execute(sql, arguments).fetchall()
 
     async def begin(self) -> None:
-        await self._run(_nothing if self._writes else _begin)
+        if self._writes:
+            await self._direct(_no_statement)
+        else:
+            await self._run(_begin)
 
     async def commit(self) -> None:
-        """Commit and give the connection back, in one trip."""
+        """Commit: here on the sqlite3 connection when only it knows of the transaction (keeping the connection
+        for the next unit of work); else SQLAlchemy's commit, giving the connection back, in one trip."""
         if self.in_transaction():
             await self._give_back(commit=True)
 
     async def rollback(self) -> None:
         if self.in_transaction():
-            assert self._connection is not None
-            _SqliteThread.wait(self._connection.rollback())
+            connection, raw = self._connection, self._raw
+            assert connection is not None and raw is not None
+            if connection.in_transaction():
+                _SqliteThread.wait(connection.rollback())
+            else:
+                _end_here(raw, self.engine, commit=False)
 
     async def close(self) -> None:
         """Roll back what was not committed and give the connection back, without waiting for it: the SQLite
@@ -504,15 +522,24 @@ class SqliteDb(Db):
         raw, self._raw = self._raw, None
         pool, self._pool = self._pool, None
         turn, self._turn = self._turn, None
+        waited, self._waited = self._waited, False
         try:
             if connection is None:
                 return
-            if commit:
+            if not waited and raw is not None and raw.in_transaction and not connection.in_transaction():
+                # begun here (``_open``) and never seen by SQLAlchemy: ended here too, without a trip
+                try:
+                    _end_here(raw, self.engine, commit=commit)
+                except BaseException:
+                    _SqliteThread.post(_discard([connection]))  # in an unknown state: closed for good
+                    raise
+            elif commit:
                 _SqliteThread.wait(_give_back(connection, commit))
-            elif pool is not None and pool is not self.engine.sync_engine.pool:
+                return
+            if pool is not None and pool is not self.engine.sync_engine.pool:
                 _SqliteThread.post(_discard([connection]))  # the engine was disposed meanwhile: closed for good
-            elif not self._writes and pool is not None and _reusable(connection):
-                _keep(pool, connection, raw)  # a reader's: kept for the next one, no trip
+            elif pool is not None and not waited and _reusable(connection, raw):
+                _keep(pool, connection, raw)  # kept for the next unit of work, no trip
             elif pool is not None:
                 _SqliteThread.loop().call_soon_threadsafe(_give_back_later, pool, connection)
         finally:
@@ -520,11 +547,12 @@ class SqliteDb(Db):
                 turn.release()
 
 
-# A reader's connections, kept checked out between its units of work (per pool): checking one out of
-# SQLAlchemy's pool and giving it back costs a trip to the SQLite thread and SQLAlchemy's pool work there, about
-# 0.1 ms of CPU per unit of work, and a reader (autocommit, ``query_only``) has nothing to reset in between. The
-# pool's semaphore (``_turn``) still bounds them to the pool's size, so a checkout for a reader never waits; and
-# when the engine is disposed, its kept connections are closed (``_close_idle``).
+# Connections kept checked out between units of work (per pool), with their sqlite3 connections: checking one out
+# of SQLAlchemy's pool and giving it back costs a trip to the SQLite thread and SQLAlchemy's pool work there, about
+# 0.1 ms of CPU per unit of work, and a connection kept here has nothing to reset in between (a reader:
+# autocommit, ``query_only``; a writer's: only when its transaction ended on the sqlite3 connection, which then is
+# in none, ``_reusable``). The pool's semaphore (``_turn``) still bounds them to the pool's size, so a checkout
+# never waits; and when the engine is disposed, its kept connections are closed (``_close_idle``).
 _idle: weakref.WeakKeyDictionary[Pool, list[tuple[AsyncConnection, sqlite3.Connection | None]]] = (
     weakref.WeakKeyDictionary()
 )
@@ -535,8 +563,14 @@ _idle: weakref.WeakKeyDictionary[Pool, list[tuple[AsyncConnection, sqlite3.Conne
 _returning: weakref.WeakKeyDictionary[Pool, set[asyncio.Task[None]]] = weakref.WeakKeyDictionary()
 
 
-def _reusable(connection: AsyncConnection) -> bool:
-    return not connection.closed and not connection.invalidated and not connection.in_transaction()
+def _reusable(connection: AsyncConnection, raw: sqlite3.Connection | None) -> bool:
+    return (
+        not connection.closed
+        and not connection.invalidated
+        and not connection.in_transaction()
+        and raw is not None
+        and not raw.in_transaction
+    )
 
 
 def _keep(pool: Pool, connection: AsyncConnection, raw: sqlite3.Connection | None) -> None:
@@ -586,6 +620,16 @@ async def _nothing(connection: AsyncConnection) -> None:
 _select_listeners: weakref.WeakKeyDictionary[Any, list[Callable[[str, tuple[Any, ...]], None]]] = (
     weakref.WeakKeyDictionary()
 )
+
+
+_transaction_listeners: weakref.WeakKeyDictionary[Any, list[Callable[[str], None]]] = weakref.WeakKeyDictionary()
+
+
+def listen_to_transactions(engine: AsyncEngine, listener: Callable[[str], None]) -> None:
+    """Call ``listener(sql)`` after each ``BEGIN IMMEDIATE``, ``COMMIT`` and ``ROLLBACK`` that units of work on
+    ``engine`` run on the sqlite3 connection (``_begin_at_once``, ``_end_here``): SQLAlchemy's "begin" and "commit"
+    events see the transactions SQLAlchemy begins and ends only (tests and tools that count transactions)."""
+    _transaction_listeners.setdefault(engine.sync_engine, []).append(listener)
 
 
 def listen_to_selects(engine: AsyncEngine, listener: Callable[[str, tuple[Any, ...]], None]) -> None:
@@ -756,7 +800,7 @@ async def _first(
     writes: bool,
     patience_ms: int,
     work: Work[T],
-    learn: Callable[[sqlite3.Connection | None], None],
+    learn: Callable[[sqlite3.Connection], None],
 ) -> tuple[AsyncConnection, bool, T | None]:
     """Check a connection out, tell ``learn`` its sqlite3 connection (before ``work``, which may use it), begin (a
     writer: only if that needs no waiting) and run ``work``: ``(connection, begun, result)``; not begun: ``work``
@@ -764,8 +808,10 @@ async def _first(
     connection = engine.connect()
     await connection.start()
     try:
-        learn(sqlite3_connection((await connection.get_raw_connection()).info))
-        if writes and not await _begin_at_once(connection, patience_ms):
+        raw = sqlite3_connection((await connection.get_raw_connection()).info)
+        assert raw is not None, "an engine made by storage.engine records its connections (unit_of_work_db)"
+        learn(raw)
+        if writes and not _begin_at_once(raw, patience_ms, engine):
             return connection, False, None
         return connection, True, await work(connection)
     except BaseException:
@@ -785,22 +831,38 @@ async def _begin(connection: AsyncConnection) -> None:
     await connection.begin()
 
 
-async def _begin_at_once(connection: AsyncConnection, patience_ms: int) -> bool:
-    """``BEGIN IMMEDIATE`` with SQLite's busy timeout at 0 for the moment: False if another process holds the write
-    lock (the caller then waits for it elsewhere). One call to aiosqlite's thread: the script sets the timeout,
-    begins and sets it back; SQLAlchemy's transaction then begins on a connection already in one, and the engine's
-    "begin" listener emits nothing more (``storage.engine``)."""
-    driver = (await connection.get_raw_connection()).driver_connection  # the aiosqlite connection
-    assert driver is not None, "a connection taken from the pool is open"
+def _begin_at_once(raw: sqlite3.Connection, patience_ms: int, engine: AsyncEngine) -> bool:
+    """``BEGIN IMMEDIATE`` on the sqlite3 connection with SQLite's busy timeout at 0 for the moment: False if
+    another process holds the write lock (the caller then waits for it elsewhere). SQLAlchemy does not know of
+    this transaction: if a statement goes through SQLAlchemy, its transaction begins on a connection already in
+    one, the engine's "begin" listener emits nothing more (``storage.engine``), and the commit is SQLAlchemy's."""
+    raw.execute("PRAGMA busy_timeout=0")
     try:
-        await driver.executescript(f"PRAGMA busy_timeout=0; BEGIN IMMEDIATE; PRAGMA busy_timeout={patience_ms:d};")
+        raw.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as error:
-        await driver.execute_fetchall(f"PRAGMA busy_timeout={int(patience_ms)}")
         if "locked" not in str(error):
             raise
         return False
-    await connection.begin()
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={int(patience_ms)}")
+    _tell_transaction(engine, "BEGIN IMMEDIATE")
     return True
+
+
+def _end_here(raw: sqlite3.Connection, engine: AsyncEngine, *, commit: bool) -> None:
+    """Commit (or roll back) a transaction only the sqlite3 connection knows of (``_begin_at_once``)."""
+    sql = "COMMIT" if commit else "ROLLBACK"
+    raw.execute(sql)
+    _tell_transaction(engine, sql)
+
+
+def _tell_transaction(engine: AsyncEngine, sql: str) -> None:
+    for listener in _transaction_listeners.get(engine.sync_engine, ()):
+        listener(sql)
+
+
+def _no_statement(raw: sqlite3.Connection) -> None:
+    return None
 
 
 def unit_of_work_db(engine: AsyncEngine, *, read_only: bool) -> Db:

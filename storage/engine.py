@@ -9,9 +9,11 @@ SQLite is configured for a bot that books time slots from several tasks (or proc
   event emits ``BEGIN IMMEDIATE`` instead - the recipe from the SQLAlchemy SQLite docs ("Serializable isolation /
   Savepoints / Transactional DDL"), with IMMEDIATE so that each transaction takes the database write lock when it
   starts. Two transactions that both read-then-write (check a slot, then insert a booking) therefore run one
-  after the other instead of both reading the same "free" state. Side effect: on SQLite every transaction,
-  reads included, serializes with writers; keep transactions short, and never open a second unit of work
-  while one is open in the same task (it would wait for the first one forever, i.e. until the timeout).
+  after the other instead of both reading the same "free" state. (Units of work, ``storage.db``, mostly begin and
+  end their transactions on the connection's sqlite3 connection: the same ``BEGIN IMMEDIATE``.) Side effect: on
+  SQLite every transaction, reads included, serializes with writers; keep transactions short, and never open a
+  second unit of work while one is open in the same task (it would wait for the first one forever, i.e. until
+  the timeout).
 * A file database gets a pool of one connection (see ``create_engine``).
 * Statements run through SQLAlchemy's own aiosqlite dialect, and units of work run them on a thread of their own
   (``storage.db.SqliteDb``); a writer waiting for another process's write lock waits there (SQLite's busy
@@ -266,7 +268,7 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool, wal: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
-        # storage.db may have begun already, in the same call to aiosqlite's thread as its busy timeout
+        # storage.db may have begun already, on the sqlite3 connection (``storage.db._begin_at_once``)
         if not connection.connection.driver_connection.in_transaction:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 

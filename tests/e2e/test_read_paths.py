@@ -9,22 +9,41 @@ from sqlalchemy import event
 from telegram.ext import Application
 
 from sandbox.botapi import FakeBotApi
+from storage.db import listen_to_transactions
 from tests.e2e.flows import become_mentor_with_offering, onboard
 
 
 class WriteCounter:
-    """Counts transactions begun on the bot's writer engine (each one takes SQLite's write lock)."""
+    """Counts transactions begun on the bot's writer engine (each one takes SQLite's write lock). SQLite: each
+    ``BEGIN IMMEDIATE``, emitted through SQLAlchemy (its engine's "begin" listener) or run by a unit of work on its
+    connection's sqlite3 connection (``storage.db.listen_to_transactions``); PostgreSQL: SQLAlchemy's "begin"."""
 
     def __init__(self, application: Application) -> None:
-        self.engine = application.bot_data["engine"].sync_engine
+        engine = application.bot_data["engine"]
+        self.engine = engine.sync_engine
         self.count = 0
-        event.listen(self.engine, "begin", self._begun)
+        self.sqlite = engine.dialect.name == "sqlite"
+        if self.sqlite:
+            event.listen(self.engine, "before_cursor_execute", self._statement)
+            listen_to_transactions(engine, self._told)
+        else:
+            event.listen(self.engine, "begin", self._begun)
 
     def _begun(self, connection: Any) -> None:
         self.count += 1
 
+    def _statement(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self._told(statement)
+
+    def _told(self, sql: str) -> None:
+        if sql.startswith("BEGIN"):
+            self.count += 1
+
     def close(self) -> None:
-        event.remove(self.engine, "begin", self._begun)
+        if self.sqlite:
+            event.remove(self.engine, "before_cursor_execute", self._statement)  # the other ends with the engine
+        else:
+            event.remove(self.engine, "begin", self._begun)
 
 
 async def test_known_users_reading_screens_do_not_write(api: FakeBotApi, bot: Application) -> None:

@@ -252,6 +252,83 @@ async def test_a_writer_waits_for_another_process_without_blocking_the_loop(
         assert await uow.users.get(1) == user(1)
 
 
+async def _warm_writer(writer: AsyncEngine) -> None:
+    """User 1, and its reachability statements prepared (seen twice) on a connection the writer keeps."""
+    async with SqlUnitOfWork(writer) as uow:
+        await uow.users.add(user(1))
+        await uow.commit()
+    for _ in range(3):
+        async with SqlUnitOfWork(writer) as uow:
+            await uow.users.mark_unreachable(1)
+            await uow.users.mark_reachable(1)
+            await uow.commit()
+
+
+def _unreachable(sqlite_url: str) -> int:
+    """User 1's committed ``unreachable``, read by another connection (as another process would)."""
+    other = sqlite3.connect(sqlite_url.split(":///", 1)[1])
+    try:
+        return int(other.execute("SELECT unreachable FROM users WHERE id = 1").fetchone()[0])
+    finally:
+        other.close()
+
+
+async def test_a_writer_of_prepared_statements_takes_no_trip(
+    writer: AsyncEngine, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer whose statements are all prepared begins, commits and rolls back on the connection's sqlite3
+    connection, and keeps the connection for the next unit of work: no trip to the SQLite thread at all."""
+    await _warm_writer(writer)
+    trips: list[str] = []
+    real_wait, real_post = storage.db._SqliteThread.wait, storage.db._SqliteThread.post
+
+    def wait(work: Any) -> Any:
+        trips.append(work.cr_code.co_name)
+        return real_wait(work)
+
+    def post(work: Any) -> None:
+        trips.append(work.cr_code.co_name)
+        real_post(work)
+
+    monkeypatch.setattr(storage.db._SqliteThread, "wait", wait)
+    monkeypatch.setattr(storage.db._SqliteThread, "post", post)
+    written = _statements(writer)
+    async with SqlUnitOfWork(writer) as uow:
+        await uow.users.mark_unreachable(1)
+        await uow.commit()
+    assert _unreachable(sqlite_url) == 1
+    async with SqlUnitOfWork(writer) as uow:
+        await uow.users.mark_reachable(1)  # not committed: rolled back when the unit of work ends
+    assert _unreachable(sqlite_url) == 1
+    async with SqlUnitOfWork(writer) as uow:
+        await uow.users.mark_reachable(1)
+        await uow.rollback()
+        await uow.users.mark_reachable(1)  # a new transaction after the rollback
+        await uow.commit()
+    assert _unreachable(sqlite_url) == 0
+    here = threading.current_thread().name
+    assert written == [("UPDATE", here)] * 4
+    assert trips == []
+
+
+async def test_a_kept_writer_waits_for_another_process_without_blocking_the_loop(
+    tmp_path: Path, writer: AsyncEngine, sqlite_url: str
+) -> None:
+    await _warm_writer(writer)
+    holder = await _lock_elsewhere(tmp_path / "bot.db", 0.5)
+    ticker = Ticker()
+    began = time.monotonic()
+    async with SqlUnitOfWork(writer) as uow:
+        await uow.users.mark_unreachable(1)  # BEGIN IMMEDIATE waits for the other's lock ...
+        await uow.commit()
+    waited = time.monotonic() - began
+    ticker.stop()
+    await holder
+    assert 0.3 < waited < 5
+    assert ticker.ticks >= 10  # ... on the SQLite thread: the loop kept turning
+    assert _unreachable(sqlite_url) == 1
+
+
 async def test_a_writer_gives_up_after_its_patience(
     tmp_path: Path, writer: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
