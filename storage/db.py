@@ -13,7 +13,8 @@ the result back through the event loop that awaits it, and SQLAlchemy's adapter 
 turn: under load, a few milliseconds per statement, and a write transaction holds SQLite's one write lock (and the
 writer's pool of one connection) for all of them. So every SQLite engine's connections live on one extra thread
 with an event loop of its own (``_SqliteThread``), where those hand-offs take microseconds, and a unit of work
-waits for its statements there: it blocks the bot's loop for the statement's own time, as an embedded database
+waits for what it runs there (a checkout, a statement through SQLAlchemy, its commit; the statements every update
+runs take no trip at all, see below): it blocks the bot's loop for the call's own time, as an embedded database
 does, instead of yielding to it between the hand-offs (the bot's thread blocks on a plain lock that the task's
 done-callback releases: every statement is such a trip, and a ``concurrent.futures.Future`` costs more). What may
 wait for long is awaited instead, so the loop goes on meanwhile: a free connection (an ``asyncio`` semaphore per
