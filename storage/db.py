@@ -66,10 +66,10 @@ all, once a connection is kept; before, a writer took two (its first statement w
 ``BEGIN``, then the commit with the give-back: 530-640 and 420-480 us of wall time under load).
 
 Everything here is SQLAlchemy's, aiosqlite's and sqlite3's public interface: ``AsyncConnection``,
-``get_raw_connection`` (its ``info``, its aiosqlite connection's ``executescript`` and ``execute_fetchall`` for the
-busy timeout), ``sqlite3.Connection.execute``, compiled statements
-(``Compiled.string``, ``positiontup``, ``binds``, ``construct_params``, ``construct_expanded_state``), types'
-``dialect_impl``, ``bind_processor`` and ``result_processor``, ``loop.call_soon_threadsafe``,
+``get_raw_connection`` (its ``info``), the ``do_connect`` event and aiosqlite's keyword arguments to
+``sqlite3.connect`` (``storage.engine``), ``sqlite3.Connection.execute`` and ``in_transaction``, compiled
+statements (``Compiled.string``, ``positiontup``, ``binds``, ``construct_params``, ``construct_expanded_state``),
+types' ``dialect_impl``, ``bind_processor`` and ``result_processor``, ``loop.call_soon_threadsafe``,
 ``asyncio.run_coroutine_threadsafe``.
 PostgreSQL (asyncpg really awaits the network) uses ``Db`` on the bot's loop.
 """
@@ -299,7 +299,7 @@ class SqliteDb(Db):
         self._writes = writes
         self._patience_ms = patience_ms
         self._turn: asyncio.Semaphore | None = None
-        self._raw: sqlite3.Connection | None = None  # the connection's sqlite3 connection, once one call needed it
+        self._raw: sqlite3.Connection | None = None  # the connection's sqlite3 connection, learnt with it
         self._pool: Pool | None = None  # the pool its connection came from (``_idle``, ``_give_back_later``)
         # it awaited the SQLite thread (another process's write lock): if that await was cancelled, the BEGIN may
         # still be under way there, so the connection goes back through that thread, in order, never kept
@@ -867,8 +867,9 @@ def _no_statement(raw: sqlite3.Connection) -> None:
 
 
 def unit_of_work_db(engine: AsyncEngine, *, read_only: bool) -> Db:
-    """The ``Db`` for a unit of work on ``engine``: ``SqliteDb`` for a SQLite file (a pool of its own connections),
-    ``Db`` otherwise (PostgreSQL; an in-memory SQLite database, whose one connection is shared)."""
+    """The ``Db`` for a unit of work on ``engine``: ``SqliteDb`` for a SQLite file (a pool of its own connections;
+    the engine made by ``storage.engine``, whose connections record their sqlite3 connections), ``Db`` otherwise
+    (PostgreSQL; an in-memory SQLite database, whose one connection is shared)."""
     if engine.dialect.name == "sqlite" and isinstance(engine.sync_engine.pool, QueuePool):
         # the read engine runs in autocommit: it never begins a transaction, so nothing it does ever waits
         autocommit = engine.dialect.skip_autocommit_rollback
