@@ -539,7 +539,7 @@ class SqliteDb(Db):
                 return
             if pool is not None and pool is not self.engine.sync_engine.pool:
                 _SqliteThread.post(_discard([connection]))  # the engine was disposed meanwhile: closed for good
-            elif pool is not None and not waited and _reusable(connection, raw):
+            elif pool is not None and raw is not None and not waited and _reusable(connection, raw):
                 _keep(pool, connection, raw)  # kept for the next unit of work, no trip
             elif pool is not None:
                 _SqliteThread.loop().call_soon_threadsafe(_give_back_later, pool, connection)
@@ -554,7 +554,7 @@ class SqliteDb(Db):
 # autocommit, ``query_only``; a writer's: only when its transaction ended on the sqlite3 connection, which then is
 # in none, ``_reusable``). The pool's semaphore (``_turn``) still bounds them to the pool's size, so a checkout
 # never waits; and when the engine is disposed, its kept connections are closed (``_close_idle``).
-_idle: weakref.WeakKeyDictionary[Pool, list[tuple[AsyncConnection, sqlite3.Connection | None]]] = (
+_idle: weakref.WeakKeyDictionary[Pool, list[tuple[AsyncConnection, sqlite3.Connection]]] = (
     weakref.WeakKeyDictionary()
 )
 # Connections being given back without waiting (``SqliteDb.close``), per pool: tasks on the SQLite thread, seen
@@ -564,17 +564,16 @@ _idle: weakref.WeakKeyDictionary[Pool, list[tuple[AsyncConnection, sqlite3.Conne
 _returning: weakref.WeakKeyDictionary[Pool, set[asyncio.Task[None]]] = weakref.WeakKeyDictionary()
 
 
-def _reusable(connection: AsyncConnection, raw: sqlite3.Connection | None) -> bool:
+def _reusable(connection: AsyncConnection, raw: sqlite3.Connection) -> bool:
     return (
         not connection.closed
         and not connection.invalidated
         and not connection.in_transaction()
-        and raw is not None
         and not raw.in_transaction
     )
 
 
-def _keep(pool: Pool, connection: AsyncConnection, raw: sqlite3.Connection | None) -> None:
+def _keep(pool: Pool, connection: AsyncConnection, raw: sqlite3.Connection) -> None:
     _idle.setdefault(pool, []).append((connection, raw))
 
 
