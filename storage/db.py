@@ -345,9 +345,7 @@ class SqliteDb(Db):
         self._connection = connection
         if begun:
             return result  # type: ignore[return-value]  # begun: ``work`` ran, and this is its T
-        self._waited = True
-        await _SqliteThread.await_(_begin(connection))  # another process holds the write lock: wait for it
-        return _SqliteThread.wait(work(connection))
+        return await self._run(work)  # another process holds the write lock: ``_open`` waits for it
 
     async def _open(self) -> None:
         """A writer's transaction, begun if it is not: ``BEGIN IMMEDIATE`` here on the sqlite3 connection when no
