@@ -7,7 +7,7 @@ import asyncio
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -234,20 +234,31 @@ async def _lock_elsewhere(path: Path, seconds: float) -> asyncio.Future[None]:
     return holder
 
 
-async def test_a_writer_waits_for_another_process_without_blocking_the_loop(
-    tmp_path: Path, writer: AsyncEngine
+async def _write_while_another_process_holds_the_lock(
+    path: Path, writer: AsyncEngine, write: Callable[[SqlUnitOfWork], Awaitable[None]]
 ) -> None:
-    holder = await _lock_elsewhere(tmp_path / "bot.db", 0.5)
+    """``write`` in a unit of work while another process holds the write lock for 0.5 s: its BEGIN IMMEDIATE
+    waits for that lock, on the SQLite thread, while the loop keeps turning."""
+    holder = await _lock_elsewhere(path, 0.5)
     ticker = Ticker()
     began = time.monotonic()
     async with SqlUnitOfWork(writer) as uow:
-        await uow.users.add(user(1))  # BEGIN IMMEDIATE waits for the other's lock ...
+        await write(uow)
         await uow.commit()
     waited = time.monotonic() - began
     ticker.stop()
     await holder
     assert 0.3 < waited < 5
-    assert ticker.ticks >= 10  # ... on the SQLite thread: the loop kept turning
+    assert ticker.ticks >= 10
+
+
+async def test_a_writer_waits_for_another_process_without_blocking_the_loop(
+    tmp_path: Path, writer: AsyncEngine
+) -> None:
+    async def add(uow: SqlUnitOfWork) -> None:
+        await uow.users.add(user(1))
+
+    await _write_while_another_process_holds_the_lock(tmp_path / "bot.db", writer, add)
     async with SqlUnitOfWork(writer) as uow:
         assert await uow.users.get(1) == user(1)
 
@@ -315,17 +326,11 @@ async def test_a_kept_writer_waits_for_another_process_without_blocking_the_loop
     tmp_path: Path, writer: AsyncEngine, sqlite_url: str
 ) -> None:
     await _warm_writer(writer)
-    holder = await _lock_elsewhere(tmp_path / "bot.db", 0.5)
-    ticker = Ticker()
-    began = time.monotonic()
-    async with SqlUnitOfWork(writer) as uow:
-        await uow.users.mark_unreachable(1)  # BEGIN IMMEDIATE waits for the other's lock ...
-        await uow.commit()
-    waited = time.monotonic() - began
-    ticker.stop()
-    await holder
-    assert 0.3 < waited < 5
-    assert ticker.ticks >= 10  # ... on the SQLite thread: the loop kept turning
+
+    async def mark(uow: SqlUnitOfWork) -> None:
+        await uow.users.mark_unreachable(1)  # a prepared statement: BEGIN on the kept connection first
+
+    await _write_while_another_process_holds_the_lock(tmp_path / "bot.db", writer, mark)
     assert _unreachable(sqlite_url) == 1
 
 
