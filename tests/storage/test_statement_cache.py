@@ -1,8 +1,9 @@
 """The write path's statements run from SQLAlchemy's statement cache: the dialects' ``INSERT ... ON CONFLICT``
 (the dialog upsert of every conversation step, the outbox inserts) is compiled once, not on every execution
 (SQLAlchemy before 2.1 gave it no cache key: 110-200 us per execution here). On SQLite a write whose result
-nobody reads runs in one call to aiosqlite's thread from its second time on (``storage.db.SqliteDb.write``), not
-through SQLAlchemy at all: counted here too."""
+nobody reads runs in one call on the sqlite3 connection from its second time on (``storage.db.SqliteDb.write``),
+not through SQLAlchemy at all; on PostgreSQL in one call on the asyncpg connection once the transaction has begun
+(``storage.db.PgDb``): counted here too."""
 
 from __future__ import annotations
 
@@ -35,8 +36,7 @@ async def test_the_write_path_runs_from_the_cache(engine: AsyncEngine, uow: SqlU
     def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
         record_sql(statement, context.cache_hit)
 
-    if engine.dialect.name == "sqlite":
-        listen_to_selects(engine, lambda statement, arguments: record_sql(statement, "one call"))
+    listen_to_selects(engine, lambda statement, arguments: record_sql(statement, "one call"))
 
     offering = await mentor_and_mentee(uow)
     assert offering.id is not None
@@ -63,3 +63,6 @@ async def test_the_write_path_runs_from_the_cache(engine: AsyncEngine, uow: SqlU
         assert all(how in (CacheStats.CACHE_HIT, "one call") for how in later), (statement, later)
     if engine.dialect.name == "sqlite":  # the dialog's upsert, from its second time on
         assert [how for at, how in seen["INSERT dialogs"] if at > 0] == ["one call", "one call"]
+    else:  # the upsert begins the transaction (through SQLAlchemy); the writes after it, from their second time on
+        assert [how for at, how in seen["INSERT dialogs"] if at > 0] == [CacheStats.CACHE_HIT] * 2
+        assert [how for at, how in seen["UPDATE offerings"] if at > 0] == ["one call", "one call"]

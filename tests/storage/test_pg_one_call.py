@@ -1,0 +1,229 @@
+"""PostgreSQL's statements in one call (``storage.db.PgDb``): a statement a unit of work runs again and again runs
+on the connection's asyncpg connection, its rows exactly as SQLAlchemy returns them, on the reading engine and
+inside a writer's transaction once it has begun; its errors are SQLAlchemy's, also when PostgreSQL refused it
+inside a transaction (which it then aborts, so that it cannot run again through SQLAlchemy)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Integer, bindparam, literal_column, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage import repositories
+from storage.db import PgDb, unit_of_work_db
+from storage.engine import create_engine, reading_engine
+from storage.uow import SqlUnitOfWork
+from tests.dbutil import drop_database, fresh_database
+from tests.storage.builders import MENTEE_ID, MENTOR_ID, T0, booking
+from tests.storage.test_sqlite_reads import _hot, _in_one_call, _seeded, _start, _through_sqlalchemy, _typed
+
+pytestmark = pytest.mark.postgres
+
+H = timedelta(hours=1)
+# built once, like the repositories' statements: PostgreSQL refuses it when ``d`` is 0 (division by zero)
+_DIVIDED = select((literal_column("1") / bindparam("d", type_=Integer)).label("q"))
+
+
+@pytest.fixture
+async def engines(tmp_path: Path) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
+    url = await fresh_database("postgres", tmp_path)
+    writer = create_engine(url)
+    try:
+        yield writer, reading_engine(writer)
+    finally:
+        await writer.dispose()
+        await drop_database(url)
+
+
+@pytest.mark.parametrize("read_only", [True, False], ids=["reader", "in a write transaction"])
+async def test_hot_reads_come_back_as_sqlalchemy_returns_them(
+    engines: tuple[AsyncEngine, AsyncEngine], read_only: bool
+) -> None:
+    """The reads of every update (an offering's ``NUMERIC`` price, times, JSON lists, counts): seen, then named by
+    SQLAlchemy's result, then in one call - on the reader in autocommit, and in a writer's transaction (whose first
+    statement, here each unit of work's first run of the statement, begins it through SQLAlchemy)."""
+    writer, reader = engines
+    offering_id = await _seeded(writer)
+    engine = reader if read_only else writer
+    slow, fast = _through_sqlalchemy(engine), _in_one_call(engine)
+    for name, statement, parameters in _hot(offering_id):
+        db = unit_of_work_db(engine, read_only=read_only)
+        assert isinstance(db, PgDb)
+        try:
+            rows, _again, fast_rows = [await db.rows(statement, parameters) for _ in range(3)]
+            fast_first, fast_scalar = await db.first(statement, parameters), await db.scalar(statement, parameters)
+        finally:
+            await db.close()
+        assert rows, name
+        assert _typed(fast_rows) == _typed(rows), name
+        assert fast_first is not None and _typed([fast_first]) == _typed(rows[:1]), name
+        assert (fast_scalar, type(fast_scalar)) == (rows[0][0], type(rows[0][0])), name
+    statements = len(_hot(offering_id))
+    assert len(slow) == 2 * statements
+    assert len(fast) == 3 * statements
+
+
+async def test_a_writers_first_statement_begins_its_transaction_through_sqlalchemy(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """Before a writer's transaction has begun, a prepared statement goes through SQLAlchemy (whose adapter begins
+    the transaction with it); after, in one call, inside that transaction: it sees the transaction's own writes,
+    and what is not committed is undone."""
+    writer, reader = engines
+    await _seeded(writer)
+    for _ in range(2):  # seen, then named by SQLAlchemy's result
+        async with SqlUnitOfWork(writer) as uow:
+            await uow.dialogs.get(MENTEE_ID)
+    slow, fast = _through_sqlalchemy(writer, _start), _in_one_call(writer, _start)
+    for n in range(2):
+        async with SqlUnitOfWork(writer) as uow:
+            assert (await uow.dialogs.get(MENTEE_ID) or ("",))[0] == "booking_notes"
+            await uow.dialogs.set(MENTEE_ID, "other", {"n": n})
+            assert await uow.dialogs.get(MENTEE_ID) == ("other", {"n": n})
+    assert slow.count("SELECT dialogs.state, dialogs.data") == 2  # each unit of work's first statement
+    assert fast.count("SELECT dialogs.state, dialogs.data") == 2  # after the write, in the same transaction
+    async with SqlUnitOfWork(reader, read_only=True) as view:  # rolled back every time
+        assert (await view.dialogs.get(MENTEE_ID) or ("",))[0] == "booking_notes"
+
+
+async def test_writes_in_one_call_return_count_and_commit_as_through_sqlalchemy(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """Writes after the transaction began: an upsert with a JSON value, an ``INSERT ... RETURNING`` (a booking's
+    id), an ``UPDATE ... RETURNING`` (its sequence), a ``DELETE``'s row count from the command's status; kept by
+    the commit, undone without one."""
+    writer, reader = engines
+    offering_id = await _seeded(writer)
+    async with SqlUnitOfWork(reader, read_only=True) as view:
+        offering = await view.offerings.get(offering_id)
+    assert offering is not None
+    fast = _in_one_call(writer, _start)
+    ids, counts = [], []
+    for n in range(4):
+        async with SqlUnitOfWork(writer) as uow:
+            await uow.lock_users(MENTOR_ID, MENTEE_ID)  # begins the transaction (through SQLAlchemy)
+            await uow.dialogs.set(MENTOR_ID, "notes", {"step": n, "name": "Zoë <b>"})
+            added = await uow.bookings.add(booking(offering, start=T0 + (20 + n) * H))
+            assert added.id is not None
+            moved = await uow.bookings.update(added.with_changes(meeting_notes=f"moved {n}"))
+            assert moved.sequence == added.sequence + 1
+            counts.append(await uow.db.rowcount(repositories._DIALOG_DELETE, {"user_id": MENTEE_ID}))
+            await uow.commit()
+        ids.append(added.id)
+    assert counts == [1, 0, 0, 0]  # the mentee's conversation, deleted by the first unit of work
+    assert ids == sorted(set(ids))
+    assert fast.count("INSERT INTO dialogs") >= 2 and fast.count("INSERT INTO bookings") >= 2
+    assert fast.count("UPDATE bookings SET") >= 2 and fast.count("DELETE FROM dialogs") >= 2
+    async with SqlUnitOfWork(writer) as uow:
+        await uow.lock_users(MENTOR_ID)
+        await uow.dialogs.set(MENTOR_ID, "notes", {"step": 9})  # not committed: undone
+    async with SqlUnitOfWork(reader, read_only=True) as view:
+        assert await view.dialogs.get(MENTOR_ID) == ("notes", {"step": 3, "name": "Zoë <b>"})
+        for n, booking_id in enumerate(ids):
+            found = await view.bookings.get(booking_id)
+            assert found is not None and found.meeting_notes == f"moved {n}"
+
+
+async def test_a_server_error_inside_a_transaction_is_sqlalchemys(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """PostgreSQL refusing a statement in one call inside a transaction (a division by zero, a duplicate key):
+    SQLAlchemy's exception of the class SQLAlchemy raises for it, around the DBAPI error of the class its adapter
+    raises; the transaction is then rolled back, nothing of it kept, and the connections serve the next unit of
+    work."""
+    writer, reader = engines
+    await _seeded(writer)
+    raised: list[tuple[type[BaseException], type[object]]] = []
+
+    async def divide(statement: Any) -> None:
+        async with SqlUnitOfWork(writer) as uow:
+            await uow.lock_users(MENTEE_ID)  # the transaction begins
+            with pytest.raises(DBAPIError, match="division by zero") as refused:
+                await uow.db.first(statement, {"d": 0})
+            raised.append((type(refused.value), type(refused.value.orig)))
+
+    await divide(select(literal_column("1") / bindparam("d", type_=Integer)))  # built per call: SQLAlchemy's
+    async with SqlUnitOfWork(writer) as uow:
+        for _ in range(2):  # seen, then named by SQLAlchemy's result
+            assert await uow.db.first(_DIVIDED, {"d": 1}) == (1,)
+    fast = _in_one_call(writer, _divisions)
+    for _ in range(2):
+        await divide(_DIVIDED)
+    assert fast == ["division"] * 2
+    assert raised[1] == raised[2] == raised[0]
+
+    insert = repositories._insert_values(repositories._DIALOGS, ("user_id", "state", "data"))
+    inserts, raised = _in_one_call(writer, _plain_inserts), []
+    for attempt in range(3):  # the mentee's conversation is stored: seen first, then in one call
+        async with SqlUnitOfWork(writer) as uow:
+            await uow.lock_users(MENTEE_ID)
+            await uow.dialogs.set(MENTOR_ID, "lost", {"attempt": attempt})
+            with pytest.raises(IntegrityError, match="duplicate key") as duplicate:
+                await uow.db.write(insert, {"user_id": MENTEE_ID, "state": "x", "data": {}})
+            raised.append((type(duplicate.value), type(duplicate.value.orig)))
+            await uow.rollback()
+    assert inserts == ["INSERT INTO dialogs"] * 2
+    assert raised[1] == raised[2] == raised[0]
+    async with SqlUnitOfWork(writer) as uow:  # nothing kept; the pool's connections work
+        assert await uow.dialogs.get(MENTOR_ID) is None
+        await uow.dialogs.set(MENTOR_ID, "kept", {})
+        await uow.commit()
+    async with SqlUnitOfWork(reader, read_only=True) as view:
+        assert await view.dialogs.get(MENTOR_ID) == ("kept", {})
+
+
+async def test_errors_that_abort_nothing_run_again_through_sqlalchemy(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """A statement refused on the reader (autocommit: nothing to abort), and an argument asyncpg cannot send (an
+    id beyond a 32-bit column, refused before anything is sent): run again through SQLAlchemy, which raises its
+    own error - and a writer's transaction goes on after the second."""
+    writer, reader = engines
+    await _seeded(writer)
+    fast, slow = _in_one_call(reader, _divisions), _through_sqlalchemy(reader, _divisions)
+    for _ in range(3):
+        db = unit_of_work_db(reader, read_only=True)
+        try:
+            with pytest.raises(DBAPIError, match="division by zero"):
+                await db.first(_DIVIDED, {"d": 0})
+            assert (await db.first(_DIVIDED, {"d": 1})) == (1,)
+        finally:
+            await db.close()
+    assert len(fast) == 2 + 2  # from the third run on (the first seen, the second named by SQLAlchemy's result)
+    assert len(slow) == 2 + 2  # seen, named, then again after each failed one call
+
+    async with SqlUnitOfWork(writer) as uow:
+        for _ in range(2):  # seen, then named by SQLAlchemy's result
+            assert await uow.db.first(repositories._BOOKING_BY_ID, {"id": 1}) is not None
+    writer_fast = _in_one_call(writer, _start)
+    for attempt in range(3):
+        async with SqlUnitOfWork(writer) as uow:
+            await uow.lock_users(MENTEE_ID)
+            with pytest.raises(DBAPIError, match="out of int32 range"):
+                await uow.db.first(repositories._BOOKING_BY_ID, {"id": 2**31})
+            await uow.dialogs.set(MENTEE_ID, "after", {"attempt": attempt})  # the transaction goes on
+            await uow.commit()
+    assert writer_fast.count("SELECT bookings.id, bookings.offering_id,") == 3
+    async with SqlUnitOfWork(reader, read_only=True) as view:
+        assert await view.dialogs.get(MENTEE_ID) == ("after", {"attempt": 2})
+
+
+def _plain_inserts(sql: str) -> list[str]:
+    """An ``INSERT`` without ``ON CONFLICT``, as its first three words."""
+    return _start(sql) if sql.startswith("INSERT") and "ON CONFLICT" not in sql else []
+
+
+def _divisions(sql: str) -> list[str]:
+    return ["division"] if " / " in sql else []
+
+
+async def test_a_pg_engine_gets_the_one_call_db(engines: tuple[AsyncEngine, AsyncEngine]) -> None:
+    writer, reader = engines
+    assert isinstance(unit_of_work_db(writer, read_only=False), PgDb)
+    assert isinstance(unit_of_work_db(reader, read_only=True), PgDb)
