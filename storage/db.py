@@ -95,6 +95,7 @@ import keyword
 import logging
 import sqlite3
 import threading
+import time
 import weakref
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Coroutine, Mapping, Sequence
@@ -113,11 +114,12 @@ from sqlalchemy import (
     event,
     text,
 )
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import Pool, QueuePool
 
-from storage.engine import SQLITE_BUSY_TIMEOUT_MS, sqlite3_connection
+from storage.engine import IDLE_PING_AFTER, SQLITE_BUSY_TIMEOUT_MS, sqlite3_connection
 
 T = TypeVar("T")
 Work = Callable[[AsyncConnection], Coroutine[Any, Any, T]]
@@ -213,15 +215,16 @@ class PgDb(Db):
     inside a transaction: PostgreSQL has then aborted the transaction, so running it again would only report
     that. Its error is then raised as SQLAlchemy raises the driver's (``_pg_error``)."""
 
-    __slots__ = ("_autocommit", "_driver")
+    __slots__ = ("_autocommit", "_driver", "_since")
 
     def __init__(self, engine: AsyncEngine, *, autocommit: bool) -> None:
         super().__init__(engine)
         self._autocommit = autocommit
         self._driver: Any = None  # the asyncpg connection of this unit of work's connection, learnt with it
+        self._since = 0.0  # when the connection was checked out of the pool (``time.monotonic``)
 
     async def connection(self) -> AsyncConnection:
-        if self._connection is None:
+        if self._connection is None and not (self._autocommit and await self._take_kept()):
             connection = self.engine.connect()
             await connection.start()
             try:
@@ -229,8 +232,47 @@ class PgDb(Db):
             except BaseException:
                 await connection.close()
                 raise
+            self._since = time.monotonic()
             self._connection = connection
+        assert self._connection is not None
         return self._connection
+
+    async def _take_kept(self) -> bool:
+        """A reader's connection kept by an earlier reader (``close``), if one is fresh: True. Those that are not
+        go back to the pool, whose checkout pings a connection idle for a while (``storage.engine``)."""
+        pool = self.engine.sync_engine.pool
+        kept = _pg_kept.get(pool)
+        now = time.monotonic()
+        while kept and kept[1]:
+            connection, driver, kept_at, since = kept[1].pop()  # the one kept last
+            if now - kept_at < IDLE_PING_AFTER and now - since < PG_KEEP_FOR and not driver.is_closed():
+                self._connection, self._driver, self._since = connection, driver, since
+                return True
+            await connection.close()
+        return False
+
+    async def close(self) -> None:
+        """Give the connection back to the pool; a reader's (autocommit: nothing to roll back or reset) is kept
+        for the next reader instead, up to ``_keep_at_most`` of them per pool, while it is fresh."""
+        connection, self._connection = self._connection, None
+        driver, self._driver = self._driver, None
+        if connection is None:
+            return
+        if self._keepable(connection, driver):
+            if connection.in_transaction():  # begun by a statement through SQLAlchemy: its bookkeeping only
+                await connection.rollback()
+            pool = self.engine.sync_engine.pool
+            kept = _pg_kept.setdefault(pool, (self.engine.sync_engine, []))[1]
+            if len(kept) < _keep_at_most(pool):
+                kept.append((connection, driver, time.monotonic(), self._since))
+                return
+        await connection.close()
+
+    def _keepable(self, connection: AsyncConnection, driver: Any) -> bool:
+        """A reader's connection that works, in no transaction, checked out less than ``PG_KEEP_FOR`` ago."""
+        if not self._autocommit or connection.invalidated or driver.is_closed():
+            return False
+        return not driver.is_in_transaction() and time.monotonic() - self._since < PG_KEEP_FOR
 
     async def _ready(self) -> Any:
         """The asyncpg connection when a prepared statement may run on it now, else None (see the class notes)."""
@@ -329,6 +371,35 @@ class PgDb(Db):
                 log.debug("a statement in one call failed; through SQLAlchemy", exc_info=True)
                 return None
             raise _pg_error(error, sql, arguments, self.engine.dialect) from error
+
+
+# Readers' connections kept between units of work (``PgDb.close``), per pool: the engine they came from (its pool
+# is another one once it is disposed: ``_close_kept``) and (connection, asyncpg connection, when kept, when checked
+# out of the pool). A kept connection is not the pool's to give: at most ``_keep_at_most`` are kept, so that the
+# writers' units of work always find connections there.
+_pg_kept: weakref.WeakKeyDictionary[Pool, tuple[Any, list[tuple[AsyncConnection, Any, float, float]]]] = (
+    weakref.WeakKeyDictionary()
+)
+PG_KEEP_FOR = 600.0  # seconds a reader's connection is kept at most before it goes back to the pool (recycling)
+
+
+def _keep_at_most(pool: Pool) -> int:
+    return pool.size() // 2 if isinstance(pool, QueuePool) else 0
+
+
+@event.listens_for(Engine, "engine_disposed")
+def _close_kept(engine: Engine) -> None:
+    """An engine disposed of its pool: the readers' connections kept from it go back to it and are closed with
+    what it holds (inside ``AsyncEngine.dispose``, which runs this where SQLAlchemy may await the driver)."""
+    for pool, (source, kept) in list(_pg_kept.items()):
+        if source.pool is not pool:  # the pool its engine had, replaced by this dispose
+            del _pg_kept[pool]
+            for connection, _driver, _kept_at, _since in kept:
+                try:
+                    connection.sync_connection.close()  # type: ignore[union-attr]  # started: it has one
+                except Exception:  # closing what is thrown away: log, and close the others
+                    log.exception("closing a kept PostgreSQL connection failed")
+            pool.dispose()
 
 
 def _pg_arguments(prepared: _OneCall, parameters: Mapping[str, Any] | None) -> tuple[str, tuple[Any, ...]] | None:

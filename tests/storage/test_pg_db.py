@@ -1,7 +1,8 @@
-"""PostgreSQL's statements in one call (``storage.db.PgDb``): a statement a unit of work runs again and again runs
-on the connection's asyncpg connection, its rows exactly as SQLAlchemy returns them, on the reading engine and
+"""PostgreSQL's units of work (``storage.db.PgDb``): a statement a unit of work runs again and again runs in one
+call on the connection's asyncpg connection, its rows exactly as SQLAlchemy returns them, on the reading engine and
 inside a writer's transaction once it has begun; its errors are SQLAlchemy's, also when PostgreSQL refused it
-inside a transaction (which it then aborts, so that it cannot run again through SQLAlchemy)."""
+inside a transaction (which it then aborts, so that it cannot run again through SQLAlchemy). Readers keep their
+connections for the next reader, within limits."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Integer, bindparam, literal_column, select
+from sqlalchemy import Integer, Select, bindparam, event, func, literal_column, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import QueuePool
 
+import storage.db
 from storage import repositories
 from storage.db import PgDb, unit_of_work_db
-from storage.engine import create_engine, reading_engine
+from storage.engine import PG_POOL_SIZE, create_engine, reading_engine
 from storage.uow import SqlUnitOfWork
 from tests.dbutil import drop_database, fresh_database
 from tests.storage.builders import MENTEE_ID, MENTOR_ID, T0, booking
@@ -227,3 +230,120 @@ async def test_a_pg_engine_gets_the_one_call_db(engines: tuple[AsyncEngine, Asyn
     writer, reader = engines
     assert isinstance(unit_of_work_db(writer, read_only=False), PgDb)
     assert isinstance(unit_of_work_db(reader, read_only=True), PgDb)
+
+
+_BACKEND: Select[tuple[int]] = select(literal_column("pg_backend_pid()", Integer).label("pid"))
+
+
+def _pool(engine: AsyncEngine) -> QueuePool:
+    pool = engine.sync_engine.pool
+    assert isinstance(pool, QueuePool)
+    return pool
+
+
+async def _reader_pid(reader: AsyncEngine) -> int:
+    db = unit_of_work_db(reader, read_only=True)
+    try:
+        return int(await db.scalar(_BACKEND))
+    finally:
+        await db.close()
+
+
+async def test_a_readers_connection_is_kept_for_the_next_reader(engines: tuple[AsyncEngine, AsyncEngine]) -> None:
+    """A reader (autocommit: nothing to reset) keeps its connection for the next one instead of giving it back to
+    the pool: the next reader runs on the same server process without a checkout; a writer never keeps one."""
+    writer, reader = engines
+    checkouts: list[object] = []
+    event.listen(writer.sync_engine.pool, "checkout", lambda *args: checkouts.append(args))
+    pids = [await _reader_pid(reader) for _ in range(5)]
+    assert len(set(pids)) == 1 and len(checkouts) == 1
+    assert _pool(writer).checkedout() == 1  # kept
+    async with SqlUnitOfWork(writer) as uow:
+        await uow.lock_users(MENTEE_ID)
+        assert await uow.db.scalar(_BACKEND) != pids[0]  # the kept one is the readers'
+    assert len(checkouts) == 2 and _pool(writer).checkedout() == 1
+
+
+async def test_at_most_half_the_pool_is_kept(engines: tuple[AsyncEngine, AsyncEngine]) -> None:
+    """Readers keep at most half the pool's connections, so that writers always find some there."""
+    writer, reader = engines
+    dbs = [unit_of_work_db(reader, read_only=True) for _ in range(8)]
+    pids = {int(await db.scalar(_BACKEND)) for db in dbs}  # eight readers at once: eight connections
+    for db in dbs:
+        await db.close()
+    pool = _pool(writer)
+    assert len(pids) == 8 and pool.checkedout() == pool.size() // 2 == PG_POOL_SIZE // 2
+
+
+async def test_a_kept_connection_idle_too_long_goes_back_to_the_pool(
+    engines: tuple[AsyncEngine, AsyncEngine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept longer than the pool's idle-ping age, a connection goes back to the pool, whose checkout pings it."""
+    writer, reader = engines
+    await _reader_pid(reader)
+    checkouts: list[object] = []
+    event.listen(writer.sync_engine.pool, "checkout", lambda *args: checkouts.append(args))
+    monkeypatch.setattr(storage.db, "IDLE_PING_AFTER", 0.0)  # every kept connection is too old now
+    await _reader_pid(reader)
+    await _reader_pid(reader)
+    assert len(checkouts) == 2 and _pool(writer).checkedout() == 1
+
+
+async def test_a_kept_connection_the_server_closed_fails_once_and_is_not_kept(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """The server ends a kept connection's session: the next reader fails with SQLAlchemy's error (as a pooled
+    connection idle for less than the ping age did), the connection is thrown away, and the reader after it
+    works on a new one."""
+    writer, reader = engines
+    await _seeded(writer)
+    for _ in range(3):  # the statement runs in one call from now on
+        await _user_name(reader)
+    pid = await _reader_pid(reader)
+    async with writer.connect() as admin:
+        await admin.execute(select(func.pg_terminate_backend(pid)))
+    with pytest.raises(DBAPIError):
+        await _user_name(reader)
+    assert await _user_name(reader) == "User 2001"
+    assert await _reader_pid(reader) != pid
+
+
+async def _user_name(reader: AsyncEngine) -> str:
+    db = unit_of_work_db(reader, read_only=True)
+    try:
+        found = await db.first(repositories._USER_BY_ID, {"id": MENTEE_ID})
+        assert found is not None
+        return str(found.first_name)
+    finally:
+        await db.close()
+
+
+async def test_disposing_of_the_engine_closes_the_kept_connections(tmp_path: Path) -> None:
+    url = await fresh_database("postgres", tmp_path)
+    writer = create_engine(url)
+    try:
+        reader = reading_engine(writer)
+        dbs = [unit_of_work_db(reader, read_only=True) for _ in range(3)]
+        for db in dbs:
+            await db.scalar(_BACKEND)
+        for db in dbs:
+            await db.close()
+        assert await _sessions(url) == 3
+        await writer.dispose()
+        assert await _sessions(url) == 0
+    finally:
+        await writer.dispose()
+        await drop_database(url)
+
+
+async def _sessions(url: str) -> int:
+    """How many server sessions are connected to ``url``'s database (seen from another engine's connection)."""
+    other = create_engine(url)
+    try:
+        async with other.connect() as connection:
+            count = func.count().filter(literal_column("datname") == func.current_database())
+            own = literal_column("pid") != func.pg_backend_pid()
+            statement = select(count).select_from(text("pg_stat_activity")).where(own)
+            return int((await connection.execute(statement)).scalar_one())
+    finally:
+        await other.dispose()
