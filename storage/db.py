@@ -237,7 +237,7 @@ class PgDb(Db):
             except BaseException:
                 await connection.close()
                 raise
-            self._since = time.monotonic()
+            self._since = _now()
             self._connection = connection
         assert self._connection is not None
         return self._connection
@@ -247,10 +247,14 @@ class PgDb(Db):
         go back to the pool, whose checkout pings a connection idle for a while (``storage.engine``)."""
         pool = self.engine.sync_engine.pool
         kept = _pg_kept.get(pool)
-        now = time.monotonic()
-        while kept and kept[1]:
-            connection, driver, kept_at, since = kept[1].pop()  # the one kept last
-            if now - kept_at < IDLE_PING_AFTER and now - since < PG_KEEP_FOR and not driver.is_closed():
+        if not kept:
+            return False
+        connections, now = kept[1], _now()
+        while connections and now - connections[0][2] >= IDLE_PING_AFTER:  # the one kept first, idle too long
+            await connections.pop(0)[0].close()
+        while connections:
+            connection, driver, _kept_at, since = connections.pop()  # the one kept last
+            if now - since < PG_KEEP_FOR and not driver.is_closed():
                 self._connection, self._driver, self._since = connection, driver, since
                 return True
             await connection.close()
@@ -269,7 +273,7 @@ class PgDb(Db):
             pool = self.engine.sync_engine.pool
             kept = _pg_kept.setdefault(pool, (self.engine.sync_engine, []))[1]
             if len(kept) < _keep_at_most(pool):
-                kept.append((connection, driver, time.monotonic(), self._since))
+                kept.append((connection, driver, _now(), self._since))
                 return
         await connection.close()
 
@@ -277,7 +281,7 @@ class PgDb(Db):
         """A reader's connection that works, in no transaction, checked out less than ``PG_KEEP_FOR`` ago."""
         if not self._autocommit or connection.invalidated or driver.is_closed():
             return False
-        return not driver.is_in_transaction() and time.monotonic() - self._since < PG_KEEP_FOR
+        return not driver.is_in_transaction() and _now() - self._since < PG_KEEP_FOR
 
     async def _ready(self) -> Any:
         """The asyncpg connection when a prepared statement may run on it now, else None (see the class notes)."""
@@ -386,6 +390,7 @@ _pg_kept: weakref.WeakKeyDictionary[Pool, tuple[Any, list[tuple[AsyncConnection,
     weakref.WeakKeyDictionary()
 )
 PG_KEEP_FOR = 600.0  # seconds a reader's connection is kept at most before it goes back to the pool (recycling)
+_now = time.monotonic  # the kept connections' clock (tests move it)
 
 
 def _keep_at_most(pool: Pool) -> int:
@@ -896,8 +901,8 @@ def listen_to_transactions(engine: AsyncEngine, listener: Callable[[str], None])
 
 def listen_to_selects(engine: AsyncEngine, listener: Callable[[str, tuple[Any, ...]], None]) -> None:
     """Call ``listener(sql, arguments)`` for every statement that units of work on ``engine`` run in one call on
-    the sqlite3 connection - a ``SELECT``, or a write - (on the thread that runs it, before it runs); what goes
-    through SQLAlchemy is seen by its ``before_cursor_execute`` event as ever."""
+    the sqlite3 or asyncpg connection - a ``SELECT``, or a write - (on the thread that runs it, before it runs);
+    what goes through SQLAlchemy is seen by its ``before_cursor_execute`` event as ever."""
     _select_listeners.setdefault(engine.sync_engine, []).append(listener)
 
 
@@ -1159,8 +1164,9 @@ def _no_statement(raw: sqlite3.Connection) -> None:
 
 def unit_of_work_db(engine: AsyncEngine, *, read_only: bool) -> Db:
     """The ``Db`` for a unit of work on ``engine``: ``SqliteDb`` for a SQLite file (a pool of its own connections;
-    the engine made by ``storage.engine``, whose connections record their sqlite3 connections), ``Db`` otherwise
-    (PostgreSQL; an in-memory SQLite database, whose one connection is shared)."""
+    the engine made by ``storage.engine``, whose connections record their sqlite3 connections), ``PgDb`` for
+    PostgreSQL (a reader: on an engine in autocommit, ``storage.engine.reading_engine``), ``Db`` otherwise (an
+    in-memory SQLite database, whose one connection is shared)."""
     if engine.dialect.name == "sqlite" and isinstance(engine.sync_engine.pool, QueuePool):
         # the read engine runs in autocommit: it never begins a transaction, so nothing it does ever waits
         autocommit = engine.dialect.skip_autocommit_rollback
