@@ -208,7 +208,37 @@ class Db:
             await connection.close()
 
 
-class PgDb(Db):
+class _OneCallDb(Db):
+    """What ``SqliteDb`` and ``PgDb`` share: a unit of work's rows come from ``_select``, which runs a known
+    statement in one call on the driver's connection (each its own way) or else through SQLAlchemy
+    (``_through_sqlalchemy``, which names a prepared statement's columns for the next time)."""
+
+    __slots__ = ()
+
+    async def rows(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> Sequence[AnyRow]:
+        return await self._select(statement, parameters)
+
+    async def first(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> AnyRow | None:
+        found = await self._select(statement, parameters)
+        return found[0] if found else None
+
+    async def scalar(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> Any:
+        found = await self._select(statement, parameters)
+        return found[0][0] if found else None
+
+    async def _select(self, statement: Executable, parameters: Mapping[str, Any] | None) -> Sequence[Any]:
+        raise NotImplementedError
+
+    async def _through_sqlalchemy(
+        self, statement: Executable, parameters: Mapping[str, Any] | None, prepared: _OneCall | None
+    ) -> Sequence[Any]:
+        result = await self.execute(statement, parameters)
+        if prepared is not None and prepared.keys is None:
+            prepared.learn(list(result.keys()))
+        return result.all()
+
+
+class PgDb(_OneCallDb):
     """``Db`` for PostgreSQL: the statements compiled once (``_OneCall``) run on the connection's asyncpg
     connection, in one ``fetch`` or ``execute`` (see the module notes), when nothing of SQLAlchemy's transaction
     handling is needed for them: on the reading engine (``autocommit``: no transaction at all), or once the
@@ -291,17 +321,6 @@ class PgDb(Db):
             return driver
         return None
 
-    async def rows(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> Sequence[AnyRow]:
-        return await self._select(statement, parameters)
-
-    async def first(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> AnyRow | None:
-        found = await self._select(statement, parameters)
-        return found[0] if found else None
-
-    async def scalar(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> Any:
-        found = await self._select(statement, parameters)
-        return found[0][0] if found else None
-
     async def _select(self, statement: Executable, parameters: Mapping[str, Any] | None) -> Sequence[Any]:
         """The rows of ``statement``: in one ``fetch`` when it is a known ``SELECT`` (or a known write read
         through its ``RETURNING``) and the connection allows it, else through SQLAlchemy (which also names the
@@ -316,10 +335,7 @@ class PgDb(Db):
                     records = await self._one_call(driver, sql, arguments, fetch=True)
                     if records is not None:
                         return prepared.rows(records)
-        result = await self.execute(statement, parameters)
-        if prepared is not None and prepared.keys is None:
-            prepared.learn(list(result.keys()))
-        return result.all()
+        return await self._through_sqlalchemy(statement, parameters, prepared)
 
     async def write(self, statement: Executable, parameters: Parameters = None) -> None:
         """One set of parameters (or a list of one) in one ``execute`` when it is a known write; several sets go
@@ -549,7 +565,7 @@ def _locked(error: OperationalError) -> bool:
     return "locked" in str(error.orig)
 
 
-class SqliteDb(Db):
+class SqliteDb(_OneCallDb):
     """``Db`` for a SQLite file: the connection lives on ``_SqliteThread`` (see the module notes).
 
     ``writes``: this unit of work's connection begins ``BEGIN IMMEDIATE`` transactions (the writer engine), so
@@ -649,17 +665,6 @@ class SqliteDb(Db):
 
         return await self._run(work)
 
-    async def rows(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> Sequence[AnyRow]:
-        return await self._select(statement, parameters)
-
-    async def first(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> AnyRow | None:
-        found = await self._select(statement, parameters)
-        return found[0] if found else None
-
-    async def scalar(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> Any:
-        found = await self._select(statement, parameters)
-        return found[0][0] if found else None
-
     async def _select(self, statement: Executable, parameters: Mapping[str, Any] | None) -> Sequence[Any]:
         """The rows of ``statement``: in one call (``_direct``) when it is a known ``SELECT``, or a known
         write with ``RETURNING`` (see the module notes), else through SQLAlchemy (which also names the columns for
@@ -673,10 +678,7 @@ class SqliteDb(Db):
                 log.debug("a statement in one call failed; through SQLAlchemy", exc_info=True)
             else:
                 return prepared.rows(raw)
-        result = await self.execute(statement, parameters)
-        if prepared is not None and prepared.keys is None:
-            prepared.learn(list(result.keys()))
-        return result.all()
+        return await self._through_sqlalchemy(statement, parameters, prepared)
 
     async def write(self, statement: Executable, parameters: Parameters = None) -> None:
         """In one call per parameter set when it is a known write (see the module notes; ``_direct``), else
