@@ -24,7 +24,13 @@ from storage.engine import PG_POOL_SIZE, create_engine, reading_engine
 from storage.uow import SqlUnitOfWork
 from tests.dbutil import drop_database, fresh_database
 from tests.storage.builders import MENTEE_ID, MENTOR_ID, T0, booking
-from tests.storage.test_sqlite_reads import _hot, _in_one_call, _seeded, _start, _through_sqlalchemy, _typed
+from tests.storage.test_sqlite_reads import (
+    _in_one_call,
+    _seeded,
+    _start,
+    _through_sqlalchemy,
+    hot_reads_match_sqlalchemys,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -52,24 +58,8 @@ async def test_hot_reads_come_back_as_sqlalchemy_returns_them(
     SQLAlchemy's result, then in one call - on the reader in autocommit, and in a writer's transaction (whose first
     statement, here each unit of work's first run of the statement, begins it through SQLAlchemy)."""
     writer, reader = engines
-    offering_id = await _seeded(writer)
-    engine = reader if read_only else writer
-    slow, fast = _through_sqlalchemy(engine), _in_one_call(engine)
-    for name, statement, parameters in _hot(offering_id):
-        db = unit_of_work_db(engine, read_only=read_only)
-        assert isinstance(db, PgDb)
-        try:
-            rows, _again, fast_rows = [await db.rows(statement, parameters) for _ in range(3)]
-            fast_first, fast_scalar = await db.first(statement, parameters), await db.scalar(statement, parameters)
-        finally:
-            await db.close()
-        assert rows, name
-        assert _typed(fast_rows) == _typed(rows), name
-        assert fast_first is not None and _typed([fast_first]) == _typed(rows[:1]), name
-        assert (fast_scalar, type(fast_scalar)) == (rows[0][0], type(rows[0][0])), name
-    statements = len(_hot(offering_id))
-    assert len(slow) == 2 * statements
-    assert len(fast) == 3 * statements
+    dbs = await hot_reads_match_sqlalchemys(writer, reader if read_only else writer, read_only=read_only)
+    assert dbs and all(isinstance(db, PgDb) for db in dbs)
 
 
 async def test_a_writers_first_statement_begins_its_transaction_through_sqlalchemy(

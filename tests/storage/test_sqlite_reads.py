@@ -109,11 +109,19 @@ async def test_hot_reads_come_back_as_sqlalchemy_returns_them(
     engines: tuple[AsyncEngine, AsyncEngine], read_only: bool
 ) -> None:
     writer, reader = engines
+    await hot_reads_match_sqlalchemys(writer, reader if read_only else writer, read_only=read_only)
+
+
+async def hot_reads_match_sqlalchemys(writer: AsyncEngine, engine: AsyncEngine, *, read_only: bool) -> list[Db]:
+    """Seed through ``writer``, then run every hot read five times on ``engine`` in a unit of work of its own:
+    seen, then prepared and named by SQLAlchemy's result, then in one call (``rows``, ``first``, ``scalar``), with
+    the same rows, values and types. The units of work's ``Db``s, for the caller's look."""
     offering_id = await _seeded(writer)
-    engine = reader if read_only else writer
     slow, fast = _through_sqlalchemy(engine), _in_one_call(engine)
+    dbs: list[Db] = []
     for name, statement, parameters in _hot(offering_id):
         db = unit_of_work_db(engine, read_only=read_only)
+        dbs.append(db)
         try:
             # seen, then prepared and named by SQLAlchemy's result, then in one call
             rows, _again, fast_rows = [await db.rows(statement, parameters) for _ in range(3)]
@@ -128,6 +136,7 @@ async def test_hot_reads_come_back_as_sqlalchemy_returns_them(
     statements = len(_hot(offering_id))
     assert len(slow) == 2 * statements
     assert len(fast) == 3 * statements
+    return dbs
 
 
 async def test_the_same_results_in_the_unit_of_works_transaction(engines: tuple[AsyncEngine, AsyncEngine]) -> None:
